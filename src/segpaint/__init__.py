@@ -1,0 +1,37 @@
+"""segpaint: correct cell segmentation masks in Jupyter and export training samples.
+
+>>> import numpy as np, segpaint
+>>> session = segpaint.open(np.zeros((2, 32, 32), np.uint8), axes="TYX")
+>>> session.paint("cells", 0, [(5, 5), (5, 20)], radius=2, label=1) is not None
+True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from segpaint._version import __version__
+from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
+
+if TYPE_CHECKING:
+    from segpaint.widgets import Annotator
+
+__all__ = [
+    "ROI",
+    "Annotator",
+    "Change",
+    "LabelStack",
+    "Sample",
+    "Session",
+    "__version__",
+    "open",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The widget pulls in anywidget/ipywidgets; import it only when asked for.
+    if name == "Annotator":
+        from segpaint.widgets import Annotator
+
+        return Annotator
+    raise AttributeError(f"module 'segpaint' has no attribute {name!r}")

@@ -1,0 +1,33 @@
+"""Readers (lazy stacks, Celldetective experiments) and atomic writers (samples, label folders)."""
+
+from segpaint.io.celldetective import (
+    ExperimentConfig,
+    ExperimentError,
+    Position,
+    read_config,
+    resolve_position,
+)
+from segpaint.io.export import FORMATS, ExportError, commit_files, write_label_frame, write_sample
+from segpaint.io.source import Source, read_source
+from segpaint.io.stack import ArrayStack, FolderStack, Stack, StackError, StackInfo, TiffStack
+
+__all__ = [
+    "FORMATS",
+    "ArrayStack",
+    "ExperimentConfig",
+    "ExperimentError",
+    "ExportError",
+    "FolderStack",
+    "Position",
+    "Source",
+    "Stack",
+    "StackError",
+    "StackInfo",
+    "TiffStack",
+    "commit_files",
+    "read_config",
+    "read_source",
+    "resolve_position",
+    "write_label_frame",
+    "write_sample",
+]

@@ -1,0 +1,122 @@
+"""Turn whatever the user passes to :func:`segpaint.open` into a lazy stack plus context."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from segpaint.io.celldetective import (
+    Position,
+    is_experiment_root,
+    is_position_folder,
+    resolve_position,
+)
+from segpaint.io.stack import ArrayStack, FolderStack, Stack, StackError, StackInfo, TiffStack
+
+SourceKind = Literal["array", "file", "folder", "experiment"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a Session's images come from; decides default export and label folders."""
+
+    kind: SourceKind
+    name: str
+    """Used in sample names: experiment ``<exp>_<position>``, file stem, or ``array``."""
+    path: Path | None = None
+    position: Position | None = None
+
+    def default_export_folder(self, population: str, format: str) -> Path | None:
+        """``annotations_<population>`` at the experiment root, or beside the file/folder."""
+        suffix = "" if format == "celldetective" else f"_{format}"
+        name = f"annotations_{population}{suffix}"
+        if self.position is not None:
+            return self.position.root / name
+        if self.path is not None:
+            return (self.path.parent if self.kind == "file" else self.path) / name
+        return None
+
+    def default_labels_folder(self, population: str) -> Path | None:
+        """``labels_<population>`` in the position folder, or beside the file/folder."""
+        if self.position is not None:
+            return self.position.labels_folder(population)
+        if self.path is not None:
+            return (self.path.parent if self.kind == "file" else self.path) / f"labels_{population}"
+        return None
+
+
+def _sidecar_info(path: Path) -> StackInfo | None:
+    """Channel names and µm/px from a Celldetective sample sidecar beside the image, if any."""
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    names = meta.get("channels")
+    calib = meta.get("spatial_calibration")
+    return StackInfo(
+        channel_names=[str(n) for n in names] if isinstance(names, list) else None,
+        pixel_size_um=float(calib) if isinstance(calib, (int, float)) and calib > 0 else None,
+    )
+
+
+def read_source(
+    source: Any,
+    *,
+    axes: str | None = None,
+    well: str | None = None,
+    position: str | int | None = None,
+    name: str | None = None,
+) -> tuple[Stack, Source]:
+    """Open ``source`` lazily: an array, a TIFF file, a folder of TIFFs or a Celldetective experiment."""
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"source {str(source)!r} does not exist; check the path")
+        if path.is_dir():
+            if is_experiment_root(path) or is_position_folder(path):
+                pos = resolve_position(path, well=well, position=position)
+                cfg = pos.config
+                info = StackInfo(
+                    channel_names=list(cfg.channel_names),
+                    pixel_size_um=cfg.pixel_size_um,
+                    frame_interval_min=cfg.frame_interval_min,
+                )
+                stack: Stack = TiffStack(
+                    pos.movie_path(), channels_interleaved=len(cfg.channel_names), info=info
+                )
+                stack.info = info
+                label = name or f"{pos.name}_{pos.position}"
+                return stack, Source("experiment", label, pos.root, pos)
+            stack = FolderStack(path, axes=axes)
+            return stack, Source("folder", name or path.name, path)
+        if path.suffix.lower() not in (
+            ".tif",
+            ".tiff",
+            ".btf",
+            ".tf8",
+        ) and not path.name.lower().endswith((".ome.tif", ".ome.tiff")):
+            raise StackError(
+                f"{path.name}: segpaint reads TIFF files (.tif, .tiff, OME-TIFF), folders of TIFFs "
+                "and Celldetective experiments; convert other formats to TIFF first"
+            )
+        stem = path.name.split(".")[0]
+        stack = TiffStack(path, axes=axes, info=_sidecar_info(path.with_name(f"{stem}.json")))
+        return stack, Source("file", name or stem, path)
+    if isinstance(source, (list, tuple)):
+        raise TypeError(
+            "source must be a numpy array, a path to a TIFF file or folder, or a Celldetective "
+            f"experiment folder; got a {type(source).__name__} (wrap lists with np.asarray)"
+        )
+    if not hasattr(source, "shape") or not hasattr(source, "dtype"):
+        raise TypeError(
+            "source must be a numpy array, a path to a TIFF file or folder, or a Celldetective "
+            f"experiment folder; got {type(source).__name__}"
+        )
+    stack = ArrayStack(source, axes=axes)
+    return stack, Source("array", name or "array")
