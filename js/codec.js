@@ -1,0 +1,162 @@
+// Binary array codec shared with segpaint/widgets/_wire.py.
+// An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
+// never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
+
+/** Typed-array constructors for the dtypes that cross the wire. */
+export const DTYPES = {
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** Bytes per element of a wire dtype. */
+export function itemsize(dtype) {
+  const ctor = DTYPES[dtype];
+  if (!ctor) throw new Error(`unsupported dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(DTYPES).join(", ")}`);
+  return ctor.BYTES_PER_ELEMENT;
+}
+
+/** View any buffer-like value (ArrayBuffer, DataView, typed array) as bytes, without copying. */
+export function asBytes(buffer) {
+  if (buffer instanceof Uint8Array) return buffer;
+  if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
+  if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  throw new TypeError("expected an ArrayBuffer, DataView or typed array");
+}
+
+/**
+ * Decode {dtype, shape} + buffer into a typed array of that dtype.
+ * Copies only when the buffer is not aligned for the dtype (Jupyter may hand out unaligned views).
+ */
+export function decodeArray(header, buffer) {
+  const ctor = DTYPES[header.dtype];
+  if (!ctor) throw new Error(`unsupported dtype ${JSON.stringify(header.dtype)}`);
+  const bytes = asBytes(buffer);
+  const n = header.shape.reduce((a, b) => a * b, 1);
+  if (bytes.byteLength !== n * ctor.BYTES_PER_ELEMENT) {
+    throw new Error(`buffer holds ${bytes.byteLength} bytes but ${header.dtype}${JSON.stringify(header.shape)} needs ${n * ctor.BYTES_PER_ELEMENT}`);
+  }
+  if (bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0) {
+    return new ctor(bytes.buffer, bytes.byteOffset, n);
+  }
+  const out = new ctor(n);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/** Encode a typed array as [{dtype, shape}, ArrayBuffer] (the buffer covers exactly the data). */
+export function encodeArray(data, shape) {
+  const dtype = Object.keys(DTYPES).find((k) => data instanceof DTYPES[k]);
+  if (!dtype) throw new TypeError("expected a typed array");
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== data.length) throw new Error(`shape ${JSON.stringify(shape)} does not match ${data.length} elements`);
+  const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer : data.slice().buffer;
+  return [{ dtype, shape }, buf];
+}
+
+/**
+ * Copy a band of rows (raw bytes of `dtype`) into a full-size typed array `target` of width `width`.
+ * Works for any alignment because it copies bytes.
+ */
+export function writeRows(target, width, row0, buffer) {
+  const bytes = asBytes(buffer);
+  const start = row0 * width * target.BYTES_PER_ELEMENT;
+  if (start + bytes.byteLength > target.byteLength) throw new Error("band does not fit in the frame");
+  new Uint8Array(target.buffer, target.byteOffset + start, bytes.byteLength).set(bytes);
+}
+
+/**
+ * Widen a band of labels sent as uint8/uint16/uint32 into a Uint32Array label buffer.
+ * `bbox` is [row0, row1, col0, col1] inside a frame of `width` columns.
+ */
+export function writeLabelBox(labels, width, bbox, dtype, buffer) {
+  const [r0, r1, c0, c1] = bbox;
+  const w = c1 - c0;
+  const src = decodeArray({ dtype, shape: [r1 - r0, w] }, buffer);
+  if (c0 === 0 && w === width && dtype === "uint32") {
+    labels.set(src, r0 * width);
+    return;
+  }
+  for (let r = r0; r < r1; r++) {
+    const off = (r - r0) * w;
+    const dst = r * width + c0;
+    for (let c = 0; c < w; c++) labels[dst + c] = src[off + c];
+  }
+}
+
+/**
+ * Decode a run-length encoded label image: `values[i]` repeated `lengths[i]` times, in C order.
+ * Writes into `labels` starting at element `start`; returns the number of elements written.
+ */
+export function decodeRuns(labels, start, values, lengths) {
+  let pos = start;
+  for (let i = 0; i < values.length; i++) {
+    const n = lengths[i];
+    labels.fill(values[i], pos, pos + n);
+    pos += n;
+  }
+  return pos - start;
+}
+
+/** Reassembles a frame sent as a header, row bands per array, and an end marker. */
+export class FrameAssembler {
+  constructor() {
+    this.pending = null;
+  }
+
+  /** Start a transfer from a "frame" header; returns the pending transfer. */
+  begin(header) {
+    const { height, width } = header;
+    const channels = new Map();
+    for (const ch of header.channels) {
+      const ctor = DTYPES[ch.dtype];
+      if (!ctor) throw new Error(`unsupported channel dtype ${ch.dtype}`);
+      channels.set(ch.index, { index: ch.index, dtype: ch.dtype, data: new ctor(height * width) });
+    }
+    this.pending = {
+      xfer: header.xfer,
+      frame: header.frame,
+      population: header.population,
+      partial: Boolean(header.partial),
+      height,
+      width,
+      channels,
+      labels: header.labels ? new Uint32Array(height * width) : null,
+      labelsFilled: 0,
+    };
+    return this.pending;
+  }
+
+  /** Add one band message; ignores bands of a transfer that is no longer pending. */
+  band(msg, buffers) {
+    const p = this.pending;
+    if (!p || msg.xfer !== p.xfer) return false;
+    if (msg.key === "labels") {
+      if (msg.encoding === "rle") {
+        const values = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[0]);
+        const lengths = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[1]);
+        // RLE bands carry their start element (runs need not end on a row boundary).
+        decodeRuns(p.labels, msg.start, values, lengths);
+      } else {
+        writeLabelBox(p.labels, p.width, [msg.row0, msg.row1, 0, p.width], msg.dtype, buffers[0]);
+      }
+    } else {
+      const ch = p.channels.get(msg.channel);
+      if (!ch) throw new Error(`band for unknown channel ${msg.channel}`);
+      writeRows(ch.data, p.width, msg.row0, buffers[0]);
+    }
+    return true;
+  }
+
+  /** Finish a transfer; returns it when it matches the pending one, else null. */
+  end(msg) {
+    const p = this.pending;
+    if (!p || msg.xfer !== p.xfer) return null;
+    this.pending = null;
+    return p;
+  }
+}

@@ -1,0 +1,269 @@
+// Colours: label colours that keep neighbouring labels apart, and per-channel LUTs
+// (contrast limits + gamma + channel colour) computed in the browser.
+
+/** A palette of distinct, saturated colours (r, g, b); neighbours never share an entry. */
+export const PALETTE = [
+  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
+  [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [220, 190, 255],
+  [170, 110, 40], [255, 250, 200], [128, 0, 0], [170, 255, 195], [128, 128, 0], [255, 215, 180],
+  [0, 0, 128], [255, 99, 71], [46, 139, 87], [218, 112, 214], [100, 149, 237], [255, 160, 0],
+];
+
+/** Deterministic integer hash (so a label keeps its colour across frames unless a neighbour clashes). */
+export function hashLabel(label) {
+  let h = label >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Adjacency of labels: two non-zero labels are neighbours when they touch, or face each other
+ * across a one-pixel gap (watershed lines), horizontally or vertically, inside rows/cols of `box`.
+ * Returns Map<label, Set<label>> (symmetric), added to `adj`.
+ */
+export function labelAdjacency(labels, width, height, box = null, adj = new Map()) {
+  const pairs = new Set();
+  collectPairs(labels, width, height, box || [0, height, 0, width], pairs);
+  return pairsToAdjacency(pairs, adj);
+}
+
+const SHIFT = 2 ** 26;
+
+/** Add the neighbour pairs found in `box` to `pairs` (numbers a * 2^26 + b with a < b, or strings). */
+export function collectPairs(labels, width, height, box, pairs) {
+  const [r0, r1, c0, c1] = box;
+  // Boundaries come in runs of the same pair: skip repeats before touching the Set.
+  let last = -1;
+  const link = (a, b) => {
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    const key = hi < SHIFT ? lo * SHIFT + hi : `${lo},${hi}`;
+    if (key === last) return;
+    last = key;
+    pairs.add(key);
+  };
+  for (let r = r0; r < r1; r++) {
+    const base = r * width;
+    for (let c = c0; c < c1; c++) {
+      const v = labels[base + c];
+      if (v === 0) continue;
+      if (c + 1 < width) {
+        const w = labels[base + c + 1];
+        if (w !== v) {
+          if (w !== 0) link(v, w);
+          else if (c + 2 < width) {
+            const w2 = labels[base + c + 2];
+            if (w2 !== v && w2 !== 0) link(v, w2);
+          }
+        }
+      }
+      if (r + 1 < height) {
+        const w = labels[base + width + c];
+        if (w !== v) {
+          if (w !== 0) link(v, w);
+          else if (r + 2 < height) {
+            const w2 = labels[base + 2 * width + c];
+            if (w2 !== v && w2 !== 0) link(v, w2);
+          }
+        }
+      }
+    }
+  }
+  return pairs;
+}
+
+/** Turn a pair set into a symmetric Map<label, Set<label>>. */
+export function pairsToAdjacency(pairs, adj = new Map()) {
+  const add = (a, b) => {
+    let s = adj.get(a);
+    if (!s) adj.set(a, (s = new Set()));
+    s.add(b);
+  };
+  for (const key of pairs) {
+    let a;
+    let b;
+    if (typeof key === "number") {
+      a = Math.floor(key / SHIFT);
+      b = key - a * SHIFT;
+    } else {
+      [a, b] = key.split(",").map(Number);
+    }
+    add(a, b);
+    add(b, a);
+  }
+  return adj;
+}
+
+/**
+ * Greedy colouring: each label gets its hashed palette entry unless a neighbour already holds it,
+ * then the next free one. Returns Map<label, paletteIndex>. With 24 colours and planar-ish
+ * adjacency a free colour always exists; if not, the hashed one is kept.
+ */
+export function assignColors(adj, nColors = PALETTE.length, assigned = new Map(), only = null) {
+  const todo = only ? [...only] : [...adj.keys()];
+  todo.sort((a, b) => a - b);
+  for (const label of todo) {
+    const used = new Set();
+    for (const n of adj.get(label) || []) {
+      if (n === label) continue;
+      const a = assigned.get(n);
+      used.add(a === undefined ? hashLabel(n) % nColors : a);
+    }
+    const pref = hashLabel(label) % nColors;
+    let pick = pref;
+    for (let i = 0; i < nColors; i++) {
+      const cand = (pref + i) % nColors;
+      if (!used.has(cand)) {
+        pick = cand;
+        break;
+      }
+    }
+    assigned.set(label, pick);
+  }
+  return assigned;
+}
+
+/** Label colour table: palette index for a label (hash when not assigned yet). */
+export class LabelColors {
+  constructor() {
+    this.adj = new Map();
+    this.assigned = new Map();
+  }
+
+  /** Recompute for a whole frame. */
+  reset(labels, width, height) {
+    this.adj = labelAdjacency(labels, width, height);
+    this.assigned = assignColors(this.adj);
+  }
+
+  /**
+   * The same as `reset`, in bands of rows between which the caller may yield (a 4096² frame takes
+   * a few hundred ms). Returns a generator; the colours switch over when it finishes.
+   */
+  *resetInSteps(labels, width, height, rowsPerStep = 256) {
+    const pairs = new Set();
+    for (let r = 0; r < height; r += rowsPerStep) {
+      collectPairs(labels, width, height, [r, Math.min(height, r + rowsPerStep), 0, width], pairs);
+      yield r;
+    }
+    this.adj = pairsToAdjacency(pairs);
+    this.assigned = assignColors(this.adj);
+  }
+
+  /**
+   * After an edit inside `box`: add adjacencies found there and recolour the given labels when they
+   * clash with a neighbour. Returns true when a colour changed (the overlay needs a full redraw).
+   */
+  update(labels, width, height, box, edited) {
+    const grow = [Math.max(box[0] - 2, 0), Math.min(box[1] + 2, height), Math.max(box[2] - 2, 0), Math.min(box[3] + 2, width)];
+    labelAdjacency(labels, width, height, grow, this.adj);
+    let changed = false;
+    for (const label of edited) {
+      if (label === 0) continue;
+      const before = this.assigned.get(label);
+      let clash = before === undefined;
+      if (!clash) for (const n of this.adj.get(label) || []) if (this.colorIndex(n) === before) clash = true;
+      if (!clash) continue;
+      this.assigned.delete(label);
+      assignColors(this.adj, PALETTE.length, this.assigned, [label]);
+      const after = this.assigned.get(label);
+      if (before !== undefined && after !== before) changed = true;
+      if (before === undefined && after !== hashLabel(label) % PALETTE.length) changed = true;
+    }
+    return changed;
+  }
+
+  /** Palette index of a label. */
+  colorIndex(label) {
+    const i = this.assigned.get(label);
+    return i === undefined ? hashLabel(label) % PALETTE.length : i;
+  }
+
+  /** RGB of a label. */
+  rgb(label) {
+    const i = this.assigned.get(label);
+    return PALETTE[i === undefined ? hashLabel(label) % PALETTE.length : i];
+  }
+}
+
+/** Parse "#rrggbb" into [r, g, b]; throws with the expected form otherwise. */
+export function parseHex(color) {
+  const m = /^#([0-9a-fA-F]{6})$/.exec(color || "");
+  if (!m) throw new Error(`channel colour must look like "#rrggbb"; got ${JSON.stringify(color)}`);
+  const v = parseInt(m[1], 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+/** Intensity 0..255 of a value after contrast limits [lo, hi] and gamma. */
+export function intensity(value, lo, hi, gamma) {
+  if (!(hi > lo)) return value >= hi ? 255 : 0;
+  let t = (value - lo) / (hi - lo);
+  if (t <= 0) return 0;
+  if (t >= 1) return 255;
+  if (gamma !== 1) t = Math.pow(t, gamma);
+  return Math.round(t * 255);
+}
+
+/**
+ * Packed colour lookup for integer channels: entry v holds the channel's contribution for value v,
+ * as r | g << 10 | b << 20 (10-bit lanes so up to four channels add without overflow).
+ */
+export function buildLut(dtype, lo, hi, gamma, rgb) {
+  const size = dtype === "uint8" ? 256 : dtype === "uint16" ? 65536 : 0;
+  if (!size) return null;
+  const lut = new Uint32Array(size);
+  const [cr, cg, cb] = rgb;
+  let prev = -1;
+  let packed = 0;
+  for (let v = 0; v < size; v++) {
+    const i = intensity(v, lo, hi, gamma);
+    if (i !== prev) {
+      packed = pack10((i * cr + 127) / 255 | 0, (i * cg + 127) / 255 | 0, (i * cb + 127) / 255 | 0);
+      prev = i;
+    }
+    lut[v] = packed;
+  }
+  return lut;
+}
+
+/** Pack three 0..1023 lanes. */
+export function pack10(r, g, b) {
+  return (r | (g << 10) | (b << 20)) >>> 0;
+}
+
+/**
+ * Percentile contrast limits of a channel (auto contrast): [lo, hi] at the given percentiles.
+ * Integer channels use a histogram (exact, one pass); float channels sort a strided sample.
+ */
+export function percentileLimits(data, dtype, pLow = 1, pHigh = 99.8) {
+  const n = data.length;
+  if (n === 0) return [0, 1];
+  if (dtype === "uint8" || dtype === "uint16") {
+    const hist = new Uint32Array(dtype === "uint8" ? 256 : 65536);
+    for (let i = 0; i < n; i++) hist[data[i]]++;
+    const find = (p) => {
+      const target = (p / 100) * (n - 1);
+      let acc = 0;
+      for (let v = 0; v < hist.length; v++) {
+        acc += hist[v];
+        if (acc > target) return v;
+      }
+      return hist.length - 1;
+    };
+    let lo = find(pLow);
+    let hi = find(pHigh);
+    if (hi <= lo) hi = lo + 1;
+    return [lo, hi];
+  }
+  const step = Math.max(1, Math.floor(n / 262144));
+  const sample = [];
+  for (let i = 0; i < n; i += step) if (Number.isFinite(data[i])) sample.push(data[i]);
+  if (!sample.length) return [0, 1];
+  const s = Float64Array.from(sample).sort();
+  const at = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))))];
+  let lo = at(pLow);
+  let hi = at(pHigh);
+  if (!(hi > lo)) hi = lo + 1;
+  return [lo, hi];
+}

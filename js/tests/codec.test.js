@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { decodeArray, decodeRuns, encodeArray, FrameAssembler, itemsize, writeLabelBox, writeRows } from "../codec.js";
+
+describe("decodeArray / encodeArray", () => {
+  it("round-trips every wire dtype bit-exactly", () => {
+    const cases = [
+      new Uint8Array([0, 1, 255, 7, 8, 9]),
+      new Uint16Array([0, 65535, 4095, 1, 2, 3]),
+      new Uint32Array([0, 4294967295, 123456789, 1, 2, 3]),
+      new Float32Array([0, -1.5, 3.25, Infinity, 1e-7, 2]),
+    ];
+    for (const a of cases) {
+      const [header, buf] = encodeArray(a, [2, 3]);
+      expect(header.shape).toEqual([2, 3]);
+      const back = decodeArray(header, buf);
+      expect(back.constructor).toBe(a.constructor);
+      expect(Array.from(back)).toEqual(Array.from(a));
+    }
+  });
+
+  it("copies unaligned buffers instead of failing (Jupyter hands out DataViews at any offset)", () => {
+    const raw = new Uint8Array(1 + 4 * 3);
+    const vals = new Uint32Array([7, 70000, 4294967295]);
+    raw.set(new Uint8Array(vals.buffer), 1);
+    const dv = new DataView(raw.buffer, 1, 12);
+    const out = decodeArray({ dtype: "uint32", shape: [3] }, dv);
+    expect(Array.from(out)).toEqual([7, 70000, 4294967295]);
+  });
+
+  it("rejects a buffer of the wrong size with the sizes in the message", () => {
+    expect(() => decodeArray({ dtype: "uint16", shape: [4] }, new ArrayBuffer(6))).toThrow(/6 bytes .* needs 8/);
+    expect(() => itemsize("int64")).toThrow(/unsupported dtype "int64"/);
+  });
+});
+
+describe("row bands and labels", () => {
+  it("writes row bands into a full frame", () => {
+    const frame = new Uint16Array(4 * 3);
+    writeRows(frame, 3, 1, new Uint16Array([1, 2, 3, 4, 5, 6]));
+    expect(Array.from(frame)).toEqual([0, 0, 0, 1, 2, 3, 4, 5, 6, 0, 0, 0]);
+    expect(() => writeRows(frame, 3, 3, new Uint16Array(6))).toThrow(/does not fit/);
+  });
+
+  it("widens uint8/uint16 label boxes into the uint32 buffer", () => {
+    const labels = new Uint32Array(3 * 4).fill(9);
+    writeLabelBox(labels, 4, [1, 3, 1, 3], "uint16", new Uint16Array([1, 2, 65535, 0]));
+    expect(Array.from(labels)).toEqual([9, 9, 9, 9, 9, 1, 2, 9, 9, 65535, 0, 9]);
+    writeLabelBox(labels, 4, [0, 1, 0, 4], "uint32", new Uint32Array([5, 6, 7, 4294967295]));
+    expect(Array.from(labels.slice(0, 4))).toEqual([5, 6, 7, 4294967295]);
+  });
+
+  it("decodes run-length encoded labels", () => {
+    const labels = new Uint32Array(8).fill(1);
+    const n = decodeRuns(labels, 1, new Uint32Array([0, 3, 70000]), new Uint32Array([2, 1, 3]));
+    expect(n).toBe(6);
+    expect(Array.from(labels)).toEqual([1, 0, 0, 3, 70000, 70000, 70000, 1]);
+  });
+});
+
+describe("FrameAssembler", () => {
+  it("reassembles channels and labels from bands and ignores stale transfers", () => {
+    const asm = new FrameAssembler();
+    asm.begin({ xfer: 1, frame: 0, population: "p", height: 2, width: 2, channels: [{ index: 0, dtype: "uint8" }], labels: true });
+    asm.begin({ xfer: 2, frame: 3, population: "p", height: 2, width: 3, channels: [{ index: 1, dtype: "uint16" }], labels: true });
+    expect(asm.band({ xfer: 1, key: "channel", channel: 0, row0: 0, row1: 1 }, [new Uint8Array([1, 2])])).toBe(false);
+    asm.band({ xfer: 2, key: "channel", channel: 1, row0: 0, row1: 1 }, [new Uint16Array([1, 2, 3])]);
+    asm.band({ xfer: 2, key: "channel", channel: 1, row0: 1, row1: 2 }, [new Uint16Array([4, 5, 60000])]);
+    asm.band({ xfer: 2, key: "labels", encoding: "rle", start: 0, runs: 2 }, [new Uint32Array([0, 8]), new Uint32Array([4, 2])]);
+    expect(asm.end({ xfer: 1 })).toBe(null);
+    const p = asm.end({ xfer: 2 });
+    expect(p.frame).toBe(3);
+    expect(Array.from(p.channels.get(1).data)).toEqual([1, 2, 3, 4, 5, 60000]);
+    expect(Array.from(p.labels)).toEqual([0, 0, 0, 0, 8, 8]);
+    expect(asm.end({ xfer: 2 })).toBe(null);
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { Renderer } from "../render.js";
+
+/** A renderer showing the whole image at scale 1 (one screen pixel per image pixel). */
+function make({ width = 4, height = 3, channels, labels, scale = 1 }) {
+  const r = new Renderer(null);
+  r.setViewport(width * scale, height * scale);
+  r.setImageSize(height, width);
+  r.setView(scale, 0, 0);
+  r.setChannels(channels);
+  r.setLabels(labels || new Uint32Array(width * height));
+  r.redraw();
+  return r;
+}
+const gray = (data, dtype = "uint8", lo = 0, hi = 255) => ({ index: 0, dtype, data, visible: true, rgb: [255, 255, 255], lo, hi, gamma: 1 });
+
+describe("Renderer", () => {
+  it("maps one uint16 channel through its contrast limits and colour", () => {
+    const data = Uint16Array.from([0, 100, 200, 300, 400, 500, 0, 0, 0, 0, 0, 0]);
+    const r = make({ channels: [{ index: 0, dtype: "uint16", data, visible: true, rgb: [0, 255, 0], lo: 100, hi: 300, gamma: 1 }] });
+    expect(r.screenPixel(0, 0)).toEqual([0, 0, 0, 255]);
+    expect(r.screenPixel(2, 0)).toEqual([0, 128, 0, 255]);
+    expect(r.screenPixel(3, 0)).toEqual([0, 255, 0, 255]);
+    expect(r.pixel(0, 2)).toEqual(r.screenPixel(2, 0));
+  });
+
+  it("adds channels and saturates at 255; hidden channels do not count", () => {
+    const a = new Uint8Array(12).fill(200);
+    const b = new Uint8Array(12).fill(200);
+    const f = new Float32Array(12).fill(0.5);
+    const r = make({
+      channels: [
+        { index: 0, dtype: "uint8", data: a, visible: true, rgb: [255, 0, 0], lo: 0, hi: 200, gamma: 1 },
+        { index: 1, dtype: "uint8", data: b, visible: true, rgb: [255, 0, 255], lo: 0, hi: 200, gamma: 1 },
+        { index: 2, dtype: "float32", data: f, visible: true, rgb: [0, 255, 0], lo: 0, hi: 1, gamma: 1 },
+      ],
+    });
+    expect(r.screenPixel(1, 1)).toEqual([255, 128, 255, 255]);
+    expect(r.setChannelDisplay(1, { lo: 0, hi: 200, gamma: 1, rgb: [255, 0, 255], visible: false })).toBe(true);
+    r.redraw();
+    expect(r.screenPixel(1, 1)).toEqual([255, 128, 0, 255]);
+    expect(r.pixel(1, 1)).toEqual([255, 128, 0, 255]);
+    // two integer channels take the two-channel fast path: same result as the general one
+    r.setChannelDisplay(2, { lo: 0, hi: 1, gamma: 1, rgb: [0, 255, 0], visible: false });
+    r.setChannelDisplay(1, { lo: 0, hi: 200, gamma: 1, rgb: [0, 0, 255], visible: true });
+    r.redraw();
+    expect(r.screenPixel(0, 0)).toEqual([255, 0, 255, 255]);
+  });
+
+  it("blends labels with the opacity; contour and selected-only hide interiors / others", () => {
+    const labels = new Uint32Array(25).fill(3); // one 5x5 cell
+    const r = make({ width: 5, height: 5, labels, channels: [gray(new Uint8Array(25))] });
+    const [cr, cg, cb] = r.colors.rgb(3);
+    r.opacity = 1;
+    r.redraw();
+    expect(r.screenPixel(2, 2)).toEqual([cr, cg, cb, 255]);
+    r.contour = true;
+    r.redraw();
+    expect(r.screenPixel(2, 2)).toEqual([0, 0, 0, 255]);
+    expect(r.screenPixel(2, 0)).toEqual([cr, cg, cb, 255]);
+    expect(r.pixel(2, 2)).toEqual([0, 0, 0, 255]);
+    r.contour = false;
+    r.selectedOnly = true;
+    r.selected = 4;
+    r.redraw();
+    expect(r.screenPixel(2, 2)).toEqual([0, 0, 0, 255]);
+    r.opacity = 0.5;
+    r.selected = 3;
+    r.redraw();
+    expect(r.screenPixel(2, 2)).toEqual([cr >> 1, cg >> 1, cb >> 1, 255]);
+    expect(r.pixel(2, 2)).toEqual(r.screenPixel(2, 2));
+  });
+
+  it("zooms with nearest-neighbour lookup and paints the outside as background", () => {
+    const data = Uint8Array.from([0, 255, 255, 0]);
+    const r = new Renderer(null);
+    r.setViewport(10, 10);
+    r.setImageSize(2, 2);
+    r.setView(4, 1, 1); // image spans screen [1, 9)
+    r.setChannels([gray(data)]);
+    r.setLabels(new Uint32Array(4));
+    r.redraw();
+    expect(r.screenPixel(0, 0)).toEqual([26, 26, 26, 255]);
+    expect(r.screenPixel(1, 1)).toEqual([0, 0, 0, 255]);
+    expect(r.screenPixel(5, 1)).toEqual([255, 255, 255, 255]);
+    expect(r.screenPixel(8, 8)).toEqual([0, 0, 0, 255]);
+    expect(r.screenPixel(9, 5)).toEqual([26, 26, 26, 255]);
+  });
+
+  it("a label edit recomputes only the screen rectangle of its box", () => {
+    const w = 20;
+    const labels = new Uint32Array(w * w);
+    const r = make({ width: w, height: w, labels, channels: [gray(new Uint8Array(w * w))] });
+    r.opacity = 1;
+    labels[5 * w + 5] = 1;
+    labels[15 * w + 15] = 1; // changed outside the box: stays unshown until its own update
+    const draws = r.draws;
+    r.updateBox([5, 6, 5, 6]);
+    expect(r.screenPixel(5, 5)).not.toEqual([0, 0, 0, 255]);
+    expect(r.screenPixel(15, 15)).toEqual([0, 0, 0, 255]);
+    r.updateBox([15, 16, 15, 16]);
+    expect(r.screenPixel(15, 15)).not.toEqual([0, 0, 0, 255]);
+    expect(r.draws).toBe(draws); // dirty-rect updates are not full redraws
+  });
+
+  it("costs the viewport, not the image: a 4096² frame redraws like a small one", () => {
+    const n = 4096;
+    const data = new Uint16Array(n * n);
+    for (let i = 0; i < n * n; i += 7) data[i] = i & 4095;
+    const r = new Renderer(null);
+    r.setViewport(600, 400);
+    r.setImageSize(n, n);
+    r.setView(400 / n, 100, 0);
+    r.setChannels([{ index: 0, dtype: "uint16", data, visible: true, rgb: [255, 255, 255], lo: 0, hi: 4095, gamma: 1 }]);
+    r.setLabels(new Uint32Array(n * n));
+    for (let k = 0; k < 5; k++) r.redraw();
+    expect(r.lastDrawMs).toBeLessThan(200); // generous: shared CI machines; the benchmark has figures
+    // the screen pixel at (x, y) shows image pixel floor((x + 0.5 - tx) / s)
+    const s = 400 / n;
+    const col = Math.floor((300 + 0.5 - 100) / s);
+    const row = Math.floor((200 + 0.5) / s);
+    expect(r.screenPixel(300, 200)).toEqual(r.pixel(row, col));
+  });
+});

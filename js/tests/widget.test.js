@@ -1,0 +1,304 @@
+// @vitest-environment jsdom
+// Mounts the widget against a mocked anywidget model (no Jupyter): frames arrive as binary bands,
+// pointer events paint locally, and exactly one binary patch per stroke goes to "Python".
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import widget from "../widget.js";
+
+class MockModel {
+  constructor(state) {
+    this.state = { ...state };
+    this.handlers = new Map();
+    this.sent = [];
+    this.saved = [];
+  }
+  get(k) {
+    return this.state[k];
+  }
+  set(k, v) {
+    this.state[k] = v;
+    this.emit(`change:${k}`);
+  }
+  save_changes() {
+    this.saved.push(Object.keys(this.state));
+  }
+  on(name, fn) {
+    if (!this.handlers.has(name)) this.handlers.set(name, new Set());
+    this.handlers.get(name).add(fn);
+  }
+  off(name, fn) {
+    this.handlers.get(name)?.delete(fn);
+  }
+  emit(name, ...args) {
+    for (const fn of [...(this.handlers.get(name) || [])]) fn(...args);
+  }
+  send(content, _callbacks, buffers = []) {
+    this.sent.push({ content, buffers });
+  }
+  /** Deliver a custom message as the kernel would. */
+  deliver(content, buffers = []) {
+    this.emit("msg:custom", content, buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)));
+  }
+  listeners() {
+    let n = 0;
+    for (const s of this.handlers.values()) n += s.size;
+    return n;
+  }
+}
+
+const H = 8;
+const W = 10;
+
+function state(extra = {}) {
+  return {
+    frame: 0, n_frames: 3, population: "cells", populations: ["cells"], tool: "brush", selected_label: 1,
+    next_label: 5, brush_size: 3, contrast: [[0, 1000], [0, 100]], gamma: [1, 1], channel_visible: [true, true],
+    channel_colors: ["#ff00ff", "#00ff00"], channel_names: ["phase", "nuclei"], opacity: 0.5, contour: false,
+    show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
+    presegment_methods: ["threshold"], busy: false, progress: 0, ...extra,
+  };
+}
+
+/** Send frame `t` the way segpaint/widgets/_wire.py does: header, bands, end. */
+function sendFrame(model, t, { xfer = t + 1, labels = null } = {}) {
+  const c0 = new Uint16Array(H * W).map((_, i) => (i * 10 + t * 100) % 1000);
+  const c1 = new Uint8Array(H * W).fill(50);
+  model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, channels: [{ index: 0, dtype: "uint16" }, { index: 1, dtype: "uint8" }], labels: true, partial: false });
+  model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [c0.subarray(0, 4 * W)]);
+  model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 4, row1: 8, dtype: "uint16" }, [c0.subarray(4 * W)]);
+  model.deliver({ type: "band", xfer, key: "channel", channel: 1, row0: 0, row1: 8, dtype: "uint8" }, [c1]);
+  if (labels) {
+    model.deliver({ type: "band", xfer, key: "labels", encoding: "raw", row0: 0, row1: H, dtype: "uint32" }, [labels]);
+  } else {
+    // RLE: everything 0 except a 2-pixel cell 4 at the start of row 7
+    model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 2 }, [Uint32Array.from([0, 4]), Uint32Array.from([7 * W, 2])]);
+    model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 7 * W + 2, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([W - 2])]);
+  }
+  model.deliver({ type: "frame-end", xfer });
+}
+
+function pointer(target, type, x, y, extra = {}) {
+  const e = new MouseEvent(type, { clientX: x, clientY: y, button: 0, bubbles: true, cancelable: true, ...extra });
+  Object.defineProperty(e, "pointerId", { value: 1 });
+  target.dispatchEvent(e);
+}
+
+function key(target, k, extra = {}) {
+  target.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...extra }));
+}
+
+let el;
+let model;
+let cleanup;
+let root;
+let dbg;
+let canvas;
+
+beforeEach(() => {
+  HTMLCanvasElement.prototype.getContext = () => null; // jsdom has no 2D canvas; the renderer copes
+  el = document.createElement("div");
+  document.body.append(el);
+  model = new MockModel(state());
+  cleanup = widget.render({ model, el });
+  root = el.querySelector(".segpaint-annotator");
+  dbg = root.__segpaint;
+  canvas = el.querySelector("canvas.segpaint-view");
+});
+afterEach(() => {
+  cleanup?.();
+  el.remove();
+});
+
+const at = (row, col) => dbg.imageToClient(row, col);
+const patches = () => model.sent.filter((m) => m.content.type === "patch");
+
+describe("Annotator front-end", () => {
+  it("exposes the DOM contract and asks Python for the frame when it mounts", () => {
+    expect(root.getAttribute("data-ready")).toBe("0");
+    expect(model.sent[0].content).toEqual({ type: "request-frame" });
+    for (const t of ["pan", "brush", "eraser", "fill", "picker", "roi"]) expect(root.querySelector(`button[data-tool="${t}"]`)).not.toBe(null);
+    for (const a of ["undo", "redo", "new-label", "fit", "export", "save", "presegment"]) expect(root.querySelector(`button[data-action="${a}"]`)).not.toBe(null);
+    for (const c of ["frame", "brush-size", "opacity"]) expect(root.querySelector(`input[data-control="${c}"]`)).not.toBe(null);
+    expect(root.querySelector('input[data-control="contrast-lo"][data-channel="1"]')).not.toBe(null);
+    expect(root.querySelector('select[data-control="export-format"]')).not.toBe(null);
+    expect(root.querySelector('select[data-control="population"]').value).toBe("cells");
+  });
+
+  it("draws a frame from binary bands (uint16 + uint8 + RLE labels) and marks itself ready", () => {
+    sendFrame(model, 0);
+    expect(root.getAttribute("data-ready")).toBe("1");
+    expect(root.getAttribute("data-frame")).toBe("0");
+    expect(Number(root.getAttribute("data-draws"))).toBeGreaterThan(0);
+    expect(dbg.label(7, 0)).toBe(4);
+    expect(dbg.label(7, 2)).toBe(0);
+    // channel 0 pixel (0, 5) = 50 of 1000 in magenta, channel 1 = 50 of 100 in green
+    expect(dbg.renderedPixel(0, 5)).toEqual([13, 128, 13, 255]);
+    const p = at(3, 4);
+    expect(dbg.clientToImage(p.x, p.y)).toEqual({ row: 3, col: 4 });
+  });
+
+  it("paints a stroke locally and sends exactly one binary patch at pointer-up", () => {
+    sendFrame(model, 0);
+    const before = model.sent.length;
+    const a = at(2, 2);
+    const b = at(2, 6);
+    pointer(canvas, "pointerdown", a.x, a.y);
+    for (let k = 1; k <= 8; k++) pointer(canvas, "pointermove", a.x + ((b.x - a.x) * k) / 8, a.y);
+    expect(model.sent.length).toBe(before); // nothing goes to Python during the stroke
+    expect(dbg.label(2, 4)).toBe(1); // painted locally at once
+    pointer(canvas, "pointerup", b.x, b.y);
+    const sent = patches();
+    expect(sent.length).toBe(1);
+    const { content, buffers } = sent[0];
+    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1, tool: "brush" });
+    // brush_size 3 -> radius 1.5: 3x3 disks along row 2 from col 2 to col 6
+    expect(content.bbox).toEqual([1, 4, 1, 8]);
+    const values = new Uint32Array(buffers[0]);
+    const mask = new Uint8Array(buffers[1]);
+    expect(values.length).toBe(3 * 7);
+    expect(Array.from(mask)).toEqual(new Array(21).fill(1));
+    expect(Array.from(values)).toEqual(new Array(21).fill(1));
+    expect(dbg.label(0, 4)).toBe(0);
+    expect(dbg.messagesSent).toBe(model.sent.length);
+  });
+
+  it("erases and fills (fill with 0 deletes a cell), each as one patch", () => {
+    sendFrame(model, 0);
+    model.set("tool", "fill");
+    model.set("selected_label", 0);
+    const p = at(7, 1);
+    pointer(canvas, "pointerdown", p.x, p.y);
+    pointer(canvas, "pointerup", p.x, p.y);
+    expect(dbg.label(7, 0)).toBe(0);
+    expect(dbg.label(7, 1)).toBe(0);
+    const [fill] = patches();
+    expect(fill.content.bbox).toEqual([7, 8, 0, 2]);
+    expect(Array.from(new Uint32Array(fill.buffers[0]))).toEqual([0, 0]);
+    model.set("tool", "eraser");
+    pointer(canvas, "pointerdown", at(0, 0).x, at(0, 0).y);
+    pointer(canvas, "pointerup", at(0, 0).x, at(0, 0).y);
+    expect(patches()[1].content.tool).toBe("eraser");
+  });
+
+  it("keeps napari keys: m picks the next unused label, b/e/f/l/r switch tools, [ ] size, Ctrl+Z undo", () => {
+    sendFrame(model, 0);
+    key(root, "e");
+    expect(model.get("tool")).toBe("eraser");
+    key(root, "m");
+    expect(model.get("selected_label")).toBe(5); // max(next_label 5, local max 4 + 1)
+    expect(model.get("tool")).toBe("brush");
+    key(root, "f");
+    key(root, "l");
+    expect(model.get("tool")).toBe("picker");
+    key(root, "r");
+    expect(model.get("tool")).toBe("roi");
+    key(root, "]");
+    expect(model.get("brush_size")).toBe(4);
+    key(root, "[");
+    key(root, "[");
+    expect(model.get("brush_size")).toBe(2);
+    key(root, "z", { ctrlKey: true });
+    key(root, "Z", { ctrlKey: true, shiftKey: true });
+    expect(model.sent.slice(-2).map((m) => m.content.type)).toEqual(["undo", "redo"]);
+    key(root, ".");
+    expect(model.get("frame")).toBe(1);
+    key(root, ",");
+    expect(model.get("frame")).toBe(0);
+  });
+
+  it("re-renders a contrast change locally without any message to Python until release", () => {
+    sendFrame(model, 0);
+    const before = model.sent.length;
+    const saves = model.saved.length;
+    const draws = dbg.draws;
+    const px = dbg.renderedPixel(0, 5);
+    const hi = root.querySelector('input[data-control="contrast-hi"][data-channel="0"]');
+    hi.value = "100";
+    hi.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(dbg.draws).toBe(draws + 1);
+    expect(dbg.renderedPixel(0, 5)).not.toEqual(px);
+    expect(model.sent.length).toBe(before);
+    expect(model.saved.length).toBe(saves);
+    hi.dispatchEvent(new Event("change", { bubbles: true }));
+    expect(model.get("contrast")[0]).toEqual([0, 100]);
+  });
+
+  it("applies region patches from Python (undo, pre-segmentation) to the local buffer", () => {
+    sendFrame(model, 0);
+    model.deliver({ type: "patch", population: "cells", frame: 0, bbox: [0, 2, 0, 2], dtype: "uint16" }, [Uint16Array.from([9, 9, 9, 70])]);
+    expect(dbg.label(0, 0)).toBe(9);
+    expect(dbg.label(1, 1)).toBe(70);
+    model.deliver({ type: "patch", population: "cells", frame: 2, bbox: [0, 1, 0, 1], dtype: "uint32" }, [Uint32Array.from([5])]);
+    expect(dbg.label(0, 0)).toBe(9); // another frame's patch does not touch this one
+  });
+
+  it("changes frame through the model and shows the new frame when it arrives", () => {
+    sendFrame(model, 0);
+    const slider = root.querySelector('input[data-control="frame"]');
+    slider.value = "2";
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(model.get("frame")).toBe(2);
+    const px0 = dbg.renderedPixel(0, 0);
+    sendFrame(model, 2);
+    expect(root.getAttribute("data-frame")).toBe("2");
+    expect(dbg.renderedPixel(0, 0)).not.toEqual(px0);
+    expect(model.get("tool")).toBe("brush");
+  });
+
+  it("draws, moves and deletes ROIs and exports the selected one", () => {
+    sendFrame(model, 0);
+    model.set("tool", "roi");
+    pointer(canvas, "pointerdown", at(1, 1).x, at(1, 1).y);
+    pointer(canvas, "pointermove", at(4, 5).x, at(4, 5).y);
+    pointer(canvas, "pointerup", at(4, 5).x, at(4, 5).y);
+    const add = model.sent.at(-1).content;
+    expect(add).toEqual({ type: "roi-add", frame: 0, bbox: [1, 5, 1, 6] });
+    // drag inside: move by (1, 2)
+    pointer(canvas, "pointerdown", at(3, 3).x, at(3, 3).y);
+    pointer(canvas, "pointermove", at(4, 5).x, at(4, 5).y);
+    pointer(canvas, "pointerup", at(4, 5).x, at(4, 5).y);
+    expect(model.sent.at(-1).content).toEqual({ type: "roi-change", frame: 0, old: [1, 5, 1, 6], bbox: [2, 6, 3, 8] });
+    root.querySelector('button[data-action="export"]').click();
+    expect(model.sent.at(-1).content).toEqual({ type: "export", frame: 0, bbox: [2, 6, 3, 8], format: "celldetective" });
+    key(root, "Delete");
+    expect(model.sent.at(-1).content).toEqual({ type: "roi-remove", frame: 0, bbox: [2, 6, 3, 8] });
+    expect(dbg.rois).toEqual([]);
+  });
+
+  it("locks edits to ROIs: nothing outside them changes, and none at all without an ROI", () => {
+    sendFrame(model, 0);
+    model.set("lock_to_roi", true);
+    pointer(canvas, "pointerdown", at(2, 2).x, at(2, 2).y);
+    pointer(canvas, "pointerup", at(2, 2).x, at(2, 2).y);
+    expect(patches().length).toBe(0);
+    expect(root.querySelector(".segpaint-status").textContent).toMatch(/locked to ROIs but this frame has none/);
+    model.set("rois", [[0, 3, 0, 3]]);
+    const a = at(2, 0);
+    const b = at(2, 6);
+    pointer(canvas, "pointerdown", a.x, a.y);
+    pointer(canvas, "pointermove", b.x, b.y);
+    pointer(canvas, "pointerup", b.x, b.y);
+    expect(dbg.label(2, 2)).toBe(1);
+    expect(dbg.label(2, 4)).toBe(0);
+    expect(patches()[0].content.bbox[3]).toBeLessThanOrEqual(3);
+  });
+
+  it("shows cursor position, pixel values and labels in the status line", () => {
+    sendFrame(model, 0);
+    const p = at(7, 1);
+    pointer(canvas, "pointermove", p.x, p.y);
+    const text = root.querySelector(".segpaint-status").textContent;
+    expect(text).toContain("(7, 1)");
+    expect(text).toContain("phase=710");
+    expect(text).toContain("nuclei=50");
+    expect(text).toContain("label 4");
+    expect(text).toContain("selected 1");
+  });
+
+  it("removes its DOM and model listeners on cleanup", () => {
+    expect(model.listeners()).toBeGreaterThan(5);
+    cleanup();
+    cleanup = null;
+    expect(model.listeners()).toBe(0);
+    expect(el.querySelector(".segpaint-annotator")).toBe(null);
+  });
+});
