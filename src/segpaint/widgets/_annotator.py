@@ -1,0 +1,668 @@
+"""The Annotator: an anywidget view of a :class:`segpaint.Session` (canvas, tools, sliders)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+from segpaint.ops import percentile_limits
+from segpaint.widgets._wire import (
+    CHUNK_BYTES,
+    Message,
+    PatchAssembler,
+    StrokePatch,
+    frame_messages,
+    patch_messages,
+)
+
+if TYPE_CHECKING:
+    from segpaint.session import ROI, Session
+
+__all__ = [
+    "BRUSH_SIZE_MAX",
+    "BRUSH_SIZE_MIN",
+    "EXPORT_FORMATS",
+    "GAMMA_MAX",
+    "GAMMA_MIN",
+    "LABEL_MAX",
+    "TOOLS",
+    "Annotator",
+]
+
+TOOLS = ("pan", "brush", "eraser", "fill", "picker", "roi")
+"""Tool names, as in the toolbar."""
+BRUSH_SIZE_MIN = 1
+"""Smallest brush diameter in pixels."""
+BRUSH_SIZE_MAX = 1024
+"""Largest brush diameter in pixels (radius 512, the Session's limit)."""
+GAMMA_MIN = 0.1
+"""Smallest display gamma."""
+GAMMA_MAX = 4.0
+"""Largest display gamma."""
+LABEL_MAX = 2**32 - 1
+"""Largest label value (labels are uint32)."""
+EXPORT_FORMATS = ("celldetective", "cellpose", "stardist")
+"""Layouts `Session.export_roi` writes."""
+DEFAULT_COLORS = ("#ff00ff", "#00ff00", "#00ffff", "#ff0000", "#ffff00", "#0000ff")
+"""Channel colours in order (one channel alone is shown in grey)."""
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+_BUNDLE = _STATIC / "widget.js"
+_MISSING_BUNDLE = """
+export default { render({ el }) {
+  el.textContent = "segpaint: the front-end bundle (segpaint/static/widget.js) is missing. " +
+    "Build it with `bash scripts/build_js.sh` (needs Node.js), or reinstall segpaint with pip.";
+  el.style.color = "#b00020";
+} };
+"""
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+_FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError)
+
+
+def _default_methods() -> list[str]:
+    try:
+        from segpaint.segment import method_names
+    except ImportError:  # pragma: no cover - the segment layer is part of the package
+        return ["threshold"]
+    return method_names()
+
+
+class Annotator(anywidget.AnyWidget):
+    """Correct a :class:`segpaint.Session`'s masks in a notebook: brush, eraser, fill, ROIs, export.
+
+    Painting happens in the browser at once; at the end of each stroke one binary patch goes to
+    the session (one undo step). Edits made from Python (``session.paint``, undo,
+    pre-segmentation) show up on the canvas as they happen.
+
+    Parameters
+    ----------
+    session : segpaint.Session
+        The data; the widget owns nothing.
+    population : str, optional
+        Population to edit; default: the session's first (``"cells"`` is added when it has none).
+    export_folder, labels_folder : path, optional
+        Where "Export ROI" and "Save labels" write; needed for sessions opened from arrays.
+    **traits
+        Initial values of any trait below (``frame=3``, ``tool="fill"``, ``contrast=[...]``).
+
+    Examples
+    --------
+    >>> import numpy as np, segpaint
+    >>> session = segpaint.open(np.zeros((3, 64, 64), np.uint16), axes="TYX")
+    >>> annotator = segpaint.Annotator(session, frame=2, tool="fill")
+    >>> annotator.frame, annotator.tool, annotator.population
+    (2, 'fill', 'cells')
+    """
+
+    _esm = _BUNDLE if _BUNDLE.is_file() else _MISSING_BUNDLE
+
+    frame = traitlets.Any(0, help="Frame shown and edited (0-based).").tag(sync=True)
+    n_frames = traitlets.Int(1, read_only=True, help="Frames in the session.").tag(sync=True)
+    population = traitlets.Unicode("", help="Population whose labels are shown and edited.").tag(
+        sync=True
+    )
+    populations = traitlets.List(
+        traitlets.Unicode(), read_only=True, help="The session's populations (for the selector)."
+    ).tag(sync=True)
+    tool = traitlets.Unicode(
+        "brush", help="Active tool: pan, brush, eraser, fill, picker or roi."
+    ).tag(sync=True)
+    selected_label = traitlets.Any(
+        1, help="Label the brush and fill write (0 erases; fill with 0 deletes a cell)."
+    ).tag(sync=True)
+    next_label = traitlets.Int(
+        1, read_only=True, help="Next unused label of the population (what `m` selects)."
+    ).tag(sync=True)
+    brush_size = traitlets.Any(10, help="Brush diameter in pixels.").tag(sync=True)
+    channel_names = traitlets.List(
+        traitlets.Unicode(), read_only=True, help="Channel names, in order."
+    ).tag(sync=True)
+    contrast: traitlets.List[Any] = traitlets.List(
+        help="Contrast limits [lo, hi] per channel, in image units (lo < hi)."
+    ).tag(sync=True)
+    gamma: traitlets.List[Any] = traitlets.List(
+        help=f"Display gamma per channel, between {GAMMA_MIN} and {GAMMA_MAX}."
+    ).tag(sync=True)
+    channel_visible: traitlets.List[Any] = traitlets.List(
+        help="Whether each channel is shown."
+    ).tag(sync=True)
+    channel_colors: traitlets.List[Any] = traitlets.List(
+        help='Display colour per channel as "#rrggbb".'
+    ).tag(sync=True)
+    opacity = traitlets.Any(0.5, help="Opacity of the label overlay, 0 to 1.").tag(sync=True)
+    contour = traitlets.Bool(False, help="Show labels as outlines only.").tag(sync=True)
+    show_selected_only = traitlets.Bool(False, help="Show only the selected label.").tag(sync=True)
+    lock_to_roi = traitlets.Bool(
+        False, help="Edits change only pixels inside the frame's ROIs."
+    ).tag(sync=True)
+    rois: traitlets.List[Any] = traitlets.List(
+        read_only=True, help="ROIs of the current frame as [row0, row1, col0, col1]."
+    ).tag(sync=True)
+    export_format = traitlets.Unicode(
+        "celldetective", help="Layout of 'Export ROI': celldetective, cellpose or stardist."
+    ).tag(sync=True)
+    presegment_methods = traitlets.List(
+        traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
+    ).tag(sync=True)
+    status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    busy = traitlets.Bool(False, read_only=True, help="True while a pre-segmentation runs.").tag(
+        sync=True
+    )
+    progress = traitlets.Float(0.0, read_only=True, help="Pre-segmentation progress, 0 to 1.").tag(
+        sync=True
+    )
+
+    def __init__(
+        self,
+        session: Session,
+        population: str | None = None,
+        *,
+        export_folder: str | Path | None = None,
+        labels_folder: str | Path | None = None,
+        **traits: Any,
+    ) -> None:
+        self.session = session
+        self.export_folder = None if export_folder is None else Path(export_folder)
+        self.labels_folder = None if labels_folder is None else Path(labels_folder)
+        self.last_export: list[Path] = []
+        self.last_saved: list[Path] = []
+        self._xfers = itertools.count(1)
+        self._patches = PatchAssembler()
+        self._applying: int | None = None
+        self._sent_channels: set[int] = set()
+        self._worker: threading.Thread | None = None
+        self._lock = threading.RLock()
+        if population is None:
+            if not session.populations:
+                session.add_population("cells")
+            population = session.populations[0]
+        n_channels = session.n_channels
+        names = list(session.channel_names)
+        first = session.image(int(traits.get("frame", 0)) if _is_int(traits.get("frame")) else 0)
+        defaults: dict[str, Any] = {
+            "contrast": [list(percentile_limits(first[c])) for c in range(n_channels)],
+            "gamma": [1.0] * n_channels,
+            "channel_visible": [True] * n_channels,
+            "channel_colors": (
+                ["#ffffff"]
+                if n_channels == 1
+                else [DEFAULT_COLORS[c % 6] for c in range(n_channels)]
+            ),
+            "presegment_methods": _default_methods(),
+        }
+        # Read-only traits first (validators of the others look at them).
+        self.set_trait("n_frames", session.n_frames)
+        self.set_trait("channel_names", names)
+        self.set_trait("populations", list(session.populations))
+        super().__init__(**{**defaults, "population": population, **traits})
+        self._refresh_next_label()
+        self._refresh_rois()
+        self._unsubscribe: Callable[[], None] | None = session.on_change(self._on_session_change)
+        self.on_msg(self._on_custom_msg)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Annotator:
+        # Checked here, before a widget (and its comm) exists, so a typo leaves nothing behind.
+        known = {"session", "population", "export_folder", "labels_folder", *cls._user_traits()}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(
+                f"Annotator got unexpected keyword argument(s) {unknown}; check the spelling. "
+                f"Accepted: {', '.join(sorted(known))}"
+            )
+        instance: Annotator = super().__new__(cls, *args, **kwargs)
+        return instance
+
+    @classmethod
+    def _user_traits(cls) -> list[str]:
+        read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        return [
+            name for name in cls.class_own_traits(sync=bool) if name not in read_only | {"progress"}
+        ]
+
+    # ------------------------------------------------------------------ validation
+    @traitlets.validate("frame")
+    def _valid_frame(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        n = self.n_frames
+        if not _is_int(value) or not 0 <= int(value) < n:
+            raise traitlets.TraitError(
+                f"frame must be an integer from 0 to {n - 1} (the session has {n} frame(s)); "
+                f"got {value!r}"
+            )
+        return int(value)
+
+    @traitlets.validate("population")
+    def _valid_population(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        known = list(self.session.populations)
+        if value not in known:
+            raise traitlets.TraitError(
+                f"population must be one of {known}; got {value!r}. Add it first with "
+                f"session.add_population({value!r})"
+            )
+        return str(value)
+
+    @traitlets.validate("tool")
+    def _valid_tool(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in TOOLS:
+            raise traitlets.TraitError(f"tool must be one of {', '.join(TOOLS)}; got {value!r}")
+        return str(value)
+
+    @traitlets.validate("selected_label")
+    def _valid_label(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if not _is_int(value) or not 0 <= int(value) <= LABEL_MAX:
+            raise traitlets.TraitError(
+                f"selected_label must be an integer from 0 to {LABEL_MAX} (0 erases); got {value!r}"
+            )
+        return int(value)
+
+    @traitlets.validate("brush_size")
+    def _valid_brush(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if not _is_int(value) or not BRUSH_SIZE_MIN <= int(value) <= BRUSH_SIZE_MAX:
+            raise traitlets.TraitError(
+                f"brush_size must be an integer diameter from {BRUSH_SIZE_MIN} to "
+                f"{BRUSH_SIZE_MAX} pixels; got {value!r}"
+            )
+        return int(value)
+
+    def _per_channel(self, name: str, value: Any) -> list[Any]:
+        n = len(self.channel_names)
+        if not isinstance(value, list | tuple) or len(value) != n:
+            raise traitlets.TraitError(
+                f"{name} must be a list with one entry per channel ({n}: {self.channel_names}); "
+                f"got {value!r}"
+            )
+        return list(value)
+
+    @traitlets.validate("contrast")
+    def _valid_contrast(self, proposal: dict[str, Any]) -> list[list[float]]:
+        out = []
+        for c, lim in enumerate(self._per_channel("contrast", proposal["value"])):
+            ok = isinstance(lim, list | tuple) and len(lim) == 2
+            lo, hi = (float(lim[0]), float(lim[1])) if ok and _all_real(lim) else (math.nan,) * 2
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise traitlets.TraitError(
+                    f"contrast[{c}] must be [lo, hi] with finite lo < hi (image units); got {lim!r}"
+                )
+            out.append([lo, hi])
+        return out
+
+    @traitlets.validate("gamma")
+    def _valid_gamma(self, proposal: dict[str, Any]) -> list[float]:
+        out = []
+        for c, g in enumerate(self._per_channel("gamma", proposal["value"])):
+            if not _all_real([g]) or not GAMMA_MIN <= float(g) <= GAMMA_MAX:
+                raise traitlets.TraitError(
+                    f"gamma[{c}] must be a number from {GAMMA_MIN} to {GAMMA_MAX}; got {g!r}"
+                )
+            out.append(float(g))
+        return out
+
+    @traitlets.validate("channel_visible")
+    def _valid_visible(self, proposal: dict[str, Any]) -> list[bool]:
+        values = self._per_channel("channel_visible", proposal["value"])
+        for c, v in enumerate(values):
+            if not isinstance(v, bool | np.bool_):
+                raise traitlets.TraitError(f"channel_visible[{c}] must be True or False; got {v!r}")
+        return [bool(v) for v in values]
+
+    @traitlets.validate("channel_colors")
+    def _valid_colors(self, proposal: dict[str, Any]) -> list[str]:
+        values = self._per_channel("channel_colors", proposal["value"])
+        for c, v in enumerate(values):
+            if not isinstance(v, str) or not _HEX.match(v):
+                raise traitlets.TraitError(
+                    f'channel_colors[{c}] must look like "#rrggbb" (e.g. "#ff00ff"); got {v!r}'
+                )
+        return [str(v).lower() for v in values]
+
+    @traitlets.validate("opacity")
+    def _valid_opacity(self, proposal: dict[str, Any]) -> float:
+        value = proposal["value"]
+        if not _all_real([value]) or not 0.0 <= float(value) <= 1.0:
+            raise traitlets.TraitError(f"opacity must be between 0 and 1; got {value!r}")
+        return float(value)
+
+    @traitlets.validate("export_format")
+    def _valid_format(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in EXPORT_FORMATS:
+            raise traitlets.TraitError(
+                f"export_format must be one of {', '.join(EXPORT_FORMATS)}; got {value!r}"
+            )
+        return str(value)
+
+    # ------------------------------------------------------------------ public helpers
+    def set_contrast(self, channel: int | str, lo: float, hi: float) -> None:
+        """Set one channel's contrast limits (by index or name); the view updates at once.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint
+        >>> a = segpaint.Annotator(segpaint.open(np.zeros((1, 8, 8), np.uint8), axes="TYX"))
+        >>> a.set_contrast(0, 10, 200)
+        >>> a.contrast
+        [[10.0, 200.0]]
+        """
+        c = self._channel(channel)
+        limits = [list(x) for x in self.contrast]
+        limits[c] = [lo, hi]
+        self.contrast = limits
+
+    def auto_contrast(
+        self, channel: int | str | None = None, *, low: float = 1.0, high: float = 99.8
+    ) -> None:
+        """Contrast limits from percentiles of the current frame (one channel, or all)."""
+        channels = range(len(self.channel_names)) if channel is None else [self._channel(channel)]
+        image = self.session.image(self.frame)
+        limits = [list(x) for x in self.contrast]
+        for c in channels:
+            limits[c] = list(percentile_limits(image[c], low=low, high=high))
+        self.contrast = limits
+
+    def refresh(self) -> None:
+        """Re-read populations and ROIs from the session and resend the frame (after changes the
+        session does not announce, such as ``add_population`` or ``add_roi`` from code)."""
+        self.set_trait("populations", list(self.session.populations))
+        self._refresh_rois()
+        self._refresh_next_label()
+        self._send_frame()
+
+    def close(self) -> None:
+        """Stop listening to the session and close the widget."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()
+
+    def _channel(self, channel: int | str) -> int:
+        names = list(self.channel_names)
+        if isinstance(channel, str):
+            if channel not in names:
+                raise ValueError(f"channel must be one of {names} or an index; got {channel!r}")
+            return names.index(channel)
+        if not _is_int(channel) or not 0 <= int(channel) < len(names):
+            raise ValueError(
+                f"channel must be an index from 0 to {len(names) - 1} or a name in {names}; "
+                f"got {channel!r}"
+            )
+        return int(channel)
+
+    # ------------------------------------------------------------------ Python -> browser
+    def _send_messages(self, messages: list[Message]) -> None:
+        for content, buffers in messages:
+            self.send(content, buffers)
+
+    def _send_frame(self, *, channels: Sequence[int] | None = None, labels: bool = True) -> None:
+        """Send the current frame: the given (default: visible) channels and the labels."""
+        visible = [c for c, v in enumerate(self.channel_visible) if v]
+        wanted = visible if channels is None else list(channels)
+        partial = channels is not None or not labels
+        image = self.session.image(self.frame, channels=wanted) if wanted else None
+        chans = [(c, image[k]) for k, c in enumerate(wanted)] if image is not None else []
+        lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
+        if not chans and lab is None:
+            return
+        if lab is None and not partial:
+            return
+        messages = frame_messages(
+            xfer=next(self._xfers),
+            frame=self.frame,
+            population=self.population,
+            channels=chans,
+            labels=lab,
+            partial=partial,
+            max_bytes=CHUNK_BYTES,
+        )
+        self._sent_channels = (self._sent_channels if partial else set()) | set(wanted)
+        self._send_messages(messages)
+
+    def _send_labels_box(self, population: str, frame: int, bbox: Sequence[int]) -> None:
+        h, w = self.session.frame_shape
+        r0, r1, c0, c1 = (int(v) for v in bbox)
+        r0, r1, c0, c1 = max(r0, 0), min(r1, h), max(c0, 0), min(c1, w)
+        if r1 <= r0 or c1 <= c0:
+            return
+        values = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
+        self._send_messages(
+            patch_messages(population=population, frame=frame, bbox=(r0, r1, c0, c1), values=values)
+        )
+
+    def _on_session_change(self, population: str, frame: int, bbox: tuple[int, ...]) -> None:
+        # A browser stroke is already on the canvas: do not echo it back.
+        if self._applying == threading.get_ident():
+            return
+        try:
+            if population == self.population and frame == self.frame:
+                self._send_labels_box(population, frame, bbox)
+        except Exception as err:  # the session reports callback errors after the edit
+            self.status = f"could not update the canvas: {err}"
+
+    @traitlets.observe("frame")
+    def _frame_changed(self, change: dict[str, Any]) -> None:
+        self._refresh_rois()
+        self._send_frame()
+
+    @traitlets.observe("population")
+    def _population_changed(self, change: dict[str, Any]) -> None:
+        if change["old"] == "":
+            return  # set by __init__; the browser asks for the frame when it mounts
+        self._refresh_next_label()
+        self._send_frame(channels=[], labels=True)
+
+    @traitlets.observe("channel_visible")
+    def _visible_changed(self, change: dict[str, Any]) -> None:
+        missing = [c for c, v in enumerate(change["new"]) if v and c not in self._sent_channels]
+        if missing and change["old"]:
+            self._send_frame(channels=missing, labels=False)
+
+    def _refresh_rois(self) -> None:
+        rois = self.session.rois(self.frame)
+        self.set_trait("rois", [[r.row0, r.row1, r.col0, r.col1] for r in rois])
+
+    def _refresh_next_label(self) -> None:
+        if self.population:
+            self.set_trait("next_label", self.session.new_label(self.population))
+
+    # ------------------------------------------------------------------ browser -> Python
+    def _on_custom_msg(self, widget: Any, content: Any, buffers: Sequence[Any]) -> None:
+        self._handle_message(content, list(buffers or []))
+
+    def _handle_message(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        """Dispatch one message from the front-end (tests call this to act as the browser)."""
+        kind = content.get("type") if isinstance(content, dict) else None
+        handlers: dict[str, Callable[[], None]] = {
+            "request-frame": self.refresh,
+            "patch": lambda: self._on_patch(content, buffers),
+            "undo": lambda: self._on_history("undo"),
+            "redo": lambda: self._on_history("redo"),
+            "roi-add": lambda: self._on_roi_add(content),
+            "roi-change": lambda: self._on_roi_change(content),
+            "roi-remove": lambda: self._on_roi_remove(content),
+            "export": lambda: self._on_export(content),
+            "save": self._on_save,
+            "presegment": lambda: self._on_presegment(content),
+        }
+        handler = handlers.get(str(kind))
+        if handler is None:
+            self.status = f"ignored an unknown message from the browser: {kind!r}"
+            return
+        try:
+            handler()
+        except _FAILURES as err:
+            self.status = f"{kind} failed: {err}"
+
+    def _on_patch(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        t0 = time.perf_counter()
+        patch = self._patches.add(content, buffers)
+        if patch is None:
+            return
+        try:
+            applied = self._apply(patch)
+        except _FAILURES as err:
+            # The browser painted something the session refused: put the truth back on the canvas.
+            self.status = f"edit not applied: {err}"
+            self.send({"type": "ack", "stroke": patch.stroke, "applied": False})
+            if patch.population == self.population and patch.frame == self.frame:
+                self._send_labels_box(patch.population, patch.frame, patch.bbox)
+            return
+        ms = (time.perf_counter() - t0) * 1000
+        self.send({"type": "ack", "stroke": patch.stroke, "applied": applied, "ms": ms})
+
+    def _apply(self, patch: StrokePatch) -> bool:
+        mask = patch.mask
+        if self.lock_to_roi:
+            mask = mask & self._roi_mask(patch.frame, patch.bbox)
+        self._applying = threading.get_ident()
+        try:
+            change = self.session.apply_patch(
+                patch.population, patch.frame, patch.bbox, patch.values, mask=mask
+            )
+        finally:
+            self._applying = None
+        if change is None:
+            return False
+        if patch.population == self.population and mask.any():
+            top = int(patch.values[mask].max())
+            if top >= self.next_label:
+                self.set_trait("next_label", top + 1)
+        return True
+
+    def _roi_mask(self, frame: int, bbox: Sequence[int]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        r0, r1, c0, c1 = bbox
+        inside = np.zeros((r1 - r0, c1 - c0), bool)
+        for roi in self.session.rois(frame):
+            a, b = max(roi.row0, r0), min(roi.row1, r1)
+            c, d = max(roi.col0, c0), min(roi.col1, c1)
+            if a < b and c < d:
+                inside[a - r0 : b - r0, c - c0 : d - c0] = True
+        return inside
+
+    def _on_history(self, which: str) -> None:
+        change = self.session.undo() if which == "undo" else self.session.redo()
+        if change is None:
+            self.status = f"nothing to {which}"
+            return
+        where = "" if change.frame == self.frame else f" (on frame {change.frame}, not shown)"
+        self.status = f"{which}: {change.population} frame {change.frame}{where}"
+
+    def _find_roi(self, frame: int, bbox: Sequence[int]) -> ROI:
+        box = [int(v) for v in bbox]
+        for roi in self.session.rois(frame):
+            if [roi.row0, roi.row1, roi.col0, roi.col1] == box:
+                return roi
+        raise KeyError(f"no ROI {box} on frame {frame}")
+
+    def _on_roi_add(self, content: dict[str, Any]) -> None:
+        r0, r1, c0, c1 = content["bbox"]
+        try:
+            roi = self.session.add_roi(int(content["frame"]), rows=(r0, r1), cols=(c0, c1))
+        finally:
+            self._refresh_rois()
+        self.status = f"ROI rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
+
+    def _on_roi_change(self, content: dict[str, Any]) -> None:
+        frame = int(content["frame"])
+        try:
+            old = self._find_roi(frame, content["old"])
+            r0, r1, c0, c1 = content["bbox"]
+            roi = self.session.add_roi(frame, rows=(r0, r1), cols=(c0, c1))
+            if roi != old:
+                self.session.remove_roi(old)
+        finally:
+            self._refresh_rois()
+        self.status = f"ROI now rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
+
+    def _on_roi_remove(self, content: dict[str, Any]) -> None:
+        try:
+            self.session.remove_roi(self._find_roi(int(content["frame"]), content["bbox"]))
+        finally:
+            self._refresh_rois()
+        self.status = "ROI removed"
+
+    def _on_export(self, content: dict[str, Any]) -> None:
+        fmt = str(content.get("format") or self.export_format)
+        frame = int(content.get("frame", self.frame))
+        bbox = content.get("bbox")
+        rois = [self._find_roi(frame, bbox)] if bbox else self.session.rois(frame)
+        if not rois:
+            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
+            return
+        written: list[Path] = []
+        for roi in rois:
+            written += self.session.export_roi(
+                self.population, roi, format=fmt, folder=self.export_folder
+            )
+        self.last_export = written
+        names = ", ".join(p.name for p in written)
+        self.status = f"exported {names} to {written[0].parent}" if written else "nothing written"
+
+    def _on_save(self) -> None:
+        written = self.session.save_labels(self.population, folder=self.labels_folder)
+        self.last_saved = written
+        if not written:
+            self.status = "labels already saved (no edited frame)"
+            return
+        self.status = f"saved {len(written)} frame(s) to {written[0].parent}"
+
+    def _on_presegment(self, content: dict[str, Any]) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self.status = "a pre-segmentation is already running"
+            return
+        method = str(content.get("method") or "threshold")
+        frames = [self.frame] if content.get("scope", "frame") == "frame" else None
+        population = self.population
+        self.set_trait("busy", True)
+        self.set_trait("progress", 0.0)
+        self.status = f"pre-segmenting with {method}…"
+
+        def progress(done: int, total: int) -> None:
+            self.set_trait("progress", done / max(total, 1))
+
+        def run() -> None:
+            try:
+                written = self.session.presegment(
+                    population, method, frames=frames, progress=False, callback=progress
+                )
+                n = len(written) if isinstance(written, list | tuple) else "the"
+                self.status = f"pre-segmented {n} frame(s) of {population} with {method}"
+            except (NotImplementedError, AttributeError) as err:
+                self.status = f"pre-segmentation is not available: {err}"
+            except Exception as err:  # a worker thread must report, never die silently
+                self.status = f"pre-segmentation failed: {err}"
+            finally:
+                self._refresh_next_label()
+                self.set_trait("busy", False)
+
+        # A thread keeps the kernel answering strokes, pans and frame changes meanwhile.
+        self._worker = threading.Thread(target=run, name="segpaint-presegment", daemon=True)
+        self._worker.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a running pre-segmentation to finish (for scripts and tests)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _all_real(values: Sequence[Any]) -> bool:
+    return all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        for v in values
+    )

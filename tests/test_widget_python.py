@@ -1,0 +1,529 @@
+"""The Annotator's Python side without a browser: the tests play the front-end by calling the
+message handler with what js/widget.js sends, and decode what the widget sends back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import traitlets
+
+import segpaint
+from segpaint.ops import stroke_mask
+from segpaint.widgets import BRUSH_SIZE_MAX, Annotator
+from segpaint.widgets._wire import CHUNK_BYTES
+
+Sent = list[tuple[dict[str, Any], list[Any]]]
+
+
+def capture(annotator: Annotator, monkeypatch: pytest.MonkeyPatch) -> Sent:
+    """Record what the widget sends to the browser."""
+    sent: Sent = []
+
+    def send(content: dict[str, Any], buffers: list[Any] | None = None) -> None:
+        sent.append((content, list(buffers or [])))
+
+    monkeypatch.setattr(annotator, "send", send)
+    return sent
+
+
+@pytest.fixture
+def session(stack: np.ndarray) -> segpaint.Session:
+    return segpaint.open(stack, axes="TCYX", channel_names=["phase", "nuclei"])
+
+
+@pytest.fixture
+def widget(session: segpaint.Session, tmp_path: Path) -> Annotator:
+    return Annotator(session, export_folder=tmp_path / "out", labels_folder=tmp_path / "labels")
+
+
+def browser_stroke(
+    session: segpaint.Session,
+    frame: int,
+    points: list[tuple[float, float]],
+    radius: float,
+    label: int,
+    *,
+    stroke: int = 1,
+    parts: int = 1,
+) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The patch message(s) js/widget.js sends at the end of a stroke (values + mask of its box)."""
+    result = stroke_mask(session.frame_shape, points, radius)
+    assert result is not None
+    (r0, r1, c0, c1), mask = result
+    values = np.array(session.labels("cells", frame)[r0:r1, c0:c1], dtype="<u4")
+    values[mask] = label
+    bounds = np.linspace(r0, r1, parts + 1).astype(int)
+    out = []
+    for k in range(parts):
+        a, b = int(bounds[k]), int(bounds[k + 1])
+        content = {
+            "type": "patch",
+            "stroke": stroke,
+            "part": k,
+            "parts": parts,
+            "tool": "brush",
+            "population": "cells",
+            "frame": frame,
+            "bbox": [r0, r1, c0, c1],
+            "rows": [a, b],
+        }
+        buffers = [
+            memoryview(values[a - r0 : b - r0].tobytes()),
+            memoryview(mask[a - r0 : b - r0].astype(np.uint8).tobytes()),
+        ]
+        out.append((content, buffers))
+    return out
+
+
+def decode_frame(sent: Sent) -> dict[str, Any]:
+    """Reassemble a frame transfer the way js/codec.js FrameAssembler does."""
+    header = next(c for c, _ in sent if c["type"] == "frame")
+    h, w = header["height"], header["width"]
+    chans: dict[int, np.ndarray] = {}
+    dtypes = {ch["index"]: ch["dtype"] for ch in header["channels"]}
+    labels = np.zeros(h * w, np.uint32) if header["labels"] else None
+    for content, buffers in sent:
+        if content.get("type") != "band" or content["xfer"] != header["xfer"]:
+            continue
+        assert sum(memoryview(b).nbytes for b in buffers) <= CHUNK_BYTES
+        if content["key"] == "channel":
+            c = content["channel"]
+            arr = chans.setdefault(c, np.zeros((h, w), dtypes[c]))
+            arr[content["row0"] : content["row1"]] = np.frombuffer(buffers[0], dtypes[c]).reshape(
+                -1, w
+            )
+        elif content["encoding"] == "rle":
+            assert labels is not None
+            values = np.frombuffer(buffers[0], "<u4")
+            lengths = np.frombuffer(buffers[1], "<u4")
+            start = content["start"]
+            labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
+        else:
+            assert labels is not None
+            rows = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, w)
+            labels.reshape(h, w)[content["row0"] : content["row1"]] = rows
+    assert any(c["type"] == "frame-end" and c["xfer"] == header["xfer"] for c, _ in sent)
+    return {
+        "header": header,
+        "channels": chans,
+        "labels": None if labels is None else labels.reshape(h, w),
+    }
+
+
+# --------------------------------------------------------------------------- strokes
+def test_a_browser_stroke_is_one_undo_step_on_exactly_its_pixels(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    ((content, buffers),) = browser_stroke(session, 1, [(10, 10), (10, 40), (30, 40)], 3, 7)
+    widget._handle_message(content, buffers)
+
+    expected = np.zeros(session.frame_shape, np.uint32)
+    (r0, r1, c0, c1), mask = stroke_mask(session.frame_shape, [(10, 10), (10, 40), (30, 40)], 3)
+    expected[r0:r1, c0:c1][mask] = 7
+    np.testing.assert_array_equal(session.labels("cells", 1), expected)
+    assert not session.labels("cells", 0).any()
+    # The browser already shows the stroke: the only reply is an ack, no echo patch.
+    assert [c["type"] for c, _ in sent] == ["ack"]
+    assert sent[0][0]["applied"] is True
+    assert widget.next_label == 8
+    session.undo()
+    assert not session.labels("cells", 1).any()
+    assert not session.can_undo
+
+
+def test_a_stroke_in_several_parts_is_applied_once_when_complete(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    parts = browser_stroke(session, 0, [(5, 5), (50, 70)], 4, 3, parts=3)
+    for content, buffers in parts[:2]:
+        widget._handle_message(content, buffers)
+        assert not session.labels("cells", 0).any()
+    widget._handle_message(*parts[2])
+    assert (session.labels("cells", 0) == 3).sum() > 100
+    session.undo()
+    assert not session.labels("cells", 0).any()
+    assert not session.can_undo
+
+
+def test_fill_with_zero_from_the_browser_deletes_a_cell(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    session.paint("cells", 0, [(20, 20)], 5, 4)
+    cell = np.asarray(session.labels("cells", 0)) == 4
+    rows, cols = np.nonzero(cell)
+    r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    content = {
+        "type": "patch",
+        "stroke": 9,
+        "tool": "fill",
+        "population": "cells",
+        "frame": 0,
+        "bbox": [int(r0), int(r1), int(c0), int(c1)],
+    }
+    values = np.zeros((r1 - r0, c1 - c0), "<u4")
+    mask = cell[r0:r1, c0:c1].astype(np.uint8)
+    widget._handle_message(content, [memoryview(values.tobytes()), memoryview(mask.tobytes())])
+    assert not session.labels("cells", 0).any()
+
+
+def test_lock_to_roi_keeps_pixels_outside_the_rois(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 64, 0, 20]}, [])
+    widget.lock_to_roi = True
+    ((content, buffers),) = browser_stroke(session, 0, [(10, 5), (10, 60)], 1, 2)
+    widget._handle_message(content, buffers)
+    labels = np.asarray(session.labels("cells", 0))
+    assert (labels[:, :20] == 2).any()
+    assert not labels[:, 20:].any()
+
+
+def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
+    widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    content = {
+        "type": "patch",
+        "stroke": 1,
+        "population": "cells",
+        "frame": 0,
+        "bbox": [60, 70, 0, 2],
+    }
+    values = memoryview(np.ones(20, "<u4").tobytes())
+    widget._handle_message(content, [values, memoryview(np.ones(20, np.uint8).tobytes())])
+    assert widget.status.startswith("edit not applied: bbox")
+    assert [c["type"] for c, _ in sent] == ["ack", "patch"]
+    assert sent[0][0]["applied"] is False
+    assert sent[1][0]["bbox"] == [60, 64, 0, 2]  # what the session holds, clipped to the frame
+    assert not np.frombuffer(sent[1][1][0], sent[1][0]["dtype"]).any()
+
+
+def test_a_malformed_patch_says_what_was_expected(widget: Annotator) -> None:
+    content = {
+        "type": "patch",
+        "stroke": 1,
+        "population": "cells",
+        "frame": 0,
+        "bbox": [0, 2, 0, 2],
+    }
+    widget._handle_message(content, [memoryview(b"\0" * 8)])
+    assert widget.status == "patch failed: a patch carries 2 buffers (values, mask); got 1"
+    widget._handle_message(content, [memoryview(b"\0" * 8), memoryview(b"\0" * 4)])
+    assert widget.status == "patch failed: patch values: expected 4 elements, got 2"
+
+
+# --------------------------------------------------------------------------- Python -> browser
+def test_python_edits_reach_the_canvas_as_region_patches(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    change = session.paint("cells", 0, [(30, 30), (30, 50)], 4, 300)
+    assert change is not None
+    ((content, buffers),) = sent
+    assert content["type"] == "patch"
+    assert content["frame"] == 0
+    assert content["population"] == "cells"
+    assert tuple(content["bbox"]) == change.bbox
+    assert content["dtype"] == "uint16"  # 300 fits: narrowed on the wire, widened in JS
+    r0, r1, c0, c1 = change.bbox
+    got = np.frombuffer(buffers[0], "<u2").reshape(r1 - r0, c1 - c0)
+    np.testing.assert_array_equal(got, session.labels("cells", 0)[r0:r1, c0:c1])
+
+    sent.clear()
+    session.paint("cells", 2, [(3, 3)], 2, 5)  # another frame: nothing to redraw
+    assert sent == []
+    session.undo()  # undo of frame 2: still nothing
+    assert sent == []
+    session.undo()  # undo of the frame shown: a patch restoring zeros
+    ((content, buffers),) = sent
+    assert not np.frombuffer(buffers[0], content["dtype"]).any()
+
+
+def test_undo_and_redo_from_the_browser(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session.paint("cells", 2, [(3, 3)], 2, 5)
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "undo"}, [])
+    assert widget.status == "undo: cells frame 2 (on frame 2, not shown)"
+    assert not session.labels("cells", 2).any()
+    widget._handle_message({"type": "undo"}, [])
+    assert widget.status == "nothing to undo"
+    widget.frame = 2
+    sent.clear()
+    widget._handle_message({"type": "redo"}, [])
+    assert widget.status == "redo: cells frame 2"
+    assert [c["type"] for c, _ in sent] == ["patch"]
+
+
+def test_frame_change_sends_visible_channels_and_labels_as_binary(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session.paint("cells", 2, [(10, 10)], 3, 70000)
+    sent = capture(widget, monkeypatch)
+    widget.frame = 2
+    got = decode_frame(sent)
+    assert got["header"]["frame"] == 2
+    assert [c["dtype"] for c in got["header"]["channels"]] == ["uint16", "uint16"]
+    for c in range(2):
+        np.testing.assert_array_equal(got["channels"][c], session.image(2)[c])
+    np.testing.assert_array_equal(got["labels"], session.labels("cells", 2))
+    for content, buffers in sent:
+        for b in buffers:
+            assert isinstance(b, memoryview | bytes)  # raw buffers, never lists or base64
+        assert all(not isinstance(v, list) or len(v) < 10 for v in content.values())
+
+
+def test_hidden_channels_are_not_sent_until_shown(
+    session: segpaint.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    widget = Annotator(session, channel_visible=[True, False])
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "request-frame"}, [])
+    assert list(decode_frame(sent)["channels"]) == [0]
+    sent.clear()
+    widget.channel_visible = [True, True]
+    got = decode_frame(sent)
+    assert got["header"]["partial"] is True
+    assert got["labels"] is None
+    np.testing.assert_array_equal(got["channels"][1], session.image(0)[1])
+
+
+def test_display_settings_from_python_send_no_pixels(
+    widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    widget.set_contrast("nuclei", 5, 600)
+    widget.gamma = [1.0, 2.0]
+    widget.opacity = 0.2
+    widget.channel_colors = ["#FF0000", "#00ff00"]
+    assert widget.contrast[1] == [5.0, 600.0]
+    assert widget.channel_colors[0] == "#ff0000"
+    assert sent == []  # contrast, gamma, colours and blending are computed in the browser
+
+
+@pytest.mark.parametrize(
+    ("labels_kind", "encoding"), [("blobs", "rle"), ("noise", "raw")], ids=["rle", "raw"]
+)
+def test_a_4096_frame_is_chunked_below_the_limit(
+    labels_kind: str, encoding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 4096
+    image = np.arange(n * n, dtype=np.uint32).reshape(1, n, n).astype(np.uint16)
+    session = segpaint.open(image, axes="TYX")
+    if labels_kind == "blobs":
+        lab = np.zeros((n, n), np.uint32)
+        lab[100:900, 200:1500] = 1
+        lab[2000:4000, 10:4000] = 70000
+    else:
+        lab = np.random.default_rng(1).integers(0, 70000, (n, n), dtype=np.uint32)
+    session.set_labels("cells", 0, lab)
+    widget = Annotator(session)
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "request-frame"}, [])
+    sizes = [sum(memoryview(b).nbytes for b in buffers) for _, buffers in sent]
+    assert max(sizes) <= CHUNK_BYTES
+    assert sum(sizes) >= n * n * 2  # the whole channel went
+    encodings = {c.get("encoding") for c, _ in sent if c.get("key") == "labels"}
+    assert encodings == {encoding}
+    got = decode_frame(sent)
+    np.testing.assert_array_equal(got["channels"][0], image[0])
+    np.testing.assert_array_equal(got["labels"], lab)
+
+
+def test_float_and_signed_images_travel_as_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = np.array([[[-5, 0], [3, 32000]]], np.int16)
+    widget = Annotator(segpaint.open(data, axes="TYX"))
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "request-frame"}, [])
+    got = decode_frame(sent)
+    assert got["header"]["channels"] == [{"index": 0, "dtype": "float32"}]
+    np.testing.assert_array_equal(got["channels"][0], data[0].astype(np.float32))
+
+
+# --------------------------------------------------------------------------- traits
+@pytest.mark.parametrize(
+    ("trait", "value", "match"),
+    [
+        (
+            "frame",
+            3,
+            r"frame must be an integer from 0 to 2 \(the session has 3 frame\(s\)\); got 3",
+        ),
+        ("frame", 1.5, "frame must be an integer"),
+        ("tool", "lasso", "tool must be one of pan, brush, eraser, fill, picker, roi; got 'lasso'"),
+        ("selected_label", -1, "selected_label must be an integer from 0 to 4294967295"),
+        (
+            "brush_size",
+            BRUSH_SIZE_MAX + 1,
+            f"brush_size must be an integer diameter from 1 to {BRUSH_SIZE_MAX}",
+        ),
+        (
+            "contrast",
+            [[0, 10]],
+            r"contrast must be a list with one entry per channel \(2: \['phase', 'nuclei'\]\)",
+        ),
+        ("contrast", [[0, 10], [5, 5]], r"contrast\[1\] must be \[lo, hi\] with finite lo < hi"),
+        ("gamma", [1, 0], r"gamma\[1\] must be a number from 0.1 to 4.0; got 0"),
+        ("channel_visible", [True, 1], r"channel_visible\[1\] must be True or False"),
+        ("channel_colors", ["red", "#00ff00"], r'channel_colors\[0\] must look like "#rrggbb"'),
+        ("opacity", 1.5, "opacity must be between 0 and 1; got 1.5"),
+        ("export_format", "zarr", "export_format must be one of celldetective, cellpose, stardist"),
+        (
+            "population",
+            "effectors",
+            r"population must be one of \['cells'\]; got 'effectors'. Add it first with session.add_population\('effectors'\)",
+        ),
+    ],
+)
+def test_traits_say_what_was_expected(
+    widget: Annotator, trait: str, value: Any, match: str
+) -> None:
+    before = getattr(widget, trait)
+    with pytest.raises(traitlets.TraitError, match=match):
+        setattr(widget, trait, value)
+    assert getattr(widget, trait) == before
+
+
+def test_unknown_keyword_asks_to_check_the_spelling(session: segpaint.Session) -> None:
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword argument\(s\) \['brushsize'\]; check the spelling"
+    ):
+        Annotator(session, brushsize=5)
+
+
+def test_traits_from_code_and_defaults(session: segpaint.Session) -> None:
+    session.add_population("nuclei")
+    widget = session.annotator("nuclei", frame=2, tool="fill", brush_size=25, selected_label=0)
+    assert (widget.population, widget.frame, widget.tool) == ("nuclei", 2, "fill")
+    assert widget.brush_size == 25
+    assert widget.selected_label == 0
+    assert widget.populations == ["cells", "nuclei"]
+    assert widget.channel_names == ["phase", "nuclei"]
+    assert widget.channel_colors == ["#ff00ff", "#00ff00"]
+    lo, hi = widget.contrast[0]
+    assert 0 <= lo < hi <= 4000
+    assert "threshold" in widget.presegment_methods
+    with pytest.raises(
+        ValueError, match=r"channel must be one of \['phase', 'nuclei'\] or an index"
+    ):
+        widget.set_contrast("dna", 0, 1)
+
+
+# --------------------------------------------------------------------------- ROIs, export, save
+def test_rois_from_the_browser_live_in_the_session(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [5, 30, 10, 50]}, [])
+    assert [r.bbox for r in session.rois(0)] == [(5, 30, 10, 50)]
+    assert widget.rois == [[5, 30, 10, 50]]
+    move = {"type": "roi-change", "frame": 0, "old": [5, 30, 10, 50], "bbox": [6, 31, 12, 52]}
+    widget._handle_message(move, [])
+    assert [r.bbox for r in session.rois(0)] == [(6, 31, 12, 52)]
+    widget._handle_message({"type": "roi-remove", "frame": 0, "bbox": [6, 31, 12, 52]}, [])
+    assert session.rois(0) == []
+    assert widget.rois == []
+    widget._handle_message({"type": "roi-remove", "frame": 0, "bbox": [6, 31, 12, 52]}, [])
+    assert widget.status == "roi-remove failed: 'no ROI [6, 31, 12, 52] on frame 0'"
+    widget.frame = 1
+    assert widget.rois == []
+
+
+def test_export_roi_writes_the_files_and_names_them(
+    session: segpaint.Session, widget: Annotator, tmp_path: Path
+) -> None:
+    session.paint("cells", 1, [(20, 20)], 6, 3)
+    widget.frame = 1
+    widget._handle_message({"type": "roi-add", "frame": 1, "bbox": [0, 40, 0, 60]}, [])
+    widget._handle_message(
+        {"type": "export", "frame": 1, "bbox": [0, 40, 0, 60], "format": "cellpose"}, []
+    )
+    assert widget.last_export
+    assert all(p.exists() for p in widget.last_export)
+    assert widget.status.startswith("exported ")
+    assert "_0001_roi_0_40_0_60" in widget.status
+    assert {p.parent for p in widget.last_export} == {tmp_path / "out"}
+
+
+def test_export_and_save_explain_a_missing_folder(session: segpaint.Session) -> None:
+    widget = Annotator(session)
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
+    assert widget.status == "no ROI on this frame: draw one with the ROI tool (r) first"
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 10, 0, 10]}, [])
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
+    assert widget.status.startswith("export failed: Celldetective samples need the pixel size")
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None, "format": "cellpose"}, [])
+    assert widget.status.startswith("export failed: folder= is required")
+    widget._handle_message({"type": "save"}, [])
+    assert widget.status.startswith("save failed: folder= is required")
+
+
+def test_save_labels_writes_edited_frames(
+    session: segpaint.Session, widget: Annotator, tmp_path: Path
+) -> None:
+    session.paint("cells", 2, [(20, 20)], 6, 3)
+    widget._handle_message({"type": "save"}, [])
+    assert [p.name for p in widget.last_saved] == ["0002.tif"]
+    assert widget.status == f"saved 1 frame(s) to {tmp_path / 'labels'}"
+    widget._handle_message({"type": "save"}, [])
+    assert widget.status == "labels already saved (no edited frame)"
+
+
+# --------------------------------------------------------------------------- pre-segmentation
+def test_presegment_runs_in_a_thread_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = np.zeros((2, 64, 64), np.uint16)
+    image[:, 10:25, 10:25] = 1000
+    image[:, 40:55, 30:50] = 1000
+    session = segpaint.open(image, axes="TYX")
+    widget = Annotator(session, frame=1)
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "presegment", "method": "threshold", "scope": "frame"}, [])
+    widget.wait(60)
+    assert widget.busy is False
+    assert widget.progress == 1.0
+    assert widget.status == "pre-segmented 1 frame(s) of cells with threshold"
+    labels = np.asarray(session.labels("cells", 1))
+    assert len(np.unique(labels[labels > 0])) == 2
+    assert not session.labels("cells", 0).any()
+    assert any(c["type"] == "patch" and c["frame"] == 1 for c, _ in sent)  # reached the canvas
+    assert widget.next_label == 3
+
+
+def test_presegment_failures_land_in_the_status_line(
+    widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Session.presegment lands with the pre-segmentation issue")
+
+    monkeypatch.setattr(widget.session, "presegment", missing)
+    widget._handle_message({"type": "presegment", "method": "CP_cyto3", "scope": "all"}, [])
+    widget.wait(10)
+    assert widget.status == (
+        "pre-segmentation is not available: Session.presegment lands with the "
+        "pre-segmentation issue"
+    )
+    assert widget.busy is False
+
+
+def test_unknown_messages_are_reported(widget: Annotator) -> None:
+    widget._handle_message({"type": "teleport"}, [])
+    assert widget.status == "ignored an unknown message from the browser: 'teleport'"
+
+
+def test_close_unsubscribes_from_the_session(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    widget.close()
+    session.paint("cells", 0, [(5, 5)], 2, 1)
+    assert sent == []
+
+
+def test_the_bundle_is_the_esm(widget: Annotator) -> None:
+    bundle = Path(segpaint.widgets._annotator.__file__).parent.parent / "static" / "widget.js"
+    if bundle.is_file():
+        assert "segpaint-annotator" in bundle.read_text()
