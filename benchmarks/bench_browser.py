@@ -1,0 +1,623 @@
+"""Browser benchmark: segpaint's Annotator vs a painter built the ipycanvas way.
+
+Runs JupyterLab on loopback and drives it with headless Chromium (Debian's ``chromium``; run
+``bash scripts/setup_browser.sh`` first), like the browser tests. Figures (see
+``../shared/BENCHMARKS.md``):
+
+- stroke (40 pointer moves at ~60 Hz, brush radius 6) on a 512² and a 2048² image, for segpaint and
+  for the ipycanvas baseline (``benchmarks/baselines/ipycanvas_painter.py``) in the same run:
+  ``shown`` (pointerup → the stroke's last pixel is on the canvas), ``kernel`` (pointerup → the
+  kernel's labels hold the stroke; stamped in the kernel with ``time.time()`` and compared with the
+  page's ``performance.timeOrigin + performance.now()``, the same system clock), messages per stroke
+  (comm messages handled by the kernel; websocket frames out/in), and ``move cost`` (main-thread
+  task time of the page per pointer move, from Chromium's ``Performance.getMetrics``);
+- the same strokes with 50 ms added each way by a loopback TCP proxy (the remote-kernel case);
+- frame switch (frame slider → new frame drawn) at 2048² x 2 channels uint16 and 4096² x 1 channel;
+- contrast change (contrast slider → redrawn) at 2048², with the websocket frames it sent.
+
+p50/p95 over ``--reps`` repetitions after ``--warmup``; a table on stdout and JSON in
+``benchmarks/results/browser.json``.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_browser.py [--reps 12] [--warmup 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import math
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+N_MOVES = 40
+MOVE_INTERVAL_S = 1 / 60
+BRUSH_RADIUS = 6
+LABEL = 7
+
+
+def _load_harness() -> Any:
+    """Import the browser-test harness (``tests/browser/conftest.py``) as a plain module."""
+    spec = importlib.util.spec_from_file_location(
+        "segpaint_browser_harness", REPO / "tests" / "browser" / "conftest.py"
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the browser harness from {REPO / 'tests' / 'browser'}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+H = _load_harness()
+
+
+# --------------------------------------------------------------------------------------------
+# latency proxy: loopback TCP forwarder that delays every chunk by `delay_s` in each direction
+# --------------------------------------------------------------------------------------------
+class LatencyProxy:
+    """Forward ``127.0.0.1:port`` to ``127.0.0.1:target_port``, holding data ``delay_s`` each way.
+
+    Order is kept per direction; bandwidth is not limited. HTTP and websockets both pass.
+    """
+
+    def __init__(self, target_port: int, *, delay_s: float = 0.0) -> None:
+        self.target_port = target_port
+        self.delay_s = delay_s
+        self.port = H.free_port()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        )
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, chunk = await queue.get()
+                if not chunk:
+                    break
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                writer.write(chunk)
+                await writer.drain()
+            with contextlib.suppress(OSError):
+                writer.close()
+
+        task = asyncio.ensure_future(deliver())
+        try:
+            while True:
+                chunk = await reader.read(1 << 20)
+                queue.put_nowait((time.perf_counter() + self.delay_s, chunk))
+                if not chunk:
+                    break
+        except OSError:
+            queue.put_nowait((0.0, b""))
+        await task
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+# --------------------------------------------------------------------------------------------
+# page-side instrumentation
+# --------------------------------------------------------------------------------------------
+INSTALL_JS = """
+() => {
+  if (window.__bench) return;
+  const b = window.__bench = {up: null, upEpoch: null, shown: null, target: null};
+  const channel = new MessageChannel();
+  let pending = null;
+  channel.port1.onmessage = () => { const f = pending; pending = null; if (f) f(); };
+  const soon = (f) => { pending = f; channel.port2.postMessage(0); };
+  b.read = (t) => {
+    if (t.kind === 'segpaint') {
+      const root = document.querySelector('.segpaint-annotator');
+      return Array.from(root.__segpaint.renderedPixel(t.row, t.col));
+    }
+    const canvas = document.querySelector('canvas.segpaint-baseline');
+    return Array.from(canvas.getContext('2d').getImageData(t.col, t.row, 1, 1).data);
+  };
+  const poll = () => {
+    const t = b.target;
+    if (!t) return;
+    const px = b.read(t);
+    if (px.some((v, i) => v !== t.before[i])) { b.shown = performance.now() - b.up; return; }
+    if (performance.now() - b.up > 10000) { b.shown = -1; return; }
+    soon(poll);
+  };
+  window.addEventListener('pointerup', () => {
+    b.up = performance.now();
+    b.upEpoch = performance.timeOrigin + b.up;
+    soon(poll);   // first look right after this event's handlers ran
+  }, {capture: true});
+  b.arm = (target) => {
+    b.target = Object.assign({}, target, {before: b.read(target)});
+    b.up = null; b.shown = null;
+  };
+}
+"""
+
+CLOCK_OFFSET_JS = "() => performance.timeOrigin + performance.now()"
+
+WAIT_REDRAW_JS = """
+async ({action, frame, channel, value}) => {
+  const root = document.querySelector('.segpaint-annotator');
+  const draws0 = Number(root.dataset.draws);
+  const t0 = performance.now();
+  const done = new Promise((resolve) => {
+    const check = () => {
+      const ok = Number(root.dataset.draws) > draws0 &&
+        (action !== 'frame' || root.dataset.frame === String(frame));
+      if (ok) { observer.disconnect(); resolve(performance.now() - t0); return true; }
+      return false;
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(root, {attributes: true, attributeFilter: ['data-draws', 'data-frame']});
+    setTimeout(() => { observer.disconnect(); resolve(-1); }, 20000);
+  });
+  let input;
+  if (action === 'frame') {
+    input = root.querySelector('input[data-control="frame"]');
+    input.value = String(frame);
+  } else {
+    input = root.querySelector(`input[data-control="contrast-hi"][data-channel="${channel}"]`);
+    input.value = String(value);
+  }
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  input.dispatchEvent(new Event('change', {bubbles: true}));
+  return await done;
+}
+"""
+
+KERNEL_SETUP = """
+import sys, time
+_bench = {"changes": [], "comm": 0}
+_k = get_ipython().kernel
+_orig_comm_msg = _k.shell_handlers["comm_msg"]
+def _counting_comm_msg(*args, **kwargs):
+    _bench["comm"] += 1
+    return _orig_comm_msg(*args, **kwargs)
+_k.shell_handlers["comm_msg"] = _counting_comm_msg
+"""
+
+
+def synthetic_stack(n_frames: int, n_channels: int, size: int) -> str:
+    """Python source building a deterministic (T, C, Y, X) uint16 stack named ``stack``."""
+    return f"""
+import numpy as np
+_rng = np.random.default_rng(0)
+stack = np.empty(({n_frames}, {n_channels}, {size}, {size}), np.uint16)
+_rows, _cols = np.ogrid[:{size}, :{size}]
+for _t in range({n_frames}):
+    for _c in range({n_channels}):
+        _base = (1000 + 900 * np.sin(_rows / (23.0 + 7 * _c)) * np.cos(_cols / (31.0 + _t)))
+        stack[_t, _c] = (_base + _rng.integers(0, 400, ({size}, {size}))).astype(np.uint16)
+"""
+
+
+def segpaint_cells(n_frames: int, n_channels: int, size: int) -> list[str]:
+    return [
+        KERNEL_SETUP + synthetic_stack(n_frames, n_channels, size),
+        "import segpaint\n"
+        "session = segpaint.open(stack, axes='TCYX')\n"
+        "session.add_population('cells')\n"
+        "session.on_change(lambda p, f, b: _bench['changes'].append(time.time()))\n"
+        "annotator = segpaint.Annotator(session, population='cells')\n"
+        "annotator",
+    ]
+
+
+def ipycanvas_cells(size: int) -> list[str]:
+    return [
+        KERNEL_SETUP + synthetic_stack(1, 1, size),
+        f"sys.path.insert(0, {str(HERE / 'baselines')!r})\n"
+        "from ipycanvas_painter import IpycanvasPainter\n"
+        f"painter = IpycanvasPainter(stack[0, 0], radius={BRUSH_RADIUS}, label={LABEL})\n"
+        "painter.canvas",
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# measurements
+# --------------------------------------------------------------------------------------------
+def stroke_path(size: int, rep: int) -> list[tuple[float, float]]:
+    """Image points (row, col) of one stroke: a gentle wave, a fresh band of rows per rep."""
+    band = max(size // 40, 2 * BRUSH_RADIUS + 3)
+    row0 = size * 0.15 + (rep % 30) * band * 0.8
+    col0, col1 = size * 0.2, size * 0.8
+    points = []
+    for k in range(N_MOVES + 1):
+        col = col0 + (col1 - col0) * k / N_MOVES
+        row = row0 + band * 0.3 * math.sin(k / 5)
+        points.append((float(round(row)), float(round(col))))
+    return points
+
+
+class Painter:
+    """What differs between segpaint's widget and the baseline in one stroke."""
+
+    def __init__(self, kind: str, notebook: Any) -> None:
+        self.kind = kind
+        self.nb = notebook
+        page = notebook.page
+        page.evaluate(INSTALL_JS)
+        if kind == "segpaint":
+            self.root = page.locator(".segpaint-annotator").first
+            self.root.wait_for(state="attached", timeout=120_000)
+            page.wait_for_selector('.segpaint-annotator[data-ready="1"]', timeout=120_000)
+            page.locator('button[data-tool="brush"]').first.click()
+            notebook.kernel.run(
+                f"annotator.selected_label = {LABEL}\nannotator.brush_size = {2 * BRUSH_RADIUS}"
+            )
+        else:
+            page.wait_for_selector("canvas.segpaint-baseline", timeout=120_000)
+        # The whole canvas must be inside the viewport (pointer coordinates are viewport
+        # coordinates) and stay put: focusing a partly hidden canvas would scroll it mid-stroke.
+        selector = "canvas.segpaint-view" if kind == "segpaint" else "canvas.segpaint-baseline"
+        page.evaluate(
+            "(sel) => document.querySelector(sel).scrollIntoView({block: 'center'})", selector
+        )
+        page.wait_for_timeout(300)  # let the layout settle before reading client rects
+
+    def to_client(self, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if self.kind == "segpaint":
+            js = """(pts) => { const s = document.querySelector('.segpaint-annotator').__segpaint;
+                      return pts.map(([r, c]) => { const p = s.imageToClient(r, c); return [p.x, p.y]; }); }"""
+        else:
+            js = """(pts) => { const el = document.querySelector('canvas.segpaint-baseline');
+                      const b = el.getBoundingClientRect();
+                      return pts.map(([r, c]) => [b.left + (c + 0.5) * b.width / el.width,
+                                                  b.top + (r + 0.5) * b.height / el.height]); }"""
+        return [tuple(p) for p in self.nb.page.evaluate(js, [list(p) for p in points])]
+
+    def kernel_state(self) -> dict[str, Any]:
+        if self.kind == "segpaint":
+            expr = "{'t': (_bench['changes'] or [0.0])[-1], 'n': len(_bench['changes']), 'comm': _bench['comm']}"
+        else:
+            expr = "{'t': (painter.stroke_end_times or [0.0])[-1], 'n': len(painter.stroke_end_times), 'comm': _bench['comm']}"
+        return dict(self.nb.kernel.eval(expr))
+
+    def holds(self, points: list[tuple[float, float]]) -> bool:
+        rows = [int(r) for r, _ in points]
+        cols = [int(c) for _, c in points]
+        src = "session.labels('cells', 0)" if self.kind == "segpaint" else "painter.labels"
+        return bool(self.nb.kernel.eval(f"bool(({src}[{rows}, {cols}] == {LABEL}).all())"))
+
+
+def cdp_task_seconds(cdp: Any) -> float:
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
+
+
+def one_stroke(painter: Painter, ws: Any, cdp: Any, rep: int, size: int) -> dict[str, float]:
+    page = painter.nb.page
+    points = stroke_path(size, rep)
+    client = painter.to_client(points)
+    last_row, last_col = points[-1]
+    before = painter.kernel_state()
+    page.evaluate(
+        "(t) => window.__bench.arm(t)",
+        {"kind": painter.kind, "row": int(last_row), "col": int(last_col)},
+    )
+    offset_ms = page.evaluate(CLOCK_OFFSET_JS) - time.time() * 1000.0  # page epoch - wall clock
+
+    page.mouse.move(*client[0])
+    t_start = time.perf_counter()
+    busy0 = cdp_task_seconds(cdp)
+    page.mouse.down()
+    next_at = time.perf_counter()
+    for x, y in client[1:]:
+        next_at += MOVE_INTERVAL_S
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        page.mouse.move(x, y)
+    busy1 = cdp_task_seconds(cdp)
+    page.mouse.up()
+
+    page.wait_for_function("() => window.__bench.shown !== null", timeout=30_000, polling=5)
+    bench = page.evaluate("() => ({shown: window.__bench.shown, upEpoch: window.__bench.upEpoch})")
+    deadline = time.monotonic() + 30
+    while True:
+        state = painter.kernel_state()
+        if state["n"] > before["n"] and painter.holds(points):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{painter.kind}: the kernel never held the stroke (rep {rep})")
+        time.sleep(0.01)
+    # Let the last frames (status idle, draw-backs, echoes) arrive before counting.
+    page.wait_for_timeout(300)
+    t_end = time.perf_counter()
+    after = painter.kernel_state()
+    up_wall_ms = bench["upEpoch"] - offset_ms
+    out, inn = ws.counts(t_start, t_end)
+    return {
+        "shown_ms": float(bench["shown"]),
+        "kernel_ms": after["t"] * 1000.0 - up_wall_ms,
+        "kernel_messages": float(after["comm"] - before["comm"]),
+        "ws_out": float(out),
+        "ws_in": float(inn),
+        "move_cost_ms": (busy1 - busy0) * 1000.0 / N_MOVES,
+    }
+
+
+def summarise(samples: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    keys = samples[0].keys()
+    return {
+        k: {
+            "p50": float(np.percentile([s[k] for s in samples], 50)),
+            "p95": float(np.percentile([s[k] for s in samples], 95)),
+        }
+        for k in keys
+    }
+
+
+@contextlib.contextmanager
+def opened(
+    browser: Any, server: Any, name: str, cells: list[str], *, port: int | None = None
+) -> Iterator[tuple[Any, Any, Any]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        ws = H.track_websockets(page)
+        path = H.write_notebook(server.root_dir, name, cells)
+        nb = H.Notebook.open(page, server, path, port=port, ws_log=ws, timeout=180)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        try:
+            yield nb, ws, cdp
+        finally:
+            nb.close()
+    finally:
+        context.close()
+
+
+def bench_strokes(
+    browser: Any,
+    server: Any,
+    proxy: LatencyProxy,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cases = [(size, 0.0) for size in args.sizes] + [
+        (size, args.latency_ms) for size in args.latency_sizes
+    ]
+    for size, latency_ms in cases:
+        for kind in args.painters:
+            cells = segpaint_cells(1, 1, size) if kind == "segpaint" else ipycanvas_cells(size)
+            name = f"stroke_{kind}_{size}_{int(latency_ms)}.ipynb"
+            port = proxy.port if latency_ms else None
+            with opened(browser, server, name, cells, port=port) as (nb, ws, cdp):
+                painter = Painter(kind, nb)
+                proxy.delay_s = latency_ms / 1000.0
+                try:
+                    samples = []
+                    for rep in range(args.warmup + args.reps):
+                        sample = one_stroke(painter, ws, cdp, rep, size)
+                        if rep >= args.warmup:
+                            samples.append(sample)
+                finally:
+                    proxy.delay_s = 0.0
+                H.save_screenshot(nb.page, f"bench_stroke_{kind}_{size}_{int(latency_ms)}ms")
+            row = {
+                "figure": "stroke",
+                "painter": kind,
+                "size": size,
+                "added_latency_ms": latency_ms,
+                "reps": len(samples),
+                **summarise(samples),
+            }
+            rows.append(row)
+            log(format_stroke(row))
+    return rows
+
+
+def bench_redraws(
+    browser: Any, server: Any, args: argparse.Namespace, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cases = [("frame", 2048, 2), ("contrast", 2048, 2), ("frame", 4096, 1), ("contrast", 4096, 1)]
+    for size in {c[1] for c in cases}:
+        n_channels = 2 if size == 2048 else 1
+        with opened(
+            browser, server, f"redraw_{size}.ipynb", segpaint_cells(3, n_channels, size)
+        ) as (nb, ws, _cdp):
+            nb.page.wait_for_selector('.segpaint-annotator[data-ready="1"]', timeout=180_000)
+            for action, case_size, _ in cases:
+                if case_size != size:
+                    continue
+                samples = []
+                for rep in range(args.warmup + args.reps):
+                    t0 = time.perf_counter()
+                    params = {
+                        "action": action,
+                        "frame": (rep + 1) % 3,
+                        "channel": 0,
+                        "value": 3000 + 100 * (rep % 10),
+                    }
+                    ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
+                    if ms < 0:
+                        raise TimeoutError(f"{action} at {size}: no redraw within 20 s")
+                    nb.page.wait_for_timeout(100)
+                    out, _ = ws.counts(t0, time.perf_counter())
+                    if rep >= args.warmup:
+                        samples.append({"redraw_ms": ms, "ws_out": float(out)})
+                H.save_screenshot(nb.page, f"bench_{action}_{size}")
+                row = {
+                    "figure": action,
+                    "painter": "segpaint",
+                    "size": size,
+                    "channels": n_channels,
+                    "reps": len(samples),
+                    **summarise(samples),
+                }
+                rows.append(row)
+                log(format_redraw(row))
+    return rows
+
+
+def fmt(stat: dict[str, float], digits: int = 1) -> str:
+    return f"{stat['p50']:.{digits}f} / {stat['p95']:.{digits}f}"
+
+
+def format_stroke(row: dict[str, Any]) -> str:
+    return (
+        f"stroke  {row['painter']:<9} {row['size']:>5}²  +{row['added_latency_ms']:>3.0f} ms | "
+        f"shown {fmt(row['shown_ms']):>15} | kernel {fmt(row['kernel_ms']):>15} | "
+        f"msgs {row['kernel_messages']['p50']:.0f}; ws {row['ws_out']['p50']:.0f}/"
+        f"{row['ws_in']['p50']:.0f} | move {fmt(row['move_cost_ms'])}"
+    )
+
+
+def format_redraw(row: dict[str, Any]) -> str:
+    return (
+        f"{row['figure']:<8} {row['painter']:<9} {row['size']:>5}² x {row['channels']}ch       | "
+        f"redraw {fmt(row['redraw_ms'])} ms | ws out {row['ws_out']['p50']:.0f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=12)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--latency-sizes", type=int, nargs="*", default=[512])
+    parser.add_argument(
+        "--painters",
+        nargs="+",
+        default=["segpaint", "ipycanvas"],
+        choices=["segpaint", "ipycanvas"],
+    )
+    parser.add_argument("--skip-redraw", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up (a smoke run)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.reps, args.warmup = 3, 1
+    reason = H.browser_missing_reason()
+    if reason:
+        print(f"bench_browser: cannot run: {reason}", file=sys.stderr)
+        return 2
+
+    from playwright.sync_api import sync_playwright
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="segpaint-bench-") as tmp:
+        server = H.start_jupyter_server(Path(tmp))
+        proxy = LatencyProxy(server.port)
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=shutil.which("chromium"), headless=True, args=H.CHROMIUM_ARGS
+                )
+                try:
+                    print(
+                        "p50 / p95 in ms; msgs = comm messages the kernel handled per stroke; "
+                        "ws = websocket frames out/in; move = page task ms per pointer move"
+                    )
+                    rows = bench_strokes(browser, server, proxy, args, log)
+                    if not args.skip_redraw:
+                        rows += bench_redraws(browser, server, args, log)
+                    chromium_version = browser.version
+                finally:
+                    browser.close()
+        finally:
+            proxy.close()
+            server.stop()
+
+    ratios = {}
+    for size in args.sizes:
+        by = {
+            r["painter"]: r
+            for r in rows
+            if r["figure"] == "stroke" and r["size"] == size and not r["added_latency_ms"]
+        }
+        if {"segpaint", "ipycanvas"} <= by.keys():
+            ratios[str(size)] = {
+                key: by["ipycanvas"][key]["p50"] / max(by["segpaint"][key]["p50"], 1e-3)
+                for key in ("shown_ms", "kernel_ms", "move_cost_ms", "ws_out")
+            }
+    print("ipycanvas / segpaint (p50 ratios):")
+    for size, ratio in ratios.items():
+        print(f"  {size}²: " + ", ".join(f"{k} {v:.1f}x" for k, v in ratio.items()))
+    jupyterlab_version = subprocess.run(
+        [sys.executable, "-c", "import jupyterlab; print(jupyterlab.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "browser.json"
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "browser",
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "seconds": round(time.time() - started, 1),
+                "reps": args.reps,
+                "warmup": args.warmup,
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": __import__("os").cpu_count(),
+                    "chromium": chromium_version,
+                    "jupyterlab": jupyterlab_version,
+                },
+                "rows": rows,
+                "ratios_ipycanvas_over_segpaint": ratios,
+            },
+            indent=1,
+        )
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
