@@ -7,6 +7,7 @@ Prints a table and writes benchmarks/results/core.json. Not a test: nothing fail
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -40,7 +41,7 @@ def timeit(fn: Callable[[], Any], *, reps: int, warmup: int = 2) -> dict[str, fl
     times.sort()
     return {
         "p50_ms": statistics.median(times),
-        "p95_ms": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+        "p95_ms": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
         "min_ms": times[0],
         "reps": reps,
     }
@@ -56,7 +57,7 @@ def stroke_points(length: float = 300.0, n: int = 40) -> np.ndarray:
 
 def naive_stroke(labels: np.ndarray, points: np.ndarray, radius: float, label: int) -> None:
     """Baseline: stamp skimage.draw.disk at every pixel step along the polyline."""
-    for a, b in zip(points[:-1], points[1:], strict=True):
+    for a, b in itertools.pairwise(points):
         n = int(max(abs(b - a).max(), 1))
         for k in range(n + 1):
             r, c = disk(tuple(a + (b - a) * k / n), radius, shape=labels.shape)
@@ -83,7 +84,9 @@ def bench_edits(reps: int) -> dict[str, Any]:
 
     out["stroke_300px_r10"] = timeit(paint, reps=reps)
     base = np.array(s.labels("cells", 0))
-    out["stroke_baseline_naive_disks"] = timeit(lambda: naive_stroke(base, pts, 10, 5), reps=max(3, reps // 5))
+    out["stroke_baseline_naive_disks"] = timeit(
+        lambda: naive_stroke(base, pts, 10, 5), reps=max(3, reps // 5)
+    )
 
     fills = [1, 9]
 
@@ -101,7 +104,9 @@ def bench_edits(reps: int) -> dict[str, Any]:
 
     s.paint("cells", 0, pts, radius=10, label=7)
     out["undo_plus_redo_stroke"] = timeit(undo_redo, reps=reps)
-    out["undo_stroke"] = {k: (v / 2 if k.endswith("_ms") else v) for k, v in out["undo_plus_redo_stroke"].items()}
+    out["undo_stroke"] = {
+        k: (v / 2 if k.endswith("_ms") else v) for k, v in out["undo_plus_redo_stroke"].items()
+    }
     out["new_label"] = timeit(lambda: s.new_label("cells"), reps=reps)
 
     with tempfile.TemporaryDirectory() as d:
@@ -123,10 +128,15 @@ def bench_big_tiff(reps: int, folder: Path) -> dict[str, Any]:
         t0 = time.perf_counter()
         with tifffile.TiffWriter(path, bigtiff=True, imagej=False) as w:
             frame = np.zeros(shape[1:], np.uint16)
-            w.write(shape=shape, dtype=np.uint16, metadata={"axes": "TCYX"}, data=(
-                (frame + t).astype(np.uint16) for t in range(shape[0])
-            ))
-        print(f"  wrote {path.stat().st_size / 1e9:.2f} GB test TIFF in {time.perf_counter() - t0:.1f} s")
+            w.write(
+                shape=shape,
+                dtype=np.uint16,
+                metadata={"axes": "TCYX"},
+                data=((frame + t).astype(np.uint16) for t in range(shape[0])),
+            )
+        print(
+            f"  wrote {path.stat().st_size / 1e9:.2f} GB test TIFF in {time.perf_counter() - t0:.1f} s"
+        )
     proc = psutil.Process()
     rss0 = proc.memory_info().rss
     sessions = []
@@ -138,16 +148,15 @@ def bench_big_tiff(reps: int, folder: Path) -> dict[str, Any]:
     res["open"] = timeit(do_open, reps=reps, warmup=1)
     rss1 = proc.memory_info().rss
     res["rss_growth_mb_after_opens"] = (rss1 - rss0) / 1e6
-    s = sessions[-1]
-    del sessions[:-1]
-    assert s.shape == shape
+    warm = sessions[-1].stack
+    sessions.clear()
+    assert warm.shape == shape
 
     def read_warm() -> None:
-        assert int(s.stack.frame(500)[0, 0, 0]) == 500
+        assert int(warm.frame(500)[0, 0, 0]) == 500
 
     res["read_frame_500_warm"] = timeit(read_warm, reps=reps)
     # Cold: a fresh session, the file dropped from the page cache, and a frame never read before.
-    del s, sessions[:]
     frames = iter(range(501, 1000))
 
     def read_cold() -> None:
@@ -166,7 +175,7 @@ def bench_big_tiff(reps: int, folder: Path) -> dict[str, Any]:
     cold_times.sort()
     res["read_frame_cold"] = {
         "p50_ms": statistics.median(cold_times),
-        "p95_ms": cold_times[min(len(cold_times) - 1, int(round(0.95 * (len(cold_times) - 1))))],
+        "p95_ms": cold_times[min(len(cold_times) - 1, round(0.95 * (len(cold_times) - 1)))],
         "min_ms": cold_times[0],
         "reps": len(cold_times),
     }
@@ -187,7 +196,11 @@ def main() -> None:
     args = ap.parse_args()
     reps = 10 if args.quick else 30
     results: dict[str, Any] = {
-        "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "segpaint": segpaint.__version__,
     }
     results["edits_2048"] = bench_edits(reps)
@@ -212,14 +225,22 @@ def main() -> None:
         for name, v in results.get(group, {}).items():
             if isinstance(v, dict) and "p50_ms" in v:
                 tgt = targets.get(name)
-                print(f"{name:36s} {v['p50_ms']:9.3f} {v['p95_ms']:9.3f} {('< ' + str(tgt)) if tgt else '':>8s}")
+                print(
+                    f"{name:36s} {v['p50_ms']:9.3f} {v['p95_ms']:9.3f} {('< ' + str(tgt)) if tgt else '':>8s}"
+                )
     e = results["edits_2048"]
-    print(f"\nstroke speed-up vs naive disks: {e['stroke_baseline_naive_disks']['p50_ms'] / e['stroke_300px_r10']['p50_ms']:.1f}x")
-    print(f"fill speed-up vs full-frame flood: {e['fill_baseline_flood_full_frame']['p50_ms'] / e['fill_5000px_cell']['p50_ms']:.1f}x (cell of {e['cell_px']} px)")
+    print(
+        f"\nstroke speed-up vs naive disks: {e['stroke_baseline_naive_disks']['p50_ms'] / e['stroke_300px_r10']['p50_ms']:.1f}x"
+    )
+    print(
+        f"fill speed-up vs full-frame flood: {e['fill_baseline_flood_full_frame']['p50_ms'] / e['fill_5000px_cell']['p50_ms']:.1f}x (cell of {e['cell_px']} px)"
+    )
     if "big_tiff" in results:
         b = results["big_tiff"]
-        print(f"RSS growth: {b['rss_growth_mb_after_opens']:.1f} MB after {b['open']['reps'] + 1} opens, "
-              f"{b['rss_growth_mb_total']:.1f} MB after reads; file {b['file_gb']:.2f} GB")
+        print(
+            f"RSS growth: {b['rss_growth_mb_after_opens']:.1f} MB after {b['open']['reps'] + 1} opens, "
+            f"{b['rss_growth_mb_total']:.1f} MB after reads; file {b['file_gb']:.2f} GB"
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "core.json").write_text(json.dumps(results, indent=2))
     print(f"wrote {RESULTS / 'core.json'}")
