@@ -111,11 +111,15 @@ export class FrameAssembler {
   /** Start a transfer from a "frame" header; returns the pending transfer. */
   begin(header) {
     const { height, width } = header;
+    // Channels may come decimated by `step` (a level of detail matched to the zoom); labels never.
+    const step = header.step || 1;
+    const chanHeight = Math.ceil(height / step);
+    const chanWidth = Math.ceil(width / step);
     const channels = new Map();
     for (const ch of header.channels) {
       const ctor = DTYPES[ch.dtype];
       if (!ctor) throw new Error(`unsupported channel dtype ${ch.dtype}`);
-      channels.set(ch.index, { index: ch.index, dtype: ch.dtype, data: new ctor(height * width) });
+      channels.set(ch.index, { index: ch.index, dtype: ch.dtype, data: new ctor(chanHeight * chanWidth) });
     }
     this.pending = {
       xfer: header.xfer,
@@ -124,8 +128,11 @@ export class FrameAssembler {
       partial: Boolean(header.partial),
       height,
       width,
+      step,
+      chanWidth,
       channels,
       labels: header.labels ? new Uint32Array(height * width) : null,
+      maxLabel: header.max_label || 0,
       labelsFilled: 0,
     };
     return this.pending;
@@ -147,7 +154,7 @@ export class FrameAssembler {
     } else {
       const ch = p.channels.get(msg.channel);
       if (!ch) throw new Error(`band for unknown channel ${msg.channel}`);
-      writeRows(ch.data, p.width, msg.row0, buffers[0]);
+      writeRows(ch.data, p.chanWidth, msg.row0, buffers[0]);
     }
     return true;
   }

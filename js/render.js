@@ -84,6 +84,10 @@ export class Renderer {
     this.colIdx = null; // image column of each screen column (-1 outside)
     this.rowIdx = null;
     this.channels = []; // {index, dtype, data, visible, rgb, lo, hi, gamma, lut}
+    this.step = 1; // channel data decimated by `step` (level of detail); labels are full size
+    this.chanWidth = 0;
+    this.colIdxC = null;
+    this._idxC = null;
     this.labels = null;
     this.colors = new LabelColors();
     this.opacity = 0.5;
@@ -105,6 +109,7 @@ export class Renderer {
     const bytes = new Uint8ClampedArray(w * h * 4);
     this.out = new Uint32Array(bytes.buffer);
     this._idx = new Int32Array(w);
+    this._idxC = new Int32Array(w);
     if (this.canvas) {
       this.canvas.width = w;
       this.canvas.height = h;
@@ -145,11 +150,34 @@ export class Renderer {
       const r = Math.floor((y + 0.5 - ty) / scale);
       this.rowIdx[y] = r >= 0 && r < height ? r : -1;
     }
+    this._chanMapping();
   }
 
-  /** Set the channel list: [{index, dtype, data, visible, rgb, lo, hi, gamma}]. */
-  setChannels(channels) {
+  _chanMapping() {
+    if (!this.colIdx) return;
+    const step = this.step;
+    this.colIdxC = new Int32Array(this.colIdx.length);
+    for (let x = 0; x < this.colIdx.length; x++) {
+      const c = this.colIdx[x];
+      this.colIdxC[x] = c < 0 ? -1 : Math.floor(c / step);
+    }
+  }
+
+  /**
+   * Set the channel list: [{index, dtype, data, visible, rgb, lo, hi, gamma}]. All channels hold
+   * the frame decimated by `step` (1 = full resolution), i.e. ceil(width / step) columns.
+   */
+  setChannels(channels, step = 1) {
     this.channels = channels.map((c) => ({ ...c, lut: buildLut(c.dtype, c.lo, c.hi, c.gamma, c.rgb) }));
+    this.step = step;
+    this.chanWidth = Math.ceil(this.width / step);
+    this._chanMapping();
+  }
+
+  /** Index into the channel arrays of image pixel (row, col). */
+  chanIndex(row, col) {
+    const s = this.step;
+    return s === 1 ? row * this.width + col : Math.floor(row / s) * this.chanWidth + Math.floor(col / s);
   }
 
   /** Update one channel's display settings; returns true when its pixels look different. */
@@ -204,6 +232,10 @@ export class Renderer {
     const { out, width, height, labels, colIdx, rowIdx, viewWidth } = this;
     const n = x1 - x0;
     const idx = this._idx;
+    const step = this.step;
+    const idxC = step === 1 ? idx : this._idxC;
+    const colIdxC = this.colIdxC;
+    const chanWidth = this.chanWidth;
     const vis = this.channels.filter((c) => c.visible && c.data);
     const intLuts = vis.every((c) => c.lut);
     const a = Math.round(Math.min(Math.max(this.opacity, 0), 1) * 256);
@@ -222,11 +254,18 @@ export class Renderer {
         const c = colIdx[x0 + k];
         idx[k] = c < 0 ? -1 : rowBase + c;
       }
+      if (step !== 1) {
+        const rowBaseC = Math.floor(r / step) * chanWidth;
+        for (let k = 0; k < n; k++) {
+          const c = colIdxC[x0 + k];
+          idxC[k] = c < 0 ? -1 : rowBaseC + c;
+        }
+      }
       if (vis.length === 0) {
         for (let k = 0; k < n; k++) out[o + k] = idx[k] < 0 ? BACKGROUND : ALPHA;
-      } else if (vis.length === 1 && intLuts) rowOne(out, o, idx, n, vis[0].data, vis[0].lut);
-      else if (vis.length === 2 && intLuts) rowTwo(out, o, idx, n, vis[0].data, vis[0].lut, vis[1].data, vis[1].lut);
-      else rowMany(out, o, idx, n, vis);
+      } else if (vis.length === 1 && intLuts) rowOne(out, o, idxC, n, vis[0].data, vis[0].lut);
+      else if (vis.length === 2 && intLuts) rowTwo(out, o, idxC, n, vis[0].data, vis[0].lut, vis[1].data, vis[1].lut);
+      else rowMany(out, o, idxC, n, vis);
       if (!labels || a === 0) continue;
       let lastLabel = -1;
       let lr = 0;
@@ -290,9 +329,10 @@ export class Renderer {
   pixel(row, col) {
     if (row < 0 || col < 0 || row >= this.height || col >= this.width) return [26, 26, 26, 255];
     const i = row * this.width + col;
+    const ic = this.chanIndex(row, col);
     const vis = this.channels.filter((c) => c.visible && c.data);
     let v = 0;
-    for (const ch of vis) v += channelLanes(ch, ch.data[i]);
+    for (const ch of vis) v += channelLanes(ch, ch.data[ic]);
     let px = vis.length ? clampLanes(v) : ALPHA;
     const L = this.labels ? this.labels[i] : 0;
     const a = Math.round(Math.min(Math.max(this.opacity, 0), 1) * 256);

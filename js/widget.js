@@ -151,6 +151,9 @@ export function mount({ model, el }) {
     selectedRoi: -1,
     ready: false,
     fitted: false,
+    chanStep: 1,
+    fullTimer: 0,
+    fullRequested: null,
     userMovedView: false,
     recolorTimer: 0,
     playing: null,
@@ -186,6 +189,7 @@ export function mount({ model, el }) {
     renderer.setView(view.scale, view.tx, view.ty);
     redraw();
     drawOverlay();
+    if (st.frame !== null) syncLod();
   };
   const syncViewport = () => {
     const s = viewSize();
@@ -283,7 +287,7 @@ export function mount({ model, el }) {
         const vals = [];
         for (const [idx, ch] of st.channelData) {
           if (visible[idx] === false) continue;
-          vals.push(`${names[idx] ?? "c" + idx}=${fmt(ch.data[r * renderer.width + c])}`);
+          vals.push(`${names[idx] ?? "c" + idx}=${fmt(ch.data[renderer.chanIndex(r, c)])}`);
         }
         if (vals.length) parts.push(vals.join(" "));
         parts.push(`label ${st.labels[r * renderer.width + c]}`);
@@ -466,7 +470,8 @@ export function mount({ model, el }) {
   const computeRange = (data) => {
     let mn = Infinity;
     let mx = -Infinity;
-    const step = data.length > 4194304 ? 4 : 1;
+    // A strided sample is plenty for a slider's range and keeps frame changes cheap.
+    const step = Math.max(1, Math.floor(data.length / 262144));
     for (let i = 0; i < data.length; i += step) {
       const v = data[i];
       if (v < mn) mn = v;
@@ -476,11 +481,32 @@ export function mount({ model, el }) {
     return mx > mn ? [mn, mx] : [mn, mn + 1];
   };
 
+  /** The decimation the view can show without visible loss at its zoom (1 when zoomed in). */
+  const lodStep = () => Math.min(16, Math.max(1, Math.floor(1 / view.scale)));
+  const syncLod = () => {
+    const want = lodStep();
+    if (want !== model.get("_preview_step")) save("_preview_step", want);
+    // Zoomed in past what the preview holds: ask for full resolution now.
+    if (st.chanStep > want) requestFull(0);
+  };
+  /** Ask for the full-resolution channels once the view has settled on a frame. */
+  const requestFull = (delay = 150) => {
+    if (st.fullTimer) clearTimeout(st.fullTimer);
+    st.fullTimer = setTimeout(() => {
+      st.fullTimer = 0;
+      if (st.playing || st.chanStep === 1 || st.frame === null || st.frame !== model.get("frame")) return;
+      if (st.fullRequested === st.frame) return;
+      st.fullRequested = st.frame;
+      send({ type: "request-full", frame: st.frame });
+    }, delay);
+  };
+  cleanups.push(() => st.fullTimer && clearTimeout(st.fullTimer));
+
   const installFrame = (p) => {
     const sizeChanged = p.height !== renderer.height || p.width !== renderer.width;
-    if (!p.partial || sizeChanged || p.frame !== st.frame) {
-      st.channelData = new Map();
-    }
+    const newFrame = !p.partial || sizeChanged || p.frame !== st.frame;
+    if (newFrame || p.step !== st.chanStep) st.channelData = new Map();
+    st.chanStep = p.step;
     for (const [idx, ch] of p.channels) {
       st.channelData.set(idx, { dtype: ch.dtype, data: ch.data });
       const r = computeRange(ch.data);
@@ -489,20 +515,19 @@ export function mount({ model, el }) {
     }
     renderer.setImageSize(p.height, p.width);
     if (!st.touched || st.touched.length !== p.height * p.width) st.touched = new Uint8Array(p.height * p.width);
+    if (p.frame !== st.frame) st.fullRequested = null;
     st.frame = p.frame;
     st.population = p.population;
     if (p.labels) {
+      st.stroke = null; // a new label buffer: a stroke on the old one cannot continue
       st.labels = p.labels;
       renderer.setLabels(p.labels);
-      let mx = 0;
-      for (let i = 0; i < p.labels.length; i++) if (p.labels[i] > mx) mx = p.labels[i];
-      st.localMax = mx;
+      st.localMax = p.maxLabel;
     } else if (!st.labels || st.labels.length !== p.height * p.width) {
       st.labels = new Uint32Array(p.height * p.width);
       renderer.setLabels(st.labels);
     }
-    renderer.setChannels(channelList());
-    st.stroke = null;
+    renderer.setChannels(channelList(), st.chanStep);
     syncChannelControls();
     const s = viewSize();
     renderer.setViewport(s.w, s.h);
@@ -513,6 +538,11 @@ export function mount({ model, el }) {
     renderer.setView(view.scale, view.tx, view.ty);
     // Draw at once (not on the next animation frame) so a frame change shows as soon as data arrived.
     redraw();
+    if (st.chanStep === 1) root.setAttribute("data-full-frame", String(st.frame));
+    else {
+      root.setAttribute("data-full-frame", "");
+      requestFull(lodStep() < st.chanStep ? 0 : 150);
+    }
     if (p.labels) recolor();
     if (!st.ready) {
       st.ready = true;
@@ -546,6 +576,7 @@ export function mount({ model, el }) {
     switch (msg.type) {
       case "frame":
         assembler.begin(msg);
+        counters.frameStart = now();
         break;
       case "band":
         assembler.band(msg, buffers);
@@ -554,7 +585,9 @@ export function mount({ model, el }) {
         const p = assembler.end(msg);
         if (p) {
           counters.framesReceived++;
+          const t0 = now();
           installFrame(p);
+          counters.lastFrame = { receiveMs: t0 - counters.frameStart, installMs: now() - t0 };
         }
         break;
       }
@@ -968,6 +1001,7 @@ export function mount({ model, el }) {
       clearInterval(st.playing.timer);
       st.playing = null;
       btnPlay.textContent = "▶ play";
+      requestFull(0);
       return;
     }
     const play = { waiting: false, timer: 0 };
@@ -1065,6 +1099,14 @@ export function mount({ model, el }) {
   st.rois = (model.get("rois") || []).map((b) => b.slice());
   formatSelect.value = model.get("export_format") || "celldetective";
   updateStatus();
+  // Ask for a level of detail that fits the viewport before the first frame is sent.
+  const shape = model.get("image_shape");
+  if (shape && shape.length === 2) {
+    const s = viewSize();
+    view.fit(shape[0], shape[1], s.h, s.w);
+    const want = lodStep();
+    if (want !== model.get("_preview_step")) save("_preview_step", want);
+  }
   send({ type: "request-frame" });
 
   if (typeof ResizeObserver === "function") {
@@ -1105,6 +1147,9 @@ export function mount({ model, el }) {
     },
     get lastAckMs() {
       return counters.lastAckMs;
+    },
+    get lastFrame() {
+      return counters.lastFrame;
     },
     get framesReceived() {
       return counters.framesReceived;

@@ -249,7 +249,7 @@ def test_undo_and_redo_from_the_browser(
     session.paint("cells", 2, [(3, 3)], 2, 5)
     sent = capture(widget, monkeypatch)
     widget._handle_message({"type": "undo"}, [])
-    assert widget.status == "undo: cells frame 2 (on frame 2, not shown)"
+    assert widget.status == "undo: cells frame 2 (not the frame shown)"
     assert not session.labels("cells", 2).any()
     widget._handle_message({"type": "undo"}, [])
     assert widget.status == "nothing to undo"

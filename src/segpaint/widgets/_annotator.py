@@ -108,6 +108,9 @@ class Annotator(anywidget.AnyWidget):
 
     frame = traitlets.Any(0, help="Frame shown and edited (0-based).").tag(sync=True)
     n_frames = traitlets.Int(1, read_only=True, help="Frames in the session.").tag(sync=True)
+    image_shape = traitlets.List(
+        traitlets.Int(), read_only=True, help="(rows, cols) of a frame."
+    ).tag(sync=True)
     population = traitlets.Unicode("", help="Population whose labels are shown and edited.").tag(
         sync=True
     )
@@ -155,6 +158,9 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    _preview_step = traitlets.Int(
+        1, help="Decimation the view can show without loss at its zoom (set by the browser)."
+    ).tag(sync=True)
     busy = traitlets.Bool(False, read_only=True, help="True while a pre-segmentation runs.").tag(
         sync=True
     )
@@ -180,6 +186,7 @@ class Annotator(anywidget.AnyWidget):
         self._patches = PatchAssembler()
         self._applying: int | None = None
         self._sent_channels: set[int] = set()
+        self._sent_step = 1
         self._worker: threading.Thread | None = None
         self._lock = threading.RLock()
         if population is None:
@@ -202,6 +209,7 @@ class Annotator(anywidget.AnyWidget):
         }
         # Read-only traits first (validators of the others look at them).
         self.set_trait("n_frames", session.n_frames)
+        self.set_trait("image_shape", list(session.frame_shape))
         self.set_trait("channel_names", names)
         self.set_trait("populations", list(session.populations))
         super().__init__(**{**defaults, "population": population, **traits})
@@ -225,6 +233,7 @@ class Annotator(anywidget.AnyWidget):
     @classmethod
     def _user_traits(cls) -> list[str]:
         read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        read_only |= {"_preview_step", "image_shape"}
         return [
             name for name in cls.class_own_traits(sync=bool) if name not in read_only | {"progress"}
         ]
@@ -406,29 +415,50 @@ class Annotator(anywidget.AnyWidget):
         for content, buffers in messages:
             self.send(content, buffers)
 
-    def _send_frame(self, *, channels: Sequence[int] | None = None, labels: bool = True) -> None:
-        """Send the current frame: the given (default: visible) channels and the labels."""
+    def _send_frame(
+        self,
+        *,
+        channels: Sequence[int] | None = None,
+        labels: bool = True,
+        step: int | None = None,
+    ) -> None:
+        """Send the current frame: the given (default: visible) channels, decimated by ``step``
+        (default: the level of detail the view asked for), and the full-resolution labels."""
         visible = [c for c, v in enumerate(self.channel_visible) if v]
         wanted = visible if channels is None else list(channels)
         partial = channels is not None or not labels
+        if step is None:
+            step = self._sent_step if partial else max(1, int(self._preview_step))
+        if not wanted and not labels:
+            return
         image = self.session.image(self.frame, channels=wanted) if wanted else None
-        chans = [(c, image[k]) for k, c in enumerate(wanted)] if image is not None else []
+        chans = []
+        if image is not None:
+            chans = [(c, image[k, ::step, ::step]) for k, c in enumerate(wanted)]
         lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
-        if not chans and lab is None:
-            return
-        if lab is None and not partial:
-            return
         messages = frame_messages(
             xfer=next(self._xfers),
             frame=self.frame,
             population=self.population,
+            shape=self.session.frame_shape,
             channels=chans,
             labels=lab,
+            step=step,
             partial=partial,
             max_bytes=CHUNK_BYTES,
         )
-        self._sent_channels = (self._sent_channels if partial else set()) | set(wanted)
+        if not partial or step != self._sent_step:
+            self._sent_channels = set()
+        self._sent_channels |= set(wanted)
+        self._sent_step = step
         self._send_messages(messages)
+
+    def _on_request_full(self, content: dict[str, Any]) -> None:
+        """The view settled on a frame shown at a reduced level of detail: send full resolution."""
+        if int(content.get("frame", -1)) != self.frame or self._sent_step == 1:
+            return
+        visible = [c for c, v in enumerate(self.channel_visible) if v]
+        self._send_frame(channels=visible, labels=False, step=1)
 
     def _send_labels_box(self, population: str, frame: int, bbox: Sequence[int]) -> None:
         h, w = self.session.frame_shape
@@ -486,6 +516,7 @@ class Annotator(anywidget.AnyWidget):
         kind = content.get("type") if isinstance(content, dict) else None
         handlers: dict[str, Callable[[], None]] = {
             "request-frame": self.refresh,
+            "request-full": lambda: self._on_request_full(content),
             "patch": lambda: self._on_patch(content, buffers),
             "undo": lambda: self._on_history("undo"),
             "redo": lambda: self._on_history("redo"),
@@ -556,7 +587,7 @@ class Annotator(anywidget.AnyWidget):
         if change is None:
             self.status = f"nothing to {which}"
             return
-        where = "" if change.frame == self.frame else f" (on frame {change.frame}, not shown)"
+        where = "" if change.frame == self.frame else " (not the frame shown)"
         self.status = f"{which}: {change.population} frame {change.frame}{where}"
 
     def _find_roi(self, frame: int, bbox: Sequence[int]) -> ROI:

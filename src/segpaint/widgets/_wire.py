@@ -120,27 +120,46 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     return out
 
 
+def preview_shape(height: int, width: int, step: int) -> tuple[int, int]:
+    """Shape of a frame decimated by ``step`` (every ``step``-th row and column, from 0).
+
+    Examples
+    --------
+    >>> preview_shape(2048, 2000, 3)
+    (683, 667)
+    """
+    return -(-height // step), -(-width // step)
+
+
 def frame_messages(
     *,
     xfer: int,
     frame: int,
     population: str,
+    shape: tuple[int, int],
     channels: Sequence[tuple[int, npt.NDArray[Any]]],
     labels: npt.NDArray[Any] | None,
+    step: int = 1,
     partial: bool = False,
     max_bytes: int = CHUNK_BYTES,
 ) -> list[Message]:
     """All messages of one frame transfer: a header, row bands, an end marker.
 
-    ``channels`` is a list of ``(channel index, 2-D image)``; ``labels`` may be None in a partial
-    transfer (e.g. a channel that was just made visible).
+    ``channels`` is a list of ``(channel index, 2-D image)``, each already decimated by ``step``
+    (a level of detail matched to the zoom: at ``step`` 3 a 2048² frame sends 683² per channel);
+    ``labels`` are always full resolution, or None in a partial transfer (e.g. a channel that was
+    just made visible, or the full-resolution channels that follow a preview).
     """
-    shapes = {img.shape for _, img in channels}
-    if labels is not None:
-        shapes.add(labels.shape)
-    if len(shapes) != 1:
-        raise ValueError(f"channels and labels must share one 2-D shape; got {sorted(shapes)}")
-    ((height, width),) = shapes
+    height, width = shape
+    want = preview_shape(height, width, step)
+    for idx, img in channels:
+        if img.shape != want:
+            raise ValueError(
+                f"channel {idx} has shape {img.shape}; a {height}x{width} frame at step {step} "
+                f"needs {want}"
+            )
+    if labels is not None and labels.shape != (height, width):
+        raise ValueError(f"labels have shape {labels.shape}; the frame is {height}x{width}")
     wired = [(idx, *wire_image(img)) for idx, img in channels]
     header = {
         "type": "frame",
@@ -149,13 +168,20 @@ def frame_messages(
         "population": population,
         "height": height,
         "width": width,
+        "step": step,
         "channels": [{"index": idx, "dtype": dtype} for idx, _, dtype in wired],
         "labels": labels is not None,
+        "max_label": int(labels.max()) if labels is not None and labels.size else 0,
         "partial": partial,
     }
     out: list[Message] = [(header, [])]
+    # Labels first: they are small (run-length encoded) and are what editing needs.
+    if labels is not None:
+        for content, buffers in label_bands(labels, max_bytes=max_bytes):
+            out.append(({"type": "band", "xfer": xfer, **content}, buffers))
+    ch_height, ch_width = want
     for idx, arr, dtype in wired:
-        for r0, r1 in _bands(height, rows_per_band(width, arr.itemsize, max_bytes=max_bytes)):
+        for r0, r1 in _bands(ch_height, rows_per_band(ch_width, arr.itemsize, max_bytes=max_bytes)):
             content = {
                 "type": "band",
                 "xfer": xfer,
@@ -166,9 +192,6 @@ def frame_messages(
                 "dtype": dtype,
             }
             out.append((content, [arr[r0:r1].data]))
-    if labels is not None:
-        for content, buffers in label_bands(labels, max_bytes=max_bytes):
-            out.append(({"type": "band", "xfer": xfer, **content}, buffers))
     out.append(({"type": "frame-end", "xfer": xfer}, []))
     return out
 
