@@ -82,6 +82,8 @@ def decode_frame(sent: Sent) -> dict[str, Any]:
     """Reassemble a frame transfer the way js/codec.js FrameAssembler does."""
     header = next(c for c, _ in sent if c["type"] == "frame")
     h, w = header["height"], header["width"]
+    step = header["step"]
+    ch_h, ch_w = -(-h // step), -(-w // step)  # channels may come decimated by `step`
     chans: dict[int, np.ndarray] = {}
     dtypes = {ch["index"]: ch["dtype"] for ch in header["channels"]}
     labels = np.zeros(h * w, np.uint32) if header["labels"] else None
@@ -91,10 +93,9 @@ def decode_frame(sent: Sent) -> dict[str, Any]:
         assert sum(memoryview(b).nbytes for b in buffers) <= CHUNK_BYTES
         if content["key"] == "channel":
             c = content["channel"]
-            arr = chans.setdefault(c, np.zeros((h, w), dtypes[c]))
-            arr[content["row0"] : content["row1"]] = np.frombuffer(buffers[0], dtypes[c]).reshape(
-                -1, w
-            )
+            arr = chans.setdefault(c, np.zeros((ch_h, ch_w), dtypes[c]))
+            band = np.frombuffer(buffers[0], dtypes[c]).reshape(-1, ch_w)
+            arr[content["row0"] : content["row1"]] = band
         elif content["encoding"] == "rle":
             assert labels is not None
             values = np.frombuffer(buffers[0], "<u4")
@@ -527,3 +528,31 @@ def test_the_bundle_is_the_esm(widget: Annotator) -> None:
     bundle = Path(segpaint.widgets._annotator.__file__).parent.parent / "static" / "widget.js"
     if bundle.is_file():
         assert "segpaint-annotator" in bundle.read_text()
+
+
+def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session.paint("cells", 1, [(10, 10)], 3, 5)
+    sent = capture(widget, monkeypatch)
+    widget.set_trait(
+        "_preview_step", 3
+    )  # what the browser asks for when 3 pixels share a screen pixel
+    widget.frame = 1
+    got = decode_frame(sent)
+    assert got["header"]["step"] == 3
+    np.testing.assert_array_equal(got["channels"][0], session.image(1)[0, ::3, ::3])
+    np.testing.assert_array_equal(got["labels"], session.labels("cells", 1))  # labels: always full
+    assert got["header"]["max_label"] == 5
+    sent.clear()
+    widget._handle_message({"type": "request-full", "frame": 1}, [])
+    full = decode_frame(sent)
+    assert full["header"]["step"] == 1
+    assert full["header"]["partial"] is True
+    assert full["labels"] is None
+    for c in range(2):
+        np.testing.assert_array_equal(full["channels"][c], session.image(1)[c])
+    sent.clear()
+    widget._handle_message({"type": "request-full", "frame": 1}, [])  # already full: nothing
+    widget._handle_message({"type": "request-full", "frame": 0}, [])  # a stale request: nothing
+    assert sent == []

@@ -294,6 +294,29 @@ describe("Annotator front-end", () => {
     expect(text).toContain("selected 1");
   });
 
+  it("shows a decimated preview at once, then asks for full resolution when the view settles", async () => {
+    const xfer = 50;
+    // step 2: channels are 4 x 5 (every other row/col), labels full size
+    const c0 = new Uint16Array(4 * 5).map((_, i) => 100 * i);
+    model.deliver({ type: "frame", xfer, frame: 1, population: "cells", height: H, width: W, step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+    model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
+    model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [c0]);
+    model.deliver({ type: "frame-end", xfer });
+    model.set("frame", 1);
+    expect(root.getAttribute("data-frame")).toBe("1");
+    expect(root.getAttribute("data-full-frame")).toBe("");
+    // image pixel (3, 5) lies in preview cell (1, 2) = 700 of contrast [0, 1000] -> 179 magenta
+    expect(dbg.renderedPixel(3, 5)).toEqual([179, 0, 179, 255]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(model.sent.filter((m) => m.content.type === "request-full").map((m) => m.content)).toEqual([{ type: "request-full", frame: 1 }]);
+    const full = new Uint16Array(H * W).fill(1000);
+    model.deliver({ type: "frame", xfer: xfer + 1, frame: 1, population: "cells", height: H, width: W, step: 1, channels: [{ index: 0, dtype: "uint16" }], labels: false, partial: true });
+    model.deliver({ type: "band", xfer: xfer + 1, key: "channel", channel: 0, row0: 0, row1: H, dtype: "uint16" }, [full]);
+    model.deliver({ type: "frame-end", xfer: xfer + 1 });
+    expect(root.getAttribute("data-full-frame")).toBe("1");
+    expect(dbg.renderedPixel(3, 5)).toEqual([255, 0, 255, 255]);
+  });
+
   it("removes its DOM and model listeners on cleanup", () => {
     expect(model.listeners()).toBeGreaterThan(5);
     cleanup();
