@@ -75,7 +75,7 @@ test_js() {
     fi
 }
 test_dev() {
-    SEGPAINT_REQUIRE_BROWSER=1 SEGPAINT_REQUIRE_CELLDETECTIVE=1 \
+    SEGPAINT_REQUIRE_BROWSER=1 SEGPAINT_REQUIRE_CELLDETECTIVE=1 SEGPAINT_REQUIRE_NOTEBOOKS=1 \
     "$VENVS/dev/bin/python" -m pytest tests -m "not ml" -p no:cacheprovider --doctest-modules \
         src/segpaint --junitxml="$REPORTS/dev.xml" -q
 }
