@@ -235,8 +235,9 @@ def test_python_edits_reach_the_canvas_as_region_patches(
     np.testing.assert_array_equal(got, session.labels("cells", 0)[r0:r1, c0:c1])
 
     sent.clear()
-    session.paint("cells", 2, [(3, 3)], 2, 5)  # another frame: nothing to redraw
+    session.paint("cells", 2, [(3, 3)], 2, 5000)  # another frame: nothing to redraw
     assert sent == []
+    assert widget.next_label == 5001  # but `m` in the browser will not reuse 5000
     session.undo()  # undo of frame 2: still nothing
     assert sent == []
     session.undo()  # undo of the frame shown: a patch restoring zeros

@@ -476,7 +476,14 @@ class Annotator(anywidget.AnyWidget):
         if self._applying == threading.get_ident():
             return
         try:
-            if population == self.population and frame == self.frame:
+            if population != self.population:
+                return
+            r0, r1, c0, c1 = bbox
+            region = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
+            top = int(region.max()) if region.size else 0
+            if top >= self.next_label:  # so that `m` in the browser never reuses a label
+                self.set_trait("next_label", top + 1)
+            if frame == self.frame:
                 self._send_labels_box(population, frame, bbox)
         except Exception as err:  # the session reports callback errors after the edit
             self.status = f"could not update the canvas: {err}"
