@@ -882,6 +882,11 @@ export function mount({ model, el }) {
     if (!typing) root.focus({ preventScroll: true });
   });
   listen(viewCanvas, "contextmenu", (e) => e.preventDefault());
+  // Middle-drag pans: keep the browser's autoscroll / paste-on-middle-click out of it.
+  listen(viewCanvas, "mousedown", (e) => {
+    if (e.button === 1) e.preventDefault();
+  });
+  listen(viewCanvas, "auxclick", (e) => e.preventDefault());
   listen(viewCanvas, "wheel", (e) => {
     e.preventDefault();
     const { x, y } = localXY(e);
