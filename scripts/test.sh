@@ -71,7 +71,7 @@ lint() {
 }
 test_js() {
     if [ -f js/package.json ]; then
-        (cd js && npm ci --no-audit --no-fund --loglevel=error && npm test)
+        bash scripts/build_js.sh
     fi
 }
 test_dev() {

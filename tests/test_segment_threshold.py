@@ -66,6 +66,16 @@ def test_parameter_free_default_finds_and_splits_nuclei() -> None:
     assert np.unique(labels).tolist() == list(range(10))  # relabelled 1..N
 
 
+@pytest.mark.parametrize("offset", [0, 100, 5000])
+def test_parameter_free_default_ignores_a_camera_offset(offset: int) -> None:
+    # Real cameras add a constant offset; the automatic level must not assume a zero background.
+    image, truth = synthetic_nuclei()
+    labels = segment(image.astype(np.float64) + offset)
+    result = match_instances(truth, labels, iou_threshold=0.5)
+    assert result.tp == 9, result
+    assert result.fp == 0, result
+
+
 def test_no_watershed_merges_touching_nuclei() -> None:
     image, truth = synthetic_nuclei()
     merged = segment(image, thresholds=["otsu", 1e10], filters=[["gauss", 1]], do_watershed=False)
