@@ -41,6 +41,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+# The test modules import the helpers below as `segpaint_browser_harness` (a `conftest` module name
+# is not unique: tests/conftest.py exists too); benchmarks/bench_browser.py loads this file so.
+sys.modules.setdefault("segpaint_browser_harness", sys.modules[__name__])
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -434,11 +438,35 @@ class Notebook:
         if shutdown:
             self.server.shutdown_kernel(self.path)
 
-    def wait_for(self, selector: str, *, timeout: float = 60.0) -> Any:
-        """Wait until ``selector`` is attached in the page and return its locator."""
+    def error_outputs(self) -> list[str]:
+        """Text of the error and stderr outputs shown in the notebook."""
+        return list(
+            self.page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            ).all_inner_texts()
+        )
+
+    def wait_for(self, selector: str, *, timeout: float = 90.0, name: str = "wait") -> Any:
+        """Wait until ``selector`` is attached and return its locator.
+
+        On timeout, saves a screenshot ``test-artifacts/<name>-timeout.png`` and fails with the
+        notebook's error outputs, which usually say why (a traceback in a cell).
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         locator = self.page.locator(selector).first
-        locator.wait_for(state="attached", timeout=timeout * 1000)
-        return locator
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                locator.wait_for(state="attached", timeout=1000)
+                return locator
+            except PlaywrightTimeout:
+                errors = [e for e in self.error_outputs() if "Error" in e]
+                if not errors and time.monotonic() < deadline:
+                    continue
+            shot = save_screenshot(self.page, f"{name}-timeout")
+            text = "\n".join(errors) or "(no error output in the notebook)"
+            raise AssertionError(f"{selector!r} did not appear (screenshot {shot}):\n{text}")
 
 
 def save_screenshot(page: Any, name: str, *, element: Any | None = None) -> Path:

@@ -1,0 +1,485 @@
+"""The Annotator in a real browser: JupyterLab (and Notebook 7) in headless Chromium.
+
+A notebook builds a Session from a small synthetic stack and shows an Annotator; the tests then
+really press keys, click and drag with the mouse (Playwright, at client coordinates given by the
+widget's ``__segpaint.imageToClient``), and check what a user would notice: the session's labels in
+the kernel (read over ZeroMQ, bit-exact), files on disk, the canvas pixels, and the messages the
+page sent to the kernel. Screenshots are saved under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from segpaint_browser_harness import (
+    REPO_ROOT,
+    JupyterServer,
+    Notebook,
+    WebSocketLog,
+    save_screenshot,
+    track_websockets,
+    write_notebook,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+N_FRAMES, N_ROWS, N_COLS = 3, 96, 128
+CELL_CENTRES = [(24, 30), (60, 40), (40, 90), (75, 100)]  # (row, col) of cells 1..4 on frame 0
+CELL_RADIUS = 10
+WAIT_MS = 30_000
+
+SETUP_CELLS = [
+    # 1. a kernel-side counter of the comm messages the kernel handles (page -> kernel traffic)
+    """
+import json, pathlib, tempfile
+import numpy as np
+import segpaint
+_counts = {"comm": 0}
+_kernel = get_ipython().kernel
+_comm_msg = _kernel.shell_handlers["comm_msg"]
+def _counting_comm_msg(*args, **kwargs):
+    _counts["comm"] += 1
+    return _comm_msg(*args, **kwargs)
+_kernel.shell_handlers["comm_msg"] = _counting_comm_msg
+""",
+    # 2. the data: cells that move by (3, 4) px per frame on a background that brightens
+    f"""
+T, Y, X = {N_FRAMES}, {N_ROWS}, {N_COLS}
+centres = {CELL_CENTRES}
+rows, cols = np.ogrid[:Y, :X]
+stack = np.zeros((T, 2, Y, X), np.uint16)
+cells0 = np.zeros((Y, X), np.uint32)
+for t in range(T):
+    stack[t, 0] = 200 + 400 * t
+    for k, (r, c) in enumerate(centres):
+        disk = (rows - r - 3 * t) ** 2 + (cols - c - 4 * t) ** 2 <= {CELL_RADIUS} ** 2
+        stack[t, 0][disk] = 3000 + 1000 * k
+        if t == 0:
+            cells0[disk] = k + 1
+    stack[t, 1] = (cols * 40 + rows * 10 + 500 * t).astype(np.uint16)
+export_dir = pathlib.Path(tempfile.mkdtemp(prefix="segpaint-export-"))
+session = segpaint.open(
+    stack, axes="TCYX", channel_names=["nuclei", "ramp"],
+    populations=["cells", "scratch"], pixel_size_um=0.5,
+)
+session.set_labels("cells", 0, cells0)
+""",
+    # 3. the widget
+    """
+annotator = segpaint.Annotator(session, population="cells", export_folder=export_dir)
+annotator
+""",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def disk_stroke_mask(
+    centres: list[tuple[int, int]], radius: float, shape: tuple[int, int]
+) -> np.ndarray:
+    """Pixels the brush covers: every (dr, dc) with dr² + dc² <= r² around each integer centre."""
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    mask = np.zeros(shape, dtype=bool)
+    for r, c in centres:
+        mask |= (rows - r) ** 2 + (cols - c) ** 2 <= radius * radius
+    return mask
+
+
+def segment_centres(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Brush centres of a polyline through integer points (docs/architecture.md)."""
+    out = [points[0]]
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
+        n = max(abs(r1 - r0), abs(c1 - c0), 1)
+        out += [
+            (math.floor(r0 + (r1 - r0) * k / n + 0.5), math.floor(c0 + (c1 - c0) * k / n + 0.5))
+            for k in range(1, n + 1)
+        ]
+    return out
+
+
+class Annotator:
+    """The widget in a page: real input through Playwright, state through the kernel."""
+
+    ROOT = ".segpaint-annotator"
+
+    def __init__(self, nb: Notebook, ws: WebSocketLog) -> None:
+        self.nb = nb
+        self.page = nb.page
+        self.kernel = nb.kernel
+        self.ws = ws
+        self.root = self.page.locator(self.ROOT).first
+
+    def js(self, body: str, arg: Any = None) -> Any:
+        """Evaluate ``(s, root, arg) => body`` with ``s`` the widget's ``__segpaint`` object."""
+        script = (
+            f"(arg) => {{ const root = document.querySelector('{self.ROOT}'); "
+            f"const s = root.__segpaint; return (() => {{ {body} }})(); }}"
+        )
+        return self.page.evaluate(script, arg)
+
+    def wait_js(self, condition: str, arg: Any = None, timeout_ms: int = WAIT_MS) -> None:
+        script = (
+            f"(arg) => {{ const root = document.querySelector('{self.ROOT}'); "
+            f"const s = root && root.__segpaint; if (!s) return false; return ({condition}); }}"
+        )
+        self.page.wait_for_function(script, arg=arg, timeout=timeout_ms, polling=20)
+
+    def client(self, row: float, col: float) -> tuple[float, float]:
+        point = self.js("const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col])
+        return float(point[0]), float(point[1])
+
+    def focus(self) -> None:
+        self.js("root.focus({preventScroll: true}); return true;")
+
+    def press(self, key: str) -> None:
+        self.focus()
+        self.page.keyboard.press(key)
+
+    def labels(self, population: str = "cells", frame: int = 0) -> np.ndarray:
+        return self.kernel.array(f"session.labels({population!r}, {frame})")
+
+    def browser_labels(self) -> np.ndarray:
+        """The widget's local label buffer of the current frame."""
+        flat = self.js(
+            "const out = []; for (let r = 0; r < arg[0]; r++) for (let c = 0; c < arg[1]; c++) "
+            "out.push(s.label(r, c)); return out;",
+            [N_ROWS, N_COLS],
+        )
+        return np.asarray(flat, dtype=np.uint32).reshape(N_ROWS, N_COLS)
+
+    def pixel(self, row: int, col: int) -> list[int]:
+        return list(self.js("return Array.from(s.renderedPixel(arg[0], arg[1]));", [row, col]))
+
+    def acks(self) -> int:
+        return int(self.js("return s.acks;"))
+
+    def comm_count(self) -> int:
+        return int(self.kernel.eval("_counts['comm']"))
+
+    def drag(self, points: list[tuple[int, int]]) -> None:
+        """Press at the first image point, move through the others, release at the last."""
+        self.page.mouse.move(*self.client(*points[0]))
+        self.page.mouse.down()
+        for point in points[1:]:
+            self.page.mouse.move(*self.client(*point))
+        self.page.mouse.up()
+
+    def stroke(self, points: list[tuple[int, int]]) -> None:
+        """A brush/eraser stroke; returns once the kernel acknowledged its patch."""
+        acks = self.acks()
+        self.drag(points)
+        self.wait_js("s.acks > arg", acks)
+
+    def click(self, row: int, col: int) -> None:
+        self.page.mouse.click(*self.client(row, col))
+
+    def wait_kernel(self, expr: str, *, timeout_s: float = 30.0) -> None:
+        """Wait until ``expr`` is true in the kernel (polled over ZeroMQ)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.kernel.eval(f"bool({expr})"):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"kernel: {expr!r} still false after {timeout_s} s; "
+                    f"annotator.status = {self.kernel.eval('annotator.status')!r}; "
+                    f"status line: {self.status()!r}"
+                )
+            time.sleep(0.05)
+
+    def wait_browser_labels(self, expected: np.ndarray) -> None:
+        deadline = time.monotonic() + 30
+        while not np.array_equal(self.browser_labels(), expected):
+            if time.monotonic() > deadline:
+                raise AssertionError("the canvas' label buffer never matched the session")
+            time.sleep(0.05)
+
+    def status(self) -> str:
+        return str(self.page.locator(".segpaint-status").first.inner_text())
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lab(browser: Any, jupyter_server: JupyterServer) -> Iterator[Annotator]:
+    """One JupyterLab page showing the Annotator for the whole module."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    ws = track_websockets(page)
+    path = write_notebook(jupyter_server.root_dir, "annotator_lab.ipynb", SETUP_CELLS)
+    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
+    try:
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="annotator_lab")
+        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+        yield Annotator(nb, ws)
+    finally:
+        nb.close()
+        context.close()
+
+
+@pytest.fixture
+def ui(lab: Annotator) -> Annotator:
+    """The module's Annotator, reset to frame 0 with the original cells, brush tool, label 1."""
+    lab.kernel.run(
+        "annotator.frame = 0\n"
+        "session.set_labels('cells', 0, cells0)\n"
+        "annotator.tool = 'brush'\n"
+        "annotator.selected_label = 1\n"
+        "annotator.brush_size = 7\n"
+    )
+    lab.wait_js("root.dataset.frame === '0'")
+    lab.wait_browser_labels(lab.kernel.array("cells0"))
+    lab.focus()
+    return lab
+
+
+# --------------------------------------------------------------------------------------------
+# tests
+# --------------------------------------------------------------------------------------------
+def test_annotator_renders_in_jupyterlab(ui: Annotator) -> None:
+    assert ui.kernel.eval("segpaint.__file__").startswith(str(REPO_ROOT / "src"))
+    assert ui.root.get_attribute("data-ready") == "1"
+    assert ui.root.get_attribute("data-frame") == "0"
+    # The overlay shows cells: a cell centre and the background are drawn differently.
+    row, col = CELL_CENTRES[0]
+    assert ui.pixel(row, col) != ui.pixel(90, 5)
+    assert ui.pixel(90, 5)[3] == 255  # the image is drawn (opaque), not an empty canvas
+    for tool in ("pan", "brush", "eraser", "fill", "picker", "roi"):
+        assert ui.page.locator(f'{Annotator.ROOT} button[data-tool="{tool}"]').count() == 1
+    path = save_screenshot(ui.page, "annotator_lab", element=ui.root)
+    assert path.stat().st_size > 10_000
+
+
+def test_brush_stroke_changes_exactly_the_pixels_under_it(ui: Annotator) -> None:
+    ui.kernel.run("annotator.selected_label = 9")
+    ui.wait_js("root.querySelector('input[data-control=\"selected-label\"]').value === '9'")
+    ui.press("b")
+    before = ui.labels()
+    other_frame = ui.labels(frame=1)
+    comm0 = ui.comm_count()
+    # Horizontal, diagonal and vertical segments: every brush centre is an integer pixel.
+    points = [(88, 8), (88, 30), (80, 38), (80, 50), (86, 50)]
+    ui.page.mouse.move(*ui.client(*points[0]))
+    ui.page.mouse.down()
+    for point in points[1:]:
+        ui.page.mouse.move(*ui.client(*point))
+    # Nothing reaches the kernel while the pointer is down.
+    assert ui.comm_count() == comm0
+    acks = ui.acks()
+    ui.page.mouse.up()
+    ui.wait_js("s.acks > arg", acks)
+    after = ui.labels()
+
+    expected = disk_stroke_mask(segment_centres(points), 3.5, before.shape)
+    changed = after != before
+    np.testing.assert_array_equal(changed, expected & (before != 9))
+    assert (after[expected] == 9).all()
+    np.testing.assert_array_equal(ui.labels(frame=1), other_frame)
+    # The stroke arrived as one message and is what the browser shows.
+    assert ui.comm_count() - comm0 == 1
+    np.testing.assert_array_equal(ui.browser_labels(), after)
+    # The same stroke through the Python API paints the same pixels.
+    ui.kernel.run(f"session.paint('scratch', 0, {points}, 3.5, 9)")
+    np.testing.assert_array_equal(ui.labels("scratch") == 9, expected)
+    ui.kernel.run("session.set_labels('scratch', 0, np.zeros((Y, X), np.uint32))")
+    save_screenshot(ui.page, "annotator_brush_stroke", element=ui.root)
+
+
+def test_m_then_stroke_makes_a_new_label(ui: Annotator) -> None:
+    before = ui.labels()
+    ui.press("m")
+    ui.wait_kernel("annotator.selected_label != 1")
+    new = int(ui.kernel.eval("annotator.selected_label"))
+    assert new not in before
+    assert f"new label {new}" in ui.status()
+    points = [(10, 60), (10, 75)]
+    ui.stroke(points)
+    after = ui.labels()
+    painted = after == new
+    expected = disk_stroke_mask(segment_centres(points), 3.5, before.shape)
+    np.testing.assert_array_equal(painted, expected)
+    np.testing.assert_array_equal(after[~painted], before[~painted])
+
+
+def test_fill_with_zero_deletes_a_cell(ui: Annotator) -> None:
+    before = ui.labels()
+    ui.press("l")
+    ui.click(90, 5)  # pick the background: selected label 0
+    ui.wait_kernel("annotator.selected_label == 0")
+    ui.press("f")
+    acks = ui.acks()
+    row, col = CELL_CENTRES[1]
+    ui.click(row, col)
+    ui.wait_js("s.acks > arg", acks)
+    after = ui.labels()
+    assert 2 in before
+    assert 2 not in after
+    np.testing.assert_array_equal(after, np.where(before == 2, 0, before))
+    np.testing.assert_array_equal(ui.browser_labels(), after)
+
+
+def test_ctrl_z_restores_bit_exact_and_ctrl_shift_z_redoes(ui: Annotator) -> None:
+    before = ui.labels()
+    ui.kernel.run("annotator.selected_label = 3")
+    ui.wait_kernel("annotator.selected_label == 3")
+    # Across cell 1 and the background, overwriting part of cell 1 with label 3.
+    ui.stroke([(24, 10), (24, 45), (30, 45)])
+    painted = ui.labels()
+    assert not np.array_equal(painted, before)
+
+    ui.press("Control+z")
+    ui.wait_kernel("np.array_equal(session.labels('cells', 0), cells0)")
+    np.testing.assert_array_equal(ui.labels(), before)
+    ui.wait_browser_labels(before)
+
+    ui.press("Control+Shift+z")
+    ui.wait_kernel("not np.array_equal(session.labels('cells', 0), cells0)")
+    np.testing.assert_array_equal(ui.labels(), painted)
+    ui.wait_browser_labels(painted)
+
+
+def test_roi_drawn_with_the_mouse_then_export_writes_the_files(ui: Annotator) -> None:
+    ui.kernel.run("for _roi in session.rois(0): session.remove_roi(_roi)")
+    ui.press("r")
+    ui.drag([(10, 15), (30, 40), (50, 60)])
+    ui.wait_kernel("len(session.rois(0)) == 1")
+    roi = ui.kernel.eval(
+        "[session.rois(0)[0].row0, session.rois(0)[0].row1,"
+        " session.rois(0)[0].col0, session.rois(0)[0].col1]"
+    )
+    assert roi == [10, 51, 15, 61]  # both end pixels included, half-open box
+
+    ui.page.locator(f'{Annotator.ROOT} button[data-action="export"]').click()
+    ui.wait_kernel("annotator.status.startswith('exported')")
+    ui.page.wait_for_function(
+        "() => document.querySelector('.segpaint-status').textContent.includes('exported')",
+        timeout=WAIT_MS,
+    )
+    names = ui.kernel.eval("sorted(p.name for p in export_dir.rglob('*') if p.is_file())")
+    stem = f"_0000_roi_{roi[0]}_{roi[1]}_{roi[2]}_{roi[3]}"
+    assert any(n.endswith(stem + ".tif") for n in names), names
+    assert any(n.endswith(stem + "_labelled.tif") for n in names), names
+    assert any(n.endswith(stem + ".json") for n in names), names
+    # What was written is the crop: its mask holds the same cells as the session inside the ROI.
+    check = json.dumps(
+        ui.kernel.eval(
+            "(lambda m, crop: [int(np.count_nonzero(m)), int(np.count_nonzero(crop)),"
+            " len(np.unique(m[m > 0])), len(np.unique(crop[crop > 0]))])("
+            "__import__('tifffile').imread(next(export_dir.rglob('*_labelled.tif'))),"
+            " session.labels('cells', 0)[10:51, 15:61])"
+        )
+    )
+    n_mask, n_crop, ids_mask, ids_crop = json.loads(check)
+    assert n_mask == n_crop > 0
+    assert ids_mask == ids_crop
+    image_shape = ui.kernel.eval(
+        "list(__import__('tifffile').imread(next(p for p in export_dir.rglob('*.tif')"
+        " if not p.name.endswith('_labelled.tif'))).shape)"
+    )
+    assert image_shape[0] == 2  # both channels, CYX
+    save_screenshot(ui.page, "annotator_roi_export", element=ui.root)
+    ui.kernel.run("for _roi in session.rois(0): session.remove_roi(_roi)")
+
+
+def test_frame_slider_changes_what_the_canvas_shows(ui: Annotator) -> None:
+    ui.press("e")  # a tool other than the default, to check it survives the frame change
+    view0 = ui.js("return s.view;")
+    row, col = CELL_CENTRES[0][0] - 8, CELL_CENTRES[0][1] - 8  # inside cell 1 at frame 0 only
+    pixel0 = ui.pixel(row, col)
+    slider = ui.page.locator(f'{Annotator.ROOT} input[data-control="frame"]').first
+    box = slider.bounding_box()
+    assert box is not None
+    # Drag the thumb from frame 0 to the middle of the track (frame 1 of 0..2).
+    y = box["y"] + box["height"] / 2
+    ui.page.mouse.move(box["x"] + 2, y)
+    ui.page.mouse.down()
+    ui.page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    ui.page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    ui.page.mouse.up()
+    ui.wait_js("root.dataset.frame === '1'")
+    ui.wait_kernel("annotator.frame == 1")
+    assert ui.pixel(row, col) != pixel0
+    assert ui.kernel.eval("annotator.tool") == "eraser"
+    assert ui.js("return s.view;") == view0
+    save_screenshot(ui.page, "annotator_frame_1", element=ui.root)
+    ui.press(",")  # back to frame 0 with the napari key
+    ui.wait_js("root.dataset.frame === '0'")
+    assert ui.pixel(row, col) == pixel0
+
+
+def test_contrast_drag_rerenders_without_a_kernel_message(ui: Annotator) -> None:
+    slider = ui.page.locator(
+        f'{Annotator.ROOT} input[data-control="contrast-hi"][data-channel="0"]'
+    ).first
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    assert box is not None
+    row, col = CELL_CENTRES[0]  # 3000 in channel 0: saturates when the upper limit comes down
+    pixel0 = ui.pixel(row, col)
+    draws0 = int(ui.js("return s.draws;"))
+    comm0 = ui.comm_count()
+    sent0 = len(ui.ws.sent)
+    y = box["y"] + box["height"] / 2
+    ui.page.mouse.move(box["x"] + box["width"] * 0.9, y)
+    ui.page.mouse.down()
+    for frac in (0.6, 0.4, 0.2, 0.1):
+        ui.page.mouse.move(box["x"] + box["width"] * frac, y)
+    ui.wait_js("s.draws > arg", draws0)
+    assert ui.pixel(row, col) != pixel0
+    # While dragging, nothing went to the kernel.
+    assert len(ui.ws.sent) == sent0
+    assert ui.comm_count() == comm0
+    ui.page.mouse.up()
+    # On release the new limits reach Python once.
+    ui.wait_kernel(f"annotator.contrast[0][1] == {float(slider.input_value())}")
+    assert ui.comm_count() - comm0 <= 1
+    save_screenshot(ui.page, "annotator_contrast", element=ui.root)
+    ui.kernel.run(
+        "annotator.contrast = [list(segpaint.ops.percentile_limits(stack[0, c])) for c in range(2)]"
+    )
+
+
+def test_edits_from_python_reach_the_canvas(ui: Annotator) -> None:
+    pixel0 = ui.pixel(5, 120)
+    ui.kernel.run("session.paint('cells', 0, [(5, 120)], 3, 7)")
+    expected = ui.labels()
+    assert expected[5, 120] == 7
+    ui.wait_browser_labels(expected)
+    ui.wait_js("String(s.renderedPixel(5, 120)) !== String(arg)", pixel0)
+
+
+def test_annotator_renders_in_notebook_7(browser: Any, jupyter_server: JupyterServer) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    try:
+        page = context.new_page()
+        ws = track_websockets(page)
+        path = write_notebook(jupyter_server.root_dir, "annotator_nb7.ipynb", SETUP_CELLS)
+        nb = Notebook.open(page, jupyter_server, path, ui="notebook", ws_log=ws)
+        try:
+            nb.wait_for('.segpaint-annotator[data-ready="1"]', name="annotator_nb7")
+            assert "/notebooks/" in page.url
+            view = Annotator(nb, ws)
+            page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+            row, col = CELL_CENTRES[2]
+            assert view.pixel(row, col) != view.pixel(90, 5)
+            view.kernel.run("annotator.selected_label = 5")
+            view.wait_js(
+                "root.querySelector('input[data-control=\"selected-label\"]').value === '5'"
+            )
+            view.stroke([(88, 10), (88, 20)])
+            painted = view.labels() == 5
+            np.testing.assert_array_equal(
+                painted, disk_stroke_mask(segment_centres([(88, 10), (88, 20)]), 5.0, painted.shape)
+            )
+            save_screenshot(page, "annotator_notebook7")
+        finally:
+            nb.close()
+    finally:
+        context.close()
