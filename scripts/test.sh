@@ -76,8 +76,12 @@ test_js() {
 }
 test_dev() {
     SEGPAINT_REQUIRE_BROWSER=1 SEGPAINT_REQUIRE_CELLDETECTIVE=1 SEGPAINT_REQUIRE_NOTEBOOKS=1 \
-    "$VENVS/dev/bin/python" -m pytest tests -m "not ml" -p no:cacheprovider --doctest-modules \
-        src/segpaint --junitxml="$REPORTS/dev.xml" -q
+    "$VENVS/dev/bin/python" -m pytest tests -m "not ml" -p no:cacheprovider \
+        --junitxml="$REPORTS/dev.xml" -q
+}
+test_doctests() {
+    "$VENVS/dev/bin/python" -m pytest --doctest-modules src/segpaint -p no:cacheprovider \
+        --junitxml="$REPORTS/doctests.xml" -q
 }
 
 # ------------------------------------------------------------------ ml: cellpose + stardist
@@ -92,6 +96,7 @@ step "setup dev" setup_dev
 step "lint (ruff, mypy)" lint
 step "tests js (vitest)" test_js
 step "tests dev (all but ML, browser included)" test_dev
+step "doctests" test_doctests
 step "setup ml" setup_ml && step "tests ml (cellpose, stardist)" test_ml
 
 "$PYTHON" - "$REPORTS" <<'PY'
