@@ -229,7 +229,7 @@ class KernelClient:
     """
 
     def __init__(self, connection_file: Path, scratch: Path) -> None:
-        from jupyter_client import BlockingKernelClient
+        from jupyter_client.blocking.client import BlockingKernelClient
 
         self._scratch = scratch
         self._counter = 0
@@ -290,7 +290,8 @@ class KernelClient:
             timeout=timeout,
         )
         try:
-            return np.load(path)
+            array: np.ndarray = np.load(path)
+            return array
         finally:
             path.unlink(missing_ok=True)
 

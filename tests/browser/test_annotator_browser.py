@@ -144,7 +144,7 @@ class Annotator:
         self.page.keyboard.press(key)
 
     def labels(self, population: str = "cells", frame: int = 0) -> np.ndarray:
-        return self.kernel.array(f"session.labels({population!r}, {frame})")
+        return np.asarray(self.kernel.array(f"session.labels({population!r}, {frame})"))
 
     def browser_labels(self) -> np.ndarray:
         """The widget's local label buffer of the current frame."""
