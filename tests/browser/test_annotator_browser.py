@@ -391,6 +391,7 @@ def test_roi_drawn_with_the_mouse_then_export_writes_the_files(ui: Annotator) ->
 def test_frame_slider_changes_what_the_canvas_shows(ui: Annotator) -> None:
     ui.press("e")  # a tool other than the default, to check it survives the frame change
     view0 = ui.js("return s.view;")
+    contrast0 = ui.kernel.eval("annotator.contrast")
     row, col = CELL_CENTRES[0][0] - 8, CELL_CENTRES[0][1] - 8  # inside cell 1 at frame 0 only
     pixel0 = ui.pixel(row, col)
     slider = ui.page.locator(f'{Annotator.ROOT} input[data-control="frame"]').first
@@ -408,6 +409,7 @@ def test_frame_slider_changes_what_the_canvas_shows(ui: Annotator) -> None:
     assert ui.pixel(row, col) != pixel0
     assert ui.kernel.eval("annotator.tool") == "eraser"
     assert ui.js("return s.view;") == view0
+    assert ui.kernel.eval("annotator.contrast") == contrast0
     save_screenshot(ui.page, "annotator_frame_1", element=ui.root)
     ui.press(",")  # back to frame 0 with the napari key
     ui.wait_js("root.dataset.frame === '0'")
