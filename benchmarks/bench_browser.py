@@ -359,6 +359,16 @@ def cdp_task_seconds(cdp: Any) -> float:
     return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
 
 
+def idle_task_ms(cdp: Any, samples: int = 3) -> float:
+    """Main-thread task ms of the idle page per move interval (what "move cost" includes anyway)."""
+    costs = []
+    for _ in range(samples):
+        busy0 = cdp_task_seconds(cdp)
+        time.sleep(N_MOVES * MOVE_INTERVAL_S)
+        costs.append((cdp_task_seconds(cdp) - busy0) * 1000.0 / N_MOVES)
+    return float(np.median(costs))
+
+
 def one_stroke(painter: Painter, ws: Any, cdp: Any, rep: int, size: int) -> dict[str, float]:
     page = painter.nb.page
     points = stroke_path(size, rep)
@@ -465,6 +475,7 @@ def bench_strokes(
             port = proxy.port if latency_ms else None
             with opened(browser, server, name, cells, port=port) as (nb, ws, cdp):
                 painter = Painter(kind, nb)
+                idle = idle_task_ms(cdp)
                 proxy.delay_s = latency_ms / 1000.0
                 try:
                     samples = []
@@ -482,6 +493,7 @@ def bench_strokes(
                 "added_latency_ms": latency_ms,
                 "reps": len(samples),
                 **summarise(samples),
+                "idle_page_ms_per_move_interval": idle,
             }
             rows.append(row)
             log(format_stroke(row))
@@ -545,6 +557,7 @@ def format_stroke(row: dict[str, Any]) -> str:
         f"shown {fmt(row['shown_ms']):>15} | kernel {fmt(row['kernel_ms']):>15} | "
         f"msgs {row['kernel_messages']['p50']:.0f}; ws {row['ws_out']['p50']:.0f}/"
         f"{row['ws_in']['p50']:.0f} | move {fmt(row['move_cost_ms'])}"
+        f" (idle page {row['idle_page_ms_per_move_interval']:.1f})"
     )
 
 
