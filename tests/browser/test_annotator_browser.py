@@ -426,6 +426,7 @@ def test_contrast_drag_rerenders_without_a_kernel_message(ui: Annotator) -> None
     row, col = CELL_CENTRES[0]  # 3000 in channel 0: saturates when the upper limit comes down
     pixel0 = ui.pixel(row, col)
     draws0 = int(ui.js("return s.draws;"))
+    sent_by_widget0 = int(ui.js("return s.messagesSent;"))
     comm0 = ui.comm_count()
     sent0 = len(ui.ws.sent)
     y = box["y"] + box["height"] / 2
@@ -436,6 +437,7 @@ def test_contrast_drag_rerenders_without_a_kernel_message(ui: Annotator) -> None
     ui.wait_js("s.draws > arg", draws0)
     assert ui.pixel(row, col) != pixel0
     # While dragging, nothing went to the kernel.
+    assert int(ui.js("return s.messagesSent;")) == sent_by_widget0
     assert len(ui.ws.sent) == sent0
     assert ui.comm_count() == comm0
     ui.page.mouse.up()
