@@ -226,6 +226,24 @@ COMMIT_JS = """
 }
 """
 
+WATCH_JS = """
+(points) => {
+  // Baseline redraws: note when any of `points` changes on the ipycanvas canvas.
+  const canvas = document.querySelector('canvas.segpaint-baseline');
+  const ctx = canvas.getContext('2d');
+  const read = () => points.map(([r, c]) => ctx.getImageData(c, r, 1, 1).data.join()).join('|');
+  const before = read();
+  const w = window.__watch = {changedEpoch: null};
+  const t0 = performance.now();
+  const tick = () => {
+    if (read() !== before) { w.changedEpoch = performance.timeOrigin + performance.now(); return; }
+    if (performance.now() - t0 > 20000) { w.changedEpoch = -1; return; }
+    setTimeout(tick, 1);
+  };
+  setTimeout(tick, 1);
+}
+"""
+
 KERNEL_SETUP = """
 import sys, time
 _bench = {"changes": [], "comm": 0}
@@ -511,6 +529,7 @@ def bench_redraws(
             browser, server, f"redraw_{size}.ipynb", segpaint_cells(3, n_channels, size)
         ) as (nb, ws, _cdp):
             nb.wait_for('.segpaint-annotator[data-ready="1"]', timeout=180, name="bench")
+            wait_quiet(nb.page, ws)
             for action, case_size, _ in cases:
                 if case_size != size:
                     continue
@@ -526,19 +545,92 @@ def bench_redraws(
                     ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
                     if ms < 0:
                         raise TimeoutError(f"{action} at {size}: no redraw within 20 s")
-                    nb.page.wait_for_timeout(100)
+                    wait_quiet(nb.page, ws)
                     out, _ = ws.counts(t0, time.perf_counter())
                     if action == "contrast":  # release the slider: the limits go to Python
                         nb.page.evaluate(COMMIT_JS, 0)
                         nb.page.wait_for_timeout(100)
                     if rep >= args.warmup:
-                        samples.append({"redraw_ms": ms, "ws_out": float(out)})
+                        mb_in = ws.bytes_received(t0, time.perf_counter()) / 1e6
+                        samples.append({"redraw_ms": ms, "ws_out": float(out), "mb_in": mb_in})
                 H.save_screenshot(nb.page, f"bench_{action}_{size}")
                 row = {
                     "figure": action,
                     "painter": "segpaint",
                     "size": size,
                     "channels": n_channels,
+                    "reps": len(samples),
+                    **summarise(samples),
+                }
+                rows.append(row)
+                log(format_redraw(row))
+    return rows
+
+
+def wait_quiet(page: Any, ws: Any, *, quiet_s: float = 0.3, timeout_s: float = 20.0) -> None:
+    """Wait until the page has received no websocket frame for ``quiet_s``.
+
+    Frame switches are measured from an idle widget: segpaint sends a preview at the view's
+    resolution first and the full-resolution frame after it, and a switch that starts while that
+    transfer is still running waits behind it (what fast scrubbing costs; see the report).
+    """
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        page.wait_for_timeout(50)  # lets Playwright deliver pending frame events
+        last = ws.all_received[-1][0] if ws.all_received else 0.0
+        if time.perf_counter() - last >= quiet_s:
+            return
+
+
+def bench_redraws_baseline(
+    browser: Any, server: Any, args: argparse.Namespace, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Frame switch and contrast change the ipycanvas way: Python composes RGB and sends it."""
+    rows: list[dict[str, Any]] = []
+    for size in (2048, 4096):
+        cells = [
+            KERNEL_SETUP + synthetic_stack(3, 1, size),
+            f"sys.path.insert(0, {str(HERE / 'baselines')!r})\n"
+            "from ipycanvas_painter import IpycanvasPainter\n"
+            f"painter = IpycanvasPainter(stack[0, 0], radius={BRUSH_RADIUS}, label={LABEL})\n"
+            "_lo, _hi = float(stack[0, 0].min()), float(stack[0, 0].max())\n"
+            "painter.canvas",
+        ]
+        with opened(browser, server, f"redraw_ipycanvas_{size}.ipynb", cells) as (nb, ws, _):
+            nb.wait_for("canvas.segpaint-baseline", timeout=180, name="bench")
+            page = nb.page
+            wait_quiet(page, ws)
+            points = [[size * k // 7, size * (7 - k) // 8] for k in range(1, 7)]
+            for action in ("frame", "contrast"):
+                samples = []
+                for rep in range(args.warmup + args.reps):
+                    if action == "frame":
+                        call = f"painter.show(stack[{(rep + 1) % 3}, 0], limits=(_lo, _hi))"
+                    else:
+                        frac = 0.5 + 0.04 * (rep % 10)
+                        call = (
+                            f"painter.show(stack[0, 0], limits=(_lo, _lo + {frac} * (_hi - _lo)))"
+                        )
+                    page.evaluate(WATCH_JS, points)
+                    offset_ms = clock_offset_ms(page)
+                    t_start = time.perf_counter()
+                    nb.kernel.run(f"_t0 = time.time()\n{call}")
+                    page.wait_for_function(
+                        "() => window.__watch.changedEpoch !== null", timeout=30_000, polling=5
+                    )
+                    changed = float(page.evaluate("() => window.__watch.changedEpoch"))
+                    if changed < 0:
+                        raise TimeoutError(f"ipycanvas {action} at {size}: canvas never changed")
+                    ms = changed - offset_ms - float(nb.kernel.eval("_t0")) * 1000.0
+                    wait_quiet(page, ws)
+                    mb_in = ws.bytes_received(t_start, time.perf_counter()) / 1e6
+                    if rep >= args.warmup:
+                        samples.append({"redraw_ms": ms, "ws_out": 0.0, "mb_in": mb_in})
+                row = {
+                    "figure": action,
+                    "painter": "ipycanvas",
+                    "size": size,
+                    "channels": 1,
                     "reps": len(samples),
                     **summarise(samples),
                 }
@@ -562,10 +654,15 @@ def format_stroke(row: dict[str, Any]) -> str:
 
 
 def format_redraw(row: dict[str, Any]) -> str:
-    what = "frame slider" if row["figure"] == "frame" else "contrast drag (input events)"
+    if row["painter"] == "ipycanvas":
+        what = "kernel call -> canvas changed (display computed in Python)"
+    elif row["figure"] == "frame":
+        what = f"ws out during the slider change {row['ws_out']['p50']:.0f}"
+    else:
+        what = f"ws out during the drag (input events) {row['ws_out']['p50']:.0f}"
     return (
         f"{row['figure']:<8} {row['painter']:<9} {row['size']:>5}² x {row['channels']}ch       | "
-        f"redraw {fmt(row['redraw_ms'])} | ws out during the {what}: {row['ws_out']['p50']:.0f}"
+        f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in | {what}"
     )
 
 
@@ -583,6 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["segpaint", "ipycanvas"],
     )
     parser.add_argument("--skip-redraw", action="store_true")
+    parser.add_argument("--skip-strokes", action="store_true")
     parser.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up (a smoke run)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -611,9 +709,15 @@ def main(argv: list[str] | None = None) -> int:
                         "p50 / p95 in ms; msgs = comm messages the kernel handled per stroke; "
                         "ws = websocket frames out/in; move = page task ms per pointer move"
                     )
-                    rows = bench_strokes(browser, server, proxy, args, log)
+                    rows = (
+                        []
+                        if args.skip_strokes
+                        else bench_strokes(browser, server, proxy, args, log)
+                    )
                     if not args.skip_redraw:
                         rows += bench_redraws(browser, server, args, log)
+                        if "ipycanvas" in args.painters:
+                            rows += bench_redraws_baseline(browser, server, args, log)
                     chromium_version = browser.version
                 finally:
                     browser.close()

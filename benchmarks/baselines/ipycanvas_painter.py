@@ -99,14 +99,27 @@ class IpycanvasPainter:
         self.canvas.layout.width = f"{round(n_cols * scale)}px"
         self.canvas.layout.height = f"{round(n_rows * scale)}px"
         self.canvas.add_class("segpaint-baseline")
-        grey = image.astype(np.float32)
-        lo, hi = float(grey.min()), float(grey.max())
-        grey = ((grey - lo) * (255.0 / (hi - lo if hi > lo else 1.0))).astype(np.uint8)
-        self.canvas.put_image_data(np.repeat(grey[:, :, None], 3, axis=2), 0, 0)
         self.canvas.fill_style = "rgb(255, 0, 255)"
+        self.show(image)
         self.canvas.on_mouse_down(self._on_down)
         self.canvas.on_mouse_move(self._on_move)
         self.canvas.on_mouse_up(self._on_up)
+
+    def show(self, image: np.ndarray, *, limits: tuple[float, float] | None = None) -> None:
+        """Draw ``image`` (a new frame, or new contrast ``limits``) with the labels on top.
+
+        The ipycanvas way: the display is computed in Python and sent as RGB pixels.
+        """
+        if image.shape != self.labels.shape:
+            raise ValueError(
+                f"image must have the canvas' shape {self.labels.shape}, got {image.shape}"
+            )
+        grey = image.astype(np.float32)
+        lo, hi = limits if limits is not None else (float(grey.min()), float(grey.max()))
+        scaled = np.clip((grey - lo) * (255.0 / (hi - lo if hi > lo else 1.0)), 0, 255)
+        rgb = np.repeat(scaled.astype(np.uint8)[:, :, None], 3, axis=2)
+        rgb[self.labels > 0] = (255, 0, 255)
+        self.canvas.put_image_data(rgb, 0, 0)
 
     def _stamp(self, centres: list[tuple[int, int]]) -> None:
         """Write the brush at ``centres`` into ``labels`` and draw the disks back."""

@@ -336,12 +336,20 @@ class WebSocketLog:
     sent: list[tuple[float, int]] = field(default_factory=list)
     received: list[tuple[float, int]] = field(default_factory=list)
     ignore: list[bytes] = field(default_factory=list)
+    all_received: list[tuple[float, int]] = field(default_factory=list)
 
     def _record(self, frames: list[tuple[float, int]], payload: str | bytes) -> None:
         data = payload.encode() if isinstance(payload, str) else payload
+        now = time.perf_counter()
+        if frames is self.received:
+            self.all_received.append((now, len(data)))
         if any(token in data for token in self.ignore):
             return
-        frames.append((time.perf_counter(), len(data)))
+        frames.append((now, len(data)))
+
+    def bytes_received(self, since: float = 0.0, until: float = float("inf")) -> int:
+        """Bytes in all frames received (``ignore`` does not apply) in ``[since, until)``."""
+        return sum(n for t, n in self.all_received if since <= t < until)
 
     def counts(self, since: float = 0.0, until: float = float("inf")) -> tuple[int, int]:
         """Return (frames sent, frames received) with ``since <= time < until``."""
