@@ -6,6 +6,7 @@ teaching notebooks can do the same without a browser.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -20,6 +21,7 @@ import numpy.typing as npt
 import tifffile
 
 from segpaint._history import DEFAULT_BUDGET, Edit, History
+from segpaint._journal import Journal, read_journal, set_aside
 from segpaint._version import __version__
 from segpaint.io.export import (
     ExportError,
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from segpaint.widgets import Annotator
 
 ChangeCallback = Callable[[str, int, BBox], None]
+logger = logging.getLogger("segpaint")
 _NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 
 
@@ -249,6 +252,7 @@ class Session:
         frame_interval_min: float | None = None,
         populations: Sequence[str] | None = None,
         history_bytes: int = DEFAULT_BUDGET,
+        journal: bool | str | Path = True,
     ) -> None:
         self.stack = stack
         self.source = source or Source("array", "array")
@@ -277,6 +281,19 @@ class Session:
         self._rois: dict[int, list[ROI]] = {}
         self._callbacks: list[ChangeCallback] = []
         self._cache: OrderedDict[int, npt.NDArray[Any]] = OrderedDict()
+        self._journal: Journal | None = None
+        self._pending: Path | None = None
+        if journal is not False:
+            path = self.source.default_journal() if journal is True else Path(journal)
+            if path is not None:
+                self._pending = set_aside(path)
+                self._journal = Journal(path)
+                if self._pending is not None:
+                    logger.info(
+                        "segpaint: %s holds edits that were never saved; session.recover() "
+                        "applies them, session.discard_pending() deletes them",
+                        self._pending,
+                    )
         if populations is None:
             pos = self.source.position
             populations = pos.config.populations if pos is not None else ["cells"]
@@ -472,6 +489,7 @@ class Session:
             self._history.push(
                 Edit(population, t, abs_box, old_vals, np.ascontiguousarray(new_vals))
             )
+            self._log(population, t, abs_box, new_vals)
         return self._emit(population, t, abs_box)
 
     def _write(
@@ -632,6 +650,54 @@ class Session:
         with self._lock:
             return next_label(self._pop(population).max_label())
 
+    # --------------------------------------------------------------- journal
+    def _log(self, population: str, frame: int, bbox: BBox, values: npt.NDArray[np.uint32]) -> None:
+        if self._journal is None:
+            return
+        try:
+            self._journal.append(population, frame, bbox, values)
+        except OSError as err:  # a read-only folder must not stop the user from editing
+            logger.warning(
+                "segpaint: autosave journal disabled, cannot write %s: %s", self._journal.path, err
+            )
+            self._journal = None
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The autosave journal (every edit since the last save), or None when there is none."""
+        return self._journal.path if self._journal is not None else None
+
+    @property
+    def pending_edits(self) -> int:
+        """Edits an earlier session journaled but never saved (see :meth:`recover`)."""
+        if self._pending is None or not self._pending.is_file():
+            return 0
+        return sum(1 for _ in read_journal(self._pending))
+
+    def recover(self) -> list[Change]:
+        """Apply the edits an earlier session journaled but never saved (e.g. before a crash).
+
+        Each becomes an undoable edit of this session; the pending journal is then deleted.
+        Edits of populations this session does not have are added as new populations.
+        """
+        if self._pending is None or not self._pending.is_file():
+            return []
+        changes = []
+        for rec in read_journal(self._pending):
+            if rec.population not in self._pops:
+                self.add_population(rec.population)
+            change = self.apply_patch(rec.population, rec.frame, rec.bbox, rec.values)
+            if change is not None:
+                changes.append(change)
+        self.discard_pending()
+        return changes
+
+    def discard_pending(self) -> None:
+        """Delete the edits an earlier session journaled but never saved."""
+        if self._pending is not None:
+            self._pending.unlink(missing_ok=True)
+            self._pending = None
+
     # --------------------------------------------------------------- history
     @property
     def can_undo(self) -> bool:
@@ -650,6 +716,7 @@ class Session:
             if edit is None:
                 return None
             self._write(self._pops[edit.population], edit.frame, edit.bbox, edit.old, edit.new)
+            self._log(edit.population, edit.frame, edit.bbox, edit.old)
         return self._emit(edit.population, edit.frame, edit.bbox)
 
     def redo(self) -> Change | None:
@@ -659,6 +726,7 @@ class Session:
             if edit is None:
                 return None
             self._write(self._pops[edit.population], edit.frame, edit.bbox, edit.new, edit.old)
+            self._log(edit.population, edit.frame, edit.bbox, edit.new)
         return self._emit(edit.population, edit.frame, edit.bbox)
 
     @property
@@ -851,6 +919,8 @@ class Session:
         written = [write_label_frame(target / f"{t:04d}.tif", arr) for t, arr in snapshot.items()]
         with self._lock:
             pop.dirty.difference_update(snapshot)
+            if self._journal is not None and not any(p.dirty for p in self._pops.values()):
+                self._journal.clear()  # every edit is on disk now
         return written
 
     def samples(
@@ -906,6 +976,7 @@ def open(
     position: str | int | None = None,
     name: str | None = None,
     history_bytes: int = DEFAULT_BUDGET,
+    journal: bool | str | Path = True,
 ) -> Session:
     """Open images to annotate and return a :class:`Session`.
 
@@ -927,6 +998,11 @@ def open(
         Initial labels ``(T, Y, X)`` (or ``(Y, X)`` for one frame) per population.
     name : str, optional
         Prefix of exported sample names (default: ``<experiment>_<position>`` or the file stem).
+    journal : bool or path
+        Autosave every edit to a journal so that a kernel crash loses nothing (default: a hidden
+        ``.segpaint/`` folder beside files and experiments; arrays need a path). Edits left by a
+        session that never saved are reported by ``session.pending_edits`` and applied by
+        ``session.recover()``. ``False`` turns it off.
 
     Examples
     --------
@@ -947,6 +1023,7 @@ def open(
         frame_interval_min=frame_interval_min,
         populations=pops,
         history_bytes=history_bytes,
+        journal=journal,
     )
     for pop_name, arr in (labels or {}).items():
         if pop_name not in session.populations:

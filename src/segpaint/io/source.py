@@ -38,6 +38,16 @@ class Source:
             return (self.path.parent if self.kind == "file" else self.path) / name
         return None
 
+    def default_journal(self) -> Path | None:
+        """Where the autosave journal goes: a hidden ``.segpaint/`` folder beside the data."""
+        if self.position is not None:
+            return self.position.folder / ".segpaint" / "journal.bin"
+        if self.path is None:
+            return None
+        if self.kind == "file":
+            return self.path.parent / ".segpaint" / f"{self.name}.journal"
+        return self.path / ".segpaint" / "journal.bin"
+
     def default_labels_folder(self, population: str) -> Path | None:
         """``labels_<population>`` in the position folder, or beside the file/folder."""
         if self.position is not None:
