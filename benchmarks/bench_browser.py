@@ -13,7 +13,10 @@ Runs JupyterLab on loopback and drives it with headless Chromium (Debian's ``chr
   task time of the page per pointer move, from Chromium's ``Performance.getMetrics``);
 - the same strokes with 50 ms added each way by a loopback TCP proxy (the remote-kernel case);
 - frame switch (frame slider → new frame drawn) at 2048² x 2 channels uint16 and 4096² x 1 channel;
-- contrast change (contrast slider → redrawn) at 2048², with the websocket frames it sent.
+- contrast change (contrast slider → redrawn) at 2048², with the websocket frames it sent;
+- scrub: frame changes at 2048² x 2 channels, each 200 ms after the previous one was drawn (so
+  each lands while the previous frame's full-resolution channels are on their way: the view asks
+  for them 150 ms after it rests), frame change → drawn.
 
 p50/p95 over ``--reps`` repetitions after ``--warmup``; a table on stdout and JSON in
 ``benchmarks/results/browser.json``.
@@ -215,6 +218,39 @@ async ({action, frame, channel, value}) => {
     channelLoop.port1.onmessage = check;
     check();
   });
+}
+"""
+
+SCRUB_JS = """
+async ({frames, n, pauseMs}) => {
+  // Frame changes `pauseMs` after the previous one was drawn; returns change -> drawn per change.
+  const root = document.querySelector('.segpaint-annotator');
+  const s = root.__segpaint;
+  const input = root.querySelector('input[data-control="frame"]');
+  const loop = new MessageChannel();
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const frame = frames[i % frames.length];
+    const draws0 = s.draws;
+    input.value = String(frame);
+    const t0 = performance.now();
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+    input.dispatchEvent(new Event('change', {bubbles: true}));
+    const ms = await new Promise((resolve) => {
+      const check = () => {
+        if (s.draws > draws0 && s.frame === frame) { resolve(performance.now() - t0); return; }
+        if (performance.now() - t0 > 20000) { resolve(-1); return; }
+        loop.port2.postMessage(0);
+      };
+      loop.port1.onmessage = check;
+      check();
+    });
+    out.push(ms);
+    if (ms < 0) break;
+    await sleep(pauseMs);
+  }
+  return out;
 }
 """
 
@@ -567,6 +603,43 @@ def bench_redraws(
     return rows
 
 
+def bench_scrub(
+    browser: Any, server: Any, args: argparse.Namespace, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Back-to-back frame changes at 2048² x 2 channels, 200 ms after each draw."""
+    size, n_channels, n_frames, pause_ms = 2048, 2, 4, 200
+    cells = segpaint_cells(n_frames, n_channels, size)
+    with opened(browser, server, "scrub.ipynb", cells) as (nb, ws, _cdp):
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', timeout=180, name="bench")
+        wait_quiet(nb.page, ws)
+        frames = [1, 2, 3, 0]
+        n = args.warmup + args.reps
+        t0 = time.perf_counter()
+        times = nb.page.evaluate(SCRUB_JS, {"frames": frames, "n": n, "pauseMs": pause_ms})
+        if len(times) < n or min(times) < 0:
+            raise TimeoutError(f"scrub at {size}: a frame was not drawn within 20 s ({times})")
+        mb_in = ws.bytes_received(t0, time.perf_counter()) / 1e6
+        wait_quiet(nb.page, ws)
+        H.save_screenshot(nb.page, f"bench_scrub_{size}")
+    samples = [{"redraw_ms": float(ms), "mb_in": mb_in / n} for ms in times[args.warmup :]]
+    row = {
+        "figure": "scrub",
+        "painter": "segpaint",
+        "size": size,
+        "channels": n_channels,
+        "pause_ms": pause_ms,
+        "reps": len(samples),
+        **summarise(samples),
+        "redraw_ms_each": [round(float(ms), 1) for ms in times[args.warmup :]],
+    }
+    log(
+        f"scrub    segpaint  {size:>5}² x {n_channels}ch       | "
+        f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in per change | "
+        f"next change {pause_ms} ms after each draw"
+    )
+    return [row]
+
+
 def wait_quiet(page: Any, ws: Any, *, quiet_s: float = 0.3, timeout_s: float = 20.0) -> None:
     """Wait until the page has received no websocket frame for ``quiet_s``.
 
@@ -681,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-redraw", action="store_true")
     parser.add_argument("--skip-strokes", action="store_true")
+    parser.add_argument("--only-scrub", action="store_true", help="only the scrub figure")
     parser.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up (a smoke run)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -711,10 +785,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     rows = (
                         []
-                        if args.skip_strokes
+                        if args.skip_strokes or args.only_scrub
                         else bench_strokes(browser, server, proxy, args, log)
                     )
-                    if not args.skip_redraw:
+                    rows += bench_scrub(browser, server, args, log)
+                    if not args.skip_redraw and not args.only_scrub:
                         rows += bench_redraws(browser, server, args, log)
                         if "ipycanvas" in args.painters:
                             rows += bench_redraws_baseline(browser, server, args, log)

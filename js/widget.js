@@ -154,6 +154,7 @@ export function mount({ model, el }) {
     chanStep: 1,
     fullTimer: 0,
     fullRequested: null,
+    pullXfer: null, // xfer of the full-resolution transfer being pulled band by band
     userMovedView: false,
     recolorTimer: 0,
     playing: null,
@@ -575,14 +576,24 @@ export function mount({ model, el }) {
     counters.messagesReceived++;
     switch (msg.type) {
       case "frame":
+        // A transfer still pending is abandoned (Python stopped sending it): if it was the
+        // full-resolution pull, the view may ask again once this one is shown.
+        if (assembler.pending && assembler.pending.xfer === st.pullXfer) st.fullRequested = null;
         assembler.begin(msg);
+        st.pullXfer = msg.pull ? msg.xfer : null;
         counters.frameStart = now();
         break;
       case "band":
-        assembler.band(msg, buffers);
+        // Bands of an older transfer (another frame, a superseded pull) are dropped here.
+        if (assembler.band(msg, buffers) && msg.xfer === st.pullXfer) {
+          // Pulled transfers come one band per request, so a frame change never waits behind them.
+          if (assembler.pending.frame === model.get("frame")) send({ type: "more", xfer: msg.xfer });
+          else st.pullXfer = null;
+        }
         break;
       case "frame-end": {
         const p = assembler.end(msg);
+        if (p && p.xfer === st.pullXfer) st.pullXfer = null;
         if (p) {
           counters.framesReceived++;
           const t0 = now();

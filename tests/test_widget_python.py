@@ -114,6 +114,17 @@ def decode_frame(sent: Sent) -> dict[str, Any]:
     }
 
 
+def pull_all(widget: Annotator, sent: Sent) -> None:
+    """Ask for the next band of a pulled transfer after each band, as js/widget.js does."""
+    asked = 0
+    while True:
+        bands = [c for c, _ in sent if c["type"] == "band"]
+        if any(c["type"] == "frame-end" for c, _ in sent) or asked >= len(bands):
+            return
+        widget._handle_message({"type": "more", "xfer": bands[asked]["xfer"]}, [])
+        asked += 1
+
+
 # --------------------------------------------------------------------------- strokes
 def test_a_browser_stroke_is_one_undo_step_on_exactly_its_pixels(
     session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
@@ -547,6 +558,7 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     assert got["header"]["max_label"] == 5
     sent.clear()
     widget._handle_message({"type": "request-full", "frame": 1}, [])
+    pull_all(widget, sent)
     full = decode_frame(sent)
     assert full["header"]["step"] == 1
     assert full["header"]["partial"] is True
@@ -557,3 +569,33 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     widget._handle_message({"type": "request-full", "frame": 1}, [])  # already full: nothing
     widget._handle_message({"type": "request-full", "frame": 0}, [])  # a stale request: nothing
     assert sent == []
+
+
+def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Full resolution travels one band per request from the browser: a frame change that comes
+    # while it is on its way never waits behind the rest of it.
+    monkeypatch.setattr(segpaint.widgets._annotator, "PULL_BYTES", 1024)
+    sent = capture(widget, monkeypatch)
+    widget.set_trait("_preview_step", 2)
+    widget.frame = 1
+    sent.clear()
+    widget._handle_message({"type": "request-full", "frame": 1}, [])
+    header = sent[0][0]
+    assert header["pull"] is True and header["step"] == 1
+    window = segpaint.widgets._annotator.PULL_WINDOW
+    assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * window  # header, first band(s)
+    widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])
+    assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * (window + 1)
+    widget.frame = 2  # the user scrubs on
+    sent.clear()
+    widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])  # late request: nothing
+    assert sent == []
+    # The abandoned transfer did not count as sent: frame 2's full resolution comes when asked.
+    widget._handle_message({"type": "request-full", "frame": 2}, [])
+    pull_all(widget, sent)
+    full = decode_frame(sent)
+    assert full["header"]["frame"] == 2
+    for c in range(2):
+        np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])

@@ -317,6 +317,35 @@ describe("Annotator front-end", () => {
     expect(dbg.renderedPixel(3, 5)).toEqual([255, 0, 255, 255]);
   });
 
+  it("pulls full resolution band by band and stops asking, and drops old bands, when the frame changes", () => {
+    const lowres = (t) => {
+      const xfer = 10 + t;
+      model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+      model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
+      model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [new Uint16Array(20)]);
+      model.deliver({ type: "frame-end", xfer });
+    };
+    lowres(0);
+    const more = () => model.sent.filter((m) => m.content.type === "more").map((m) => m.content);
+    const pull = 20;
+    const full = new Uint16Array(H * W).fill(1000);
+    model.deliver({ type: "frame", xfer: pull, frame: 0, population: "cells", height: H, width: W, step: 1, channels: [{ index: 0, dtype: "uint16" }], labels: false, partial: true, pull: true });
+    model.deliver({ type: "band", xfer: pull, key: "channel", channel: 0, row0: 0, row1: 2, dtype: "uint16" }, [full.subarray(0, 2 * W)]);
+    expect(more()).toEqual([{ type: "more", xfer: pull }]);
+    // The user moves on: no more requests for the old frame's bands, and a new frame replaces them.
+    model.set("frame", 1);
+    model.deliver({ type: "band", xfer: pull, key: "channel", channel: 0, row0: 2, row1: 4, dtype: "uint16" }, [full.subarray(2 * W, 4 * W)]);
+    expect(more()).toHaveLength(1);
+    lowres(1);
+    expect(root.getAttribute("data-frame")).toBe("1");
+    model.deliver({ type: "band", xfer: pull, key: "channel", channel: 0, row0: 4, row1: 8, dtype: "uint16" }, [full.subarray(4 * W)]);
+    model.deliver({ type: "frame-end", xfer: pull });
+    expect(root.getAttribute("data-frame")).toBe("1");
+    expect(root.getAttribute("data-full-frame")).toBe("");
+    expect(dbg.renderedPixel(5, 5)).toEqual([0, 0, 0, 255]);
+    expect(more()).toHaveLength(1);
+  });
+
   it("removes its DOM and model listeners on cleanup", () => {
     expect(model.listeners()).toBeGreaterThan(5);
     cleanup();

@@ -65,6 +65,10 @@ export default { render({ el }) {
   el.style.color = "#b00020";
 } };
 """
+PULL_BYTES = 512 * 1024
+"""Band size of a full-resolution transfer that follows a preview (the browser pulls it)."""
+PULL_WINDOW = 1
+"""Bands of such a transfer in flight at once: a frame change never waits behind more."""
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 _FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError)
 
@@ -187,6 +191,8 @@ class Annotator(anywidget.AnyWidget):
         self._applying: int | None = None
         self._sent_channels: set[int] = set()
         self._sent_step = 1
+        # The full-resolution transfer the browser is pulling, band by band (see _on_more).
+        self._pull: _Pull | None = None
         self._worker: threading.Thread | None = None
         self._lock = threading.RLock()
         if population is None:
@@ -431,6 +437,7 @@ class Annotator(anywidget.AnyWidget):
             step = self._sent_step if partial else max(1, int(self._preview_step))
         if not wanted and not labels:
             return
+        self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
         image = self.session.image(self.frame, channels=wanted) if wanted else None
         chans = []
         if image is not None:
@@ -457,8 +464,49 @@ class Annotator(anywidget.AnyWidget):
         """The view settled on a frame shown at a reduced level of detail: send full resolution."""
         if int(content.get("frame", -1)) != self.frame or self._sent_step == 1:
             return
+        if self._pull is not None and self._pull.frame == self.frame:
+            return  # already on its way
         visible = [c for c, v in enumerate(self.channel_visible) if v]
-        self._send_frame(channels=visible, labels=False, step=1)
+        if not visible:
+            return
+        image = self.session.image(self.frame, channels=visible)
+        messages = frame_messages(
+            xfer=next(self._xfers),
+            frame=self.frame,
+            population=self.population,
+            shape=self.session.frame_shape,
+            channels=[(c, image[k]) for k, c in enumerate(visible)],
+            labels=None,
+            step=1,
+            partial=True,
+            max_bytes=PULL_BYTES,
+        )
+        # Pulled, not pushed: the header and PULL_WINDOW bands now, then one band per "more"
+        # from the browser. A frame change in between abandons the rest (it never queues behind
+        # megabytes of a frame nobody looks at any more).
+        messages[0][0]["pull"] = True
+        self._pull = _Pull(messages[0][0]["xfer"], self.frame, visible, messages)
+        self._send_pulled(1 + PULL_WINDOW)
+
+    def _on_more(self, content: dict[str, Any]) -> None:
+        """The browser received a band of the pulled transfer ``xfer``: send the next one."""
+        pull = self._pull
+        if pull is None or content.get("xfer") != pull.xfer or pull.frame != self.frame:
+            return  # a transfer that was abandoned (frame change, another transfer)
+        self._send_pulled(1)
+
+    def _send_pulled(self, n: int) -> None:
+        pull = self._pull
+        assert pull is not None
+        end = min(len(pull.messages), pull.next + n)
+        if end >= len(pull.messages) - 1:  # the end marker needs no request of its own
+            end = len(pull.messages)
+        batch, pull.next = pull.messages[pull.next : end], end
+        if pull.next >= len(pull.messages):
+            self._pull = None
+            self._sent_channels = set(pull.channels)
+            self._sent_step = 1
+        self._send_messages(batch)
 
     def _send_labels_box(self, population: str, frame: int, bbox: Sequence[int]) -> None:
         h, w = self.session.frame_shape
@@ -524,6 +572,7 @@ class Annotator(anywidget.AnyWidget):
         handlers: dict[str, Callable[[], None]] = {
             "request-frame": self.refresh,
             "request-full": lambda: self._on_request_full(content),
+            "more": lambda: self._on_more(content),
             "patch": lambda: self._on_patch(content, buffers),
             "undo": lambda: self._on_history("undo"),
             "redo": lambda: self._on_history("redo"),
@@ -693,6 +742,17 @@ class Annotator(anywidget.AnyWidget):
         """Wait for a running pre-segmentation to finish (for scripts and tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+
+class _Pull:
+    """A full-resolution transfer sent band by band as the browser asks for more."""
+
+    def __init__(self, xfer: int, frame: int, channels: list[int], messages: list[Message]) -> None:
+        self.xfer = xfer
+        self.frame = frame
+        self.channels = channels
+        self.messages = messages
+        self.next = 0
 
 
 def _is_int(value: Any) -> bool:
