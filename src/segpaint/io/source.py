@@ -85,7 +85,7 @@ def read_source(
 ) -> tuple[Stack, Source]:
     """Open ``source`` lazily: an array, a TIFF file, a folder of TIFFs or a Celldetective experiment."""
     if isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
+        path = Path(source).expanduser().resolve()
         if not path.exists():
             raise FileNotFoundError(f"source {str(source)!r} does not exist; check the path")
         if path.is_dir():
