@@ -235,3 +235,14 @@ def test_celldetective_training_loader_reads_our_samples(painted, experiment, im
     pr, pc = (256 - 64) // 2, (256 - 80) // 2
     np.testing.assert_array_equal(x[pr : pr + 64, pc : pc + 80, 0], orig[1])
     assert len(np.unique(y)) == 4  # background + 3 cells
+
+
+def test_sidecar_records_the_presegmentation_method(experiment):
+    s = segpaint.open(experiment)
+    s.presegment("targets", frames=[1], channels=["live_nuclei_channel"], progress=False)
+    roi = s.add_roi(1, rows=(0, 64), cols=(0, 80))
+    meta = json.loads(s.export_roi("targets", roi)[2].read_text())
+    assert meta["method"] == {
+        "method": "threshold",
+        "params": {"channels": ["live_nuclei_channel"]},
+    }
