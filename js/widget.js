@@ -23,6 +23,30 @@ const TOOL_TITLES = {
   roi: "ROI rectangle (r): drag to draw, drag inside to move, edges to resize, Delete to remove",
 };
 
+/** Slider keys handled by the widget itself: a step down or up, or the ends of the range. */
+const SLIDER_KEYS = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1, Home: "min", End: "max" };
+
+/**
+ * Step a range input as the browser would for `key`, then dispatch `input` and `change` (what the
+ * widget's listeners act on). Exported for tests.
+ */
+export function stepSlider(input, key) {
+  const min = Number(input.min || 0);
+  const max = Number(input.max || 100);
+  const step = Number(input.step) > 0 ? Number(input.step) : 1;
+  const move = SLIDER_KEYS[key];
+  const old = Number(input.value);
+  let value = move === "min" ? min : move === "max" ? max : old + move * step;
+  // Stay on the step grid (min + k * step) and inside the range; round away float noise.
+  value = Math.min(max, Math.max(min, min + Math.round((value - min) / step) * step));
+  value = Number(value.toPrecision(12));
+  if (value === old) return false;
+  input.value = String(value);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+  return true;
+}
+
 function h(tag, attrs = {}, children = []) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -960,6 +984,20 @@ export function mount({ model, el }) {
     }
     runAction(action);
   });
+  // Arrow keys on a focused slider: JupyterLab and Notebook 7 handle keydown on the document in the
+  // capture phase (notebook navigation, shortcuts) before the slider sees it, whatever
+  // data-lm-suppress-shortcuts says. The window's capture phase comes first: step our own sliders
+  // there and keep the event from going further. Keys aimed at anything else are left alone.
+  if (typeof window !== "undefined") {
+    listen(window, "keydown", (e) => {
+      const t = e.target;
+      if (!t || t.tagName !== "INPUT" || t.type !== "range" || !root.contains(t)) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || !(e.key in SLIDER_KEYS)) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      stepSlider(t, e.key);
+    }, true);
+  }
   listen(root, "keyup", (e) => {
     if (e.key === " ") {
       st.space = false;

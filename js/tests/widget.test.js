@@ -346,6 +346,45 @@ describe("Annotator front-end", () => {
     expect(more()).toHaveLength(1);
   });
 
+  it("steps a focused slider with arrow keys before the notebook's document-level handlers see them", () => {
+    sendFrame(model, 0);
+    const seen = [];
+    const notebook = (e) => seen.push(e.key); // JupyterLab listens on the document, capture phase
+    document.addEventListener("keydown", notebook, true);
+    try {
+      const frame = root.querySelector('input[data-control="frame"]');
+      frame.focus();
+      key(frame, "ArrowRight");
+      expect(model.get("frame")).toBe(1);
+      key(frame, "End");
+      expect(model.get("frame")).toBe(2);
+      key(frame, "ArrowRight"); // already at the end: nothing
+      expect(model.get("frame")).toBe(2);
+      key(frame, "Home");
+      expect(model.get("frame")).toBe(0);
+      const opacity = root.querySelector('input[data-control="opacity"]');
+      key(opacity, "ArrowLeft");
+      expect(model.get("opacity")).toBe(0.49);
+      const brush = root.querySelector('input[data-control="brush-size"]');
+      key(brush, "ArrowUp");
+      expect(model.get("brush_size")).toBe(4);
+      expect(seen).toEqual([]);
+      // The widget's own letters still work from a slider; keys elsewhere are not ours.
+      key(brush, "e");
+      expect(model.get("tool")).toBe("eraser");
+      const outside = document.createElement("input");
+      outside.type = "range";
+      document.body.append(outside);
+      const e = new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true, cancelable: true });
+      outside.dispatchEvent(e);
+      outside.remove();
+      expect(e.defaultPrevented).toBe(false);
+      expect(seen).toEqual(["e", "ArrowRight"]);
+    } finally {
+      document.removeEventListener("keydown", notebook, true);
+    }
+  });
+
   it("removes its DOM and model listeners on cleanup", () => {
     expect(model.listeners()).toBeGreaterThan(5);
     cleanup();

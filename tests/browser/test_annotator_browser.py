@@ -482,8 +482,39 @@ def test_annotator_renders_in_notebook_7(browser: Any, jupyter_server: JupyterSe
             np.testing.assert_array_equal(
                 painted, disk_stroke_mask(segment_centres([(88, 10), (88, 20)]), 5.0, painted.shape)
             )
+            press_on_slider(view, "frame", "ArrowRight")  # Notebook 7 keeps its keys off it
+            view.wait_kernel("annotator.frame == 1")
+            view.wait_js("root.dataset.frame === '1'")
             save_screenshot(page, "annotator_notebook7")
         finally:
             nb.close()
     finally:
         context.close()
+
+
+def press_on_slider(view: Annotator, control: str, key: str) -> None:
+    """Focus one of the widget's sliders (as a click or Tab would) and press ``key``."""
+    slider = view.page.locator(f'{Annotator.ROOT} input[data-control="{control}"]').first
+    slider.focus()
+    view.page.keyboard.press(key)
+
+
+def test_arrow_keys_step_a_focused_slider(ui: Annotator) -> None:
+    press_on_slider(ui, "frame", "ArrowRight")
+    ui.wait_kernel("annotator.frame == 1")
+    ui.wait_js("root.dataset.frame === '1'")
+    press_on_slider(ui, "frame", "End")
+    ui.wait_kernel("annotator.frame == 2")
+    press_on_slider(ui, "frame", "ArrowLeft")
+    ui.wait_kernel("annotator.frame == 1")
+    press_on_slider(ui, "frame", "Home")
+    ui.wait_kernel("annotator.frame == 0")
+    # Brush size and opacity step too; their values reach Python.
+    press_on_slider(ui, "brush-size", "ArrowRight")
+    ui.wait_kernel("annotator.brush_size == 8")
+    press_on_slider(ui, "opacity", "ArrowLeft")
+    ui.wait_kernel("abs(annotator.opacity - 0.49) < 1e-9")
+    ui.kernel.run("annotator.opacity = 0.5")
+    # The widget's own single-letter keys still work once the widget itself has the focus.
+    ui.press("e")
+    ui.wait_kernel("annotator.tool == 'eraser'")
