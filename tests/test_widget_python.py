@@ -533,7 +533,22 @@ def test_close_unsubscribes_from_the_session(
     sent = capture(widget, monkeypatch)
     widget.close()
     session.paint("cells", 0, [(5, 5)], 2, 1)
+    session.add_roi(0, rows=(0, 10), cols=(0, 10))
     assert sent == []
+    assert widget.rois == []
+
+
+def test_rois_added_and_removed_from_code_show_up_without_refresh(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    roi = session.add_roi(0, rows=(5, 20), cols=(10, 40))  # e.g. in another notebook cell
+    assert widget.rois == [[5, 20, 10, 40]]
+    session.add_roi(1, rows=(0, 8), cols=(0, 8))  # another frame: not shown now
+    assert widget.rois == [[5, 20, 10, 40]]
+    session.remove_roi(roi)
+    assert widget.rois == []
+    widget.frame = 1
+    assert widget.rois == [[0, 8, 0, 8]]
 
 
 def test_the_bundle_is_the_esm(widget: Annotator) -> None:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from segpaint.widgets import Annotator
 
 ChangeCallback = Callable[[str, int, BBox], None]
+RoiCallback = Callable[[int], None]
 logger = logging.getLogger("segpaint")
 _NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 
@@ -280,6 +281,7 @@ class Session:
         self._pops: dict[str, _Population] = {}
         self._rois: dict[int, list[ROI]] = {}
         self._callbacks: list[ChangeCallback] = []
+        self._roi_callbacks: list[RoiCallback] = []
         self._cache: OrderedDict[int, npt.NDArray[Any]] = OrderedDict()
         self._journal: Journal | None = None
         self._pending: Path | None = None
@@ -749,6 +751,48 @@ class Session:
 
         return unsubscribe
 
+    def on_roi_change(self, callback: RoiCallback) -> Callable[[], None]:
+        """Call ``callback(frame)`` after :meth:`add_roi` or :meth:`remove_roi` changed the ROIs
+        of ``frame`` (adding an ROI that is already there changes nothing and calls nothing).
+
+        Returns a function that unsubscribes it. A failing callback does not undo the change:
+        the others are still called, then a ``RuntimeError`` reports it.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint
+        >>> session = segpaint.open(np.zeros((2, 32, 32), np.uint16), axes="TYX")
+        >>> seen = []
+        >>> unsubscribe = session.on_roi_change(seen.append)
+        >>> roi = session.add_roi(1, rows=(0, 8), cols=(0, 8))
+        >>> session.remove_roi(roi)
+        >>> unsubscribe()
+        >>> _ = session.add_roi(0, rows=(0, 8), cols=(0, 8))
+        >>> seen
+        [1, 1]
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable; got {callback!r}")
+        self._roi_callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._roi_callbacks:
+                self._roi_callbacks.remove(callback)
+
+        return unsubscribe
+
+    def _emit_roi(self, frame: int) -> None:
+        errors: list[BaseException] = []
+        for cb in list(self._roi_callbacks):
+            try:
+                cb(frame)
+            except Exception as err:  # keep notifying the others, then report
+                errors.append(err)
+        if errors:
+            raise RuntimeError(
+                f"an on_roi_change callback failed after the ROI change was applied: {errors[0]!r}"
+            ) from errors[0]
+
     # ------------------------------------------------------------------ ROIs
     def add_roi(self, frame: int, rows: Sequence[int], cols: Sequence[int]) -> ROI:
         """Add a rectangle ROI on ``frame``: half-open ``rows=(r0, r1)``, ``cols=(c0, c1)``.
@@ -778,8 +822,11 @@ class Session:
         roi = ROI(t, cr0, cr1, cc0, cc1)
         with self._lock:
             items = self._rois.setdefault(t, [])
-            if roi not in items:
+            added = roi not in items
+            if added:
                 items.append(roi)
+        if added:
+            self._emit_roi(t)
         return roi
 
     def rois(self, frame: int | None = None) -> list[ROI]:
@@ -794,6 +841,7 @@ class Session:
         if roi not in items:
             raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
         items.remove(roi)
+        self._emit_roi(roi.frame)
 
     # ----------------------------------------------------------------- export
     def _export_folder(self, population: str, format: str, folder: str | Path | None) -> Path:

@@ -518,3 +518,21 @@ def test_arrow_keys_step_a_focused_slider(ui: Annotator) -> None:
     # The widget's own single-letter keys still work once the widget itself has the focus.
     ui.press("e")
     ui.wait_kernel("annotator.tool == 'eraser'")
+
+
+def test_an_roi_added_from_the_kernel_shows_up(ui: Annotator) -> None:
+    overlay_alpha = (
+        "const c = root.querySelector('canvas.segpaint-view'); const r = c.getBoundingClientRect();"
+        "const p = s.imageToClient(arg[0], arg[1]); const k = c.width / r.width;"
+        "return c.getContext('2d').getImageData(Math.round((p.x - r.left) * k),"
+        " Math.round((p.y - r.top) * k), 1, 1).data[3];"
+    )
+    inside = [25, 40]
+    assert ui.js(overlay_alpha, inside) == 0  # nothing drawn over the image there yet
+    ui.kernel.run("_roi = session.add_roi(0, rows=(10, 40), cols=(20, 60))")  # no refresh()
+    ui.wait_js("s.rois.length === 1 && s.rois[0].join() === '10,40,20,60'")
+    assert ui.js(overlay_alpha, inside) > 0  # the ROI's see-through fill is on the canvas
+    save_screenshot(ui.page, "annotator_roi_from_kernel", element=ui.root)
+    ui.kernel.run("session.remove_roi(_roi)")
+    ui.wait_js("s.rois.length === 0")
+    assert ui.js(overlay_alpha, inside) == 0

@@ -222,6 +222,10 @@ class Annotator(anywidget.AnyWidget):
         self._refresh_next_label()
         self._refresh_rois()
         self._unsubscribe: Callable[[], None] | None = session.on_change(self._on_session_change)
+        # ROIs added or removed from code (another cell) show up without refresh().
+        self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
+            self._on_session_rois
+        )
         self.on_msg(self._on_custom_msg)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Annotator:
@@ -390,7 +394,7 @@ class Annotator(anywidget.AnyWidget):
 
     def refresh(self) -> None:
         """Re-read populations and ROIs from the session and resend the frame (after changes the
-        session does not announce, such as ``add_population`` or ``add_roi`` from code)."""
+        session does not announce, such as ``add_population`` from code)."""
         self.set_trait("populations", list(self.session.populations))
         self._refresh_rois()
         self._refresh_next_label()
@@ -401,6 +405,9 @@ class Annotator(anywidget.AnyWidget):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_rois is not None:
+            self._unsubscribe_rois()
+            self._unsubscribe_rois = None
         super().close()
 
     def _channel(self, channel: int | str) -> int:
@@ -535,6 +542,10 @@ class Annotator(anywidget.AnyWidget):
                 self._send_labels_box(population, frame, bbox)
         except Exception as err:  # the session reports callback errors after the edit
             self.status = f"could not update the canvas: {err}"
+
+    def _on_session_rois(self, frame: int) -> None:
+        if frame == self.frame:
+            self._refresh_rois()
 
     @traitlets.observe("frame")
     def _frame_changed(self, change: dict[str, Any]) -> None:
