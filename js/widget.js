@@ -718,8 +718,9 @@ export function mount({ model, el }) {
     if (!s) return;
     const patch = s.finish();
     if (!patch) return;
-    afterEdit(patch.bbox, s.label);
+    // Send first: the kernel gets the stroke while the browser recolours neighbours.
     sendPatch(patch, s.tool);
+    afterEdit(patch.bbox, s.label);
   };
 
   const fillAt = (point) => {
@@ -740,8 +741,8 @@ export function mount({ model, el }) {
     const patch = extractPatch(st.labels, st.touched, renderer.width, box);
     clearBox(st.touched, renderer.width, box);
     renderer.updateBox(box);
-    afterEdit(box, label);
     sendPatch(patch, "fill");
+    afterEdit(box, label);
   };
 
   const pickAt = (point) => {
