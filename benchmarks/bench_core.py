@@ -83,6 +83,16 @@ def bench_edits(reps: int) -> dict[str, Any]:
         s.paint("cells", 0, pts, radius=10, label=labels[state["i"]])
 
     out["stroke_300px_r10"] = timeit(paint, reps=reps)
+    # The same stroke on a session with the autosave journal on (the default for files).
+    with tempfile.TemporaryDirectory() as d:
+        journaled = segpaint.open(img, pixel_size_um=0.5, journal=Path(d) / "journal.bin")
+
+        def paint_journaled() -> None:
+            state["i"] ^= 1
+            journaled.paint("cells", 0, pts, radius=10, label=labels[state["i"]])
+
+        out["stroke_300px_r10_journaled"] = timeit(paint_journaled, reps=reps)
+        journaled.history.clear()
     base = np.array(s.labels("cells", 0))
     out["stroke_baseline_naive_disks"] = timeit(
         lambda: naive_stroke(base, pts, 10, 5), reps=max(3, reps // 5)
@@ -213,6 +223,7 @@ def main() -> None:
             (folder / "big.tif").unlink(missing_ok=True)
     targets = {
         "stroke_300px_r10": 2.0,
+        "stroke_300px_r10_journaled": 2.0,
         "fill_5000px_cell": 10.0,
         "undo_stroke": 2.0,
         "export_512_roi": 100.0,
