@@ -844,16 +844,20 @@ class Session:
         self._emit_roi(roi.frame)
 
     # ----------------------------------------------------------------- export
-    def _export_folder(self, population: str, format: str, folder: str | Path | None) -> Path:
+    @staticmethod
+    def _folder(folder: str | Path | None, default: Path | None, verb: str) -> Path:
+        """``folder`` if given, else the source's default; arrays have none."""
         if folder is not None:
             return Path(folder)
-        default = self.source.default_export_folder(population, format)
         if default is None:
             raise ValueError(
                 "folder= is required: this session was opened from an array, so there is no "
-                "experiment or file to export beside"
+                f"experiment or file to {verb} beside"
             )
         return default
+
+    def _export_folder(self, population: str, format: str, folder: str | Path | None) -> Path:
+        return self._folder(folder, self.source.default_export_folder(population, format), "export")
 
     def sample_stem(self, roi: ROI) -> str:
         """``{experiment}_{position}_{frame:04d}_roi_{row0}_{row1}_{col0}_{col1}``."""
@@ -953,14 +957,7 @@ class Session:
             Write every frame that has labels, not only the edited ones.
         """
         pop = self._pop(population)
-        target = (
-            Path(folder) if folder is not None else self.source.default_labels_folder(population)
-        )
-        if target is None:
-            raise ValueError(
-                "folder= is required: this session was opened from an array, so there is no "
-                "experiment or file to save beside"
-            )
+        target = self._folder(folder, self.source.default_labels_folder(population), "save")
         with self._lock:
             frames = sorted(pop.frames) if all_frames else sorted(pop.dirty)
             snapshot = {t: pop.frames[t].copy() for t in frames if t in pop.frames}

@@ -100,7 +100,6 @@ def read_source(
                 stack: Stack = TiffStack(
                     pos.movie_path(), channels_interleaved=len(cfg.channel_names), info=info
                 )
-                stack.info = info
                 label = name or f"{pos.name}_{pos.position}"
                 return stack, Source("experiment", label, pos.root, pos)
             stack = FolderStack(path, axes=axes)
