@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import tifffile
 
 import segpaint
-from segpaint.io import ExportError
+from segpaint.io import ExportError, recover_folder
 
 
 @pytest.fixture
@@ -94,23 +95,69 @@ def test_existing_sample_is_never_overwritten_silently(painted):
     assert first[1].read_bytes() != before
 
 
-def test_interrupted_export_leaves_no_half_sample(painted, experiment, monkeypatch):
+def test_interrupted_export_leaves_no_half_sample(painted, experiment, tmp_path, monkeypatch):
+    """Interrupt every rename of an export in turn: the sample is then absent or whole."""
     roi = painted.add_roi(1, rows=(10, 60), cols=(10, 70))
-    calls = {"n": 0}
+
+    def files(folder):  # name -> content (the sidecar without its "created" time)
+        return {
+            p.name: {k: v for k, v in json.loads(p.read_text()).items() if k != "created"}
+            if p.suffix == ".json"
+            else p.read_bytes()
+            for p in folder.iterdir()
+        }
+
+    painted.export_roi("targets", roi, folder=tmp_path / "ref")
+    whole = files(tmp_path / "ref")
     real_replace = os.replace
+    outcomes = []
+    for k in range(1, 10):
+        folder = tmp_path / f"k{k}"
+        calls = {"n": 0}
 
-    def flaky_replace(src, dst):
-        calls["n"] += 1
-        if calls["n"] == 2:  # the mask's rename: the image is already in place
-            raise KeyboardInterrupt
-        return real_replace(src, dst)
+        def flaky_replace(src, dst, k=k, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == k:
+                raise KeyboardInterrupt
+            return real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", flaky_replace)
-    with pytest.raises(KeyboardInterrupt):
-        painted.export_roi("targets", roi)
-    monkeypatch.setattr(os, "replace", real_replace)
-    assert list((experiment / "annotations_targets").iterdir()) == []
-    assert painted.samples("targets") == []
+        monkeypatch.setattr(os, "replace", flaky_replace)
+        try:
+            painted.export_roi("targets", roi, folder=folder)
+            finished = True
+        except KeyboardInterrupt:
+            finished = False
+        monkeypatch.setattr(os, "replace", real_replace)
+        recover_folder(folder)
+        found = files(folder)
+        assert found in ({}, whole), f"rename {k} interrupted: {sorted(found)}"
+        assert len(painted.samples("targets", folder=folder)) == (1 if found else 0)
+        outcomes.append(bool(found))
+        if finished:
+            break
+    assert outcomes[0] is False and outcomes[-1] is True  # before and after the commit point
+
+
+def test_exports_and_saves_honour_the_umask_and_keep_modes(painted, experiment, tmp_path):
+    old = os.umask(0o002)
+    try:
+        roi = painted.add_roi(1, rows=(10, 60), cols=(10, 70))
+        paths = painted.export_roi("targets", roi)
+        assert {stat.S_IMODE(p.stat().st_mode) for p in paths} == {0o664}
+        os.chmod(paths[1], 0o644)
+        painted.export_roi("targets", roi, overwrite=True)
+        assert stat.S_IMODE(paths[1].stat().st_mode) == 0o644  # replaced, mode kept
+        assert stat.S_IMODE(paths[0].stat().st_mode) == 0o664
+        # saving over a Celldetective mask never narrows it
+        (saved,) = painted.save_labels("targets")
+        os.chmod(saved, 0o644)
+        painted.paint("targets", 1, [(30, 30)], radius=3, label=5)
+        painted.save_labels("targets")
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o644
+        assert tifffile.imread(saved)[30, 30] == 5
+        assert not [p for p in saved.parent.iterdir() if p.name.startswith(".")]
+    finally:
+        os.umask(old)
 
 
 def test_samples_lists_what_was_exported(painted):

@@ -1,5 +1,6 @@
 """Readers (lazy stacks, Celldetective experiments) and atomic writers (samples, label folders)."""
 
+from segpaint.io._fs import RecoveryReport, UnsafePathError, recover_folder
 from segpaint.io.celldetective import (
     ExperimentConfig,
     ExperimentError,
@@ -19,14 +20,17 @@ __all__ = [
     "ExportError",
     "FolderStack",
     "Position",
+    "RecoveryReport",
     "Source",
     "Stack",
     "StackError",
     "StackInfo",
     "TiffStack",
+    "UnsafePathError",
     "commit_files",
     "read_config",
     "read_source",
+    "recover_folder",
     "resolve_position",
     "write_label_frame",
     "write_sample",

@@ -1,16 +1,15 @@
 """Atomic writers: training samples in three layouts, and full-frame label folders.
 
-Every file is written to a temporary name in its destination folder and then renamed, so a
-reader never sees half a file; a sample's files are committed together (if one rename fails
-the others are rolled back), and an existing sample is never replaced unless asked.
+Every file is written to a temporary name in its destination folder, fsynced and renamed in one
+step, so a reader never sees half a file and a kill never loses the old one; a sample's files are
+committed as one unit (:func:`segpaint.io._fs.commit_files`: after a crash and
+:func:`~segpaint.io._fs.recover_folder`, all old or all new), an existing sample is never replaced
+unless asked, and with ``base=`` nothing is written through a symbolic link.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import tifffile
 
+from segpaint.io._fs import atomic_write, commit_files, open_nofollow, reserve_temp
 from segpaint.ops import pad_symmetric, relabel_sequential
 
 ExportFormat = Literal["celldetective", "cellpose", "stardist"]
@@ -38,73 +38,21 @@ def check_format(format: str) -> ExportFormat:
     return format  # type: ignore[return-value]
 
 
+__all__ = ["commit_files"]  # re-exported: callers import it from here
+
+
 def _write_tiff(path: Path, data: npt.NDArray[Any], *, axes: str, imagej: bool = True) -> None:
-    if imagej:
-        tifffile.imwrite(path, data, imagej=True, metadata={"axes": axes})
-    else:
-        tifffile.imwrite(path, data, metadata={"axes": axes})
+    """Write ``data`` to ``path`` (never through a symbolic link)."""
+    with open_nofollow(path) as f:
+        if imagej:
+            tifffile.imwrite(f, data, imagej=True, metadata={"axes": axes})
+        else:
+            tifffile.imwrite(f, data, metadata={"axes": axes})
 
 
 def _tmp_path(final: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def commit_files(
-    writers: Mapping[Path, Callable[[Path], None]], *, overwrite: bool = False
-) -> list[Path]:
-    """Write several files atomically as one unit.
-
-    Each writer is called with a temporary path in the destination folder; once all have
-    succeeded the temporaries are renamed to their final names. If anything fails, nothing
-    new is left behind (temporaries are removed and renamed files rolled back).
-
-    Parameters
-    ----------
-    writers : mapping of final path -> callable(tmp_path)
-        The files to write.
-    overwrite : bool
-        Replace existing files. When False (the default) an existing file is an error and
-        nothing is written.
-    """
-    finals = list(writers)
-    if not overwrite:
-        existing = [p for p in finals if p.exists()]
-        if existing:
-            raise FileExistsError(
-                f"{existing[0]} already exists; pass overwrite=True to replace it, or pick "
-                "another ROI or folder"
-            )
-    for p in finals:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    temps: dict[Path, Path] = {}
-    done: list[tuple[Path, Path | None]] = []
-    try:
-        for final, write in writers.items():
-            tmp = _tmp_path(final)
-            temps[final] = tmp
-            write(tmp)
-        for final, tmp in temps.items():
-            backup = None
-            if final.exists():
-                backup = _tmp_path(final)
-                os.replace(final, backup)
-            os.replace(tmp, final)
-            done.append((final, backup))
-    except BaseException:
-        for final, backup in reversed(done):
-            if backup is not None:
-                os.replace(backup, final)
-            else:
-                final.unlink(missing_ok=True)
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-        raise
-    for _, backup in done:
-        if backup is not None:
-            backup.unlink(missing_ok=True)
-    return finals
+    """A new, empty temporary beside ``final``, named so that recovery removes it if left."""
+    return reserve_temp(final)
 
 
 def imagej_image(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -187,12 +135,16 @@ def write_sample(
     format: ExportFormat = "celldetective",
     pad: bool | None = None,
     overwrite: bool = False,
+    base: Path | None = None,
 ) -> list[Path]:
     """Write one training sample (image ``(C, Y, X)`` + labels ``(Y, X)`` + JSON sidecar).
 
     Crops smaller than 256 px on a side are zero-padded symmetrically for the Celldetective and
     StarDist layouts (``pad=None``), as Celldetective does; the padding is recorded in the
     sidecar as ``[[top, bottom], [left, right]]``.
+
+    The three files are committed as one unit (all old or all new after a crash); with ``base``
+    (the data folder) no file or folder is written through a symbolic link.
 
     Returns the written paths (image, mask, sidecar).
     """
@@ -229,25 +181,47 @@ def write_sample(
             paths.sidecar: lambda p: _write_text(p, text),
         },
         overwrite=overwrite,
+        base=base,
     )
 
 
-def write_label_frame(path: Path, labels: npt.NDArray[np.integer]) -> Path:
+def write_label_frame(
+    path: Path, labels: npt.NDArray[np.integer], *, base: Path | None = None
+) -> Path:
     """Write one full-frame label image (YX) atomically, replacing an older version.
 
-    uint16 (ImageJ-readable) when the labels fit, uint32 otherwise.
+    uint16 (ImageJ-readable) when the labels fit, uint32 otherwise. The old file is replaced by
+    one rename (a kill leaves the old frame or the new one) and keeps its mode; a new file gets
+    ``0o666 & ~umask``.
+
+    Parameters
+    ----------
+    path : Path
+        The frame's file, e.g. ``labels_cells/0003.tif``.
+    labels : ndarray (Y, X)
+        Non-negative integer labels.
+    base : Path, optional
+        The data folder ``path`` must stay inside without crossing a symbolic link (a symlinked
+        ``labels_<population>/`` is refused with :class:`~segpaint.io._fs.UnsafePathError`).
+
+    Returns
+    -------
+    Path
+        The written path.
     """
     top = int(labels.max()) if labels.size else 0
     data = labels.astype(np.uint16 if top <= 65535 else np.uint32)
-    commit_files(
-        {path: lambda p: _write_tiff(p, data, axes="YX", imagej=data.dtype == np.uint16)},
-        overwrite=True,
+    return atomic_write(
+        path,
+        lambda p: _write_tiff(p, data, axes="YX", imagej=data.dtype == np.uint16),
+        base=base,
     )
-    return path
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
+    """Write UTF-8 text to ``path`` (never through a symbolic link)."""
+    with open_nofollow(path) as f:
+        f.write(text.encode("utf-8"))
 
 
 def _json_default(obj: Any) -> Any:
