@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from segpaint._lock import SessionLockedError
 from segpaint._version import __version__
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
 
@@ -23,6 +24,7 @@ __all__ = [
     "LabelStack",
     "Sample",
     "Session",
+    "SessionLockedError",
     "__version__",
     "open",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,9 +22,19 @@ import numpy.typing as npt
 import tifffile
 
 from segpaint._history import DEFAULT_BUDGET, Edit, History
-from segpaint._journal import Journal, read_journal, set_aside
+from segpaint._journal import (
+    Journal,
+    Signature,
+    encode_record,
+    pending_files,
+    read_journal,
+    set_aside,
+)
+from segpaint._lock import WriterLock
 from segpaint._version import __version__
+from segpaint.io._fs import check_no_symlink, recover_folder, safe_dir
 from segpaint.io.export import (
+    FORMATS,
     ExportError,
     check_format,
     read_sidecar,
@@ -53,6 +64,10 @@ ChangeCallback = Callable[[str, int, BBox], None]
 RoiCallback = Callable[[int], None]
 logger = logging.getLogger("segpaint")
 _NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+HOT_BYTES = 256 * 1024**2
+"""Label frames kept as arrays per population; colder ones are dropped or compressed."""
+JOURNAL_MIN_BYTES = 64 * 1024**2
+"""The journal is compacted when it outgrows this and four times its last compacted size."""
 
 
 @dataclass(frozen=True)
@@ -119,37 +134,94 @@ class Sample:
 
 
 class _Population:
-    """One population's label stack, stored frame by frame (absent frames are zeros)."""
+    """One population's label stack, stored frame by frame (absent frames are zeros).
+
+    Frames are read lazily from ``labels_<population>/`` under the session lock, so a stroke on
+    one thread never races a load on another. Memory stays bounded: at most ``hot_bytes`` of
+    frames are kept as arrays; a colder frame is dropped when it is saved (it is read back from
+    its file) or kept zlib-compressed when it holds unsaved edits. Every write bumps the frame's
+    ``version``; a save marks a frame clean only if no edit came in while it was being written.
+    """
 
     def __init__(
         self,
         name: str,
         shape: tuple[int, int, int],
         loader: Callable[[int], npt.NDArray[Any] | None],
+        lock: threading.RLock,
+        *,
+        hot_bytes: int | None = None,
     ) -> None:
         self.name = name
         self.shape = shape
-        self.frames: dict[int, npt.NDArray[np.uint32]] = {}
         self.loader = loader
+        self.lock = lock
+        self.hot: OrderedDict[int, npt.NDArray[np.uint32]] = OrderedDict()
+        self.cold: dict[int, bytes] = {}
         self.loaded: set[int] = set()
-        self.dirty: set[int] = set()
+        """Frames whose file was read (or that were set from memory): not read again."""
+        self.on_disk: set[int] = set()
+        """Frames whose labels equal their file in ``labels_<population>/``: dropped when cold."""
+        self.version: dict[int, int] = {}
+        self.saved_version: dict[int, int] = {}
         self.maxima: dict[int, int] = {}
         self.method: dict[str, Any] | None = None
+        self.base: dict[int, Signature] = {}
+        """Signature of each journaled frame's label file when this session last read/wrote it."""
         self._zeros: npt.NDArray[np.uint32] | None = None
+        frame_bytes = max(1, shape[1] * shape[2] * LABEL_DTYPE.itemsize)
+        self.max_hot = max(2, (HOT_BYTES if hot_bytes is None else hot_bytes) // frame_bytes)
 
-    def _load(self, t: int) -> npt.NDArray[np.uint32] | None:
-        if t not in self.loaded:
-            self.loaded.add(t)
-            data = self.loader(t)
-            if data is not None:
-                arr = as_label_image(
-                    data, name=f"labels_{self.name}/{t:04d}.tif", shape=self.shape[1:]
-                )
-                self.frames[t] = np.array(arr, dtype=LABEL_DTYPE)
-        return self.frames.get(t)
+    @property
+    def dirty(self) -> set[int]:
+        """Frames with edits not yet saved."""
+        return {t for t, v in self.version.items() if self.saved_version.get(t, 0) != v}
+
+    def is_dirty(self, t: int) -> bool:
+        """Whether frame ``t`` has edits not yet saved."""
+        return self.version.get(t, 0) != self.saved_version.get(t, 0)
+
+    def has_data(self, t: int) -> bool:
+        """Whether frame ``t`` holds labels in memory (hot or compressed)."""
+        return t in self.hot or t in self.cold
+
+    def _get(self, t: int) -> npt.NDArray[np.uint32] | None:
+        """The frame's array (making it hot), or None when it has no labels."""
+        with self.lock:
+            arr = self.hot.get(t)
+            if arr is not None:
+                self.hot.move_to_end(t)
+                return arr
+            blob = self.cold.pop(t, None)
+            if blob is not None:
+                arr = np.frombuffer(zlib.decompress(blob), dtype=LABEL_DTYPE)
+                arr = arr.reshape(self.shape[1:]).copy()
+            elif t not in self.loaded:
+                data = self.loader(t)
+                self.loaded.add(t)
+                if data is not None:
+                    self.on_disk.add(t)
+                    checked = as_label_image(
+                        data, name=f"labels_{self.name}/{t:04d}.tif", shape=self.shape[1:]
+                    )
+                    arr = np.array(checked, dtype=LABEL_DTYPE)
+            if arr is None:
+                return None
+            self._put(t, arr)
+            return arr
+
+    def _put(self, t: int, arr: npt.NDArray[np.uint32]) -> None:
+        self.hot[t] = arr
+        self.hot.move_to_end(t)
+        while len(self.hot) > self.max_hot:
+            old_t, old = self.hot.popitem(last=False)
+            if old_t in self.on_disk:
+                self.loaded.discard(old_t)  # its file holds exactly this: read it back if needed
+            else:
+                self.cold[old_t] = zlib.compress(old.tobytes(), 1)
 
     def view(self, t: int) -> npt.NDArray[np.uint32]:
-        arr = self._load(t)
+        arr = self._get(t)
         if arr is None:
             if self._zeros is None:
                 self._zeros = np.zeros(self.shape[1:], dtype=LABEL_DTYPE)
@@ -160,17 +232,36 @@ class _Population:
         return out
 
     def writable(self, t: int) -> npt.NDArray[np.uint32]:
-        arr = self._load(t)
-        if arr is None:
-            arr = np.zeros(self.shape[1:], dtype=LABEL_DTYPE)
-            self.frames[t] = arr
-        return arr
+        with self.lock:
+            arr = self._get(t)
+            if arr is None:
+                arr = np.zeros(self.shape[1:], dtype=LABEL_DTYPE)
+                self._put(t, arr)
+            return arr
+
+    def touch(self, t: int) -> None:
+        """Record that frame ``t`` changed (call with the lock held)."""
+        self.version[t] = self.version.get(t, 0) + 1
+        self.on_disk.discard(t)
+
+    def set_frame(self, t: int, arr: npt.NDArray[np.uint32]) -> None:
+        """Hold ``arr`` as frame ``t`` without reading its file (initial labels from memory)."""
+        with self.lock:
+            self.loaded.add(t)
+            self.cold.pop(t, None)
+            self._put(t, arr)
+
+    def frames_with_data(self) -> list[int]:
+        """Frames that hold labels in memory, sorted."""
+        with self.lock:
+            return sorted(set(self.hot) | set(self.cold))
 
     def frame_max(self, t: int) -> int:
-        if t not in self.maxima:
-            arr = self._load(t)
-            self.maxima[t] = int(arr.max()) if arr is not None and arr.size else 0
-        return self.maxima[t]
+        with self.lock:
+            if t not in self.maxima:
+                arr = self._get(t)
+                self.maxima[t] = int(arr.max()) if arr is not None and arr.size else 0
+            return self.maxima[t]
 
     def max_label(self) -> int:
         return max((self.frame_max(t) for t in range(self.shape[0])), default=0)
@@ -254,6 +345,7 @@ class Session:
         populations: Sequence[str] | None = None,
         history_bytes: int = DEFAULT_BUDGET,
         journal: bool | str | Path = True,
+        read_only: bool = False,
     ) -> None:
         self.stack = stack
         self.source = source or Source("array", "array")
@@ -283,24 +375,114 @@ class Session:
         self._callbacks: list[ChangeCallback] = []
         self._roi_callbacks: list[RoiCallback] = []
         self._cache: OrderedDict[int, npt.NDArray[Any]] = OrderedDict()
+        self._read_only = bool(read_only)
+        self._superseded = False
+        self._writer: WriterLock | None = None
         self._journal: Journal | None = None
-        self._pending: Path | None = None
-        if journal is not False:
-            path = self.source.default_journal() if journal is True else Path(journal)
-            if path is not None:
-                self._pending = set_aside(path)
-                self._journal = Journal(path)
-                if self._pending is not None:
-                    logger.info(
-                        "segpaint: %s holds edits that were never saved; session.recover() "
-                        "applies them, session.discard_pending() deletes them",
-                        self._pending,
-                    )
+        self._journal_path: Path | None = None
+        self._journal_compacted = 0
+        self._autosave_error: str | None = None
+        if journal is True:
+            self._journal_path = self.source.default_journal()
+        elif journal is not False:
+            self._journal_path = Path(journal)
+        if not self._read_only:
+            self._take_writer_lock()
+            if self._journal_path is not None:
+                base = self._private_base()
+                if base is not None:
+                    check_no_symlink(base, self._journal_path)
+                set_aside(self._journal_path)
+                self._journal = Journal(self._journal_path, base=self._private_base())
+        if self.pending_edits:
+            logger.info(
+                "segpaint: %s holds edits that were never saved; session.recover() applies them, "
+                "session.discard_pending() deletes them",
+                self._journal_path,
+            )
         if populations is None:
             pos = self.source.position
             populations = pos.config.populations if pos is not None else ["cells"]
         for name in populations:
             self.add_population(name)
+
+    # ------------------------------------------------------------- ownership
+    def _private_base(self) -> Path | None:
+        """The folder under which segpaint's own files (journal, lock) may not follow a link."""
+        if self._journal_path is None:
+            return None
+        folder = self.source.data_folder
+        if folder is not None and self._journal_path.parent == folder / ".segpaint":
+            return folder
+        return self._journal_path.parent
+
+    def _lock_path(self) -> Path | None:
+        if self._journal_path is not None:
+            return self._journal_path.with_name(self._journal_path.name + ".lock")
+        folder = self.source.data_folder
+        return folder / ".segpaint" / f"{self.source.key}.lock" if folder is not None else None
+
+    def _take_writer_lock(self) -> None:
+        path = self._lock_path()
+        if path is None:
+            return
+        base = self.source.data_folder if self._journal_path is None else self._private_base()
+        try:
+            if base is not None and path.parent != base:
+                safe_dir(base, *path.parent.relative_to(base).parts)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            recover_folder(path.parent)
+            self._writer = WriterLock(path, base=base, on_superseded=self._on_superseded)
+        except OSError as err:  # a read-only folder: nothing can be saved there by anyone
+            logger.warning(
+                "segpaint: cannot write the lock file %s (%s); saving into the data folder will "
+                "likely fail too: pass folder= to save elsewhere",
+                path,
+                err,
+            )
+
+    def _on_superseded(self) -> None:
+        """A newer session of the same data in this process took over: stop writing."""
+        with self._lock:
+            self._superseded = True
+            self._read_only = True
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+        logger.warning(
+            "segpaint: a newer session of %s was opened in this kernel; this older one is now "
+            "read-only (its unsaved edits are offered by the new session's recover())",
+            self.source.path or self.source.name,
+        )
+
+    @property
+    def read_only(self) -> bool:
+        """True when this session never writes into its data folder (``read_only=True``, or a
+        newer session of the same data took over). Saving and exporting to a ``folder=`` you
+        pass still work."""
+        return self._read_only
+
+    def close(self) -> None:
+        """Stop writing: close the journal and release the writer lock.
+
+        Unsaved edits stay in the journal, so the next :func:`segpaint.open` offers them.
+        The session stays usable read-only.
+        """
+        with self._lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            if self._writer is not None:
+                self._writer.release()
+                self._writer = None
+            self._read_only = True
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ stack
     @property
@@ -402,10 +584,37 @@ class Session:
             )
         t, _, y, x = self.shape
         folder = self.source.default_labels_folder(name)
-        self._pops[name] = _Population(name, (t, y, x), self._label_loader(folder))
+        if not self._read_only:
+            for path in (folder, *self._default_export_folders(name)):
+                if path is not None and path.is_dir() and not path.is_symlink():
+                    recover_folder(path)
+        self._warn_shared_labels(name)
+        self._pops[name] = _Population(name, (t, y, x), self._label_loader(folder), self._lock)
 
-    @staticmethod
-    def _label_loader(folder: Path | None) -> Callable[[int], npt.NDArray[Any] | None]:
+    def _default_export_folders(self, population: str) -> list[Path]:
+        return [
+            p
+            for fmt in FORMATS
+            if (p := self.source.default_export_folder(population, fmt)) is not None
+        ]
+
+    def _warn_shared_labels(self, population: str) -> None:
+        """Label frames of the old layout, shared by every TIFF of a folder, are not loaded."""
+        folder = self.source.data_folder
+        if self.source.kind != "file" or folder is None:
+            return
+        shared = folder / f"labels_{population}"
+        if shared.is_dir() and any(shared.glob("[0-9][0-9][0-9][0-9].tif")):
+            logger.warning(
+                "segpaint: %s holds label frames in the old layout, shared by every image of the "
+                "folder, so they are not loaded for %s. If they belong to this image, move them "
+                "into %s",
+                shared,
+                self.source.path.name if self.source.path else self.source.name,
+                self.source.default_labels_folder(population),
+            )
+
+    def _label_loader(self, folder: Path | None) -> Callable[[int], npt.NDArray[Any] | None]:
         def load(t: int) -> npt.NDArray[Any] | None:
             if folder is None:
                 return None
@@ -415,7 +624,10 @@ class Session:
             try:
                 return np.asarray(tifffile.imread(path))
             except Exception as err:
-                raise StackError(f"cannot read the label file {path}: {err}") from err
+                raise StackError(
+                    f"cannot read the label file {path}: {err}; the file may be damaged: move it "
+                    "away to start this frame from empty labels"
+                ) from err
 
         return load
 
@@ -504,7 +716,7 @@ class Session:
     ) -> None:
         arr = pop.writable(t)
         arr[bbox_slices(bbox)] = new
-        pop.dirty.add(t)
+        pop.touch(t)
         top = int(new.max()) if new.size else 0
         known = pop.maxima.get(t)
         if known is not None:
@@ -653,52 +865,164 @@ class Session:
             return next_label(self._pop(population).max_label())
 
     # --------------------------------------------------------------- journal
+    def _signature(self, population: str, t: int) -> Signature:
+        """``(mtime_ns, size)`` of frame ``t``'s label file in the default folder, or None."""
+        folder = self.source.default_labels_folder(population)
+        if folder is None:
+            return None
+        try:
+            st = (folder / f"{t:04d}.tif").stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
     def _log(self, population: str, frame: int, bbox: BBox, values: npt.NDArray[np.uint32]) -> None:
+        """Journal one edit (call with the lock held). A failed write never blocks editing:
+        autosave is reported off and comes back, complete, once writing works again."""
         if self._journal is None:
             return
+        pop = self._pops[population]
+        if frame not in pop.base:
+            pop.base[frame] = self._signature(population, frame)
         try:
-            self._journal.append(population, frame, bbox, values)
-        except OSError as err:  # a read-only folder must not stop the user from editing
-            logger.warning(
-                "segpaint: autosave journal disabled, cannot write %s: %s", self._journal.path, err
-            )
-            self._journal = None
+            if self._autosave_error is not None:
+                self._compact_journal()  # the records since the failure are not on disk
+            else:
+                self._journal.append(population, frame, bbox, values, pop.base[frame])
+                limit = max(JOURNAL_MIN_BYTES, 4 * self._journal_compacted)
+                if self._journal.nbytes > limit:
+                    self._compact_journal()
+        except OSError as err:
+            self._journal.close()
+            if self._autosave_error is None:
+                logger.warning(
+                    "segpaint: autosave journal disabled, cannot write %s: %s. Edits are kept in "
+                    "memory; autosave resumes by itself once the journal can be written again "
+                    "(check session.autosave), and save_labels() still saves them",
+                    self._journal.path,
+                    err,
+                )
+            self._autosave_error = f"{err}"
+            return
+        if self._autosave_error is not None:
+            logger.warning("segpaint: autosave journal back on at %s", self._journal.path)
+            self._autosave_error = None
+
+    def _marker(self, population: str, t: int) -> Callable[[Path], None]:
+        """Before a save's rename: journal which file signature that save produces."""
+
+        def mark(tmp: Path) -> None:
+            st = tmp.stat()
+            with self._lock:
+                if self._journal is None or self._autosave_error is not None:
+                    return
+                try:
+                    self._journal.mark_saved(population, t, (st.st_mtime_ns, st.st_size))
+                except OSError as err:
+                    self._autosave_error = f"{err}"
+
+        return mark
+
+    def _compact_journal(self) -> None:
+        """Rewrite the journal as one record per unsaved frame (call with the lock held)."""
+        if self._journal is None:
+            return
+        records = []
+        h, w = self.frame_shape
+        for name, pop in self._pops.items():
+            for t in sorted(pop.dirty):
+                records.append(encode_record(name, t, (0, h, 0, w), pop.view(t), pop.base.get(t)))
+        self._journal.rewrite(records)
+        self._journal_compacted = self._journal.nbytes
+
+    @property
+    def autosave(self) -> str:
+        """``"on"``; ``"off: <reason>"`` after a failed journal write (it comes back by itself);
+        ``"disabled"`` (``journal=False``, an array without a journal path, or read-only)."""
+        if self._journal is None:
+            return "disabled"
+        return "on" if self._autosave_error is None else f"off: {self._autosave_error}"
 
     @property
     def journal_path(self) -> Path | None:
         """The autosave journal (every edit since the last save), or None when there is none."""
         return self._journal.path if self._journal is not None else None
 
+    def _pending_files(self) -> list[Path]:
+        return pending_files(self._journal_path) if self._journal_path is not None else []
+
     @property
     def pending_edits(self) -> int:
-        """Edits an earlier session journaled but never saved (see :meth:`recover`)."""
-        if self._pending is None or not self._pending.is_file():
-            return 0
-        return sum(1 for _ in read_journal(self._pending))
+        """Edits earlier sessions journaled but never saved (see :meth:`recover`).
+
+        They stay reported, session after session, until :meth:`recover` or
+        :meth:`discard_pending`.
+        """
+        return sum(
+            not rec.is_marker
+            for path in self._pending_files()
+            for rec in read_journal(path, frame_shape=self.frame_shape)
+        )
 
     def recover(self) -> list[Change]:
-        """Apply the edits an earlier session journaled but never saved (e.g. before a crash).
+        """Apply the edits earlier sessions journaled but never saved (e.g. before a crash).
 
-        Each becomes an undoable edit of this session; the pending journal is then deleted.
-        Edits of populations this session does not have are added as new populations.
+        Each becomes an undoable edit of this session; the pending journals are then deleted.
+        Edits of populations this session does not have are added as new populations. An edit
+        of a frame whose label file was saved after the edit was journaled is skipped (the saved
+        file is newer) and reported in the log.
         """
-        if self._pending is None or not self._pending.is_file():
-            return []
+        if self._read_only:
+            raise PermissionError(
+                "this session is read-only: recover() would change the data's journal; open the "
+                "data without read_only=True to recover its pending edits"
+            )
         changes = []
-        for rec in read_journal(self._pending):
-            if rec.population not in self._pops:
-                self.add_population(rec.population)
-            change = self.apply_patch(rec.population, rec.frame, rec.bbox, rec.values)
-            if change is not None:
-                changes.append(change)
-        self.discard_pending()
+        stale = 0
+        files = self._pending_files()
+        for path in files:
+            records = list(read_journal(path, frame_shape=self.frame_shape))
+            # The file signatures each frame had, as this journal's session knew them: as a base
+            # of its edits, or from its own saves. A label file with another signature was saved
+            # by another session after these edits: it is newer, and they are skipped.
+            known: dict[tuple[str, int], set[Signature]] = {}
+            for rec in records:
+                known.setdefault((rec.population, rec.frame), set()).add(
+                    rec.saved if rec.is_marker else rec.base
+                )
+            for rec in records:
+                if rec.is_marker or not 0 <= rec.frame < self.n_frames:
+                    continue
+                if rec.population not in self._pops:
+                    self.add_population(rec.population)
+                if (
+                    self._signature(rec.population, rec.frame)
+                    not in known[(rec.population, rec.frame)]
+                ):
+                    stale += 1
+                    continue
+                change = self.apply_patch(rec.population, rec.frame, rec.bbox, rec.values)
+                if change is not None:
+                    changes.append(change)
+        if stale:
+            logger.warning(
+                "segpaint: %d journaled edit(s) were not applied: their frames were saved after "
+                "the edits were journaled, so the saved label files are newer",
+                stale,
+            )
+        for path in files:
+            path.unlink(missing_ok=True)
         return changes
 
     def discard_pending(self) -> None:
-        """Delete the edits an earlier session journaled but never saved."""
-        if self._pending is not None:
-            self._pending.unlink(missing_ok=True)
-            self._pending = None
+        """Delete the edits earlier sessions journaled but never saved."""
+        if self._read_only:
+            raise PermissionError(
+                "this session is read-only: open the data without read_only=True to discard "
+                "its pending edits"
+            )
+        for path in self._pending_files():
+            path.unlink(missing_ok=True)
 
     # --------------------------------------------------------------- history
     @property
@@ -844,20 +1168,43 @@ class Session:
         self._emit_roi(roi.frame)
 
     # ----------------------------------------------------------------- export
-    @staticmethod
-    def _folder(folder: str | Path | None, default: Path | None, verb: str) -> Path:
-        """``folder`` if given, else the source's default; arrays have none."""
+    def _target(
+        self, folder: str | Path | None, default: Path | None, verb: str
+    ) -> tuple[Path, Path]:
+        """Where to write, and the folder below which no symlink may be followed.
+
+        An explicit ``folder`` is the user's choice (links in it are theirs); the default lies
+        inside the data folder, which nothing written may leave.
+        """
         if folder is not None:
-            return Path(folder)
+            path = Path(folder).expanduser()
+            return path, path
         if default is None:
             raise ValueError(
-                "folder= is required: this session was opened from an array, so there is no "
-                f"experiment or file to {verb} beside"
+                f"folder= is required to {verb}: this session was opened from an array, so there "
+                "is no experiment or file to write beside; pass folder='some/folder'"
             )
-        return default
+        if self._read_only:
+            why = (
+                "a newer session of the same data was opened in this kernel: use that one"
+                if self._superseded
+                else "it was opened with read_only=True"
+            )
+            raise PermissionError(
+                f"this session does not write into its data folder ({why}); pass folder= to "
+                f"{verb} somewhere else"
+            )
+        data = self.source.data_folder
+        base = (
+            data if data is not None and default.is_relative_to(data) else self.source.export_base
+        )
+        assert base is not None  # a default folder exists only for sources with a folder
+        return default, base
 
-    def _export_folder(self, population: str, format: str, folder: str | Path | None) -> Path:
-        return self._folder(folder, self.source.default_export_folder(population, format), "export")
+    def _export_folder(
+        self, population: str, format: str, folder: str | Path | None
+    ) -> tuple[Path, Path]:
+        return self._target(folder, self.source.default_export_folder(population, format), "export")
 
     def sample_stem(self, roi: ROI) -> str:
         """``{experiment}_{position}_{frame:04d}_roi_{row0}_{row1}_{col0}_{col1}``."""
@@ -933,8 +1280,9 @@ class Session:
             "segpaint_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        target, base = self._export_folder(population, fmt, folder)
         return write_sample(
-            self._export_folder(population, fmt, folder),
+            target,
             self.sample_stem(roi),
             image,
             labels,
@@ -942,6 +1290,7 @@ class Session:
             format=fmt,
             pad=pad,
             overwrite=overwrite,
+            base=base,
         )
 
     def save_labels(
@@ -949,23 +1298,61 @@ class Session:
     ) -> list[Path]:
         """Write edited frames to ``labels_<population>/{t:04d}.tif`` (YX), atomically.
 
+        Safe while other threads edit: each frame is copied with its version under the session
+        lock and written outside it; a frame edited during the write stays unsaved (and
+        journaled), so the next save writes it again.
+
         Parameters
         ----------
         folder : path, optional
-            Default: ``labels_<population>`` in the experiment position, or beside the file.
+            Default: ``labels_<population>`` in the experiment position, or
+            ``labels_<population>/<image name>/`` beside a file.
         all_frames : bool
             Write every frame that has labels, not only the edited ones.
         """
         pop = self._pop(population)
-        target = self._folder(folder, self.source.default_labels_folder(population), "save")
-        with self._lock:
-            frames = sorted(pop.frames) if all_frames else sorted(pop.dirty)
-            snapshot = {t: pop.frames[t].copy() for t in frames if t in pop.frames}
-        written = [write_label_frame(target / f"{t:04d}.tif", arr) for t, arr in snapshot.items()]
-        with self._lock:
-            pop.dirty.difference_update(snapshot)
-            if self._journal is not None and not any(p.dirty for p in self._pops.values()):
-                self._journal.clear()  # every edit is on disk now
+        target, base = self._target(
+            folder, self.source.default_labels_folder(population), "save labels"
+        )
+        default = folder is None
+        if all_frames:
+            frames = [
+                t
+                for t in range(self.n_frames)
+                if pop.has_data(t) or self._signature(population, t) is not None
+            ]
+        else:
+            with self._lock:
+                frames = sorted(pop.dirty)
+        written = []
+        for t in frames:
+            with self._lock:
+                arr = pop.view(t).copy()
+                version = pop.version.get(t, 0)
+            path = write_label_frame(
+                target / f"{t:04d}.tif",
+                arr,
+                base=base,
+                before_replace=self._marker(population, t) if default else None,
+            )
+            written.append(path)
+            with self._lock:
+                if default:
+                    pop.base[t] = self._signature(population, t)
+                if pop.version.get(t, 0) == version:
+                    pop.saved_version[t] = version
+                    if default:
+                        pop.on_disk.add(t)  # can be read back from there when cold
+        if self._journal is not None:
+            with self._lock:
+                try:
+                    if not any(p.dirty for p in self._pops.values()):
+                        self._journal.clear()  # every edit is on disk now
+                    else:
+                        self._compact_journal()
+                    self._autosave_error = None
+                except OSError as err:
+                    self._autosave_error = f"{err}"
         return written
 
     def samples(
@@ -978,7 +1365,18 @@ class Session:
         """Samples already exported for a population (read from the sidecars on disk)."""
         fmt = check_format(format)
         self._pop(population)
-        base = self._export_folder(population, fmt, folder)
+        base = (
+            Path(folder)
+            if folder is not None
+            else self.source.default_export_folder(population, fmt)
+        )
+        if base is None:
+            raise ValueError(
+                "folder= is required to list samples: this session was opened from an array; "
+                "pass the folder you exported to"
+            )
+        if not self._read_only and base.is_dir() and not base.is_symlink():
+            recover_folder(base)  # finish (or undo) a sample write a crash interrupted
         side_dir = sample_paths(base, "x", fmt).sidecar.parent
         out = []
         for side in sorted(side_dir.glob("*.json")):
@@ -1022,6 +1420,7 @@ def open(
     name: str | None = None,
     history_bytes: int = DEFAULT_BUDGET,
     journal: bool | str | Path = True,
+    read_only: bool = False,
 ) -> Session:
     """Open images to annotate and return a :class:`Session`.
 
@@ -1048,6 +1447,11 @@ def open(
         ``.segpaint/`` folder beside files and experiments; arrays need a path). Edits left by a
         session that never saved are reported by ``session.pending_edits`` and applied by
         ``session.recover()``. ``False`` turns it off.
+    read_only : bool
+        Look without writing anything into the data folder: no journal, no writer lock, and
+        saves or exports only to a ``folder=`` you pass. Files and experiments are open for
+        writing in one process at a time: a second process gets
+        :class:`segpaint.SessionLockedError` and can pass ``read_only=True``.
 
     Examples
     --------
@@ -1069,6 +1473,7 @@ def open(
         populations=pops,
         history_bytes=history_bytes,
         journal=journal,
+        read_only=read_only,
     )
     for pop_name, arr in (labels or {}).items():
         if pop_name not in session.populations:
@@ -1086,7 +1491,6 @@ def open(
         pop = session._pops[pop_name]
         for t in range(len(checked)):
             if checked[t].any():
-                pop.frames[t] = np.array(checked[t])
-                pop.loaded.add(t)
+                pop.set_frame(t, np.array(checked[t]))
     session.history.clear()
     return session

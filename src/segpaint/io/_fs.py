@@ -531,6 +531,7 @@ def atomic_write(
     *,
     base: Path | None = None,
     overwrite: bool = True,
+    before_replace: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write one file so that a crash leaves either the old file or the new one, whole.
 
@@ -550,6 +551,9 @@ def atomic_write(
         (:func:`check_no_symlink`).
     overwrite : bool
         Replace an existing file (the default); when False an existing file is an error.
+    before_replace : callable(Path) -> None, optional
+        Called with the complete, fsynced temporary just before the rename (its ``stat`` is what
+        the final file will have): the autosave journal records there which save it is.
 
     Returns
     -------
@@ -570,6 +574,8 @@ def atomic_write(
     tmp = _Temp(final)
     try:
         tmp.fill(write, _mode_for(final))
+        if before_replace is not None:
+            before_replace(tmp.path)
         _replace(tmp.path, final)
         tmp.published = True
         _fsync_dir(final.parent)

@@ -10,6 +10,8 @@ unless asked, and with ``base=`` nothing is written through a symbolic link.
 from __future__ import annotations
 
 import json
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -172,6 +174,8 @@ def write_sample(
             "n_labels": int(mask.max()) if mask.size else 0,
         }
     )
+    # Lets a reader tell that the three files belong together (one export, not two).
+    meta["checksums"] = {"image": _crc32(img), "mask": _crc32(mask), "of": "array bytes, C order"}
     paths = sample_paths(folder, stem, fmt)
     text = json.dumps(meta, indent=4, default=_json_default)
     return commit_files(
@@ -186,7 +190,11 @@ def write_sample(
 
 
 def write_label_frame(
-    path: Path, labels: npt.NDArray[np.integer], *, base: Path | None = None
+    path: Path,
+    labels: npt.NDArray[np.integer],
+    *,
+    base: Path | None = None,
+    before_replace: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write one full-frame label image (YX) atomically, replacing an older version.
 
@@ -203,6 +211,8 @@ def write_label_frame(
     base : Path, optional
         The data folder ``path`` must stay inside without crossing a symbolic link (a symlinked
         ``labels_<population>/`` is refused with :class:`~segpaint.io._fs.UnsafePathError`).
+    before_replace : callable(Path) -> None, optional
+        See :func:`segpaint.io._fs.atomic_write`.
 
     Returns
     -------
@@ -215,7 +225,12 @@ def write_label_frame(
         path,
         lambda p: _write_tiff(p, data, axes="YX", imagej=data.dtype == np.uint16),
         base=base,
+        before_replace=before_replace,
     )
+
+
+def _crc32(arr: npt.NDArray[Any]) -> int:
+    return zlib.crc32(np.ascontiguousarray(arr).tobytes())
 
 
 def _write_text(path: Path, text: str) -> None:

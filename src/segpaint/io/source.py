@@ -18,43 +18,85 @@ from segpaint.io.stack import ArrayStack, FolderStack, Stack, StackError, StackI
 SourceKind = Literal["array", "file", "folder", "experiment"]
 
 
+_TIFF_SUFFIXES = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".btf", ".tf8")
+
+
+def image_name(path: Path) -> str:
+    """A file's name without its TIFF extension, dots kept: ``cells.day1.tif`` -> ``cells.day1``.
+
+    Examples
+    --------
+    >>> image_name(Path("cells.day1.ome.tif"))
+    'cells.day1'
+    """
+    lower = path.name.lower()
+    for suffix in _TIFF_SUFFIXES:
+        if lower.endswith(suffix) and len(lower) > len(suffix):
+            return path.name[: -len(suffix)]
+    return path.name
+
+
 @dataclass(frozen=True)
 class Source:
-    """Where a Session's images come from; decides default export and label folders."""
+    """Where a Session's images come from; decides where its labels, journal and samples go.
+
+    Each image has its own: a TIFF file's labels go to ``labels_<population>/<name>/`` beside
+    it and its journal and lock to ``.segpaint/<file name>.*``, keyed on the whole file name, so
+    two images of one folder never share them. A Celldetective position keeps Celldetective's
+    layout (``labels_<population>/`` in the position folder).
+    """
 
     kind: SourceKind
     name: str
-    """Used in sample names: experiment ``<exp>_<position>``, file stem, or ``array``."""
+    """Used in sample names: experiment ``<exp>_<position>``, the file name without its TIFF
+    extension, the folder name, or ``array``."""
     path: Path | None = None
     position: Position | None = None
+
+    @property
+    def data_folder(self) -> Path | None:
+        """The folder segpaint writes its own files into (labels, journal, lock)."""
+        if self.position is not None:
+            return self.position.folder
+        if self.path is None:
+            return None
+        return self.path.parent if self.kind == "file" else self.path
+
+    @property
+    def export_base(self) -> Path | None:
+        """The folder that holds the default export folders (the experiment root for positions)."""
+        if self.position is not None:
+            return self.position.root
+        return self.data_folder
+
+    @property
+    def key(self) -> str:
+        """The journal's and lock's file name stem inside ``.segpaint/``."""
+        if self.kind == "file" and self.path is not None:
+            return self.path.name
+        return "position" if self.position is not None else "folder"
 
     def default_export_folder(self, population: str, format: str) -> Path | None:
         """``annotations_<population>`` at the experiment root, or beside the file/folder."""
         suffix = "" if format == "celldetective" else f"_{format}"
-        name = f"annotations_{population}{suffix}"
-        if self.position is not None:
-            return self.position.root / name
-        if self.path is not None:
-            return (self.path.parent if self.kind == "file" else self.path) / name
-        return None
+        base = self.export_base
+        return base / f"annotations_{population}{suffix}" if base is not None else None
 
     def default_journal(self) -> Path | None:
         """Where the autosave journal goes: a hidden ``.segpaint/`` folder beside the data."""
-        if self.position is not None:
-            return self.position.folder / ".segpaint" / "journal.bin"
-        if self.path is None:
-            return None
-        if self.kind == "file":
-            return self.path.parent / ".segpaint" / f"{self.name}.journal"
-        return self.path / ".segpaint" / "journal.bin"
+        folder = self.data_folder
+        return folder / ".segpaint" / f"{self.key}.journal" if folder is not None else None
 
     def default_labels_folder(self, population: str) -> Path | None:
-        """``labels_<population>`` in the position folder, or beside the file/folder."""
+        """``labels_<population>`` in the position or stack folder; ``labels_<population>/<name>``
+        beside a file."""
         if self.position is not None:
             return self.position.labels_folder(population)
-        if self.path is not None:
-            return (self.path.parent if self.kind == "file" else self.path) / f"labels_{population}"
-        return None
+        folder = self.data_folder
+        if folder is None:
+            return None
+        labels = folder / f"labels_{population}"
+        return labels / self.name if self.kind == "file" else labels
 
 
 def _sidecar_info(path: Path) -> StackInfo | None:
@@ -114,7 +156,7 @@ def read_source(
                 f"{path.name}: segpaint reads TIFF files (.tif, .tiff, OME-TIFF), folders of TIFFs "
                 "and Celldetective experiments; convert other formats to TIFF first"
             )
-        stem = path.name.split(".")[0]
+        stem = image_name(path)
         stack = TiffStack(path, axes=axes, info=_sidecar_info(path.with_name(f"{stem}.json")))
         return stack, Source("file", name or stem, path)
     if isinstance(source, (list, tuple)):
