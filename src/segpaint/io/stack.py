@@ -383,6 +383,29 @@ class TiffStack(Stack):
         self.info = state["info"]
 
 
+def tiff_planes(path: str | Path) -> int:
+    """Number of pages (2-D planes) in a TIFF's first series; reads metadata only.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> path = Path(tempfile.mkdtemp()) / "m.tif"
+    >>> tifffile.imwrite(path, np.zeros((3, 2, 4, 5), np.uint8), metadata={"axes": "TCYX"})
+    >>> tiff_planes(path)
+    6
+    """
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            page = math.prod(int(n) for n in series.keyframe.shape)
+            return math.prod(int(n) for n in series.shape) // max(1, page)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise StackError(f"cannot read {path} as a TIFF file: {err}") from err
+
+
 def _refuse_nan(frame: npt.NDArray[Any], t: int, name: str) -> npt.NDArray[Any]:
     """Refuse a float frame holding NaN, as :class:`ArrayStack` refuses NaN arrays."""
     if frame.dtype.kind == "f" and frame.size:
