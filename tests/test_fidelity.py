@@ -322,3 +322,147 @@ def test_complex_tiff_is_refused(tmp_path):
     tifffile.imwrite(path, np.zeros((Y, X), np.complex64))
     with pytest.raises(StackError, match=r"holds complex64 pixels"):
         segpaint.open(path)
+
+
+# ---------------------------------------------------------------- exports read back exactly
+
+EXACT_IN_IMAGEJ = {
+    "uint8": np.array([0, 7, 255]),
+    "uint16": np.array([0, 300, 65535]),
+    "int16": np.array([-32768, 5, 32767]),
+    "int32": np.array([-(2**24), 70000, 2**24]),  # float32 holds these exactly
+    "uint64": np.array([0, 1, 65535]),  # fits uint16
+    "int8": np.array([-128, 0, 127]),
+    "float64": np.array([0.5, -3.25, 2.0**100]),  # float32 holds these exactly
+    "float16": np.array([0.5, -2.0, 65504.0]),
+    "bool": np.array([0, 1, 1]),
+}
+LOSSY_IN_IMAGEJ = {
+    "uint64": np.array([0, 2**60 + 1, 3]),
+    "int32": np.array([0, 2**24 + 1, 3]),
+    "int64": np.array([-(2**40), 0, 1]),
+    "float64": np.array([0.1, 0.2, 1e-50]),
+    "float64-overflow": np.array([1e300, 0, 1]),
+}
+
+
+def _crop(values: np.ndarray, dtype: str, channels: int) -> np.ndarray:
+    """A (C, 9, 11) crop holding ``values`` (cycled) in ``dtype``."""
+    n = channels * 9 * 11
+    return np.resize(values, n).reshape(channels, 9, 11).astype(dtype.split("-", maxsplit=1)[0])
+
+
+@pytest.mark.parametrize("fmt", ["celldetective", "cellpose", "stardist"])
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize("dtype", list(EXACT_IN_IMAGEJ))
+def test_exported_image_reads_back_exactly(tmp_path, fmt, channels, dtype):
+    from segpaint.io.export import write_sample
+
+    image = _crop(EXACT_IN_IMAGEJ[dtype], dtype, channels)
+    labels = np.zeros((9, 11), np.uint16)
+    labels[2:5, 3:7] = 4
+    paths = write_sample(tmp_path, "s", image, labels, {}, format=fmt, pad=False)
+    back = tifffile.imread(paths[0])
+    meta = __import__("json").loads(paths[2].read_text())
+    if fmt == "stardist":  # channels last, the crop's own dtype (bool as uint8)
+        expected = image[0] if channels == 1 else np.moveaxis(image, 0, -1)
+        assert meta["axes"] == ("YX" if channels == 1 else "YXC")
+        assert back.dtype == (np.uint8 if dtype == "bool" else image.dtype)
+    else:  # ImageJ (C, Y, X); ImageJ drops a single channel axis
+        expected = image[0] if channels == 1 else image
+        assert meta["axes"] == "CYX"
+        assert back.dtype in (np.uint8, np.uint16, np.int16, np.float32)
+    assert back.shape == expected.shape == tuple(meta["shape"])[-back.ndim :]
+    # bit for bit against the source crop: the same values, compared in the source's dtype
+    assert np.array_equal(back.astype(image.dtype), expected)
+    assert np.array_equal(back, expected.astype(back.dtype))
+    assert meta["dtype"] == str(back.dtype)
+
+
+@pytest.mark.parametrize("fmt", ["celldetective", "cellpose"])
+@pytest.mark.parametrize("case", list(LOSSY_IN_IMAGEJ))
+def test_imagej_export_refuses_values_it_would_change(tmp_path, fmt, case):
+    from segpaint.io.export import ExportError, write_sample
+
+    image = _crop(LOSSY_IN_IMAGEJ[case], case, 2)
+    with pytest.raises(ExportError, match=r"(2\*\*24|would change).*format='stardist'"):
+        write_sample(tmp_path, "s", image, np.zeros((9, 11), np.uint16), {}, format=fmt)
+    assert not any(tmp_path.rglob("*.tif"))  # nothing half-written
+
+
+@pytest.mark.parametrize("case", list(LOSSY_IN_IMAGEJ))
+def test_stardist_export_keeps_what_imagej_cannot(tmp_path, case):
+    from segpaint.io.export import write_sample
+
+    image = _crop(LOSSY_IN_IMAGEJ[case], case, 2)
+    paths = write_sample(
+        tmp_path, "s", image, np.zeros((9, 11), np.uint16), {}, format="stardist", pad=False
+    )
+    back = tifffile.imread(paths[0])
+    assert back.dtype == image.dtype and back.shape == (9, 11, 2)
+    assert back.tobytes() == np.ascontiguousarray(np.moveaxis(image, 0, -1)).tobytes()
+
+
+def test_session_export_of_a_big_endian_movie_holds_the_movie_values(tmp_path):
+    """End to end: Fiji's big-endian float file -> open -> export: the crop equals tifffile's."""
+    movie = _data("float32", (T, C, 40, 50))
+    path = tmp_path / "fiji.tif"
+    tifffile.imwrite(path, movie, imagej=True, byteorder=">", metadata={"axes": "TCYX"})
+    s = segpaint.open(path, pixel_size_um=1)
+    roi = s.add_roi(2, rows=(5, 30), cols=(7, 41))
+    for fmt in ("celldetective", "stardist"):
+        files = s.export_roi("cells", roi, folder=tmp_path / fmt, format=fmt, pad=False)
+        back = tifffile.imread(files[0])
+        ref = tifffile.imread(path)[2, :, 5:30, 7:41]
+        if fmt == "stardist":
+            ref = np.moveaxis(ref, 0, -1)
+        assert back.tobytes() == np.ascontiguousarray(ref, dtype=back.dtype).tobytes()
+
+
+@pytest.mark.ml
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_stardist_training_reads_exported_samples_as_two_channels(tmp_path, import_optional):
+    """StarDist's training recipe (imread, n_channel = X[0].shape[-1]) on our stardist layout."""
+    install = 'pip install "segpaint[stardist]"'
+    sd_models = import_optional("stardist.models", env="SEGPAINT_REQUIRE_ML", install=install)
+    tf = import_optional("tensorflow", env="SEGPAINT_REQUIRE_ML", install=install)
+    csbdeep_utils = import_optional("csbdeep.utils", env="SEGPAINT_REQUIRE_ML", install=install)
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 200, size=(2, 96, 96)).astype(np.uint16)
+    labels = np.zeros((96, 96), np.uint16)
+    for i, (r, c) in enumerate([(20, 20), (20, 60), (60, 30), (70, 70)], start=1):
+        rr, cc = np.ogrid[:96, :96]
+        disk = (rr - r) ** 2 + (cc - c) ** 2 < 100
+        labels[disk] = i
+        image[:, disk] += np.array([1000, 500], np.uint16)[:, None]
+    s = segpaint.open(image, axes="CYX", pixel_size_um=1, labels={"nuclei": labels[None]})
+    for rows in ((0, 96), (10, 90)):
+        s.export_roi(
+            "nuclei", s.add_roi(0, rows=rows, cols=(0, 96)), format="stardist", folder=tmp_path
+        )
+    # the recipe of StarDist's 2D training notebook
+    X = [tifffile.imread(p) for p in sorted((tmp_path / "images").glob("*.tif"))]
+    Y = [tifffile.imread(p) for p in sorted((tmp_path / "masks").glob("*.tif"))]
+    n_channel = 1 if X[0].ndim == 2 else X[0].shape[-1]
+    assert n_channel == 2 and X[0].shape[:2] == Y[0].shape
+    X = [csbdeep_utils.normalize(x, 1, 99.8, axis=(0, 1)) for x in X]
+    tf.keras.utils.set_random_seed(0)
+    config = sd_models.Config2D(
+        n_rays=8,
+        grid=(2, 2),
+        n_channel_in=n_channel,
+        unet_n_depth=1,
+        train_patch_size=(64, 64),
+        train_batch_size=1,
+        train_epochs=1,
+        train_steps_per_epoch=1,
+        train_tensorboard=False,
+    )
+    model = sd_models.StarDist2D(config, name="m", basedir=str(tmp_path / "models"))
+    model.train(X, Y, validation_data=(X[:1], Y[:1]), epochs=1, steps_per_epoch=1)
+    assert (tmp_path / "models" / "m" / "weights_last.weights.h5").exists() or any(
+        (tmp_path / "models" / "m").glob("weights_*")
+    )
