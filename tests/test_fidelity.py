@@ -10,6 +10,7 @@ Not the full cartesian product, because some combinations cannot be written:
 
 from __future__ import annotations
 
+import pickle
 import zlib
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,16 @@ def test_big_endian_imagej_float_movie_of_a_celldetective_experiment(tmp_path, w
         _assert_same(s.image(t), movie[t])
 
 
+def test_big_endian_stack_pickles_for_dask_workers(tmp_path):
+    data = _data("int16", (T, C, Y, X))
+    path = tmp_path / "be.tif"
+    tifffile.imwrite(path, data, imagej=True, byteorder=">", metadata={"axes": "TCYX"})
+    stack = segpaint.open(path).stack
+    clone = pickle.loads(pickle.dumps(stack))
+    for t in range(T):
+        _assert_same(clone.frame(t), data[t])
+
+
 def test_multifile_ome_is_not_memory_mapped_across_files(tmp_path):
     """An OME series spread over two files: pages of the second must come from that file."""
     data = _data("uint16", (2, Y, X))
@@ -198,7 +209,8 @@ def test_pages_of_differing_shapes_are_refused(tmp_path):
         w.write(np.zeros((Y, X), np.uint16), metadata=None)
         w.write(np.zeros((8, 9), np.uint16), metadata=None)
     with pytest.raises(
-        StackError, match=r"mixed.tif holds 2 image series of differing shapes .*\(8, 9\) uint16"
+        StackError,
+        match=r"mixed.tif holds 2 image series \(pages of differing shapes.*\(8, 9\) uint16",
     ):
         segpaint.open(path, axes="TYX")
 

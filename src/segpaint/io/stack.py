@@ -466,8 +466,9 @@ def _check_complete(
             f"{tuple(int(n) for n in s.shape)} {np.dtype(s.dtype)}" for s in tif.series[:6]
         )
         raise StackError(
-            f"{path.name} holds {len(tif.series)} image series of differing shapes or types "
-            f"({found}{', ...' if len(tif.series) > 6 else ''}); segpaint reads one stack per "
+            f"{path.name} holds {len(tif.series)} image series (pages of differing shapes or "
+            f"types, or separate stacks: {found}{', ...' if len(tif.series) > 6 else ''}); "
+            "segpaint reads one stack per "
             "file: save each as its own file, e.g. tifffile.imwrite(out, tifffile.imread(path, "
             "series=i)), and open that"
         )
