@@ -44,13 +44,15 @@ def read_config(path: str | Path) -> ExperimentConfig:
 
     Channels come from ``[Channels]`` (``name = index`` or ``nan`` for absent ones); legacy
     configs that keep ``*_channel = index`` keys in ``[MovieSettings]`` are read too.
-    A missing ``[Populations]`` section means ``effectors, targets``.
+    A missing ``[Populations]`` section means ``effectors, targets``. The file may be UTF-8
+    (with or without a BOM) or Latin-1, as Celldetective writes it on any system.
 
     Raises
     ------
     ExperimentError
-        When a required key is missing or not a number; the message names the key, the section
-        and the line to add.
+        When a required key is missing or not a finite positive number, a channel index or
+        ``len_movie`` is not a whole number, or ``movie_prefix`` holds a path (``/``, ``\\``,
+        ``..``); the message names the key, the section and the fix.
     """
     path = Path(path)
     if not path.is_file():
