@@ -241,6 +241,26 @@ def test_truncated_shaped_and_ome_stacks_are_refused(tmp_path, compression):
             segpaint.open(path, axes="TCYX")
 
 
+def test_ome_declaring_more_planes_than_present_is_refused(tmp_path):
+    """OME SizeT=3 over 2 pages: tifffile would fill the missing frame with zeros."""
+    data = _data("uint16", (2, Y, X))
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/'
+        'Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" '
+        f'Type="uint16" SizeX="{X}" SizeY="{Y}" SizeC="1" SizeZ="1" SizeT="3" '
+        'BigEndian="false"><Channel ID="Channel:0:0" SamplesPerPixel="1"/><TiffData/></Pixels>'
+        "</Image></OME>"
+    )
+    path = tmp_path / "short.ome.tif"
+    with tifffile.TiffWriter(path) as w:
+        w.write(data[0], description=xml, metadata=None)
+        w.write(data[1], metadata=None)
+    with pytest.raises(
+        StackError, match=r"declares 3 image pages \(ome metadata.*only 2 are present"
+    ):
+        segpaint.open(path)
+
+
 def test_imagej_images_without_frames_or_channels_asks_for_axes(tmp_path):
     path = tmp_path / "plain.tif"
     data = _data("uint16", (6, Y, X))
