@@ -81,6 +81,12 @@ def test_cellpose_and_stardist_layouts(painted, experiment):
     assert sd[0] == base / "images" / "MyExp_100_0001_roi_10_60_10_70.tif"
     assert sd[1] == base / "masks" / "MyExp_100_0001_roi_10_60_10_70.tif"
     assert tifffile.imread(sd[1]).shape == (256, 256)
+    # StarDist reads the last axis as channels: two channels are written (Y, X, C).
+    sd_img = tifffile.imread(sd[0])
+    assert sd_img.shape == (256, 256, 2)
+    np.testing.assert_array_equal(
+        sd_img[103:153, 98:158], painted.image(1)[:, 10:60, 10:70].transpose(1, 2, 0)
+    )
 
 
 def test_existing_sample_is_never_overwritten_silently(painted):
@@ -218,10 +224,17 @@ def test_too_many_labels_for_int16(tmp_path):
 
 
 def test_float64_and_int32_images_are_stored_as_imagej_types(tmp_path):
-    s = segpaint.open(np.linspace(0, 1, 64 * 64).reshape(64, 64), pixel_size_um=1)
+    # float64 values that float32 holds exactly are stored as float32, unchanged.
+    data = np.arange(64 * 64, dtype=np.float64).reshape(64, 64) / 4
+    s = segpaint.open(data, pixel_size_um=1)
     roi = s.add_roi(0, rows=(0, 32), cols=(0, 32))
     img = tifffile.imread(s.export_roi("cells", roi, folder=tmp_path, pad=False)[0])
     assert img.dtype == np.float32
+    np.testing.assert_array_equal(img.astype(np.float64), data[:32, :32])
+    # ones it would round are refused (see test_fidelity.py for the full set).
+    s1 = segpaint.open(np.linspace(0, 1, 64 * 64).reshape(64, 64), pixel_size_um=1)
+    with pytest.raises(ExportError, match="float32 .* would change"):
+        s1.export_roi("cells", s1.add_roi(0, rows=(0, 32), cols=(0, 32)), folder=tmp_path / "c")
     s2 = segpaint.open(np.full((64, 64), 70000, np.int32), pixel_size_um=1)
     img2 = tifffile.imread(
         s2.export_roi("cells", s2.add_roi(0, rows=(0, 8), cols=(0, 8)), folder=tmp_path / "b")[0]

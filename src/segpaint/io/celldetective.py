@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segpaint.io.stack import tiff_planes
+
 DEFAULT_POPULATIONS = ("effectors", "targets")
 
 
@@ -42,20 +44,22 @@ def read_config(path: str | Path) -> ExperimentConfig:
 
     Channels come from ``[Channels]`` (``name = index`` or ``nan`` for absent ones); legacy
     configs that keep ``*_channel = index`` keys in ``[MovieSettings]`` are read too.
-    A missing ``[Populations]`` section means ``effectors, targets``.
+    A missing ``[Populations]`` section means ``effectors, targets``. The file may be UTF-8
+    (with or without a BOM) or Latin-1, as Celldetective writes it on any system.
 
     Raises
     ------
     ExperimentError
-        When a required key is missing or not a number; the message names the key, the section
-        and the line to add.
+        When a required key is missing or not a finite positive number, a channel index or
+        ``len_movie`` is not a whole number, or ``movie_prefix`` holds a path (``/``, ``\\``,
+        ``..``); the message names the key, the section and the fix.
     """
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"no config.ini at {path}; a Celldetective experiment root holds one")
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read_string(_config_text(path), source=str(path))
     except configparser.Error as err:
         raise ExperimentError(f"{path} is not a valid config.ini: {err}") from err
     if not parser.has_section("MovieSettings"):
@@ -94,12 +98,11 @@ def read_config(path: str | Path) -> ExperimentConfig:
         raw = value.strip()
         if raw.lower() in ("nan", "none", ""):
             continue
-        try:
-            idx = int(float(raw))
-        except ValueError as err:
+        idx = _whole_number(raw)
+        if idx is None or idx < 0:
             raise ExperimentError(
-                f"{path}: channel '{name} = {raw}' must be an integer index or nan"
-            ) from err
+                f"{path}: channel '{name} = {raw}' must be an integer index (0, 1, ...) or nan"
+            )
         if idx in indexed:
             raise ExperimentError(
                 f"{path}: channels '{indexed[idx]}' and '{name}' both have index {idx}; "
@@ -121,20 +124,62 @@ def read_config(path: str | Path) -> ExperimentConfig:
             p.strip().lower() for p in parser["Populations"]["populations"].split(",") if p.strip()
         ]
     len_movie = None
-    if "len_movie" in movie:
-        try:
-            len_movie = int(float(movie["len_movie"]))
-        except ValueError:
-            len_movie = None
+    raw_len = movie.get("len_movie", "").strip()
+    if raw_len.lower() not in ("", "nan", "none"):
+        len_movie = _whole_number(raw_len)
+        if len_movie is None or len_movie < 1:
+            raise ExperimentError(
+                f"{path}: [MovieSettings] len_movie = {raw_len!r} must be the number of frames "
+                "of the movies (a whole number, 1 or more); fix it or delete the line"
+            )
+    prefix = movie.get("movie_prefix", "").strip()
+    _check_prefix(prefix, path)
     return ExperimentConfig(
         path=path,
         channel_names=[indexed[i] for i in expected],
         pixel_size_um=pixel,
         frame_interval_min=interval,
-        movie_prefix=movie.get("movie_prefix", "").strip(),
+        movie_prefix=prefix,
         populations=populations,
         len_movie=len_movie,
     )
+
+
+def _check_prefix(prefix: str, config: Path) -> None:
+    """``movie_prefix`` names files inside ``movie/``: no separators, no ``..``."""
+    if any(bad in prefix for bad in ("/", "\\", "\0", "..")):
+        raise ExperimentError(
+            f"{config}: [MovieSettings] movie_prefix = {prefix!r} must be the start of a file "
+            "name in each position's movie/ folder, without '/', '\\' or '..'; fix it in "
+            "config.ini"
+        )
+
+
+def _config_text(path: Path) -> str:
+    """The text of a config.ini: UTF-8 (with or without a BOM), else Latin-1.
+
+    Celldetective writes its configs with Python's default encoding, which is not UTF-8
+    everywhere (a "µ" from Windows is one Latin-1 byte); every byte string is valid Latin-1.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ExperimentError(f"cannot read {path}: {err}") from err
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _whole_number(text: str) -> int | None:
+    """``text`` as an int when it is a finite whole number (``"3"``, ``"3.0"``), else None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value != int(value):
+        return None
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -157,9 +202,21 @@ class Position:
         return self.root.name
 
     def movie_path(self) -> Path:
-        """The movie file of this position (``movie/<movie_prefix>*.tif``)."""
+        """The movie file of this position (``movie/<movie_prefix>*.tif``).
+
+        The file must resolve inside this position's ``movie/`` folder (a symlink out of it is
+        refused), and when config.ini gives ``len_movie`` the movie must hold ``len_movie``
+        frames of the listed channels.
+
+        Raises
+        ------
+        ExperimentError
+            When no movie or several match, the movie escapes ``movie/``, or its frame count
+            disagrees with ``len_movie``.
+        """
         movie_dir = self.folder / "movie"
         prefix = self.config.movie_prefix
+        _check_prefix(prefix, self.config.path)
         files = sorted(
             p
             for p in movie_dir.glob(f"{prefix}*.tif*")
@@ -176,7 +233,32 @@ class Position:
                 f"several movies match movie_prefix={prefix!r} in {movie_dir}: {names}; "
                 "set movie_prefix in config.ini to pick one"
             )
-        return files[0]
+        movie = files[0]
+        inside = self.folder.resolve() / "movie"
+        real = movie.resolve()
+        if not real.is_relative_to(inside):
+            raise ExperimentError(
+                f"the movie {movie} resolves to {real}, outside the position's movie folder "
+                f"{self.folder / 'movie'}; segpaint reads only files inside the experiment: copy "
+                "the movie there instead of linking it"
+            )
+        self._check_length(movie)
+        return movie
+
+    def _check_length(self, movie: Path) -> None:
+        """The movie holds ``len_movie`` frames of the channels in config.ini, when given."""
+        expected = self.config.len_movie
+        if expected is None:
+            return
+        n_c = len(self.config.channel_names)
+        planes = tiff_planes(movie)
+        if planes != expected * n_c:
+            raise ExperimentError(
+                f"config.ini says len_movie = {expected} and lists {n_c} channel(s), so "
+                f"{expected * n_c} image planes, but {movie.name} holds {planes} "
+                f"({planes / n_c:g} frames of {n_c} channels); fix len_movie or the [Channels] "
+                f"section in {self.config.path}"
+            )
 
     def labels_folder(self, population: str) -> Path:
         """``labels_<population>/`` inside the position folder."""

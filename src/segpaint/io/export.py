@@ -57,26 +57,71 @@ def _tmp_path(final: Path) -> Path:
     return reserve_temp(final)
 
 
+FLOAT32_EXACT_INT = 2**24
+"""Every integer of magnitude up to 2**24 is a float32; beyond, float32 rounds."""
+
+
 def imagej_image(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Cast an image to a dtype ImageJ stores (uint8, uint16, int16, float32), keeping values.
 
-    Integers that fit in uint16 become uint16; other integers and float64 become float32.
+    Integers that fit in uint16 become uint16, those that fit in int16 become int16, other
+    integers of magnitude up to 2**24 and floats that float32 holds exactly become float32.
+    Anything else would change values and is refused: an export never silently loses data.
+
+    Raises
+    ------
+    ExportError
+        When float32 cannot hold the values exactly (integers beyond 2**24, e.g. uint64 near
+        2**60, or float64 values with more precision or range than float32); the message says
+        how to convert the image or which layout stores it as it is.
 
     Examples
     --------
     >>> imagej_image(np.array([1, 2], dtype=np.int64)).dtype
     dtype('uint16')
+    >>> imagej_image(np.array([0.5, -3.25])).dtype
+    dtype('float32')
     """
     dt = image.dtype
     if dt in (np.uint8, np.uint16, np.int16, np.float32):
         return image
     if dt.kind == "b":
         return image.astype(np.uint8)
-    if dt.kind in "ui" and (image.size == 0 or (image.min() >= 0 and image.max() <= 65535)):
-        return image.astype(np.uint16)
-    if dt.kind in "ui" and image.min() >= -32768 and image.max() <= 32767:
-        return image.astype(np.int16)
-    return image.astype(np.float32)
+    if image.size == 0:
+        return image.astype(np.uint16 if dt.kind in "ui" else np.float32)
+    fix = (
+        "rescale the image to a range ImageJ holds (e.g. skimage.exposure.rescale_intensity("
+        "image, out_range=np.uint16)) or convert it yourself when rounding is acceptable "
+        "(image.astype(np.float32)) and open that; or export with format='stardist', which "
+        "stores the crop's own dtype"
+    )
+    if dt.kind in "ui":
+        lo, hi = int(image.min()), int(image.max())
+        if lo >= 0 and hi <= np.iinfo(np.uint16).max:
+            return image.astype(np.uint16)
+        if lo >= np.iinfo(np.int16).min and hi <= np.iinfo(np.int16).max:
+            return image.astype(np.int16)
+        if lo >= -FLOAT32_EXACT_INT and hi <= FLOAT32_EXACT_INT:
+            return image.astype(np.float32)
+        raise ExportError(
+            f"the image crop is {dt} with values from {lo} to {hi}: an ImageJ TIFF stores "
+            "uint8, uint16, int16 or float32, and float32 holds integers exactly only up to "
+            f"{FLOAT32_EXACT_INT:,} (2**24), so the sample would not hold your values; {fix}"
+        )
+    if dt.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            f32 = image.astype(np.float32)
+            same = f32.astype(dt) == image
+        same |= np.isnan(image) & np.isnan(f32)
+        if same.all():
+            return f32
+        where = tuple(int(i) for i in np.argwhere(~same)[0])
+        raise ExportError(
+            f"the image crop is {dt} and float32 (the only ImageJ float) would change "
+            f"{int((~same).sum())} of its values, e.g. {float(image[where])!r} at {where} "
+            f"becomes {float(f32[where])!r}; {fix}"
+        )
+    raise ExportError(f"the image crop is {dt}, which a TIFF sample cannot hold; {fix}")
 
 
 def mask_for_format(labels: npt.NDArray[np.integer], format: ExportFormat) -> npt.NDArray[Any]:
@@ -145,6 +190,12 @@ def write_sample(
     StarDist layouts (``pad=None``), as Celldetective does; the padding is recorded in the
     sidecar as ``[[top, bottom], [left, right]]``.
 
+    The Celldetective and Cellpose layouts write the image as an ImageJ TIFF ``(C, Y, X)`` in a
+    dtype ImageJ holds (see :func:`imagej_image`; values it cannot hold exactly are refused).
+    The StarDist layout writes a plain TIFF in the crop's own dtype, channels last ``(Y, X, C)``
+    (``(Y, X)`` for one channel), as StarDist's training reads it. The sidecar records the
+    written ``axes``, ``shape`` and ``dtype``, and checksums of the image and mask arrays.
+
     The three files are committed as one unit (all old or all new after a crash); with ``base``
     (the data folder) no file or folder is written through a symbolic link.
 
@@ -157,17 +208,31 @@ def write_sample(
             f"{labels.shape}"
         )
     mask = mask_for_format(labels, fmt)
-    img = imagej_image(image)
+    # StarDist reads any dtype (it normalises), so its layout keeps the crop's own values.
+    img = _stardist_dtype(image) if fmt == "stardist" else imagej_image(image)
     do_pad = fmt != "cellpose" if pad is None else pad
     padding = ((0, 0), (0, 0))
     if do_pad:
         img, padding = pad_symmetric(img, min_size=MIN_SIZE)
         mask, _ = pad_symmetric(mask, min_size=MIN_SIZE)
+    axes = "CYX"
+    if fmt == "stardist":
+        # StarDist's training reads the last axis as channels: (Y, X, C), or (Y, X) for one.
+        axes = "YX" if img.shape[0] == 1 else "YXC"
+        img = np.ascontiguousarray(img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1))
+
+    def write_image(p: Path) -> None:
+        if fmt == "stardist":
+            _write_channels_last(p, img, axes=axes)
+        else:
+            _write_tiff(p, img, axes="CYX")
+
     meta = dict(sidecar)
     meta.update(
         {
             "padding": [list(padding[0]), list(padding[1])],
             "format": fmt,
+            "axes": axes,
             "shape": list(img.shape),
             "dtype": str(img.dtype),
             "source_dtype": str(image.dtype),
@@ -180,13 +245,37 @@ def write_sample(
     text = json.dumps(meta, indent=4, default=_json_default)
     return commit_files(
         {
-            paths.image: lambda p: _write_tiff(p, img, axes="CYX"),
+            paths.image: write_image,
             paths.mask: lambda p: _write_tiff(p, mask, axes="YX", imagej=mask.dtype != np.uint32),
             paths.sidecar: lambda p: _write_text(p, text),
         },
         overwrite=overwrite,
         base=base,
     )
+
+
+def _write_channels_last(path: Path, data: npt.NDArray[Any], *, axes: str) -> None:
+    """One plain TIFF page ``(Y, X)`` or ``(Y, X, C)`` with C grey samples per pixel.
+
+    ``minisblack`` + ``contig`` keeps every channel count (even 3 or 4) from being stored
+    as RGB, so ``tifffile.imread`` returns exactly ``data``.
+    """
+    with open_nofollow(path) as f:
+        if data.ndim == 3:
+            tifffile.imwrite(
+                f, data, photometric="minisblack", planarconfig="contig", metadata={"axes": axes}
+            )
+        else:
+            tifffile.imwrite(f, data, photometric="minisblack", metadata={"axes": axes})
+
+
+def _stardist_dtype(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The crop as it is for a plain TIFF (booleans as uint8); complex is refused."""
+    if image.dtype.kind == "b":
+        return image.astype(np.uint8)
+    if image.dtype.kind not in "uif":
+        raise ExportError(f"the image crop is {image.dtype}, which a TIFF sample cannot hold")
+    return image
 
 
 def write_label_frame(

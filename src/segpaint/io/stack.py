@@ -7,6 +7,8 @@ frames themselves.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 import threading
 import weakref
@@ -59,7 +61,9 @@ def normalise_axes(axes: str, ndim: int, *, name: str = "axes") -> str:
 def guess_axes(shape: Sequence[int]) -> str:
     """Axes for shapes that are not ambiguous: 2-D is ``YX``, 4-D is ``TCYX``.
 
-    Raises a :class:`StackError` that shows the ``axes=`` to pass for 3-D and 5-D shapes.
+    Raises a :class:`StackError` that shows the ``axes=`` to pass for 3-D and 5-D shapes, and
+    for 4-D shapes whose last axis looks like colour (4 entries or fewer, e.g. ``(10, 512, 512,
+    3)``), which would otherwise read as hundreds of channels of a few pixels wide.
 
     Examples
     --------
@@ -69,6 +73,13 @@ def guess_axes(shape: Sequence[int]) -> str:
     if len(shape) == 2:
         return "YX"
     if len(shape) == 4:
+        if shape[-1] <= 4 < shape[-3]:
+            # (10, 512, 512, 3) would otherwise read as 512 channels of 512 x 3 pixels.
+            raise StackError(
+                f"an image of shape {tuple(shape)} looks like colour (its last axis has "
+                f'{shape[-1]} entries): pass axes="TYXC" (channels last), or axes="TCYX" if it '
+                f"really is {shape[1]} channels of {shape[2]} x {shape[3]} pixels. {AXES_HELP}"
+            )
         return "TCYX"
     if len(shape) == 3:
         hint = '"TYX" (a time-lapse) or "CYX" (channels)'
@@ -177,7 +188,11 @@ class ArrayStack(Stack):
 class TiffStack(Stack):
     """A TIFF / OME-TIFF / ImageJ hyperstack read lazily, one frame at a time.
 
-    Uncompressed contiguous files are memory-mapped; others are read page by page.
+    Uncompressed files whose planes lie contiguously in the file are memory-mapped with the
+    file's byte order; others are read page by page through tifffile. Frames are always
+    returned in native byte order with the values ``tifffile.imread`` gives. A file that is
+    truncated, holds pages of differing shapes, or whose metadata declares more images than it
+    holds is refused when opened; a float frame holding NaN is refused when it is read.
     """
 
     def __init__(
@@ -203,35 +218,46 @@ class TiffStack(Stack):
             )
 
     def _open(self) -> None:
-        try:
-            tif = tifffile.TiffFile(self.path)
-        except FileNotFoundError:
-            raise
-        except Exception as err:
-            raise StackError(f"cannot read {self.path} as a TIFF file: {err}") from err
-        try:
-            self._parse(tif)
-        except BaseException:
-            tif.close()
-            raise
+        with _TiffLog() as log:
+            try:
+                tif = tifffile.TiffFile(self.path)
+            except FileNotFoundError:
+                raise
+            except Exception as err:
+                raise StackError(f"cannot read {self.path} as a TIFF file: {err}") from err
+            try:
+                self._parse(tif, log)
+            except BaseException:
+                tif.close()
+                raise
         if self._memmap is not None:
             tif.close()  # the memmap keeps its own mapping; no file handle to leak
         else:
             self._finalizer = weakref.finalize(self, tif.close)
 
-    def _parse(self, tif: tifffile.TiffFile) -> None:
+    def _parse(self, tif: tifffile.TiffFile, log: _TiffLog) -> None:
         try:
             series = tif.series[0]
             shape = tuple(int(s) for s in series.shape)
             file_axes = series.axes
-            self.dtype = np.dtype(series.dtype)
+            self.dtype = np.dtype(series.dtype).newbyteorder("=")
             page_shape = tuple(int(s) for s in series.keyframe.shape)
             self.info = _tiff_info(tif)
         except Exception as err:
-            raise StackError(f"cannot read the image series of {self.path}: {err}") from err
+            raise StackError(
+                f"cannot read the image series of {self.path}: {err}; the file is truncated or "
+                "damaged: re-export or re-copy it"
+            ) from err
+        if self.dtype.kind not in "uifb":
+            raise StackError(
+                f"{self.path.name} holds {self.dtype} pixels; segpaint reads integer and real "
+                "images: convert it (e.g. np.abs(tifffile.imread(path))) and open the array"
+            )
         self._tif = tif
         self._series = series
         self._page_shape = page_shape
+        _check_complete(tif, series, self.path, log)
+        _check_codec(series.keyframe, self.path)
         if self._interleaved is not None:
             # Celldetective movies: pages are (t0c0, t0c1, ..., t1c0, ...) whatever the metadata says.
             n_c = self._interleaved
@@ -250,6 +276,7 @@ class TiffStack(Stack):
         elif self._axes_arg is not None:
             axes = normalise_axes(self._axes_arg, len(shape))
         else:
+            _check_imagej_declares_axes(tif, series, self.path)
             axes = _axes_from_tiff(file_axes, shape, self.path)
         self.axes = axes
         self._file_shape = shape
@@ -257,26 +284,43 @@ class TiffStack(Stack):
         if "Z" in dims and dims["Z"] != 1:
             raise StackError(
                 f"{self.path.name} has a Z axis of size {dims['Z']}; segpaint annotates 2-D frames: "
-                "project it first or pass axes= with Z read as T"
+                'project it first, or pass axes= with Z read as T (e.g. axes="TYX")'
             )
         self.shape = (dims.get("T", 1), dims.get("C", 1), dims["Y"], dims["X"])
         self.source = str(self.path)
         self._memmap = self._try_memmap(shape)
 
     def _try_memmap(self, shape: tuple[int, ...]) -> npt.NDArray[Any] | None:
+        """Map the pixels when the whole series lies uncompressed, in order, in this file."""
         try:
+            # dataoffset is None unless every page is uncompressed, unpredicted, in final
+            # form (no fill order or subsampling) and each one starts where the previous ends.
             offset = self._series.dataoffset
+            pages = list(getattr(self._series, "_pages", []))
         except Exception:  # tifffile raises on some exotic series
-            offset = None
-        if offset is None or not self.dtype.isnative:
             return None
-        mm = np.memmap(self.path, dtype=self.dtype, mode="r", offset=offset, shape=shape)
+        if offset is None or not pages:
+            return None
+        # Multi-file OME series: pages may live in other files whose offsets mean nothing here.
+        if any(p is None or p.parent is not self._tif for p in pages):
+            return None
+        nbytes = math.prod(shape) * self.dtype.itemsize
+        size = self.path.stat().st_size
+        if offset + nbytes > size:
+            raise StackError(
+                f"{self.path.name} is truncated: its pixels need {offset + nbytes} bytes but the "
+                f"file has {size}; re-export or re-copy it"
+            )
+        file_dtype = self.dtype.newbyteorder(self._tif.byteorder)
+        mm = np.memmap(self.path, dtype=file_dtype, mode="r", offset=offset, shape=shape)
         return _to_tcyx(mm, self.axes)
 
     def frame(self, t: int) -> npt.NDArray[Any]:
         ti = self.check_frame(t)
         if self._memmap is not None:
-            return np.array(self._memmap[ti])
+            out = np.empty(self.shape[1:], dtype=self.dtype)
+            out[...] = self._memmap[ti]  # copies and swaps big-endian values to native
+            return _refuse_nan(out, ti, self.path.name)
         # Page-wise read of the planes that make frame t.
         planes_shape = (
             self._file_shape[:-2] if len(self._page_shape) == 2 else self._file_shape[:-3]
@@ -286,22 +330,36 @@ class TiffStack(Stack):
         sel = _to_tcyx(idx[..., np.newaxis, np.newaxis], plane_axes + "YX")[ti, :, 0, 0]
         with self._lock:
             try:
-                data = (
-                    self._series.asarray(key=[int(k) for k in sel])
-                    if len(sel) > 1
-                    else self._series.asarray(key=int(sel[0]))
-                )
+                data = self._read_pages([int(k) for k in sel])
             except Exception as err:
                 raise StackError(
                     f"cannot read frame {ti} of {self.path}: {err}. The file may be truncated "
                     "or corrupted; re-export it"
                 ) from err
-        data = np.asarray(data)
+        data = np.asarray(data).astype(self.dtype, copy=False)
         if len(self._page_shape) == 3:  # YXS pages: channels last in each page
             data = np.moveaxis(data.reshape(-1, *self._page_shape), -1, 1).reshape(
                 -1, *self._page_shape[:2]
             )
-        return data.reshape(self.shape[1:])
+        return _refuse_nan(np.ascontiguousarray(data.reshape(self.shape[1:])), ti, self.path.name)
+
+    def _read_pages(self, keys: list[int]) -> npt.NDArray[Any]:
+        """Read pages of the series; pages of a multi-file OME set may sit in closed files."""
+        reopened = []
+        try:
+            for k in keys:
+                page = self._series[k]
+                if page is None:  # refused at open; kept for files changed since
+                    raise StackError(f"page {k} of the series is missing")
+                fh = page.parent.filehandle
+                if fh.closed and fh not in reopened:
+                    fh.open()
+                    reopened.append(fh)
+            out = self._series.asarray(key=keys if len(keys) > 1 else keys[0])
+        finally:
+            for fh in reopened:
+                fh.close()
+        return np.asarray(out)
 
     def close(self) -> None:
         """Close the file handle (the stack reopens it when pickled and unpickled)."""
@@ -325,6 +383,164 @@ class TiffStack(Stack):
         self.info = state["info"]
 
 
+def tiff_planes(path: str | Path) -> int:
+    """Number of pages (2-D planes) in a TIFF's first series; reads metadata only.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> path = Path(tempfile.mkdtemp()) / "m.tif"
+    >>> tifffile.imwrite(path, np.zeros((3, 2, 4, 5), np.uint8), metadata={"axes": "TCYX"})
+    >>> tiff_planes(path)
+    6
+    """
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            page = math.prod(int(n) for n in series.keyframe.shape)
+            return math.prod(int(n) for n in series.shape) // max(1, page)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise StackError(f"cannot read {path} as a TIFF file: {err}") from err
+
+
+def _refuse_nan(frame: npt.NDArray[Any], t: int, name: str) -> npt.NDArray[Any]:
+    """Refuse a float frame holding NaN, as :class:`ArrayStack` refuses NaN arrays."""
+    if frame.dtype.kind == "f" and frame.size:
+        n = int(np.count_nonzero(np.isnan(frame)))
+        if n:
+            raise StackError(
+                f"frame {t} of {name} contains {n} NaN value(s); segpaint refuses NaN pixels "
+                "(they cannot be displayed, thresholded or exported): replace them, e.g. "
+                "segpaint.open(np.nan_to_num(tifffile.imread(path)), axes=...), or fix the file"
+            )
+    return frame
+
+
+class _TiffLog(logging.Handler):
+    """Collect what tifffile logs about damaged files while this thread opens one."""
+
+    # Structural damage only: odd metadata tags (GeoKeys, resolution, ...) are not refused.
+    _DAMAGE = (
+        "invalid page offset",
+        "invalid offset to",
+        "invalid value offset",
+        "corrupted tag list",
+        "corrupted file",
+        "tifftag.fromfile",
+        "series raised",
+        "series contains",
+        "failed to read",
+        "truncat",
+    )
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self._thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self._thread:
+            self.messages.append(record.getMessage())
+
+    def damage(self) -> list[str]:
+        """Messages that say the file's structure is broken (not merely unusual)."""
+        return [m for m in self.messages if any(k in m.lower() for k in self._DAMAGE)]
+
+    def __enter__(self) -> _TiffLog:
+        logging.getLogger("tifffile").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("tifffile").removeHandler(self)
+
+
+def _check_complete(
+    tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path, log: _TiffLog
+) -> None:
+    """Refuse files that hold less than they declare, or several stacks of differing shapes."""
+    if len(tif.series) > 1:
+        found = ", ".join(
+            f"{tuple(int(n) for n in s.shape)} {np.dtype(s.dtype)}" for s in tif.series[:6]
+        )
+        raise StackError(
+            f"{path.name} holds {len(tif.series)} image series (pages of differing shapes or "
+            f"types, or separate stacks: {found}{', ...' if len(tif.series) > 6 else ''}); "
+            "segpaint reads one stack per "
+            "file: save each as its own file, e.g. tifffile.imwrite(out, tifffile.imread(path, "
+            "series=i)), and open that"
+        )
+    md = tif.imagej_metadata
+    present_pages = [p for p in getattr(series, "_pages", []) if p is not None]
+    if md is not None and series.kind not in ("imagej", "ome"):
+        declared = md.get("images", "?")
+        raise StackError(
+            f"{path.name}: its ImageJ metadata declares images={declared} "
+            f"(frames={md.get('frames', 1)}, channels={md.get('channels', 1)}, "
+            f"slices={md.get('slices', 1)}) but the file holds {len(tif.pages)} page(s): it is "
+            "truncated or damaged; re-export or re-copy it"
+        )
+    broken = log.damage()
+    if broken:
+        raise StackError(
+            f"{path.name} is truncated or damaged (tifffile: {broken[0]}); segpaint would read "
+            "only part of it: re-export or re-copy the file"
+        )
+    if len(present_pages) > 1 and len(present_pages) < len(series):
+        raise StackError(
+            f"{path.name} declares {len(series)} image pages ({series.kind} metadata, shape "
+            f"{tuple(int(n) for n in series.shape)}) but only {len(present_pages)} are present: "
+            "the file is truncated or a file of a multi-file set is missing; re-export it"
+        )
+    size = path.stat().st_size
+    for page in present_pages:
+        ends = [
+            int(o) + int(n) for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)
+        ]
+        if page.parent is tif and ends and max(ends) > size:
+            raise StackError(
+                f"{path.name} is truncated: page {page.index} needs bytes up to {max(ends)} but "
+                f"the file has {size}; re-export or re-copy it"
+            )
+
+
+def _check_codec(page: Any, path: Path) -> None:
+    """Say which package decodes the file when tifffile lacks its codec (e.g. LZW)."""
+    compression = getattr(page, "compression", 1)
+    if compression == 1:
+        return
+    try:
+        tifffile.TIFF.DECOMPRESSORS[compression]
+    except KeyError as err:
+        name = getattr(compression, "name", str(compression))
+        raise StackError(
+            f"{path.name} is compressed with {name}, which tifffile decodes only with the "
+            "imagecodecs package: pip install imagecodecs"
+        ) from err
+
+
+def _check_imagej_declares_axes(
+    tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path
+) -> None:
+    """An ImageJ stack of ``images=N`` that does not say frames, channels or slices is ambiguous."""
+    md = tif.imagej_metadata
+    if md is None or series.kind != "imagej":
+        return
+    images = md.get("images", 1)
+    if (
+        isinstance(images, int)
+        and images > 1
+        and not any(k in md for k in ("frames", "channels", "slices"))
+    ):
+        raise StackError(
+            f"{path.name}: its ImageJ metadata says images={images} but not whether they are "
+            'frames, channels or slices: pass axes="TYX" (a time-lapse) or axes="CYX" '
+            "(channels)"
+        )
+
+
 def _axes_from_tiff(file_axes: str, shape: tuple[int, ...], path: Path) -> str:
     ax = file_axes.upper()
     # tifffile uses I/Q for generic page sequences: unknown meaning, ambiguous unless 2-D.
@@ -334,6 +550,12 @@ def _axes_from_tiff(file_axes: str, shape: tuple[int, ...], path: Path) -> str:
             return normalise_axes(ax, len(shape))
         if len(shape) == 3 and shape[0] == 1:
             return "TYX"
+        if ax.endswith("S") and len(shape) == 4 and shape[-1] <= 4:
+            raise StackError(
+                f"{path.name}: the file stores {shape[0]} colour images of {shape[1]} x "
+                f"{shape[2]} pixels with {shape[-1]} samples each (tifffile axes {file_axes!r}) "
+                'without saying that they are frames: pass axes="TYXC"'
+            )
         raise StackError(
             f"{path.name}: the file stores {len(shape)} dimensions {shape} without saying which "
             f"is time and which is channel (tifffile axes {file_axes!r}); {AXES_HELP}"
@@ -381,7 +603,11 @@ def _tiff_info(tif: tifffile.TiffFile) -> StackInfo:
 
 
 class FolderStack(Stack):
-    """A folder of per-frame TIFF files (natural sort order), each ``(Y, X)`` or ``(C, Y, X)``."""
+    """A folder of per-frame TIFF files (natural sort order), each ``(Y, X)`` or ``(C, Y, X)``.
+
+    Every file must have the shape and dtype of the first; a float frame holding NaN is refused
+    when it is read, like a NaN array.
+    """
 
     def __init__(
         self, folder: str | Path, *, axes: str | None = None, pattern: str = "*.tif*"
@@ -399,7 +625,7 @@ class FolderStack(Stack):
             file_shape = tuple(int(s) for s in series.shape)
             self._file_axes = self._axes or _single_frame_axes(series.axes, file_shape)
             self.info = _tiff_info(tif)
-            self.dtype = np.dtype(series.dtype)
+            self.dtype = np.dtype(series.dtype).newbyteorder("=")
         normalise_axes(self._file_axes, len(file_shape))
         if "T" in self._file_axes:
             raise StackError(
@@ -426,10 +652,15 @@ class FolderStack(Stack):
         out = _to_tcyx(arr, normalise_axes(self._file_axes, arr.ndim))[0]
         if out.shape != self.shape[1:]:
             raise StackError(
-                f"{self.files[ti].name} has shape {out.shape[1:]} but frame 0 had "
-                f"{self.shape[2:]}; all files of a folder stack must have the same shape"
+                f"{self.files[ti].name} has shape {out.shape} (C, Y, X) but "
+                f"{self.files[0].name} had {self.shape[1:]}; all files of a folder stack must have the same shape"
             )
-        return np.ascontiguousarray(out)
+        if out.dtype != self.dtype:
+            raise StackError(
+                f"{self.files[ti].name} holds {out.dtype} pixels but {self.files[0].name} holds "
+                f"{self.dtype}; all files of a folder stack must have the same dtype: convert them"
+            )
+        return _refuse_nan(np.ascontiguousarray(out, dtype=self.dtype), ti, self.files[ti].name)
 
 
 def _single_frame_axes(series_axes: str, shape: tuple[int, ...]) -> str:
