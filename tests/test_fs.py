@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -531,6 +532,85 @@ def test_recover_refuses_a_forged_intent_record(tmp_path, outside):
     for bad in ("not json", '{"pairs": []}', '{"segpaint_commit": 1, "pairs": [["a", "b"]]}'):
         forged.write_text(bad)
         assert "not a usable intent record" in recover_folder(folder).problems[0]
+
+
+def _run_threads(targets) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def guard(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as err:  # collected and asserted on in the main thread
+                errors.append(err)
+
+        return run
+
+    threads = [threading.Thread(target=guard(fn)) for fn in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return errors
+
+
+def test_threads_committing_while_another_recovers(tmp_path, monkeypatch):
+    """Exports from several threads (another session's recovery running meanwhile) all land whole;
+    two threads saving the same sample never mix their files."""
+    monkeypatch.setattr(_fs, "_before_replace", lambda src, dst: time.sleep(0.001))  # widen
+    stop = threading.Event()
+    problems: list[tuple[str, ...]] = []
+
+    def recoverer():
+        while not stop.is_set():
+            problems.append(recover_folder(tmp_path).problems)
+
+    def exporter(i):
+        def run():
+            for j in range(8):
+                commit_files(_writers(tmp_path, [f"{i}_{j}.tif", f"{i}_{j}.json"], f"{i}"))
+
+        return run
+
+    def same_sample(tag):
+        def run():
+            for j in range(8):
+                commit_files(_writers(tmp_path, STARDIST, f"{tag}{j}"), overwrite=True)
+
+        return run
+
+    rec = threading.Thread(target=recoverer)
+    rec.start()
+    try:
+        errors = _run_threads(
+            [exporter(i) for i in range(3)] + [same_sample("a"), same_sample("b")]
+        )
+    finally:
+        stop.set()
+        rec.join(timeout=60)
+    assert errors == []
+    assert all(p == () for p in problems) and len(problems) > 0
+    files = _snapshot(tmp_path)
+    for i in range(3):
+        for j in range(8):
+            for name in (f"{i}_{j}.tif", f"{i}_{j}.json"):
+                assert files[name] == f"{name}:{i};".encode() * 100
+    version = files["images/s.tif"].split(b";")[0].split(b":")[1].decode()
+    assert {k: files[k] for k in STARDIST} == _expected(STARDIST, version)
+    assert _ours(tmp_path) == []
+
+
+def test_two_threads_creating_one_sample_one_wins_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(_fs, "_before_replace", lambda src, dst: time.sleep(0.001))
+    for round_ in range(6):
+        folder = tmp_path / str(round_)
+        errors = _run_threads(
+            [lambda tag=tag, f=folder: commit_files(_writers(f, FLAT, tag)) for tag in "ab"]
+        )
+        assert len(errors) <= 1 and all(isinstance(e, FileExistsError) for e in errors)
+        files = _snapshot(folder)
+        assert files in (_expected(FLAT, "a"), _expected(FLAT, "b"))
+        assert _ours(folder) == []
 
 
 # -- real kills --------------------------------------------------------------------------------

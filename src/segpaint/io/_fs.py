@@ -62,6 +62,10 @@ a SIGKILL lands inside a commit. Never set in normal use.
 """
 
 _UMASK_LOCK = threading.Lock()
+_PUBLISH = threading.RLock()
+"""Serialises the renames of this process's commits, so that two threads saving the same files
+cannot interleave them (a mask of one export with the sidecar of another), and re-checks
+``overwrite=False`` at the last moment."""
 
 
 class UnsafePathError(ValueError):
@@ -576,8 +580,10 @@ def atomic_write(
         tmp.fill(write, _mode_for(final))
         if before_replace is not None:
             before_replace(tmp.path)
-        _replace(tmp.path, final)
-        tmp.published = True
+        with _PUBLISH:
+            _check_target(final, overwrite)  # again: another thread may have written it
+            _replace(tmp.path, final)
+            tmp.published = True
         _fsync_dir(final.parent)
     except BaseException:
         tmp.discard()
@@ -682,8 +688,10 @@ def commit_files(
             temps.append(_Temp(final))
             temps[-1].fill(write, _mode_for(final))
         if len(temps) == 1:  # one rename is atomic on its own
-            _replace(temps[0].path, finals[0])
-            temps[0].published = True
+            with _PUBLISH:
+                _check_target(finals[0], overwrite)
+                _replace(temps[0].path, finals[0])
+                temps[0].published = True
             _fsync_dir(finals[0].parent)
             return finals
         parents = list(dict.fromkeys(t.path.parent for t in temps))
@@ -696,16 +704,19 @@ def commit_files(
         record_path = folder / f".{_short(finals[0].name)}.{secrets.token_hex(6)}{COMMIT_SUFFIX}"
         record = _Temp(record_path)
         record.fill(lambda p: _write_record(p, pairs), new_file_mode())
-        _replace(record.path, record_path)
-        record.published = committed = True
-        _fsync_dir(folder)
-        problems = _roll_forward(folder, pairs)
-        for t in temps:
-            t.published = True
-        if problems:  # only if someone removed our temporaries: keep the record, say so
-            raise OSError("; ".join(problems))
-        os.unlink(record_path)
-        _fsync_dir(folder)
+        with _PUBLISH:
+            for final in finals:  # again: another thread may have written them meanwhile
+                _check_target(final, overwrite)
+            _replace(record.path, record_path)
+            record.published = committed = True
+            _fsync_dir(folder)
+            problems = _roll_forward(folder, pairs)
+            for t in temps:
+                t.published = True
+            if problems:  # only if someone removed our temporaries: keep the record, say so
+                raise OSError("; ".join(problems))
+            os.unlink(record_path)
+            _fsync_dir(folder)
     except BaseException:
         if not committed and record is not None and record_path is not None:
             # an interrupt may land right after the record's rename returned
@@ -713,7 +724,7 @@ def commit_files(
                 assert record.fd is not None
                 committed = os.path.samestat(os.lstat(record_path), os.fstat(record.fd))
         if committed and record_path is not None:
-            with suppress(BaseException):  # best effort; recover_folder finishes otherwise
+            with suppress(BaseException), _PUBLISH:  # best effort; else recover_folder finishes
                 if not _roll_forward(record_path.parent, pairs):
                     os.unlink(record_path)
                     _fsync_dir(record_path.parent)
