@@ -447,3 +447,22 @@ def test_a_kill_after_a_save_raced_by_an_edit_loses_nothing(experiment, monkeypa
     again.recover()
     lab = again.labels("targets", 1)
     assert lab[10, 10] == 5 and lab[40, 40] == 6
+
+
+def test_callbacks_run_after_the_lock_is_released(experiment):
+    s = segpaint.open(experiment)
+    seen = []
+
+    def check(population, frame, bbox):
+        # Another thread must be able to use the session while the callback runs.
+        worker = threading.Thread(target=lambda: seen.append(s.labels(population, frame).max()))
+        worker.start()
+        worker.join(timeout=5)
+        assert not worker.is_alive(), "the session lock was held during the callback"
+
+    s.on_change(check)
+    s.paint("targets", 0, [(5, 5)], radius=2, label=3)
+    s.paint("targets", 0, [(5, 9)], radius=2, label=4, preserve_labels=True)
+    s.fill("targets", 0, (5, 5), 7)
+    s.undo()
+    assert seen == [3, 4, 7, 4]

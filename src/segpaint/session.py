@@ -589,7 +589,10 @@ class Session:
                 if path is not None and path.is_dir() and not path.is_symlink():
                     recover_folder(path)
         self._warn_shared_labels(name)
-        self._pops[name] = _Population(name, (t, y, x), self._label_loader(folder), self._lock)
+        with self._lock:
+            if name in self._pops:  # added by another thread meanwhile
+                raise ValueError(f"population {name!r} already exists")
+            self._pops[name] = _Population(name, (t, y, x), self._label_loader(folder), self._lock)
 
     def _default_export_folders(self, population: str) -> list[Path]:
         return [
@@ -679,9 +682,25 @@ class Session:
         values: npt.NDArray[np.uint32] | int,
         mask: npt.NDArray[np.bool_] | None,
     ) -> Change | None:
-        """Write ``values`` into ``bbox`` (where ``mask``), record one undo step, notify."""
-        pop = self._pop(population)
+        """Write ``values`` into ``bbox`` (where ``mask``), record one undo step, notify.
+
+        Subscribers are notified after the session lock is released.
+        """
         t = self.stack.check_frame(frame)
+        with self._lock:
+            box = self._apply(population, t, bbox, values, mask)
+        return self._emit(population, t, box) if box is not None else None
+
+    def _apply(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        values: npt.NDArray[np.uint32] | int,
+        mask: npt.NDArray[np.bool_] | None,
+    ) -> BBox | None:
+        """The body of :meth:`_commit`, with the lock held: returns the changed box, or None."""
+        pop = self._pop(population)
         with self._lock:
             arr = pop.writable(t)
             region = arr[bbox_slices(bbox)]
@@ -704,7 +723,7 @@ class Session:
                 Edit(population, t, abs_box, old_vals, np.ascontiguousarray(new_vals))
             )
             self._log(population, t, abs_box, new_vals)
-        return self._emit(population, t, abs_box)
+        return abs_box
 
     def _write(
         self,
@@ -778,9 +797,12 @@ class Session:
         if hit is None:
             return None
         bbox, mask = hit
-        if preserve_labels:
+        if not preserve_labels:
+            return self._commit(population, t, bbox, value, mask)
+        with self._lock:  # read and write the labels in one step: no stroke in between
             mask = mask & (self._pop(population).view(t)[bbox_slices(bbox)] == 0)
-        return self._commit(population, t, bbox, value, mask)
+            box = self._apply(population, t, bbox, value, mask)
+        return self._emit(population, t, box) if box is not None else None
 
     def erase(
         self,
@@ -812,11 +834,12 @@ class Session:
             r, c = (int(v) for v in seed)
         except (TypeError, ValueError) as err:
             raise TypeError(f"seed must be a (row, col) pair of integers; got {seed!r}") from err
-        with self._lock:
+        with self._lock:  # the region is measured and filled in one step
             bbox, mask = fill_mask(
                 self._pop(population).view(t), (r, c), connectivity=connectivity, clip=clip
             )
-            return self._commit(population, t, bbox, value, mask)
+            box = self._apply(population, t, bbox, value, mask)
+        return self._emit(population, t, box) if box is not None else None
 
     def apply_patch(
         self,
@@ -1155,16 +1178,18 @@ class Session:
 
     def rois(self, frame: int | None = None) -> list[ROI]:
         """ROIs of one frame, or of all frames (by frame, then in the order they were added)."""
-        if frame is None:
-            return [r for t in sorted(self._rois) for r in self._rois[t]]
-        return list(self._rois.get(self.stack.check_frame(frame), []))
+        with self._lock:
+            if frame is None:
+                return [r for t in sorted(self._rois) for r in self._rois[t]]
+            return list(self._rois.get(self.stack.check_frame(frame), []))
 
     def remove_roi(self, roi: ROI) -> None:
         """Remove an ROI returned by :meth:`add_roi`."""
-        items = self._rois.get(roi.frame, []) if isinstance(roi, ROI) else []
-        if roi not in items:
-            raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
-        items.remove(roi)
+        with self._lock:
+            items = self._rois.get(roi.frame, []) if isinstance(roi, ROI) else []
+            if roi not in items:
+                raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
+            items.remove(roi)
         self._emit_roi(roi.frame)
 
     # ----------------------------------------------------------------- export
