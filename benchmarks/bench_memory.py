@@ -31,9 +31,9 @@ SIZE = 512
 def _movie(path: Path, n: int) -> None:
     rng = np.random.default_rng(0)
     with tifffile.TiffWriter(path) as tif:
-        for t in range(n):
+        for _ in range(n):
             frame = rng.integers(0, 200, size=(SIZE, SIZE), dtype=np.uint16)
-            for _ in range(25):
+            for _blob in range(25):
                 r, c = rng.integers(20, SIZE - 20, 2)
                 frame[r - 8 : r + 8, c - 8 : c + 8] += 3000
             tif.write(frame, contiguous=True)
@@ -84,7 +84,10 @@ def main() -> None:
     rows = []
     for n in args.frames:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--child", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     keys = list(rows[0])
