@@ -296,3 +296,328 @@ def test_check_label_accepts_whole_numbers_up_to_the_top():
     assert ops.check_label(255, dtype=np.uint8) == 255
     with pytest.raises(ValueError, match="outside the range of uint8 labels"):
         ops.check_label(256, dtype=np.uint8)
+
+
+# ------------------------------------------------------------------------ other ops inputs
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (
+            lambda: ops.tight_bbox(np.ones(5, bool)),
+            ValueError,
+            r"mask must be 2-D .* got shape \(5,\)",
+        ),
+        (
+            lambda: ops.fill_mask(np.zeros((5, 5), np.uint32), (np.nan, 1)),
+            TypeError,
+            r"seed_point must be a \(row, col\) pair of pixel indices; got \(nan, 1\)",
+        ),
+        (
+            lambda: ops.fill_mask(np.zeros((5, 5), np.uint32), (1,)),
+            TypeError,
+            r"seed_point must be a \(row, col\) pair",
+        ),
+        (
+            lambda: ops.fill_mask(np.zeros((0, 0), np.uint32), (0, 0)),
+            ValueError,
+            r"seed_point \(0, 0\) is outside the image",
+        ),
+        (lambda: ops.pad_symmetric(np.ones(5)), ValueError, "at least 2 dimensions"),
+        (
+            lambda: ops.pad_symmetric(np.ones((2, 2)), min_size=10**12),
+            ValueError,
+            r"min_size must be from 0 to 65536 pixels \(Celldetective uses 256\)",
+        ),
+        (lambda: ops.pad_symmetric(np.ones((2, 2)), min_size=2.5), TypeError, "min_size must be"),
+        (
+            lambda: ops.percentile_limits(np.arange(10), max_samples=0),
+            ValueError,
+            "max_samples must be a whole number >= 1",
+        ),
+        (lambda: ops.percentile_limits(np.array(["a"])), TypeError, "real numbers; got dtype <U1"),
+        (
+            lambda: ops.percentile_limits(np.array([1j])),
+            TypeError,
+            "real numbers; got dtype complex",
+        ),
+        (lambda: ops.check_bbox((0, 1, 0, 1), (5,)), TypeError, r"shape must be 2 integers"),
+        (lambda: ops.check_bbox((0, 1e300, 0, 1), (5, 5)), ValueError, r"outside the image"),
+        (lambda: ops.check_bbox((0, np.inf, 0, 1), (5, 5)), TypeError, "bbox must be 4 integers"),
+    ],
+)
+def test_other_ops_refuse_bad_input_with_a_message(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_other_ops_edge_cases_that_have_an_answer():
+    empty = ops.relabel_sequential(np.zeros((0, 5), np.uint32))
+    assert empty.shape == (0, 5) and empty.dtype == np.uint32
+    assert ops.percentile_limits(np.array([True, False, True]), low=0, high=100) == (0.0, 1.0)
+    box, mask = ops.fill_mask(np.zeros((1, 1), np.uint32), (0, 0))
+    assert box == (0, 1, 0, 1) and mask.all()
+    assert ops.fill_mask([[0, 1], [1, 0]], (0.0, 0.0))[0] == (0, 1, 0, 1)
+
+
+# ------------------------------------------------------------------------------- filters
+
+
+def _nuclei():
+    rng = np.random.default_rng(5)
+    image = rng.normal(200.0, 10.0, (48, 64))
+    rows, cols = np.ogrid[:48, :64]
+    for r, c in [(12, 14), (30, 40), (20, 52)]:
+        image[(rows - r) ** 2 + (cols - c) ** 2 <= 36] += 1000
+    return image.astype(np.uint16)
+
+
+@pytest.mark.parametrize(
+    ("filters", "match"),
+    [
+        (
+            [["gauss", 1e9]],
+            r"'gauss' sigma must be a number from 0 to 100 \(pixels\); got 1000000000.0",
+        ),
+        ([["gauss", -1]], r"'gauss' sigma must be a number from 0 to 100 \(pixels\); got -1"),
+        ([["gauss", float("nan")]], r"'gauss' sigma must be a number from 0 to 100 .*got nan"),
+        ([["gauss", float("inf")]], r"'gauss' sigma must be a number from 0 to 100 .*got inf"),
+        ([["median", 1e9]], r"'median' size must be a number from 1 to 31 \(pixels\)"),
+        ([["median", 0]], r"'median' size must be a number from 1 to 31"),
+        ([["variance", 1e9]], r"'variance' size must be a number from 1 to 4096"),
+        ([["std", -3]], r"'std' size must be a number from 1 to 4096"),
+        ([["maximum", 1e12]], r"'maximum' size must be a number from 1 to 4096"),
+        ([["minimum", float("inf")]], r"'minimum' size must be a number from 1 to 4096"),
+        ([["tophat", 1e9]], r"'tophat' size must be a number from 1 to 50"),
+        ([["dog", 1e9, 1e9]], r"'dog' sigma_low must be a number from 0 to 100"),
+        ([["dog", 1, -2]], r"'dog' sigma_high must be a number from 0 to 100"),
+        (
+            [["dog", 3, 1]],
+            r"'dog' sigma_low \(3\) must not exceed sigma_high \(1; 2 when not given\)",
+        ),
+        ([["dog", 3]], r"'dog' sigma_low \(3\) must not exceed sigma_high \(2; 2 when not given\)"),
+        ([["log", -2]], r"'log' sigma must be a number from 0 to 100"),
+        ([["subtract", float("inf")]], r"'subtract' value must be a finite number; got inf"),
+        ([["invert", float("nan")]], r"'invert' value must be a finite number; got nan"),
+        ([["gauss", 1, 2, 3]], r"'gauss' takes at most 1 argument\(s\) \(sigma\), got \[1, 2, 3\]"),
+        ([["laplace", 1]], r"'laplace' takes at most 0 argument\(s\) \(no arguments\)"),
+        ([["abs"]] * 33, "filters: 33 steps; a configuration may chain at most 32 filters"),
+    ],
+)
+def test_filter_parameters_are_bounded(filters, match):
+    from segpaint.segment import segment
+
+    # before: MemoryError (59.6 GiB for gauss 1e9, 888 PiB for median 1e9), OverflowError,
+    # "cannot convert float NaN to integer", or a silently empty result (subtract inf)
+    with pytest.raises(ValueError, match="filters: " + match.removeprefix("filters: ")):
+        segment(_nuclei(), filters=filters, thresholds=[500, 1e10])
+
+
+def test_filter_parameters_at_their_limits_still_run():
+    from segpaint.segment import segment
+
+    image = _nuclei()
+    for filters in (
+        [["gauss", 0]],
+        [["gauss", 100]],
+        [["median", 31]],
+        [["variance", 4096]],
+        [["dog", 0, 100]],
+        [["tophat", 50]],
+        [["subtract", -1e300]],
+    ):
+        labels = segment(image[:, :40], filters=filters, thresholds=[-1e300, 1e300])
+        assert labels.shape == (48, 40)
+
+
+def test_filters_on_tiny_and_empty_images():
+    from segpaint.segment._filters import apply_filters, normalize_filters
+
+    steps = normalize_filters([["variance", 4], ["gauss", 2], "invert", ["median", 3]])
+    np.testing.assert_array_equal(apply_filters(np.ones((1, 1)), steps), [[0.0]])
+    with pytest.raises(
+        ValueError, match=r"filters: expected a non-empty 2-D image, got shape \(0, 0\)"
+    ):
+        apply_filters(np.zeros((0, 0)), steps)
+    with pytest.raises(ValueError, match=r"non-empty 2-D image, got shape \(3, 4, 4\)"):
+        apply_filters(np.zeros((3, 4, 4)), steps)
+
+
+def test_variance_of_huge_values_is_inf_not_a_warning():
+    from segpaint.segment._filters import apply_filters, normalize_filters
+
+    out = apply_filters(np.full((4, 4), 1e200), normalize_filters([["variance", 2]]))
+    assert out.shape == (4, 4)  # overflow is an inf or NaN value, never a raised RuntimeWarning
+
+
+# ------------------------------------------------------------------------------- queries
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("(" * 400 + "area < 5" + ")" * 400, "more than 32 nested parentheses or 'not'"),
+        ("not " * 400 + "area < 5", "more than 32 nested parentheses or 'not'"),
+        ("(" * 33 + "area < 5" + ")" * 33, "more than 32 nested"),
+        (" or ".join(["area < 5"] * 300), "is 3596 characters long; a query may have at most 2000"),
+    ],
+)
+def test_query_depth_and_length_are_bounded(text, match):
+    from segpaint.segment import QuerySyntaxError, parse_query
+
+    # before: RecursionError (400-deep), or minutes of parsing for a 1 MB query
+    with pytest.raises(QuerySyntaxError, match=match):
+        parse_query(text, {"area"})
+
+
+def test_query_at_the_limits_evaluates():
+    from segpaint.segment import parse_query
+
+    deep = parse_query("(" * 32 + "area < 5" + ")" * 32, {"area"})
+    np.testing.assert_array_equal(deep({"area": [1, 9]}), [True, False])
+    negated = parse_query("not " * 32 + "area < 5", {"area"})  # even count: unchanged
+    np.testing.assert_array_equal(negated({"area": [1, 9]}), [True, False])
+    long = parse_query(" or ".join(f"area == {i}" for i in range(130)), {"area"})
+    np.testing.assert_array_equal(long({"area": [3, 129, 130]}), [True, True, False])
+    inf = parse_query("area < 1e999", {"area"})  # an overflowing number is +inf
+    np.testing.assert_array_equal(inf({"area": [1e308]}), [True])
+
+
+def test_query_values_are_checked():
+    from segpaint.segment import parse_query
+
+    query = parse_query("area < 5 and eccentricity > 0.5", {"area", "eccentricity"})
+    with pytest.raises(KeyError, match="no values for 'eccentricity'"):
+        query({"area": [1]})
+    with pytest.raises(ValueError, match=r"one value per object; got different lengths \(area: 2"):
+        query({"area": [1, 2], "eccentricity": [1, 2, 3]})
+    with pytest.raises(ValueError, match=r"values of 'area' must be 1-D .* got shape \(1, 2\)"):
+        query({"area": [[1, 2]], "eccentricity": [1, 2]})
+    with pytest.raises(ValueError, match="values of 'area' must be numbers"):
+        query({"area": ["x"], "eccentricity": [1]})
+
+
+# ---------------------------------------------------------------------------- thresholds
+
+
+def test_infinite_thresholds_are_open_bounds():
+    from segpaint.segment import segment
+
+    image = _nuclei()
+    reference = segment(image, thresholds=[600, 1e10])
+    assert reference.max() == 3
+    for high in (np.inf, float("inf"), "inf", "Infinity", 1e400):
+        np.testing.assert_array_equal(segment(image, thresholds=[600, high]), reference)
+    everything = segment(image, thresholds=[-np.inf, np.inf], do_watershed=False)
+    assert everything.max() == 1  # all pixels (away from the filters' edge) are one object
+    nothing = segment(image, thresholds=[np.inf, np.inf])
+    assert nothing.max() == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"thresholds": [float("nan"), 5]}, ValueError, "thresholds: NaN is not a threshold"),
+        ({"thresholds": [600, float("nan")]}, ValueError, "thresholds: NaN is not a threshold"),
+        ({"thresholds": [600, "lots"]}, ValueError, r"\[8000, 'inf'\]"),
+        (
+            {"marker_min_distance": float("inf")},
+            ValueError,
+            "marker_min_distance: expected a finite",
+        ),
+        (
+            {"marker_min_distance": float("nan")},
+            ValueError,
+            "marker_min_distance: expected a finite",
+        ),
+        ({"marker_footprint_size": -4}, ValueError, "marker_footprint_size: expected a finite"),
+        (
+            {"feature_queries": ["area < 1"] * 65},
+            ValueError,
+            "feature_queries: 65 queries; at most 64",
+        ),
+        ({"equalize_reference": np.zeros((0, 0))}, ValueError, "non-empty 2-D real reference"),
+        ({"equalize_reference": np.full((4, 4), np.nan)}, ValueError, "NaN or infinite values"),
+    ],
+)
+def test_bad_threshold_parameters(params, error, match):
+    from segpaint.segment import segment
+
+    with pytest.raises(error, match=match):
+        segment(_nuclei(), **{"thresholds": [600, 1e10], **params})
+
+
+def test_huge_marker_sizes_are_clipped_to_the_image():
+    from skimage.feature import peak_local_max
+
+    from segpaint.segment import segment
+
+    image = _nuclei()
+    # before: np.ones((1e9, 1e9)) for the footprint (MemoryError)
+    side = max(image.shape)
+    clipped = segment(image, thresholds=[600, 1e10], marker_footprint_size=2 * side + 1)
+    for size in (10**9, 10**6):
+        labels = segment(image, thresholds=[600, 1e10], marker_footprint_size=size)
+        np.testing.assert_array_equal(labels, clipped)
+    far = segment(image, thresholds=[600, 1e10], marker_min_distance=10**9)
+    np.testing.assert_array_equal(
+        far, segment(image, thresholds=[600, 1e10], marker_min_distance=81)
+    )
+    # the premise: a footprint past twice the side, or a spacing past the diagonal, finds the same
+    relief = np.random.default_rng(0).random((20, 30))
+    for a, b in (((61, 1), (201, 1)), ((3, 37), (3, 500))):
+        np.testing.assert_array_equal(
+            peak_local_max(relief, footprint=np.ones((a[0], a[0])), min_distance=a[1]),
+            peak_local_max(relief, footprint=np.ones((b[0], b[0])), min_distance=b[1]),
+        )
+
+
+def test_threshold_segment_images_of_any_size_and_values():
+    from segpaint.segment import segment
+
+    assert segment(np.ones((1, 1)), thresholds=[0.5, 2]).shape == (1, 1)
+    assert segment(np.ones((1, 1))).max() == 0
+    assert segment(np.arange(5.0)[None]).shape == (1, 5)
+    assert segment(np.full((20, 20), 7.0), thresholds=["otsu", np.inf]).shape == (20, 20)
+    assert segment(np.full((10, 10), np.nan)).max() == 0  # no finite pixel: no object
+    with pytest.raises(ValueError, match=r"image: expected a non-empty \(C, Y, X\) array"):
+        segment(np.zeros((0, 0)))
+    with pytest.raises(ValueError, match=r"got shape \(1, 5, 0\)"):
+        segment(np.zeros((5, 0)))
+    with pytest.raises(TypeError, match="expected real numbers .* got dtype complex128"):
+        segment(np.ones((8, 8), complex))
+    with pytest.raises(TypeError, match="got dtype object"):
+        segment(np.full((8, 8), None))
+    # +inf pixels count as the brightest finite value (before: "autodetected range of
+    # [1.0, inf] is not finite" from Otsu)
+    image = _nuclei().astype(np.float64)
+    spiked = image.copy()
+    spiked[12, 14] = np.inf
+    np.testing.assert_array_equal(
+        segment(spiked, thresholds=["otsu", np.inf]),
+        segment(np.where(np.isinf(spiked), image.max(), spiked), thresholds=["otsu", np.inf]),
+    )
+
+
+def test_read_threshold_config_bad_files(tmp_path):
+    from segpaint.segment import read_threshold_config
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nests lists or objects too deeply"):
+        read_threshold_config(deep)  # before: RecursionError
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('{"filters": [["gauss", 2]], "note": "\xb5m"}'.encode("latin-1"))
+    with pytest.raises(ValueError, match="is not UTF-8 text .* save it as UTF-8 JSON"):
+        read_threshold_config(latin)  # before: UnicodeDecodeError
+    folder = tmp_path / "threshold_config_cells.json"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder; pass the path of a"):
+        read_threshold_config(folder)
+    infinite = tmp_path / "inf.json"
+    infinite.write_text('{"thresholds": [8000, Infinity], "filters": [["gauss", 1e400]]}')
+    with pytest.raises(ValueError, match="'gauss' sigma must be a number from 0 to 100"):
+        read_threshold_config(infinite)
+    infinite.write_text('{"thresholds": [8000, Infinity]}')
+    assert read_threshold_config(infinite)["thresholds"] == [8000, np.inf]

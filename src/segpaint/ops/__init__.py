@@ -7,6 +7,7 @@ applies them and records undo steps.
 from segpaint.ops.labels import (
     COORD_MAX,
     LABEL_DTYPE,
+    PAD_SIZE_MAX,
     RADIUS_MAX,
     STROKE_CENTRES_MAX,
     STROKE_POINTS_MAX,
@@ -30,6 +31,7 @@ from segpaint.ops.labels import (
 __all__ = [
     "COORD_MAX",
     "LABEL_DTYPE",
+    "PAD_SIZE_MAX",
     "RADIUS_MAX",
     "STROKE_CENTRES_MAX",
     "STROKE_POINTS_MAX",

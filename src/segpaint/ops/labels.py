@@ -38,6 +38,9 @@ COORD_MAX = 2.0**50
 STROKE_CENTRES_MAX = 1 << 22
 """Most disk centres :func:`stroke_centres` returns when no ``box`` bounds the stroke."""
 
+PAD_SIZE_MAX = 1 << 16
+"""Largest ``min_size`` of :func:`pad_symmetric`."""
+
 _DIRECT_MAX = 1 << 18  # centres kept as a list; a longer stroke is marked in a grid instead
 _CHUNK = 1 << 16  # centres generated at a time
 _SPAN_CHUNK = 1 << 18  # row spans stamped at a time
@@ -425,6 +428,9 @@ def tight_bbox(
     >>> tight_bbox(m)[0]
     (1, 3, 2, 3)
     """
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D (rows, cols); got shape {mask.shape}")
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
@@ -498,6 +504,7 @@ def fill_mask(
     >>> box, m.astype(int).tolist()
     ((0, 2, 0, 2), [[1, 1], [0, 1]])
     """
+    label_image = np.asarray(label_image)
     if label_image.ndim != 2:
         raise ValueError(f"label_image must be 2-D (rows, cols); got shape {label_image.shape}")
     if connectivity not in (1, 2):
@@ -506,7 +513,12 @@ def fill_mask(
         )
     full: BBox = (0, label_image.shape[0], 0, label_image.shape[1])
     lim = full if clip is None else _intersect(full, clip)
-    row, col = int(seed_point[0]), int(seed_point[1])
+    try:
+        row, col = (int(v) for v in seed_point)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError(
+            f"seed_point must be a (row, col) pair of pixel indices; got {seed_point!r}"
+        ) from err
     if lim is None or not (lim[0] <= row < lim[1] and lim[2] <= col < lim[3]):
         raise ValueError(
             f"seed_point {seed_point!r} is outside the image{' or the ROI' if clip else ''} "
@@ -671,6 +683,8 @@ def relabel_sequential(label_image: npt.ArrayLike) -> npt.NDArray[np.uint32]:
     [[0, 2], [2, 1]]
     """
     arr = as_label_image(label_image, name="label_image")
+    if arr.size == 0:
+        return np.array(arr, dtype=LABEL_DTYPE)
     values, inverse = np.unique(arr, return_inverse=True)
     first = 0 if values[0] == 0 else 1
     new = np.arange(first, first + len(values), dtype=LABEL_DTYPE)
@@ -693,6 +707,16 @@ def pad_symmetric(
     >>> out.shape, pad
     ((2, 256, 300), ((3, 3), (0, 0)))
     """
+    image = np.asarray(image)
+    if image.ndim < 2:
+        raise ValueError(f"image must have at least 2 dimensions (..., Y, X); got {image.shape}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer):
+        raise TypeError(f"min_size must be a whole number of pixels; got {min_size!r}")
+    if not 0 <= min_size <= PAD_SIZE_MAX:
+        raise ValueError(
+            f"min_size must be from 0 to {PAD_SIZE_MAX} pixels (Celldetective uses 256); "
+            f"got {min_size}"
+        )
     pads: list[tuple[int, int]] = []
     for size in image.shape[-2:]:
         total = max(0, min_size - size)
@@ -716,7 +740,13 @@ def percentile_limits(
     """
     if not 0 <= low < high <= 100:
         raise ValueError(f"need 0 <= low < high <= 100; got low={low}, high={high}")
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
+        raise ValueError(f"max_samples must be a whole number >= 1; got {max_samples!r}")
     arr = np.asarray(image).ravel()
+    if arr.dtype == bool:
+        arr = arr.view(np.uint8)
+    if arr.dtype.kind not in "uif":
+        raise TypeError(f"image must hold real numbers; got dtype {arr.dtype}")
     if arr.size > max_samples:
         arr = arr[:: arr.size // max_samples + 1]
     arr = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
@@ -736,9 +766,10 @@ def check_bbox(bbox: Sequence[int], shape: tuple[int, int], *, name: str = "bbox
     >>> check_bbox((0, 2, 1, 3), (4, 4))
     (0, 2, 1, 3)
     """
+    shape = _check_shape(shape)
     try:
         r0, r1, c0, c1 = (int(v) for v in bbox)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise TypeError(
             f"{name} must be 4 integers (row0, row1, col0, col1); got {bbox!r}"
         ) from err
