@@ -621,3 +621,64 @@ def test_read_threshold_config_bad_files(tmp_path):
         read_threshold_config(infinite)
     infinite.write_text('{"thresholds": [8000, Infinity]}')
     assert read_threshold_config(infinite)["thresholds"] == [8000, np.inf]
+
+
+# ------------------------------------------------------------------------------- metrics
+
+
+def _dense_reference(true, pred, threshold):
+    """The matching on the full IoU matrix (what match_instances did before)."""
+    from scipy.optimize import linear_sum_assignment
+
+    t_ids = np.unique(true[true > 0])
+    p_ids = np.unique(pred[pred > 0])
+    iou = np.zeros((len(t_ids), len(p_ids)))
+    for i, t in enumerate(t_ids):
+        for j, p in enumerate(p_ids):
+            inter = np.sum((true == t) & (pred == p))
+            iou[i, j] = inter / np.sum((true == t) | (pred == p))
+    if not (len(t_ids) and len(p_ids)):
+        return 0, iou
+    eligible = iou >= threshold
+    rows, cols = linear_sum_assignment(np.where(eligible, -iou, 1.0))
+    good = eligible[rows, cols]
+    return int(good.sum()), iou
+
+
+def test_matching_equals_the_dense_hungarian_reference():
+    from scipy import ndimage as ndi
+
+    from segpaint.metrics import iou_matrix, match_instances
+
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        shape = (int(rng.integers(1, 30)), int(rng.integers(1, 30)))
+        images = []
+        for _ in range(2):
+            blobs = ndi.gaussian_filter(rng.random(shape), 1.2) > rng.uniform(0.45, 0.55)
+            labels = ndi.label(blobs)[0] * int(rng.integers(1, 5000))  # sparse label values
+            images.append(labels)
+        threshold = float(rng.choice([0.1, 0.3, 0.5, 0.8]))
+        tp, dense = _dense_reference(images[0], images[1], threshold)
+        result = match_instances(images[0], images[1], iou_threshold=threshold)
+        assert result.tp == tp
+        np.testing.assert_allclose(iou_matrix(images[0], images[1])[0], dense)
+
+
+def test_matching_two_intensity_images_is_bounded():
+    from segpaint.metrics import iou_matrix, match_instances
+
+    # A raw image passed as labels: 65,536 "objects" on each side.  Before: a joint histogram
+    # of 65536 x 65536 pairs (34 GB) for match_instances and iou_matrix.
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 65536, (512, 512))
+    b = rng.integers(0, 65536, (512, 512))
+    tracemalloc.start()
+    result = match_instances(a, b)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result.tp + result.fn == len(np.unique(a[a > 0]))
+    assert result.tp + result.fp == len(np.unique(b[b > 0]))
+    assert peak < 40 * a.nbytes
+    with pytest.raises(ValueError, match=r"iou_matrix: \d+ true x \d+ predicted objects is more"):
+        iou_matrix(a, b)
