@@ -322,7 +322,7 @@ def test_check_label_accepts_whole_numbers_up_to_the_top():
         (
             lambda: ops.fill_mask(np.zeros((0, 0), np.uint32), (0, 0)),
             ValueError,
-            r"seed_point \(0, 0\) is outside the image",
+            r"label_image has no pixels \(shape \(0, 0\)\); there is nothing to fill",
         ),
         (lambda: ops.pad_symmetric(np.ones(5)), ValueError, "at least 2 dimensions"),
         (

@@ -519,6 +519,10 @@ def fill_mask(
         raise TypeError(
             f"seed_point must be a (row, col) pair of pixel indices; got {seed_point!r}"
         ) from err
+    if label_image.size == 0:
+        raise ValueError(
+            f"label_image has no pixels (shape {label_image.shape}); there is nothing to fill"
+        )
     if lim is None or not (lim[0] <= row < lim[1] and lim[2] <= col < lim[3]):
         raise ValueError(
             f"seed_point {seed_point!r} is outside the image{' or the ROI' if clip else ''} "
