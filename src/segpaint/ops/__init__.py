@@ -5,8 +5,12 @@ applies them and records undo steps.
 """
 
 from segpaint.ops.labels import (
+    COORD_MAX,
     LABEL_DTYPE,
+    PAD_SIZE_MAX,
     RADIUS_MAX,
+    STROKE_CENTRES_MAX,
+    STROKE_POINTS_MAX,
     BBox,
     as_label_image,
     bbox_slices,
@@ -25,8 +29,12 @@ from segpaint.ops.labels import (
 )
 
 __all__ = [
+    "COORD_MAX",
     "LABEL_DTYPE",
+    "PAD_SIZE_MAX",
     "RADIUS_MAX",
+    "STROKE_CENTRES_MAX",
+    "STROKE_POINTS_MAX",
     "BBox",
     "as_label_image",
     "bbox_slices",

@@ -6,13 +6,15 @@ None of these functions modifies its input unless it says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
-from itertools import pairwise
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from scipy import ndimage as ndi
 from skimage.segmentation import flood
 
 BBox: TypeAlias = tuple[int, int, int, int]
@@ -21,8 +23,29 @@ BBox: TypeAlias = tuple[int, int, int, int]
 LABEL_DTYPE = np.dtype(np.uint32)
 """The dtype of every label image held by a Session."""
 
+# scipy ships partial hints: a typed handle keeps mypy strict
+_edt: Callable[..., Any] = ndi.distance_transform_edt
+
 RADIUS_MAX = 512.0
 """Largest brush radius in pixels (a bigger brush is almost always a mistake)."""
+
+STROKE_POINTS_MAX = 10_000
+"""Most vertices one stroke may have (a pointer sampled at 240 Hz for 40 s); split longer ones."""
+
+COORD_MAX = 2.0**50
+"""Largest absolute ``(row, col)`` coordinate a stroke vertex may have (about 1.1e15 pixels)."""
+
+STROKE_CENTRES_MAX = 1 << 22
+"""Most disk centres :func:`stroke_centres` returns when no ``box`` bounds the stroke."""
+
+PAD_SIZE_MAX = 1 << 16
+"""Largest ``min_size`` of :func:`pad_symmetric`."""
+
+_DIRECT_MAX = 1 << 18  # centres kept as a list; a longer stroke is marked in a grid instead
+_CHUNK = 1 << 16  # centres generated at a time
+_SPAN_CHUNK = 1 << 18  # row spans stamped at a time
+_SPANS_PER_PIXEL = 4  # more row spans than this per output pixel: use the distance transform
+_SPANS_MIN = 1 << 16  # ... unless there are fewer than this
 
 
 def _as_points(points: npt.ArrayLike, *, name: str = "points") -> npt.NDArray[np.float64]:
@@ -39,13 +62,27 @@ def _as_points(points: npt.ArrayLike, *, name: str = "points") -> npt.NDArray[np
         raise ValueError(
             f"{name} must have shape (n, 2) with n >= 1 (row, col) pairs; got shape {pts.shape}"
         )
+    if pts.shape[0] > STROKE_POINTS_MAX:
+        raise ValueError(
+            f"{name} has {pts.shape[0]} vertices; a stroke takes at most {STROKE_POINTS_MAX}: "
+            "split it into several strokes or drop close vertices"
+        )
     if not np.isfinite(pts).all():
         raise ValueError(f"{name} contains NaN or infinite coordinates; pass finite (row, col)")
+    if np.abs(pts).max() > COORD_MAX:
+        raise ValueError(
+            f"{name} has a coordinate of {np.abs(pts).max():g} pixels; coordinates must lie "
+            f"within +-{COORD_MAX:g} (points outside the image are clipped, so pass the "
+            "image edge instead)"
+        )
     return pts
 
 
 def _check_radius(radius: float) -> float:
-    r = float(radius)
+    try:
+        r = float(radius)
+    except (TypeError, ValueError):
+        r = math.nan
     if not np.isfinite(r) or r < 0.5 or r > RADIUS_MAX:
         raise ValueError(
             f"radius must be a number between 0.5 and {RADIUS_MAX:g} pixels; got {radius!r}"
@@ -53,32 +90,141 @@ def _check_radius(radius: float) -> float:
     return r
 
 
-def stroke_centres(points: npt.ArrayLike) -> npt.NDArray[np.int64]:
+def _check_box(box: Sequence[int], name: str) -> BBox:
+    try:
+        r0, r1, c0, c1 = (operator.index(v) for v in box)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be 4 integers (row0, row1, col0, col1); got {box!r}") from err
+    return r0, r1, c0, c1
+
+
+def _check_shape(shape: Sequence[int]) -> tuple[int, int]:
+    try:
+        rows, cols = (operator.index(v) for v in shape)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"shape must be 2 integers (rows, cols); got {shape!r}") from err
+    if rows < 0 or cols < 0:
+        raise ValueError(f"shape must not be negative; got {(rows, cols)}")
+    return rows, cols
+
+
+def _segment_plan(
+    pts: npt.NDArray[np.float64], box: BBox | None
+) -> tuple[npt.NDArray[np.float64], ...]:
+    """Per segment: start, step, step count and the range of steps whose centre can be in box.
+
+    Each segment ``a -> b`` is stepped as ``floor(a + (b - a) * k / n + 0.5)`` for
+    ``k = 1..n``, ``n`` its Chebyshev length.  With a box, Liang-Barsky clipping in the
+    segment's parameter keeps only the steps near the box, so a segment costs at most the box's
+    size however far it reaches; the kept steps are computed exactly as without clipping.
+    """
+    a = pts[:-1]
+    d = pts[1:] - a
+    n = np.maximum(np.ceil(np.abs(d)).max(axis=1, initial=0.0), 1.0)
+    first = np.ones(len(a))
+    last = n.copy()
+    if box is not None and len(a):
+        # centre floor(p + 0.5) lies in [lo, hi) when p lies in [lo - 0.5, hi - 0.5); 1 px spare
+        t0 = np.zeros(len(a))
+        t1 = np.ones(len(a))
+        for axis, (lo, hi) in enumerate(
+            ((box[0] - 1.5, box[1] + 0.5), (box[2] - 1.5, box[3] + 0.5))
+        ):
+            p, v = a[:, axis], d[:, axis]
+            flat = v == 0
+            inside = (p >= lo) & (p <= hi)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ta = (lo - p) / v
+                tb = (hi - p) / v
+            enter = np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(ta, tb))
+            leave = np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(ta, tb))
+            t0 = np.maximum(t0, enter)
+            t1 = np.minimum(t1, leave)
+        hit = t0 <= t1
+        first = np.where(hit, np.maximum(np.floor(t0 * n) - 1.0, 1.0), 1.0)
+        last = np.where(hit, np.minimum(np.ceil(t1 * n) + 1.0, n), 0.0)
+    keep = last >= first
+    return a[keep], d[keep], n[keep], first[keep], (last - first + 1.0)[keep]
+
+
+def _centre_chunks(
+    pts: npt.NDArray[np.float64], box: BBox | None
+) -> Iterator[npt.NDArray[np.int64]]:
+    """Disk centres of the polyline in order (inside ``box`` if given), a chunk at a time."""
+    start = np.floor(pts[:1] + 0.5)
+    a, d, n, first, count = _segment_plan(pts, box)
+    pending = [start]
+    ends = np.cumsum(count)
+    done = 0.0
+    index = 0
+    while True:
+        if pending:
+            block = np.concatenate(pending)
+            pending = []
+        else:
+            if index >= len(a):
+                return
+            # whole segments up to about _CHUNK centres (at least one segment)
+            stop = max(index + 1, int(np.searchsorted(ends, done + _CHUNK, side="right")))
+            cnt = count[index:stop].astype(np.int64)
+            seg = np.repeat(np.arange(index, stop), cnt)
+            offset = np.arange(len(seg)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            k = (first[seg] + offset)[:, np.newaxis]
+            block = np.floor(a[seg] + (d[seg] * k) / n[seg][:, np.newaxis] + 0.5)
+            done = float(ends[stop - 1])
+            index = stop
+        if box is not None:
+            inside = (
+                (block[:, 0] >= box[0])
+                & (block[:, 0] < box[1])
+                & (block[:, 1] >= box[2])
+                & (block[:, 1] < box[3])
+            )
+            block = block[inside]
+        if len(block):
+            yield block.astype(np.int64)
+
+
+def stroke_centres(
+    points: npt.ArrayLike, *, box: Sequence[int] | None = None
+) -> npt.NDArray[np.int64]:
     """Integer disk centres along a polyline, one step per pixel so fast strokes have no gaps.
 
     Parameters
     ----------
     points : array_like, shape (n, 2)
-        Vertices of the polyline as ``(row, col)``; floats are allowed.
+        Vertices of the polyline as ``(row, col)``; floats are allowed.  At most
+        `STROKE_POINTS_MAX` vertices, coordinates within ``+-COORD_MAX``.
+    box : (row0, row1, col0, col1), optional
+        Keep only the centres inside this half-open box.  Each segment is clipped to the box
+        before it is stepped, so the cost is bounded by the box whatever the coordinates.
+        Without a box a stroke may have at most `STROKE_CENTRES_MAX` centres.
 
     Returns
     -------
     ndarray of int64, shape (m, 2)
-        The centres, consecutive duplicates removed.
+        The centres (inside ``box``), consecutive duplicates removed.
 
     Examples
     --------
     >>> stroke_centres([(0, 0), (0, 3)]).tolist()
     [[0, 0], [0, 1], [0, 2], [0, 3]]
+    >>> stroke_centres([(0, 0), (0, 1e9)], box=(0, 1, 0, 3)).tolist()
+    [[0, 0], [0, 1], [0, 2]]
     """
     pts = _as_points(points)
-    chunks = [np.floor(pts[:1] + 0.5)]
-    for a, b in pairwise(pts):
-        d = b - a
-        n = int(max(np.ceil(abs(d[0])), np.ceil(abs(d[1])), 1.0))
-        k = np.arange(1, n + 1, dtype=np.float64)[:, np.newaxis]
-        chunks.append(np.floor(a + (d * k) / n + 0.5))
-    centres = np.concatenate(chunks).astype(np.int64)
+    lim = None if box is None else _check_box(box, "box")
+    if lim is None:
+        total = float(np.maximum(np.ceil(np.abs(np.diff(pts, axis=0))).max(axis=1), 1.0).sum())
+        if total + 1 > STROKE_CENTRES_MAX:
+            raise ValueError(
+                f"points: the stroke is {total:.0f} pixels long, more than {STROKE_CENTRES_MAX} "
+                "steps; pass box=(row0, row1, col0, col1) to keep only the part that matters"
+            )
+    chunks = list(_centre_chunks(pts, lim))
+    if not chunks:
+        return np.zeros((0, 2), dtype=np.int64)
+    centres = np.concatenate(chunks)
     keep = np.ones(len(centres), dtype=bool)
     keep[1:] = np.any(centres[1:] != centres[:-1], axis=1)
     return centres[keep]
@@ -102,6 +248,66 @@ def disk_offsets(radius: float) -> npt.NDArray[np.int64]:
     return offsets
 
 
+@lru_cache(maxsize=64)
+def _half_widths(r: float) -> npt.NDArray[np.int64]:
+    """For ``dr = -k..k``: the largest ``dc`` with ``dr² + dc² <= r²`` (the disk's row spans)."""
+    k = math.floor(r)
+    dr = np.arange(-k, k + 1, dtype=np.int64)
+    w = np.floor(np.sqrt(np.maximum(r * r - dr * dr, 0.0))).astype(np.int64)
+    # sqrt may round either way: settle on the exact integer test disk_offsets uses
+    w = np.where(dr * dr + (w + 1) * (w + 1) <= r * r, w + 1, w)
+    widths = np.asarray(np.where(dr * dr + w * w > r * r, w - 1, w), dtype=np.int64)
+    widths.flags.writeable = False
+    return widths
+
+
+def _stamp_spans(centres: npt.NDArray[np.int64], r: float, out: BBox) -> npt.NDArray[np.bool_]:
+    """Union of disks as row spans: per (row, start) the furthest end, then a running maximum.
+
+    Costs one span per centre and disk row, and about 16 bytes per pixel of ``out`` at most.
+    """
+    widths = _half_widths(r)
+    k = len(widths) // 2
+    dr = np.arange(-k, k + 1, dtype=np.int64)
+    h, w = out[1] - out[0], out[3] - out[2]
+    ends = np.zeros((h, w), dtype=np.int32)
+    # about 45 bytes of temporaries per span: a chunk never outgrows the output box
+    step = max(1, min(_SPAN_CHUNK, h * w // 4) // len(widths))
+    for i in range(0, len(centres), step):
+        c = centres[i : i + step]
+        rows = (c[:, :1] - out[0]) + dr
+        col = c[:, 1:] - out[2]
+        start = np.maximum(col - widths, 0)
+        end = np.minimum(col + widths + 1, w)
+        ok = (rows >= 0) & (rows < h) & (start < end)
+        np.maximum.at(ends, (rows[ok], start[ok]), end[ok].astype(np.int32))
+    np.maximum.accumulate(ends, axis=1, out=ends)
+    return ends > np.arange(w, dtype=np.int32)
+
+
+def _stamp_edt(
+    grid: npt.NDArray[np.bool_], origin: tuple[int, int], r: float, out: BBox
+) -> npt.NDArray[np.bool_]:
+    """Union of disks from the nearest centre of every pixel (exact Euclidean feature transform).
+
+    ``grid`` marks the centres on a domain starting at ``origin`` that holds ``out``; costs
+    about 20 bytes per domain pixel and time linear in it, however many centres there are.
+    """
+    nearest = np.empty((2, *grid.shape), dtype=np.int32)
+    _edt(~grid, return_distances=False, return_indices=True, indices=nearest)
+    h, w = out[1] - out[0], out[3] - out[2]
+    r0, c0 = out[0] - origin[0], out[2] - origin[1]
+    mask = np.empty((h, w), dtype=bool)
+    cols = np.arange(c0, c0 + w, dtype=np.int64)
+    step = max(1, (1 << 20) // max(w, 1))
+    for i in range(0, h, step):
+        rows = np.arange(r0 + i, r0 + min(h, i + step), dtype=np.int64)[:, np.newaxis]
+        drow = nearest[0, r0 + i : r0 + i + len(rows), c0 : c0 + w] - rows
+        dcol = nearest[1, r0 + i : r0 + i + len(rows), c0 : c0 + w] - cols
+        mask[i : i + len(rows)] = drow * drow + dcol * dcol <= r * r
+    return mask
+
+
 def stroke_mask(
     shape: tuple[int, int],
     points: npt.ArrayLike,
@@ -111,14 +317,20 @@ def stroke_mask(
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
     """Rasterise a brush stroke: the union of disks along a polyline.
 
+    The polyline is clipped to the image (grown by the radius) before it is stepped, and the
+    disks are stamped as row spans (or, for very long strokes of a wide brush, from an exact
+    distance transform), so time and memory are bounded by the image, however far the points
+    reach or however wide the brush: the peak is a few bytes per pixel of the stroke's box.
+
     Parameters
     ----------
     shape : (int, int)
         Shape ``(rows, cols)`` of the image the stroke is drawn on.
     points : array_like, shape (n, 2)
-        Polyline vertices ``(row, col)``.
+        Polyline vertices ``(row, col)``; they may lie outside the image.  At most
+        `STROKE_POINTS_MAX` of them.
     radius : float
-        Brush radius in pixels (>= 0.5).
+        Brush radius in pixels (0.5 to `RADIUS_MAX`).
     clip : (row0, row1, col0, col1), optional
         Only pixels inside this half-open box are kept (e.g. an ROI).
 
@@ -133,40 +345,74 @@ def stroke_mask(
     >>> bbox, mask = stroke_mask((10, 10), [(5, 5)], 1)
     >>> bbox, int(mask.sum())
     ((4, 7, 4, 7), 5)
+    >>> stroke_mask((10, 10), [(-1e9, 50), (1e9, 50)], 3) is None
+    True
     """
-    centres = stroke_centres(points)
-    offsets = disk_offsets(_check_radius(radius))
-    lim = (
-        (0, shape[0], 0, shape[1]) if clip is None else _intersect((0, shape[0], 0, shape[1]), clip)
-    )
-    if lim is None:
+    rows, cols = _check_shape(shape)
+    pts = _as_points(points)
+    r = _check_radius(radius)
+    full: BBox = (0, rows, 0, cols)
+    lim = full if clip is None else _intersect(full, _check_box(clip, "clip"))
+    if lim is None or lim[0] >= lim[1] or lim[2] >= lim[3]:
         return None
-    k = int(offsets[:, 0].max())
-    # Drop centres whose disk cannot touch the allowed area before the (n x k) broadcast.
-    near = (
-        (centres[:, 0] + k >= lim[0])
-        & (centres[:, 0] - k < lim[1])
-        & (centres[:, 1] + k >= lim[2])
-        & (centres[:, 1] - k < lim[3])
-    )
-    centres = centres[near]
-    if len(centres) == 0:
+    k = math.floor(r)
+    # centres whose disk can touch the allowed area
+    reach: BBox = (lim[0] - k, lim[1] + k, lim[2] - k, lim[3] + k)
+    chunks: list[npt.NDArray[np.int64]] = []
+    n_centres = 0
+    grid: npt.NDArray[np.bool_] | None = None
+    domain = reach
+    for chunk in _centre_chunks(pts, reach):
+        if grid is None and n_centres + len(chunk) > _DIRECT_MAX:
+            # a very long stroke: mark its centres on a grid over its reach in the image
+            lo = np.floor(pts.min(axis=0)) - 1
+            hi = np.ceil(pts.max(axis=0)) + 2
+            found = _intersect(reach, (int(lo[0]), int(hi[0]), int(lo[1]), int(hi[1])))
+            assert found is not None  # the chunks lie in both boxes
+            domain = found
+            grid = np.zeros((domain[1] - domain[0], domain[3] - domain[2]), dtype=bool)
+            for old in chunks:
+                grid[old[:, 0] - domain[0], old[:, 1] - domain[2]] = True
+            chunks = []
+        if grid is not None:
+            grid[chunk[:, 0] - domain[0], chunk[:, 1] - domain[2]] = True
+        else:
+            chunks.append(chunk)
+        n_centres += len(chunk)
+    if n_centres == 0:
         return None
-    r0 = max(int(centres[:, 0].min()) - k, lim[0])
-    r1 = min(int(centres[:, 0].max()) + k + 1, lim[1])
-    c0 = max(int(centres[:, 1].min()) - k, lim[2])
-    c1 = min(int(centres[:, 1].max()) + k + 1, lim[3])
-    h, w = r1 - r0, c1 - c0
-    # Stamp the disk at every centre into a padded box, then crop to the allowed area.
-    pad = np.zeros((h + 2 * k + 2, w + 2 * k + 2), dtype=bool)
-    rows = (centres[:, 0] - r0 + k)[:, np.newaxis] + offsets[:, 0]
-    cols = (centres[:, 1] - c0 + k)[:, np.newaxis] + offsets[:, 1]
-    ok = (rows >= 0) & (rows < pad.shape[0]) & (cols >= 0) & (cols < pad.shape[1])
-    pad[rows[ok], cols[ok]] = True
-    mask = pad[k : k + h, k : k + w]
+    if grid is None:
+        centres = np.concatenate(chunks)
+        lo_r, lo_c = (int(v) for v in centres.min(axis=0))
+        hi_r, hi_c = (int(v) + 1 for v in centres.max(axis=0))
+    else:
+        found_r = np.flatnonzero(grid.any(axis=1))
+        found_c = np.flatnonzero(grid.any(axis=0))
+        lo_r, hi_r = domain[0] + int(found_r[0]), domain[0] + int(found_r[-1]) + 1
+        lo_c, hi_c = domain[2] + int(found_c[0]), domain[2] + int(found_c[-1]) + 1
+    out = _intersect(lim, (lo_r - k, hi_r + k, lo_c - k, hi_c + k))
+    if out is None:
+        return None
+    area = (out[1] - out[0]) * (out[3] - out[2])
+    if grid is None and len(centres) * (2 * k + 1) <= _SPANS_PER_PIXEL * area + _SPANS_MIN:
+        mask = _stamp_spans(centres, r, out)
+    else:
+        # the centres' box and the output box, on one grid
+        dom: BBox = (min(lo_r, out[0]), max(hi_r, out[1]), min(lo_c, out[2]), max(hi_c, out[3]))
+        marks = np.zeros((dom[1] - dom[0], dom[3] - dom[2]), dtype=bool)
+        if grid is None:
+            marks[centres[:, 0] - dom[0], centres[:, 1] - dom[2]] = True
+        else:
+            src = _intersect(domain, dom)
+            assert src is not None
+            marks[src[0] - dom[0] : src[1] - dom[0], src[2] - dom[2] : src[3] - dom[2]] = grid[
+                src[0] - domain[0] : src[1] - domain[0], src[2] - domain[2] : src[3] - domain[2]
+            ]
+            del grid
+        mask = _stamp_edt(marks, (dom[0], dom[2]), r, out)
     if not mask.any():
         return None
-    return tight_bbox(mask, offset=(r0, c0))
+    return tight_bbox(mask, offset=(out[0], out[2]))
 
 
 def tight_bbox(
@@ -182,6 +428,9 @@ def tight_bbox(
     >>> tight_bbox(m)[0]
     (1, 3, 2, 3)
     """
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D (rows, cols); got shape {mask.shape}")
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
@@ -255,6 +504,7 @@ def fill_mask(
     >>> box, m.astype(int).tolist()
     ((0, 2, 0, 2), [[1, 1], [0, 1]])
     """
+    label_image = np.asarray(label_image)
     if label_image.ndim != 2:
         raise ValueError(f"label_image must be 2-D (rows, cols); got shape {label_image.shape}")
     if connectivity not in (1, 2):
@@ -263,7 +513,16 @@ def fill_mask(
         )
     full: BBox = (0, label_image.shape[0], 0, label_image.shape[1])
     lim = full if clip is None else _intersect(full, clip)
-    row, col = int(seed_point[0]), int(seed_point[1])
+    try:
+        row, col = (int(v) for v in seed_point)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError(
+            f"seed_point must be a (row, col) pair of pixel indices; got {seed_point!r}"
+        ) from err
+    if label_image.size == 0:
+        raise ValueError(
+            f"label_image has no pixels (shape {label_image.shape}); there is nothing to fill"
+        )
     if lim is None or not (lim[0] <= row < lim[1] and lim[2] <= col < lim[3]):
         raise ValueError(
             f"seed_point {seed_point!r} is outside the image{' or the ROI' if clip else ''} "
@@ -293,37 +552,82 @@ def fill_mask(
         half *= 4
 
 
+def _label_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
+    try:
+        kind = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype must be an integer dtype such as np.uint32; got {dtype!r}") from err
+    if kind.kind not in "ui":
+        raise TypeError(f"dtype must be an integer dtype such as np.uint32; got {kind.name}")
+    return kind
+
+
 def next_label(max_label: int, *, dtype: npt.DTypeLike = LABEL_DTYPE) -> int:
     """The label after ``max_label``, checked against the dtype's range.
+
+    Parameters
+    ----------
+    max_label : int
+        The largest label in use (0 when there is none).
+    dtype : dtype, optional
+        The label image's integer dtype (``uint32`` by default).
+
+    Raises
+    ------
+    ValueError
+        When ``max_label`` is already the largest value of ``dtype``: no label is left above
+        it, and the labels must be renumbered (`relabel_sequential`) to free values.
 
     Examples
     --------
     >>> next_label(41)
     42
+    >>> next_label(2**32 - 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: no label is left after 4294967295, the largest uint32 label; ...
     """
-    new = int(max_label) + 1
-    check_label(new, dtype=dtype)
-    return new
+    kind = _label_dtype(dtype)
+    top = check_label(max_label, dtype=kind, name="max_label")
+    if top >= int(np.iinfo(kind).max):
+        raise ValueError(
+            f"no label is left after {top}, the largest {kind.name} label; renumber the "
+            "labels 1..N first, e.g. session.set_labels(population, frame, "
+            "segpaint.ops.relabel_sequential(labels)) for each frame"
+        )
+    return top + 1
 
 
-def check_label(label: int, *, dtype: npt.DTypeLike = LABEL_DTYPE, name: str = "label") -> int:
+def check_label(label: object, *, dtype: npt.DTypeLike = LABEL_DTYPE, name: str = "label") -> int:
     """Validate a label value for a label image of ``dtype`` and return it as ``int``.
+
+    Whole-number floats (``3.0``) are accepted; booleans, fractions, NaN, negative values and
+    values above the dtype's range are refused with a message that names ``name``.
 
     Examples
     --------
     >>> check_label(3)
     3
+    >>> check_label(2**32)
+    Traceback (most recent call last):
+    ...
+    ValueError: label=4294967296 is outside the range of uint32 labels (0..4294967295); ...
     """
-    if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
-        if isinstance(label, (float, np.floating)) and float(label).is_integer():
+    kind = _label_dtype(dtype)
+    if isinstance(label, bool | np.bool_):
+        raise TypeError(
+            f"{name} must be a non-negative integer; got the boolean {bool(label)} (pass 1 or 0)"
+        )
+    if not isinstance(label, int | np.integer):
+        if isinstance(label, float | np.floating) and float(label).is_integer():
             label = int(label)
         else:
             raise TypeError(f"{name} must be a non-negative integer; got {label!r}")
-    info = np.iinfo(np.dtype(dtype))
+    info = np.iinfo(kind)
     value = int(label)
     if value < 0 or value > info.max:
         raise ValueError(
-            f"{name}={value} is outside the range of {np.dtype(dtype).name} labels "
+            f"{name}={value} is outside the range of {kind.name} labels "
             f"(0..{info.max}); use a smaller label, or relabel with segpaint.ops.relabel_sequential"
         )
     return value
@@ -383,6 +687,8 @@ def relabel_sequential(label_image: npt.ArrayLike) -> npt.NDArray[np.uint32]:
     [[0, 2], [2, 1]]
     """
     arr = as_label_image(label_image, name="label_image")
+    if arr.size == 0:
+        return np.array(arr, dtype=LABEL_DTYPE)
     values, inverse = np.unique(arr, return_inverse=True)
     first = 0 if values[0] == 0 else 1
     new = np.arange(first, first + len(values), dtype=LABEL_DTYPE)
@@ -405,6 +711,16 @@ def pad_symmetric(
     >>> out.shape, pad
     ((2, 256, 300), ((3, 3), (0, 0)))
     """
+    image = np.asarray(image)
+    if image.ndim < 2:
+        raise ValueError(f"image must have at least 2 dimensions (..., Y, X); got {image.shape}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer):
+        raise TypeError(f"min_size must be a whole number of pixels; got {min_size!r}")
+    if not 0 <= min_size <= PAD_SIZE_MAX:
+        raise ValueError(
+            f"min_size must be from 0 to {PAD_SIZE_MAX} pixels (Celldetective uses 256); "
+            f"got {min_size}"
+        )
     pads: list[tuple[int, int]] = []
     for size in image.shape[-2:]:
         total = max(0, min_size - size)
@@ -428,7 +744,13 @@ def percentile_limits(
     """
     if not 0 <= low < high <= 100:
         raise ValueError(f"need 0 <= low < high <= 100; got low={low}, high={high}")
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
+        raise ValueError(f"max_samples must be a whole number >= 1; got {max_samples!r}")
     arr = np.asarray(image).ravel()
+    if arr.dtype == bool:
+        arr = arr.view(np.uint8)
+    if arr.dtype.kind not in "uif":
+        raise TypeError(f"image must hold real numbers; got dtype {arr.dtype}")
     if arr.size > max_samples:
         arr = arr[:: arr.size // max_samples + 1]
     arr = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
@@ -448,9 +770,10 @@ def check_bbox(bbox: Sequence[int], shape: tuple[int, int], *, name: str = "bbox
     >>> check_bbox((0, 2, 1, 3), (4, 4))
     (0, 2, 1, 3)
     """
+    shape = _check_shape(shape)
     try:
         r0, r1, c0, c1 = (int(v) for v in bbox)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise TypeError(
             f"{name} must be 4 integers (row0, row1, col0, col1); got {bbox!r}"
         ) from err

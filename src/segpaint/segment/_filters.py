@@ -17,7 +17,14 @@ from scipy import ndimage as ndi
 from skimage import filters as _skfilters
 from skimage import morphology as _morphology
 
-__all__ = ["FILTERS", "apply_filters", "filter_reach", "normalize_filters"]
+__all__ = [
+    "FILTERS",
+    "FILTER_LIMITS",
+    "FILTER_STEPS_MAX",
+    "apply_filters",
+    "filter_reach",
+    "normalize_filters",
+]
 
 FloatImage = npt.NDArray[np.float64]
 
@@ -117,6 +124,47 @@ FILTERS: dict[str, Callable[..., FloatImage]] = {
 }
 """Filter name -> function(image, *args).  The only filters a configuration can name."""
 
+SIGMA_MAX = 100.0
+"""Largest Gaussian sigma (px) of ``gauss``, ``dog`` and ``log``: a kernel of 801 taps."""
+
+SIZE_MAX = 4096
+"""Largest window (px) of ``maximum``, ``minimum``, ``variance`` and ``std`` (cost per pixel does
+not grow with the window; its buffers do)."""
+
+MEDIAN_SIZE_MAX = 31
+"""Largest ``median`` window (px): its cost grows with the window's area (33 s per megapixel at
+31 on one core)."""
+
+TOPHAT_SIZE_MAX = 50
+"""Largest ``tophat`` disk radius (px): its cost grows with the disk's area."""
+
+FILTER_STEPS_MAX = 32
+"""Most filter steps one configuration may chain."""
+
+_NUMBER = (-math.inf, math.inf)
+FILTER_LIMITS: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "gauss": (("sigma", 0.0, SIGMA_MAX),),
+    "median": (("size", 1, MEDIAN_SIZE_MAX),),
+    "maximum": (("size", 1, SIZE_MAX),),
+    "minimum": (("size", 1, SIZE_MAX),),
+    "variance": (("size", 1, SIZE_MAX),),
+    "std": (("size", 1, SIZE_MAX),),
+    "laplace": (),
+    "dog": (("sigma_low", 0.0, SIGMA_MAX), ("sigma_high", 0.0, SIGMA_MAX)),
+    "log": (("sigma", 0.0, SIGMA_MAX),),
+    "tophat": (("size", 1, TOPHAT_SIZE_MAX),),
+    "invert": (("value", *_NUMBER),),
+    "subtract": (("value", *_NUMBER),),
+    "abs": (),
+    "ln": (),
+}
+"""Filter name -> its positional parameters ``(name, lowest, highest)``, all optional.
+
+Sizes are rounded to whole pixels before the check.  Every value must be finite: a bound on
+each parameter keeps the work of any configuration bounded by the image.
+"""
+_SIZES = {"size"}
+
 # How far (in pixels) each filter's output depends on pixels near it, from its first argument.
 _REACH: dict[str, Callable[[float], float]] = {
     "gauss": lambda s: 2.0 * s,
@@ -145,12 +193,29 @@ def normalize_filters(filters: Any) -> list[FilterStep]:
     """Check a Celldetective-style filter list and return it as `FilterStep` items.
 
     Accepts ``[["gauss", 2], ["variance", 4]]``, ``[("median", 3)]`` or bare names ``["laplace"]``.
+    Every argument must be finite and within its range in `FILTER_LIMITS`, and a list holds at
+    most `FILTER_STEPS_MAX` steps, so that the work of any list is bounded by the image; errors
+    name the filter, the parameter and the allowed range.
+
+    Examples
+    --------
+    >>> normalize_filters([["gauss", 2], "laplace"])[0]
+    FilterStep(name='gauss', args=(2.0,))
+    >>> normalize_filters([["gauss", 1e9]])
+    Traceback (most recent call last):
+    ...
+    ValueError: filters: 'gauss' sigma must be a number from 0 to 100 (pixels); got 1000000000.0
     """
     if filters is None:
         return []
     if isinstance(filters, str) or not isinstance(filters, Sequence):
         raise ValueError(
             f"filters: expected a list like [['gauss', 2], ['variance', 4]], got {filters!r}"
+        )
+    if len(filters) > FILTER_STEPS_MAX:
+        raise ValueError(
+            f"filters: {len(filters)} steps; a configuration may chain at most "
+            f"{FILTER_STEPS_MAX} filters"
         )
     steps: list[FilterStep] = []
     raw_args: tuple[Any, ...]
@@ -168,25 +233,60 @@ def normalize_filters(filters: Any) -> list[FilterStep]:
             raise ValueError(
                 f"filters: unknown filter {name!r}; choose from {', '.join(sorted(FILTERS))}"
             )
-        args: list[float] = []
-        for arg in raw_args:
-            if isinstance(arg, bool) or not isinstance(arg, int | float | np.integer | np.floating):
-                raise ValueError(f"filters: arguments of {name!r} must be numbers, got {arg!r}")
-            args.append(float(arg))
-        steps.append(FilterStep(name, tuple(args)))
+        steps.append(FilterStep(name, _check_args(name, raw_args)))
     return steps
 
 
-def apply_filters(image: npt.ArrayLike, steps: Sequence[FilterStep]) -> FloatImage:
-    """Run the filter steps in order on a float64 copy of ``image``."""
-    out = np.asarray(image, dtype=np.float64)
-    for step in steps:
-        try:
-            out = np.asarray(FILTERS[step.name](out, *step.args), dtype=np.float64)
-        except TypeError as error:
+def _check_args(name: str, raw_args: tuple[Any, ...]) -> tuple[float, ...]:
+    """Check a filter's positional arguments against `FILTER_LIMITS`; errors name all three."""
+    spec = FILTER_LIMITS[name]
+    if len(raw_args) > len(spec):
+        wanted = ", ".join(param for param, _, _ in spec) or "no arguments"
+        raise ValueError(
+            f"filters: {name!r} takes at most {len(spec)} argument(s) ({wanted}), "
+            f"got {list(raw_args)!r}"
+        )
+    args: list[float] = []
+    for arg, (param, low, high) in zip(raw_args, spec, strict=False):
+        if isinstance(arg, bool) or not isinstance(arg, int | float | np.integer | np.floating):
+            raise ValueError(f"filters: arguments of {name!r} must be numbers, got {arg!r}")
+        value = float(arg)
+        checked = float(round(value)) if param in _SIZES and math.isfinite(value) else value
+        if not math.isfinite(value) or not low <= checked <= high:
+            where = "a finite number" if math.isinf(low) else f"a number from {low:g} to {high:g}"
             raise ValueError(
-                f"filters: wrong number of arguments for {step.name!r}: {list(step.args)} ({error})"
-            ) from None
+                f"filters: {name!r} {param} must be {where}"
+                f"{' (pixels)' if not math.isinf(low) else ''}; got {arg!r}"
+            )
+        args.append(value)
+    if name == "dog":
+        low_sigma = args[0] if args else 1.0
+        high_sigma = args[1] if len(args) > 1 else 2.0
+        if low_sigma > high_sigma:
+            raise ValueError(
+                f"filters: 'dog' sigma_low ({low_sigma:g}) must not exceed sigma_high "
+                f"({high_sigma:g}; 2 when not given), e.g. ['dog', 1, 2]"
+            )
+    return tuple(args)
+
+
+def apply_filters(image: npt.ArrayLike, steps: Sequence[FilterStep]) -> FloatImage:
+    """Run the filter steps in order on a float64 copy of a 2-D ``image``.
+
+    Steps come from `normalize_filters`, which bounds every parameter.  Values too large for
+    float64 (e.g. the square of 1e200 in ``variance``) become ``inf`` without a warning.
+    """
+    out = np.asarray(image, dtype=np.float64)
+    if out.ndim != 2 or out.size == 0:
+        raise ValueError(f"filters: expected a non-empty 2-D image, got shape {out.shape}")
+    for step in steps:
+        if step.name not in FILTER_LIMITS:
+            raise ValueError(
+                f"filters: unknown filter {step.name!r}; choose from {', '.join(sorted(FILTERS))}"
+            )
+        args = _check_args(step.name, step.args)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.asarray(FILTERS[step.name](out, *args), dtype=np.float64)
     return out
 
 

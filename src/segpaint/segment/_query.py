@@ -25,7 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Query", "QuerySyntaxError", "parse_query"]
+__all__ = ["QUERY_DEPTH_MAX", "QUERY_LENGTH_MAX", "Query", "QuerySyntaxError", "parse_query"]
+
+QUERY_LENGTH_MAX = 2000
+"""Longest feature query, in characters."""
+
+QUERY_DEPTH_MAX = 32
+"""Deepest nesting of parentheses and ``not`` in a feature query."""
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -112,6 +118,7 @@ class _Parser:
         self.index = 0
         self.allowed = allowed
         self.names: set[str] = set()
+        self.depth = 0
 
     def _error(self, message: str) -> QuerySyntaxError:
         token = self.tokens[self.index]
@@ -153,17 +160,27 @@ class _Parser:
 
     def _unary(self) -> _Node:
         token = self._peek()
-        if token.kind == "logic" and token.text == "~":
-            self._take()
-            return _Not(self._unary())
-        if token.kind == "paren" and token.text == "(":
-            self._take()
+        nests = (token.kind == "logic" and token.text == "~") or (
+            token.kind == "paren" and token.text == "("
+        )
+        if not nests:
+            return self._comparison()
+        # every nested level costs a few Python frames here and in _evaluate: keep it shallow
+        self.depth += 1
+        if self.depth > QUERY_DEPTH_MAX:
+            raise self._error(
+                f"more than {QUERY_DEPTH_MAX} nested parentheses or 'not' (simplify the query)"
+            )
+        self._take()
+        if token.text == "~":
+            node: _Node = _Not(self._unary())
+        else:
             node = self._or()
             if self._peek().text != ")":
                 raise self._error("missing ')'")
             self._take()
-            return node
-        return self._comparison()
+        self.depth -= 1
+        return node
 
     def _operand(self) -> str | float:
         token = self._peek()
@@ -233,8 +250,34 @@ class Query:
 
     def __call__(self, values: Mapping[str, npt.ArrayLike]) -> BoolArray:
         """Evaluate on per-object property arrays; True marks the objects that match."""
-        arrays = {name: np.asarray(values[name], dtype=np.float64) for name in self.properties}
-        n = len(next(iter(arrays.values()))) if arrays else 0
+        missing = sorted(self.properties - set(values))
+        if missing:
+            raise KeyError(
+                f"feature query {self.text!r}: no values for {', '.join(map(repr, missing))}; "
+                "pass one value per object for every property the query uses"
+            )
+        arrays: dict[str, FloatArray] = {}
+        for name in sorted(self.properties):
+            try:
+                array = np.asarray(values[name], dtype=np.float64)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"feature query {self.text!r}: values of {name!r} must be numbers ({error})"
+                ) from None
+            if array.ndim != 1:
+                raise ValueError(
+                    f"feature query {self.text!r}: values of {name!r} must be 1-D (one per "
+                    f"object), got shape {array.shape}"
+                )
+            arrays[name] = array
+        lengths = {len(array) for array in arrays.values()}
+        if len(lengths) > 1:
+            found = ", ".join(f"{name}: {len(array)}" for name, array in arrays.items())
+            raise ValueError(
+                f"feature query {self.text!r}: every property needs one value per object; "
+                f"got different lengths ({found})"
+            )
+        n = lengths.pop() if lengths else 0
         return _evaluate(self._tree, arrays, n)
 
 
@@ -256,8 +299,9 @@ def parse_query(text: str, properties: Collection[str]) -> Query:
     Raises
     ------
     QuerySyntaxError
-        When the text is not ``<property> <op> <number>`` terms joined by and/or/not, or names an
-        unknown property.
+        When the text is not ``<property> <op> <number>`` terms joined by and/or/not, names an
+        unknown property, is longer than `QUERY_LENGTH_MAX` characters or nests parentheses and
+        ``not`` deeper than `QUERY_DEPTH_MAX`.
 
     Examples
     --------
@@ -268,6 +312,11 @@ def parse_query(text: str, properties: Collection[str]) -> Query:
     if not isinstance(text, str):
         raise QuerySyntaxError(
             f"feature query must be a string like 'area < 80', got {type(text).__name__}"
+        )
+    if len(text) > QUERY_LENGTH_MAX:
+        raise QuerySyntaxError(
+            f"feature query {text[:40]!r}... is {len(text)} characters long; a query may have at "
+            f"most {QUERY_LENGTH_MAX}: split it into several queries (each one removes objects)"
         )
     parser = _Parser(text, properties)
     tree = parser.parse()

@@ -45,6 +45,9 @@ _threshold_local: Callable[..., Any] = filters.threshold_local
 
 _AUTO_BLOCK_SIZE = 51  # px: the local-threshold window of the parameter-free mode
 
+FEATURE_QUERIES_MAX = 64
+"""Most feature queries one configuration may hold."""
+
 CONFIG_KEYS = (
     "target_channel",
     "thresholds",
@@ -98,6 +101,11 @@ class ThresholdParams:
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> ThresholdParams:
         """Validate keyword parameters; errors name the parameter and what was expected."""
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"threshold method: parameters must be a mapping like {{'thresholds': [8000, "
+                f"1e10]}}, got {type(params).__name__}"
+            )
         unknown = sorted(set(params) - set(THRESHOLD_PARAMS))
         if unknown:
             raise TypeError(
@@ -115,10 +123,16 @@ class ThresholdParams:
         for key in ("marker_min_distance", "marker_footprint_size"):
             value = params.get(key)
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                    raise ValueError(f"{key}: expected a number of pixels >= 1, got {value!r}")
-                if value < 1:
-                    raise ValueError(f"{key}: expected a number of pixels >= 1, got {value!r}")
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float | np.integer | np.floating)
+                    or not math.isfinite(value)
+                    or value < 1
+                ):
+                    raise ValueError(
+                        f"{key}: expected a finite number of pixels >= 1, got {value!r}"
+                    )
+                # larger than the image works like the image's size (clipped when segmenting)
                 value = round(float(value))
             kwargs[key] = value
         queries = params.get("feature_queries")
@@ -129,6 +143,11 @@ class ThresholdParams:
                 raise ValueError(
                     f"feature_queries: expected a list of strings like ['area < 80'], "
                     f"got {queries!r}"
+                )
+            if len(queries) > FEATURE_QUERIES_MAX:
+                raise ValueError(
+                    f"feature_queries: {len(queries)} queries; at most {FEATURE_QUERIES_MAX} "
+                    "(join conditions with 'or' inside one query)"
                 )
             queries = tuple(queries)
         kwargs["feature_queries"] = queries
@@ -141,11 +160,24 @@ class ThresholdParams:
         return cls(**kwargs)
 
 
+_INFINITIES = {
+    "inf": math.inf,
+    "+inf": math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-inf": -math.inf,
+    "-infinity": -math.inf,
+}
+
+
 def _check_thresholds(value: Any) -> tuple[float | str, float | str] | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = [value, math.inf]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        # an open bound may be written "inf" (JSON has no infinity literal of its own)
+        value = [_INFINITIES.get(v.strip().lower(), v) if isinstance(v, str) else v for v in value]
     if (
         not isinstance(value, Sequence)
         or len(value) != 2
@@ -156,10 +188,15 @@ def _check_thresholds(value: Any) -> tuple[float | str, float | str] | None:
         )
     ):
         raise ValueError(
-            f"thresholds: expected [min, max] with numbers or 'otsu' (e.g. [8000, 1e10] or "
-            f"['otsu', 1e10]), got {value!r}"
+            f"thresholds: expected [min, max] with numbers, 'inf' or 'otsu' (e.g. [8000, 1e10], "
+            f"[8000, 'inf'] or ['otsu', 1e10]), got {value!r}"
         )
     low, high = (v if isinstance(v, str) else float(v) for v in value)
+    if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        raise ValueError(
+            f"thresholds: NaN is not a threshold, got {list(value)!r}; for an open bound use "
+            "inf (or a large number such as 1e10), e.g. [8000, inf]"
+        )
     if not isinstance(low, str) and not isinstance(high, str) and low > high:
         raise ValueError(f"thresholds: min must not exceed max, got {list(value)!r}")
     return (low, high)
@@ -173,10 +210,21 @@ def _check_reference(value: Any) -> npt.NDArray[Any] | None:
     if isinstance(value, list | tuple) and value and value[0] is False:
         return None
     array = np.asarray(value)
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+    if (
+        array.ndim != 2
+        or array.size == 0
+        or not np.issubdtype(array.dtype, np.number)
+        or np.issubdtype(array.dtype, np.complexfloating)
+    ):
         raise ValueError(
-            "equalize_reference: expected a 2-D reference image (or None/False to disable); "
-            "a Session resolves Celldetective's [True, frame] form itself"
+            "equalize_reference: expected a non-empty 2-D real reference image (or None/False "
+            f"to disable), got {array.dtype} of shape {array.shape}; a Session resolves "
+            "Celldetective's [True, frame] form itself"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(
+            "equalize_reference: the reference image has NaN or infinite values; pass a frame "
+            "without them"
         )
     return array
 
@@ -262,7 +310,21 @@ def threshold_segment(
     *,
     channel_names: Sequence[str] = (),
 ) -> Labels:
-    """Run the threshold pipeline on a ``(C, Y, X)`` image; returns ``uint32`` labels 1..N."""
+    """Run the threshold pipeline on a ``(C, Y, X)`` image; returns ``uint32`` labels 1..N.
+
+    NaN pixels of the target channel count as its median, ``+inf``/``-inf`` as its largest /
+    smallest finite value; a channel without finite values has no objects.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.size == 0:
+        raise ValueError(
+            f"image: expected a non-empty (C, Y, X) array, got shape {image.shape}; pass one "
+            "frame with at least one pixel"
+        )
+    if image.dtype.kind not in "biuf":
+        raise TypeError(
+            f"image: expected real numbers (bool, integer or float), got dtype {image.dtype}"
+        )
     target = params.target_channel
     if isinstance(target, str):
         if target not in channel_names:
@@ -277,8 +339,13 @@ def threshold_segment(
         )
     target %= image.shape[0]
     plane = np.asarray(image[target], dtype=np.float64)
-    if np.isnan(plane).any():
-        plane = np.where(np.isnan(plane), np.nanmedian(plane), plane)
+    finite = np.isfinite(plane)
+    if not finite.all():
+        if not finite.any():
+            return np.zeros(plane.shape, dtype=np.uint32)
+        values = plane[finite]
+        plane = np.where(np.isnan(plane), np.median(values), plane)
+        plane = np.clip(plane, values.min(), values.max())
     if params.equalize_reference is not None:
         plane = np.asarray(_match_histograms(plane, params.equalize_reference), np.float64)
 
@@ -320,6 +387,10 @@ def threshold_segment(
             min_distance = params.marker_min_distance
         if params.marker_footprint_size is not None:
             footprint_size = params.marker_footprint_size
+        # beyond the image's diagonal / twice its side these change nothing: clip them there
+        side = max(binary.shape)
+        min_distance = min(min_distance, math.ceil(math.hypot(*binary.shape)) + 1)
+        footprint_size = min(footprint_size, 2 * side + 1)
         # one region for the whole foreground, as Celldetective does: per-object regions make
         # peak_local_max loop over objects (3x slower on a 1024x1024 frame) for the same peaks
         peaks = _peak_local_max(
@@ -423,8 +494,21 @@ def read_threshold_config(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"threshold config: {path} does not exist; pass the path of a "
             "threshold_config_<population>.json file"
         ) from None
+    except IsADirectoryError:
+        raise IsADirectoryError(
+            f"threshold config: {path} is a folder; pass the path of a "
+            "threshold_config_<population>.json file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"threshold config: {path} is not UTF-8 text ({error}); save it as UTF-8 JSON"
+        ) from None
     except json.JSONDecodeError as error:
         raise ValueError(f"threshold config: {path} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError(
+            f"threshold config: {path} nests lists or objects too deeply to be a threshold config"
+        ) from None
     if not isinstance(data, dict):
         raise ValueError(f"threshold config: {path} must hold a JSON object, got {type(data)}")
     params = {key: data[key] for key in CONFIG_KEYS if key in data}
