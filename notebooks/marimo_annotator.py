@@ -56,14 +56,14 @@ def _(segpaint, synthetic_timelapse):
 @app.cell
 def _(mo, session):
     annotator = mo.ui.anywidget(session.annotator("targets"))
-    annotator
+    annotator  # noqa: B018 - the last expression is what marimo shows
     return (annotator,)
 
 
 @app.cell
 def _(annotator, mo, np, session):
     # re-runs after each stroke: the widget's value changes when the Session does
-    annotator.value
+    annotator.value  # noqa: B018 - a reference makes marimo re-run this cell
     cells = [len(np.unique(session.labels("targets", t))) - 1 for t in range(session.n_frames)]
     mo.md(f"cells per frame: {cells}")
 

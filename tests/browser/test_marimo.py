@@ -127,10 +127,12 @@ def _start(notebook: Path, env_extra: dict[str, str], scratch: Path) -> MarimoSe
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"marimo exited with {process.returncode}:\n{server.log_tail()}")
-        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-            with urllib.request.urlopen(server.url, timeout=2) as response:
-                if response.status == 200:
-                    return server
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+            urllib.request.urlopen(server.url, timeout=2) as response,
+        ):
+            if response.status == 200:
+                return server
         if time.monotonic() > deadline:
             _stop(server)
             raise TimeoutError(f"marimo did not answer within 60 s:\n{server.log_tail()}")
