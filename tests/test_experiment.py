@@ -195,6 +195,14 @@ def test_presegment_positions_selection_and_frame_errors(exp_root: Path) -> None
     )
     assert done == {("W1", "100"): [0], ("W1", "101"): [0]}
     assert not (exp_root / "W2" / "200" / "labels_effectors").exists()
+    # the method is recorded for the positions it ran on only
+    assert exp.method("effectors", "W1", "101") == {
+        "method": "threshold",
+        "params": {"thresholds": [1000, 1e9]},
+    }
+    assert exp.method("effectors", "W2/200") is None
+    assert exp["W2", "200"].method("effectors") is None
+    assert exp["W1", "100"].method("effectors")["method"] == "threshold"
     with pytest.raises(IndexError, match="frames: 5 is out of range for position W1/100"):
         exp.presegment("effectors", frames=[5], progress=False)
     with pytest.raises(KeyError, match="no position '9'"):
@@ -284,3 +292,17 @@ def test_samples_and_coverage_read_the_whole_experiment(exp_root: Path) -> None:
     assert cover[30, 5] == 0
     with pytest.raises(KeyError, match="unknown population 'x'"):
         exp.samples("x")
+
+
+@pytest.mark.shared_data
+def test_the_real_celldetective_experiment(shared_data: Path) -> None:
+    exp = segpaint.open_experiment(shared_data / "celldetective" / "ExperimentTest", journal=False)
+    assert exp.wells == ["W1"]
+    assert [p.key for p in exp.positions] == [("W1", "100")]
+    assert exp.positions[0].movie.name == "sample.tif"
+    # [Labels] lists 10 values for 1 well: Celldetective falls back to indices, so do we
+    assert exp.positions[0].well_metadata == {}
+    assert exp.populations == ["targets"]
+    session = exp["W1", "100"]
+    assert session.shape == (1, 4, 682, 660)
+    assert exp.coverage("targets")[0]["samples"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -424,3 +425,12 @@ def test_geojson_roi_on_a_missing_frame_adds_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="an ROI is on frame 1"):
         single.import_rois_geojson(path)
     assert single.rois() == []
+
+
+def test_zarr_without_the_extra_names_the_install_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "zarr", None)  # as if zarr were not installed
+    (tmp_path / "img.zarr").mkdir()
+    with pytest.raises(ImportError, match=r'pip install "segpaint\[zarr\]"'):
+        segpaint.open(tmp_path / "img.zarr")

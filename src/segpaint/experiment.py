@@ -127,7 +127,8 @@ class Experiment:
         self.journal = journal
         self._sessions: dict[PositionKey, Session] = {}
         self._stacks: dict[PositionKey, Stack] = {}
-        self._methods: dict[str, tuple[str, dict[str, Any]]] = {}
+        # how each (position, population) was pre-segmented, given to Sessions opened later
+        self._methods: dict[tuple[PositionKey, str], tuple[str, dict[str, Any]]] = {}
 
     def _movie(self, folder: Path) -> Path:
         from segpaint.io.celldetective import Position
@@ -205,8 +206,8 @@ class Experiment:
                 populations=list(self.populations),
                 journal=self.journal,
             )
-            for pop, (method, params) in self._methods.items():
-                if pop in session.populations:
+            for (where, pop), (method, params) in self._methods.items():
+                if where == key and pop in session.populations:
                     session.set_method(pop, method, params)
             self._sessions[key] = session
         return self._sessions[key]
@@ -399,17 +400,26 @@ class Experiment:
         finally:
             if bar is not None:
                 bar.close()
-            self._methods[population] = (method_str, recorded)
-            for key, session in self._sessions.items():
-                if written.get(key) and population in session.populations:
-                    session.set_method(population, method_str, recorded)
+            for key in keys:
+                if written[key] or mode == "fill-empty":  # done now, or by an earlier run
+                    self._methods[(key, population)] = (method_str, recorded)
+                    session = self._sessions.get(key)
+                    if session is not None and population in session.populations:
+                        session.set_method(population, method_str, recorded)
         return {key: sorted(frames_) for key, frames_ in written.items()}
 
-    def method(self, population: str) -> dict[str, Any] | None:
-        """How this experiment last pre-segmented a population (``{"method", "params"}``)."""
-        if population not in self._methods:
+    def method(
+        self, population: str, well: str, position: str | int | None = None
+    ) -> dict[str, Any] | None:
+        """How :meth:`presegment` last did a population in a position (``{"method", "params"}``).
+
+        None when this Experiment has not pre-segmented it (a Session opened for that position
+        gets the same record, which goes into its exported sidecars).
+        """
+        key = self._key(well, position)
+        if (key, population) not in self._methods:
             return None
-        method, params = self._methods[population]
+        method, params = self._methods[(key, population)]
         return {"method": method, "params": dict(params)}
 
     def _write(
