@@ -306,3 +306,25 @@ def test_the_real_celldetective_experiment(shared_data: Path) -> None:
     session = exp["W1", "100"]
     assert session.shape == (1, 4, 682, 660)
     assert exp.coverage("targets")[0]["samples"] == 0
+
+
+def test_a_position_without_a_usable_movie_does_not_hide_the_others(exp_root: Path) -> None:
+    (exp_root / "W2" / "200" / "movie" / "Aligned.tif").unlink()
+    tifffile.imwrite(exp_root / "W1" / "101" / "movie" / "Aligned_copy.tif", _movie(9))
+    exp = segpaint.open_experiment(exp_root, journal=False)
+    assert len(exp) == 4
+    bad = {p.key: p for p in exp.positions if p.problem is not None}
+    assert set(bad) == {("W2", "200"), ("W1", "101")}
+    assert bad["W2", "200"].movie is None
+    with pytest.raises(ExperimentError, match=r"position W2/200: no movie in .*movie_prefix"):
+        exp["W2", "200"]
+    with pytest.raises(ExperimentError, match="position W1/101: several movies match"):
+        exp.presegment("targets", positions=["W1"], progress=False)
+    done = exp.presegment(
+        "targets", positions=["W1/100", "W10"], thresholds=[1000, 1e9], progress=False
+    )
+    assert done == {("W1", "100"): [0, 1, 2], ("W10", "1000"): [0, 1, 2]}
+    rows = {(r["well"], r["position"]): r for r in exp.coverage("targets")}
+    assert rows["W2", "200"]["frames"] is None
+    assert rows["W2", "200"]["area_fraction"] is None
+    assert rows["W1", "100"]["frames"] == 3

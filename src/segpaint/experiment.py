@@ -30,6 +30,7 @@ from segpaint._presegment import MODES, _client_workers, _FrameJob, _progress_ba
 from segpaint.io.celldetective import (
     ExperimentConfig,
     ExperimentError,
+    Position,
     is_experiment_root,
     list_positions,
     read_config,
@@ -54,9 +55,12 @@ class PositionInfo:
     well: str
     position: str
     folder: Path
-    movie: Path
+    movie: Path | None
+    """The position's movie; None when it cannot be used (see ``problem``)."""
     well_metadata: dict[str, str] = field(default_factory=dict)
     """This well's values from ``config.ini``'s ``[Labels]`` (cell type, antibody, ...)."""
+    problem: str | None = None
+    """Why the movie cannot be used (none, or several matching ``movie_prefix``), else None."""
 
     @property
     def key(self) -> PositionKey:
@@ -119,8 +123,15 @@ class Experiment:
         self._positions: dict[PositionKey, PositionInfo] = {}
         for well, pos in pairs:
             folder = path / well / pos
+            # one unusable position (a movie still copying, two movies) must not hide the others
+            movie: Path | None = None
+            problem = None
+            try:
+                movie = Position(path, well, pos, self.config).movie_path()
+            except ExperimentError as err:
+                problem = str(err)
             self._positions[(well, pos)] = PositionInfo(
-                well, pos, folder, self._movie(folder), dict(labels[well])
+                well, pos, folder, movie, dict(labels[well]), problem
             )
         pops = list(populations) if populations is not None else list(self.config.populations)
         self.populations = [check_population_name(p) for p in pops]
@@ -129,11 +140,6 @@ class Experiment:
         self._stacks: dict[PositionKey, Stack] = {}
         # how each (position, population) was pre-segmented, given to Sessions opened later
         self._methods: dict[tuple[PositionKey, str], tuple[str, dict[str, Any]]] = {}
-
-    def _movie(self, folder: Path) -> Path:
-        from segpaint.io.celldetective import Position
-
-        return Position(self.root, folder.parent.name, folder.name, self.config).movie_path()
 
     # ------------------------------------------------------------ layout
     @property
@@ -201,6 +207,7 @@ class Experiment:
         """
         key = self._key(well, position)
         if key not in self._sessions:
+            self._check_movie(key)
             session = open_session(
                 self._positions[key].folder,
                 populations=list(self.populations),
@@ -220,10 +227,16 @@ class Experiment:
         """The Sessions opened so far (a copy of the cache)."""
         return dict(self._sessions)
 
+    def _check_movie(self, key: PositionKey) -> None:
+        problem = self._positions[key].problem
+        if problem is not None:
+            raise ExperimentError(f"position {key[0]}/{key[1]}: {problem}")
+
     def _stack(self, key: PositionKey) -> Stack:
         if key in self._sessions:
             return self._sessions[key].stack
         if key not in self._stacks:
+            self._check_movie(key)
             self._stacks[key], _ = read_source(self._positions[key].folder)
         return self._stacks[key]
 
@@ -522,8 +535,9 @@ class Experiment:
 
         Each row holds ``well``, ``position``, ``frames`` (of the movie), ``samples``,
         ``frames_sampled`` (sorted frame indices) and ``area_fraction`` (the share of the
-        field of view covered by at least one sample, over all frames).  ``pandas.DataFrame(rows)``
-        makes it a table.
+        field of view covered by at least one sample, over all frames); ``frames`` and
+        ``area_fraction`` are None for a position without a usable movie.
+        ``pandas.DataFrame(rows)`` makes it a table.
         """
         samples = self.samples(population, format=format)
         rows = []
@@ -533,16 +547,19 @@ class Experiment:
                 for s in samples
                 if (s.metadata.get("well"), str(s.metadata.get("position"))) == key
             ]
-            stack = self._stack(key)
-            cover = self.coverage_map(population, *key, format=format, samples=mine)
+            frames = area = None  # a position without a usable movie has no field to cover
+            if info.problem is None:
+                frames = self._stack(key).shape[0]
+                cover = self.coverage_map(population, *key, format=format, samples=mine)
+                area = float((cover > 0).mean())
             rows.append(
                 {
                     "well": info.well,
                     "position": info.position,
-                    "frames": stack.shape[0],
+                    "frames": frames,
                     "samples": len(mine),
                     "frames_sampled": sorted({s.frame for s in mine}),
-                    "area_fraction": float((cover > 0).mean()),
+                    "area_fraction": area,
                 }
             )
         return rows
