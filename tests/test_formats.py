@@ -209,6 +209,8 @@ def test_zarr_labels_groups_load_as_populations_and_write_back(
     with pytest.raises(FileExistsError, match="labels/nuclei already exists; pass overwrite=True"):
         session.export_labels("nuclei")
     session.export_labels("nuclei", overwrite=True)
+    attrs = dict(zarr.open_group(str(path), mode="r")["labels"].attrs)
+    assert (attrs["ome"]["labels"] if version == "0.5" else attrs["labels"]) == ["Nuclei", "nuclei"]
     with pytest.raises(KeyError, match=r"no label image 'cells'; it has \['Nuclei', 'nuclei'\]"):
         again.import_labels(population="cells")
 

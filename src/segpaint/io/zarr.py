@@ -68,11 +68,7 @@ def _open_group(url: str, mode: str, storage_options: Mapping[str, Any] | None) 
         kwargs["storage_options"] = dict(storage_options)
     try:
         return zarr.open_group(url, **kwargs)
-    except (FileNotFoundError, KeyError, ValueError, TypeError) as err:
-        raise ZarrError(
-            f"{url}: cannot open as a zarr group ({type(err).__name__}: {err})"
-        ) from err
-    except Exception as err:  # zarr raises its own GroupNotFoundError, NodeTypeValidationError
+    except Exception as err:  # zarr's own GroupNotFoundError, fsspec's errors, bad metadata
         raise ZarrError(
             f"{url}: cannot open as a zarr group ({type(err).__name__}: {err})"
         ) from err
@@ -379,6 +375,12 @@ def write_labels(
     overwrite : bool
         Replace an existing label image of that name (otherwise an error).
 
+    Notes
+    -----
+    Zarr stores have no atomic rename: the label image is written chunk by chunk and listed in
+    ``labels/`` last, so an interrupted write leaves it unlisted (or, when replacing, removed);
+    write it again.
+
     Returns
     -------
     str
@@ -391,11 +393,14 @@ def write_labels(
     fmt = int(getattr(group.metadata, "zarr_format", 2))
     labels = group["labels"] if "labels" in group else group.create_group("labels")
     names = _labels_list(labels, stack.url) if labels.attrs else []
+    ngff05 = writable.version.startswith("0.5") or fmt == 3
     if name in names or name in labels:
         if not overwrite:
             raise FileExistsError(
                 f"{url} already exists; pass overwrite=True to replace it or pick another name"
             )
+        names = [n for n in names if n != name]
+        _list_labels(labels, names, ngff05)  # unlisted first: never listed while half-written
         del labels[name]
     keep = [i for i, a in enumerate(writable.axes) if a != "C"]
     axes_meta = writable.multiscale.get("axes")
@@ -430,14 +435,12 @@ def write_labels(
         ],
     }
     image_label = {"source": {"image": "../../"}}
-    new_names = [*[n for n in names if n != name], name]
-    if writable.version.startswith("0.5") or fmt == 3:
+    if ngff05:
         sub.attrs["ome"] = {
             "version": "0.5",
             "multiscales": [multiscale],
             "image-label": image_label,
         }
-        labels.attrs["ome"] = {"version": "0.5", "labels": new_names}
     else:
         multiscale["version"] = writable.version
         sub.attrs.update(
@@ -446,5 +449,12 @@ def write_labels(
                 "image-label": {"version": writable.version, **image_label},
             }
         )
-        labels.attrs["labels"] = new_names
+    _list_labels(labels, [*names, name], ngff05)
     return url
+
+
+def _list_labels(labels: Any, names: list[str], ngff05: bool) -> None:
+    if ngff05:
+        labels.attrs["ome"] = {"version": "0.5", "labels": names}
+    else:
+        labels.attrs["labels"] = names
