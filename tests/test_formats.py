@@ -436,3 +436,39 @@ def test_zarr_without_the_extra_names_the_install_line(
     (tmp_path / "img.zarr").mkdir()
     with pytest.raises(ImportError, match=r'pip install "segpaint\[zarr\]"'):
         segpaint.open(tmp_path / "img.zarr")
+
+
+@pytest.mark.ml
+def test_seg_npy_both_ways_with_cellpose_io(tmp_path: Path, import_optional: Any) -> None:
+    cp_io = import_optional(
+        "cellpose.io", env="SEGPAINT_REQUIRE_ML", install='pip install "segpaint[cellpose]"'
+    )
+    pixels = np.random.default_rng(3).integers(0, 500, (40, 50), dtype=np.uint16)
+    image = tmp_path / "train" / "field.tif"
+    image.parent.mkdir()
+    tifffile.imwrite(image, pixels)
+    # segpaint -> Cellpose: its training loader reads our _seg.npy masks
+    session = segpaint.open(image, journal=False)
+    session.set_labels("cells", 0, _cells())
+    session.export_labels("cells", format="cellpose")
+    images, labels, names = cp_io.load_images_labels(str(image.parent), mask_filter="_seg.npy")
+    assert names == [str(image)]
+    np.testing.assert_array_equal(labels[0], _cells())
+    np.testing.assert_array_equal(images[0], pixels)
+    # Cellpose -> segpaint: a file written by cellpose's own masks_flows_to_seg
+    masks = _cells()
+    flows = [
+        np.zeros((40, 50, 3), np.uint8),  # RGB flow picture
+        np.zeros((2, 40, 50), np.float32),  # dY, dX
+        np.zeros((40, 50), np.float32),  # cell probability
+        np.zeros((2, 40, 50), np.float32),  # pixel destinations
+    ]
+    other = tmp_path / "other.tif"
+    tifffile.imwrite(other, pixels)
+    cp_io.masks_flows_to_seg(pixels, masks, flows, str(other), diams=12.0)
+    seg = read_seg(tmp_path / "other_seg.npy")
+    np.testing.assert_array_equal(seg.masks, masks)
+    assert seg.filename == str(other)
+    again = segpaint.open(other, journal=False)
+    again.import_labels(tmp_path / "other_seg.npy")
+    np.testing.assert_array_equal(again.labels("cells", 0), masks)
