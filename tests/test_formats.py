@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
 import uuid
@@ -23,6 +24,8 @@ try:
 except ImportError:  # the base install has no zarr: the Cellpose and GeoJSON tests still run
     zarr = None
 
+if zarr is None and os.environ.get("SEGPAINT_REQUIRE_ZARR") == "1":  # CI's dev group installs it
+    raise ImportError('SEGPAINT_REQUIRE_ZARR=1 but zarr is missing: pip install "segpaint[zarr]"')
 needs_zarr = pytest.mark.skipif(zarr is None, reason='needs zarr: pip install "segpaint[zarr]"')
 
 AXIS = {

@@ -46,7 +46,17 @@ def _colour(name: str) -> list[int]:
 
 
 def rois_to_geojson(rois: Iterable[RoiRecord]) -> dict[str, Any]:
-    """A GeoJSON ``FeatureCollection`` of rectangle annotations."""
+    """A GeoJSON ``FeatureCollection`` of rectangle annotations.
+
+    Examples
+    --------
+    >>> doc = rois_to_geojson([RoiRecord("targets", 2, row0=10, row1=20, col0=5, col1=9)])
+    >>> feature = doc["features"][0]
+    >>> feature["geometry"]["coordinates"]
+    [[[5, 10], [9, 10], [9, 20], [5, 20], [5, 10]]]
+    >>> feature["properties"]["classification"]["name"], feature["properties"]["frame"]
+    ('targets', 2)
+    """
     features = []
     for roi in rois:
         ring = [

@@ -314,7 +314,13 @@ def label_names(stack: ZarrStack) -> list[str]:
 
 
 def population_name(label: str) -> str:
-    """A population name (``[a-z0-9_-]+``) for an NGFF label name: lower case, other characters ``_``."""
+    """A population name (``[a-z0-9_-]+``) for an NGFF label name: lower case, other characters ``_``.
+
+    Examples
+    --------
+    >>> population_name("Cell Masks (v2)")
+    'cell_masks_v2'
+    """
     name = re.sub(r"[^a-z0-9_-]+", "_", label.lower()).strip("_")
     return name or "labels"
 
