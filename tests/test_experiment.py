@@ -80,6 +80,7 @@ def test_layout_and_metadata(exp_root: Path) -> None:
         ("W10", "1000"),
     ]
     assert exp.positions_in("W1") == ["100", "101"]
+    assert exp.names == ["W1/100", "W1/101", "W2/200", "W10/1000"]
     info = exp.positions[2]
     assert info.folder == exp_root.resolve() / "W2" / "200"
     assert info.movie.name == "Aligned.tif"
@@ -104,6 +105,10 @@ def test_sessions_are_lazy_cached_and_per_position(exp_root: Path) -> None:
     s1.paint("targets", 0, [(5, 5)], radius=2, label=7)
     assert s1.labels("targets", 0)[5, 5] == 7
     assert s2.labels("targets", 0)[5, 5] == 0  # labels stay per position
+    s2.paint("targets", 0, [(30, 30)], radius=1, label=2)
+    back = exp["W1", "100"]  # moving back: the same Session, its edit and undo history kept
+    assert back.labels("targets", 0)[5, 5] == 7
+    assert back.can_undo
     saved = s1.save_labels("targets")
     assert saved == [exp_root.resolve() / "W1" / "100" / "labels_targets" / "0000.tif"]
     assert set(exp.open_sessions) == {("W1", "100"), ("W2", "200")}

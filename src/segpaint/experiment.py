@@ -157,6 +157,12 @@ class Experiment:
         """Every position, well by well, in natural order."""
         return list(self._positions.values())
 
+    @property
+    def names(self) -> list[str]:
+        """``"well/position"`` of every position (what a position menu lists; accepted by
+        :meth:`session`)."""
+        return [f"{w}/{p}" for w, p in self._positions]
+
     def positions_in(self, well: str) -> list[str]:
         """Position names of one well."""
         self._check_well(well)
