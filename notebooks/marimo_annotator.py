@@ -5,7 +5,7 @@
 
 Run it with ``marimo edit notebooks/marimo_annotator.py`` (or ``marimo run``).  The widget is the
 same anywidget as in Jupyter, wrapped by ``mo.ui.anywidget``; every stroke goes to the Session,
-so the cells below it that read ``session.labels(...)`` re-run when you paint.
+and cells that read ``session.labels(...)`` see your corrections (click "Count cells").
 """
 
 import marimo
@@ -27,15 +27,14 @@ def _():
 
 @app.cell
 def _(mo):
-    mo.md(
-        """
-        # Correct masks in marimo
+    mo.md("""
+    # Correct masks in marimo
 
-        A synthetic two-population movie, pre-segmented with the built-in threshold pipeline.
-        Paint with `b`, erase with `e`, fill with `f`, `m` for a new label; draw an ROI with `r`
-        and export it from the widget.
-        """
-    )
+    A synthetic two-population movie, pre-segmented with the built-in threshold pipeline.
+    Paint with `b`, erase with `e`, fill with `f`, `m` for a new label; draw an ROI with `r`
+    and export it from the widget.
+    """)
+    return
 
 
 @app.cell
@@ -57,15 +56,22 @@ def _(segpaint, synthetic_timelapse):
 def _(mo, session):
     annotator = mo.ui.anywidget(session.annotator("targets"))
     annotator  # noqa: B018 - the last expression is what marimo shows
-    return (annotator,)
+    return
 
 
 @app.cell
-def _(annotator, mo, np, session):
-    # re-runs after each stroke: the widget's value changes when the Session does
-    annotator.value  # noqa: B018 - a reference makes marimo re-run this cell
+def _(mo):
+    recount = mo.ui.button(label="Count cells", value=0, on_click=lambda n: n + 1)
+    recount  # noqa: B018 - the last expression is what marimo shows
+    return (recount,)
+
+
+@app.cell
+def _(mo, np, recount, session):
+    recount.value  # noqa: B018 - a reference makes marimo re-run this cell on each click
     cells = [len(np.unique(session.labels("targets", t))) - 1 for t in range(session.n_frames)]
     mo.md(f"cells per frame: {cells}")
+    return
 
 
 if __name__ == "__main__":

@@ -241,6 +241,35 @@ def test_the_marimo_example_notebook_shows_the_annotator(
                 f"the example never showed the Annotator:\n{server.log_tail()}"
             ) from None
         page.wait_for_selector("text=cells per frame", timeout=30_000)
-        assert page.locator("canvas.segpaint-view").count() >= 1
+        before = _cell_counts(page)
+        # `m` (a new label), a short stroke near a corner, then "Count cells": one more cell
+        page.locator(".segpaint-annotator").first.focus()
+        page.keyboard.press("m")
+        canvas = page.locator("canvas.segpaint-view").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box is not None
+        # near the top, around the middle: inside the (letterboxed) image whatever the fit
+        y = box["y"] + box["height"] * 0.04
+        page.mouse.move(box["x"] + box["width"] * 0.45, y)
+        page.mouse.down()
+        for k in range(1, 6):
+            page.mouse.move(box["x"] + box["width"] * (0.45 + 0.01 * k), y)
+        page.mouse.up()
+        deadline = time.monotonic() + 30
+        while True:
+            page.get_by_role("button", name="Count cells").click()
+            page.wait_for_timeout(500)
+            after = _cell_counts(page)
+            if after[0] == before[0] + 1 or time.monotonic() > deadline:
+                break
+        _screenshot(page, "marimo-example.png")
+        assert after == [before[0] + 1, *before[1:]], (before, after)
     finally:
         _stop(server)
+
+
+def _cell_counts(page: Any) -> list[int]:
+    text = page.get_by_text("cells per frame").first.inner_text()
+    inside = text.split("[", 1)[1].split("]", 1)[0]
+    return [int(v) for v in inside.split(",")]
