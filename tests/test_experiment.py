@@ -208,6 +208,13 @@ def test_presegment_positions_selection_and_frame_errors(exp_root: Path) -> None
     assert exp.method("effectors", "W2/200") is None
     assert exp["W2", "200"].method("effectors") is None
     assert exp["W1", "100"].method("effectors")["method"] == "threshold"
+    one = exp.presegment("effectors", positions=("W2", "200"), frames=0, progress=False)
+    assert list(one) == [("W2", "200")]
+    two = exp.presegment("effectors", positions=("W1/100", "W10/1000"), frames=0, progress=False)
+    assert list(two) == [("W1", "100"), ("W10", "1000")]
+    assert list(exp.presegment("effectors", positions="W10", frames=0, progress=False)) == [
+        ("W10", "1000")
+    ]
     with pytest.raises(IndexError, match="frames: 5 is out of range for position W1/100"):
         exp.presegment("effectors", frames=[5], progress=False)
     with pytest.raises(KeyError, match="no position '9'"):

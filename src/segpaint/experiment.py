@@ -260,7 +260,13 @@ class Experiment:
     def _select(self, positions: Any) -> list[PositionKey]:
         if positions is None:
             return list(self._positions)
-        if isinstance(positions, str | tuple):
+        pair = (
+            isinstance(positions, tuple)
+            and len(positions) == 2
+            and positions[0] in self.wells
+            and not (isinstance(positions[1], str) and positions[1] in self.wells)
+        )
+        if isinstance(positions, str) or pair:  # one "W1/100", one well, or one (well, position)
             positions = [positions]
         out: list[PositionKey] = []
         for item in positions:
