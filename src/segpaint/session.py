@@ -1008,7 +1008,8 @@ class Session:
                     f"source: the masks in {source} are {seg.masks.shape} but the frames are "
                     f"{self.frame_shape}; open the image those masks were made on"
                 )
-            name = check_population_name(population or self.populations[0])
+            default = self.populations[0] if self.populations else "cells"
+            name = check_population_name(population or default)
             if name not in self._pops:
                 self.add_population(name)
             self.set_labels(name, t, seg.masks)
