@@ -76,6 +76,7 @@ test_js() {
 }
 test_dev() {
     SEGPAINT_REQUIRE_BROWSER=1 SEGPAINT_REQUIRE_CELLDETECTIVE=1 SEGPAINT_REQUIRE_NOTEBOOKS=1 \
+    SEGPAINT_REQUIRE_ZARR=1 \
     "$VENVS/dev/bin/python" -m pytest tests -m "not ml" -p no:cacheprovider \
         --junitxml="$REPORTS/dev.xml" -q
 }

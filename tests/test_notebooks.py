@@ -101,6 +101,7 @@ def test_every_notebook_is_collected() -> None:
         "01_quickstart.ipynb",
         "02_population_specific.ipynb",
         "03_celldetective_experiment.ipynb",
+        "05_experiment.ipynb",
         "teaching/01_instance_vs_semantic.ipynb",
         "teaching/02_annotation_conventions.ipynb",
     } <= names
@@ -139,3 +140,12 @@ def test_notebook_runs_top_to_bottom(path: Path, kernel_name: str, tmp_path: Pat
             assert len(list((workdir / f"annotations_{population}").glob("*_labelled.tif"))) == 2
     if path.name == "03_celldetective_experiment.ipynb":
         assert "masks read back identical: True" in text
+    if path.name == "05_experiment.ipynb":
+        # every position pre-segmented once, nothing left on the second run, two samples
+        assert "frames left to do: 0" in text
+        assert "2 sample(s) in" in text
+        (workdir,) = tmp_path.glob("segpaint-experiment05-*")
+        labels = sorted(workdir.glob("DemoExperiment/W*/*/labels_targets/*.tif"))
+        assert len(labels) == 16  # 4 positions x 4 frames
+        masks = sorted((workdir / "DemoExperiment" / "annotations_targets").glob("*_labelled.tif"))
+        assert [m.name[:22] for m in masks] == ["DemoExperiment_100_000", "DemoExperiment_201_000"]

@@ -466,3 +466,22 @@ def test_callbacks_run_after_the_lock_is_released(experiment):
     s.fill("targets", 0, (5, 5), 7)
     s.undo()
     assert seen == [3, 4, 7, 4]
+
+
+def test_experiment_presegment_respects_the_writer_lock(experiment):
+    exp = segpaint.open_experiment(experiment)
+    proc = _child_open(experiment)
+    try:
+        with pytest.raises(segpaint.SessionLockedError, match="read_only=True"):
+            exp.presegment("targets", progress=False)
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert not (experiment / "W1" / "100" / "labels_targets").exists()
+    other = segpaint.open(experiment)  # a session of this kernel holds it: refused too
+    with pytest.raises(segpaint.SessionLockedError, match="this kernel"):
+        exp.presegment("targets", progress=False)
+    other.close()
+    done = exp.presegment("targets", progress=False)
+    assert done[("W1", "100")] == [0, 1, 2]
+    # the lock was released: a session can open the position now
+    assert segpaint.open(experiment).labels("targets", 0).max() > 0

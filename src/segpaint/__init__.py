@@ -15,18 +15,21 @@ from segpaint._version import __version__
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
 
 if TYPE_CHECKING:
+    from segpaint.experiment import Experiment, open_experiment
     from segpaint.widgets import Annotator
 
 __all__ = [
     "ROI",
     "Annotator",
     "Change",
+    "Experiment",
     "LabelStack",
     "Sample",
     "Session",
     "SessionLockedError",
     "__version__",
     "open",
+    "open_experiment",
 ]
 
 
@@ -36,4 +39,8 @@ def __getattr__(name: str) -> Any:
         from segpaint.widgets import Annotator
 
         return Annotator
+    if name in ("Experiment", "open_experiment"):
+        from segpaint import experiment
+
+        return getattr(experiment, name)
     raise AttributeError(f"module 'segpaint' has no attribute {name!r}")

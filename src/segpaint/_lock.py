@@ -94,11 +94,25 @@ class WriterLock:
     _finalizer: weakref.finalize[Any, Any]
     on_superseded: Callable[[], None]
 
-    def __init__(self, path: Path, *, base: Path | None, on_superseded: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        base: Path | None,
+        on_superseded: Callable[[], None],
+        take_over: bool = True,
+    ) -> None:
         self.path = Path(path)
         key = os.path.abspath(self.path)
         owner = read_owner(self.path) if self.path.exists() else None
         if owner is not None and owner.get("pid") == os.getpid():
+            with _HELD_LOCK:
+                ref = _HELD.get(key)
+            if not take_over and ref is not None and ref() is not None:
+                raise SessionLockedError(
+                    f"this data is open for editing in a Session of this kernel ({self.path}); "
+                    "work through that session, or close it (session.close()) first"
+                )
             owner = None  # an older session of this process: taken over below
         elif self.path.exists() and not is_stale(owner):
             assert owner is not None

@@ -317,6 +317,36 @@ class LabelStack:
         return f"<LabelStack {self._pop.name!r} shape={self.shape} uint32>"
 
 
+def lock_path(source: Source, journal: Path | None = None) -> Path | None:
+    """The writer lock of a source's data, ``.segpaint/<key>.journal.lock`` in its data folder
+    (whatever journal a session uses); for an array, beside its ``journal`` file, if any."""
+    default = source.default_journal()
+    if default is not None:
+        journal = default
+    return journal.with_name(journal.name + ".lock") if journal is not None else None
+
+
+def take_writer_lock(
+    source: Source,
+    journal: Path | None = None,
+    *,
+    on_superseded: Callable[[], None] = lambda: None,
+    take_over: bool = True,
+) -> WriterLock | None:
+    """Take the writer lock of a source's data (see :mod:`segpaint._lock`); None for arrays
+    without a journal. Interrupted writes in the lock's folder are finished first."""
+    path = lock_path(source, journal)
+    if path is None:
+        return None
+    base = source.data_folder if source.data_folder is not None else path.parent
+    if path.parent != base:
+        safe_dir(base, *path.parent.relative_to(base).parts)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(path.parent)
+    return WriterLock(path, base=base, on_superseded=on_superseded, take_over=take_over)
+
+
 def check_population_name(name: str) -> str:
     """Validate a population name: lowercase letters, digits, ``_`` and ``-`` only (never a path)."""
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
@@ -417,28 +447,18 @@ class Session:
         return self._journal_path.parent
 
     def _lock_path(self) -> Path | None:
-        if self._journal_path is not None:
-            return self._journal_path.with_name(self._journal_path.name + ".lock")
-        folder = self.source.data_folder
-        return folder / ".segpaint" / f"{self.source.key}.lock" if folder is not None else None
+        return lock_path(self.source, self._journal_path)
 
     def _take_writer_lock(self) -> None:
-        path = self._lock_path()
-        if path is None:
-            return
-        base = self.source.data_folder if self._journal_path is None else self._private_base()
         try:
-            if base is not None and path.parent != base:
-                safe_dir(base, *path.parent.relative_to(base).parts)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            recover_folder(path.parent)
-            self._writer = WriterLock(path, base=base, on_superseded=self._on_superseded)
+            self._writer = take_writer_lock(
+                self.source, self._journal_path, on_superseded=self._on_superseded
+            )
         except OSError as err:  # a read-only folder: nothing can be saved there by anyone
             logger.warning(
                 "segpaint: cannot write the lock file %s (%s); saving into the data folder will "
                 "likely fail too: pass folder= to save elsewhere",
-                path,
+                self._lock_path(),
                 err,
             )
 
@@ -1380,6 +1400,229 @@ class Session:
                     self._autosave_error = f"{err}"
         return written
 
+    # ------------------------------------------- other tools' formats (issue 13)
+    def import_labels(
+        self,
+        source: str | Path | None = None,
+        population: str | None = None,
+        *,
+        frame: int = 0,
+    ) -> list[str]:
+        """Load labels written by another tool as populations (one undo step per frame).
+
+        Parameters
+        ----------
+        source : path or URL, optional
+            A Cellpose ``_seg.npy`` (its ``masks`` become ``population`` on ``frame``), or an
+            OME-Zarr image whose ``labels/`` groups become populations named after them.
+            Default: this session's own OME-Zarr, when it was opened from one.
+            ``_seg.npy`` files are unpickled, which can run code: use trusted files only.
+        population : str, optional
+            For ``_seg.npy``: the population to fill (default: the first one).  For OME-Zarr:
+            load only the label image of that name (default: every one).
+        frame : int
+            For ``_seg.npy``: the frame its masks belong to.
+
+        Returns
+        -------
+        list of str
+            The populations that received labels (created when missing).
+        """
+        from segpaint.io import zarr as ngff
+
+        if source is not None and str(source).endswith(".npy"):
+            from segpaint.io.cellpose_seg import read_seg
+
+            t = self.stack.check_frame(frame)
+            seg = read_seg(source)
+            if seg.masks.shape != self.frame_shape:
+                raise ValueError(
+                    f"source: the masks in {source} are {seg.masks.shape} but the frames are "
+                    f"{self.frame_shape}; open the image those masks were made on"
+                )
+            default = self.populations[0] if self.populations else "cells"
+            name = check_population_name(population or default)
+            if name not in self._pops:
+                self.add_population(name)
+            self.set_labels(name, t, seg.masks)
+            return [name]
+        if source is None:
+            if not isinstance(self.stack, ngff.ZarrStack):
+                raise ValueError(
+                    "source: this session was not opened from an OME-Zarr; pass the path of a "
+                    "_seg.npy file or of an OME-Zarr image"
+                )
+            image = self.stack
+        else:
+            level = self.stack.level if isinstance(self.stack, ngff.ZarrStack) else 0
+            image = ngff.ZarrStack(source, level=level)
+            if (image.shape[0], *image.shape[2:]) != (self.n_frames, *self.frame_shape):
+                raise ValueError(
+                    f"source: {source} is (T, Y, X) = {(image.shape[0], *image.shape[2:])} but "
+                    f"this session is {(self.n_frames, *self.frame_shape)}"
+                )
+        names = ngff.label_names(image)
+        if population is not None:
+            if population not in names:
+                raise KeyError(
+                    f"population: {image.url} has no label image {population!r}; it has {names}"
+                )
+            names = [population]
+        loaded = []
+        for label in names:
+            pop = ngff.population_name(label)
+            if pop not in self._pops:
+                self.add_population(pop)
+            for t in range(self.n_frames):
+                data = ngff.read_label_frame(image, label, t)
+                if data.any() or self.labels(pop, t).any():
+                    self.set_labels(pop, t, data)
+            loaded.append(pop)
+        return loaded
+
+    def export_labels(
+        self,
+        population: str,
+        path: str | Path | None = None,
+        *,
+        format: str = "ngff",
+        frame: int = 0,
+        image: bool = False,
+        overwrite: bool = False,
+    ) -> str:
+        """Write a population's labels in another tool's format.
+
+        Parameters
+        ----------
+        population : str
+            Whose labels.
+        path : path or URL, optional
+            ``format="ngff"``: the OME-Zarr image to add ``labels/<population>`` to (default:
+            the one this session was opened from).  ``format="cellpose"``: the ``_seg.npy`` to
+            write (default: ``<image stem>_seg.npy`` beside the image file, or
+            ``<stem>_<frame>_seg.npy`` for a time-lapse).
+        format : {"ngff", "cellpose"}
+            ``"ngff"`` writes every frame as an NGFF label image (one resolution level, the
+            session's); ``"cellpose"`` writes one frame in the fields Cellpose's GUI reads.
+        frame : int
+            ``format="cellpose"``: the frame to write.
+        image : bool
+            ``format="cellpose"``: also store the frame's image as ``img`` (channels last).
+        overwrite : bool
+            Replace an existing label image or file (otherwise an error).
+
+        Returns
+        -------
+        str
+            Where the labels went.
+        """
+        self._pop(population)
+        if format == "ngff":
+            from segpaint.io import zarr as ngff
+
+            if path is None:
+                if not isinstance(self.stack, ngff.ZarrStack):
+                    raise ValueError(
+                        "path: this session was not opened from an OME-Zarr; pass path= of the "
+                        "OME-Zarr image to add the labels to"
+                    )
+                target = self.stack
+            else:
+                level = self.stack.level if isinstance(self.stack, ngff.ZarrStack) else 0
+                target = ngff.ZarrStack(path, level=level)
+                if (target.shape[0], *target.shape[2:]) != (self.n_frames, *self.frame_shape):
+                    raise ValueError(
+                        f"path: {path} is (T, Y, X) = {(target.shape[0], *target.shape[2:])} "
+                        f"but this session is {(self.n_frames, *self.frame_shape)}"
+                    )
+
+            def read(t: int) -> npt.NDArray[np.uint32]:
+                with self._lock:
+                    return np.array(self._pop(population).view(t))
+
+            return ngff.write_labels(target, population, read, overwrite=overwrite)
+        if format == "cellpose":
+            from segpaint.io.cellpose_seg import seg_path, write_seg
+
+            t = self.stack.check_frame(frame)
+            src = self.source.path
+            if path is None:
+                if src is None or self.source.kind != "file":
+                    raise ValueError(
+                        "path: this session was not opened from an image file; pass "
+                        "path='<name>_seg.npy'"
+                    )
+                base = seg_path(src)
+                path = (
+                    base
+                    if self.n_frames == 1
+                    else base.with_name(f"{src.name.split('.')[0]}_{t:04d}_seg.npy")
+                )
+            with self._lock:
+                masks = np.array(self._pop(population).view(t))
+            img = None
+            if image:
+                frame_image = self.image(t)
+                img = (
+                    frame_image[0] if frame_image.shape[0] == 1 else frame_image.transpose(1, 2, 0)
+                )
+            written = write_seg(
+                path,
+                masks,
+                filename=src if src is not None and self.source.kind == "file" else None,
+                image=img,
+                overwrite=overwrite,
+            )
+            return str(written)
+        raise ValueError(f"format: expected 'ngff' or 'cellpose', got {format!r}")
+
+    def export_rois_geojson(
+        self, population: str, path: str | Path | None = None, *, overwrite: bool = True
+    ) -> Path:
+        """Write this session's ROIs as QuPath GeoJSON rectangles classified as ``population``.
+
+        Default path: ``<session name>_rois.geojson`` in the population's sample folder
+        (``annotations_<population>/``), next to the samples.
+        """
+        from segpaint.io.geojson import RoiRecord, write_rois
+
+        self._pop(population)
+        base = None
+        if path is None:
+            folder, base = self._export_folder(population, "celldetective", None)
+            path = folder / f"{self.source.name}_rois.geojson"
+        records = [
+            RoiRecord(population, r.frame, r.row0, r.row1, r.col0, r.col1) for r in self.rois()
+        ]
+        return write_rois(path, records, overwrite=overwrite, base=base)
+
+    def import_rois_geojson(self, path: str | Path, *, population: str | None = None) -> list[ROI]:
+        """Add the rectangle ROIs of a GeoJSON file (segpaint's or QuPath's export).
+
+        Parameters
+        ----------
+        path : path
+            The ``.geojson`` file.
+        population : str, optional
+            Only ROIs classified as this population (and unclassified ones); default: all.
+
+        Returns
+        -------
+        list of ROI
+            The ROIs added (clipped to the image); none is added if one is invalid.
+        """
+        from segpaint.io.geojson import read_rois
+
+        records = [
+            r for r in read_rois(path) if population is None or r.population in (None, population)
+        ]
+        for r in records:
+            try:
+                self.stack.check_frame(r.frame)
+            except IndexError as err:
+                raise ValueError(f"{path}: an ROI is on frame {r.frame}: {err}") from err
+        return [self.add_roi(r.frame, (r.row0, r.row1), (r.col0, r.col1)) for r in records]
+
     def samples(
         self,
         population: str,
@@ -1517,5 +1760,31 @@ def open(
         for t in range(len(checked)):
             if checked[t].any():
                 pop.set_frame(t, np.array(checked[t]))
+    _attach_zarr_labels(session)
     session.history.clear()
     return session
+
+
+def _attach_zarr_labels(session: Session) -> None:
+    """An OME-Zarr image's ``labels/`` groups become populations, read lazily frame by frame.
+
+    Frames saved by segpaint (``labels_<population>/``) take precedence over the Zarr labels.
+    """
+    if type(session.stack).__name__ != "ZarrStack":
+        return
+    from segpaint.io.zarr import ZarrStack, label_names, population_name, read_label_frame
+
+    stack = session.stack
+    assert isinstance(stack, ZarrStack)
+    for label in label_names(stack):
+        name = population_name(label)
+        if name not in session.populations:
+            session.add_population(name)
+        pop = session._pops[name]
+        saved = pop.loader
+
+        def load(t: int, saved: Callable[[int], Any] = saved, label: str = label) -> Any:
+            data = saved(t)
+            return data if data is not None else read_label_frame(stack, label, t)
+
+        pop.loader = load

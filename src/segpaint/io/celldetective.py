@@ -318,7 +318,8 @@ def resolve_position(
         )
     if len(choices) > 1:
         raise ExperimentError(
-            f"the experiment {path} has several positions; pick one with well= and position=: {listing}"
+            f"the experiment {path} has several positions; pick one with well= and position=: "
+            f"{listing}; or open them all with segpaint.open_experiment({str(path)!r})"
         )
     w, p = choices[0]
     return Position(path, w, p, config)

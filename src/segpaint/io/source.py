@@ -14,6 +14,7 @@ from segpaint.io.celldetective import (
     resolve_position,
 )
 from segpaint.io.stack import ArrayStack, FolderStack, Stack, StackError, StackInfo, TiffStack
+from segpaint.io.zarr import is_zarr
 
 SourceKind = Literal["array", "file", "folder", "experiment"]
 
@@ -126,6 +127,20 @@ def read_source(
     name: str | None = None,
 ) -> tuple[Stack, Source]:
     """Open ``source`` lazily: an array, a TIFF file, a folder of TIFFs or a Celldetective experiment."""
+    # OME-Zarr (issue 13): a ready Stack (e.g. ZarrStack(url, level=1)), a *.zarr folder or a URL
+    if isinstance(source, Stack):
+        return source, Source("array", name or "array")
+    if isinstance(source, (str, Path)) and is_zarr(source):
+        from segpaint.io.zarr import ZarrStack
+
+        text = str(source)
+        stem = text.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "image"
+        if "://" in text and not text.startswith("file://"):
+            return ZarrStack(text), Source("array", name or stem)
+        local = Path(text.removeprefix("file://")).expanduser().resolve()
+        if not local.exists():
+            raise FileNotFoundError(f"source {text!r} does not exist; check the path")
+        return ZarrStack(local), Source("file", name or stem, local)
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser().resolve()
         if not path.exists():
