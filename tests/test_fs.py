@@ -515,6 +515,20 @@ def test_recover_rolls_a_commit_forward(tmp_path, monkeypatch):
     assert _ours(tmp_path) == []
 
 
+def test_recover_on_a_read_only_folder_reports_instead_of_raising(tmp_path, monkeypatch):
+    (tmp_path / ".a.tif.01.segpaint-tmp").write_bytes(b"half")
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(os, "unlink", read_only)  # (tests may run as root: chmod would not do)
+    report = recover_folder(tmp_path)
+    assert report.temporaries_removed == 0
+    assert "could not remove this leftover temporary" in report.problems[0]
+    monkeypatch.undo()
+    assert recover_folder(tmp_path).temporaries_removed == 1
+
+
 def test_recover_refuses_a_forged_intent_record(tmp_path, outside):
     """An intent record received with someone else's data cannot move files around."""
     folder = tmp_path / "annotations_cells"

@@ -839,7 +839,14 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
     Returns
     -------
     RecoveryReport
-        Counts of commits rolled forward and temporaries removed, and any problem found.
+        Counts of commits rolled forward and temporaries removed, and any problem found (a
+        read-only or unlistable folder is reported there, not raised, so opening data on a
+        read-only disk still works).
+
+    Raises
+    ------
+    UnsafePathError
+        With ``base``, when ``folder`` escapes it or crosses a symbolic link.
     """
     folder = check_no_symlink(base, Path(folder)) if base is not None else Path(folder)
     if not os.path.isdir(folder):  # without base the folder is the caller's choice, link or not
@@ -847,7 +854,10 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
     rolled = removed = in_use = 0
     problems: list[str] = []
     keep: set[Path] = set()
-    records = sorted(e.name for e in os.scandir(folder) if _is_ours(e.name, COMMIT_SUFFIX))
+    try:
+        records = sorted(e.name for e in os.scandir(folder) if _is_ours(e.name, COMMIT_SUFFIX))
+    except OSError as err:
+        return RecoveryReport(problems=(f"{folder}: cannot be listed ({err})",))
     for name in records:
         path = folder / name
         fd = _open_locked(path)
@@ -860,14 +870,17 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
             except (ValueError, UnicodeDecodeError, OSError) as err:
                 problems.append(f"{path}: left in place, not a usable intent record ({err})")
                 continue
-            left = _roll_forward(folder, pairs)
+            try:
+                left = _roll_forward(folder, pairs)
+                if not left:
+                    os.unlink(path)
+                    _fsync_dir(folder)
+                    rolled += 1
+            except OSError as err:  # a read-only folder: report, never stop the caller
+                left = [f"{path}: could not finish the commit ({err})"]
             if left:
                 problems.extend(left)
                 keep.update(folder / t for t, _ in pairs)
-                continue
-            os.unlink(path)
-            _fsync_dir(folder)
-            rolled += 1
         finally:
             os.close(fd)
     folders = [folder]
@@ -877,7 +890,12 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
                 folders.append(folder / sub)
     for d in folders:
         gone = 0
-        for entry in os.scandir(d):
+        try:
+            entries = list(os.scandir(d))
+        except OSError as err:
+            problems.append(f"{d}: cannot be listed ({err})")
+            continue
+        for entry in entries:
             path = d / entry.name
             if not _is_ours(entry.name, TMP_SUFFIX) or path in keep:
                 continue
@@ -890,9 +908,12 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
             try:
                 os.unlink(path)
                 gone += 1
+            except OSError as err:  # a read-only folder: report, never stop the caller
+                problems.append(f"{path}: could not remove this leftover temporary ({err})")
             finally:
                 os.close(fd)
         if gone:
-            _fsync_dir(d)
+            with suppress(OSError):
+                _fsync_dir(d)
             removed += gone
     return RecoveryReport(rolled, removed, in_use, tuple(problems))
