@@ -31,6 +31,7 @@ from segpaint.io._fs import (
     check_no_symlink,
     commit_files,
     current_umask,
+    hold_commits,
     open_append,
     recover_folder,
     safe_dir,
@@ -614,6 +615,31 @@ def test_threads_committing_while_another_recovers(tmp_path, monkeypatch):
     version = files["images/s.tif"].split(b";")[0].split(b":")[1].decode()
     assert {k: files[k] for k in STARDIST} == _expected(STARDIST, version)
     assert _ours(tmp_path) == []
+
+
+def test_a_reader_holding_commits_never_sees_a_half_renamed_sample(tmp_path, monkeypatch):
+    monkeypatch.setattr(_fs, "_before_replace", lambda src, dst: time.sleep(0.001))
+    commit_files(_writers(tmp_path, STARDIST, "0"))
+    done = threading.Event()
+
+    def writer():
+        try:
+            for j in range(1, 15):
+                commit_files(_writers(tmp_path, STARDIST, str(j)), overwrite=True)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen = []
+    while not done.is_set():
+        with hold_commits():
+            files = {n: (tmp_path / n).read_bytes() for n in STARDIST}
+        version = files["images/s.tif"].split(b";")[0].split(b":")[1].decode()
+        seen.append(files == _expected(STARDIST, version))
+        time.sleep(0.0005)
+    thread.join(timeout=60)
+    assert seen and all(seen)
 
 
 def test_two_threads_creating_one_sample_one_wins_whole(tmp_path, monkeypatch):

@@ -31,8 +31,8 @@ import secrets
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -282,13 +282,26 @@ def safe_dir(base: Path, *parts: str) -> Path:
 # -- low-level helpers ---------------------------------------------------------------------------
 
 
+def _fsync(fd: int) -> None:
+    """Flush a file to stable storage (on macOS ``fsync`` stops at the drive's cache)."""
+    full = getattr(fcntl, "F_FULLFSYNC", None) if sys.platform == "darwin" else None
+    if full is not None:
+        try:
+            fcntl.fcntl(fd, full)
+        except OSError:  # not every file system supports it
+            pass
+        else:
+            return
+    os.fsync(fd)
+
+
 def _fsync_dir(folder: Path | str) -> None:
     """Make a folder's entries (new names, renames, removals) durable."""
     if sys.platform == "win32":  # folders cannot be opened there; NTFS journals metadata
         return
     fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     try:
-        os.fsync(fd)
+        _fsync(fd)
     except OSError as err:  # some file systems cannot sync a folder; the data is synced anyway
         if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
             raise
@@ -310,6 +323,24 @@ def _lock(fd: int, *, wait: bool) -> bool:
     except OSError as err:  # ENOLCK, EOPNOTSUPP...: no locking on this file system
         return err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
     return True
+
+
+@contextmanager
+def hold_commits() -> Iterator[None]:
+    """Pause this process's commits while reading a set of files that belong together.
+
+    While held, no :func:`commit_files` or :func:`atomic_write` of this process (any thread)
+    publishes files, so a listing of samples never sees one half-renamed. Writes in other
+    processes are not paused (their commits are finished by :func:`recover_folder`). Hold it
+    briefly: writers wait.
+
+    Examples
+    --------
+    >>> with hold_commits():
+    ...     pass
+    """
+    with _PUBLISH:
+        yield
 
 
 def _replace(src: Path, dst: Path) -> None:
@@ -457,7 +488,7 @@ class _Temp:
                 f"the writer for {self.final} replaced or removed its temporary {self.path} "
                 "instead of writing into it; a writer must write exactly the path it is given"
             )
-        os.fsync(self.fd)
+        _fsync(self.fd)
         if sys.platform == "win32":
             os.chmod(self.path, mode)
         else:
