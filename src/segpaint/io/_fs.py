@@ -18,6 +18,14 @@ Three promises, kept here so that the readers, writers, journal and session cann
 A writer process holds an advisory lock (``flock``) on each of its temporaries and on its intent
 record until it is done, so :func:`recover_folder` run by another session (or another thread)
 leaves a commit in progress alone and only cleans up after writers that are gone.
+Within one process the renames of all commits are serialised (two threads saving one sample
+never mix their files) and :func:`hold_commits` lets a reader see no commit half-published.
+
+Limits: the symbolic-link checks use ``lstat`` before writing, so they stop links that are in the
+data (a received experiment) but not a concurrent attacker who swaps a folder for a link between
+the check and the write; two *processes* writing the same sample at the same moment are ordered
+only by the session's writer lock; on file systems without ``flock`` a recovery cannot tell a
+live writer's temporaries from leftovers.
 
 This module uses the standard library only (so a crash-test child process can load it alone).
 """
