@@ -18,6 +18,14 @@ Three promises, kept here so that the readers, writers, journal and session cann
 A writer process holds an advisory lock (``flock``) on each of its temporaries and on its intent
 record until it is done, so :func:`recover_folder` run by another session (or another thread)
 leaves a commit in progress alone and only cleans up after writers that are gone.
+Within one process the renames of all commits are serialised (two threads saving one sample
+never mix their files) and :func:`hold_commits` lets a reader see no commit half-published.
+
+Limits: the symbolic-link checks use ``lstat`` before writing, so they stop links that are in the
+data (a received experiment) but not a concurrent attacker who swaps a folder for a link between
+the check and the write; two *processes* writing the same sample at the same moment are ordered
+only by the session's writer lock; on file systems without ``flock`` a recovery cannot tell a
+live writer's temporaries from leftovers.
 
 This module uses the standard library only (so a crash-test child process can load it alone).
 """
@@ -31,8 +39,8 @@ import secrets
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -282,13 +290,26 @@ def safe_dir(base: Path, *parts: str) -> Path:
 # -- low-level helpers ---------------------------------------------------------------------------
 
 
+def _fsync(fd: int) -> None:
+    """Flush a file to stable storage (on macOS ``fsync`` stops at the drive's cache)."""
+    full = getattr(fcntl, "F_FULLFSYNC", None) if sys.platform == "darwin" else None
+    if full is not None:
+        try:
+            fcntl.fcntl(fd, full)
+        except OSError:  # not every file system supports it
+            pass
+        else:
+            return
+    os.fsync(fd)
+
+
 def _fsync_dir(folder: Path | str) -> None:
     """Make a folder's entries (new names, renames, removals) durable."""
     if sys.platform == "win32":  # folders cannot be opened there; NTFS journals metadata
         return
     fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     try:
-        os.fsync(fd)
+        _fsync(fd)
     except OSError as err:  # some file systems cannot sync a folder; the data is synced anyway
         if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
             raise
@@ -310,6 +331,24 @@ def _lock(fd: int, *, wait: bool) -> bool:
     except OSError as err:  # ENOLCK, EOPNOTSUPP...: no locking on this file system
         return err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
     return True
+
+
+@contextmanager
+def hold_commits() -> Iterator[None]:
+    """Pause this process's commits while reading a set of files that belong together.
+
+    While held, no :func:`commit_files` or :func:`atomic_write` of this process (any thread)
+    publishes files, so a listing of samples never sees one half-renamed. Writes in other
+    processes are not paused (their commits are finished by :func:`recover_folder`). Hold it
+    briefly: writers wait.
+
+    Examples
+    --------
+    >>> with hold_commits():
+    ...     pass
+    """
+    with _PUBLISH:
+        yield
 
 
 def _replace(src: Path, dst: Path) -> None:
@@ -457,7 +496,7 @@ class _Temp:
                 f"the writer for {self.final} replaced or removed its temporary {self.path} "
                 "instead of writing into it; a writer must write exactly the path it is given"
             )
-        os.fsync(self.fd)
+        _fsync(self.fd)
         if sys.platform == "win32":
             os.chmod(self.path, mode)
         else:
@@ -845,7 +884,14 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
     Returns
     -------
     RecoveryReport
-        Counts of commits rolled forward and temporaries removed, and any problem found.
+        Counts of commits rolled forward and temporaries removed, and any problem found (a
+        read-only or unlistable folder is reported there, not raised, so opening data on a
+        read-only disk still works).
+
+    Raises
+    ------
+    UnsafePathError
+        With ``base``, when ``folder`` escapes it or crosses a symbolic link.
     """
     folder = check_no_symlink(base, Path(folder)) if base is not None else Path(folder)
     if not os.path.isdir(folder):  # without base the folder is the caller's choice, link or not
@@ -853,7 +899,10 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
     rolled = removed = in_use = 0
     problems: list[str] = []
     keep: set[Path] = set()
-    records = sorted(e.name for e in os.scandir(folder) if _is_ours(e.name, COMMIT_SUFFIX))
+    try:
+        records = sorted(e.name for e in os.scandir(folder) if _is_ours(e.name, COMMIT_SUFFIX))
+    except OSError as err:
+        return RecoveryReport(problems=(f"{folder}: cannot be listed ({err})",))
     for name in records:
         path = folder / name
         fd = _open_locked(path)
@@ -866,14 +915,17 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
             except (ValueError, UnicodeDecodeError, OSError) as err:
                 problems.append(f"{path}: left in place, not a usable intent record ({err})")
                 continue
-            left = _roll_forward(folder, pairs)
+            try:
+                left = _roll_forward(folder, pairs)
+                if not left:
+                    os.unlink(path)
+                    _fsync_dir(folder)
+                    rolled += 1
+            except OSError as err:  # a read-only folder: report, never stop the caller
+                left = [f"{path}: could not finish the commit ({err})"]
             if left:
                 problems.extend(left)
                 keep.update(folder / t for t, _ in pairs)
-                continue
-            os.unlink(path)
-            _fsync_dir(folder)
-            rolled += 1
         finally:
             os.close(fd)
     folders = [folder]
@@ -883,7 +935,12 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
                 folders.append(folder / sub)
     for d in folders:
         gone = 0
-        for entry in os.scandir(d):
+        try:
+            entries = list(os.scandir(d))
+        except OSError as err:
+            problems.append(f"{d}: cannot be listed ({err})")
+            continue
+        for entry in entries:
             path = d / entry.name
             if not _is_ours(entry.name, TMP_SUFFIX) or path in keep:
                 continue
@@ -896,9 +953,12 @@ def recover_folder(folder: Path, *, base: Path | None = None) -> RecoveryReport:
             try:
                 os.unlink(path)
                 gone += 1
+            except OSError as err:  # a read-only folder: report, never stop the caller
+                problems.append(f"{path}: could not remove this leftover temporary ({err})")
             finally:
                 os.close(fd)
         if gone:
-            _fsync_dir(d)
+            with suppress(OSError):
+                _fsync_dir(d)
             removed += gone
     return RecoveryReport(rolled, removed, in_use, tuple(problems))
