@@ -199,11 +199,11 @@ def _strays(root: Path) -> int:
     )
 
 
-def campaign(kills: int, seed: int) -> dict[str, Any]:
+def campaign(kills: int, seed: int, workdir: Path | None = None) -> dict[str, Any]:
     import segpaint
 
     rng = random.Random(seed)
-    work = Path(tempfile.mkdtemp(prefix="segpaint-crash-"))
+    work = Path(tempfile.mkdtemp(prefix="segpaint-crash-", dir=workdir))
     root = make_experiment(work / "Exp")
     movie = tifffile.imread(root / "W1" / "100" / "movie" / "Aligned.tif")
     totals = {
@@ -297,11 +297,12 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--child", type=Path)
+    parser.add_argument("--workdir", type=Path, help="where to make the experiment (default: tmp)")
     args = parser.parse_args()
     if args.child is not None:
         child(args.child, args.seed)
         return
-    totals = campaign(args.kills, args.seed)
+    totals = campaign(args.kills, args.seed, args.workdir)
     width = max(len(k) for k in totals)
     print(f"crash campaign: {totals['kills']} SIGKILLs in {totals['seconds']} s")
     for key, value in totals.items():
