@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from segpaint._samples import exclude_sample, open_sample, samples
 from segpaint._version import __version__
+from segpaint.segment._train import evaluate, train, train_from_scribbles
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
 
 if TYPE_CHECKING:
@@ -24,7 +26,13 @@ __all__ = [
     "Sample",
     "Session",
     "__version__",
+    "evaluate",
+    "exclude_sample",
     "open",
+    "open_sample",
+    "samples",
+    "train",
+    "train_from_scribbles",
 ]
 
 
