@@ -16,7 +16,7 @@ from segpaint.segment._train import evaluate, train, train_from_scribbles
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
 
 if TYPE_CHECKING:
-    from segpaint.widgets import Annotator
+    from segpaint.widgets import Annotator, SampleGallery
 
 __all__ = [
     "ROI",
@@ -24,6 +24,7 @@ __all__ = [
     "Change",
     "LabelStack",
     "Sample",
+    "SampleGallery",
     "Session",
     "__version__",
     "evaluate",
@@ -42,4 +43,8 @@ def __getattr__(name: str) -> Any:
         from segpaint.widgets import Annotator
 
         return Annotator
+    if name == "SampleGallery":
+        from segpaint.widgets import SampleGallery
+
+        return SampleGallery
     raise AttributeError(f"module 'segpaint' has no attribute {name!r}")

@@ -23,8 +23,10 @@ from segpaint.io.export import ExportError, commit_files, read_sidecar
 __all__ = [
     "SampleFile",
     "as_sample_files",
+    "coverage_picture",
     "find_samples",
     "read_sample",
+    "sample_coverage",
     "sample_table",
     "set_excluded",
 ]
@@ -260,3 +262,112 @@ def sample_table(samples: Sequence[SampleFile]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def sample_coverage(
+    rows: Sequence[dict[str, Any]],
+    *,
+    n_frames: int | None = None,
+    frame_shape: tuple[int, int] | None = None,
+    grid: int = 4,
+) -> dict[str, Any]:
+    """Where samples come from: frames, positions and regions of the field of view.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of `sample_table` (excluded samples count as not sampled).
+    n_frames, frame_shape : keyword-only, optional
+        The movie's length and frame shape (a Session's); without them the frames run to the
+        last sampled one and the field of view to the furthest ROI edge (``"inferred"``).
+    grid : int, keyword-only
+        The field of view is cut into ``grid x grid`` regions.
+
+    Returns
+    -------
+    dict
+        ``frames``: {frame: samples}; ``frames_not_sampled``; ``positions``: {"well/position":
+        samples}; ``regions``: ``grid x grid`` list of sample counts (an ROI counts in every
+        region it overlaps); ``regions_not_sampled``: [(row, col)]; ``field``: the
+        ``frame_shape`` used; ``inferred``: whether it was inferred.
+
+    Examples
+    --------
+    >>> rows = [{"frame": 1, "roi": [0, 50, 0, 50], "well": "W1", "position": "100"}]
+    >>> cov = sample_coverage(rows, n_frames=3, frame_shape=(100, 100), grid=2)
+    >>> cov["frames_not_sampled"], cov["regions"], cov["regions_not_sampled"]
+    ([0, 2], [[1, 0], [0, 0]], [(0, 1), (1, 0), (1, 1)])
+    """
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+        raise ValueError(f"grid: expected an int >= 1, got {grid!r}")
+    used = [r for r in rows if not r.get("excluded")]
+    frames: dict[int, int] = {}
+    positions: dict[str, int] = {}
+    rois = []
+    for r in used:
+        if isinstance(r.get("frame"), int):
+            frames[r["frame"]] = frames.get(r["frame"], 0) + 1
+        key = f"{r.get('well') or '-'}/{r.get('position') or '-'}"
+        positions[key] = positions.get(key, 0) + 1
+        if r.get("roi"):
+            rois.append([int(v) for v in r["roi"]])
+    inferred = frame_shape is None
+    if frame_shape is None:
+        frame_shape = (
+            max((b[1] for b in rois), default=1),
+            max((b[3] for b in rois), default=1),
+        )
+    total = n_frames if n_frames is not None else (max(frames) + 1 if frames else 0)
+    regions = [[0] * grid for _ in range(grid)]
+    rows_px, cols_px = frame_shape
+    for r0, r1, c0, c1 in rois:
+        for i in range(grid):
+            top, bottom = i * rows_px / grid, (i + 1) * rows_px / grid
+            for j in range(grid):
+                left, right = j * cols_px / grid, (j + 1) * cols_px / grid
+                if r0 < bottom and r1 > top and c0 < right and c1 > left:
+                    regions[i][j] += 1
+    return {
+        "frames": dict(sorted(frames.items())),
+        "frames_not_sampled": [t for t in range(total) if t not in frames],
+        "positions": dict(sorted(positions.items())),
+        "regions": regions,
+        "regions_not_sampled": [
+            (i, j) for i in range(grid) for j in range(grid) if not regions[i][j]
+        ],
+        "field": [int(rows_px), int(cols_px)],
+        "n_frames": total,
+        "inferred": inferred,
+        "n_samples": len(used),
+    }
+
+
+def coverage_picture(coverage: dict[str, Any], *, cell: int = 24) -> npt.NDArray[np.uint8]:
+    """An RGB picture of `sample_coverage`: the field-of-view regions (top) and the frames
+    (bottom strip); grey is not sampled, greener is sampled more often."""
+    regions = np.asarray(coverage["regions"], dtype=float)
+    frames = np.zeros(max(1, coverage["n_frames"]))
+    for t, n in coverage["frames"].items():
+        if t < len(frames):
+            frames[t] = n
+
+    def colour(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
+        top = values.max() if values.size and values.max() > 0 else 1.0
+        out = np.empty((*values.shape, 3), np.uint8)
+        out[...] = (70, 70, 70)
+        hit = values > 0
+        level = (values[hit] / top * 155 + 100).astype(np.uint8)
+        out[hit] = np.stack([np.zeros_like(level), level, np.zeros_like(level) + 40], axis=-1)
+        return out
+
+    field = np.kron(colour(regions), np.ones((cell, cell, 1), np.uint8))
+    strip_cell = max(2, field.shape[1] // len(frames))
+    strip = np.kron(colour(frames[None, :]), np.ones((cell // 2, strip_cell, 1), np.uint8))
+    width = max(field.shape[1], strip.shape[1])
+    canvas = np.full((field.shape[0] + 4 + strip.shape[0], width, 3), 255, np.uint8)
+    canvas[: field.shape[0], : field.shape[1]] = field
+    canvas[field.shape[0] + 4 :, : strip.shape[1]] = strip
+    # grid lines between regions
+    canvas[: field.shape[0] : cell, : field.shape[1]] = 255
+    canvas[: field.shape[0], : field.shape[1] : cell] = 255
+    return canvas
