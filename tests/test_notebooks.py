@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,7 @@ def test_every_notebook_is_collected() -> None:
         "01_quickstart.ipynb",
         "02_population_specific.ipynb",
         "03_celldetective_experiment.ipynb",
+        "04_train_in_the_loop.ipynb",
         "teaching/01_instance_vs_semantic.ipynb",
         "teaching/02_annotation_conventions.ipynb",
     } <= names
@@ -139,3 +141,15 @@ def test_notebook_runs_top_to_bottom(path: Path, kernel_name: str, tmp_path: Pat
             assert len(list((workdir / f"annotations_{population}").glob("*_labelled.tif"))) == 2
     if path.name == "03_celldetective_experiment.ipynb":
         assert "masks read back identical: True" in text
+    if path.name == "04_train_in_the_loop.ipynb":
+        (workdir,) = tmp_path.glob("segpaint-loop-*")
+        assert len(list((workdir / "annotations_effectors").glob("*_labelled.tif"))) == 10
+        model = workdir / "models" / "segmentation_effectors" / "effectors_pc"
+        assert (model / "config_input.json").is_file()
+        f1 = {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(
+                r"(pixel classifier|threshold default) on frames 8-11: F1@0.5 = ([0-9.]+)", text
+            )
+        }
+        assert f1["pixel classifier"] > f1["threshold default"] + 0.2

@@ -239,7 +239,7 @@ def test_evaluate_model_vs_recorded_method_and_picture(model, exported, tmp_path
     result = segpaint.evaluate(model, folder)
     val = json.loads((model / "config_input.json").read_text())["dataset"]["validation"]
     assert result.samples == val  # only the held-out samples
-    assert result.methods == {"model": "pc", "baseline": "recorded method"}
+    assert result.methods == {"model": "pc", "baseline": "threshold (recorded)"}
     assert result.score("model", 0.5) > result.score("baseline", 0.5)
     assert result.worst == val[0]
     picture = result.picture

@@ -907,11 +907,14 @@ def evaluate(
     if not files:
         raise ValueError("samples: nothing to evaluate (no sample found, or all excluded)")
     label = _method_label(method)
-    base_label = (
-        None
-        if baseline is None
-        else ("recorded method" if baseline == "auto" else _method_label(baseline))
-    )
+    base_label = None if baseline is None else _method_label(baseline)
+    if baseline == "auto":
+        recorded = {(_sidecar_method(s) or ("threshold", {}))[0] for s in files}
+        base_label = (
+            f"{_method_label(recorded.pop())} (recorded)"
+            if len(recorded) == 1
+            else "recorded methods"
+        )
     if base_label == label:
         base_label = f"{label} (baseline)"
     methods: dict[str, str | None] = {"model": label, "baseline": base_label}
