@@ -184,8 +184,6 @@ def test_excluded_samples_are_not_trained_on(exported, tmp_path):
 
 def test_train_errors(exported, tmp_path, model):
     _, folder = exported
-    with pytest.raises(ValueError, match="StarDist and Cellpose training are not available"):
-        segpaint.train(folder, backend="stardist")
     with pytest.raises(ValueError, match="backend: 'forest' is not known"):
         segpaint.train(folder, backend="forest")
     with pytest.raises(ValueError, match="no channel named 'dna'"):
@@ -195,6 +193,20 @@ def test_train_errors(exported, tmp_path, model):
     with pytest.raises(FileExistsError, match="pass overwrite=True or another name"):
         segpaint.train(folder, channels=["nuclei"], name="pc", **FAST)
     assert (model / "pixel_classifier.joblib").is_file()  # the existing model is intact
+
+
+def test_missing_extra_names_the_pip_line(exported, tmp_path, monkeypatch):
+    import segpaint.segment._models as models
+
+    def missing(library):
+        raise models.MissingExtraError(f'install it with: pip install "segpaint[{library}]"')
+
+    monkeypatch.setattr(models, "_import", missing)
+    _, folder = exported
+    for backend in ("stardist", "cellpose"):
+        with pytest.raises(ImportError, match=rf'pip install "segpaint\[{backend}\]"'):
+            segpaint.train(folder, backend=backend, folder=tmp_path)
+    assert not (tmp_path / "models").exists()  # nothing started
 
 
 def test_evaluate_known_cases(movie, tmp_path):

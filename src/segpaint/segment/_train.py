@@ -53,7 +53,7 @@ __all__ = [
     "train_from_scribbles",
 ]
 
-BACKENDS: tuple[str, ...] = (MODEL_TYPE,)
+BACKENDS: tuple[str, ...] = (MODEL_TYPE, "stardist", "cellpose")
 """Training backends available in this version."""
 IOU_THRESHOLDS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
 _PERCENTILES = (1.0, 99.8)
@@ -129,7 +129,11 @@ class _Data:
 
 
 def _load_samples(
-    samples: Any, population: str | None, channels: Sequence[int | str] | int | str | None
+    samples: Any,
+    population: str | None,
+    channels: Sequence[int | str] | int | str | None,
+    *,
+    unpad: bool = True,
 ) -> tuple[_Data, list[SampleFile]]:
     files = [s for s in as_sample_files(samples, population) if not s.excluded]
     if not files:
@@ -156,7 +160,7 @@ def _load_samples(
     images, masks = [], []
     index: list[int] | None = None
     for s in files:
-        image, mask = read_sample(s)
+        image, mask = read_sample(s, unpad=unpad)
         if index is None:
             index = _channel_indices(channels, names, image.shape[0])
         images.append(image[index])
@@ -182,7 +186,11 @@ def _default_root(files: Sequence[SampleFile]) -> Path:
 
 
 def _model_folder(
-    root: str | Path | None, population: str, name: str | None, default_root: Path | None
+    root: str | Path | None,
+    population: str,
+    name: str | None,
+    default_root: Path | None,
+    backend: str = MODEL_TYPE,
 ) -> Path:
     if root is None:
         if default_root is None:
@@ -192,7 +200,8 @@ def _model_folder(
             )
         root = default_root
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
-    model_name = _check_name(name or f"{population}_pixel_classifier_{stamp}", "name")
+    kind = backend.replace("-", "_")
+    model_name = _check_name(name or f"{population}_{kind}_{stamp}", "name")
     return Path(root).expanduser() / "models" / f"segmentation_{population}" / model_name
 
 
@@ -325,6 +334,7 @@ def _config_input(
     train_names: Sequence[str],
     val_names: Sequence[str],
     extra: Mapping[str, Any],
+    percentiles: tuple[float, float] = _PERCENTILES,
 ) -> dict[str, Any]:
     n = len(data.channel_names)
     diameter, _ = _cell_size_px(data.masks)
@@ -332,7 +342,7 @@ def _config_input(
         "channels": list(data.channel_names),
         "normalization_percentile": [True] * n,
         "normalization_clip": [False] * n,
-        "normalization_values": [list(_PERCENTILES)] * n,
+        "normalization_values": [list(percentiles)] * n,
         "model_type": model_type,
         "spatial_calibration": data.pixel_size_um,
         "cell_size_um": round(diameter * data.pixel_size_um, 4) if data.pixel_size_um else None,
@@ -353,18 +363,20 @@ def _instructions(
     batch_size: int | None,
     learning_rate: float | None,
     seed: int,
+    percentiles: tuple[float, float] = _PERCENTILES,
+    pretrained: str | None = None,
 ) -> dict[str, Any]:
     n = len(data.channel_names)
     return {
         "model_name": model_dir.name,
         "target_directory": str(model_dir.parent),
         "model_type": model_type,
-        "pretrained": None,
+        "pretrained": pretrained,
         "ds": list(datasets),
         "channel_option": list(data.channel_names),
         "normalization_percentile": [True] * n,
         "normalization_clip": [False] * n,
-        "normalization_values": [list(_PERCENTILES)] * n,
+        "normalization_values": [list(percentiles)] * n,
         "spatial_calibration": data.pixel_size_um,
         "validation_split": validation_split,
         "augmentation_factor": 1.0,
@@ -481,6 +493,11 @@ def train(
     pixels_per_class: int = 4000,
     sigma_min: float = 1.0,
     sigma_max: float = 8.0,
+    epochs: int = 100,
+    steps_per_epoch: int | None = None,
+    batch_size: int = 4,
+    learning_rate: float | None = None,
+    pretrained: str | None = None,
 ) -> Path:
     """Train a segmentation model for one population from exported samples.
 
@@ -489,9 +506,12 @@ def train(
     samples : folder, or list of samples / sidecar paths
         Exported samples (`segpaint.samples`, ``session.samples(...)``, the paths
         ``session.export_roi`` returned, or a folder of them).  Excluded samples are skipped.
-    backend : {"pixel-classifier"}, keyword-only
-        ``"pixel-classifier"``: multiscale scikit-image features + a scikit-learn random
-        forest (background / interior / boundary), then a watershed for instances.
+    backend : {"pixel-classifier", "stardist", "cellpose"}, keyword-only
+        ``"pixel-classifier"`` (no extra needed): multiscale scikit-image features + a
+        scikit-learn random forest (background / interior / boundary), then a watershed for
+        instances.  ``"stardist"`` / ``"cellpose"`` (the extras): the library's own training
+        (StarDist ``StarDist2D.train``; Cellpose 3 ``train.train_seg``), from scratch or from
+        ``pretrained``, on the GPU when one is present.
     channels : int, str or sequence, keyword-only, optional
         Input channels by name or index (default: all the samples' channels).
     population : str, keyword-only, optional
@@ -514,8 +534,14 @@ def train(
     overwrite : bool, keyword-only
         Replace an existing model folder of the same name.
     n_estimators, steps, pixels_per_class, sigma_min, sigma_max : keyword-only
-        Trees in the forest, grown in ``steps`` steps; pixels sampled per class and sample;
-        feature scales in pixels.
+        Pixel classifier: trees in the forest, grown in ``steps`` steps; pixels sampled per
+        class and sample; feature scales in pixels.
+    epochs, steps_per_epoch, batch_size, learning_rate, pretrained : keyword-only
+        StarDist / Cellpose: training length, batch, learning rate (default: the library's),
+        and a model to fine-tune (a StarDist model folder; a Cellpose model name or file).
+        Their progress is the library's own log; ``callback`` gets ``{"epoch", "loss",
+        "val_loss"}`` after each StarDist epoch (return ``False`` to stop); KeyboardInterrupt
+        stops either and keeps the weights trained so far.
 
     Returns
     -------
@@ -523,21 +549,41 @@ def train(
         The model folder; pass it to ``session.presegment(population, folder)``.
     """
     if backend not in BACKENDS:
-        hint = (
-            "; StarDist and Cellpose training are not available in this version: train them "
-            "with Celldetective on the exported samples"
-            if backend in ("stardist", "cellpose")
-            else ""
-        )
-        raise ValueError(f"backend: {backend!r} is not known; use one of {list(BACKENDS)}{hint}")
-    for key, value in (("n_estimators", n_estimators), ("steps", steps)):
+        raise ValueError(f"backend: {backend!r} is not known; use one of {list(BACKENDS)}")
+    for key, value in (("n_estimators", n_estimators), ("steps", steps), ("epochs", epochs)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{key}: expected an int >= 1, got {value!r}")
-    data, files = _load_samples(samples, population, channels)
+    if backend != MODEL_TYPE:
+        from segpaint.segment._models import _import
+
+        _import(backend)  # a missing extra fails here, before any work, with the pip line
+    # the deep-learning backends train on the padded samples, as Celldetective does
+    data, files = _load_samples(samples, population, channels, unpad=backend == MODEL_TYPE)
     train_idx, val_idx = split_indices(len(data.images), validation_split, seed)
-    target = _model_folder(folder, data.population, name, _default_root(files))
+    target = _model_folder(folder, data.population, name, _default_root(files), backend)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True or another name=")
+    datasets = sorted({str(f.sidecar.parent) for f in files})
+    if backend != MODEL_TYPE:
+        from segpaint.segment._train_ml import train_deep
+
+        return train_deep(
+            backend,
+            data,
+            train_idx,
+            val_idx,
+            target,
+            datasets=datasets,
+            validation_split=validation_split,
+            seed=seed,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            pretrained=pretrained,
+            callback=callback,
+            overwrite=overwrite,
+        )
     started = time.perf_counter()
     model, extra = _train_pixel_classifier(
         data,
@@ -559,7 +605,7 @@ def train(
         target,
         train_names=[data.names[i] for i in train_idx],
         val_names=[data.names[i] for i in val_idx],
-        datasets=sorted({str(f.sidecar.parent) for f in files}),
+        datasets=datasets,
         validation_split=validation_split,
         seed=seed,
         extra=extra,
