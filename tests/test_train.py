@@ -89,6 +89,9 @@ def test_model_folder_is_celldetective_layout(model, exported):
     assert 4 < config["cell_size_um"] < 15  # effector nuclei: ~10 px across at 0.65 µm/px
     assert [h["step"] for h in config["history"]] == [1, 2, 3]
     assert config["stopped_early"] is False
+    curve = iio.imread(model / "training_curve.png")
+    assert curve.shape == (160, 320, 3)
+    assert (curve == [31, 119, 180]).all(axis=2).any()  # the loss line is drawn
     instructions = json.loads((model / "training_instructions.json").read_text())
     assert set(instructions) >= CELLDETECTIVE_INSTRUCTIONS
     assert instructions["model_name"] == "pc"
@@ -319,3 +322,13 @@ def test_sample_images_unpadded_match_session(exported, movie):
     np.testing.assert_array_equal(mask > 0, truth > 0)
     assert tifffile.imread(sample.mask).shape == (256, 256)
     assert isinstance(sample.image, Path)
+
+
+def test_curve_picture_draws_from_first_to_last_point():
+    from segpaint.io.png import curve_picture
+
+    picture = curve_picture({"loss": [1.0, 0.0]}, size=(50, 100))
+    blue = (picture == [31, 119, 180]).all(axis=2)
+    assert blue[4, 4] and blue[45, 95]  # highest value top-left, lowest bottom-right
+    assert not blue[45, 4]
+    assert (curve_picture({"loss": []}) == 255).sum() > 0  # an empty history: an empty frame

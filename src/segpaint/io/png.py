@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["encode_png", "grey_rgb", "outline_overlay", "write_png"]
+__all__ = ["curve_picture", "encode_png", "grey_rgb", "outline_overlay", "write_png"]
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -90,4 +90,47 @@ def outline_overlay(
     out = np.array(rgb, copy=True)
     edges: Any = find_boundaries(np.asarray(labels), mode="inner")  # type: ignore[no-untyped-call]
     out[edges] = np.asarray(colour, dtype=np.uint8)
+    return out
+
+
+def curve_picture(
+    series: Mapping[str, Sequence[float]],
+    *,
+    size: tuple[int, int] = (160, 320),
+    colours: Sequence[Sequence[int]] = ((31, 119, 180), (255, 127, 14), (44, 160, 44)),
+) -> npt.NDArray[np.uint8]:
+    """A plain line chart of one or more series (e.g. training and validation loss).
+
+    All series share the y range (their min..max) and the x axis (their index); the picture
+    is white with a grey frame, one colour per series in order.  No text: the caller says
+    what the colours are.
+
+    Examples
+    --------
+    >>> curve_picture({"loss": [1.0, 0.5, 0.25]}).shape
+    (160, 320, 3)
+    """
+    rows, cols = size
+    out = np.full((rows, cols, 3), 255, np.uint8)
+    out[[0, -1], :] = 160
+    out[:, [0, -1]] = 160
+    values = [np.asarray(v, dtype=float) for v in series.values()]
+    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.zeros(0)
+    if finite.size == 0:
+        return out
+    low, high = float(finite.min()), float(finite.max())
+    span = high - low if high > low else 1.0
+    longest = max(len(v) for v in values)
+    for colour, v in zip(colours, values, strict=False):
+        if len(v) == 0:
+            continue
+        x = np.arange(len(v)) * (cols - 9) / max(1, longest - 1) + 4
+        y = (rows - 5) - (v - low) / span * (rows - 9)
+        # dense samples along each segment draw a connected line
+        t = np.linspace(0, len(v) - 1, num=max(2, 4 * cols))
+        ok = np.isfinite(np.interp(t, np.arange(len(v)), y))
+        xs = np.interp(t, np.arange(len(v)), x)[ok].round().astype(int)
+        ys = np.interp(t, np.arange(len(v)), y)[ok].round().astype(int)
+        for dr in (0, 1):
+            out[np.clip(ys + dr, 0, rows - 1), np.clip(xs, 0, cols - 1)] = colour
     return out

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from segpaint._version import __version__
-from segpaint.io.png import grey_rgb, outline_overlay, write_png
+from segpaint.io.png import curve_picture, encode_png, grey_rgb, outline_overlay, write_png
 from segpaint.io.samples import SampleFile, as_sample_files, read_sample
 from segpaint.metrics import match_instances
 from segpaint.segment._models import normalize_channels
@@ -387,6 +387,20 @@ def _instructions(
     }
 
 
+LOSS_CURVE = "training_curve.png"
+"""The loss curve a model folder holds: training loss blue, validation loss orange."""
+
+
+def _write_curve(folder: Path, history: Sequence[Mapping[str, Any]]) -> None:
+    """``training_curve.png``: the loss per step/epoch (blue), the validation loss (orange)."""
+    if not history:
+        return
+    series = {"loss": [float(h.get("loss", np.nan)) for h in history]}
+    if any("val_loss" in h for h in history):
+        series["val_loss"] = [float(h.get("val_loss", np.nan)) for h in history]
+    (folder / LOSS_CURVE).write_bytes(encode_png(curve_picture(series)))
+
+
 def _commit_folder(tmp: Path, final: Path, overwrite: bool) -> Path:
     """Move a finished model folder into place in one rename (an older one only if asked)."""
     backup = None
@@ -528,7 +542,9 @@ def train(
     progress : bool, keyword-only
         A tqdm progress bar with the validation loss.
     callback : callable(dict) -> bool or None, keyword-only, optional
-        Called after each step with ``{"step", "n_trees", "loss", "accuracy"}``; return
+        Called after each step with ``{"step", "n_trees", "loss", "accuracy"}`` (log loss and
+        accuracy on the validation samples' pixels; the curve is saved as
+        ``training_curve.png`` in the model folder); return
         ``False`` (or raise `StopTraining`) to stop early.  KeyboardInterrupt also stops
         cleanly once one step is done; the model trained so far is saved either way.
     overwrite : bool, keyword-only
@@ -632,6 +648,7 @@ def _save_pixel_model(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         joblib.dump(model, tmp / CLASSIFIER_FILE)
+        _write_curve(tmp, extra.get("history", []))
         config = _config_input(
             data,
             model_type=MODEL_TYPE,

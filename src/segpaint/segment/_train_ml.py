@@ -28,6 +28,7 @@ from segpaint.segment._train import (
     _Data,
     _instructions,
     _json,
+    _write_curve,
 )
 
 __all__ = ["train_deep"]
@@ -107,6 +108,7 @@ def train_deep(
                 pretrained=pretrained,
             )  # fmt: skip
         extra["training_seconds"] = round(time.perf_counter() - started, 3)
+        _write_curve(folder, extra.get("history", []))
         percentiles = _PERCENTILES[backend]
         _json(
             folder / "config_input.json",
