@@ -115,3 +115,19 @@ def test_sample_coverage_counts_only_included_samples():
     assert len(cov["regions_not_sampled"]) == 8
     with pytest.raises(ValueError, match="grid: expected an int >= 1"):
         sample_coverage(rows, grid=0)
+
+
+def test_open_fix_and_save_a_new_version(exported):
+    session, experiment = exported
+    gallery = segpaint.SampleGallery(experiment, session=session)
+    with pytest.raises(RuntimeError, match="nothing is open"):
+        gallery.save_version()
+    annotator = gallery.open_sample("MyExp_100_0001_roi_10_40_10_40")
+    annotator.session.erase("targets", 0, [(10, 10)], radius=30)  # the cell was wrong: remove it
+    with pytest.warns(UserWarning, match="empty mask"):
+        row = gallery.save_version()
+    assert row["sample"] == "MyExp_100_0001_roi_10_40_10_40_v2" and row["n_labels"] == 0
+    names = {r["sample"]: r["excluded"] for r in gallery.all_rows}
+    assert names["MyExp_100_0001_roi_10_40_10_40"] is True
+    assert names["MyExp_100_0001_roi_10_40_10_40_v2"] is False
+    assert len(gallery.cards.children) == 3

@@ -95,3 +95,37 @@ def test_bad_sources_say_what_to_pass(tmp_path):
     assert segpaint.samples(tmp_path) == []
     with pytest.raises(FileNotFoundError, match="is not the sidecar of an exported sample"):
         segpaint.open_sample(tmp_path / "notes.json")
+
+
+@pytest.mark.parametrize("fmt", ["celldetective", "stardist"])
+def test_fixed_sample_is_saved_as_a_new_version(session, experiment, fmt):
+    roi = session.add_roi(1, rows=(10, 60), cols=(10, 70))
+    paths = session.export_roi("targets", roi, format=fmt)
+    opened = segpaint.open_sample(paths[2])
+    opened.fill("targets", 0, (10, 10), 0)  # delete the cell painted at (20, 20) of the frame
+    row = segpaint.save_sample_version(opened, paths[2])
+    stem = "MyExp_100_0001_roi_10_60_10_70"
+    assert row["sample"] == f"{stem}_v2" and row["excluded"] is False
+    assert row["roi"] == [10, 60, 10, 70] and row["n_labels"] == 1
+    new = json.loads(next(experiment.rglob(f"{stem}_v2.json")).read_text())
+    assert (new["version"], new["replaces"], new["frame"]) == (2, stem, 1)
+    assert new["padding"] == json.loads(paths[2].read_text())["padding"]
+    # the original is untouched on disk but excluded from training
+    assert json.loads(paths[2].read_text())["excluded"] is True
+    assert paths[1].is_file()
+    (new_sample,) = segpaint.io.samples.as_sample_files([row["path"]])
+    assert new_sample.format == fmt
+    new_mask = tifffile.imread(new_sample.mask)
+    old_mask = tifffile.imread(paths[1])
+    assert new_mask.shape == old_mask.shape and new_mask.max() == 1 and old_mask.max() == 2
+    # once more: v3, and v2 is excluded in turn
+    again = segpaint.save_sample_version(segpaint.open_sample(row), row)
+    assert again["sample"] == f"{stem}_v3"
+    excluded = {r["sample"]: r["excluded"] for r in segpaint.samples(experiment)}
+    assert excluded == {stem: True, f"{stem}_v2": True, f"{stem}_v3": False}
+
+
+def test_save_version_needs_the_samples_session(session, experiment):
+    paths = session.export_roi("targets", session.add_roi(1, rows=(10, 60), cols=(10, 70)))
+    with pytest.raises(ValueError, match="pass the Session that segpaint.open_sample"):
+        segpaint.save_sample_version(session, paths[2])

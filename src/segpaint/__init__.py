@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segpaint._samples import exclude_sample, open_sample, samples
+from segpaint._samples import exclude_sample, open_sample, samples, save_sample_version
 from segpaint._version import __version__
 from segpaint.segment._train import evaluate, train, train_from_scribbles
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
@@ -32,6 +32,7 @@ __all__ = [
     "open",
     "open_sample",
     "samples",
+    "save_sample_version",
     "train",
     "train_from_scribbles",
 ]

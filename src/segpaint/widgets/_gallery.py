@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import numpy as np
 
-from segpaint._samples import exclude_sample, open_sample
+from segpaint._samples import exclude_sample, open_sample, save_sample_version
 from segpaint.io.png import encode_png, grey_rgb, outline_overlay
 from segpaint.io.samples import (
     SampleFile,
@@ -101,6 +101,7 @@ class SampleGallery(widgets.VBox):  # type: ignore[misc]
         self.status = widgets.HTML()
         self.output = widgets.Output()
         self.last_annotator: Annotator | None = None
+        self._opened: str | None = None
         super().__init__(
             [
                 widgets.HBox([self.population, self.position, self.flag, self.show_excluded]),
@@ -219,18 +220,33 @@ class SampleGallery(widgets.VBox):  # type: ignore[misc]
     def open_sample(self, sample: str) -> Annotator:
         """An Annotator on the sample (its crop and mask), shown below the gallery.
 
-        Export the fixed mask with the Annotator (or ``annotator.session.export_roi``).
+        Fix the mask, then press "save as new version" (or call `save_version`).
         """
         found = self._find(sample)
         session = open_sample(found.sidecar)
         annotator = session.annotator(found.population or None)
         self.last_annotator = annotator
+        self._opened = found.stem
+        save = widgets.Button(description="save as new version", layout={"width": "180px"})
+        save.on_click(lambda _b: self.save_version())
         self.output.clear_output()
         with self.output:
             from IPython.display import display
 
-            display(annotator)  # type: ignore[no-untyped-call]
+            display(widgets.VBox([annotator, save]))  # type: ignore[no-untyped-call]
         return annotator
+
+    def save_version(self) -> dict[str, Any]:
+        """Save the opened sample's fixed mask as its next version (``<stem>_v2``, ...).
+
+        The original is kept and excluded from training (see `segpaint.save_sample_version`).
+        """
+        if self.last_annotator is None or self._opened is None:
+            raise RuntimeError("nothing is open: call gallery.open_sample(name) first")
+        row = save_sample_version(self.last_annotator.session, self._find(self._opened).sidecar)
+        self._opened = row["sample"]
+        self.refresh()
+        return row
 
     # ------------------------------------------------------------------ view
     def _on_filter_changed(self, _change: dict[str, Any]) -> None:
