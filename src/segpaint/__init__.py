@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from segpaint._samples import exclude_sample, open_sample, samples, save_sample_version
 from segpaint._version import __version__
-from segpaint.segment._train import evaluate, train, train_from_scribbles
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
 
 if TYPE_CHECKING:
+    from segpaint.segment._train import evaluate, train, train_from_scribbles
     from segpaint.widgets import Annotator, SampleGallery
 
 __all__ = [
@@ -44,6 +44,11 @@ def __getattr__(name: str) -> Any:
         from segpaint.widgets import Annotator
 
         return Annotator
+    if name in ("train", "evaluate", "train_from_scribbles"):
+        # training pulls in the segment layer (scikit-image features, scikit-learn on use)
+        from segpaint.segment import _train
+
+        return getattr(_train, name)
     if name == "SampleGallery":
         from segpaint.widgets import SampleGallery
 
