@@ -129,3 +129,13 @@ def test_save_version_needs_the_samples_session(session, experiment):
     paths = session.export_roi("targets", session.add_roi(1, rows=(10, 60), cols=(10, 70)))
     with pytest.raises(ValueError, match="pass the Session that segpaint.open_sample"):
         segpaint.save_sample_version(session, paths[2])
+
+
+def test_population_from_the_annotations_folder_when_the_sidecar_has_none(session, experiment):
+    """Celldetective's own sidecars hold only spatial_calibration and channels."""
+    paths = session.export_roi("targets", session.add_roi(1, rows=(10, 60), cols=(10, 70)))
+    paths[2].write_text(json.dumps({"spatial_calibration": 0.5, "channels": ["a", "b"]}))
+    (row,) = segpaint.samples(experiment)
+    assert row["population"] == "targets" and row["roi"] is None
+    assert segpaint.samples(experiment, population="targets") == [row]
+    assert segpaint.open_sample(paths[2]).populations == ["targets"]

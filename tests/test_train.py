@@ -264,7 +264,7 @@ def test_evaluate_model_vs_recorded_method_and_picture(model, exported, tmp_path
     np.testing.assert_array_equal(iio.imread(png), picture)
     every = segpaint.evaluate(model, folder, validation_only=False)
     assert len(every.samples) == 6
-    with pytest.raises(ValueError, match="none of them is a validation sample"):
+    with pytest.raises(ValueError, match="was trained on all of them; pass its validation"):
         segpaint.evaluate(model, [p for p in folder.glob("*.json") if p.stem not in val])
 
 
@@ -332,3 +332,49 @@ def test_curve_picture_draws_from_first_to_last_point():
     assert blue[4, 4] and blue[45, 95]  # highest value top-left, lowest bottom-right
     assert not blue[45, 4]
     assert (curve_picture({"loss": []}) == 255).sum() > 0  # an empty history: an empty frame
+
+
+@pytest.mark.shared_data
+def test_real_celldetective_sample_left_half_to_right_half(shared_data, tmp_path):
+    """Trained on the left half of Celldetective's hand-corrected MCF-7 sample, scored on the
+    right half against Celldetective's own reference threshold pipeline for it."""
+    from segpaint.segment import write_threshold_config
+
+    src = shared_data / "celldetective" / "sample"
+    assert (
+        segpaint.samples(src)[0]["population"] is None
+    )  # a Celldetective sidecar, no segpaint keys
+    image = tifffile.imread(src / "sample.tif")
+    mask = tifffile.imread(src / "sample_labelled.tif")
+    meta = json.loads((src / "sample.json").read_text())
+    session = segpaint.open(
+        image,
+        axes="CYX",
+        channel_names=meta["channels"],
+        pixel_size_um=meta["spatial_calibration"],
+        labels={"targets": mask.astype(np.uint32)},
+        name="mcf7",
+        journal=False,
+    )
+    folder = tmp_path / "annotations_targets"
+    for cols in ((0, 330), (330, 660)):
+        session.export_roi("targets", session.add_roi(0, rows=(0, 682), cols=cols), folder=folder)
+    reference = tmp_path / "threshold_config_targets.json"
+    write_threshold_config(
+        reference,
+        {
+            "target_channel": 3,
+            "thresholds": [8000, 1e10],
+            "filters": [["variance", 4], ["gauss", 2]],
+            "marker_min_distance": 13,
+            "marker_footprint_size": 34,
+            "feature_queries": ["area < 80"],
+        },
+    )
+    model = segpaint.train(
+        folder, channels=["live_nuclei_channel"], validation_split=0.5, seed=0, progress=False
+    )
+    result = segpaint.evaluate(model, folder, baseline=reference)
+    assert result.samples == ["mcf7_0000_roi_0_682_330_660"]  # the held-out right half
+    assert result.score("model", 0.5) > result.score("baseline", 0.5)
+    assert result.score("model", 0.5, "mean_matched_iou") > 0.8

@@ -9,6 +9,7 @@ that padding so the arrays are the crop as it was cut.  Excluding a sample from 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 
+_ANNOTATIONS = re.compile(r"^annotations_([a-z0-9_-]+?)(?:_cellpose|_stardist)?$")
+
+
 @dataclass(frozen=True)
 class SampleFile:
     """One exported sample on disk: its three files, its layout and its sidecar's content."""
@@ -49,9 +53,16 @@ class SampleFile:
 
     @property
     def population(self) -> str | None:
-        """The population the mask is of, when the sidecar records it."""
+        """The population the mask is of: the sidecar's, else the folder's
+        (``annotations_<population>``, as Celldetective names it), else None."""
         value = self.metadata.get("population")
-        return str(value) if value is not None else None
+        if value is not None:
+            return str(value)
+        folder = self.sidecar.parent
+        if self.format == "stardist":
+            folder = folder.parent
+        match = _ANNOTATIONS.match(folder.name)
+        return match.group(1) if match else None
 
     @property
     def excluded(self) -> bool:
@@ -133,7 +144,8 @@ def find_samples(source: str | Path, population: str | None = None) -> list[Samp
         A sample folder (``annotations_<population>``, a Cellpose or StarDist export folder),
         or an experiment root / any folder holding ``annotations_*`` folders.
     population : str, optional
-        Keep only the samples of this population (from their sidecars).
+        Keep only the samples of this population (from their sidecars or their
+        ``annotations_<population>`` folder); samples whose population is unknown are kept.
     """
     folder = Path(source).expanduser()
     if not folder.is_dir():
@@ -151,7 +163,7 @@ def find_samples(source: str | Path, population: str | None = None) -> list[Samp
         sample = _from_sidecar(side)
         if sample is None:
             continue
-        if population is not None and sample.population != population:
+        if population is not None and sample.population not in (population, None):
             continue
         out.append(sample)
     return sorted(out, key=lambda s: (str(s.sidecar.parent), s.stem))
@@ -187,7 +199,7 @@ def as_sample_files(
                     "stem.json beside stem.tif and its mask); pass a folder or paths from "
                     "session.export_roi"
                 )
-        if sample is not None and (population is None or sample.population == population):
+        if sample is not None and (population is None or sample.population in (population, None)):
             out.append(sample)
     return out
 

@@ -142,12 +142,13 @@ def _load_samples(
             + (f", or none is of population {population!r}" if population else "")
             + "); export some with session.export_roi(...)"
         )
-    pops = sorted({s.population or "" for s in files})
+    pops = sorted({s.population for s in files if s.population})
     if population is None:
-        if len(pops) != 1 or not pops[0]:
+        if len(pops) != 1:
+            found = f"of populations {pops}" if pops else "of no recorded population"
             raise ValueError(
-                f"population: the samples are of populations {pops}; a model is for one "
-                "population, pass population=..."
+                f"population: the samples are {found}; a model is for one population, pass "
+                "population=... (it names models/segmentation_<population>/)"
             )
         population = pops[0]
     names = files[0].channels
@@ -893,16 +894,17 @@ class Evaluation:
 def _method_label(method: str | os.PathLike[str]) -> str:
     text = os.fspath(method)
     path = Path(text)
-    return path.name if path.is_dir() else text
+    return path.name if path.is_dir() or path.is_file() else text
 
 
-def _validation_names(method: str) -> list[str] | None:
+def _trained_names(method: str) -> list[str] | None:
+    """The samples a model folder was trained on (its recorded split), or None."""
     config = Path(method) / "config_input.json"
     if not config.is_file():
         return None
     try:
         data = json.loads(config.read_text(encoding="utf-8"))
-        names = data["dataset"]["validation"]
+        names = data["dataset"]["train"]
     except (ValueError, KeyError, TypeError):
         return None
     return [str(n) for n in names] if isinstance(names, list) else None
@@ -942,8 +944,8 @@ def evaluate(
     channels : keyword-only, optional
         Channels given to ``model`` (a model folder knows its own channels by name).
     validation_only : bool, keyword-only
-        For a model folder that records its split, score only its validation samples (the
-        ones it was not trained on).
+        For a model folder that records its split, score only the samples it was not trained
+        on (its validation samples, and any new ones).
     iou_thresholds : sequence of float, keyword-only
         F1 and AP are computed at each (default 0.5, 0.6, ..., 0.9).
     params : mapping, keyword-only, optional
@@ -959,13 +961,14 @@ def evaluate(
     files = [s for s in as_sample_files(samples) if not s.excluded]
     method = os.fspath(model)
     if validation_only:
-        names = _validation_names(method)
+        names = _trained_names(method)
         if names is not None:
-            files = [s for s in files if s.stem in names]
+            files = [s for s in files if s.stem not in names]
             if not files:
                 raise ValueError(
-                    f"samples: none of them is a validation sample of {method} (it holds out "
-                    f"{names}); pass those samples, or validation_only=False to score others"
+                    f"samples: {method} was trained on all of them; pass its validation samples "
+                    "or new ones, or validation_only=False (scores on training samples are "
+                    "optimistic)"
                 )
     if not files:
         raise ValueError("samples: nothing to evaluate (no sample found, or all excluded)")
