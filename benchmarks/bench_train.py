@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python benchmarks/bench_train.py            # 5, 10, 20 samples, 8 held-out frames
     PYTHONPATH=src python benchmarks/bench_train.py --quick    # 5, 10 samples, 3 held-out frames
+    PYTHONPATH=src python benchmarks/bench_train.py --stardist 300  # + StarDist, 300 s of training
 
 On `segpaint.data.synthetic_timelapse` (256x256, 24 frames), the effectors population (small,
 bright nuclei): samples are 128x128 ROIs cut from frames 0-15 with their true masks (a perfectly
@@ -10,7 +11,9 @@ corrected annotation), exported as Celldetective samples; the pixel classifier i
 The threshold default (``segment(image, "threshold", channels=["nuclei"])``) runs on the same
 frames.  Scores against the true effector masks: F1 and AP at IoU 0.5, the mean IoU of the pairs
 matched at IoU >= 0.5, and the mean IoU of pairs matched at IoU >= 0.1 ("loose").  Times: training
-(wall, including feature computation) and prediction per 256x256 frame.
+(wall, including feature computation) and prediction per 256x256 frame.  With ``--stardist``
+(and the stardist extra), StarDist trained from scratch on the same 10 samples, stopped after
+that much wall time (epochs of 10 steps; thresholds tuned on its validation samples).
 Prints a table and writes benchmarks/results/bench_train.json.
 """
 
@@ -85,9 +88,61 @@ def score(truth: list[np.ndarray], predictions: list[np.ndarray]) -> dict[str, f
     }
 
 
+def stardist_row(
+    data: Any, root: Path, held_out: list[int], truth: list[np.ndarray], budget_s: float
+) -> dict[str, Any]:
+    """StarDist from scratch on the 10 samples, stopped after ``budget_s`` seconds of training."""
+    try:
+        import stardist  # noqa: F401
+    except ImportError:
+        print("stardist is not installed: no StarDist row (pip install 'segpaint[stardist]')")
+        return {}
+    start = time.perf_counter()
+
+    def out_of_time(record: dict[str, Any]) -> bool:
+        return time.perf_counter() - start < budget_s
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = segpaint.train(
+            root / f"annotations_{POPULATION}",
+            backend="stardist",
+            channels=["nuclei"],
+            name="sd10",
+            epochs=1000,
+            steps_per_epoch=10,
+            batch_size=4,
+            callback=out_of_time,
+        )
+    train_s = time.perf_counter() - start
+    epochs = len(json.loads((model / "config_input.json").read_text())["history"])
+    times, predictions = [], []
+    for t in held_out:
+        begin = time.perf_counter()
+        predictions.append(
+            segment(data.image[t], model, channel_names=data.channel_names, pixel_size_um=0.65)
+        )
+        times.append(time.perf_counter() - begin)
+    return {
+        "method": f"stardist ({epochs} ep)",
+        "samples": 10,
+        "train_s": train_s,
+        "predict_s_per_frame": statistics.median(times),
+        **score(truth, predictions),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sample counts and frames")
+    parser.add_argument(
+        "--stardist",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also train StarDist from scratch on the 10 samples for this much wall time "
+        "(needs the stardist extra)",
+    )
     args = parser.parse_args()
     counts = [5, 10] if args.quick else [5, 10, 20]
     held_out = list(range(16, 19)) if args.quick else list(range(16, 24))
@@ -138,9 +193,13 @@ def main() -> None:
                 }
             )
 
+        if args.stardist > 0:
+            results.append(stardist_row(data, Path(tmp) / "n10", held_out, truth, args.stardist))
+
     head = f"{'method':<18}{'samples':>8}{'F1@0.5':>8}{'AP@0.5':>8}{'IoU':>7}{'IoU(0.1)':>10}{'train s':>9}{'pred s/fr':>10}"
     print(f"effectors, held-out frames {held_out[0]}-{held_out[-1]} of synthetic_timelapse(seed=0)")
     print(head)
+    results = [r for r in results if r]
     for r in results:
         print(
             f"{r['method']:<18}{r['samples']:>8}{r['f1_at_0.5']:>8.3f}{r['ap_at_0.5']:>8.3f}"

@@ -378,3 +378,10 @@ def test_real_celldetective_sample_left_half_to_right_half(shared_data, tmp_path
     assert result.samples == ["mcf7_0000_roi_0_682_330_660"]  # the held-out right half
     assert result.score("model", 0.5) > result.score("baseline", 0.5)
     assert result.score("model", 0.5, "mean_matched_iou") > 0.8
+    # the picture shows the model's input channel (live nuclei, index 3), not brightfield
+    from segpaint.io.png import grey_rgb
+
+    panel = result.picture[:, :330]
+    expected = grey_rgb(image[3, :, 330:660])
+    plain = ~(panel == [0, 255, 0]).all(axis=2)
+    np.testing.assert_array_equal(panel[plain], expected[plain])

@@ -842,8 +842,8 @@ class Evaluation:
     worst : str
         The sample where the model's F1@0.5 is lowest.
     picture : ndarray of uint8, shape (Y, X, 3)
-        That sample: the image with the true outlines (green), the model's (magenta) and the
-        baseline's (orange), side by side.
+        That sample (the model's first input channel, in grey) with the true outlines (green),
+        the model's (magenta) and the baseline's (orange), side by side.
     """
 
     rows: list[dict[str, Any]]
@@ -1036,7 +1036,8 @@ def evaluate(
                     )
         f1 = match_instances(truth, predictions[label], iou_threshold=thresholds[0]).f1
         if worst is None or f1 < worst[0]:
-            worst = (f1, sample.stem, _picture(image, truth, predictions, label, base_label))
+            shown = _shown_channel(method, channels, sample.channels, image.shape[0])
+            worst = (f1, sample.stem, _picture(image[shown], truth, predictions, label, base_label))
     rows = []
     for (name, t), (tp, fp, fn, iou_sum) in counts.items():
         total = tp + fp + fn
@@ -1056,6 +1057,26 @@ def evaluate(
     return Evaluation(rows, per_sample, methods, [s.stem for s in files], worst[1], worst[2])
 
 
+def _shown_channel(
+    method: str, channels: Sequence[int | str] | int | str | None, names: Sequence[str], n: int
+) -> int:
+    """The channel the picture shows: the model's first input channel when it is known."""
+    first: int | str | None = None
+    if channels is not None:
+        first = channels if isinstance(channels, int | str) else next(iter(channels), None)
+    else:
+        config = Path(method) / "config_input.json"
+        if config.is_file():
+            try:
+                wanted = json.loads(config.read_text(encoding="utf-8")).get("channels") or []
+                first = str(wanted[0]) if wanted else None
+            except (ValueError, AttributeError):
+                first = None
+    if isinstance(first, str):
+        return list(names).index(first) if first in names else 0
+    return int(first) if isinstance(first, int) and 0 <= first < n else 0
+
+
 def _picture(
     image: npt.NDArray[Any],
     truth: npt.NDArray[Any],
@@ -1063,7 +1084,7 @@ def _picture(
     label: str,
     base_label: str | None,
 ) -> npt.NDArray[np.uint8]:
-    grey = grey_rgb(image[0])
+    grey = grey_rgb(image)
     panels = [outline_overlay(grey, truth, (0, 255, 0))]
     panels.append(
         outline_overlay(

@@ -218,9 +218,10 @@ def _train_stardist(
         model.keras_model.save_weights(str(folder / "weights_last.h5"))
     if not (folder / "weights_best.h5").is_file() and not (folder / "weights_last.h5").is_file():
         model.keras_model.save_weights(str(folder / "weights_last.h5"))
+    interrupted = stopped
     stopped = stopped or len(history) < epochs
     thresholds: dict[str, Any] = {}
-    if not stopped:
+    if not interrupted:  # a callback's stop still gets thresholds tuned on the validation set
         model.optimize_thresholds(x_val, y_val)
         thresholds = dict(model.thresholds._asdict())
     return {
