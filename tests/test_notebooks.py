@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,7 @@ def test_every_notebook_is_collected() -> None:
         "02_population_specific.ipynb",
         "03_celldetective_experiment.ipynb",
         "05_experiment.ipynb",
+        "04_train_in_the_loop.ipynb",
         "teaching/01_instance_vs_semantic.ipynb",
         "teaching/02_annotation_conventions.ipynb",
     } <= names
@@ -149,3 +151,15 @@ def test_notebook_runs_top_to_bottom(path: Path, kernel_name: str, tmp_path: Pat
         assert len(labels) == 16  # 4 positions x 4 frames
         masks = sorted((workdir / "DemoExperiment" / "annotations_targets").glob("*_labelled.tif"))
         assert [m.name[:22] for m in masks] == ["DemoExperiment_100_000", "DemoExperiment_201_000"]
+    if path.name == "04_train_in_the_loop.ipynb":
+        (workdir,) = tmp_path.glob("segpaint-loop-*")
+        assert len(list((workdir / "annotations_effectors").glob("*_labelled.tif"))) == 10
+        model = workdir / "models" / "segmentation_effectors" / "effectors_pc"
+        assert (model / "config_input.json").is_file()
+        f1 = {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(
+                r"(pixel classifier|threshold default) on frames 8-11: F1@0.5 = ([0-9.]+)", text
+            )
+        }
+        assert f1["pixel classifier"] > f1["threshold default"] + 0.2

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from segpaint._lock import SessionLockedError
+from segpaint._samples import exclude_sample, open_sample, samples, save_sample_version
 from segpaint._version import __version__
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
 
 if TYPE_CHECKING:
     from segpaint.experiment import Experiment, open_experiment
-    from segpaint.widgets import Annotator
+    from segpaint.segment._train import evaluate, train, train_from_scribbles
+    from segpaint.widgets import Annotator, SampleGallery
 
 __all__ = [
     "ROI",
@@ -25,11 +27,19 @@ __all__ = [
     "Experiment",
     "LabelStack",
     "Sample",
+    "SampleGallery",
     "Session",
     "SessionLockedError",
     "__version__",
+    "evaluate",
+    "exclude_sample",
     "open",
     "open_experiment",
+    "open_sample",
+    "samples",
+    "save_sample_version",
+    "train",
+    "train_from_scribbles",
 ]
 
 
@@ -43,4 +53,13 @@ def __getattr__(name: str) -> Any:
         from segpaint import experiment
 
         return getattr(experiment, name)
+    if name in ("train", "evaluate", "train_from_scribbles"):
+        # training pulls in the segment layer (scikit-image features, scikit-learn on use)
+        from segpaint.segment import _train
+
+        return getattr(_train, name)
+    if name == "SampleGallery":
+        from segpaint.widgets import SampleGallery
+
+        return SampleGallery
     raise AttributeError(f"module 'segpaint' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from segpaint.io.export import (
     write_label_frame,
     write_sample,
 )
+from segpaint.io.qc import earlier_rois, qc_sample
 from segpaint.io.source import Source, read_source
 from segpaint.io.stack import Stack, StackError
 from segpaint.ops import (
@@ -1264,6 +1266,7 @@ class Session:
         folder: str | Path | None = None,
         overwrite: bool = False,
         pad: bool | None = None,
+        auto_correct: bool | str = True,
     ) -> list[Path]:
         """Export the crop of an ROI (all channels + the population's mask + sidecar JSON).
 
@@ -1281,6 +1284,11 @@ class Session:
             Replace an existing sample with the same name (otherwise an error).
         pad : bool, optional
             Zero-pad crops under 256 px to 256 (default: yes for celldetective and stardist).
+        auto_correct : bool or "refuse"
+            Quality control (`segpaint.io.qc`): ``True`` splits labels made of separate pieces
+            and drops objects under 9 px, like Celldetective; ``False`` exports as drawn;
+            ``"refuse"`` raises an error naming the labels instead.  The checks and the changes
+            are recorded in the sidecar (``"qc"``, ``"auto_correct"``); an empty mask warns.
 
         Returns
         -------
@@ -1302,7 +1310,30 @@ class Session:
         rows, cols = bbox_slices(roi.bbox)
         image = np.array(self.image(roi.frame)[:, rows, cols])
         with self._lock:
-            labels = np.array(pop.view(roi.frame)[bbox_slices(roi.bbox)])
+            frame_labels = np.array(pop.view(roi.frame))
+        labels = frame_labels[bbox_slices(roi.bbox)]
+        target, base = self._export_folder(population, fmt, folder)
+        source = str(self.source.path) if self.source.path else self.source.kind
+        labels, qc, corrected = qc_sample(
+            labels,
+            auto_correct=auto_correct,  # type: ignore[arg-type]  # validated there
+            roi=roi.bbox,
+            frame_labels=frame_labels,
+            earlier=earlier_rois(
+                sample_paths(target, "x", fmt).sidecar.parent.glob("*.json"),
+                source=source,
+                frame=roi.frame,
+                exclude=self.sample_stem(roi),
+            ),
+        )
+        if "empty" in qc["flags_after"]:
+            warnings.warn(
+                f"the exported sample {self.sample_stem(roi)!r} has an empty mask (no "
+                f"{population} object in the ROI); it teaches a model that this region holds "
+                "no cell, so make sure it does not",
+                UserWarning,
+                stacklevel=2,
+            )
         pos = self.source.position
         sidecar: dict[str, Any] = {
             "spatial_calibration": self.pixel_size_um,
@@ -1316,7 +1347,7 @@ class Session:
                 "col0": roi.col0,
                 "col1": roi.col1,
             },
-            "source": str(self.source.path) if self.source.path else self.source.kind,
+            "source": source,
             "experiment": pos.name if pos else None,
             "well": pos.well if pos else None,
             "position": pos.position if pos else None,
@@ -1324,8 +1355,9 @@ class Session:
             "method": pop.method,
             "segpaint_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "qc": qc,
+            "auto_correct": corrected,
         }
-        target, base = self._export_folder(population, fmt, folder)
         return write_sample(
             target,
             self.sample_stem(roi),

@@ -18,6 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from segpaint.segment._pixel_classifier import MODEL_TYPE, PIXEL_PARAMS
+from segpaint.segment._pixel_classifier import predict as predict_pixel_classifier
+
 __all__ = [
     "NAMED_MODELS",
     "MissingExtraError",
@@ -49,7 +52,7 @@ NAMED_MODELS: dict[str, tuple[str, str]] = {
 """segpaint name -> (library, the library's own model name)."""
 
 _EXTRA = {"cellpose": "cellpose", "stardist": "stardist"}
-_DEFAULT_PERCENTILES = {"cellpose": (1.0, 99.0), "stardist": (1.0, 99.8)}
+_DEFAULT_PERCENTILES = {"cellpose": (1.0, 99.0), "stardist": (1.0, 99.8), MODEL_TYPE: (1.0, 99.8)}
 _CELLPOSE_PARAMS = {"diameter", "flow_threshold", "cellprob_threshold", "normalization_percentile"}
 _STARDIST_PARAMS = {"prob_thresh", "nms_thresh", "normalization_percentile"}
 
@@ -108,7 +111,7 @@ def _read_celldetective_config(folder: Path) -> ModelSpec:
     if not isinstance(config, dict):
         raise ValueError(f"method: {config_path} must hold a JSON object")
     library = str(config.get("model_type", "")).lower()
-    if library not in ("cellpose", "stardist"):
+    if library not in ("cellpose", "stardist", MODEL_TYPE):
         library = "stardist" if (folder / "config.json").is_file() else "cellpose"
     raw_channels = config.get("channels")
     channels: list[Any] = raw_channels if isinstance(raw_channels, list) else []
@@ -133,6 +136,8 @@ def _read_celldetective_config(folder: Path) -> ModelSpec:
         if key in config and library == "cellpose"
     }
     calibration = config.get("spatial_calibration")
+    if library == MODEL_TYPE and isinstance(config.get("min_size"), int):
+        defaults["min_size"] = config["min_size"]
     source = _find_cellpose_file(folder) if library == "cellpose" else str(folder)
     return ModelSpec(
         library=library,
@@ -325,7 +330,9 @@ def _resize_labels(labels: npt.NDArray[Any], shape: tuple[int, int]) -> npt.NDAr
 
 
 def _check_params(library: str, params: Mapping[str, Any]) -> None:
-    accepted = _CELLPOSE_PARAMS if library == "cellpose" else _STARDIST_PARAMS
+    accepted = {"cellpose": _CELLPOSE_PARAMS, MODEL_TYPE: PIXEL_PARAMS}.get(
+        library, _STARDIST_PARAMS
+    )
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise TypeError(
@@ -342,7 +349,7 @@ def run_model(
     pixel_size_um: float | None,
     params: Mapping[str, Any],
 ) -> npt.NDArray[np.uint32]:
-    """Predict labels with a Cellpose or StarDist model on a ``(C, Y, X)`` image."""
+    """Predict labels with a Cellpose, StarDist or pixel-classifier model on a ``(C, Y, X)`` image."""
     spec = resolve_model(method)
     _check_params(spec.library, params)
     options = {**spec.defaults, **params}
@@ -368,6 +375,9 @@ def run_model(
         factor = pixel_size_um / spec.pixel_size_um
     data = _rescale(data, factor, order=1)
 
+    if spec.library == MODEL_TYPE:
+        labels = predict_pixel_classifier(spec.source, data, options)
+        return np.asarray(_resize_labels(labels, shape), dtype=np.uint32)
     model, lock = _load(spec)
     with lock:
         if spec.library == "cellpose":

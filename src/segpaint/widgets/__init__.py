@@ -10,6 +10,7 @@ from segpaint.widgets._annotator import (
     TOOLS,
     Annotator,
 )
+from segpaint.widgets._gallery import SampleGallery
 
 __all__ = [
     "BRUSH_SIZE_MAX",
@@ -20,4 +21,5 @@ __all__ = [
     "LABEL_MAX",
     "TOOLS",
     "Annotator",
+    "SampleGallery",
 ]
