@@ -35,6 +35,11 @@ def _repository_copy(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+    # a git repository, so that the test can see whether the install changed a tracked file
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "core.hooksPath="]
+    subprocess.run([*git, "init", "-q"], cwd=target, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=target, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "clone"], cwd=target, check=True)
     return target
 
 
@@ -61,6 +66,12 @@ def test_binder_environment_runs_the_quickstart(tmp_path: Path) -> None:
         timeout=840,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    assert "ERROR: pip's dependency resolver" not in install.stdout + install.stderr
+    # building the front-end (npm ci) rewrote no tracked file, e.g. js/package-lock.json
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == "", status.stdout
     # the installed wheel carries the front-end bundle it built
     bundle = subprocess.run(
         [
