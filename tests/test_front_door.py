@@ -262,6 +262,32 @@ def test_building_without_node_says_node_is_needed_and_a_wheel_is_not(
     assert _git_status(clone) == ""
 
 
+@pytest.mark.slow
+def test_an_sdist_ships_the_front_end_so_installing_it_needs_no_node(
+    clone: Path, tmp_path: Path
+) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("needs Node.js and npm to build the sdist")
+    sdist_dir = tmp_path / "sdist"
+    built = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d", str(sdist_dir)],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert _git_status(clone) == ""
+    (sdist,) = sdist_dir.glob("segpaint-*.tar.gz")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = _pip_wheel(sdist, tmp_path / "dist", {**env, "PATH": os.path.dirname(sys.executable)})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("segpaint-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.getinfo("segpaint/static/widget.js").file_size > 1000
+
+
 def test_the_lock_file_matches_package_json() -> None:
     """``npm ci`` refuses a lock out of step with package.json; the build relies on it."""
     package = json.loads((ROOT / "js" / "package.json").read_text())
