@@ -16,6 +16,7 @@ Only the standard library and hatchling: it runs inside pip's isolated build env
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -47,10 +48,10 @@ class FrontendBuildError(RuntimeError):
 def _sources(root: Path) -> list[Path]:
     """The files the bundle is made from (not node_modules, not the JS tests)."""
     out = []
-    for path in (root / JS).rglob("*"):
-        parts = path.relative_to(root / JS).parts
-        if path.is_file() and parts[0] not in {"node_modules", "tests"}:
-            out.append(path)
+    for folder, subfolders, files in os.walk(root / JS):
+        if Path(folder) == root / JS:
+            subfolders[:] = [d for d in subfolders if d not in {"node_modules", "tests"}]
+        out += [Path(folder, name) for name in files]
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -286,6 +287,45 @@ def test_an_sdist_ships_the_front_end_so_installing_it_needs_no_node(
     (wheel,) = (tmp_path / "dist").glob("segpaint-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert archive.getinfo("segpaint/static/widget.js").file_size > 1000
+
+
+def _hook() -> Any:
+    pytest.importorskip("hatchling", reason="the build hook subclasses hatchling's interface")
+    spec = importlib.util.spec_from_file_location(
+        "hatch_build", ROOT / "scripts" / "hatch_build.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bundle_is_rebuilt_only_when_a_front_end_source_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = _hook()
+    (tmp_path / "js" / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "js" / "tests").mkdir()
+    (tmp_path / "js" / "widget.js").write_text("export default {}")
+    bundle = tmp_path / "src" / "segpaint" / "static" / "widget.js"
+    assert hook.is_stale(tmp_path)  # no bundle yet
+    bundle.parent.mkdir(parents=True)
+    bundle.write_text("built")
+    os.utime(tmp_path / "js" / "widget.js", (1_000_000, 1_000_000))
+    assert not hook.is_stale(tmp_path)
+    for ignored in ("node_modules/x/index.js", "tests/widget.test.js"):
+        (tmp_path / "js" / ignored).write_text("newer, but not a source of the bundle")
+    assert not hook.is_stale(tmp_path)
+    os.utime(tmp_path / "js" / "widget.js")  # edited after the build
+    assert hook.is_stale(tmp_path)
+    # without Node.js a stale bundle is kept (an sdist's case); a missing one is an error
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    messages: list[str] = []
+    assert hook.build_frontend(tmp_path, log=messages.append) is False
+    assert bundle.read_text() == "built" and "no Node.js" in messages[0]
+    bundle.unlink()
+    with pytest.raises(hook.FrontendBuildError, match=r"`node` and `npm` were not found on PATH"):
+        hook.build_frontend(tmp_path, log=messages.append)
 
 
 def test_the_lock_file_matches_package_json() -> None:
