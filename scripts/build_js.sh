@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../js"
 start=$(date +%s)
-# `npm install` (not `npm ci`): this registry mirror serves only this platform's optional
-# binaries (rollup, esbuild), so the lock file lists only those and `npm ci` rejects it as out of
-# sync. `npm install` still installs the locked versions.
-npm install --no-audit --no-fund --prefer-offline
+# `npm ci`, never `npm install`: it installs exactly what js/package-lock.json lists and never
+# rewrites that tracked file, so building leaves the clone as git has it. It fails when the lock
+# is out of step with package.json: after changing dependencies, run `npm install` in js/ once
+# and commit the lock it writes (it lists every platform's optional binaries, not only this one's).
+npm ci --no-audit --no-fund --prefer-offline
 npm run build
 npm test
 echo "build_js.sh: done in $(( $(date +%s) - start )) s"

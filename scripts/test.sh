@@ -24,6 +24,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 # loader fails instead of skipping (the base group has none and skips those tests).
 
 failed=()
+# Building (pip install ., npm) must not change the clone: compare git's view before and after.
+tree_state() { git status --porcelain 2>/dev/null; }
+TREE_BEFORE="$(tree_state)"
 step() {  # step NAME COMMAND...
     local name="$1"; shift
     echo
@@ -58,11 +61,14 @@ test_base() {
 setup_dev() {
     make_venv "$VENVS/dev" &&
     "$VENVS/dev/bin/python" -m pip install --quiet -e ".[dev]" &&
+    bash scripts/setup_browser.sh "$VENVS/dev" &&
     # Celldetective's own training loader reads our exports in a test; its full dependency set
-    # (Qt, napari, a numpy pin) is not needed for that module.
-    "$VENVS/dev/bin/python" -m pip install --quiet --no-deps celldetective &&
+    # (Qt, napari, a numpy pin) is not needed for that module. It goes in LAST, with --no-deps:
+    # pip checks the requirements of installed packages that depend on what it installs, so any
+    # install after it (natsort, imageio, pandas, ...) would print "ERROR: pip's dependency
+    # resolver ..." for the thirty packages celldetective lists and we leave out.
     "$VENVS/dev/bin/python" -m pip install --quiet natsort imageio pandas &&
-    bash scripts/setup_browser.sh "$VENVS/dev"
+    "$VENVS/dev/bin/python" -m pip install --quiet --no-deps celldetective
 }
 lint() {
     "$VENVS/dev/bin/ruff" check src tests benchmarks &&
@@ -99,6 +105,15 @@ step "tests js (vitest)" test_js
 step "tests dev (all but ML, browser included)" test_dev
 step "doctests" test_doctests
 step "setup ml" setup_ml && step "tests ml (cellpose, stardist)" test_ml
+clean_tree() {
+    local after
+    after="$(tree_state)"
+    [ "$after" = "$TREE_BEFORE" ] && return 0
+    echo "the build changed files git tracks (or left new ones); git status before/after:"
+    diff <(echo "$TREE_BEFORE") <(echo "$after")
+    return 1
+}
+step "the clone is as clean as before (builds wrote no tracked file)" clean_tree
 
 "$PYTHON" - "$REPORTS" <<'PY'
 import sys

@@ -35,6 +35,11 @@ def _repository_copy(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+    # a git repository, so that the test can see whether the install changed a tracked file
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "core.hooksPath="]
+    subprocess.run([*git, "init", "-q"], cwd=target, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=target, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "clone"], cwd=target, check=True)
     return target
 
 
@@ -51,16 +56,24 @@ def test_binder_environment_runs_the_quickstart(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    # only the Binder install: no source tree on the path (the suite may run with PYTHONPATH=src)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
         check=False,
         cwd=repo,
         capture_output=True,
         text=True,
-        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        env={**env, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         timeout=840,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    assert "ERROR: pip's dependency resolver" not in install.stdout + install.stderr
+    # building the front-end (npm ci) rewrote no tracked file, e.g. js/package-lock.json
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == "", status.stdout
     # the installed wheel carries the front-end bundle it built
     bundle = subprocess.run(
         [
@@ -73,6 +86,7 @@ def test_binder_environment_runs_the_quickstart(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     assert int(bundle.stdout) > 1000
 
@@ -90,7 +104,6 @@ def test_binder_environment_runs_the_quickstart(tmp_path: Path) -> None:
     )
     notebook_path = repo / "notebooks" / "01_quickstart.ipynb"
     notebook = nbformat.read(notebook_path, as_version=4)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only the Binder install
     env["TMPDIR"] = str(tmp_path)
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(tmp_path / "jupyter")
@@ -121,6 +134,7 @@ def test_binder_environment_runs_the_quickstart(tmp_path: Path) -> None:
             text=True,
             check=True,
             cwd=tmp_path,
+            env=env,
         ).stdout
     ), "the kernel must import the Binder install, not the source tree"
     (workdir,) = tmp_path.glob("segpaint-quickstart-*")
