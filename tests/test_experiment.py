@@ -280,7 +280,7 @@ def test_samples_and_coverage_read_the_whole_experiment(exp_root: Path) -> None:
         (("W2", "200"), 1, (10, 20), (10, 20)),
     ]:
         session = exp[key]
-        session.paint("targets", frame, [(rows[0] + 2, cols[0] + 2)], radius=1, label=1)
+        session.paint("targets", frame, [(rows[0] + 4, cols[0] + 4)], radius=3, label=1)
         session.export_roi("targets", session.add_roi(frame, rows=rows, cols=cols))
     samples = exp.samples("targets")
     assert len(samples) == 3

@@ -223,3 +223,48 @@ def test_local_cluster_gives_the_serial_result(session: segpaint.Session) -> Non
     np.testing.assert_array_equal(
         np.asarray(session.labels("cells")), np.asarray(serial.labels("cells"))
     )
+
+
+def test_a_run_is_one_undo_step_that_restores_the_method() -> None:
+    movie = np.zeros((3, 32, 32), np.uint16)
+    movie[:, 8:16, 8:16] = 1000
+    session = segpaint.open(movie, axes="TYX")
+    session.paint("cells", 1, [(25, 25)], radius=2, label=9)
+    session.presegment("cells", progress=False, frames=[0])
+    first = session.method("cells")
+    session.presegment("cells", progress=False, fill_holes=False)
+    assert session.method("cells")["params"] == {"fill_holes": False}
+    assert all(session.labels("cells", t)[10, 10] == 1 for t in range(3))
+    session.undo()  # the whole second run, all three frames, and its method
+    assert session.method("cells") == first
+    assert session.labels("cells", 0)[10, 10] == 1  # the first run is still there
+    assert session.labels("cells", 1)[10, 10] == 0 and session.labels("cells", 1)[25, 25] == 9
+    assert session.labels("cells", 2).max() == 0
+    session.redo()
+    assert session.method("cells")["params"] == {"fill_holes": False}
+    assert all(session.labels("cells", t)[10, 10] == 1 for t in range(3))
+    session.undo()
+    session.undo()  # the first run
+    assert session.method("cells") is None
+    assert session.labels("cells", 0).max() == 0 and session.labels("cells", 1)[25, 25] == 9
+
+
+def test_a_stroke_from_another_thread_during_a_run_stays_its_own_step() -> None:
+    import threading
+
+    movie = np.zeros((2, 32, 32), np.uint16)
+    movie[:, 8:16, 8:16] = 1000
+    session = segpaint.open(movie, axes="TYX")
+
+    def stroke(done: int, total: int) -> None:
+        if done == 1:
+            worker = threading.Thread(target=session.paint, args=("cells", 1, [(28, 28)], 2, 7))
+            worker.start()
+            worker.join()
+
+    session.presegment("cells", progress=False, callback=stroke)
+    session.undo()  # the run (pushed when it ended)
+    assert session.labels("cells", 1)[10, 10] == 0
+    assert session.labels("cells", 1)[28, 28] == 7  # the canvas stroke was not swallowed
+    session.undo()
+    assert session.labels("cells", 1)[28, 28] == 0

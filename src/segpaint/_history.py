@@ -1,9 +1,18 @@
-"""Undo/redo history bounded by bytes: one edit = one step = the changed box's old and new values."""
+"""Undo/redo history bounded by bytes: one edit = one step = the changed box's old and new values.
+
+A :meth:`History.group` makes the edits of one action (a pre-segmentation run over many frames) a
+single step, :class:`Group`, that can also carry what else the action changed (the population's
+recorded method, an ROI), so undo restores those too.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +39,27 @@ class Edit:
         return int(self.old.nbytes + self.new.nbytes)
 
 
+@dataclass
+class Group:
+    """One undo step made of several edits (applied in order) and other changes.
+
+    ``changes`` holds ``(kind, key, before, after)`` tuples the session restores on undo and
+    re-applies on redo, e.g. ``("method", "targets", {...}, {...})`` or ``("roi", 3, roi, None)``.
+    """
+
+    name: str
+    edits: list[Edit] = field(default_factory=list)
+    changes: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the step holds."""
+        return sum(e.nbytes for e in self.edits)
+
+
+Step = Edit | Group
+
+
 class History:
     """Undo and redo stacks with a byte budget; the oldest steps are dropped first."""
 
@@ -37,9 +67,11 @@ class History:
         if budget_bytes < 0:
             raise ValueError(f"budget_bytes must be >= 0; got {budget_bytes}")
         self.budget_bytes = int(budget_bytes)
-        self._undo: deque[Edit] = deque()
-        self._redo: list[Edit] = []
+        self._undo: deque[Step] = deque()
+        self._redo: list[Step] = []
         self._bytes = 0
+        self._open: dict[int, list[Group]] = {}
+        """Groups being recorded, per thread: a stroke from another thread stays its own step."""
 
     @property
     def nbytes(self) -> int:
@@ -59,8 +91,53 @@ class History:
         """Whether there is a step to redo."""
         return bool(self._redo)
 
-    def push(self, edit: Edit) -> None:
-        """Record a new edit; clears the redo stack and trims to the budget."""
+    def push(self, edit: Step) -> None:
+        """Record a new edit (into the calling thread's open group, if any); clears the redo
+        stack and trims to the budget."""
+        groups = self._open.get(threading.get_ident())
+        if groups and isinstance(edit, Edit):
+            groups[-1].edits.append(edit)
+            return
+        self._push_step(edit)
+
+    @property
+    def recording(self) -> bool:
+        """Whether the calling thread is inside :meth:`group`."""
+        return bool(self._open.get(threading.get_ident()))
+
+    def record(self, kind: str, key: Any, before: Any, after: Any) -> None:
+        """Record a change that is not a label edit (see :class:`Group`) as its own step, or into
+        the calling thread's open group."""
+        groups = self._open.get(threading.get_ident())
+        if groups:
+            groups[-1].changes.append((kind, key, before, after))
+            return
+        self._push_step(Group(kind, changes=[(kind, key, before, after)]))
+
+    @contextmanager
+    def group(self, name: str) -> Iterator[Group]:
+        """Make every edit the calling thread records inside the block one undo step.
+
+        Nested groups join the outermost one. The step is pushed when the block ends, also when it
+        ends with an error (what was applied can be undone); an empty group pushes nothing.
+        """
+        ident = threading.get_ident()
+        stack = self._open.setdefault(ident, [])
+        step = Group(name)
+        stack.append(step)
+        try:
+            yield step
+        finally:
+            stack.pop()
+            if stack:
+                stack[-1].edits.extend(step.edits)
+                stack[-1].changes.extend(step.changes)
+            else:
+                del self._open[ident]
+                if step.edits or step.changes:
+                    self._push_step(step)
+
+    def _push_step(self, edit: Step) -> None:
         for e in self._redo:
             self._bytes -= e.nbytes
         self._redo.clear()
@@ -69,7 +146,7 @@ class History:
         while self._bytes > self.budget_bytes and self._undo:
             self._bytes -= self._undo.popleft().nbytes
 
-    def pop_undo(self) -> Edit | None:
+    def pop_undo(self) -> Step | None:
         """Take the newest step off the undo stack onto the redo stack."""
         if not self._undo:
             return None
@@ -77,7 +154,7 @@ class History:
         self._redo.append(edit)
         return edit
 
-    def pop_redo(self) -> Edit | None:
+    def pop_redo(self) -> Step | None:
         """Take the newest undone step back onto the undo stack."""
         if not self._redo:
             return None

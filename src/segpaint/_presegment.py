@@ -149,7 +149,8 @@ def presegment(
     Returns
     -------
     list of int
-        The frames that were written, in ascending order.
+        The frames that were written, in ascending order. The run is one undo step
+        (``session.undo()`` restores every frame and the method recorded before).
 
     Examples
     --------
@@ -194,22 +195,24 @@ def presegment(
 
     written: list[int] = []
     bar = _progress_bar(progress, total, f"{population}: {method_str}")
-    try:
-        # the first frame runs here: a wrong parameter fails at once, with a plain traceback
-        if todo:
-            first = todo[0]
-            _write(session, population, first, job(session.stack, first))
-            written.append(first)
-            _report(bar, callback, len(written), total)
-        for frame, labels in _run_parallel(session.stack, todo[1:], job, client, window):
-            _write(session, population, frame, labels)
-            written.append(frame)
-            _report(bar, callback, len(written), total)
-    finally:
-        if bar is not None:
-            bar.close()
-    if written or total == 0:
-        session.set_method(population, method_str, recorded)
+    # The whole run is one undo step, which also restores the method recorded before it.
+    with session.history.group(f"pre-segment {population}"):
+        try:
+            # the first frame runs here: a wrong parameter fails at once, with a plain traceback
+            if todo:
+                first = todo[0]
+                _write(session, population, first, job(session.stack, first))
+                written.append(first)
+                _report(bar, callback, len(written), total)
+            for frame, labels in _run_parallel(session.stack, todo[1:], job, client, window):
+                _write(session, population, frame, labels)
+                written.append(frame)
+                _report(bar, callback, len(written), total)
+        finally:
+            if bar is not None:
+                bar.close()
+        if written or total == 0:
+            session.set_method(population, method_str, recorded)
     return sorted(written)
 
 

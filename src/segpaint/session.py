@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import tifffile
 
-from segpaint._history import DEFAULT_BUDGET, Edit, History
+from segpaint._history import DEFAULT_BUDGET, Edit, Group, History, Step
 from segpaint._journal import (
     Journal,
     Signature,
@@ -320,11 +320,11 @@ class LabelStack:
 
 
 def lock_path(source: Source, journal: Path | None = None) -> Path | None:
-    """The writer lock of a source's data, ``.segpaint/<key>.journal.lock`` in its data folder
-    (whatever journal a session uses); for an array, beside its ``journal`` file, if any."""
-    default = source.default_journal()
-    if default is not None:
-        journal = default
+    """The writer lock of a source's data: ``.segpaint/<key>.lock`` in its data folder (whatever
+    journal a session uses); for an array, beside its ``journal`` file, if any."""
+    folder = source.data_folder
+    if folder is not None:
+        return folder / ".segpaint" / f"{source.key}.lock"
     return journal.with_name(journal.name + ".lock") if journal is not None else None
 
 
@@ -679,8 +679,17 @@ class Session:
             return pop.view(self.stack.check_frame(frame))
 
     def set_method(self, population: str, method: str, params: Mapping[str, Any]) -> None:
-        """Record how a population's masks were pre-segmented (written into exported sidecars)."""
-        self._pop(population).method = {"method": str(method), "params": dict(params)}
+        """Record how a population's masks were pre-segmented (written into exported sidecars).
+
+        Inside a pre-segmentation run this is part of the run's undo step: undo restores the
+        method recorded before.
+        """
+        pop = self._pop(population)
+        with self._lock:
+            before = pop.method
+            pop.method = {"method": str(method), "params": dict(params)}
+            if self._history.recording:
+                self._history.record("method", population, before, pop.method)
 
     def method(self, population: str) -> dict[str, Any] | None:
         """How a population was pre-segmented (``{"method", "params"}``), or None."""
@@ -1081,24 +1090,51 @@ class Session:
         return self._history.can_redo
 
     def undo(self) -> Change | None:
-        """Undo the newest edit (any frame, any population); returns what changed, or None."""
+        """Undo the newest step (any frame, any population); returns what changed, or None.
+
+        A step is one edit, or one action over several frames (a pre-segmentation run), which
+        also restores what the action changed besides labels (the recorded method). For a step
+        over several frames, the returned change is the last one announced.
+        """
         with self._lock:
-            edit = self._history.pop_undo()
-            if edit is None:
+            step = self._history.pop_undo()
+            if step is None:
                 return None
-            self._write(self._pops[edit.population], edit.frame, edit.bbox, edit.old, edit.new)
-            self._log(edit.population, edit.frame, edit.bbox, edit.old)
-        return self._emit(edit.population, edit.frame, edit.bbox)
+            boxes = self._replay(step, undo=True)
+        return self._emit_each(boxes)
 
     def redo(self) -> Change | None:
-        """Redo the newest undone edit; returns what changed, or None."""
+        """Redo the newest undone step; returns what changed, or None."""
         with self._lock:
-            edit = self._history.pop_redo()
-            if edit is None:
+            step = self._history.pop_redo()
+            if step is None:
                 return None
-            self._write(self._pops[edit.population], edit.frame, edit.bbox, edit.new, edit.old)
-            self._log(edit.population, edit.frame, edit.bbox, edit.new)
-        return self._emit(edit.population, edit.frame, edit.bbox)
+            boxes = self._replay(step, undo=False)
+        return self._emit_each(boxes)
+
+    def _replay(self, step: Step, *, undo: bool) -> list[tuple[str, int, BBox]]:
+        """Write a step's old (undo) or new (redo) values, with the lock held."""
+        edits = step.edits if isinstance(step, Group) else [step]
+        changes = step.changes if isinstance(step, Group) else []
+        boxes = []
+        for edit in reversed(edits) if undo else edits:
+            values, other = (edit.old, edit.new) if undo else (edit.new, edit.old)
+            self._write(self._pops[edit.population], edit.frame, edit.bbox, values, other)
+            self._log(edit.population, edit.frame, edit.bbox, values)
+            boxes.append((edit.population, edit.frame, edit.bbox))
+        for kind, key, before, after in reversed(changes) if undo else changes:
+            self._restore(kind, key, before if undo else after)
+        return boxes
+
+    def _restore(self, kind: str, key: Any, value: Any) -> None:
+        if kind == "method" and key in self._pops:
+            self._pops[key].method = value
+
+    def _emit_each(self, boxes: list[tuple[str, int, BBox]]) -> Change | None:
+        change = None
+        for population, frame, bbox in boxes:
+            change = self._emit(population, frame, bbox)
+        return change
 
     @property
     def history(self) -> History:
