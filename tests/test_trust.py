@@ -485,3 +485,12 @@ def test_experiment_presegment_respects_the_writer_lock(experiment):
     assert done[("W1", "100")] == [0, 1, 2]
     # the lock was released: a session can open the position now
     assert segpaint.open(experiment).labels("targets", 0).max() > 0
+
+
+def test_the_repr_announces_pending_edits_and_read_only(experiment):
+    s = segpaint.open(experiment)
+    s.paint("targets", 0, [(5, 5)], radius=2, label=1)
+    s.close()
+    again = segpaint.open(experiment)
+    assert "1 unsaved edit(s) from an earlier session: session.recover()" in repr(again)
+    assert "read-only" in repr(segpaint.open(experiment, read_only=True))

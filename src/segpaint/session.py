@@ -1736,9 +1736,21 @@ class Session:
 
     def __repr__(self) -> str:
         t, c, y, x = self.shape
+        notes = []
+        pending = self.pending_edits
+        if pending:
+            notes.append(
+                f"{pending} unsaved edit(s) from an earlier session: session.recover() applies "
+                "them, session.discard_pending() drops them"
+            )
+        if self._read_only:
+            notes.append("read-only")
+        if self._autosave_error is not None:
+            notes.append(f"autosave off: {self._autosave_error}")
+        extra = "".join(f"; {n}" for n in notes)
         return (
             f"<Session {self.source.name!r}: {t} frame(s) x {c} channel(s) {self.channel_names} of "
-            f"{y}x{x} {self.dtype}, populations {self.populations}>"
+            f"{y}x{x} {self.dtype}, populations {self.populations}{extra}>"
         )
 
 
