@@ -763,7 +763,12 @@ export function mount({ model, el }) {
   };
 
   const newLabel = () => {
-    const next = Math.max(model.get("next_label") || 1, st.localMax + 1);
+    // next_label 0: Python says the population already uses the largest uint32 label.
+    const next = model.get("next_label") === 0 ? 0 : Math.max(model.get("next_label") || 1, st.localMax + 1);
+    if (next === 0 || next > 0xffffffff) {
+      say("no unused label is left: the labels reach 4294967295, the largest uint32 label");
+      return;
+    }
     setSelected(next);
     if (!["brush", "fill"].includes(model.get("tool"))) setTool("brush");
     say(`new label ${next}`);

@@ -3,6 +3,7 @@ message handler with what js/widget.js sends, and decode what the widget sends b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import traitlets
 
 import segpaint
 from segpaint.ops import stroke_mask
-from segpaint.widgets import BRUSH_SIZE_MAX, Annotator
+from segpaint.widgets import BRUSH_SIZE_MAX, LABEL_MAX, Annotator
 from segpaint.widgets._wire import CHUNK_BYTES
 
 Sent = list[tuple[dict[str, Any], list[Any]]]
@@ -207,7 +208,7 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
     }
     values = memoryview(np.ones(20, "<u4").tobytes())
     widget._handle_message(content, [values, memoryview(np.ones(20, np.uint8).tobytes())])
-    assert widget.status.startswith("edit not applied: bbox")
+    assert widget.status == "edit not applied: bbox row1 must be an integer from 61 to 64; got 70"
     assert [c["type"] for c, _ in sent] == ["ack", "patch"]
     assert sent[0][0]["applied"] is False
     assert sent[1][0]["bbox"] == [60, 64, 0, 2]  # what the session holds, clipped to the frame
@@ -223,9 +224,11 @@ def test_a_malformed_patch_says_what_was_expected(widget: Annotator) -> None:
         "bbox": [0, 2, 0, 2],
     }
     widget._handle_message(content, [memoryview(b"\0" * 8)])
-    assert widget.status == "patch failed: a patch carries 2 buffers (values, mask); got 1"
+    assert widget.status == "edit not applied: a stroke carries 2 buffers (values, mask); got 1"
     widget._handle_message(content, [memoryview(b"\0" * 8), memoryview(b"\0" * 4)])
-    assert widget.status == "patch failed: patch values: expected 4 elements, got 2"
+    assert widget.status == (
+        "edit not applied: stroke values: expected 4 elements (16 bytes), got 8 bytes"
+    )
 
 
 # --------------------------------------------------------------------------- Python -> browser
@@ -614,3 +617,218 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     assert full["header"]["frame"] == 2
     for c in range(2):
         np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])
+
+
+# --------------------------------------------------------------------------- hostile messages
+INF, NAN = float("inf"), float("nan")
+
+
+def stroke_message(**changes: Any) -> tuple[dict[str, Any], list[Any]]:
+    """A valid one-part stroke of label 9 over rows 10-12, cols 20-24 of frame 0, then `changes`."""
+    content: dict[str, Any] = {
+        "type": "patch",
+        "stroke": 5,
+        "part": 0,
+        "parts": 1,
+        "population": "cells",
+        "frame": 0,
+        "bbox": [10, 12, 20, 24],
+        "rows": [10, 12],
+    }
+    content.update(changes)
+    buffers = [memoryview(np.full(8, 9, "<u4").tobytes()), memoryview(np.ones(8, "u1").tobytes())]
+    return content, buffers
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"stroke": INF}, "stroke must be an integer from 0 to 9007199254740992; got inf"),
+        ({"stroke": NAN}, "stroke must be an integer"),
+        ({"stroke": "5"}, "stroke must be an integer"),
+        ({"stroke": True}, "stroke must be an integer"),
+        ({"parts": 10**12}, "parts must be an integer from 1 to 2; got 1000000000000"),
+        ({"parts": 0}, "parts must be an integer from 1 to 2; got 0"),
+        ({"parts": INF}, "parts must be an integer from 1 to 2; got inf"),
+        ({"part": 3}, "part must be an integer from 0 to 0; got 3"),
+        ({"bbox": [10, INF, 20, 24]}, "bbox row1 must be an integer from 11 to 64; got inf"),
+        ({"bbox": [NAN, 12, 20, 24]}, "bbox row0 must be an integer from 0 to 63; got nan"),
+        ({"bbox": [10, 12, 20, 10**9]}, "bbox col1 must be an integer from 21 to 80"),
+        ({"bbox": [-2, 12, 20, 24]}, "bbox row0 must be an integer from 0 to 63; got -2"),
+        ({"bbox": [12, 10, 20, 24]}, "bbox row1 must be an integer from 13 to 64; got 10"),
+        ({"bbox": [10, 12, 20]}, "bbox must be \\[row0, row1, col0, col1\\]"),
+        ({"bbox": None}, "bbox must be \\[row0, row1, col0, col1\\]"),
+        ({"rows": [10, 13]}, "rows\\[1\\] must be an integer from 11 to 12; got 13"),
+        ({"rows": [NAN, 12]}, "rows\\[0\\] must be an integer from 10 to 11; got nan"),
+        ({"population": "ghosts"}, "population must be one of 'cells'; got 'ghosts'"),
+        ({"population": None}, "population must be one of 'cells'; got None"),
+        ({"frame": 3}, "frame must be an integer from 0 to 2; got 3"),
+        ({"frame": -INF}, "frame must be an integer from 0 to 2; got -inf"),
+        ({"frame": 0.5}, "frame must be an integer from 0 to 2; got 0.5"),
+    ],
+)
+def test_a_hostile_stroke_changes_nothing_and_is_answered_applied_false(
+    session: segpaint.Session,
+    widget: Annotator,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    reason: str,
+) -> None:
+    session.paint("cells", 0, [(11, 22)], 3, 4)
+    before = np.array(session.labels("cells", 0))
+    sent = capture(widget, monkeypatch)
+    widget._handle_message(*stroke_message(**changes))
+    np.testing.assert_array_equal(session.labels("cells", 0), before)
+    ack = sent[0][0]
+    assert ack["type"] == "ack"
+    assert ack["applied"] is False
+    assert ack["stroke"] == (5 if "stroke" not in changes else None)
+    assert re.match("edit not applied: " + reason, ack["message"])
+    assert widget.status == ack["message"]
+    session.undo()  # the one edit on the history is the paint above
+    assert not session.labels("cells", 0).any()
+    assert not session.can_undo
+
+
+def test_a_refused_stroke_inside_the_frame_puts_the_labels_back_on_the_canvas(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session.paint("cells", 0, [(11, 22)], 3, 4)
+    sent = capture(widget, monkeypatch)
+    content, buffers = stroke_message(rows=[10, 11])  # buffers hold two rows, not one
+    widget._handle_message(content, buffers)
+    assert [c["type"] for c, _ in sent] == ["ack", "patch"]
+    assert sent[0][0]["message"] == (
+        "edit not applied: stroke values: expected 4 elements (16 bytes), got 32 bytes"
+    )
+    patch, (buffer,) = sent[1]
+    assert patch["bbox"] == [10, 12, 20, 24]
+    got = np.frombuffer(buffer, patch["dtype"]).reshape(2, 4)
+    np.testing.assert_array_equal(got, session.labels("cells", 0)[10:12, 20:24])
+
+
+def test_a_forged_part_count_allocates_nothing_large(widget: Annotator) -> None:
+    import tracemalloc
+
+    content, buffers = stroke_message(parts=10**12, bbox=[0, 64, 0, 80], rows=[0, 1])
+    tracemalloc.start()
+    try:
+        widget._handle_message(content, buffers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+    assert widget.status == (
+        "edit not applied: parts must be an integer from 1 to 64; got 1000000000000"
+    )
+
+
+def test_parts_that_disagree_drop_the_stroke(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = browser_stroke(session, 0, [(5, 5), (50, 70)], 4, 3, parts=2)
+    widget._handle_message(*first[0])
+    content, buffers = first[1]
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({**content, "frame": 1}, buffers)  # same stroke id, another frame
+    assert sent[0][0]["applied"] is False
+    assert "disagrees with its earlier parts" in widget.status
+    widget._handle_message(content, buffers)  # the true last part: its first part is gone
+    assert not session.labels("cells", 0).any()
+    assert not session.can_undo
+
+
+def test_at_most_a_few_unfinished_strokes_wait_for_their_parts(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    from segpaint.widgets._wire import MAX_PENDING_STROKES
+
+    strokes = [
+        browser_stroke(session, 0, [(5, 5), (50, 70)], 4, 3, stroke=k, parts=2) for k in range(10)
+    ]
+    for parts in strokes:
+        widget._handle_message(*parts[0])
+    assert len(widget._patches._pending) == MAX_PENDING_STROKES
+    widget._handle_message(*strokes[-1][1])  # the newest still completes
+    assert (session.labels("cells", 0) == 3).sum() > 100
+    before = np.array(session.labels("cells", 0))
+    widget._handle_message(*strokes[0][1])  # the oldest was dropped: its last part alone is nothing
+    np.testing.assert_array_equal(session.labels("cells", 0), before)
+    session.undo()
+    assert not session.can_undo
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        ({"type": "request-full", "frame": INF}, "request-full refused: frame must be an integer"),
+        ({"type": "roi-add", "frame": 0, "bbox": [0, INF, 0, 3]}, "roi-add refused: bbox row1"),
+        ({"type": "roi-add", "frame": NAN, "bbox": [0, 4, 0, 3]}, "roi-add refused: frame must"),
+        ({"type": "roi-add", "frame": 0, "bbox": [0, 65, 0, 3]}, "roi-add refused: bbox row1"),
+        (
+            {"type": "roi-change", "frame": 0, "old": [0, 4, 0, NAN], "bbox": [0, 4, 0, 3]},
+            "roi-change refused: old col1",
+        ),
+        ({"type": "roi-remove", "frame": "0", "bbox": [0, 4, 0, 4]}, "roi-remove refused: frame"),
+        ({"type": "export", "frame": NAN}, "export refused: frame must be an integer from 0 to 2"),
+        ({"type": "export", "format": "png"}, "export refused: format must be one of"),
+        ({"type": "export", "bbox": [0, 1e300, 0, 4]}, "export refused: bbox row1"),
+        ({"type": "presegment", "scope": "everything"}, "presegment refused: scope must be"),
+        ({"type": "presegment", "method": "rm -rf"}, "presegment refused: method must be"),
+        ({"type": INF}, "ignored an unknown message from the browser: inf"),
+    ],
+)
+def test_hostile_requests_change_nothing_and_say_why(
+    session: segpaint.Session, widget: Annotator, content: dict[str, Any], status: str
+) -> None:
+    roi = session.add_roi(0, rows=(0, 4), cols=(0, 4))
+    widget._handle_message(content, [])
+    assert widget.status.startswith(status)
+    assert session.rois() == [roi]
+    assert not np.asarray(session.labels("cells")).any()
+    assert widget.busy is False
+
+
+@pytest.mark.parametrize("content", ["junk", None, [1, 2], 3.5])
+def test_a_message_that_is_not_an_object_is_reported(widget: Annotator, content: Any) -> None:
+    widget._handle_message(content, [])
+    assert widget.status == "ignored an unknown message from the browser: None"
+
+
+def test_the_largest_label_value_breaks_neither_the_widget_nor_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session = segpaint.open(np.zeros((2, 32, 40), np.uint16), axes="TYX")
+    labels = np.zeros((32, 40), np.uint32)
+    labels[:4, :4] = LABEL_MAX
+    labels[10:12, 10:12] = 7
+    session.set_labels("cells", 0, labels)
+
+    widget = Annotator(session)
+    assert widget.next_label == 0
+    assert widget.status.startswith(
+        "labels of 'cells' reach 4294967295, the largest uint32 label: no unused label is left"
+    )
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "request-frame"}, [])
+    frame = decode_frame(sent)
+    np.testing.assert_array_equal(frame["labels"], labels)
+    assert frame["header"]["max_label"] == LABEL_MAX
+
+    # A stroke of the largest label is applied, and a Python edit up to it keeps `m` off.
+    sent.clear()
+    content, buffers = stroke_message()
+    buffers[0] = memoryview(np.full(8, LABEL_MAX, "<u4").tobytes())
+    widget._handle_message(content, buffers)
+    assert sent[0][0]["applied"] is True
+    assert (np.asarray(session.labels("cells", 0))[10:12, 20:24] == LABEL_MAX).all()
+    assert widget.next_label == 0
+
+
+def test_next_label_runs_out_when_an_edit_reaches_the_largest_label(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    assert widget.next_label == 1
+    session.paint("cells", 0, [(5, 5)], 2, LABEL_MAX)
+    assert widget.next_label == 0
+    assert "no unused label is left" in widget.status

@@ -179,6 +179,15 @@ describe("Annotator front-end", () => {
     expect(patches()[1].content.tool).toBe("eraser");
   });
 
+  it("m does nothing but say so once the labels reach the largest uint32 label", () => {
+    sendFrame(model, 0, { labels: new Uint32Array(H * W).fill(0xffffffff) });
+    model.set("next_label", 0); // what Python publishes when no unused label is left
+    model.set("selected_label", 3);
+    key(root, "m");
+    expect(model.get("selected_label")).toBe(3);
+    expect(root.querySelector(".segpaint-status").textContent).toContain("no unused label is left");
+  });
+
   it("keeps napari keys: m picks the next unused label, b/e/f/l/r switch tools, [ ] size, Ctrl+Z undo", () => {
     sendFrame(model, 0);
     key(root, "e");

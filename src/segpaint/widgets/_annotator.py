@@ -21,8 +21,13 @@ from segpaint.widgets._wire import (
     Message,
     PatchAssembler,
     StrokePatch,
+    WireError,
+    clipped_bbox,
     frame_messages,
     patch_messages,
+    wire_bbox,
+    wire_choice,
+    wire_int,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +75,8 @@ PULL_BYTES = 512 * 1024
 PULL_WINDOW = 1
 """Bands of such a transfer in flight at once: a frame change never waits behind more."""
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
-_FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError)
+# What a handler may raise on a bad request; anything else is a bug and is not swallowed.
+_FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError, ArithmeticError)
 
 
 def _default_methods() -> list[str]:
@@ -194,7 +200,6 @@ class Annotator(anywidget.AnyWidget):
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
         self._pull: _Pull | None = None
         self._worker: threading.Thread | None = None
-        self._lock = threading.RLock()
         if population is None:
             if not session.populations:
                 session.add_population("cells")
@@ -402,12 +407,12 @@ class Annotator(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop listening to the session and close the widget."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._unsubscribe_rois is not None:
-            self._unsubscribe_rois()
-            self._unsubscribe_rois = None
+        # getattr: a widget whose __init__ failed is closed by its finaliser too.
+        for name in ("_unsubscribe", "_unsubscribe_rois"):
+            unsubscribe = getattr(self, name, None)
+            if unsubscribe is not None:
+                unsubscribe()
+                setattr(self, name, None)
         super().close()
 
     def _channel(self, channel: int | str) -> int:
@@ -469,7 +474,7 @@ class Annotator(anywidget.AnyWidget):
 
     def _on_request_full(self, content: dict[str, Any]) -> None:
         """The view settled on a frame shown at a reduced level of detail: send full resolution."""
-        if int(content.get("frame", -1)) != self.frame or self._sent_step == 1:
+        if self._wire_frame(content) != self.frame or self._sent_step == 1:
             return
         if self._pull is not None and self._pull.frame == self.frame:
             return  # already on its way
@@ -536,8 +541,8 @@ class Annotator(anywidget.AnyWidget):
             r0, r1, c0, c1 = bbox
             region = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
             top = int(region.max()) if region.size else 0
-            if top >= self.next_label:  # so that `m` in the browser never reuses a label
-                self.set_trait("next_label", top + 1)
+            if self.next_label and top >= self.next_label:  # `m` in the browser never reuses one
+                self._set_next_label(top + 1)
             if frame == self.frame:
                 self._send_labels_box(population, frame, bbox)
         except Exception as err:  # the session reports callback errors after the edit
@@ -571,14 +576,35 @@ class Annotator(anywidget.AnyWidget):
 
     def _refresh_next_label(self) -> None:
         if self.population:
-            self.set_trait("next_label", self.session.new_label(self.population))
+            try:
+                nxt = self.session.new_label(self.population)
+            except ValueError:
+                nxt = 0
+            self._set_next_label(nxt)
+
+    def _set_next_label(self, value: int) -> None:
+        """Publish the next unused label; 0 when the population already uses the largest one."""
+        if value > LABEL_MAX:
+            value = 0
+        if value == 0 and self.next_label != 0:
+            self.status = (
+                f"labels of {self.population!r} reach {LABEL_MAX}, the largest uint32 label: "
+                "no unused label is left above it (m does nothing); relabel the frames with "
+                "segpaint.ops.relabel_sequential or pick a free label by hand"
+            )
+        self.set_trait("next_label", value)
 
     # ------------------------------------------------------------------ browser -> Python
     def _on_custom_msg(self, widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         self._handle_message(content, list(buffers or []))
 
-    def _handle_message(self, content: dict[str, Any], buffers: list[Any]) -> None:
-        """Dispatch one message from the front-end (tests call this to act as the browser)."""
+    def _handle_message(self, content: Any, buffers: list[Any]) -> None:
+        """Dispatch one message from the front-end (tests call this to act as the browser).
+
+        Every field is validated here, at the boundary: a message that breaks the protocol
+        (NaN, a box outside the frame, a forged part count) changes nothing and is reported in
+        the status line, never raised into the kernel's log as a traceback.
+        """
         kind = content.get("type") if isinstance(content, dict) else None
         handlers: dict[str, Callable[[], None]] = {
             "request-frame": self.refresh,
@@ -594,31 +620,57 @@ class Annotator(anywidget.AnyWidget):
             "save": self._on_save,
             "presegment": lambda: self._on_presegment(content),
         }
-        handler = handlers.get(str(kind))
+        handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             self.status = f"ignored an unknown message from the browser: {kind!r}"
             return
         try:
             handler()
+        except WireError as err:
+            self.status = f"{kind} refused: {err}"
         except _FAILURES as err:
             self.status = f"{kind} failed: {err}"
 
+    def _wire_frame(self, content: dict[str, Any], default: Any = None) -> int:
+        kw = {} if default is None else {"default": default}
+        return wire_int(content, "frame", low=0, high=self.n_frames - 1, **kw)
+
     def _on_patch(self, content: dict[str, Any], buffers: list[Any]) -> None:
         t0 = time.perf_counter()
-        patch = self._patches.add(content, buffers)
+        try:
+            patch = self._patches.add(
+                content,
+                buffers,
+                shape=self.session.frame_shape,
+                n_frames=self.n_frames,
+                populations=self.session.populations,
+            )
+        except WireError as err:
+            self._refuse(content, f"edit not applied: {err}")
+            return
         if patch is None:
             return
         try:
             applied = self._apply(patch)
         except _FAILURES as err:
             # The browser painted something the session refused: put the truth back on the canvas.
-            self.status = f"edit not applied: {err}"
-            self.send({"type": "ack", "stroke": patch.stroke, "applied": False})
-            if patch.population == self.population and patch.frame == self.frame:
-                self._send_labels_box(patch.population, patch.frame, patch.bbox)
+            self._refuse(content, f"edit not applied: {err}")
             return
         ms = (time.perf_counter() - t0) * 1000
         self.send({"type": "ack", "stroke": patch.stroke, "applied": applied, "ms": ms})
+
+    def _refuse(self, content: dict[str, Any], message: str) -> None:
+        """Answer a refused stroke: ``applied: False`` and a message, then the labels the session
+        holds under its box (clipped to the frame), so the canvas rolls the stroke back."""
+        self.status = message
+        stroke = content.get("stroke")
+        valid_id = isinstance(stroke, int) and not isinstance(stroke, bool)
+        reply = {"type": "ack", "stroke": stroke if valid_id else None, "applied": False}
+        self.send({**reply, "message": message})
+        population, frame = content.get("population"), content.get("frame")
+        box = clipped_bbox(content.get("bbox"), self.session.frame_shape)
+        if population == self.population and frame == self.frame and box is not None:
+            self._send_labels_box(self.population, self.frame, box)
 
     def _apply(self, patch: StrokePatch) -> bool:
         mask = patch.mask
@@ -635,8 +687,8 @@ class Annotator(anywidget.AnyWidget):
             return False
         if patch.population == self.population and mask.any():
             top = int(patch.values[mask].max())
-            if top >= self.next_label:
-                self.set_trait("next_label", top + 1)
+            if self.next_label and top >= self.next_label:
+                self._set_next_label(top + 1)
         return True
 
     def _roi_mask(self, frame: int, bbox: Sequence[int]) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -657,26 +709,27 @@ class Annotator(anywidget.AnyWidget):
         where = "" if change.frame == self.frame else " (not the frame shown)"
         self.status = f"{which}: {change.population} frame {change.frame}{where}"
 
-    def _find_roi(self, frame: int, bbox: Sequence[int]) -> ROI:
-        box = [int(v) for v in bbox]
+    def _find_roi(self, frame: int, box: tuple[int, int, int, int]) -> ROI:
         for roi in self.session.rois(frame):
-            if [roi.row0, roi.row1, roi.col0, roi.col1] == box:
+            if roi.bbox == box:
                 return roi
-        raise KeyError(f"no ROI {box} on frame {frame}")
+        raise KeyError(f"no ROI {list(box)} on frame {frame}")
 
     def _on_roi_add(self, content: dict[str, Any]) -> None:
-        r0, r1, c0, c1 = content["bbox"]
+        frame = self._wire_frame(content)
+        r0, r1, c0, c1 = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            roi = self.session.add_roi(int(content["frame"]), rows=(r0, r1), cols=(c0, c1))
+            roi = self.session.add_roi(frame, rows=(r0, r1), cols=(c0, c1))
         finally:
             self._refresh_rois()
         self.status = f"ROI rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
 
     def _on_roi_change(self, content: dict[str, Any]) -> None:
-        frame = int(content["frame"])
+        frame = self._wire_frame(content)
+        old_box = wire_bbox(content, "old", self.session.frame_shape)
+        r0, r1, c0, c1 = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            old = self._find_roi(frame, content["old"])
-            r0, r1, c0, c1 = content["bbox"]
+            old = self._find_roi(frame, old_box)
             roi = self.session.add_roi(frame, rows=(r0, r1), cols=(c0, c1))
             if roi != old:
                 self.session.remove_roi(old)
@@ -685,17 +738,20 @@ class Annotator(anywidget.AnyWidget):
         self.status = f"ROI now rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
 
     def _on_roi_remove(self, content: dict[str, Any]) -> None:
+        frame = self._wire_frame(content)
+        box = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            self.session.remove_roi(self._find_roi(int(content["frame"]), content["bbox"]))
+            self.session.remove_roi(self._find_roi(frame, box))
         finally:
             self._refresh_rois()
         self.status = "ROI removed"
 
     def _on_export(self, content: dict[str, Any]) -> None:
-        fmt = str(content.get("format") or self.export_format)
-        frame = int(content.get("frame", self.frame))
+        fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
+        frame = self._wire_frame(content, default=self.frame)
         bbox = content.get("bbox")
-        rois = [self._find_roi(frame, bbox)] if bbox else self.session.rois(frame)
+        box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
+        rois = [self._find_roi(frame, box)] if box is not None else self.session.rois(frame)
         if not rois:
             self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
             return
@@ -720,8 +776,10 @@ class Annotator(anywidget.AnyWidget):
         if self._worker is not None and self._worker.is_alive():
             self.status = "a pre-segmentation is already running"
             return
-        method = str(content.get("method") or "threshold")
-        frames = [self.frame] if content.get("scope", "frame") == "frame" else None
+        asked = {"method": content.get("method") or "threshold"}  # an empty menu sends ""
+        method = wire_choice(asked, "method", self.presegment_methods)
+        scope = wire_choice(content, "scope", ("frame", "all"), default="frame")
+        frames = [self.frame] if scope == "frame" else None
         population = self.population
         self.set_trait("busy", True)
         self.set_trait("progress", 0.0)

@@ -7,6 +7,7 @@ carries more than a few MB.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,12 +229,119 @@ def patch_messages(
     return out
 
 
+MAX_STROKE_ID = 2**53
+"""Largest stroke id the browser may use (integers stay exact in a JavaScript number)."""
+MAX_PENDING_STROKES = 4
+"""Strokes whose parts may be arriving at once; an older unfinished one is dropped."""
+
+_MISSING = object()
+
+
+class WireError(ValueError):
+    """A message from the browser that does not follow the protocol; the text says what and why."""
+
+
+def wire_int(
+    content: dict[str, Any], key: str, *, low: int, high: int, default: Any = _MISSING
+) -> int:
+    """Read an integer field of a browser message, from ``low`` to ``high`` inclusive.
+
+    JSON numbers that are whole floats (``3.0``) are accepted; booleans, strings, NaN and
+    infinities are not.
+
+    Examples
+    --------
+    >>> wire_int({"frame": 2.0}, "frame", low=0, high=4)
+    2
+    >>> wire_int({"frame": float("inf")}, "frame", low=0, high=4)
+    Traceback (most recent call last):
+    ...
+    segpaint.widgets._wire.WireError: frame must be an integer from 0 to 4; got inf
+    """
+    value = content.get(key, default)
+    if value is _MISSING:
+        raise WireError(f"{key} is missing (an integer from {low} to {high})")
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if (
+        isinstance(value, float | np.floating)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    ):
+        ok = True
+    if not ok or not low <= int(value) <= high:
+        raise WireError(f"{key} must be an integer from {low} to {high}; got {value!r}")
+    return int(value)
+
+
+def wire_bbox(
+    content: dict[str, Any], key: str, shape: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Read a half-open ``[row0, row1, col0, col1]`` box that lies inside a frame of ``shape``.
+
+    Examples
+    --------
+    >>> wire_bbox({"bbox": [0, 2, 1, 3]}, "bbox", (4, 4))
+    (0, 2, 1, 3)
+    """
+    box = content.get(key)
+    h, w = shape
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        raise WireError(f"{key} must be [row0, row1, col0, col1]; got {box!r}")
+    names = [f"{key} {name}" for name in ("row0", "row1", "col0", "col1")]
+    fields = dict(zip(names, box, strict=True))
+    r0 = wire_int(fields, names[0], low=0, high=h - 1)
+    r1 = wire_int(fields, names[1], low=r0 + 1, high=h)
+    c0 = wire_int(fields, names[2], low=0, high=w - 1)
+    c1 = wire_int(fields, names[3], low=c0 + 1, high=w)
+    return r0, r1, c0, c1
+
+
+def wire_choice(
+    content: dict[str, Any], key: str, choices: Sequence[str], default: Any = _MISSING
+) -> str:
+    """Read a string field that must be one of ``choices``.
+
+    Examples
+    --------
+    >>> wire_choice({"scope": "all"}, "scope", ("frame", "all"))
+    'all'
+    """
+    value = content.get(key, default)
+    if not isinstance(value, str) or value not in choices:
+        raise WireError(f"{key} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def clipped_bbox(box: Any, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A box clipped to the frame, or None when it is not four finite numbers or is empty there.
+
+    Used to put the truth back on the canvas after a refused stroke whose box overflows.
+
+    Examples
+    --------
+    >>> clipped_bbox([60, 70, -3, 2], (64, 64))
+    (60, 64, 0, 2)
+    >>> clipped_bbox([0, float("nan"), 0, 2], (64, 64)) is None
+    True
+    """
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        return None
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in box
+    ):
+        return None
+    h, w = shape
+    r0, r1 = max(0, min(h, int(box[0]))), max(0, min(h, int(box[1])))
+    c0, c1 = max(0, min(w, int(box[2]))), max(0, min(w, int(box[3])))
+    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+
 @dataclass
 class _PendingStroke:
     population: str
     frame: int
     bbox: tuple[int, int, int, int]
-    tool: str
+    parts: int
     values: npt.NDArray[np.uint32]
     mask: npt.NDArray[np.bool_]
     missing: set[int] = field(default_factory=set)
@@ -247,47 +355,107 @@ class StrokePatch:
     population: str
     frame: int
     bbox: tuple[int, int, int, int]
-    tool: str
     values: npt.NDArray[np.uint32]
     mask: npt.NDArray[np.bool_]
 
 
 def _buffer_array(buffer: Any, dtype: str, count: int, what: str) -> npt.NDArray[Any]:
-    arr = np.frombuffer(buffer, dtype=dtype)
-    if arr.size != count:
-        raise ValueError(f"{what}: expected {count} elements, got {arr.size}")
-    return arr
+    try:
+        size = memoryview(buffer).nbytes
+    except TypeError as err:
+        raise WireError(f"{what}: expected a binary buffer; got {type(buffer).__name__}") from err
+    itemsize = np.dtype(dtype).itemsize
+    if size != count * itemsize:
+        raise WireError(
+            f"{what}: expected {count} elements ({count * itemsize} bytes), got {size} bytes"
+        )
+    return np.frombuffer(buffer, dtype=dtype)
 
 
 class PatchAssembler:
-    """Collects the parts of browser patches (one stroke may arrive as several row bands)."""
+    """Collects the parts of browser strokes (one stroke may arrive as several row bands).
+
+    Every field is checked before anything is allocated: a stroke costs at most its box, which
+    lies inside the frame, and at most :data:`MAX_PENDING_STROKES` strokes wait for parts.
+    """
 
     def __init__(self) -> None:
         self._pending: dict[int, _PendingStroke] = {}
 
-    def add(self, content: dict[str, Any], buffers: Sequence[Any]) -> StrokePatch | None:
-        """Add one ``patch`` message; returns the whole stroke once its last part arrived."""
-        stroke = int(content["stroke"])
-        r0, r1, c0, c1 = (int(v) for v in content["bbox"])
-        if r1 <= r0 or c1 <= c0:
-            raise ValueError(f"patch bbox {content['bbox']!r} is empty")
-        a, b = (int(v) for v in content.get("rows", (r0, r1)))
-        if not r0 <= a < b <= r1:
-            raise ValueError(f"patch rows {[a, b]} lie outside its bbox rows {[r0, r1]}")
+    def add(
+        self,
+        content: dict[str, Any],
+        buffers: Sequence[Any],
+        *,
+        shape: tuple[int, int],
+        n_frames: int,
+        populations: Sequence[str],
+    ) -> StrokePatch | None:
+        """Add one ``stroke`` message; returns the whole stroke once its last part arrived.
+
+        Raises
+        ------
+        WireError
+            A field is missing, out of range or inconsistent with the stroke's earlier parts, or
+            a buffer does not match the declared box; the stroke is dropped.
+        """
+        stroke = wire_int(content, "stroke", low=0, high=MAX_STROKE_ID)
+        try:
+            return self._add(
+                stroke, content, buffers, shape=shape, n_frames=n_frames, populations=populations
+            )
+        except WireError:
+            self._pending.pop(stroke, None)
+            raise
+
+    def _add(
+        self,
+        stroke: int,
+        content: dict[str, Any],
+        buffers: Sequence[Any],
+        *,
+        shape: tuple[int, int],
+        n_frames: int,
+        populations: Sequence[str],
+    ) -> StrokePatch | None:
+        population = wire_choice(content, "population", list(populations))
+        frame = wire_int(content, "frame", low=0, high=n_frames - 1)
+        r0, r1, c0, c1 = wire_bbox(content, "bbox", shape)
+        rows = content.get("rows", [r0, r1])
+        if not isinstance(rows, list | tuple) or len(rows) != 2:
+            raise WireError(f"rows must be [first, stop] inside the box rows; got {rows!r}")
+        a = wire_int({"rows[0]": rows[0]}, "rows[0]", low=r0, high=r1 - 1)
+        b = wire_int({"rows[1]": rows[1]}, "rows[1]", low=a + 1, high=r1)
+        # Each part carries at least one row: more parts than rows is a forged message.
+        parts = wire_int(content, "parts", low=1, high=r1 - r0, default=1)
+        part = wire_int(content, "part", low=0, high=parts - 1, default=0)
         if len(buffers) != 2:
-            raise ValueError(f"a patch carries 2 buffers (values, mask); got {len(buffers)}")
+            raise WireError(f"a stroke carries 2 buffers (values, mask); got {len(buffers)}")
         width = c1 - c0
         n = (b - a) * width
-        values = _buffer_array(buffers[0], "<u4", n, "patch values")
-        mask = _buffer_array(buffers[1], "u1", n, "patch mask")
-        parts = int(content.get("parts", 1))
+        values = _buffer_array(buffers[0], "<u4", n, "stroke values")
+        mask = _buffer_array(buffers[1], "u1", n, "stroke mask")
         pending = self._pending.get(stroke)
+        if pending is not None and (
+            pending.population,
+            pending.frame,
+            pending.bbox,
+            pending.parts,
+        ) != (
+            population,
+            frame,
+            (r0, r1, c0, c1),
+            parts,
+        ):
+            raise WireError(f"part {part} of stroke {stroke} disagrees with its earlier parts")
         if pending is None:
+            while len(self._pending) >= MAX_PENDING_STROKES:
+                del self._pending[next(iter(self._pending))]
             pending = _PendingStroke(
-                population=str(content["population"]),
-                frame=int(content["frame"]),
+                population=population,
+                frame=frame,
                 bbox=(r0, r1, c0, c1),
-                tool=str(content.get("tool", "brush")),
+                parts=parts,
                 values=np.zeros((r1 - r0, width), np.uint32),
                 mask=np.zeros((r1 - r0, width), bool),
                 missing=set(range(parts)),
@@ -295,7 +463,7 @@ class PatchAssembler:
             self._pending[stroke] = pending
         pending.values[a - r0 : b - r0] = values.reshape(b - a, width)
         pending.mask[a - r0 : b - r0] = mask.reshape(b - a, width) != 0
-        pending.missing.discard(int(content.get("part", 0)))
+        pending.missing.discard(part)
         if pending.missing:
             return None
         del self._pending[stroke]
@@ -304,7 +472,6 @@ class PatchAssembler:
             population=pending.population,
             frame=pending.frame,
             bbox=pending.bbox,
-            tool=pending.tool,
             values=pending.values,
             mask=pending.mask,
         )
