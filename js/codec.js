@@ -1,8 +1,29 @@
+// @ts-check
 // Binary array codec shared with segpaint/widgets/_wire.py.
 // An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
 // never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
 
+/** @typedef {Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array | Float32Array | Float64Array} PixelArray */
+
+/**
+ * A frame transfer being reassembled, then installed (see segpaint.widgets._wire.frame_messages).
+ * @typedef {object} Frame
+ * @property {number} xfer
+ * @property {number} frame
+ * @property {string | null} population
+ * @property {boolean} partial
+ * @property {number} height
+ * @property {number} width
+ * @property {number} step channels are decimated by `step`; labels never are
+ * @property {number} chanWidth
+ * @property {Map<number, {index?: number, dtype: string, data: PixelArray}>} channels
+ * @property {Uint32Array | null} labels
+ * @property {number} maxLabel
+ * @property {number} labelsFilled
+ */
+
 /** Typed-array constructors for the dtypes that cross the wire. */
+/** @type {Record<string, new (...args: any[]) => PixelArray> & {[k: string]: any}} */
 export const DTYPES = {
   uint8: Uint8Array,
   uint16: Uint16Array,
@@ -105,6 +126,7 @@ export function decodeRuns(labels, start, values, lengths) {
 /** Reassembles a frame sent as a header, row bands per array, and an end marker. */
 export class FrameAssembler {
   constructor() {
+    /** @type {Frame | null} */
     this.pending = null;
   }
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Viewport renderer: the canvas holds exactly what is on screen (one canvas pixel per CSS pixel of
 // the viewport), computed from the image data by nearest-neighbour lookup. Every operation therefore
 // costs in proportion to the viewport, not the image: a contrast change or a new frame at 4096²
@@ -228,6 +229,7 @@ export class Renderer {
 
   /** Compute a screen rectangle into `out`. */
   compose(rect) {
+    if (!this.out || !this.rowIdx || !this.colIdx || !this._idx || !this._idxC || !this.colIdxC) return;
     const [y0, y1, x0, x1] = rect;
     const { out, width, height, labels, colIdx, rowIdx, viewWidth } = this;
     const n = x1 - x0;

@@ -1,3 +1,4 @@
+// @ts-check
 // Pointer geometry and tool helpers: the view transform (zoom at cursor, pan, fit), ROI hit-testing
 // and editing, and the napari-like key map. Pure helpers; widget.js wires them to DOM events.
 

@@ -832,3 +832,19 @@ def test_next_label_runs_out_when_an_edit_reaches_the_largest_label(
     session.paint("cells", 0, [(5, 5)], 2, LABEL_MAX)
     assert widget.next_label == 0
     assert "no unused label is left" in widget.status
+
+
+def test_the_front_end_limits_come_from_python(widget: Annotator) -> None:
+    from segpaint.widgets import EXPORT_FORMATS, GAMMA_MAX, GAMMA_MIN, TOOLS
+
+    assert widget.limits == {
+        "chunk_bytes": CHUNK_BYTES,
+        "brush_size": [1, BRUSH_SIZE_MAX],
+        "gamma": [GAMMA_MIN, GAMMA_MAX],
+        "tools": list(TOOLS),
+        "export_formats": list(EXPORT_FORMATS),
+        "label_max": LABEL_MAX,
+    }
+    assert "limits" in widget.get_state()
+    with pytest.raises(traitlets.TraitError, match="read-only"):
+        widget.limits = {}

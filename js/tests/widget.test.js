@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import widget from "../widget.js";
 
 class MockModel {
-  constructor(state) {
-    this.state = { ...state };
+  constructor(initial) {
+    this.state = { ...initial };
     this.handlers = new Map();
     this.sent = [];
     this.saved = [];
@@ -54,7 +54,9 @@ function state(extra = {}) {
     next_label: 5, brush_size: 3, contrast: [[0, 1000], [0, 100]], gamma: [1, 1], channel_visible: [true, true],
     channel_colors: ["#ff00ff", "#00ff00"], channel_names: ["phase", "nuclei"], opacity: 0.5, contour: false,
     show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
-    presegment_methods: ["threshold"], busy: false, progress: 0, ...extra,
+    presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1,
+    limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: ["pan", "brush", "eraser", "fill", "picker", "roi"], export_formats: ["celldetective", "cellpose", "stardist"], label_max: 4294967295 },
+    ...extra,
   };
 }
 
@@ -89,6 +91,7 @@ function key(target, k, extra = {}) {
 let el;
 let model;
 let cleanup;
+let disposeModel;
 let root;
 let dbg;
 let canvas;
@@ -98,6 +101,7 @@ beforeEach(() => {
   el = document.createElement("div");
   document.body.append(el);
   model = new MockModel(state());
+  disposeModel = widget.initialize({ model }); // as anywidget does, once per model
   cleanup = widget.render({ model, el });
   root = el.querySelector(".segpaint-annotator");
   dbg = root.__segpaint;
@@ -105,6 +109,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   cleanup?.();
+  disposeModel?.();
   el.remove();
 });
 
@@ -149,7 +154,7 @@ describe("Annotator front-end", () => {
     const sent = patches();
     expect(sent.length).toBe(1);
     const { content, buffers } = sent[0];
-    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1, tool: "brush" });
+    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1 });
     // brush_size 3 -> radius 1.5: 3x3 disks along row 2 from col 2 to col 6
     expect(content.bbox).toEqual([1, 4, 1, 8]);
     const values = new Uint32Array(buffers[0]);
@@ -176,7 +181,9 @@ describe("Annotator front-end", () => {
     model.set("tool", "eraser");
     pointer(canvas, "pointerdown", at(0, 0).x, at(0, 0).y);
     pointer(canvas, "pointerup", at(0, 0).x, at(0, 0).y);
-    expect(patches()[1].content.tool).toBe("eraser");
+    const erase = patches()[1];
+    expect(Array.from(new Uint8Array(erase.buffers[1])).some((m) => m === 1)).toBe(true);
+    expect(Array.from(new Uint32Array(erase.buffers[0])).every((v) => v === 0)).toBe(true);
   });
 
   it("m does nothing but say so once the labels reach the largest uint32 label", () => {
@@ -398,7 +405,62 @@ describe("Annotator front-end", () => {
     expect(model.listeners()).toBeGreaterThan(5);
     cleanup();
     cleanup = null;
-    expect(model.listeners()).toBe(0);
+    expect(model.listeners()).toBe(1); // the model-level transport outlives its views
     expect(el.querySelector(".segpaint-annotator")).toBe(null);
+    disposeModel();
+    disposeModel = null;
+    expect(model.listeners()).toBe(0);
+  });
+});
+
+/** Mount `views` views of one model, feed them a pulled frame and a stroke; return what went out. */
+function wire(views) {
+  const m = new MockModel(state());
+  const dispose = widget.initialize({ model: m });
+  const els = [];
+  const cleanups = [];
+  for (let k = 0; k < views; k++) {
+    const e = document.createElement("div");
+    document.body.append(e);
+    els.push(e);
+    cleanups.push(widget.render({ model: m, el: e }));
+  }
+  sendFrame(m, 0);
+  // A full-resolution transfer pulled band by band: each band asks for the next one.
+  const c0 = new Uint16Array(H * W).fill(7);
+  m.deliver({ type: "frame", xfer: 9, frame: 0, population: "cells", height: H, width: W, step: 1, channels: [{ index: 0, dtype: "uint16" }], labels: false, partial: true, pull: true });
+  for (const [r0, r1] of [[0, 3], [3, 6], [6, 8]]) {
+    m.deliver({ type: "band", xfer: 9, key: "channel", channel: 0, row0: r0, row1: r1, dtype: "uint16" }, [c0.subarray(r0 * W, r1 * W)]);
+  }
+  m.deliver({ type: "frame-end", xfer: 9 });
+  const roots = els.map((e) => e.querySelector(".segpaint-annotator"));
+  const first = roots[0].__segpaint;
+  const view = roots[0].querySelector("canvas.segpaint-view");
+  const a = first.imageToClient(2, 2);
+  const b = first.imageToClient(2, 7);
+  pointer(view, "pointerdown", a.x, a.y);
+  pointer(view, "pointermove", b.x, b.y);
+  pointer(view, "pointerup", b.x, b.y);
+  const labels = roots.map((r) => [r.__segpaint.label(2, 2), r.__segpaint.label(2, 7), r.__segpaint.label(6, 2)]);
+  const sent = m.sent.map(({ content, buffers }) => ({
+    content: JSON.stringify(content),
+    bytes: buffers.map((buf) => Array.from(new Uint8Array(buf.buffer ?? buf))),
+  }));
+  for (const fn of cleanups) fn();
+  dispose();
+  for (const e of els) e.remove();
+  return { sent, labels, saved: m.saved.flat() };
+}
+
+describe("several views of one widget", () => {
+  it("put the same bytes on the wire as one view and share one label buffer", () => {
+    const one = wire(1);
+    const two = wire(2);
+    expect(two.sent).toEqual(one.sent);
+    expect(two.saved).toEqual(one.saved);
+    expect(one.sent.map((s) => JSON.parse(s.content).type)).toEqual(["request-frame", "more", "more", "more", "patch"]);
+    // The stroke painted in the first view is in the second view's labels too.
+    expect(two.labels[0]).toEqual([1, 1, 0]);
+    expect(two.labels[1]).toEqual(two.labels[0]);
   });
 });

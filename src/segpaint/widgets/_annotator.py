@@ -70,6 +70,14 @@ export default { render({ el }) {
   el.style.color = "#b00020";
 } };
 """
+_LIMITS: dict[str, Any] = {
+    "chunk_bytes": CHUNK_BYTES,
+    "brush_size": [BRUSH_SIZE_MIN, BRUSH_SIZE_MAX],
+    "gamma": [GAMMA_MIN, GAMMA_MAX],
+    "tools": list(TOOLS),
+    "export_formats": list(EXPORT_FORMATS),
+    "label_max": LABEL_MAX,
+}
 PULL_BYTES = 512 * 1024
 """Band size of a full-resolution transfer that follows a preview (the browser pulls it)."""
 PULL_WINDOW = 1
@@ -168,6 +176,11 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    limits = traitlets.Dict(
+        read_only=True,
+        help="Constants the front-end uses, sent once from here: chunk_bytes, brush_size "
+        "[min, max], gamma [min, max], tools, export_formats, label_max.",
+    ).tag(sync=True)
     _preview_step = traitlets.Int(
         1, help="Decimation the view can show without loss at its zoom (set by the browser)."
     ).tag(sync=True)
@@ -219,6 +232,7 @@ class Annotator(anywidget.AnyWidget):
             "presegment_methods": _default_methods(),
         }
         # Read-only traits first (validators of the others look at them).
+        self.set_trait("limits", _LIMITS)
         self.set_trait("n_frames", session.n_frames)
         self.set_trait("image_shape", list(session.frame_shape))
         self.set_trait("channel_names", names)
@@ -248,6 +262,7 @@ class Annotator(anywidget.AnyWidget):
     @classmethod
     def _user_traits(cls) -> list[str]:
         read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        read_only |= {"limits"}
         read_only |= {"_preview_step", "image_shape"}
         return [
             name for name in cls.class_own_traits(sync=bool) if name not in read_only | {"progress"}
