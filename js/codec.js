@@ -1,7 +1,12 @@
 // @ts-check
-// Binary array codec shared with segpaint/widgets/_wire.py.
+// The browser's codec; segpaint/widgets/_wire.py is the kernel's. Each holds both directions:
+//   kernel -> browser: "frame" + "band"s + "frame-end" (FrameAssembler), "labels-patch"
+//                      (writeLabelBox), "ack";
+//   browser -> kernel: "stroke" (encodeStroke), "request-frame", "request-full", "more", "undo",
+//                      "redo", "roi-add", "roi-change", "roi-remove", "export", "save", "presegment".
 // An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
 // never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
+// Channels may be decimated by the transfer's preview step (`preview_step`); labels never are.
 
 /** @typedef {Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array | Float32Array | Float64Array} PixelArray */
 
@@ -14,7 +19,7 @@
  * @property {boolean} partial
  * @property {number} height
  * @property {number} width
- * @property {number} step channels are decimated by `step`; labels never are
+ * @property {number} previewStep channels are decimated by the preview step; labels never are
  * @property {number} chanWidth
  * @property {Map<number, {index?: number, dtype: string, data: PixelArray}>} channels
  * @property {Uint32Array | null} labels
@@ -133,10 +138,10 @@ export class FrameAssembler {
   /** Start a transfer from a "frame" header; returns the pending transfer. */
   begin(header) {
     const { height, width } = header;
-    // Channels may come decimated by `step` (a level of detail matched to the zoom); labels never.
-    const step = header.step || 1;
-    const chanHeight = Math.ceil(height / step);
-    const chanWidth = Math.ceil(width / step);
+    // Channels may come decimated by the preview step (matched to the zoom); labels never.
+    const previewStep = header.preview_step || 1;
+    const chanHeight = Math.ceil(height / previewStep);
+    const chanWidth = Math.ceil(width / previewStep);
     const channels = new Map();
     for (const ch of header.channels) {
       const ctor = DTYPES[ch.dtype];
@@ -150,7 +155,7 @@ export class FrameAssembler {
       partial: Boolean(header.partial),
       height,
       width,
-      step,
+      previewStep,
       chanWidth,
       channels,
       labels: header.labels ? new Uint32Array(height * width) : null,
@@ -188,4 +193,32 @@ export class FrameAssembler {
     this.pending = null;
     return p;
   }
+}
+
+/**
+ * The "stroke" messages of one edit: values (uint32) and mask (uint8) over its box, in row bands
+ * of at most `chunkBytes` (usually one part). Mirror of segpaint.widgets._wire.stroke_messages.
+ * @param {{stroke: number, population: string | null, frame: number | null, bbox: number[],
+ *   values: Uint32Array, mask: Uint8Array}} edit
+ * @param {number} chunkBytes
+ * @returns {[Record<string, any>, ArrayBuffer[]][]}
+ */
+export function encodeStroke(edit, chunkBytes) {
+  const [r0, r1, c0, c1] = edit.bbox;
+  const w = c1 - c0;
+  const rowsPerPart = Math.max(1, Math.floor(chunkBytes / (w * 5)));
+  const parts = Math.ceil((r1 - r0) / rowsPerPart);
+  /** @type {[Record<string, any>, ArrayBuffer[]][]} */
+  const out = [];
+  for (let k = 0; k < parts; k++) {
+    const a = r0 + k * rowsPerPart;
+    const b = Math.min(r1, a + rowsPerPart);
+    const values = edit.values.slice((a - r0) * w, (b - r0) * w);
+    const mask = edit.mask.slice((a - r0) * w, (b - r0) * w);
+    out.push([
+      { type: "stroke", stroke: edit.stroke, part: k, parts, population: edit.population, frame: edit.frame, bbox: [r0, r1, c0, c1], rows: [a, b] },
+      [values.buffer, mask.buffer],
+    ]);
+  }
+  return out;
 }

@@ -88,7 +88,7 @@ export class Display {
     this.renderer.setView(v.scale, v.tx, v.ty);
     this.redraw();
     this.rois.draw();
-    if (this.state.frame !== null) this.syncLod();
+    if (this.state.frame !== null) this.syncPreviewStep();
   }
 
   syncViewport() {
@@ -156,16 +156,16 @@ export class Display {
     this.updateStatus();
   }
 
-  /** The decimation the view can show without visible loss at its zoom (1 when zoomed in). */
-  lodStep() {
+  /** The preview step the view can show without visible loss at its zoom (1 when zoomed in). */
+  wantedPreviewStep() {
     return Math.min(16, Math.max(1, Math.floor(1 / this.view.scale)));
   }
 
-  syncLod() {
-    const want = this.lodStep();
-    this.state.wantStep(this.hooks, want);
+  syncPreviewStep() {
+    const want = this.wantedPreviewStep();
+    this.state.wantPreviewStep(this.hooks, want);
     // Zoomed in past what the preview holds: ask for full resolution now.
-    if (this.state.chanStep > want) this.state.requestFull(0);
+    if (this.state.previewStep > want) this.state.requestFull(0);
   }
 
   /** The model-level state installed a frame: show it. @param {import("./codec.js").Frame} p */
@@ -177,7 +177,7 @@ export class Display {
       this.editor.abandon(); // a new label buffer: a stroke on the old one cannot continue
       renderer.setLabels(state.labels);
     }
-    renderer.setChannels(this.channels.channelList(), state.chanStep);
+    renderer.setChannels(this.channels.channelList(), state.previewStep);
     this.channels.syncControls();
     const s = this.viewSize();
     renderer.setViewport(s.w, s.h);
@@ -188,10 +188,10 @@ export class Display {
     renderer.setView(this.view.scale, this.view.tx, this.view.ty);
     // Draw at once (not on the next animation frame) so a frame change shows as soon as data arrived.
     this.redraw();
-    if (state.chanStep === 1) ui.root.setAttribute("data-full-frame", String(state.frame));
+    if (state.previewStep === 1) ui.root.setAttribute("data-full-frame", String(state.frame));
     else {
       ui.root.setAttribute("data-full-frame", "");
-      state.requestFull(this.lodStep() < state.chanStep ? 0 : 150);
+      state.requestFull(this.wantedPreviewStep() < state.previewStep ? 0 : 150);
     }
     if (p.labels) this.recolor();
     if (!this.ready) {

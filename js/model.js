@@ -4,7 +4,7 @@
 // full-resolution transfer) and the frame it assembled (channels, the label buffer). Every view
 // of the widget renders from this one copy, so two views put the same bytes on the wire as one.
 
-import { FrameAssembler, writeLabelBox } from "./codec.js";
+import { FrameAssembler, encodeStroke, writeLabelBox } from "./codec.js";
 import { now } from "./render.js";
 
 /** @typedef {import("./codec.js").Frame} Frame */
@@ -43,7 +43,8 @@ export class ModelState {
     this.width = 0;
     /** @type {Map<number, ChannelData>} */
     this.channelData = new Map();
-    this.chanStep = 1;
+    /** @type {number} preview step of the channels held (1: full resolution) */
+    this.previewStep = 1;
     /** @type {number[][]} slider range per channel */
     this.ranges = [];
     /** @type {Uint32Array | null} the label buffer every view paints into and renders from */
@@ -61,7 +62,7 @@ export class ModelState {
     /** @type {ReturnType<typeof setTimeout> | 0} */
     this.fullTimer = 0;
     this.requested = false;
-    /** @type {Map<ViewHooks, number>} each view and the level of detail it can show */
+    /** @type {Map<ViewHooks, number>} each view and the preview step it can show */
     this.views = new Map();
     this.counters = {
       messagesSent: 0, messagesReceived: 0, acks: 0, lastAckMs: 0, framesReceived: 0, frameStart: 0,
@@ -84,7 +85,7 @@ export class ModelState {
     this.views.set(hooks, 0);
     return () => {
       this.views.delete(hooks);
-      this.syncStep();
+      this.syncPreviewStep();
     };
   }
 
@@ -103,16 +104,16 @@ export class ModelState {
   }
 
   /**
-   * A view asks for the decimation it can show at its zoom; the model asks Python for the finest
-   * any view needs.
-   * @param {ViewHooks} hooks @param {number} step
+   * A view asks for the preview step it can show at its zoom; the model asks Python for the
+   * finest any view needs.
+   * @param {ViewHooks} hooks @param {number} previewStep
    */
-  wantStep(hooks, step) {
-    this.views.set(hooks, step);
-    this.syncStep();
+  wantPreviewStep(hooks, previewStep) {
+    this.views.set(hooks, previewStep);
+    this.syncPreviewStep();
   }
 
-  syncStep() {
+  syncPreviewStep() {
     const steps = [...this.views.values()].filter((s) => s > 0);
     if (!steps.length) return;
     const want = Math.min(...steps);
@@ -128,7 +129,7 @@ export class ModelState {
     this.fullTimer = setTimeout(() => {
       this.fullTimer = 0;
       if ([...this.views.keys()].some((v) => v.busy?.())) return;
-      if (this.chanStep === 1 || this.frame === null || this.frame !== this.model.get("frame")) return;
+      if (this.previewStep === 1 || this.frame === null || this.frame !== this.model.get("frame")) return;
       if (this.fullRequested === this.frame) return;
       this.fullRequested = this.frame;
       this.send({ type: "request-full", frame: this.frame });
@@ -141,22 +142,10 @@ export class ModelState {
    * @param {number} chunkBytes largest payload of one message
    */
   sendStroke(patch, chunkBytes) {
-    const [r0, r1, c0, c1] = patch.bbox;
-    const w = c1 - c0;
-    const rowsPerPart = Math.max(1, Math.floor(chunkBytes / (w * 5)));
-    const parts = Math.ceil((r1 - r0) / rowsPerPart);
     const id = ++this.strokeSeq;
     this.pendingAcks.set(id, now());
-    for (let k = 0; k < parts; k++) {
-      const a = r0 + k * rowsPerPart;
-      const b = Math.min(r1, a + rowsPerPart);
-      const values = patch.values.slice((a - r0) * w, (b - r0) * w);
-      const mask = patch.mask.slice((a - r0) * w, (b - r0) * w);
-      this.send(
-        { type: "patch", stroke: id, part: k, parts, population: this.population, frame: this.frame, bbox: [r0, r1, c0, c1], rows: [a, b] },
-        [values.buffer, mask.buffer],
-      );
-    }
+    const edit = { ...patch, stroke: id, population: this.population, frame: this.frame };
+    for (const [content, buffers] of encodeStroke(edit, chunkBytes)) this.send(content, buffers);
     return id;
   }
 
@@ -201,7 +190,7 @@ export class ModelState {
         }
         break;
       }
-      case "patch":
+      case "labels-patch":
         this.applyPatch(msg, buffers);
         break;
       case "ack": {
@@ -221,8 +210,8 @@ export class ModelState {
   install(p) {
     const sizeChanged = p.height !== this.height || p.width !== this.width;
     const newFrame = !p.partial || sizeChanged || p.frame !== this.frame;
-    if (newFrame || p.step !== this.chanStep) this.channelData = new Map();
-    this.chanStep = p.step;
+    if (newFrame || p.previewStep !== this.previewStep) this.channelData = new Map();
+    this.previewStep = p.previewStep;
     for (const [idx, ch] of p.channels) {
       this.channelData.set(idx, { dtype: ch.dtype, data: ch.data });
       const r = computeRange(ch.data);
@@ -245,8 +234,10 @@ export class ModelState {
     for (const v of this.views.keys()) v.frame?.(p);
   }
 
-  /** A region of labels from Python (undo, pre-segmentation, a refused stroke rolled back). */
-  /** @param {any} msg @param {DataView[]} buffers */
+  /**
+   * A "labels-patch" from Python (undo, pre-segmentation, a refused stroke rolled back).
+   * @param {any} msg @param {DataView[]} buffers
+   */
   applyPatch(msg, buffers) {
     const labels = this.labels;
     if (!labels || msg.frame !== this.frame || msg.population !== this.population) return;

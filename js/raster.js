@@ -46,15 +46,6 @@ export function segmentCentres(a, b, visit, includeStart = false) {
   }
 }
 
-/** Intersection of two half-open boxes [r0, r1, c0, c1], or null. */
-export function intersectBox(a, b) {
-  const r0 = Math.max(a[0], b[0]);
-  const r1 = Math.min(a[1], b[1]);
-  const c0 = Math.max(a[2], b[2]);
-  const c1 = Math.min(a[3], b[3]);
-  return r0 < r1 && c0 < c1 ? [r0, r1, c0, c1] : null;
-}
-
 /** Smallest box holding both (either may be null). */
 export function unionBox(a, b) {
   if (!a) return b ? b.slice() : null;

@@ -50,11 +50,6 @@ export class View {
     this.tx = (viewWidth - width * this.scale) / 2;
     this.ty = (viewHeight - height * this.scale) / 2;
   }
-
-  /** CSS transform for the image-size canvas. */
-  css() {
-    return `translate(${this.tx}px, ${this.ty}px) scale(${this.scale})`;
-  }
 }
 
 /** Integer pixel under a continuous point. */

@@ -109,14 +109,14 @@ export function mount({ model, el }) {
   if (shape && shape.length === 2) {
     const s = d.viewSize();
     d.view.fit(shape[0], shape[1], s.h, s.w);
-    state.wantStep(d.hooks, d.lodStep());
+    state.wantPreviewStep(d.hooks, d.wantedPreviewStep());
   }
   // The first view asks Python for the frame; a later view shows what the model already holds
   // (messages sent before the first view existed are lost, so the request is needed once).
   if (!state.requestFrame() && state.labels && state.frame !== null) {
     d.installFrame({
       xfer: 0, frame: state.frame, population: state.population, partial: false, height: state.height,
-      width: state.width, step: state.chanStep, chanWidth: 0, channels: new Map(), labels: state.labels,
+      width: state.width, previewStep: state.previewStep, chanWidth: 0, channels: new Map(), labels: state.labels,
       maxLabel: state.localMax, labelsFilled: 0,
     });
   }

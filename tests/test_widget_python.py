@@ -14,7 +14,8 @@ import traitlets
 import segpaint
 from segpaint.ops import stroke_mask
 from segpaint.widgets import BRUSH_SIZE_MAX, LABEL_MAX, Annotator
-from segpaint.widgets._wire import CHUNK_BYTES
+from segpaint.widgets._wire import CHUNK_BYTES, stroke_messages
+from segpaint.widgets._wire import decode_frame as wire_decode_frame
 
 Sent = list[tuple[dict[str, Any], list[Any]]]
 
@@ -50,69 +51,34 @@ def browser_stroke(
     stroke: int = 1,
     parts: int = 1,
 ) -> list[tuple[dict[str, Any], list[Any]]]:
-    """The patch message(s) js/widget.js sends at the end of a stroke (values + mask of its box)."""
+    """The stroke message(s) the browser sends at pointer-up (values + mask of its box), made
+    with the codec's own encoder; ``parts`` > 1 shrinks the chunk size to split it."""
     result = stroke_mask(session.frame_shape, points, radius)
     assert result is not None
     (r0, r1, c0, c1), mask = result
     values = np.array(session.labels("cells", frame)[r0:r1, c0:c1], dtype="<u4")
     values[mask] = label
-    bounds = np.linspace(r0, r1, parts + 1).astype(int)
-    out = []
-    for k in range(parts):
-        a, b = int(bounds[k]), int(bounds[k + 1])
-        content = {
-            "type": "patch",
-            "stroke": stroke,
-            "part": k,
-            "parts": parts,
-            "tool": "brush",
-            "population": "cells",
-            "frame": frame,
-            "bbox": [r0, r1, c0, c1],
-            "rows": [a, b],
-        }
-        buffers = [
-            memoryview(values[a - r0 : b - r0].tobytes()),
-            memoryview(mask[a - r0 : b - r0].astype(np.uint8).tobytes()),
-        ]
-        out.append((content, buffers))
-    return out
+    rows = -(-(r1 - r0) // parts)
+    messages = stroke_messages(
+        stroke=stroke,
+        population="cells",
+        frame=frame,
+        bbox=(r0, r1, c0, c1),
+        values=values,
+        mask=mask,
+        max_bytes=CHUNK_BYTES if parts == 1 else rows * (c1 - c0) * 5,
+    )
+    assert len(messages) == parts
+    return messages
 
 
 def decode_frame(sent: Sent) -> dict[str, Any]:
-    """Reassemble a frame transfer the way js/codec.js FrameAssembler does."""
-    header = next(c for c, _ in sent if c["type"] == "frame")
-    h, w = header["height"], header["width"]
-    step = header["step"]
-    ch_h, ch_w = -(-h // step), -(-w // step)  # channels may come decimated by `step`
-    chans: dict[int, np.ndarray] = {}
-    dtypes = {ch["index"]: ch["dtype"] for ch in header["channels"]}
-    labels = np.zeros(h * w, np.uint32) if header["labels"] else None
-    for content, buffers in sent:
-        if content.get("type") != "band" or content["xfer"] != header["xfer"]:
-            continue
+    """The first frame transfer in ``sent``, decoded by the codec's decoder (the mirror of
+    js/codec.js FrameAssembler); every message stays under the chunk size."""
+    for _, buffers in sent:
         assert sum(memoryview(b).nbytes for b in buffers) <= CHUNK_BYTES
-        if content["key"] == "channel":
-            c = content["channel"]
-            arr = chans.setdefault(c, np.zeros((ch_h, ch_w), dtypes[c]))
-            band = np.frombuffer(buffers[0], dtypes[c]).reshape(-1, ch_w)
-            arr[content["row0"] : content["row1"]] = band
-        elif content["encoding"] == "rle":
-            assert labels is not None
-            values = np.frombuffer(buffers[0], "<u4")
-            lengths = np.frombuffer(buffers[1], "<u4")
-            start = content["start"]
-            labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
-        else:
-            assert labels is not None
-            rows = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, w)
-            labels.reshape(h, w)[content["row0"] : content["row1"]] = rows
-    assert any(c["type"] == "frame-end" and c["xfer"] == header["xfer"] for c, _ in sent)
-    return {
-        "header": header,
-        "channels": chans,
-        "labels": None if labels is None else labels.reshape(h, w),
-    }
+    got = wire_decode_frame(sent)
+    return {"header": got.header, "channels": got.channels, "labels": got.labels}
 
 
 def pull_all(widget: Annotator, sent: Sent) -> None:
@@ -170,7 +136,7 @@ def test_fill_with_zero_from_the_browser_deletes_a_cell(
     rows, cols = np.nonzero(cell)
     r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     content = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 9,
         "tool": "fill",
         "population": "cells",
@@ -200,7 +166,7 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
 ) -> None:
     sent = capture(widget, monkeypatch)
     content = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 1,
         "population": "cells",
         "frame": 0,
@@ -209,7 +175,7 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
     values = memoryview(np.ones(20, "<u4").tobytes())
     widget._handle_message(content, [values, memoryview(np.ones(20, np.uint8).tobytes())])
     assert widget.status == "edit not applied: bbox row1 must be an integer from 61 to 64; got 70"
-    assert [c["type"] for c, _ in sent] == ["ack", "patch"]
+    assert [c["type"] for c, _ in sent] == ["ack", "labels-patch"]
     assert sent[0][0]["applied"] is False
     assert sent[1][0]["bbox"] == [60, 64, 0, 2]  # what the session holds, clipped to the frame
     assert not np.frombuffer(sent[1][1][0], sent[1][0]["dtype"]).any()
@@ -217,7 +183,7 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
 
 def test_a_malformed_patch_says_what_was_expected(widget: Annotator) -> None:
     content = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 1,
         "population": "cells",
         "frame": 0,
@@ -239,7 +205,7 @@ def test_python_edits_reach_the_canvas_as_region_patches(
     change = session.paint("cells", 0, [(30, 30), (30, 50)], 4, 300)
     assert change is not None
     ((content, buffers),) = sent
-    assert content["type"] == "patch"
+    assert content["type"] == "labels-patch"
     assert content["frame"] == 0
     assert content["population"] == "cells"
     assert tuple(content["bbox"]) == change.bbox
@@ -273,7 +239,7 @@ def test_undo_and_redo_from_the_browser(
     sent.clear()
     widget._handle_message({"type": "redo"}, [])
     assert widget.status == "redo: cells frame 2"
-    assert [c["type"] for c, _ in sent] == ["patch"]
+    assert [c["type"] for c, _ in sent] == ["labels-patch"]
 
 
 def test_frame_change_sends_visible_channels_and_labels_as_binary(
@@ -386,8 +352,15 @@ def test_float_and_signed_images_travel_as_float32(monkeypatch: pytest.MonkeyPat
         ("contrast", [[0, 10], [5, 5]], r"contrast\[1\] must be \[lo, hi\] with finite lo < hi"),
         ("gamma", [1, 0], r"gamma\[1\] must be a number from 0.1 to 4.0; got 0"),
         ("channel_visible", [True, 1], r"channel_visible\[1\] must be True or False"),
-        ("channel_colors", ["red", "#00ff00"], r'channel_colors\[0\] must look like "#rrggbb"'),
-        ("opacity", 1.5, "opacity must be between 0 and 1; got 1.5"),
+        (
+            "channel_colors",
+            ["red", "#00ff00"],
+            r'channel_colors\[0\] must be a colour like "#rrggbb" \(e.g. "#ff00ff"\); got \'red\'',
+        ),
+        ("opacity", 1.5, "opacity must be a number from 0 to 1; got 1.5"),
+        ("opacity", float("nan"), "opacity must be a number from 0 to 1; got nan"),
+        ("brush_size", 10.0, "brush_size must be an integer diameter from 1 to 1024 pixels"),
+        ("selected_label", True, r"selected_label must be an integer from 0 to 4294967295 \(0"),
         ("export_format", "zarr", "export_format must be one of celldetective, cellpose, stardist"),
         (
             "population",
@@ -505,7 +478,9 @@ def test_presegment_runs_in_a_thread_with_progress(monkeypatch: pytest.MonkeyPat
     labels = np.asarray(session.labels("cells", 1))
     assert len(np.unique(labels[labels > 0])) == 2
     assert not session.labels("cells", 0).any()
-    assert any(c["type"] == "patch" and c["frame"] == 1 for c, _ in sent)  # reached the canvas
+    assert any(
+        c["type"] == "labels-patch" and c["frame"] == 1 for c, _ in sent
+    )  # reached the canvas
     assert widget.next_label == 3
 
 
@@ -570,7 +545,7 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     )  # what the browser asks for when 3 pixels share a screen pixel
     widget.frame = 1
     got = decode_frame(sent)
-    assert got["header"]["step"] == 3
+    assert got["header"]["preview_step"] == 3
     np.testing.assert_array_equal(got["channels"][0], session.image(1)[0, ::3, ::3])
     np.testing.assert_array_equal(got["labels"], session.labels("cells", 1))  # labels: always full
     assert got["header"]["max_label"] == 5
@@ -578,7 +553,7 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     widget._handle_message({"type": "request-full", "frame": 1}, [])
     pull_all(widget, sent)
     full = decode_frame(sent)
-    assert full["header"]["step"] == 1
+    assert full["header"]["preview_step"] == 1
     assert full["header"]["partial"] is True
     assert full["labels"] is None
     for c in range(2):
@@ -601,7 +576,7 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     sent.clear()
     widget._handle_message({"type": "request-full", "frame": 1}, [])
     header = sent[0][0]
-    assert header["pull"] is True and header["step"] == 1
+    assert header["pull"] is True and header["preview_step"] == 1
     window = segpaint.widgets._annotator.PULL_WINDOW
     assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * window  # header, first band(s)
     widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])
@@ -626,7 +601,7 @@ INF, NAN = float("inf"), float("nan")
 def stroke_message(**changes: Any) -> tuple[dict[str, Any], list[Any]]:
     """A valid one-part stroke of label 9 over rows 10-12, cols 20-24 of frame 0, then `changes`."""
     content: dict[str, Any] = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 5,
         "part": 0,
         "parts": 1,
@@ -697,7 +672,7 @@ def test_a_refused_stroke_inside_the_frame_puts_the_labels_back_on_the_canvas(
     sent = capture(widget, monkeypatch)
     content, buffers = stroke_message(rows=[10, 11])  # buffers hold two rows, not one
     widget._handle_message(content, buffers)
-    assert [c["type"] for c, _ in sent] == ["ack", "patch"]
+    assert [c["type"] for c, _ in sent] == ["ack", "labels-patch"]
     assert sent[0][0]["message"] == (
         "edit not applied: stroke values: expected 4 elements (16 bytes), got 32 bytes"
     )
@@ -748,7 +723,7 @@ def test_at_most_a_few_unfinished_strokes_wait_for_their_parts(
     ]
     for parts in strokes:
         widget._handle_message(*parts[0])
-    assert len(widget._patches._pending) == MAX_PENDING_STROKES
+    assert len(widget._strokes._pending) == MAX_PENDING_STROKES
     widget._handle_message(*strokes[-1][1])  # the newest still completes
     assert (session.labels("cells", 0) == 3).sum() > 100
     before = np.array(session.labels("cells", 0))
@@ -848,3 +823,127 @@ def test_the_front_end_limits_come_from_python(widget: Annotator) -> None:
     assert "limits" in widget.get_state()
     with pytest.raises(traitlets.TraitError, match="read-only"):
         widget.limits = {}
+
+
+# --------------------------------------------------------------------------- one codec per side
+_CODEC_JS = Path(__file__).resolve().parents[1] / "js" / "codec.js"
+_NODE_SCRIPT = """
+import { readFileSync } from "node:fs";
+const codec = await import(process.argv[1]);
+const input = JSON.parse(readFileSync(0, "utf8"));
+const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+const buf = (s) => { const b = Buffer.from(s, "base64"); return new Uint8Array(b.buffer, b.byteOffset, b.length); };
+const asm = new codec.FrameAssembler();
+let frame = null;
+for (const { content, buffers } of input.frame) {
+  const bufs = buffers.map(buf);
+  if (content.type === "frame") asm.begin(content);
+  else if (content.type === "band") asm.band(content, bufs);
+  else if (content.type === "frame-end") frame = asm.end(content);
+}
+for (const { content, buffers } of input.patches) {
+  codec.writeLabelBox(frame.labels, frame.width, content.bbox, content.dtype, buf(buffers[0]));
+}
+const s = input.stroke;
+const stroke = codec.encodeStroke({ ...s, values: Uint32Array.from(s.values), mask: Uint8Array.from(s.mask) }, s.chunk);
+console.log(JSON.stringify({
+  previewStep: frame.previewStep,
+  labels: b64(frame.labels),
+  channels: [...frame.channels].map(([i, ch]) => [i, ch.dtype, b64(ch.data)]),
+  stroke: stroke.map(([content, buffers]) => ({ content, buffers: buffers.map((b) => b64(new Uint8Array(b))) })),
+}));
+"""
+
+
+def test_the_browser_codec_reads_what_python_writes_and_python_reads_its_strokes() -> None:
+    """Both codecs, end to end: js/codec.js (run by Node) decodes a frame and a labels-patch made
+    by _wire.py bit for bit, and _wire.py's StrokeAssembler decodes the strokes codec.js makes."""
+    import base64
+    import json
+    import shutil
+    import subprocess
+
+    from segpaint.widgets._wire import StrokeAssembler, frame_messages, labels_patch_messages
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (needed to run js/codec.js)")
+    rng = np.random.default_rng(3)
+    labels = np.zeros((50, 70), np.uint32)
+    labels[5:20, 5:30] = 7
+    labels[30:45, 10:60] = 70000  # needs uint32 on the wire
+    image = rng.integers(0, 65535, (50, 70), dtype=np.uint16)
+    floats = rng.normal(size=(50, 70)).astype(np.float32)
+    frame = frame_messages(
+        xfer=4,
+        frame=1,
+        population="cells",
+        shape=(50, 70),
+        channels=[(0, image[::3, ::3]), (1, floats[::3, ::3])],
+        labels=labels,
+        preview_step=3,
+        max_bytes=300,  # many bands
+    )
+    patch_values = np.full((4, 5), 300, np.uint32)
+    patches = labels_patch_messages(
+        population="cells", frame=1, bbox=(1, 5, 2, 7), values=patch_values, max_bytes=20
+    )
+    expected = labels.copy()
+    expected[1:5, 2:7] = 300
+    mask = rng.random((6, 9)) < 0.5
+    values = np.where(mask, 9, 0).astype(np.uint32)
+
+    def wire(messages: Any) -> list[dict[str, Any]]:
+        return [
+            {"content": c, "buffers": [base64.b64encode(bytes(b)).decode() for b in bufs]}
+            for c, bufs in messages
+        ]
+
+    stroke_in = {
+        "stroke": 12,
+        "population": "cells",
+        "frame": 1,
+        "bbox": [10, 16, 20, 29],
+        "values": values.ravel().tolist(),
+        "mask": mask.ravel().astype(int).tolist(),
+        "chunk": 2 * 9 * 5,  # two rows per part: three parts
+    }
+    payload = json.dumps({"frame": wire(frame), "patches": wire(patches), "stroke": stroke_in})
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", _NODE_SCRIPT, _CODEC_JS.as_uri()],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+
+    def arr(text: str, dtype: str) -> np.ndarray:
+        return np.frombuffer(base64.b64decode(text), dtype)
+
+    assert out["previewStep"] == 3
+    np.testing.assert_array_equal(arr(out["labels"], "<u4").reshape(50, 70), expected)
+    channels = {
+        i: arr(data, {"uint16": "<u2", "float32": "<f4"}[dt]) for i, dt, data in out["channels"]
+    }
+    np.testing.assert_array_equal(channels[0].reshape(17, 24), image[::3, ::3])
+    np.testing.assert_array_equal(channels[1].reshape(17, 24), floats[::3, ::3])
+
+    assembler = StrokeAssembler()
+    got = None
+    for msg in out["stroke"]:
+        assert msg["content"]["type"] == "stroke"
+        got = assembler.add(
+            msg["content"],
+            [base64.b64decode(b) for b in msg["buffers"]],
+            shape=(50, 70),
+            n_frames=3,
+            populations=["cells"],
+        )
+    assert len(out["stroke"]) == 3
+    assert got is not None
+    assert (got.stroke, got.population, got.frame, got.bbox) == (12, "cells", 1, (10, 16, 20, 29))
+    np.testing.assert_array_equal(got.mask, mask)
+    np.testing.assert_array_equal(got.values, values)

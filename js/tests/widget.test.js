@@ -114,7 +114,7 @@ afterEach(() => {
 });
 
 const at = (row, col) => dbg.imageToClient(row, col);
-const patches = () => model.sent.filter((m) => m.content.type === "patch");
+const patches = () => model.sent.filter((m) => m.content.type === "stroke");
 
 describe("Annotator front-end", () => {
   it("exposes the DOM contract and asks Python for the frame when it mounts", () => {
@@ -240,10 +240,10 @@ describe("Annotator front-end", () => {
 
   it("applies region patches from Python (undo, pre-segmentation) to the local buffer", () => {
     sendFrame(model, 0);
-    model.deliver({ type: "patch", population: "cells", frame: 0, bbox: [0, 2, 0, 2], dtype: "uint16" }, [Uint16Array.from([9, 9, 9, 70])]);
+    model.deliver({ type: "labels-patch", population: "cells", frame: 0, bbox: [0, 2, 0, 2], dtype: "uint16" }, [Uint16Array.from([9, 9, 9, 70])]);
     expect(dbg.label(0, 0)).toBe(9);
     expect(dbg.label(1, 1)).toBe(70);
-    model.deliver({ type: "patch", population: "cells", frame: 2, bbox: [0, 1, 0, 1], dtype: "uint32" }, [Uint32Array.from([5])]);
+    model.deliver({ type: "labels-patch", population: "cells", frame: 2, bbox: [0, 1, 0, 1], dtype: "uint32" }, [Uint32Array.from([5])]);
     expect(dbg.label(0, 0)).toBe(9); // another frame's patch does not touch this one
   });
 
@@ -314,7 +314,7 @@ describe("Annotator front-end", () => {
     const xfer = 50;
     // step 2: channels are 4 x 5 (every other row/col), labels full size
     const c0 = new Uint16Array(4 * 5).map((_, i) => 100 * i);
-    model.deliver({ type: "frame", xfer, frame: 1, population: "cells", height: H, width: W, step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+    model.deliver({ type: "frame", xfer, frame: 1, population: "cells", height: H, width: W, preview_step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
     model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
     model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [c0]);
     model.deliver({ type: "frame-end", xfer });
@@ -336,7 +336,7 @@ describe("Annotator front-end", () => {
   it("pulls full resolution band by band and stops asking, and drops old bands, when the frame changes", () => {
     const lowres = (t) => {
       const xfer = 10 + t;
-      model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+      model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, preview_step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
       model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
       model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [new Uint16Array(20)]);
       model.deliver({ type: "frame-end", xfer });
@@ -458,7 +458,7 @@ describe("several views of one widget", () => {
     const two = wire(2);
     expect(two.sent).toEqual(one.sent);
     expect(two.saved).toEqual(one.saved);
-    expect(one.sent.map((s) => JSON.parse(s.content).type)).toEqual(["request-frame", "more", "more", "more", "patch"]);
+    expect(one.sent.map((s) => JSON.parse(s.content).type)).toEqual(["request-frame", "more", "more", "more", "stroke"]);
     // The stroke painted in the first view is in the second view's labels too.
     expect(two.labels[0]).toEqual([1, 1, 0]);
     expect(two.labels[1]).toEqual(two.labels[0]);

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,15 +14,26 @@ import numpy as np
 import traitlets
 
 from segpaint.ops import percentile_limits
+from segpaint.widgets._traits import (
+    FloatIn,
+    IntIn,
+    OneOf,
+    PerChannel,
+    boolean,
+    contrast_limits,
+    hex_color,
+    number_in,
+)
 from segpaint.widgets._wire import (
     CHUNK_BYTES,
     Message,
-    PatchAssembler,
-    StrokePatch,
+    Stroke,
+    StrokeAssembler,
     WireError,
+    ack_message,
     clipped_bbox,
     frame_messages,
-    patch_messages,
+    labels_patch_messages,
     wire_bbox,
     wire_choice,
     wire_int,
@@ -82,7 +91,6 @@ PULL_BYTES = 512 * 1024
 """Band size of a full-resolution transfer that follows a preview (the browser pulls it)."""
 PULL_WINDOW = 1
 """Bands of such a transfer in flight at once: a frame change never waits behind more."""
-_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 # What a handler may raise on a bad request; anything else is a bug and is not swallowed.
 _FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError, ArithmeticError)
 
@@ -124,43 +132,65 @@ class Annotator(anywidget.AnyWidget):
 
     _esm = _BUNDLE if _BUNDLE.is_file() else _MISSING_BUNDLE
 
-    frame = traitlets.Any(0, help="Frame shown and edited (0-based).").tag(sync=True)
+    frame = IntIn(
+        0,
+        low=0,
+        high=lambda w: w.n_frames - 1,
+        note=lambda w: f"the session has {w.n_frames} frame(s)",
+        help="Frame shown and edited (0-based).",
+    ).tag(sync=True)
     n_frames = traitlets.Int(1, read_only=True, help="Frames in the session.").tag(sync=True)
     image_shape = traitlets.List(
         traitlets.Int(), read_only=True, help="(rows, cols) of a frame."
     ).tag(sync=True)
-    population = traitlets.Unicode("", help="Population whose labels are shown and edited.").tag(
-        sync=True
-    )
+    population = OneOf(
+        "",
+        choices=lambda w: w.session.populations,
+        hint=lambda w, v: f"Add it first with session.add_population({v!r})",
+        listed=True,
+        help="Population whose labels are shown and edited.",
+    ).tag(sync=True)
     populations = traitlets.List(
         traitlets.Unicode(), read_only=True, help="The session's populations (for the selector)."
     ).tag(sync=True)
-    tool = traitlets.Unicode(
-        "brush", help="Active tool: pan, brush, eraser, fill, picker or roi."
+    tool = OneOf(
+        "brush", choices=TOOLS, help="Active tool: pan, brush, eraser, fill, picker or roi."
     ).tag(sync=True)
-    selected_label = traitlets.Any(
-        1, help="Label the brush and fill write (0 erases; fill with 0 deletes a cell)."
+    selected_label = IntIn(
+        1,
+        low=0,
+        high=LABEL_MAX,
+        note="0 erases",
+        help="Label the brush and fill write (0 erases; fill with 0 deletes a cell).",
     ).tag(sync=True)
     next_label = traitlets.Int(
         1, read_only=True, help="Next unused label of the population (what `m` selects)."
     ).tag(sync=True)
-    brush_size = traitlets.Any(10, help="Brush diameter in pixels.").tag(sync=True)
+    brush_size = IntIn(
+        10,
+        low=BRUSH_SIZE_MIN,
+        high=BRUSH_SIZE_MAX,
+        what="an integer diameter",
+        unit=" pixels",
+        help="Brush diameter in pixels.",
+    ).tag(sync=True)
     channel_names = traitlets.List(
         traitlets.Unicode(), read_only=True, help="Channel names, in order."
     ).tag(sync=True)
-    contrast: traitlets.List[Any] = traitlets.List(
-        help="Contrast limits [lo, hi] per channel, in image units (lo < hi)."
+    contrast = PerChannel(
+        contrast_limits, help="Contrast limits [lo, hi] per channel, in image units (lo < hi)."
     ).tag(sync=True)
-    gamma: traitlets.List[Any] = traitlets.List(
-        help=f"Display gamma per channel, between {GAMMA_MIN} and {GAMMA_MAX}."
+    gamma = PerChannel(
+        number_in(GAMMA_MIN, GAMMA_MAX),
+        help=f"Display gamma per channel, between {GAMMA_MIN} and {GAMMA_MAX}.",
     ).tag(sync=True)
-    channel_visible: traitlets.List[Any] = traitlets.List(
-        help="Whether each channel is shown."
-    ).tag(sync=True)
-    channel_colors: traitlets.List[Any] = traitlets.List(
-        help='Display colour per channel as "#rrggbb".'
-    ).tag(sync=True)
-    opacity = traitlets.Any(0.5, help="Opacity of the label overlay, 0 to 1.").tag(sync=True)
+    channel_visible = PerChannel(boolean, help="Whether each channel is shown.").tag(sync=True)
+    channel_colors = PerChannel(hex_color, help='Display colour per channel as "#rrggbb".').tag(
+        sync=True
+    )
+    opacity = FloatIn(0.5, low=0, high=1, help="Opacity of the label overlay, 0 to 1.").tag(
+        sync=True
+    )
     contour = traitlets.Bool(False, help="Show labels as outlines only.").tag(sync=True)
     show_selected_only = traitlets.Bool(False, help="Show only the selected label.").tag(sync=True)
     lock_to_roi = traitlets.Bool(
@@ -169,8 +199,10 @@ class Annotator(anywidget.AnyWidget):
     rois: traitlets.List[Any] = traitlets.List(
         read_only=True, help="ROIs of the current frame as [row0, row1, col0, col1]."
     ).tag(sync=True)
-    export_format = traitlets.Unicode(
-        "celldetective", help="Layout of 'Export ROI': celldetective, cellpose or stardist."
+    export_format = OneOf(
+        "celldetective",
+        choices=EXPORT_FORMATS,
+        help="Layout of 'Export ROI': celldetective, cellpose or stardist.",
     ).tag(sync=True)
     presegment_methods = traitlets.List(
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
@@ -206,10 +238,10 @@ class Annotator(anywidget.AnyWidget):
         self.last_export: list[Path] = []
         self.last_saved: list[Path] = []
         self._xfers = itertools.count(1)
-        self._patches = PatchAssembler()
+        self._strokes = StrokeAssembler()
         self._applying: int | None = None
         self._sent_channels: set[int] = set()
-        self._sent_step = 1
+        self._sent_preview_step = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
         self._pull: _Pull | None = None
         self._worker: threading.Thread | None = None
@@ -267,122 +299,6 @@ class Annotator(anywidget.AnyWidget):
         return [
             name for name in cls.class_own_traits(sync=bool) if name not in read_only | {"progress"}
         ]
-
-    # ------------------------------------------------------------------ validation
-    @traitlets.validate("frame")
-    def _valid_frame(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        n = self.n_frames
-        if not _is_int(value) or not 0 <= int(value) < n:
-            raise traitlets.TraitError(
-                f"frame must be an integer from 0 to {n - 1} (the session has {n} frame(s)); "
-                f"got {value!r}"
-            )
-        return int(value)
-
-    @traitlets.validate("population")
-    def _valid_population(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        known = list(self.session.populations)
-        if value not in known:
-            raise traitlets.TraitError(
-                f"population must be one of {known}; got {value!r}. Add it first with "
-                f"session.add_population({value!r})"
-            )
-        return str(value)
-
-    @traitlets.validate("tool")
-    def _valid_tool(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value not in TOOLS:
-            raise traitlets.TraitError(f"tool must be one of {', '.join(TOOLS)}; got {value!r}")
-        return str(value)
-
-    @traitlets.validate("selected_label")
-    def _valid_label(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        if not _is_int(value) or not 0 <= int(value) <= LABEL_MAX:
-            raise traitlets.TraitError(
-                f"selected_label must be an integer from 0 to {LABEL_MAX} (0 erases); got {value!r}"
-            )
-        return int(value)
-
-    @traitlets.validate("brush_size")
-    def _valid_brush(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        if not _is_int(value) or not BRUSH_SIZE_MIN <= int(value) <= BRUSH_SIZE_MAX:
-            raise traitlets.TraitError(
-                f"brush_size must be an integer diameter from {BRUSH_SIZE_MIN} to "
-                f"{BRUSH_SIZE_MAX} pixels; got {value!r}"
-            )
-        return int(value)
-
-    def _per_channel(self, name: str, value: Any) -> list[Any]:
-        n = len(self.channel_names)
-        if not isinstance(value, list | tuple) or len(value) != n:
-            raise traitlets.TraitError(
-                f"{name} must be a list with one entry per channel ({n}: {self.channel_names}); "
-                f"got {value!r}"
-            )
-        return list(value)
-
-    @traitlets.validate("contrast")
-    def _valid_contrast(self, proposal: dict[str, Any]) -> list[list[float]]:
-        out = []
-        for c, lim in enumerate(self._per_channel("contrast", proposal["value"])):
-            ok = isinstance(lim, list | tuple) and len(lim) == 2
-            lo, hi = (float(lim[0]), float(lim[1])) if ok and _all_real(lim) else (math.nan,) * 2
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise traitlets.TraitError(
-                    f"contrast[{c}] must be [lo, hi] with finite lo < hi (image units); got {lim!r}"
-                )
-            out.append([lo, hi])
-        return out
-
-    @traitlets.validate("gamma")
-    def _valid_gamma(self, proposal: dict[str, Any]) -> list[float]:
-        out = []
-        for c, g in enumerate(self._per_channel("gamma", proposal["value"])):
-            if not _all_real([g]) or not GAMMA_MIN <= float(g) <= GAMMA_MAX:
-                raise traitlets.TraitError(
-                    f"gamma[{c}] must be a number from {GAMMA_MIN} to {GAMMA_MAX}; got {g!r}"
-                )
-            out.append(float(g))
-        return out
-
-    @traitlets.validate("channel_visible")
-    def _valid_visible(self, proposal: dict[str, Any]) -> list[bool]:
-        values = self._per_channel("channel_visible", proposal["value"])
-        for c, v in enumerate(values):
-            if not isinstance(v, bool | np.bool_):
-                raise traitlets.TraitError(f"channel_visible[{c}] must be True or False; got {v!r}")
-        return [bool(v) for v in values]
-
-    @traitlets.validate("channel_colors")
-    def _valid_colors(self, proposal: dict[str, Any]) -> list[str]:
-        values = self._per_channel("channel_colors", proposal["value"])
-        for c, v in enumerate(values):
-            if not isinstance(v, str) or not _HEX.match(v):
-                raise traitlets.TraitError(
-                    f'channel_colors[{c}] must look like "#rrggbb" (e.g. "#ff00ff"); got {v!r}'
-                )
-        return [str(v).lower() for v in values]
-
-    @traitlets.validate("opacity")
-    def _valid_opacity(self, proposal: dict[str, Any]) -> float:
-        value = proposal["value"]
-        if not _all_real([value]) or not 0.0 <= float(value) <= 1.0:
-            raise traitlets.TraitError(f"opacity must be between 0 and 1; got {value!r}")
-        return float(value)
-
-    @traitlets.validate("export_format")
-    def _valid_format(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value not in EXPORT_FORMATS:
-            raise traitlets.TraitError(
-                f"export_format must be one of {', '.join(EXPORT_FORMATS)}; got {value!r}"
-            )
-        return str(value)
 
     # ------------------------------------------------------------------ public helpers
     def set_contrast(self, channel: int | str, lo: float, hi: float) -> None:
@@ -453,15 +369,16 @@ class Annotator(anywidget.AnyWidget):
         *,
         channels: Sequence[int] | None = None,
         labels: bool = True,
-        step: int | None = None,
+        preview_step: int | None = None,
     ) -> None:
-        """Send the current frame: the given (default: visible) channels, decimated by ``step``
-        (default: the level of detail the view asked for), and the full-resolution labels."""
+        """Send the current frame: the given (default: visible) channels, decimated by
+        ``preview_step`` (default: the one the view asked for), and the full-resolution labels."""
         visible = [c for c, v in enumerate(self.channel_visible) if v]
         wanted = visible if channels is None else list(channels)
         partial = channels is not None or not labels
+        step = preview_step
         if step is None:
-            step = self._sent_step if partial else max(1, int(self._preview_step))
+            step = self._sent_preview_step if partial else max(1, int(self._preview_step))
         if not wanted and not labels:
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
@@ -477,19 +394,19 @@ class Annotator(anywidget.AnyWidget):
             shape=self.session.frame_shape,
             channels=chans,
             labels=lab,
-            step=step,
+            preview_step=step,
             partial=partial,
             max_bytes=CHUNK_BYTES,
         )
-        if not partial or step != self._sent_step:
+        if not partial or step != self._sent_preview_step:
             self._sent_channels = set()
         self._sent_channels |= set(wanted)
-        self._sent_step = step
+        self._sent_preview_step = step
         self._send_messages(messages)
 
     def _on_request_full(self, content: dict[str, Any]) -> None:
         """The view settled on a frame shown at a reduced level of detail: send full resolution."""
-        if self._wire_frame(content) != self.frame or self._sent_step == 1:
+        if self._wire_frame(content) != self.frame or self._sent_preview_step == 1:
             return
         if self._pull is not None and self._pull.frame == self.frame:
             return  # already on its way
@@ -504,7 +421,7 @@ class Annotator(anywidget.AnyWidget):
             shape=self.session.frame_shape,
             channels=[(c, image[k]) for k, c in enumerate(visible)],
             labels=None,
-            step=1,
+            preview_step=1,
             partial=True,
             max_bytes=PULL_BYTES,
         )
@@ -532,7 +449,7 @@ class Annotator(anywidget.AnyWidget):
         if pull.next >= len(pull.messages):
             self._pull = None
             self._sent_channels = set(pull.channels)
-            self._sent_step = 1
+            self._sent_preview_step = 1
         self._send_messages(batch)
 
     def _send_labels_box(self, population: str, frame: int, bbox: Sequence[int]) -> None:
@@ -543,7 +460,9 @@ class Annotator(anywidget.AnyWidget):
             return
         values = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
         self._send_messages(
-            patch_messages(population=population, frame=frame, bbox=(r0, r1, c0, c1), values=values)
+            labels_patch_messages(
+                population=population, frame=frame, bbox=(r0, r1, c0, c1), values=values
+            )
         )
 
     def _on_session_change(self, population: str, frame: int, bbox: tuple[int, ...]) -> None:
@@ -625,7 +544,7 @@ class Annotator(anywidget.AnyWidget):
             "request-frame": self.refresh,
             "request-full": lambda: self._on_request_full(content),
             "more": lambda: self._on_more(content),
-            "patch": lambda: self._on_patch(content, buffers),
+            "stroke": lambda: self._on_stroke(content, buffers),
             "undo": lambda: self._on_history("undo"),
             "redo": lambda: self._on_history("redo"),
             "roi-add": lambda: self._on_roi_add(content),
@@ -650,10 +569,10 @@ class Annotator(anywidget.AnyWidget):
         kw = {} if default is None else {"default": default}
         return wire_int(content, "frame", low=0, high=self.n_frames - 1, **kw)
 
-    def _on_patch(self, content: dict[str, Any], buffers: list[Any]) -> None:
+    def _on_stroke(self, content: dict[str, Any], buffers: list[Any]) -> None:
         t0 = time.perf_counter()
         try:
-            patch = self._patches.add(
+            stroke = self._strokes.add(
                 content,
                 buffers,
                 shape=self.session.frame_shape,
@@ -663,16 +582,16 @@ class Annotator(anywidget.AnyWidget):
         except WireError as err:
             self._refuse(content, f"edit not applied: {err}")
             return
-        if patch is None:
+        if stroke is None:
             return
         try:
-            applied = self._apply(patch)
+            applied = self._apply(stroke)
         except _FAILURES as err:
             # The browser painted something the session refused: put the truth back on the canvas.
             self._refuse(content, f"edit not applied: {err}")
             return
         ms = (time.perf_counter() - t0) * 1000
-        self.send({"type": "ack", "stroke": patch.stroke, "applied": applied, "ms": ms})
+        self._send_messages([ack_message(stroke.stroke, applied=applied, ms=ms)])
 
     def _refuse(self, content: dict[str, Any], message: str) -> None:
         """Answer a refused stroke: ``applied: False`` and a message, then the labels the session
@@ -680,14 +599,14 @@ class Annotator(anywidget.AnyWidget):
         self.status = message
         stroke = content.get("stroke")
         valid_id = isinstance(stroke, int) and not isinstance(stroke, bool)
-        reply = {"type": "ack", "stroke": stroke if valid_id else None, "applied": False}
-        self.send({**reply, "message": message})
+        reply = ack_message(stroke if valid_id else None, applied=False, message=message)
+        self._send_messages([reply])
         population, frame = content.get("population"), content.get("frame")
         box = clipped_bbox(content.get("bbox"), self.session.frame_shape)
         if population == self.population and frame == self.frame and box is not None:
             self._send_labels_box(self.population, self.frame, box)
 
-    def _apply(self, patch: StrokePatch) -> bool:
+    def _apply(self, patch: Stroke) -> bool:
         mask = patch.mask
         if self.lock_to_roi:
             mask = mask & self._roi_mask(patch.frame, patch.bbox)
@@ -841,10 +760,3 @@ class _Pull:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def _all_real(values: Sequence[Any]) -> bool:
-    return all(
-        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-        for v in values
-    )

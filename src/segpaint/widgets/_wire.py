@@ -1,8 +1,20 @@
-"""Binary messages between the Annotator and its browser front-end (the other half is ``js/codec.js``).
+"""Binary messages between the Annotator and its browser front-end: this module is the Python
+codec, ``js/codec.js`` the browser's; each holds both directions.
 
 Arrays travel as raw little-endian buffers with a small JSON header: never base64, JSON lists or
 JPEG. Anything larger than :data:`CHUNK_BYTES` is split into row bands (or runs), so no message
-carries more than a few MB.
+carries more than a few MB. Message types (``type``), by direction:
+
+kernel -> browser
+    ``frame`` (header), ``band`` (rows of one array), ``frame-end``; ``labels-patch`` (labels of a
+    box changed in Python); ``ack`` (answer to a ``stroke``).
+browser -> kernel
+    ``stroke`` (one brush stroke, erase or fill: values + mask over its box); ``request-frame``,
+    ``request-full``, ``more`` (the pulled full-resolution transfer); ``undo``, ``redo``,
+    ``roi-add``, ``roi-change``, ``roi-remove``, ``export``, ``save``, ``presegment``.
+
+The level of detail a transfer's channels are decimated by is its *preview step* everywhere: the
+header field ``preview_step``, the browser's ``_preview_step`` trait, ``previewStep`` in JS.
 """
 
 from __future__ import annotations
@@ -121,15 +133,15 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     return out
 
 
-def preview_shape(height: int, width: int, step: int) -> tuple[int, int]:
-    """Shape of a frame decimated by ``step`` (every ``step``-th row and column, from 0).
+def preview_shape(height: int, width: int, preview_step: int) -> tuple[int, int]:
+    """Shape of a frame decimated by ``preview_step`` (every n-th row and column, from 0).
 
     Examples
     --------
     >>> preview_shape(2048, 2000, 3)
     (683, 667)
     """
-    return -(-height // step), -(-width // step)
+    return -(-height // preview_step), -(-width // preview_step)
 
 
 def frame_messages(
@@ -140,23 +152,25 @@ def frame_messages(
     shape: tuple[int, int],
     channels: Sequence[tuple[int, npt.NDArray[Any]]],
     labels: npt.NDArray[Any] | None,
-    step: int = 1,
+    preview_step: int = 1,
     partial: bool = False,
     max_bytes: int = CHUNK_BYTES,
 ) -> list[Message]:
     """All messages of one frame transfer: a header, row bands, an end marker.
 
-    ``channels`` is a list of ``(channel index, 2-D image)``, each already decimated by ``step``
-    (a level of detail matched to the zoom: at ``step`` 3 a 2048² frame sends 683² per channel);
+    ``channels`` is a list of ``(channel index, 2-D image)``, each already decimated by
+    ``preview_step`` (a level of detail matched to the zoom: at 3 a 2048² frame sends 683² per
+    channel);
     ``labels`` are always full resolution, or None in a partial transfer (e.g. a channel that was
     just made visible, or the full-resolution channels that follow a preview).
     """
     height, width = shape
-    want = preview_shape(height, width, step)
+    want = preview_shape(height, width, preview_step)
     for idx, img in channels:
         if img.shape != want:
             raise ValueError(
-                f"channel {idx} has shape {img.shape}; a {height}x{width} frame at step {step} "
+                f"channel {idx} has shape {img.shape}; a {height}x{width} frame at preview_step "
+                f"{preview_step} "
                 f"needs {want}"
             )
     if labels is not None and labels.shape != (height, width):
@@ -169,7 +183,7 @@ def frame_messages(
         "population": population,
         "height": height,
         "width": width,
-        "step": step,
+        "preview_step": preview_step,
         "channels": [{"index": idx, "dtype": dtype} for idx, _, dtype in wired],
         "labels": labels is not None,
         "max_label": int(labels.max()) if labels is not None and labels.size else 0,
@@ -197,7 +211,7 @@ def frame_messages(
     return out
 
 
-def patch_messages(
+def labels_patch_messages(
     *,
     population: str,
     frame: int,
@@ -209,7 +223,7 @@ def patch_messages(
 
     Examples
     --------
-    >>> msgs = patch_messages(population="cells", frame=0, bbox=(0, 2, 0, 3),
+    >>> msgs = labels_patch_messages(population="cells", frame=0, bbox=(0, 2, 0, 3),
     ...                       values=np.ones((2, 3), np.uint32))
     >>> msgs[0][0]["bbox"], msgs[0][0]["dtype"], msgs[0][1][0].nbytes
     ([0, 2, 0, 3], 'uint8', 6)
@@ -219,7 +233,7 @@ def patch_messages(
     out: list[Message] = []
     for a, b in _bands(r1 - r0, rows_per_band(c1 - c0, narrow.itemsize, max_bytes=max_bytes)):
         content = {
-            "type": "patch",
+            "type": "labels-patch",
             "population": population,
             "frame": frame,
             "bbox": [r0 + a, r0 + b, c0, c1],
@@ -227,6 +241,127 @@ def patch_messages(
         }
         out.append((content, [narrow[a:b].data]))
     return out
+
+
+@dataclass
+class DecodedFrame:
+    """A frame transfer decoded by :func:`decode_frame` (what ``FrameAssembler`` in codec.js builds)."""
+
+    header: dict[str, Any]
+    channels: dict[int, npt.NDArray[Any]]
+    labels: npt.NDArray[np.uint32] | None
+
+
+def decode_frame(messages: Sequence[Message], xfer: int | None = None) -> DecodedFrame:
+    """Reassemble one frame transfer (the first one, or ``xfer``) from the messages sent.
+
+    The mirror of ``FrameAssembler`` in js/codec.js, for scripts and tests that act as the browser.
+
+    Examples
+    --------
+    >>> labels = np.array([[0, 0, 5], [5, 5, 0]], np.uint32)
+    >>> msgs = frame_messages(xfer=1, frame=0, population="cells", shape=(2, 3),
+    ...                       channels=[(0, np.ones((2, 3), np.uint16))], labels=labels)
+    >>> decode_frame(msgs).labels.tolist()
+    [[0, 0, 5], [5, 5, 0]]
+    """
+    header = next(
+        (c for c, _ in messages if c.get("type") == "frame" and xfer in (None, c["xfer"])), None
+    )
+    if header is None:
+        raise ValueError(f"no frame header{'' if xfer is None else f' for xfer {xfer}'}")
+    h, w = header["height"], header["width"]
+    ch_h, ch_w = preview_shape(h, w, header["preview_step"])
+    dtypes = {ch["index"]: ch["dtype"] for ch in header["channels"]}
+    chans = {c: np.zeros((ch_h, ch_w), dt) for c, dt in dtypes.items()}
+    labels = np.zeros(h * w, np.uint32) if header["labels"] else None
+    ended = False
+    for content, buffers in messages:
+        if content.get("xfer") != header["xfer"]:
+            continue
+        if content["type"] == "frame-end":
+            ended = True
+        if content["type"] != "band":
+            continue
+        if content["key"] == "channel":
+            c = content["channel"]
+            band = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, ch_w)
+            chans[c][content["row0"] : content["row1"]] = band
+        elif labels is None:
+            raise ValueError("a labels band in a transfer whose header has labels=False")
+        elif content["encoding"] == "rle":
+            values = np.frombuffer(buffers[0], "<u4")
+            lengths = np.frombuffer(buffers[1], "<u4")
+            start = content["start"]
+            labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
+        else:
+            rows = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, w)
+            labels.reshape(h, w)[content["row0"] : content["row1"]] = rows
+    if not ended:
+        raise ValueError(f"transfer {header['xfer']} has no frame-end")
+    return DecodedFrame(header, chans, None if labels is None else labels.reshape(h, w))
+
+
+def apply_labels_patch(labels: npt.NDArray[Any], content: dict[str, Any], buffer: Any) -> None:
+    """Write one ``labels-patch`` message into a frame's labels (as codec.js ``writeLabelBox``)."""
+    r0, r1, c0, c1 = content["bbox"]
+    values = np.frombuffer(buffer, content["dtype"]).reshape(r1 - r0, c1 - c0)
+    labels[r0:r1, c0:c1] = values
+
+
+def stroke_messages(
+    *,
+    stroke: int,
+    population: str,
+    frame: int,
+    bbox: Sequence[int],
+    values: npt.NDArray[Any],
+    mask: npt.NDArray[Any],
+    max_bytes: int = CHUNK_BYTES,
+) -> list[Message]:
+    """The ``stroke`` messages the browser sends for one edit (as codec.js ``encodeStroke``).
+
+    ``values`` (uint32) and ``mask`` (bool) cover ``bbox``; parts are row bands of at most
+    ``max_bytes``.
+
+    Examples
+    --------
+    >>> msgs = stroke_messages(stroke=1, population="cells", frame=0, bbox=(2, 4, 0, 3),
+    ...                        values=np.full((2, 3), 7), mask=np.ones((2, 3), bool))
+    >>> msgs[0][0]["type"], msgs[0][0]["parts"], [b.nbytes for b in msgs[0][1]]
+    ('stroke', 1, [24, 6])
+    """
+    r0, r1, c0, c1 = (int(v) for v in bbox)
+    vals = np.ascontiguousarray(values, "<u4")
+    m = np.ascontiguousarray(mask, "u1")
+    per = rows_per_band(c1 - c0, 5, max_bytes=max_bytes)
+    bands = list(_bands(r1 - r0, per))
+    out: list[Message] = []
+    for k, (a, b) in enumerate(bands):
+        content = {
+            "type": "stroke",
+            "stroke": stroke,
+            "part": k,
+            "parts": len(bands),
+            "population": population,
+            "frame": frame,
+            "bbox": [r0, r1, c0, c1],
+            "rows": [r0 + a, r0 + b],
+        }
+        out.append((content, [vals[a:b].data, m[a:b].data]))
+    return out
+
+
+def ack_message(
+    stroke: int | None, *, applied: bool, ms: float | None = None, message: str | None = None
+) -> Message:
+    """The answer to a ``stroke``: applied or not (then ``message`` says why)."""
+    content: dict[str, Any] = {"type": "ack", "stroke": stroke, "applied": applied}
+    if ms is not None:
+        content["ms"] = ms
+    if message is not None:
+        content["message"] = message
+    return content, []
 
 
 MAX_STROKE_ID = 2**53
@@ -348,7 +483,7 @@ class _PendingStroke:
 
 
 @dataclass(frozen=True)
-class StrokePatch:
+class Stroke:
     """A browser edit, reassembled: what `Session.apply_patch` needs."""
 
     stroke: int
@@ -372,7 +507,7 @@ def _buffer_array(buffer: Any, dtype: str, count: int, what: str) -> npt.NDArray
     return np.frombuffer(buffer, dtype=dtype)
 
 
-class PatchAssembler:
+class StrokeAssembler:
     """Collects the parts of browser strokes (one stroke may arrive as several row bands).
 
     Every field is checked before anything is allocated: a stroke costs at most its box, which
@@ -390,7 +525,7 @@ class PatchAssembler:
         shape: tuple[int, int],
         n_frames: int,
         populations: Sequence[str],
-    ) -> StrokePatch | None:
+    ) -> Stroke | None:
         """Add one ``stroke`` message; returns the whole stroke once its last part arrived.
 
         Raises
@@ -417,7 +552,7 @@ class PatchAssembler:
         shape: tuple[int, int],
         n_frames: int,
         populations: Sequence[str],
-    ) -> StrokePatch | None:
+    ) -> Stroke | None:
         population = wire_choice(content, "population", list(populations))
         frame = wire_int(content, "frame", low=0, high=n_frames - 1)
         r0, r1, c0, c1 = wire_bbox(content, "bbox", shape)
@@ -467,7 +602,7 @@ class PatchAssembler:
         if pending.missing:
             return None
         del self._pending[stroke]
-        return StrokePatch(
+        return Stroke(
             stroke=stroke,
             population=pending.population,
             frame=pending.frame,
