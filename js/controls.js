@@ -3,7 +3,7 @@
 // controls in step with the model's traits.
 
 import { h } from "./dom.js";
-import { TOOLS, stepBrush } from "./tools.js";
+import { stepBrush } from "./tools.js";
 
 /** @typedef {import("./display.js").Display} Display */
 
@@ -11,7 +11,7 @@ export class Controls {
   /**
    * @param {Display} d
    * @param {(target: EventTarget, type: string, fn: (e: any) => void) => void} listen
-   * @param {{ brushMin: number, brushMax: number }} limits
+   * @param {{ brushMin: number, brushMax: number, tools: string[] }} limits
    */
   constructor(d, listen, limits) {
     this.d = d;
@@ -124,7 +124,7 @@ export class Controls {
 
   /** @param {string} tool */
   setTool(tool) {
-    if (!TOOLS.includes(tool)) return;
+    if (!this.limits.tools.includes(tool)) return;
     this.d.save("tool", tool);
     this.syncTool();
   }

@@ -2,7 +2,6 @@
 // The widget's DOM: toolbar, settings, frame row, channel box, actions, viewport, status line.
 // Elements only; what they do is wired in controls.js, channels.js and input.js.
 
-import { TOOLS } from "./tools.js";
 import { CSS } from "./style.js";
 
 /** @type {Record<string, string>} */
@@ -70,7 +69,7 @@ const actionButton = (action, text, title) => h("button", { type: "button", "dat
 
 /**
  * Build the widget's elements.
- * @param {{ brushMin: number, exportFormats: string[] }} limits
+ * @param {{ brushMin: number, exportFormats: string[], tools: string[] }} limits
  */
 export function buildDom(limits) {
   const root = h("div", { class: "segpaint-annotator", tabIndex: 0 });
@@ -84,8 +83,8 @@ export function buildDom(limits) {
   const toolbar = h("div", { class: "segpaint-toolbar" });
   /** @type {Record<string, HTMLButtonElement>} */
   const toolButtons = {};
-  for (const t of TOOLS) {
-    const b = h("button", { type: "button", "data-tool": t, title: TOOL_TITLES[t], text: t });
+  for (const t of limits.tools) {
+    const b = h("button", { type: "button", "data-tool": t, title: TOOL_TITLES[t] ?? t, text: t });
     toolButtons[t] = b;
     toolbar.append(b);
   }

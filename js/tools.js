@@ -2,7 +2,6 @@
 // Pointer geometry and tool helpers: the view transform (zoom at cursor, pan, fit), ROI hit-testing
 // and editing, and the napari-like key map. Pure helpers; widget.js wires them to DOM events.
 
-export const TOOLS = ["pan", "brush", "eraser", "fill", "picker", "roi"];
 
 export const ZOOM_MIN = 1 / 64;
 export const ZOOM_MAX = 64;

@@ -30,6 +30,7 @@ export { stepSlider } from "./dom.js";
  * @property {number[]} brush_size [min, max] diameter in pixels
  * @property {number[]} gamma [min, max]
  * @property {string[]} export_formats
+ * @property {string[]} tools
  */
 
 /** @param {WidgetModel} model @returns {Limits} */
@@ -59,7 +60,7 @@ export function mount({ model, el }) {
 
   const limits = limitsOf(model);
   const state = modelState(model);
-  const ui = buildDom({ brushMin: limits.brush_size[0], exportFormats: limits.export_formats });
+  const ui = buildDom({ brushMin: limits.brush_size[0], exportFormats: limits.export_formats, tools: limits.tools });
   el.append(ui.root);
   cleanups.push(() => ui.root.remove());
 
@@ -67,7 +68,7 @@ export function mount({ model, el }) {
   d.rois = new RoiLayer(d);
   d.editor = new Editor(d, { chunkBytes: limits.chunk_bytes });
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
-  d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1] });
+  d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
   bindInput(d, listen);
   cleanups.push(state.attach(d.hooks));
 
