@@ -14,6 +14,7 @@ import numpy as np
 import traitlets
 
 from segpaint.ops import percentile_limits
+from segpaint.session import RoiExport
 from segpaint.widgets._traits import (
     FloatIn,
     IntIn,
@@ -40,7 +41,7 @@ from segpaint.widgets._wire import (
 )
 
 if TYPE_CHECKING:
-    from segpaint.session import ROI, Session
+    from segpaint.session import ROI, Change, Session
 
 __all__ = [
     "BRUSH_SIZE_MAX",
@@ -239,7 +240,8 @@ class Annotator(anywidget.AnyWidget):
         self.last_saved: list[Path] = []
         self._xfers = itertools.count(1)
         self._strokes = StrokeAssembler()
-        self._applying: int | None = None
+        # Passed as `origin` with this widget's strokes: their change events are not echoed.
+        self._stroke_origin = _StrokeOrigin(self)
         self._sent_channels: set[int] = set()
         self._sent_preview_step = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
@@ -272,7 +274,7 @@ class Annotator(anywidget.AnyWidget):
         super().__init__(**{**defaults, "population": population, **traits})
         self._refresh_next_label()
         self._refresh_rois()
-        self._unsubscribe: Callable[[], None] | None = session.on_change(self._on_session_change)
+        self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
             self._on_session_rois
@@ -465,20 +467,17 @@ class Annotator(anywidget.AnyWidget):
             )
         )
 
-    def _on_session_change(self, population: str, frame: int, bbox: tuple[int, ...]) -> None:
-        # A browser stroke is already on the canvas: do not echo it back.
-        if self._applying == threading.get_ident():
-            return
+    def _on_session_edit(self, change: Change) -> None:
+        """Any edit, undo or redo: the session says the next label; the canvas gets the box,
+        unless the change is one of this widget's strokes (already on the canvas)."""
         try:
-            if population != self.population:
+            if change.population != self.population:
                 return
-            r0, r1, c0, c1 = bbox
-            region = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
-            top = int(region.max()) if region.size else 0
-            if self.next_label and top >= self.next_label:  # `m` in the browser never reuses one
-                self._set_next_label(top + 1)
-            if frame == self.frame:
-                self._send_labels_box(population, frame, bbox)
+            if change.next_label is not None:
+                self._set_next_label(change.next_label)
+            if change.origin is self._stroke_origin or change.frame != self.frame:
+                return
+            self._send_labels_box(change.population, change.frame, change.bbox)
         except Exception as err:  # the session reports callback errors after the edit
             self.status = f"could not update the canvas: {err}"
 
@@ -606,37 +605,21 @@ class Annotator(anywidget.AnyWidget):
         if population == self.population and frame == self.frame and box is not None:
             self._send_labels_box(self.population, self.frame, box)
 
-    def _apply(self, patch: Stroke) -> bool:
-        mask = patch.mask
-        if self.lock_to_roi:
-            mask = mask & self._roi_mask(patch.frame, patch.bbox)
-        self._applying = threading.get_ident()
-        try:
-            change = self.session.apply_patch(
-                patch.population, patch.frame, patch.bbox, patch.values, mask=mask
-            )
-        finally:
-            self._applying = None
-        if change is None:
-            return False
-        if patch.population == self.population and mask.any():
-            top = int(patch.values[mask].max())
-            if self.next_label and top >= self.next_label:
-                self._set_next_label(top + 1)
-        return True
-
-    def _roi_mask(self, frame: int, bbox: Sequence[int]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        r0, r1, c0, c1 = bbox
-        inside = np.zeros((r1 - r0, c1 - c0), bool)
-        for roi in self.session.rois(frame):
-            a, b = max(roi.row0, r0), min(roi.row1, r1)
-            c, d = max(roi.col0, c0), min(roi.col1, c1)
-            if a < b and c < d:
-                inside[a - r0 : b - r0, c - c0 : d - c0] = True
-        return inside
+    def _apply(self, stroke: Stroke) -> bool:
+        change = self.session.apply_patch(
+            stroke.population,
+            stroke.frame,
+            stroke.bbox,
+            stroke.values,
+            mask=stroke.mask,
+            clip_to_rois=self.lock_to_roi,
+            origin=self._stroke_origin,
+        )
+        return change is not None
 
     def _on_history(self, which: str) -> None:
-        change = self.session.undo() if which == "undo" else self.session.redo()
+        undo = self.session.undo if which == "undo" else self.session.redo
+        change = undo(origin=self)
         if change is None:
             self.status = f"nothing to {which}"
             return
@@ -663,10 +646,9 @@ class Annotator(anywidget.AnyWidget):
         old_box = wire_bbox(content, "old", self.session.frame_shape)
         r0, r1, c0, c1 = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            old = self._find_roi(frame, old_box)
-            roi = self.session.add_roi(frame, rows=(r0, r1), cols=(c0, c1))
-            if roi != old:
-                self.session.remove_roi(old)
+            roi = self.session.move_roi(
+                self._find_roi(frame, old_box), rows=(r0, r1), cols=(c0, c1)
+            )
         finally:
             self._refresh_rois()
         self.status = f"ROI now rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
@@ -685,18 +667,34 @@ class Annotator(anywidget.AnyWidget):
         frame = self._wire_frame(content, default=self.frame)
         bbox = content.get("bbox")
         box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
-        rois = [self._find_roi(frame, box)] if box is not None else self.session.rois(frame)
-        if not rois:
+        if box is not None:
+            roi = self._find_roi(frame, box)
+            results = [
+                RoiExport(
+                    roi,
+                    self.session.export_roi(
+                        self.population, roi, format=fmt, folder=self.export_folder
+                    ),
+                )
+            ]
+        else:
+            results = self.session.export_rois(
+                self.population, frame, format=fmt, folder=self.export_folder
+            )
+        if not results:
             self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
             return
-        written: list[Path] = []
-        for roi in rois:
-            written += self.session.export_roi(
-                self.population, roi, format=fmt, folder=self.export_folder
-            )
+        written = [path for r in results for path in r.files]
+        failed = [r for r in results if not r.ok]
         self.last_export = written
+        if not written:
+            self.status = f"export failed: {failed[0].error}"
+            return
         names = ", ".join(p.name for p in written)
-        self.status = f"exported {names} to {written[0].parent}" if written else "nothing written"
+        self.status = f"exported {names} to {written[0].parent}"
+        if failed:
+            rois = "; ".join(f"ROI {list(r.roi.bbox)}: {r.error}" for r in failed)
+            self.status += f"; {len(failed)} not written ({rois})"
 
     def _on_save(self) -> None:
         written = self.session.save_labels(self.population, folder=self.labels_folder)
@@ -760,3 +758,13 @@ class _Pull:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+class _StrokeOrigin:
+    """The ``origin`` of an Annotator's own strokes (identity is what counts)."""
+
+    def __init__(self, annotator: Annotator) -> None:
+        self.annotator_id = id(annotator)
+
+    def __repr__(self) -> str:
+        return f"<strokes of Annotator {self.annotator_id:#x}>"
