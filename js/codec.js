@@ -196,29 +196,44 @@ export class FrameAssembler {
 }
 
 /**
- * The "stroke" messages of one edit: values (uint32) and mask (uint8) over its box, in row bands
- * of at most `chunkBytes` (usually one part). Mirror of segpaint.widgets._wire.stroke_messages.
+ * Pack `count` bytes of a 0/1 mask from `start` into bits, least significant bit first.
+ * @param {Uint8Array} mask @param {number} start @param {number} count
+ */
+export function packBits(mask, start, count) {
+  const out = new Uint8Array((count + 7) >> 3);
+  for (let i = 0; i < count; i++) if (mask[start + i]) out[i >> 3] |= 1 << (i & 7);
+  return out;
+}
+
+/**
+ * The "stroke" messages of one edit, in row bands of at most `chunkBytes` (usually one part).
+ * With `label` (brush, eraser, fill: one label under the mask) a "mask" stroke: the mask
+ * bit-packed, 1 bit per pixel of the box. With `values` a "values" stroke: uint32 values and a
+ * uint8 mask. Mirror of segpaint.widgets._wire.stroke_messages.
  * @param {{stroke: number, population: string | null, frame: number | null, bbox: number[],
- *   values: Uint32Array, mask: Uint8Array}} edit
+ *   mask: Uint8Array, label?: number, values?: Uint32Array}} edit
  * @param {number} chunkBytes
  * @returns {[Record<string, any>, ArrayBuffer[]][]}
  */
 export function encodeStroke(edit, chunkBytes) {
   const [r0, r1, c0, c1] = edit.bbox;
   const w = c1 - c0;
-  const rowsPerPart = Math.max(1, Math.floor(chunkBytes / (w * 5)));
+  const values = edit.values;
+  const rowsPerPart = values ? Math.max(1, Math.floor(chunkBytes / (w * 5))) : Math.max(1, Math.floor((chunkBytes * 8) / w));
   const parts = Math.ceil((r1 - r0) / rowsPerPart);
   /** @type {[Record<string, any>, ArrayBuffer[]][]} */
   const out = [];
   for (let k = 0; k < parts; k++) {
     const a = r0 + k * rowsPerPart;
     const b = Math.min(r1, a + rowsPerPart);
-    const values = edit.values.slice((a - r0) * w, (b - r0) * w);
-    const mask = edit.mask.slice((a - r0) * w, (b - r0) * w);
-    out.push([
-      { type: "stroke", stroke: edit.stroke, part: k, parts, population: edit.population, frame: edit.frame, bbox: [r0, r1, c0, c1], rows: [a, b] },
-      [values.buffer, mask.buffer],
-    ]);
+    const content = { type: "stroke", stroke: edit.stroke, part: k, parts, population: edit.population, frame: edit.frame, bbox: [r0, r1, c0, c1], rows: [a, b] };
+    const start = (a - r0) * w;
+    const n = (b - a) * w;
+    if (values) {
+      out.push([{ ...content, encoding: "values" }, [values.slice(start, start + n).buffer, edit.mask.slice(start, start + n).buffer]]);
+    } else {
+      out.push([{ ...content, encoding: "mask", label: (edit.label ?? 0) >>> 0 }, [packBits(edit.mask, start, n).buffer]]);
+    }
   }
   return out;
 }

@@ -38,6 +38,8 @@ export class Display {
     this.space = false;
     /** @type {ReturnType<typeof setTimeout> | 0} */
     this.recolorTimer = 0;
+    /** @type {number} pending animation frame of hoverChanged */
+    this.hoverFrame = 0;
     /** @type {{waiting: boolean, timer: ReturnType<typeof setInterval> | 0} | null} */
     this.playing = null;
     /** @type {import("./channels.js").ChannelPanel} */
@@ -56,6 +58,25 @@ export class Display {
       busy: () => this.playing !== null,
     };
     onCleanup(() => this.recolorTimer && clearTimeout(this.recolorTimer));
+    onCleanup(() => this.hoverFrame && cancelAnimationFrame(this.hoverFrame));
+  }
+
+  /**
+   * The pointer moved: redraw the overlay (brush outline, ROI being dragged) and the status line
+   * once per animation frame, not once per event, so a stroke's moves cost only the painting.
+   */
+  hoverChanged() {
+    if (typeof requestAnimationFrame !== "function") {
+      this.rois.draw();
+      this.updateStatus();
+      return;
+    }
+    if (this.hoverFrame) return;
+    this.hoverFrame = requestAnimationFrame(() => {
+      this.hoverFrame = 0;
+      this.rois.draw();
+      this.updateStatus();
+    });
   }
 
   /** @param {string} name @param {any} value */

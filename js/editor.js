@@ -68,9 +68,12 @@ export class Editor {
     d.state.edited(d.hooks, box, label);
   }
 
-  /** @param {{bbox: number[], values: Uint32Array, mask: Uint8Array}} patch */
-  send(patch) {
-    this.d.state.sendStroke(patch, this.limits.chunkBytes);
+  /**
+   * Send an edit that wrote `label` under `patch.mask`: one bit per pixel of its box.
+   * @param {{bbox: number[], mask: Uint8Array}} patch @param {number} label
+   */
+  send(patch, label) {
+    this.d.state.sendStroke({ bbox: patch.bbox, mask: patch.mask, label }, this.limits.chunkBytes);
   }
 
   /** @param {Point} point @param {string} tool */
@@ -106,7 +109,7 @@ export class Editor {
     const patch = s.finish();
     if (!patch) return;
     // Send first: the kernel gets the stroke while the browser recolours neighbours.
-    this.send(patch);
+    this.send(patch, s.label);
     this.afterEdit(patch.bbox, s.label);
   }
 
@@ -129,7 +132,7 @@ export class Editor {
     const patch = extractPatch(labels, touched, width, box);
     clearBox(touched, width, box);
     d.renderer.updateBox(box);
-    this.send(patch);
+    this.send(patch, label);
     this.afterEdit(box, label);
   }
 

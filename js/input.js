@@ -85,8 +85,7 @@ export function bindInput(d, listen) {
     } else {
       d.rois.move(point, e.pointerId);
     }
-    d.rois.draw();
-    d.updateStatus();
+    d.hoverChanged();
   });
 
   /** @param {PointerEvent} e */

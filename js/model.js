@@ -137,8 +137,8 @@ export class ModelState {
   }
 
   /**
-   * Send one stroke (values + mask over its box); returns its id.
-   * @param {{bbox: number[], values: Uint32Array, mask: Uint8Array}} patch
+   * Send one stroke (a label under a mask, or values + mask, over its box); returns its id.
+   * @param {{bbox: number[], mask: Uint8Array, label?: number, values?: Uint32Array}} patch
    * @param {number} chunkBytes largest payload of one message
    */
   sendStroke(patch, chunkBytes) {

@@ -51,22 +51,20 @@ def browser_stroke(
     stroke: int = 1,
     parts: int = 1,
 ) -> list[tuple[dict[str, Any], list[Any]]]:
-    """The stroke message(s) the browser sends at pointer-up (values + mask of its box), made
-    with the codec's own encoder; ``parts`` > 1 shrinks the chunk size to split it."""
+    """The stroke message(s) the browser sends at pointer-up (the label under a bit-packed mask
+    of its box), made with the codec's own encoder; ``parts`` > 1 shrinks the chunk size."""
     result = stroke_mask(session.frame_shape, points, radius)
     assert result is not None
     (r0, r1, c0, c1), mask = result
-    values = np.array(session.labels("cells", frame)[r0:r1, c0:c1], dtype="<u4")
-    values[mask] = label
     rows = -(-(r1 - r0) // parts)
     messages = stroke_messages(
         stroke=stroke,
         population="cells",
         frame=frame,
         bbox=(r0, r1, c0, c1),
-        values=values,
+        label=label,
         mask=mask,
-        max_bytes=CHUNK_BYTES if parts == 1 else rows * (c1 - c0) * 5,
+        max_bytes=CHUNK_BYTES if parts == 1 else -(-rows * (c1 - c0) // 8),
     )
     assert len(messages) == parts
     return messages
@@ -665,6 +663,60 @@ def test_a_hostile_stroke_changes_nothing_and_is_answered_applied_false(
     assert not session.can_undo
 
 
+def mask_stroke(**changes: Any) -> tuple[dict[str, Any], list[Any]]:
+    """A valid bit-packed stroke of label 9 over rows 10-12, cols 20-24 of frame 0, then `changes`."""
+    content, _ = stroke_message(encoding="mask", label=9)
+    content.update(changes)
+    return content, [memoryview(np.packbits(np.ones(8, "u1"), bitorder="little").tobytes())]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        (({"label": INF}, None), "label must be an integer from 0 to 4294967295; got inf"),
+        (({"label": 2**32}, None), "label must be an integer from 0 to 4294967295; got 4294967296"),
+        (({"label": -1}, None), "label must be an integer from 0 to 4294967295; got -1"),
+        (({"label": None}, None), "label must be an integer from 0 to 4294967295; got None"),
+        (({"encoding": "jpeg"}, None), "encoding must be one of 'mask', 'values'; got 'jpeg'"),
+        (({}, [b"\xff\xff"]), "stroke mask bytes: expected 1 elements \\(1 bytes\\), got 2 bytes"),
+        (({}, [b"\xff", b"\xff"]), "a mask stroke carries 1 buffer \\(the mask\\); got 2"),
+    ],
+)
+def test_a_hostile_mask_stroke_changes_nothing(
+    session: segpaint.Session,
+    widget: Annotator,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[dict[str, Any], list[bytes] | None],
+    reason: str,
+) -> None:
+    changes, buffers = case
+    sent = capture(widget, monkeypatch)
+    content, good = mask_stroke(**changes)
+    widget._handle_message(content, good if buffers is None else [memoryview(b) for b in buffers])
+    assert not np.asarray(session.labels("cells", 0)).any()
+    assert sent[0][0]["applied"] is False
+    assert re.match("edit not applied: " + reason, sent[0][0]["message"])
+
+
+def test_a_mask_stroke_writes_its_label_under_its_mask(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    widget._handle_message(*mask_stroke(label=LABEL_MAX))
+    assert sent[0][0]["applied"] is True
+    labels = np.asarray(session.labels("cells", 0))
+    assert (labels[10:12, 20:24] == LABEL_MAX).all() and (labels == LABEL_MAX).sum() == 8
+    # Parts must agree on the encoding and the label.
+    first = mask_stroke(stroke=6, parts=2, rows=[10, 11])
+    first[1][0] = memoryview(b"\x0f")
+    widget._handle_message(*first)
+    second = stroke_message(stroke=6, parts=2, part=1, rows=[11, 12])
+    second[1][0] = memoryview(np.full(4, 9, "<u4").tobytes())
+    second[1][1] = memoryview(np.ones(4, "u1").tobytes())
+    widget._handle_message(*second)
+    assert "disagrees with its earlier parts" in widget.status
+
+
 def test_a_refused_stroke_inside_the_frame_puts_the_labels_back_on_the_canvas(
     session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -846,11 +898,14 @@ for (const { content, buffers } of input.patches) {
 }
 const s = input.stroke;
 const stroke = codec.encodeStroke({ ...s, values: Uint32Array.from(s.values), mask: Uint8Array.from(s.mask) }, s.chunk);
+const { values: _v, ...m } = s;
+const masked = codec.encodeStroke({ ...m, stroke: 13, label: 4294967295, mask: Uint8Array.from(s.mask) }, 2);
 console.log(JSON.stringify({
   previewStep: frame.previewStep,
   labels: b64(frame.labels),
   channels: [...frame.channels].map(([i, ch]) => [i, ch.dtype, b64(ch.data)]),
   stroke: stroke.map(([content, buffers]) => ({ content, buffers: buffers.map((b) => b64(new Uint8Array(b))) })),
+  masked: masked.map(([content, buffers]) => ({ content, buffers: buffers.map((b) => b64(new Uint8Array(b))) })),
 }));
 """
 
@@ -947,3 +1002,18 @@ def test_the_browser_codec_reads_what_python_writes_and_python_reads_its_strokes
     assert (got.stroke, got.population, got.frame, got.bbox) == (12, "cells", 1, (10, 16, 20, 29))
     np.testing.assert_array_equal(got.mask, mask)
     np.testing.assert_array_equal(got.values, values)
+    # The brush's own encoding: one label (here the largest) under a bit-packed mask, one row
+    # (9 bits, 2 bytes) per part with this chunk size.
+    got = None
+    for msg in out["masked"]:
+        assert msg["content"]["encoding"] == "mask"
+        got = assembler.add(
+            msg["content"],
+            [base64.b64decode(b) for b in msg["buffers"]],
+            shape=(50, 70),
+            n_frames=3,
+            populations=["cells"],
+        )
+    assert len(out["masked"]) == 6
+    assert got is not None and got.stroke == 13 and got.values == LABEL_MAX
+    np.testing.assert_array_equal(got.mask, mask)

@@ -154,14 +154,14 @@ describe("Annotator front-end", () => {
     const sent = patches();
     expect(sent.length).toBe(1);
     const { content, buffers } = sent[0];
-    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1 });
+    // One label under a bit-packed mask: 1 bit per pixel of the box.
+    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1, encoding: "mask", label: 1 });
     // brush_size 3 -> radius 1.5: 3x3 disks along row 2 from col 2 to col 6
     expect(content.bbox).toEqual([1, 4, 1, 8]);
-    const values = new Uint32Array(buffers[0]);
-    const mask = new Uint8Array(buffers[1]);
-    expect(values.length).toBe(3 * 7);
-    expect(Array.from(mask)).toEqual(new Array(21).fill(1));
-    expect(Array.from(values)).toEqual(new Array(21).fill(1));
+    expect(buffers.length).toBe(1);
+    const bits = new Uint8Array(buffers[0]);
+    expect(bits.length).toBe(Math.ceil((3 * 7) / 8));
+    expect(Array.from({ length: 21 }, (_, i) => (bits[i >> 3] >> (i & 7)) & 1)).toEqual(new Array(21).fill(1));
     expect(dbg.label(0, 4)).toBe(0);
     expect(dbg.messagesSent).toBe(model.sent.length);
   });
@@ -177,13 +177,14 @@ describe("Annotator front-end", () => {
     expect(dbg.label(7, 1)).toBe(0);
     const [fill] = patches();
     expect(fill.content.bbox).toEqual([7, 8, 0, 2]);
-    expect(Array.from(new Uint32Array(fill.buffers[0]))).toEqual([0, 0]);
+    expect(fill.content).toMatchObject({ encoding: "mask", label: 0 });
+    expect(Array.from(new Uint8Array(fill.buffers[0]))).toEqual([0b11]);
     model.set("tool", "eraser");
     pointer(canvas, "pointerdown", at(0, 0).x, at(0, 0).y);
     pointer(canvas, "pointerup", at(0, 0).x, at(0, 0).y);
     const erase = patches()[1];
-    expect(Array.from(new Uint8Array(erase.buffers[1])).some((m) => m === 1)).toBe(true);
-    expect(Array.from(new Uint32Array(erase.buffers[0])).every((v) => v === 0)).toBe(true);
+    expect(erase.content).toMatchObject({ encoding: "mask", label: 0 });
+    expect(Array.from(new Uint8Array(erase.buffers[0])).some((m) => m !== 0)).toBe(true);
   });
 
   it("m does nothing but say so once the labels reach the largest uint32 label", () => {
@@ -298,10 +299,13 @@ describe("Annotator front-end", () => {
     expect(patches()[0].content.bbox[3]).toBeLessThanOrEqual(3);
   });
 
-  it("shows cursor position, pixel values and labels in the status line", () => {
+  it("shows cursor position, pixel values and labels in the status line (once per animation frame)", async () => {
     sendFrame(model, 0);
     const p = at(7, 1);
+    const before = root.querySelector(".segpaint-status").textContent;
     pointer(canvas, "pointermove", p.x, p.y);
+    expect(root.querySelector(".segpaint-status").textContent).toBe(before); // not per event
+    await new Promise((resolve) => requestAnimationFrame(resolve));
     const text = root.querySelector(".segpaint-status").textContent;
     expect(text).toContain("(7, 1)");
     expect(text).toContain("phase=710");

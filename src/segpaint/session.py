@@ -671,7 +671,7 @@ class Session:
         population: str,
         frame: int,
         bbox: Sequence[int],
-        values: npt.ArrayLike,
+        values: npt.ArrayLike | int,
         *,
         mask: npt.ArrayLike | None = None,
         roi: RoiClip = None,
@@ -684,8 +684,8 @@ class Session:
         ----------
         bbox : (row0, row1, col0, col1)
             Half-open box inside the frame.
-        values : array_like, shape (row1 - row0, col1 - col0)
-            New labels for the box.
+        values : array_like, shape (row1 - row0, col1 - col0), or int
+            New labels for the box, or one label for every pixel of ``mask``.
         mask : array_like of bool, optional
             Only pixels where it is True are written.
         roi, clip_to_rois, origin
@@ -694,7 +694,11 @@ class Session:
         t = self.stack.check_frame(frame)
         box = check_bbox(bbox, self.frame_shape)
         shape = (box[1] - box[0], box[3] - box[2])
-        vals = as_label_image(values, name="values", shape=shape)
+        vals: npt.NDArray[np.uint32] | int
+        if isinstance(values, int | np.integer):
+            vals = check_label(int(values), name="values")
+        else:
+            vals = as_label_image(values, name="values", shape=shape)
         m = None
         if mask is not None:
             m = np.asarray(mask)

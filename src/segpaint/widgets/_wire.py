@@ -315,14 +315,16 @@ def stroke_messages(
     population: str,
     frame: int,
     bbox: Sequence[int],
-    values: npt.NDArray[Any],
     mask: npt.NDArray[Any],
+    values: npt.NDArray[Any] | None = None,
+    label: int | None = None,
     max_bytes: int = CHUNK_BYTES,
 ) -> list[Message]:
     """The ``stroke`` messages the browser sends for one edit (as codec.js ``encodeStroke``).
 
-    ``values`` (uint32) and ``mask`` (bool) cover ``bbox``; parts are row bands of at most
-    ``max_bytes``.
+    With ``label``: a ``"mask"`` stroke, one label under a bit-packed ``mask`` (what the brush,
+    eraser and fill send: 1 bit per pixel of the box). With ``values`` (uint32 over ``bbox``): a
+    ``"values"`` stroke, values + a byte mask. Parts are row bands of at most ``max_bytes``.
 
     Examples
     --------
@@ -330,15 +332,26 @@ def stroke_messages(
     ...                        values=np.full((2, 3), 7), mask=np.ones((2, 3), bool))
     >>> msgs[0][0]["type"], msgs[0][0]["parts"], [b.nbytes for b in msgs[0][1]]
     ('stroke', 1, [24, 6])
+    >>> msgs = stroke_messages(stroke=2, population="cells", frame=0, bbox=(0, 4, 0, 40),
+    ...                        label=7, mask=np.ones((4, 40), bool))
+    >>> msgs[0][0]["encoding"], msgs[0][0]["label"], [b.nbytes for b in msgs[0][1]]
+    ('mask', 7, [20])
     """
+    if (values is None) == (label is None):
+        raise ValueError("pass values= (a values stroke) or label= (a mask stroke), not both")
     r0, r1, c0, c1 = (int(v) for v in bbox)
-    vals = np.ascontiguousarray(values, "<u4")
+    width = c1 - c0
     m = np.ascontiguousarray(mask, "u1")
-    per = rows_per_band(c1 - c0, 5, max_bytes=max_bytes)
+    vals = None if values is None else np.ascontiguousarray(values, "<u4")
+    per = (
+        max(1, (max_bytes * 8) // max(1, width))
+        if vals is None
+        else rows_per_band(width, 5, max_bytes=max_bytes)
+    )
     bands = list(_bands(r1 - r0, per))
     out: list[Message] = []
     for k, (a, b) in enumerate(bands):
-        content = {
+        content: dict[str, Any] = {
             "type": "stroke",
             "stroke": stroke,
             "part": k,
@@ -348,7 +361,12 @@ def stroke_messages(
             "bbox": [r0, r1, c0, c1],
             "rows": [r0 + a, r0 + b],
         }
-        out.append((content, [vals[a:b].data, m[a:b].data]))
+        if vals is None:
+            content.update(encoding="mask", label=label)
+            out.append((content, [np.packbits(m[a:b].ravel(), bitorder="little").data]))
+        else:
+            content["encoding"] = "values"
+            out.append((content, [vals[a:b].data, m[a:b].data]))
     return out
 
 
@@ -364,6 +382,8 @@ def ack_message(
     return content, []
 
 
+LABEL_MAX = 2**32 - 1
+"""Largest label value (labels are uint32)."""
 MAX_STROKE_ID = 2**53
 """Largest stroke id the browser may use (integers stay exact in a JavaScript number)."""
 MAX_PENDING_STROKES = 4
@@ -477,20 +497,25 @@ class _PendingStroke:
     frame: int
     bbox: tuple[int, int, int, int]
     parts: int
-    values: npt.NDArray[np.uint32]
+    label: int | None
+    values: npt.NDArray[np.uint32] | None
     mask: npt.NDArray[np.bool_]
     missing: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
 class Stroke:
-    """A browser edit, reassembled: what `Session.apply_patch` needs."""
+    """A browser edit, reassembled: what `Session.apply_patch` needs.
+
+    ``values`` is one label for the whole mask (a ``"mask"`` stroke: brush, eraser, fill) or an
+    array over the box (a ``"values"`` stroke).
+    """
 
     stroke: int
     population: str
     frame: int
     bbox: tuple[int, int, int, int]
-    values: npt.NDArray[np.uint32]
+    values: npt.NDArray[np.uint32] | int
     mask: npt.NDArray[np.bool_]
 
 
@@ -564,24 +589,31 @@ class StrokeAssembler:
         # Each part carries at least one row: more parts than rows is a forged message.
         parts = wire_int(content, "parts", low=1, high=r1 - r0, default=1)
         part = wire_int(content, "part", low=0, high=parts - 1, default=0)
-        if len(buffers) != 2:
-            raise WireError(f"a stroke carries 2 buffers (values, mask); got {len(buffers)}")
+        encoding = wire_choice(content, "encoding", ("mask", "values"), default="values")
         width = c1 - c0
         n = (b - a) * width
-        values = _buffer_array(buffers[0], "<u4", n, "stroke values")
-        mask = _buffer_array(buffers[1], "u1", n, "stroke mask")
+        label: int | None = None
+        values: npt.NDArray[Any] | None = None
+        if encoding == "mask":
+            # One label under a bit-packed mask (LSB first, row-major): 1 bit per pixel.
+            label = wire_int(content, "label", low=0, high=LABEL_MAX)
+            if len(buffers) != 1:
+                raise WireError(f"a mask stroke carries 1 buffer (the mask); got {len(buffers)}")
+            bits = _buffer_array(buffers[0], "u1", -(-n // 8), "stroke mask bytes")
+            mask = np.unpackbits(bits, count=n, bitorder="little")
+        else:
+            if len(buffers) != 2:
+                raise WireError(f"a stroke carries 2 buffers (values, mask); got {len(buffers)}")
+            values = _buffer_array(buffers[0], "<u4", n, "stroke values")
+            mask = _buffer_array(buffers[1], "u1", n, "stroke mask")
         pending = self._pending.get(stroke)
         if pending is not None and (
             pending.population,
             pending.frame,
             pending.bbox,
             pending.parts,
-        ) != (
-            population,
-            frame,
-            (r0, r1, c0, c1),
-            parts,
-        ):
+            pending.label,
+        ) != (population, frame, (r0, r1, c0, c1), parts, label):
             raise WireError(f"part {part} of stroke {stroke} disagrees with its earlier parts")
         if pending is None:
             while len(self._pending) >= MAX_PENDING_STROKES:
@@ -591,22 +623,30 @@ class StrokeAssembler:
                 frame=frame,
                 bbox=(r0, r1, c0, c1),
                 parts=parts,
-                values=np.zeros((r1 - r0, width), np.uint32),
+                label=label,
+                values=None if label is not None else np.zeros((r1 - r0, width), np.uint32),
                 mask=np.zeros((r1 - r0, width), bool),
                 missing=set(range(parts)),
             )
             self._pending[stroke] = pending
-        pending.values[a - r0 : b - r0] = values.reshape(b - a, width)
+        if pending.values is not None and values is not None:
+            pending.values[a - r0 : b - r0] = values.reshape(b - a, width)
         pending.mask[a - r0 : b - r0] = mask.reshape(b - a, width) != 0
         pending.missing.discard(part)
         if pending.missing:
             return None
         del self._pending[stroke]
+        values_out: npt.NDArray[np.uint32] | int
+        if pending.values is not None:
+            values_out = pending.values
+        else:
+            assert pending.label is not None  # a mask stroke: its label was checked above
+            values_out = pending.label
         return Stroke(
             stroke=stroke,
             population=pending.population,
             frame=pending.frame,
             bbox=pending.bbox,
-            values=pending.values,
+            values=values_out,
             mask=pending.mask,
         )
