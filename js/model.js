@@ -274,25 +274,37 @@ export function computeRange(data) {
   return mx > mn ? [mn, mx] : [mn, mn + 1];
 }
 
-/** @type {WeakMap<object, ModelState>} */
-const STATES = new WeakMap();
+/**
+ * States by model. anywidget hands `initialize` and each `render` a different proxy of one model,
+ * so the key is the model's `_widget_id` (unique per Python widget), or the object itself in tests
+ * whose mocks have none.
+ * @type {Map<unknown, ModelState>}
+ */
+const STATES = new Map();
+
+/** @param {WidgetModel} model */
+const keyOf = (model) => model.get("_widget_id") || model;
 
 /**
  * The model's state, made on first use (anywidget calls `initialize` first; tests may not).
  * @param {WidgetModel} model
  */
 export function modelState(model) {
-  let s = STATES.get(model);
+  const key = keyOf(model);
+  let s = STATES.get(key);
   if (!s) {
     s = new ModelState(model);
-    STATES.set(model, s);
+    STATES.set(key, s);
   }
   return s;
 }
 
-/** Drop the model's state (anywidget calls initialize's cleanup when the model goes). */
-/** @param {WidgetModel} model */
+/**
+ * Drop the model's state (anywidget calls initialize's cleanup when the model goes).
+ * @param {WidgetModel} model
+ */
 export function disposeModelState(model) {
-  STATES.get(model)?.dispose();
-  STATES.delete(model);
+  const key = keyOf(model);
+  STATES.get(key)?.dispose();
+  STATES.delete(key);
 }

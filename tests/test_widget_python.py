@@ -1017,3 +1017,10 @@ def test_the_browser_codec_reads_what_python_writes_and_python_reads_its_strokes
     assert len(out["masked"]) == 6
     assert got is not None and got.stroke == 13 and got.values == LABEL_MAX
     np.testing.assert_array_equal(got.mask, mask)
+
+
+def test_each_widget_has_its_own_front_end_key(session: segpaint.Session) -> None:
+    # The browser keys its per-model state (one label buffer, one transport) on this id.
+    a, b = Annotator(session), Annotator(session)
+    assert len(a._widget_id) == 32 and a._widget_id != b._widget_id
+    assert a.get_state()["_widget_id"] == a._widget_id

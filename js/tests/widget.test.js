@@ -54,7 +54,7 @@ function state(extra = {}) {
     next_label: 5, brush_size: 3, contrast: [[0, 1000], [0, 100]], gamma: [1, 1], channel_visible: [true, true],
     channel_colors: ["#ff00ff", "#00ff00"], channel_names: ["phase", "nuclei"], opacity: 0.5, contour: false,
     show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
-    presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1,
+    presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1, _widget_id: "w1",
     limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: ["pan", "brush", "eraser", "fill", "picker", "roi"], export_formats: ["celldetective", "cellpose", "stardist"], label_max: 4294967295 },
     ...extra,
   };
@@ -417,17 +417,27 @@ describe("Annotator front-end", () => {
   });
 });
 
+let wires = 0;
+
+/** What anywidget hands each hook: a fresh proxy of the one model (never the same object). */
+function proxy(m) {
+  return {
+    get: (k) => m.get(k), set: (k, v) => m.set(k, v), save_changes: () => m.save_changes(),
+    send: (...args) => m.send(...args), on: (n, f) => m.on(n, f), off: (n, f) => m.off(n, f),
+  };
+}
+
 /** Mount `views` views of one model, feed them a pulled frame and a stroke; return what went out. */
 function wire(views) {
-  const m = new MockModel(state());
-  const dispose = widget.initialize({ model: m });
+  const m = new MockModel(state({ _widget_id: `wire-${++wires}` }));
+  const dispose = widget.initialize({ model: proxy(m) });
   const els = [];
   const cleanups = [];
   for (let k = 0; k < views; k++) {
     const e = document.createElement("div");
     document.body.append(e);
     els.push(e);
-    cleanups.push(widget.render({ model: m, el: e }));
+    cleanups.push(widget.render({ model: proxy(m), el: e }));
   }
   sendFrame(m, 0);
   // A full-resolution transfer pulled band by band: each band asks for the next one.
@@ -457,7 +467,7 @@ function wire(views) {
 }
 
 describe("several views of one widget", () => {
-  it("put the same bytes on the wire as one view and share one label buffer", () => {
+  it("put the same bytes on the wire as one view and share one label buffer, whatever proxies anywidget hands them", () => {
     const one = wire(1);
     const two = wire(2);
     expect(two.sent).toEqual(one.sent);

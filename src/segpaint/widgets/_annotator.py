@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,6 +210,11 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    _widget_id = traitlets.Unicode(
+        read_only=True,
+        help="A unique id: the front-end keys its per-model state on it (anywidget hands "
+        "`initialize` and each `render` different proxies of one model).",
+    ).tag(sync=True)
     limits = traitlets.Dict(
         read_only=True,
         help="Constants the front-end uses, sent once from here: chunk_bytes, brush_size "
@@ -267,6 +273,7 @@ class Annotator(anywidget.AnyWidget):
         }
         # Read-only traits first (validators of the others look at them).
         self.set_trait("limits", _LIMITS)
+        self.set_trait("_widget_id", uuid.uuid4().hex)
         self.set_trait("n_frames", session.n_frames)
         self.set_trait("image_shape", list(session.frame_shape))
         self.set_trait("channel_names", names)
@@ -296,7 +303,7 @@ class Annotator(anywidget.AnyWidget):
     @classmethod
     def _user_traits(cls) -> list[str]:
         read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
-        read_only |= {"limits"}
+        read_only |= {"limits", "_widget_id"}
         read_only |= {"_preview_step", "image_shape"}
         return [
             name for name in cls.class_own_traits(sync=bool) if name not in read_only | {"progress"}
