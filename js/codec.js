@@ -1,8 +1,34 @@
-// Binary array codec shared with segpaint/widgets/_wire.py.
+// @ts-check
+// The browser's codec; segpaint/widgets/_wire.py is the kernel's. Each holds both directions:
+//   kernel -> browser: "frame" + "band"s + "frame-end" (FrameAssembler), "labels-patch"
+//                      (writeLabelBox), "ack";
+//   browser -> kernel: "stroke" (encodeStroke), "request-frame", "request-full", "more", "undo",
+//                      "redo", "roi-add", "roi-change", "roi-remove", "export", "save", "presegment".
 // An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
 // never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
+// Channels may be decimated by the transfer's preview step (`preview_step`); labels never are.
+
+/** @typedef {Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array | Float32Array | Float64Array} PixelArray */
+
+/**
+ * A frame transfer being reassembled, then installed (see segpaint.widgets._wire.frame_messages).
+ * @typedef {object} Frame
+ * @property {number} xfer
+ * @property {number} frame
+ * @property {string | null} population
+ * @property {boolean} partial
+ * @property {number} height
+ * @property {number} width
+ * @property {number} previewStep channels are decimated by the preview step; labels never are
+ * @property {number} chanWidth
+ * @property {Map<number, {index?: number, dtype: string, data: PixelArray}>} channels
+ * @property {Uint32Array | null} labels
+ * @property {number} maxLabel
+ * @property {number} labelsFilled
+ */
 
 /** Typed-array constructors for the dtypes that cross the wire. */
+/** @type {Record<string, new (...args: any[]) => PixelArray> & {[k: string]: any}} */
 export const DTYPES = {
   uint8: Uint8Array,
   uint16: Uint16Array,
@@ -105,16 +131,17 @@ export function decodeRuns(labels, start, values, lengths) {
 /** Reassembles a frame sent as a header, row bands per array, and an end marker. */
 export class FrameAssembler {
   constructor() {
+    /** @type {Frame | null} */
     this.pending = null;
   }
 
   /** Start a transfer from a "frame" header; returns the pending transfer. */
   begin(header) {
     const { height, width } = header;
-    // Channels may come decimated by `step` (a level of detail matched to the zoom); labels never.
-    const step = header.step || 1;
-    const chanHeight = Math.ceil(height / step);
-    const chanWidth = Math.ceil(width / step);
+    // Channels may come decimated by the preview step (matched to the zoom); labels never.
+    const previewStep = header.preview_step || 1;
+    const chanHeight = Math.ceil(height / previewStep);
+    const chanWidth = Math.ceil(width / previewStep);
     const channels = new Map();
     for (const ch of header.channels) {
       const ctor = DTYPES[ch.dtype];
@@ -128,7 +155,7 @@ export class FrameAssembler {
       partial: Boolean(header.partial),
       height,
       width,
-      step,
+      previewStep,
       chanWidth,
       channels,
       labels: header.labels ? new Uint32Array(height * width) : null,
@@ -166,4 +193,47 @@ export class FrameAssembler {
     this.pending = null;
     return p;
   }
+}
+
+/**
+ * Pack `count` bytes of a 0/1 mask from `start` into bits, least significant bit first.
+ * @param {Uint8Array} mask @param {number} start @param {number} count
+ */
+export function packBits(mask, start, count) {
+  const out = new Uint8Array((count + 7) >> 3);
+  for (let i = 0; i < count; i++) if (mask[start + i]) out[i >> 3] |= 1 << (i & 7);
+  return out;
+}
+
+/**
+ * The "stroke" messages of one edit, in row bands of at most `chunkBytes` (usually one part).
+ * With `label` (brush, eraser, fill: one label under the mask) a "mask" stroke: the mask
+ * bit-packed, 1 bit per pixel of the box. With `values` a "values" stroke: uint32 values and a
+ * uint8 mask. Mirror of segpaint.widgets._wire.stroke_messages.
+ * @param {{stroke: number, population: string | null, frame: number | null, bbox: number[],
+ *   mask: Uint8Array, label?: number, values?: Uint32Array}} edit
+ * @param {number} chunkBytes
+ * @returns {[Record<string, any>, ArrayBuffer[]][]}
+ */
+export function encodeStroke(edit, chunkBytes) {
+  const [r0, r1, c0, c1] = edit.bbox;
+  const w = c1 - c0;
+  const values = edit.values;
+  const rowsPerPart = values ? Math.max(1, Math.floor(chunkBytes / (w * 5))) : Math.max(1, Math.floor((chunkBytes * 8) / w));
+  const parts = Math.ceil((r1 - r0) / rowsPerPart);
+  /** @type {[Record<string, any>, ArrayBuffer[]][]} */
+  const out = [];
+  for (let k = 0; k < parts; k++) {
+    const a = r0 + k * rowsPerPart;
+    const b = Math.min(r1, a + rowsPerPart);
+    const content = { type: "stroke", stroke: edit.stroke, part: k, parts, population: edit.population, frame: edit.frame, bbox: [r0, r1, c0, c1], rows: [a, b] };
+    const start = (a - r0) * w;
+    const n = (b - a) * w;
+    if (values) {
+      out.push([{ ...content, encoding: "values" }, [values.slice(start, start + n).buffer, edit.mask.slice(start, start + n).buffer]]);
+    } else {
+      out.push([{ ...content, encoding: "mask", label: (edit.label ?? 0) >>> 0 }, [packBits(edit.mask, start, n).buffer]]);
+    }
+  }
+  return out;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Colours: label colours that keep neighbouring labels apart, and per-channel LUTs
 // (contrast limits + gamma + channel colour) computed in the browser.
 
@@ -21,6 +22,10 @@ export function hashLabel(label) {
  * Adjacency of labels: two non-zero labels are neighbours when they touch, or face each other
  * across a one-pixel gap (watershed lines), horizontally or vertically, inside rows/cols of `box`.
  * Returns Map<label, Set<label>> (symmetric), added to `adj`.
+ */
+/**
+ * @param {ArrayLike<number>} labels @param {number} width @param {number} height
+ * @param {number[] | null} [box] @param {Map<number, Set<number>>} [adj]
  */
 export function labelAdjacency(labels, width, height, box = null, adj = new Map()) {
   const pairs = new Set();
@@ -99,6 +104,10 @@ export function pairsToAdjacency(pairs, adj = new Map()) {
  * Greedy colouring: each label gets its hashed palette entry unless a neighbour already holds it,
  * then the next free one. Returns Map<label, paletteIndex>. With 24 colours and planar-ish
  * adjacency a free colour always exists; if not, the hashed one is kept.
+ */
+/**
+ * @param {Map<number, Set<number>>} adj @param {number} [nColors] @param {Map<number, number>} [assigned]
+ * @param {Iterable<number> | null} [only]
  */
 export function assignColors(adj, nColors = PALETTE.length, assigned = new Map(), only = null) {
   const todo = only ? [...only] : [...adj.keys()];
@@ -251,7 +260,7 @@ export function percentileLimits(data, dtype, pLow = 1, pHigh = 99.8) {
       }
       return hist.length - 1;
     };
-    let lo = find(pLow);
+    const lo = find(pLow);
     let hi = find(pHigh);
     if (hi <= lo) hi = lo + 1;
     return [lo, hi];
@@ -262,7 +271,7 @@ export function percentileLimits(data, dtype, pLow = 1, pHigh = 99.8) {
   if (!sample.length) return [0, 1];
   const s = Float64Array.from(sample).sort();
   const at = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))))];
-  let lo = at(pLow);
+  const lo = at(pLow);
   let hi = at(pHigh);
   if (!(hi > lo)) hi = lo + 1;
   return [lo, hi];

@@ -1,3 +1,4 @@
+// @ts-check
 // Brush / eraser rasterisation and flood fill on a Uint32Array label buffer (row-major, `width` columns).
 // The brush follows docs/architecture.md "Brush rasterisation" exactly, so that a stroke painted here
 // and the same polyline through `session.paint` give identical pixels.
@@ -45,15 +46,6 @@ export function segmentCentres(a, b, visit, includeStart = false) {
   }
 }
 
-/** Intersection of two half-open boxes [r0, r1, c0, c1], or null. */
-export function intersectBox(a, b) {
-  const r0 = Math.max(a[0], b[0]);
-  const r1 = Math.min(a[1], b[1]);
-  const c0 = Math.max(a[2], b[2]);
-  const c1 = Math.min(a[3], b[3]);
-  return r0 < r1 && c0 < c1 ? [r0, r1, c0, c1] : null;
-}
-
 /** Smallest box holding both (either may be null). */
 export function unionBox(a, b) {
   if (!a) return b ? b.slice() : null;
@@ -69,6 +61,10 @@ export function unionBox(a, b) {
  * only inside one of them. `preserve` paints only where the label is 0.
  */
 export class Stroke {
+  /**
+   * @param {{labels: Uint32Array, touched: Uint8Array, width: number, height: number, radius: number,
+   *   label: number, clips?: number[][] | null, preserve?: boolean}} options
+   */
   constructor({ labels, touched, width, height, radius, label, clips = null, preserve = false }) {
     this.labels = labels;
     this.touched = touched;
@@ -95,8 +91,8 @@ export class Stroke {
       if (w < 0) continue;
       const r = row + dr;
       if (r < 0 || r >= height) continue;
-      let c0 = Math.max(col - w, 0);
-      let c1 = Math.min(col + w + 1, width);
+      const c0 = Math.max(col - w, 0);
+      const c1 = Math.min(col + w + 1, width);
       if (c0 >= c1) continue;
       for (const box of this.boxes) {
         if (r < box[0] || r >= box[1]) continue;
@@ -178,6 +174,10 @@ export function inClips(clips, row, col) {
  * Marks filled pixels in `touched`; returns the filled box or null (nothing to do).
  * Scanline algorithm with an explicit stack: no recursion, no per-pixel allocation.
  */
+/**
+ * @param {Uint32Array} labels @param {Uint8Array} touched @param {number} width @param {number} height
+ * @param {number[]} seed @param {number} label @param {number[][] | null} [clips]
+ */
 export function floodFill(labels, touched, width, height, seed, label, clips = null) {
   const [sr, sc] = seed;
   if (sr < 0 || sr >= height || sc < 0 || sc >= width) return null;
@@ -186,6 +186,7 @@ export function floodFill(labels, touched, width, height, seed, label, clips = n
   label >>>= 0;
   if (target === label) return null;
   const clipList = clips && clips.length ? clips : null;
+  /** @param {number} r @param {number} c */
   const ok = (r, c) => {
     const i = r * width + c;
     return labels[i] === target && !touched[i] && (clipList === null || inClips(clipList, r, c));
@@ -196,8 +197,8 @@ export function floodFill(labels, touched, width, height, seed, label, clips = n
   let c1 = sc + 1;
   const stack = [sr, sc];
   while (stack.length) {
-    const c = stack.pop();
-    const r = stack.pop();
+    const c = /** @type {number} */ (stack.pop());
+    const r = /** @type {number} */ (stack.pop());
     if (!ok(r, c)) continue;
     let a = c;
     while (a > 0 && ok(r, a - 1)) a--;

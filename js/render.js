@@ -1,3 +1,4 @@
+// @ts-check
 // Viewport renderer: the canvas holds exactly what is on screen (one canvas pixel per CSS pixel of
 // the viewport), computed from the image data by nearest-neighbour lookup. Every operation therefore
 // costs in proportion to the viewport, not the image: a contrast change or a new frame at 4096²
@@ -84,7 +85,7 @@ export class Renderer {
     this.colIdx = null; // image column of each screen column (-1 outside)
     this.rowIdx = null;
     this.channels = []; // {index, dtype, data, visible, rgb, lo, hi, gamma, lut}
-    this.step = 1; // channel data decimated by `step` (level of detail); labels are full size
+    this.previewStep = 1; // channel data decimated by the preview step; labels are full size
     this.chanWidth = 0;
     this.colIdxC = null;
     this._idxC = null;
@@ -155,7 +156,7 @@ export class Renderer {
 
   _chanMapping() {
     if (!this.colIdx) return;
-    const step = this.step;
+    const step = this.previewStep;
     this.colIdxC = new Int32Array(this.colIdx.length);
     for (let x = 0; x < this.colIdx.length; x++) {
       const c = this.colIdx[x];
@@ -165,18 +166,18 @@ export class Renderer {
 
   /**
    * Set the channel list: [{index, dtype, data, visible, rgb, lo, hi, gamma}]. All channels hold
-   * the frame decimated by `step` (1 = full resolution), i.e. ceil(width / step) columns.
+   * the frame decimated by `previewStep` (1 = full resolution), i.e. ceil(width / previewStep) columns.
    */
-  setChannels(channels, step = 1) {
+  setChannels(channels, previewStep = 1) {
     this.channels = channels.map((c) => ({ ...c, lut: buildLut(c.dtype, c.lo, c.hi, c.gamma, c.rgb) }));
-    this.step = step;
-    this.chanWidth = Math.ceil(this.width / step);
+    this.previewStep = previewStep;
+    this.chanWidth = Math.ceil(this.width / previewStep);
     this._chanMapping();
   }
 
   /** Index into the channel arrays of image pixel (row, col). */
   chanIndex(row, col) {
-    const s = this.step;
+    const s = this.previewStep;
     return s === 1 ? row * this.width + col : Math.floor(row / s) * this.chanWidth + Math.floor(col / s);
   }
 
@@ -192,21 +193,15 @@ export class Renderer {
     return true;
   }
 
-  /** Install a frame's label buffer (colours keep their assignment until `recolor`). */
+  /** Install a frame's label buffer (colours keep their assignment until `recolorSteps` runs). */
   setLabels(labels) {
     this.labels = labels;
   }
 
-  /** Recompute neighbour-aware label colours for the whole frame; true when a colour changed. */
-  recolor() {
-    if (!this.labels) return false;
-    const before = this.colors.assigned;
-    this.colors.reset(this.labels, this.width, this.height);
-    for (const [l, i] of this.colors.assigned) if (before.get(l) !== i) return true;
-    return false;
-  }
-
-  /** `recolor` in steps (a generator the caller drives between tasks); returns true on change. */
+  /**
+   * Recompute neighbour-aware label colours for the whole frame, in steps (a generator the caller
+   * drives between tasks); returns true on change.
+   */
   *recolorSteps() {
     if (!this.labels) return false;
     const before = this.colors.assigned;
@@ -228,11 +223,12 @@ export class Renderer {
 
   /** Compute a screen rectangle into `out`. */
   compose(rect) {
+    if (!this.out || !this.rowIdx || !this.colIdx || !this._idx || !this._idxC || !this.colIdxC) return;
     const [y0, y1, x0, x1] = rect;
     const { out, width, height, labels, colIdx, rowIdx, viewWidth } = this;
     const n = x1 - x0;
     const idx = this._idx;
-    const step = this.step;
+    const step = this.previewStep;
     const idxC = step === 1 ? idx : this._idxC;
     const colIdxC = this.colIdxC;
     const chanWidth = this.chanWidth;

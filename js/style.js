@@ -1,3 +1,4 @@
+// @ts-check
 // Styles of the annotator, scoped under .segpaint-annotator (bundled with the module: one file to ship).
 export const CSS = `
 .segpaint-annotator { font: 12px/1.4 system-ui, sans-serif; color: var(--jp-ui-font-color1, #222);

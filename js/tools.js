@@ -1,7 +1,7 @@
+// @ts-check
 // Pointer geometry and tool helpers: the view transform (zoom at cursor, pan, fit), ROI hit-testing
 // and editing, and the napari-like key map. Pure helpers; widget.js wires them to DOM events.
 
-export const TOOLS = ["pan", "brush", "eraser", "fill", "picker", "roi"];
 
 export const ZOOM_MIN = 1 / 64;
 export const ZOOM_MAX = 64;
@@ -48,11 +48,6 @@ export class View {
     this.scale = Math.min(viewWidth / width, viewHeight / height);
     this.tx = (viewWidth - width * this.scale) / 2;
     this.ty = (viewHeight - height * this.scale) / 2;
-  }
-
-  /** CSS transform for the image-size canvas. */
-  css() {
-    return `translate(${this.tx}px, ${this.ty}px) scale(${this.scale})`;
   }
 }
 

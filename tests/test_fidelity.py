@@ -442,6 +442,7 @@ def test_session_export_of_a_big_endian_movie_holds_the_movie_values(tmp_path):
     tifffile.imwrite(path, movie, imagej=True, byteorder=">", metadata={"axes": "TCYX"})
     s = segpaint.open(path, pixel_size_um=1)
     roi = s.add_roi(2, rows=(5, 30), cols=(7, 41))
+    s.paint("cells", 2, [(15, 20)], radius=4, label=1)  # a cell: an empty mask would warn
     for fmt in ("celldetective", "stardist"):
         files = s.export_roi("cells", roi, folder=tmp_path / fmt, format=fmt, pad=False)
         back = tifffile.imread(files[0])

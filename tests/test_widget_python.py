@@ -3,6 +3,7 @@ message handler with what js/widget.js sends, and decode what the widget sends b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import traitlets
 
 import segpaint
 from segpaint.ops import stroke_mask
-from segpaint.widgets import BRUSH_SIZE_MAX, Annotator
-from segpaint.widgets._wire import CHUNK_BYTES
+from segpaint.widgets import BRUSH_SIZE_MAX, LABEL_MAX, Annotator
+from segpaint.widgets._wire import CHUNK_BYTES, stroke_messages
+from segpaint.widgets._wire import decode_frame as wire_decode_frame
 
 Sent = list[tuple[dict[str, Any], list[Any]]]
 
@@ -49,69 +51,32 @@ def browser_stroke(
     stroke: int = 1,
     parts: int = 1,
 ) -> list[tuple[dict[str, Any], list[Any]]]:
-    """The patch message(s) js/widget.js sends at the end of a stroke (values + mask of its box)."""
+    """The stroke message(s) the browser sends at pointer-up (the label under a bit-packed mask
+    of its box), made with the codec's own encoder; ``parts`` > 1 shrinks the chunk size."""
     result = stroke_mask(session.frame_shape, points, radius)
     assert result is not None
     (r0, r1, c0, c1), mask = result
-    values = np.array(session.labels("cells", frame)[r0:r1, c0:c1], dtype="<u4")
-    values[mask] = label
-    bounds = np.linspace(r0, r1, parts + 1).astype(int)
-    out = []
-    for k in range(parts):
-        a, b = int(bounds[k]), int(bounds[k + 1])
-        content = {
-            "type": "patch",
-            "stroke": stroke,
-            "part": k,
-            "parts": parts,
-            "tool": "brush",
-            "population": "cells",
-            "frame": frame,
-            "bbox": [r0, r1, c0, c1],
-            "rows": [a, b],
-        }
-        buffers = [
-            memoryview(values[a - r0 : b - r0].tobytes()),
-            memoryview(mask[a - r0 : b - r0].astype(np.uint8).tobytes()),
-        ]
-        out.append((content, buffers))
-    return out
+    rows = -(-(r1 - r0) // parts)
+    messages = stroke_messages(
+        stroke=stroke,
+        population="cells",
+        frame=frame,
+        bbox=(r0, r1, c0, c1),
+        label=label,
+        mask=mask,
+        max_bytes=CHUNK_BYTES if parts == 1 else -(-rows * (c1 - c0) // 8),
+    )
+    assert len(messages) == parts
+    return messages
 
 
 def decode_frame(sent: Sent) -> dict[str, Any]:
-    """Reassemble a frame transfer the way js/codec.js FrameAssembler does."""
-    header = next(c for c, _ in sent if c["type"] == "frame")
-    h, w = header["height"], header["width"]
-    step = header["step"]
-    ch_h, ch_w = -(-h // step), -(-w // step)  # channels may come decimated by `step`
-    chans: dict[int, np.ndarray] = {}
-    dtypes = {ch["index"]: ch["dtype"] for ch in header["channels"]}
-    labels = np.zeros(h * w, np.uint32) if header["labels"] else None
-    for content, buffers in sent:
-        if content.get("type") != "band" or content["xfer"] != header["xfer"]:
-            continue
+    """The first frame transfer in ``sent``, decoded by the codec's decoder (the mirror of
+    js/codec.js FrameAssembler); every message stays under the chunk size."""
+    for _, buffers in sent:
         assert sum(memoryview(b).nbytes for b in buffers) <= CHUNK_BYTES
-        if content["key"] == "channel":
-            c = content["channel"]
-            arr = chans.setdefault(c, np.zeros((ch_h, ch_w), dtypes[c]))
-            band = np.frombuffer(buffers[0], dtypes[c]).reshape(-1, ch_w)
-            arr[content["row0"] : content["row1"]] = band
-        elif content["encoding"] == "rle":
-            assert labels is not None
-            values = np.frombuffer(buffers[0], "<u4")
-            lengths = np.frombuffer(buffers[1], "<u4")
-            start = content["start"]
-            labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
-        else:
-            assert labels is not None
-            rows = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, w)
-            labels.reshape(h, w)[content["row0"] : content["row1"]] = rows
-    assert any(c["type"] == "frame-end" and c["xfer"] == header["xfer"] for c, _ in sent)
-    return {
-        "header": header,
-        "channels": chans,
-        "labels": None if labels is None else labels.reshape(h, w),
-    }
+    got = wire_decode_frame(sent)
+    return {"header": got.header, "channels": got.channels, "labels": got.labels}
 
 
 def pull_all(widget: Annotator, sent: Sent) -> None:
@@ -169,7 +134,7 @@ def test_fill_with_zero_from_the_browser_deletes_a_cell(
     rows, cols = np.nonzero(cell)
     r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     content = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 9,
         "tool": "fill",
         "population": "cells",
@@ -199,7 +164,7 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
 ) -> None:
     sent = capture(widget, monkeypatch)
     content = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 1,
         "population": "cells",
         "frame": 0,
@@ -207,8 +172,8 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
     }
     values = memoryview(np.ones(20, "<u4").tobytes())
     widget._handle_message(content, [values, memoryview(np.ones(20, np.uint8).tobytes())])
-    assert widget.status.startswith("edit not applied: bbox")
-    assert [c["type"] for c, _ in sent] == ["ack", "patch"]
+    assert widget.status == "edit not applied: bbox row1 must be an integer from 61 to 64; got 70"
+    assert [c["type"] for c, _ in sent] == ["ack", "labels-patch"]
     assert sent[0][0]["applied"] is False
     assert sent[1][0]["bbox"] == [60, 64, 0, 2]  # what the session holds, clipped to the frame
     assert not np.frombuffer(sent[1][1][0], sent[1][0]["dtype"]).any()
@@ -216,16 +181,18 @@ def test_a_refused_patch_is_reported_and_the_canvas_is_resynced(
 
 def test_a_malformed_patch_says_what_was_expected(widget: Annotator) -> None:
     content = {
-        "type": "patch",
+        "type": "stroke",
         "stroke": 1,
         "population": "cells",
         "frame": 0,
         "bbox": [0, 2, 0, 2],
     }
     widget._handle_message(content, [memoryview(b"\0" * 8)])
-    assert widget.status == "patch failed: a patch carries 2 buffers (values, mask); got 1"
+    assert widget.status == "edit not applied: a stroke carries 2 buffers (values, mask); got 1"
     widget._handle_message(content, [memoryview(b"\0" * 8), memoryview(b"\0" * 4)])
-    assert widget.status == "patch failed: patch values: expected 4 elements, got 2"
+    assert widget.status == (
+        "edit not applied: stroke values: expected 4 elements (16 bytes), got 8 bytes"
+    )
 
 
 # --------------------------------------------------------------------------- Python -> browser
@@ -236,7 +203,7 @@ def test_python_edits_reach_the_canvas_as_region_patches(
     change = session.paint("cells", 0, [(30, 30), (30, 50)], 4, 300)
     assert change is not None
     ((content, buffers),) = sent
-    assert content["type"] == "patch"
+    assert content["type"] == "labels-patch"
     assert content["frame"] == 0
     assert content["population"] == "cells"
     assert tuple(content["bbox"]) == change.bbox
@@ -270,7 +237,7 @@ def test_undo_and_redo_from_the_browser(
     sent.clear()
     widget._handle_message({"type": "redo"}, [])
     assert widget.status == "redo: cells frame 2"
-    assert [c["type"] for c, _ in sent] == ["patch"]
+    assert [c["type"] for c, _ in sent] == ["labels-patch"]
 
 
 def test_frame_change_sends_visible_channels_and_labels_as_binary(
@@ -383,8 +350,15 @@ def test_float_and_signed_images_travel_as_float32(monkeypatch: pytest.MonkeyPat
         ("contrast", [[0, 10], [5, 5]], r"contrast\[1\] must be \[lo, hi\] with finite lo < hi"),
         ("gamma", [1, 0], r"gamma\[1\] must be a number from 0.1 to 4.0; got 0"),
         ("channel_visible", [True, 1], r"channel_visible\[1\] must be True or False"),
-        ("channel_colors", ["red", "#00ff00"], r'channel_colors\[0\] must look like "#rrggbb"'),
-        ("opacity", 1.5, "opacity must be between 0 and 1; got 1.5"),
+        (
+            "channel_colors",
+            ["red", "#00ff00"],
+            r'channel_colors\[0\] must be a colour like "#rrggbb" \(e.g. "#ff00ff"\); got \'red\'',
+        ),
+        ("opacity", 1.5, "opacity must be a number from 0 to 1; got 1.5"),
+        ("opacity", float("nan"), "opacity must be a number from 0 to 1; got nan"),
+        ("brush_size", 10.0, "brush_size must be an integer diameter from 1 to 1024 pixels"),
+        ("selected_label", True, r"selected_label must be an integer from 0 to 4294967295 \(0"),
         ("export_format", "zarr", "export_format must be one of celldetective, cellpose, stardist"),
         (
             "population",
@@ -502,7 +476,9 @@ def test_presegment_runs_in_a_thread_with_progress(monkeypatch: pytest.MonkeyPat
     labels = np.asarray(session.labels("cells", 1))
     assert len(np.unique(labels[labels > 0])) == 2
     assert not session.labels("cells", 0).any()
-    assert any(c["type"] == "patch" and c["frame"] == 1 for c, _ in sent)  # reached the canvas
+    assert any(
+        c["type"] == "labels-patch" and c["frame"] == 1 for c, _ in sent
+    )  # reached the canvas
     assert widget.next_label == 3
 
 
@@ -567,7 +543,7 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     )  # what the browser asks for when 3 pixels share a screen pixel
     widget.frame = 1
     got = decode_frame(sent)
-    assert got["header"]["step"] == 3
+    assert got["header"]["preview_step"] == 3
     np.testing.assert_array_equal(got["channels"][0], session.image(1)[0, ::3, ::3])
     np.testing.assert_array_equal(got["labels"], session.labels("cells", 1))  # labels: always full
     assert got["header"]["max_label"] == 5
@@ -575,7 +551,7 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     widget._handle_message({"type": "request-full", "frame": 1}, [])
     pull_all(widget, sent)
     full = decode_frame(sent)
-    assert full["header"]["step"] == 1
+    assert full["header"]["preview_step"] == 1
     assert full["header"]["partial"] is True
     assert full["labels"] is None
     for c in range(2):
@@ -598,7 +574,7 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     sent.clear()
     widget._handle_message({"type": "request-full", "frame": 1}, [])
     header = sent[0][0]
-    assert header["pull"] is True and header["step"] == 1
+    assert header["pull"] is True and header["preview_step"] == 1
     window = segpaint.widgets._annotator.PULL_WINDOW
     assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * window  # header, first band(s)
     widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])
@@ -614,3 +590,437 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     assert full["header"]["frame"] == 2
     for c in range(2):
         np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])
+
+
+# --------------------------------------------------------------------------- hostile messages
+INF, NAN = float("inf"), float("nan")
+
+
+def stroke_message(**changes: Any) -> tuple[dict[str, Any], list[Any]]:
+    """A valid one-part stroke of label 9 over rows 10-12, cols 20-24 of frame 0, then `changes`."""
+    content: dict[str, Any] = {
+        "type": "stroke",
+        "stroke": 5,
+        "part": 0,
+        "parts": 1,
+        "population": "cells",
+        "frame": 0,
+        "bbox": [10, 12, 20, 24],
+        "rows": [10, 12],
+    }
+    content.update(changes)
+    buffers = [memoryview(np.full(8, 9, "<u4").tobytes()), memoryview(np.ones(8, "u1").tobytes())]
+    return content, buffers
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"stroke": INF}, "stroke must be an integer from 0 to 9007199254740992; got inf"),
+        ({"stroke": NAN}, "stroke must be an integer"),
+        ({"stroke": "5"}, "stroke must be an integer"),
+        ({"stroke": True}, "stroke must be an integer"),
+        ({"parts": 10**12}, "parts must be an integer from 1 to 2; got 1000000000000"),
+        ({"parts": 0}, "parts must be an integer from 1 to 2; got 0"),
+        ({"parts": INF}, "parts must be an integer from 1 to 2; got inf"),
+        ({"part": 3}, "part must be an integer from 0 to 0; got 3"),
+        ({"bbox": [10, INF, 20, 24]}, "bbox row1 must be an integer from 11 to 64; got inf"),
+        ({"bbox": [NAN, 12, 20, 24]}, "bbox row0 must be an integer from 0 to 63; got nan"),
+        ({"bbox": [10, 12, 20, 10**9]}, "bbox col1 must be an integer from 21 to 80"),
+        ({"bbox": [-2, 12, 20, 24]}, "bbox row0 must be an integer from 0 to 63; got -2"),
+        ({"bbox": [12, 10, 20, 24]}, "bbox row1 must be an integer from 13 to 64; got 10"),
+        ({"bbox": [10, 12, 20]}, "bbox must be \\[row0, row1, col0, col1\\]"),
+        ({"bbox": None}, "bbox must be \\[row0, row1, col0, col1\\]"),
+        ({"rows": [10, 13]}, "rows\\[1\\] must be an integer from 11 to 12; got 13"),
+        ({"rows": [NAN, 12]}, "rows\\[0\\] must be an integer from 10 to 11; got nan"),
+        ({"population": "ghosts"}, "population must be one of 'cells'; got 'ghosts'"),
+        ({"population": None}, "population must be one of 'cells'; got None"),
+        ({"frame": 3}, "frame must be an integer from 0 to 2; got 3"),
+        ({"frame": -INF}, "frame must be an integer from 0 to 2; got -inf"),
+        ({"frame": 0.5}, "frame must be an integer from 0 to 2; got 0.5"),
+    ],
+)
+def test_a_hostile_stroke_changes_nothing_and_is_answered_applied_false(
+    session: segpaint.Session,
+    widget: Annotator,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    reason: str,
+) -> None:
+    session.paint("cells", 0, [(11, 22)], 3, 4)
+    before = np.array(session.labels("cells", 0))
+    sent = capture(widget, monkeypatch)
+    widget._handle_message(*stroke_message(**changes))
+    np.testing.assert_array_equal(session.labels("cells", 0), before)
+    ack = sent[0][0]
+    assert ack["type"] == "ack"
+    assert ack["applied"] is False
+    assert ack["stroke"] == (5 if "stroke" not in changes else None)
+    assert re.match("edit not applied: " + reason, ack["message"])
+    assert widget.status == ack["message"]
+    session.undo()  # the one edit on the history is the paint above
+    assert not session.labels("cells", 0).any()
+    assert not session.can_undo
+
+
+def mask_stroke(**changes: Any) -> tuple[dict[str, Any], list[Any]]:
+    """A valid bit-packed stroke of label 9 over rows 10-12, cols 20-24 of frame 0, then `changes`."""
+    content, _ = stroke_message(encoding="mask", label=9)
+    content.update(changes)
+    return content, [memoryview(np.packbits(np.ones(8, "u1"), bitorder="little").tobytes())]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        (({"label": INF}, None), "label must be an integer from 0 to 4294967295; got inf"),
+        (({"label": 2**32}, None), "label must be an integer from 0 to 4294967295; got 4294967296"),
+        (({"label": -1}, None), "label must be an integer from 0 to 4294967295; got -1"),
+        (({"label": None}, None), "label must be an integer from 0 to 4294967295; got None"),
+        (({"encoding": "jpeg"}, None), "encoding must be one of 'mask', 'values'; got 'jpeg'"),
+        (({}, [b"\xff\xff"]), "stroke mask bytes: expected 1 elements \\(1 bytes\\), got 2 bytes"),
+        (({}, [b"\xff", b"\xff"]), "a mask stroke carries 1 buffer \\(the mask\\); got 2"),
+    ],
+)
+def test_a_hostile_mask_stroke_changes_nothing(
+    session: segpaint.Session,
+    widget: Annotator,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[dict[str, Any], list[bytes] | None],
+    reason: str,
+) -> None:
+    changes, buffers = case
+    sent = capture(widget, monkeypatch)
+    content, good = mask_stroke(**changes)
+    widget._handle_message(content, good if buffers is None else [memoryview(b) for b in buffers])
+    assert not np.asarray(session.labels("cells", 0)).any()
+    assert sent[0][0]["applied"] is False
+    assert re.match("edit not applied: " + reason, sent[0][0]["message"])
+
+
+def test_a_mask_stroke_writes_its_label_under_its_mask(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    widget._handle_message(*mask_stroke(label=LABEL_MAX))
+    assert sent[0][0]["applied"] is True
+    labels = np.asarray(session.labels("cells", 0))
+    assert (labels[10:12, 20:24] == LABEL_MAX).all() and (labels == LABEL_MAX).sum() == 8
+    # Parts must agree on the encoding and the label.
+    first = mask_stroke(stroke=6, parts=2, rows=[10, 11])
+    first[1][0] = memoryview(b"\x0f")
+    widget._handle_message(*first)
+    second = stroke_message(stroke=6, parts=2, part=1, rows=[11, 12])
+    second[1][0] = memoryview(np.full(4, 9, "<u4").tobytes())
+    second[1][1] = memoryview(np.ones(4, "u1").tobytes())
+    widget._handle_message(*second)
+    assert "disagrees with its earlier parts" in widget.status
+
+
+def test_a_refused_stroke_inside_the_frame_puts_the_labels_back_on_the_canvas(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session.paint("cells", 0, [(11, 22)], 3, 4)
+    sent = capture(widget, monkeypatch)
+    content, buffers = stroke_message(rows=[10, 11])  # buffers hold two rows, not one
+    widget._handle_message(content, buffers)
+    assert [c["type"] for c, _ in sent] == ["ack", "labels-patch"]
+    assert sent[0][0]["message"] == (
+        "edit not applied: stroke values: expected 4 elements (16 bytes), got 32 bytes"
+    )
+    patch, (buffer,) = sent[1]
+    assert patch["bbox"] == [10, 12, 20, 24]
+    got = np.frombuffer(buffer, patch["dtype"]).reshape(2, 4)
+    np.testing.assert_array_equal(got, session.labels("cells", 0)[10:12, 20:24])
+
+
+def test_a_forged_part_count_allocates_nothing_large(widget: Annotator) -> None:
+    import tracemalloc
+
+    content, buffers = stroke_message(parts=10**12, bbox=[0, 64, 0, 80], rows=[0, 1])
+    tracemalloc.start()
+    try:
+        widget._handle_message(content, buffers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+    assert widget.status == (
+        "edit not applied: parts must be an integer from 1 to 64; got 1000000000000"
+    )
+
+
+def test_parts_that_disagree_drop_the_stroke(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = browser_stroke(session, 0, [(5, 5), (50, 70)], 4, 3, parts=2)
+    widget._handle_message(*first[0])
+    content, buffers = first[1]
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({**content, "frame": 1}, buffers)  # same stroke id, another frame
+    assert sent[0][0]["applied"] is False
+    assert "disagrees with its earlier parts" in widget.status
+    widget._handle_message(content, buffers)  # the true last part: its first part is gone
+    assert not session.labels("cells", 0).any()
+    assert not session.can_undo
+
+
+def test_at_most_a_few_unfinished_strokes_wait_for_their_parts(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    from segpaint.widgets._wire import MAX_PENDING_STROKES
+
+    strokes = [
+        browser_stroke(session, 0, [(5, 5), (50, 70)], 4, 3, stroke=k, parts=2) for k in range(10)
+    ]
+    for parts in strokes:
+        widget._handle_message(*parts[0])
+    assert len(widget._strokes._pending) == MAX_PENDING_STROKES
+    widget._handle_message(*strokes[-1][1])  # the newest still completes
+    assert (session.labels("cells", 0) == 3).sum() > 100
+    before = np.array(session.labels("cells", 0))
+    widget._handle_message(*strokes[0][1])  # the oldest was dropped: its last part alone is nothing
+    np.testing.assert_array_equal(session.labels("cells", 0), before)
+    session.undo()
+    assert not session.can_undo
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        ({"type": "request-full", "frame": INF}, "request-full refused: frame must be an integer"),
+        ({"type": "roi-add", "frame": 0, "bbox": [0, INF, 0, 3]}, "roi-add refused: bbox row1"),
+        ({"type": "roi-add", "frame": NAN, "bbox": [0, 4, 0, 3]}, "roi-add refused: frame must"),
+        ({"type": "roi-add", "frame": 0, "bbox": [0, 65, 0, 3]}, "roi-add refused: bbox row1"),
+        (
+            {"type": "roi-change", "frame": 0, "old": [0, 4, 0, NAN], "bbox": [0, 4, 0, 3]},
+            "roi-change refused: old col1",
+        ),
+        ({"type": "roi-remove", "frame": "0", "bbox": [0, 4, 0, 4]}, "roi-remove refused: frame"),
+        ({"type": "export", "frame": NAN}, "export refused: frame must be an integer from 0 to 2"),
+        ({"type": "export", "format": "png"}, "export refused: format must be one of"),
+        ({"type": "export", "bbox": [0, 1e300, 0, 4]}, "export refused: bbox row1"),
+        ({"type": "presegment", "scope": "everything"}, "presegment refused: scope must be"),
+        ({"type": "presegment", "method": "rm -rf"}, "presegment refused: method must be"),
+        ({"type": INF}, "ignored an unknown message from the browser: inf"),
+    ],
+)
+def test_hostile_requests_change_nothing_and_say_why(
+    session: segpaint.Session, widget: Annotator, content: dict[str, Any], status: str
+) -> None:
+    roi = session.add_roi(0, rows=(0, 4), cols=(0, 4))
+    widget._handle_message(content, [])
+    assert widget.status.startswith(status)
+    assert session.rois() == [roi]
+    assert not np.asarray(session.labels("cells")).any()
+    assert widget.busy is False
+
+
+@pytest.mark.parametrize("content", ["junk", None, [1, 2], 3.5])
+def test_a_message_that_is_not_an_object_is_reported(widget: Annotator, content: Any) -> None:
+    widget._handle_message(content, [])
+    assert widget.status == "ignored an unknown message from the browser: None"
+
+
+def test_the_largest_label_value_breaks_neither_the_widget_nor_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session = segpaint.open(np.zeros((2, 32, 40), np.uint16), axes="TYX")
+    labels = np.zeros((32, 40), np.uint32)
+    labels[:4, :4] = LABEL_MAX
+    labels[10:12, 10:12] = 7
+    session.set_labels("cells", 0, labels)
+
+    widget = Annotator(session)
+    assert widget.next_label == 0
+    assert widget.status.startswith(
+        "labels of 'cells' reach 4294967295, the largest uint32 label: no unused label is left"
+    )
+    sent = capture(widget, monkeypatch)
+    widget._handle_message({"type": "request-frame"}, [])
+    frame = decode_frame(sent)
+    np.testing.assert_array_equal(frame["labels"], labels)
+    assert frame["header"]["max_label"] == LABEL_MAX
+
+    # A stroke of the largest label is applied, and a Python edit up to it keeps `m` off.
+    sent.clear()
+    content, buffers = stroke_message()
+    buffers[0] = memoryview(np.full(8, LABEL_MAX, "<u4").tobytes())
+    widget._handle_message(content, buffers)
+    assert sent[0][0]["applied"] is True
+    assert (np.asarray(session.labels("cells", 0))[10:12, 20:24] == LABEL_MAX).all()
+    assert widget.next_label == 0
+
+
+def test_next_label_runs_out_when_an_edit_reaches_the_largest_label(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    assert widget.next_label == 1
+    session.paint("cells", 0, [(5, 5)], 2, LABEL_MAX)
+    assert widget.next_label == 0
+    assert "no unused label is left" in widget.status
+
+
+def test_the_front_end_limits_come_from_python(widget: Annotator) -> None:
+    from segpaint.widgets import EXPORT_FORMATS, GAMMA_MAX, GAMMA_MIN, TOOLS
+
+    assert widget.limits == {
+        "chunk_bytes": CHUNK_BYTES,
+        "brush_size": [1, BRUSH_SIZE_MAX],
+        "gamma": [GAMMA_MIN, GAMMA_MAX],
+        "tools": list(TOOLS),
+        "export_formats": list(EXPORT_FORMATS),
+        "label_max": LABEL_MAX,
+    }
+    assert "limits" in widget.get_state()
+    with pytest.raises(traitlets.TraitError, match="read-only"):
+        widget.limits = {}
+
+
+# --------------------------------------------------------------------------- one codec per side
+_CODEC_JS = Path(__file__).resolve().parents[1] / "js" / "codec.js"
+_NODE_SCRIPT = """
+import { readFileSync } from "node:fs";
+const codec = await import(process.argv[1]);
+const input = JSON.parse(readFileSync(0, "utf8"));
+const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+const buf = (s) => { const b = Buffer.from(s, "base64"); return new Uint8Array(b.buffer, b.byteOffset, b.length); };
+const asm = new codec.FrameAssembler();
+let frame = null;
+for (const { content, buffers } of input.frame) {
+  const bufs = buffers.map(buf);
+  if (content.type === "frame") asm.begin(content);
+  else if (content.type === "band") asm.band(content, bufs);
+  else if (content.type === "frame-end") frame = asm.end(content);
+}
+for (const { content, buffers } of input.patches) {
+  codec.writeLabelBox(frame.labels, frame.width, content.bbox, content.dtype, buf(buffers[0]));
+}
+const s = input.stroke;
+const stroke = codec.encodeStroke({ ...s, values: Uint32Array.from(s.values), mask: Uint8Array.from(s.mask) }, s.chunk);
+const { values: _v, ...m } = s;
+const masked = codec.encodeStroke({ ...m, stroke: 13, label: 4294967295, mask: Uint8Array.from(s.mask) }, 2);
+console.log(JSON.stringify({
+  previewStep: frame.previewStep,
+  labels: b64(frame.labels),
+  channels: [...frame.channels].map(([i, ch]) => [i, ch.dtype, b64(ch.data)]),
+  stroke: stroke.map(([content, buffers]) => ({ content, buffers: buffers.map((b) => b64(new Uint8Array(b))) })),
+  masked: masked.map(([content, buffers]) => ({ content, buffers: buffers.map((b) => b64(new Uint8Array(b))) })),
+}));
+"""
+
+
+def test_the_browser_codec_reads_what_python_writes_and_python_reads_its_strokes() -> None:
+    """Both codecs, end to end: js/codec.js (run by Node) decodes a frame and a labels-patch made
+    by _wire.py bit for bit, and _wire.py's StrokeAssembler decodes the strokes codec.js makes."""
+    import base64
+    import json
+    import shutil
+    import subprocess
+
+    from segpaint.widgets._wire import StrokeAssembler, frame_messages, labels_patch_messages
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (needed to run js/codec.js)")
+    rng = np.random.default_rng(3)
+    labels = np.zeros((50, 70), np.uint32)
+    labels[5:20, 5:30] = 7
+    labels[30:45, 10:60] = 70000  # needs uint32 on the wire
+    image = rng.integers(0, 65535, (50, 70), dtype=np.uint16)
+    floats = rng.normal(size=(50, 70)).astype(np.float32)
+    frame = frame_messages(
+        xfer=4,
+        frame=1,
+        population="cells",
+        shape=(50, 70),
+        channels=[(0, image[::3, ::3]), (1, floats[::3, ::3])],
+        labels=labels,
+        preview_step=3,
+        max_bytes=300,  # many bands
+    )
+    patch_values = np.full((4, 5), 300, np.uint32)
+    patches = labels_patch_messages(
+        population="cells", frame=1, bbox=(1, 5, 2, 7), values=patch_values, max_bytes=20
+    )
+    expected = labels.copy()
+    expected[1:5, 2:7] = 300
+    mask = rng.random((6, 9)) < 0.5
+    values = np.where(mask, 9, 0).astype(np.uint32)
+
+    def wire(messages: Any) -> list[dict[str, Any]]:
+        return [
+            {"content": c, "buffers": [base64.b64encode(bytes(b)).decode() for b in bufs]}
+            for c, bufs in messages
+        ]
+
+    stroke_in = {
+        "stroke": 12,
+        "population": "cells",
+        "frame": 1,
+        "bbox": [10, 16, 20, 29],
+        "values": values.ravel().tolist(),
+        "mask": mask.ravel().astype(int).tolist(),
+        "chunk": 2 * 9 * 5,  # two rows per part: three parts
+    }
+    payload = json.dumps({"frame": wire(frame), "patches": wire(patches), "stroke": stroke_in})
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", _NODE_SCRIPT, _CODEC_JS.as_uri()],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+
+    def arr(text: str, dtype: str) -> np.ndarray:
+        return np.frombuffer(base64.b64decode(text), dtype)
+
+    assert out["previewStep"] == 3
+    np.testing.assert_array_equal(arr(out["labels"], "<u4").reshape(50, 70), expected)
+    channels = {
+        i: arr(data, {"uint16": "<u2", "float32": "<f4"}[dt]) for i, dt, data in out["channels"]
+    }
+    np.testing.assert_array_equal(channels[0].reshape(17, 24), image[::3, ::3])
+    np.testing.assert_array_equal(channels[1].reshape(17, 24), floats[::3, ::3])
+
+    assembler = StrokeAssembler()
+    got = None
+    for msg in out["stroke"]:
+        assert msg["content"]["type"] == "stroke"
+        got = assembler.add(
+            msg["content"],
+            [base64.b64decode(b) for b in msg["buffers"]],
+            shape=(50, 70),
+            n_frames=3,
+            populations=["cells"],
+        )
+    assert len(out["stroke"]) == 3
+    assert got is not None
+    assert (got.stroke, got.population, got.frame, got.bbox) == (12, "cells", 1, (10, 16, 20, 29))
+    np.testing.assert_array_equal(got.mask, mask)
+    np.testing.assert_array_equal(got.values, values)
+    # The brush's own encoding: one label (here the largest) under a bit-packed mask, one row
+    # (9 bits, 2 bytes) per part with this chunk size.
+    got = None
+    for msg in out["masked"]:
+        assert msg["content"]["encoding"] == "mask"
+        got = assembler.add(
+            msg["content"],
+            [base64.b64decode(b) for b in msg["buffers"]],
+            shape=(50, 70),
+            n_frames=3,
+            populations=["cells"],
+        )
+    assert len(out["masked"]) == 6
+    assert got is not None and got.stroke == 13 and got.values == LABEL_MAX
+    np.testing.assert_array_equal(got.mask, mask)
+
+
+def test_each_widget_has_its_own_front_end_key(session: segpaint.Session) -> None:
+    # The browser keys its per-model state (one label buffer, one transport) on this id.
+    a, b = Annotator(session), Annotator(session)
+    assert len(a._widget_id) == 32 and a._widget_id != b._widget_id
+    assert a.get_state()["_widget_id"] == a._widget_id

@@ -22,7 +22,7 @@ describe("label colours", () => {
   it("never gives two neighbours the same colour, even when their hashes collide", () => {
     // Find two labels whose hashed palette entries collide, put them side by side.
     const n = PALETTE.length;
-    let a = 1;
+    const a = 1;
     let b = 2;
     while (hashLabel(b) % n !== hashLabel(a) % n) b++;
     const labels = Uint32Array.from([a, a, b, b]);

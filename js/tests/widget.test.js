@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import widget from "../widget.js";
 
 class MockModel {
-  constructor(state) {
-    this.state = { ...state };
+  constructor(initial) {
+    this.state = { ...initial };
     this.handlers = new Map();
     this.sent = [];
     this.saved = [];
@@ -54,7 +54,9 @@ function state(extra = {}) {
     next_label: 5, brush_size: 3, contrast: [[0, 1000], [0, 100]], gamma: [1, 1], channel_visible: [true, true],
     channel_colors: ["#ff00ff", "#00ff00"], channel_names: ["phase", "nuclei"], opacity: 0.5, contour: false,
     show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
-    presegment_methods: ["threshold"], busy: false, progress: 0, ...extra,
+    presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1, _widget_id: "w1",
+    limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: ["pan", "brush", "eraser", "fill", "picker", "roi"], export_formats: ["celldetective", "cellpose", "stardist"], label_max: 4294967295 },
+    ...extra,
   };
 }
 
@@ -89,6 +91,7 @@ function key(target, k, extra = {}) {
 let el;
 let model;
 let cleanup;
+let disposeModel;
 let root;
 let dbg;
 let canvas;
@@ -98,6 +101,7 @@ beforeEach(() => {
   el = document.createElement("div");
   document.body.append(el);
   model = new MockModel(state());
+  disposeModel = widget.initialize({ model }); // as anywidget does, once per model
   cleanup = widget.render({ model, el });
   root = el.querySelector(".segpaint-annotator");
   dbg = root.__segpaint;
@@ -105,11 +109,12 @@ beforeEach(() => {
 });
 afterEach(() => {
   cleanup?.();
+  disposeModel?.();
   el.remove();
 });
 
 const at = (row, col) => dbg.imageToClient(row, col);
-const patches = () => model.sent.filter((m) => m.content.type === "patch");
+const patches = () => model.sent.filter((m) => m.content.type === "stroke");
 
 describe("Annotator front-end", () => {
   it("exposes the DOM contract and asks Python for the frame when it mounts", () => {
@@ -149,14 +154,14 @@ describe("Annotator front-end", () => {
     const sent = patches();
     expect(sent.length).toBe(1);
     const { content, buffers } = sent[0];
-    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1, tool: "brush" });
+    // One label under a bit-packed mask: 1 bit per pixel of the box.
+    expect(content).toMatchObject({ population: "cells", frame: 0, part: 0, parts: 1, encoding: "mask", label: 1 });
     // brush_size 3 -> radius 1.5: 3x3 disks along row 2 from col 2 to col 6
     expect(content.bbox).toEqual([1, 4, 1, 8]);
-    const values = new Uint32Array(buffers[0]);
-    const mask = new Uint8Array(buffers[1]);
-    expect(values.length).toBe(3 * 7);
-    expect(Array.from(mask)).toEqual(new Array(21).fill(1));
-    expect(Array.from(values)).toEqual(new Array(21).fill(1));
+    expect(buffers.length).toBe(1);
+    const bits = new Uint8Array(buffers[0]);
+    expect(bits.length).toBe(Math.ceil((3 * 7) / 8));
+    expect(Array.from({ length: 21 }, (_, i) => (bits[i >> 3] >> (i & 7)) & 1)).toEqual(new Array(21).fill(1));
     expect(dbg.label(0, 4)).toBe(0);
     expect(dbg.messagesSent).toBe(model.sent.length);
   });
@@ -172,11 +177,23 @@ describe("Annotator front-end", () => {
     expect(dbg.label(7, 1)).toBe(0);
     const [fill] = patches();
     expect(fill.content.bbox).toEqual([7, 8, 0, 2]);
-    expect(Array.from(new Uint32Array(fill.buffers[0]))).toEqual([0, 0]);
+    expect(fill.content).toMatchObject({ encoding: "mask", label: 0 });
+    expect(Array.from(new Uint8Array(fill.buffers[0]))).toEqual([0b11]);
     model.set("tool", "eraser");
     pointer(canvas, "pointerdown", at(0, 0).x, at(0, 0).y);
     pointer(canvas, "pointerup", at(0, 0).x, at(0, 0).y);
-    expect(patches()[1].content.tool).toBe("eraser");
+    const erase = patches()[1];
+    expect(erase.content).toMatchObject({ encoding: "mask", label: 0 });
+    expect(Array.from(new Uint8Array(erase.buffers[0])).some((m) => m !== 0)).toBe(true);
+  });
+
+  it("m does nothing but say so once the labels reach the largest uint32 label", () => {
+    sendFrame(model, 0, { labels: new Uint32Array(H * W).fill(0xffffffff) });
+    model.set("next_label", 0); // what Python publishes when no unused label is left
+    model.set("selected_label", 3);
+    key(root, "m");
+    expect(model.get("selected_label")).toBe(3);
+    expect(root.querySelector(".segpaint-status").textContent).toContain("no unused label is left");
   });
 
   it("keeps napari keys: m picks the next unused label, b/e/f/l/r switch tools, [ ] size, Ctrl+Z undo", () => {
@@ -224,10 +241,10 @@ describe("Annotator front-end", () => {
 
   it("applies region patches from Python (undo, pre-segmentation) to the local buffer", () => {
     sendFrame(model, 0);
-    model.deliver({ type: "patch", population: "cells", frame: 0, bbox: [0, 2, 0, 2], dtype: "uint16" }, [Uint16Array.from([9, 9, 9, 70])]);
+    model.deliver({ type: "labels-patch", population: "cells", frame: 0, bbox: [0, 2, 0, 2], dtype: "uint16" }, [Uint16Array.from([9, 9, 9, 70])]);
     expect(dbg.label(0, 0)).toBe(9);
     expect(dbg.label(1, 1)).toBe(70);
-    model.deliver({ type: "patch", population: "cells", frame: 2, bbox: [0, 1, 0, 1], dtype: "uint32" }, [Uint32Array.from([5])]);
+    model.deliver({ type: "labels-patch", population: "cells", frame: 2, bbox: [0, 1, 0, 1], dtype: "uint32" }, [Uint32Array.from([5])]);
     expect(dbg.label(0, 0)).toBe(9); // another frame's patch does not touch this one
   });
 
@@ -282,10 +299,13 @@ describe("Annotator front-end", () => {
     expect(patches()[0].content.bbox[3]).toBeLessThanOrEqual(3);
   });
 
-  it("shows cursor position, pixel values and labels in the status line", () => {
+  it("shows cursor position, pixel values and labels in the status line (once per animation frame)", async () => {
     sendFrame(model, 0);
     const p = at(7, 1);
+    const before = root.querySelector(".segpaint-status").textContent;
     pointer(canvas, "pointermove", p.x, p.y);
+    expect(root.querySelector(".segpaint-status").textContent).toBe(before); // not per event
+    await new Promise((resolve) => requestAnimationFrame(resolve));
     const text = root.querySelector(".segpaint-status").textContent;
     expect(text).toContain("(7, 1)");
     expect(text).toContain("phase=710");
@@ -298,7 +318,7 @@ describe("Annotator front-end", () => {
     const xfer = 50;
     // step 2: channels are 4 x 5 (every other row/col), labels full size
     const c0 = new Uint16Array(4 * 5).map((_, i) => 100 * i);
-    model.deliver({ type: "frame", xfer, frame: 1, population: "cells", height: H, width: W, step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+    model.deliver({ type: "frame", xfer, frame: 1, population: "cells", height: H, width: W, preview_step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
     model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
     model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [c0]);
     model.deliver({ type: "frame-end", xfer });
@@ -320,7 +340,7 @@ describe("Annotator front-end", () => {
   it("pulls full resolution band by band and stops asking, and drops old bands, when the frame changes", () => {
     const lowres = (t) => {
       const xfer = 10 + t;
-      model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+      model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, preview_step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
       model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
       model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [new Uint16Array(20)]);
       model.deliver({ type: "frame-end", xfer });
@@ -389,7 +409,72 @@ describe("Annotator front-end", () => {
     expect(model.listeners()).toBeGreaterThan(5);
     cleanup();
     cleanup = null;
-    expect(model.listeners()).toBe(0);
+    expect(model.listeners()).toBe(1); // the model-level transport outlives its views
     expect(el.querySelector(".segpaint-annotator")).toBe(null);
+    disposeModel();
+    disposeModel = null;
+    expect(model.listeners()).toBe(0);
+  });
+});
+
+let wires = 0;
+
+/** What anywidget hands each hook: a fresh proxy of the one model (never the same object). */
+function proxy(m) {
+  return {
+    get: (k) => m.get(k), set: (k, v) => m.set(k, v), save_changes: () => m.save_changes(),
+    send: (...args) => m.send(...args), on: (n, f) => m.on(n, f), off: (n, f) => m.off(n, f),
+  };
+}
+
+/** Mount `views` views of one model, feed them a pulled frame and a stroke; return what went out. */
+function wire(views) {
+  const m = new MockModel(state({ _widget_id: `wire-${++wires}` }));
+  const dispose = widget.initialize({ model: proxy(m) });
+  const els = [];
+  const cleanups = [];
+  for (let k = 0; k < views; k++) {
+    const e = document.createElement("div");
+    document.body.append(e);
+    els.push(e);
+    cleanups.push(widget.render({ model: proxy(m), el: e }));
+  }
+  sendFrame(m, 0);
+  // A full-resolution transfer pulled band by band: each band asks for the next one.
+  const c0 = new Uint16Array(H * W).fill(7);
+  m.deliver({ type: "frame", xfer: 9, frame: 0, population: "cells", height: H, width: W, step: 1, channels: [{ index: 0, dtype: "uint16" }], labels: false, partial: true, pull: true });
+  for (const [r0, r1] of [[0, 3], [3, 6], [6, 8]]) {
+    m.deliver({ type: "band", xfer: 9, key: "channel", channel: 0, row0: r0, row1: r1, dtype: "uint16" }, [c0.subarray(r0 * W, r1 * W)]);
+  }
+  m.deliver({ type: "frame-end", xfer: 9 });
+  const roots = els.map((e) => e.querySelector(".segpaint-annotator"));
+  const first = roots[0].__segpaint;
+  const view = roots[0].querySelector("canvas.segpaint-view");
+  const a = first.imageToClient(2, 2);
+  const b = first.imageToClient(2, 7);
+  pointer(view, "pointerdown", a.x, a.y);
+  pointer(view, "pointermove", b.x, b.y);
+  pointer(view, "pointerup", b.x, b.y);
+  const labels = roots.map((r) => [r.__segpaint.label(2, 2), r.__segpaint.label(2, 7), r.__segpaint.label(6, 2)]);
+  const sent = m.sent.map(({ content, buffers }) => ({
+    content: JSON.stringify(content),
+    bytes: buffers.map((buf) => Array.from(new Uint8Array(buf.buffer ?? buf))),
+  }));
+  for (const fn of cleanups) fn();
+  dispose();
+  for (const e of els) e.remove();
+  return { sent, labels, saved: m.saved.flat() };
+}
+
+describe("several views of one widget", () => {
+  it("put the same bytes on the wire as one view and share one label buffer, whatever proxies anywidget hands them", () => {
+    const one = wire(1);
+    const two = wire(2);
+    expect(two.sent).toEqual(one.sent);
+    expect(two.saved).toEqual(one.saved);
+    expect(one.sent.map((s) => JSON.parse(s.content).type)).toEqual(["request-frame", "more", "more", "more", "stroke"]);
+    // The stroke painted in the first view is in the second view's labels too.
+    expect(two.labels[0]).toEqual([1, 1, 0]);
+    expect(two.labels[1]).toEqual(two.labels[0]);
   });
 });

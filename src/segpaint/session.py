@@ -13,7 +13,7 @@ import warnings
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import tifffile
 
+from segpaint._events import Event
 from segpaint._history import DEFAULT_BUDGET, Edit, Group, History, Step
 from segpaint._journal import (
     Journal,
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     from segpaint.widgets import Annotator
 
 ChangeCallback = Callable[[str, int, BBox], None]
+RoiClip = Any
+"""``roi=`` of an edit: an ROI, a ``(row0, row1, col0, col1)`` box, a list of them, or None."""
 RoiCallback = Callable[[int], None]
 logger = logging.getLogger("segpaint")
 _NAME_RE = re.compile(r"^[a-z0-9_-]+$")
@@ -110,6 +113,25 @@ class Change:
     population: str
     frame: int
     bbox: BBox
+    origin: Any = field(default=None, compare=False)
+    """Who asked for it: the ``origin=`` given to the edit, undo or redo (e.g. a widget)."""
+    next_label: int | None = field(default=None, compare=False)
+    """In :meth:`Session.on_edit` events: the population's next unused label after the change
+    (0 when the largest label is used); None elsewhere."""
+
+
+@dataclass(frozen=True)
+class RoiExport:
+    """What :meth:`Session.export_rois` did with one ROI: the files written, or why not."""
+
+    roi: ROI
+    files: list[Path]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the sample was written."""
+        return self.error is None
 
 
 @dataclass(frozen=True)
@@ -404,8 +426,9 @@ class Session:
         self._history = History(history_bytes)
         self._pops: dict[str, _Population] = {}
         self._rois: dict[int, list[ROI]] = {}
-        self._callbacks: list[ChangeCallback] = []
-        self._roi_callbacks: list[RoiCallback] = []
+        # One mechanism for edit and ROI notifications (see segpaint._events.Event).
+        self._callbacks = Event("on_change", "the edit")
+        self._roi_callbacks = Event("on_roi_change", "the ROI change")
         self._cache: OrderedDict[int, npt.NDArray[Any]] = OrderedDict()
         self._read_only = bool(read_only)
         self._superseded = False
@@ -712,6 +735,8 @@ class Session:
         bbox: BBox,
         values: npt.NDArray[np.uint32] | int,
         mask: npt.NDArray[np.bool_] | None,
+        *,
+        origin: Any = None,
     ) -> Change | None:
         """Write ``values`` into ``bbox`` (where ``mask``), record one undo step, notify.
 
@@ -720,7 +745,7 @@ class Session:
         t = self.stack.check_frame(frame)
         with self._lock:
             box = self._apply(population, t, bbox, values, mask)
-        return self._emit(population, t, box) if box is not None else None
+        return self._emit(population, t, box, origin=origin) if box is not None else None
 
     def _apply(
         self,
@@ -775,18 +800,18 @@ class Session:
             elif old.size and int(old.max()) >= known:
                 del pop.maxima[t]  # the maximum may have been erased: recompute when asked
 
-    def _emit(self, population: str, frame: int, bbox: BBox) -> Change:
+    def _emit(self, population: str, frame: int, bbox: BBox, *, origin: Any = None) -> Change:
         errors: list[BaseException] = []
         for cb in list(self._callbacks):
             try:
-                cb(population, frame, bbox)
+                cb(population, frame, bbox, origin)
             except Exception as err:  # keep notifying the others, then report
                 errors.append(err)
         if errors:
             raise RuntimeError(
                 f"an on_change callback failed after the edit was applied: {errors[0]!r}"
             ) from errors[0]
-        return Change(population, frame, bbox)
+        return Change(population, frame, bbox, origin=origin)
 
     def paint(
         self,
@@ -797,7 +822,9 @@ class Session:
         label: int,
         *,
         preserve_labels: bool = False,
-        roi: ROI | Sequence[int] | None = None,
+        roi: RoiClip = None,
+        clip_to_rois: bool = False,
+        origin: Any = None,
     ) -> Change | None:
         """Paint ``label`` along a polyline of ``(row, col)`` points with a round brush.
 
@@ -813,8 +840,13 @@ class Session:
             Label to paint (0 erases).
         preserve_labels : bool
             Only paint over background (0), leaving other cells untouched.
-        roi : ROI or (row0, row1, col0, col1), optional
-            Pixels outside it are never changed.
+        roi : ROI, (row0, row1, col0, col1), or a list of them, optional
+            Pixels outside it (outside all of them) are never changed.
+        clip_to_rois : bool
+            Change only pixels inside the frame's ROIs (:meth:`rois`); an error when it has none.
+        origin : object, optional
+            Passed to change notifications (``Change.origin``), so a caller recognises its own
+            edits (the widget does not echo its strokes back to the browser).
 
         Returns
         -------
@@ -823,17 +855,19 @@ class Session:
         """
         t = self.stack.check_frame(frame)
         value = check_label(label)
-        clip = self._roi_box(roi, t)
+        clip, boxes = self._edit_clip(roi, clip_to_rois, t)
         hit = stroke_mask(self.frame_shape, points, radius, clip=clip)
         if hit is None:
             return None
         bbox, mask = hit
+        if boxes is not None:
+            mask = mask & self._inside(boxes, bbox)
         if not preserve_labels:
-            return self._commit(population, t, bbox, value, mask)
+            return self._commit(population, t, bbox, value, mask, origin=origin)
         with self._lock:  # read and write the labels in one step: no stroke in between
             mask = mask & (self._pop(population).view(t)[bbox_slices(bbox)] == 0)
             box = self._apply(population, t, bbox, value, mask)
-        return self._emit(population, t, box) if box is not None else None
+        return self._emit(population, t, box, origin=origin) if box is not None else None
 
     def erase(
         self,
@@ -842,10 +876,14 @@ class Session:
         points: npt.ArrayLike,
         radius: float,
         *,
-        roi: ROI | Sequence[int] | None = None,
+        roi: RoiClip = None,
+        clip_to_rois: bool = False,
+        origin: Any = None,
     ) -> Change | None:
         """Set labels to 0 along a polyline (the eraser). See :meth:`paint`."""
-        return self.paint(population, frame, points, radius, 0, roi=roi)
+        return self.paint(
+            population, frame, points, radius, 0, roi=roi, clip_to_rois=clip_to_rois, origin=origin
+        )
 
     def fill(
         self,
@@ -854,32 +892,57 @@ class Session:
         seed: Sequence[int],
         label: int,
         *,
-        roi: ROI | Sequence[int] | None = None,
+        roi: RoiClip = None,
+        clip_to_rois: bool = False,
         connectivity: int = 1,
+        origin: Any = None,
     ) -> Change | None:
-        """Flood-fill the contiguous region of the seed's label with ``label`` (0 deletes a cell)."""
+        """Flood-fill the contiguous region of the seed's label with ``label`` (0 deletes a cell).
+
+        With several ROIs (``roi=[...]`` or ``clip_to_rois=True``) the fill spreads only through
+        pixels inside them, like the widget's locked fill; a seed outside them changes nothing.
+        See :meth:`paint` for ``roi``, ``clip_to_rois`` and ``origin``.
+        """
         t = self.stack.check_frame(frame)
         value = check_label(label)
-        clip = self._roi_box(roi, t)
+        clip, boxes = self._edit_clip(roi, clip_to_rois, t)
         try:
             r, c = (int(v) for v in seed)
         except (TypeError, ValueError) as err:
             raise TypeError(f"seed must be a (row, col) pair of integers; got {seed!r}") from err
         with self._lock:  # the region is measured and filled in one step
-            bbox, mask = fill_mask(
-                self._pop(population).view(t), (r, c), connectivity=connectivity, clip=clip
-            )
+            labels = self._pop(population).view(t)
+            if boxes is not None and len(boxes) > 1:
+                h, w = self.frame_shape
+                if (
+                    0 <= r < h
+                    and 0 <= c < w
+                    and not self._inside(boxes, (r, r + 1, c, c + 1))[0, 0]
+                ):
+                    raise ValueError(
+                        f"seed {(r, c)} is outside the ROIs {[list(b) for b in boxes]}; pick a "
+                        "pixel inside one, or edit without the ROI clip"
+                    )
+                # Pixels outside the ROIs get a value other than the seed's: the fill stops there.
+                labels = np.array(labels)
+                outside = ~self._inside(boxes, (0, h, 0, w))
+                if 0 <= r < h and 0 <= c < w:
+                    labels[outside] = labels[r, c] ^ 1
+            bbox, mask = fill_mask(labels, (r, c), connectivity=connectivity, clip=clip)
             box = self._apply(population, t, bbox, value, mask)
-        return self._emit(population, t, box) if box is not None else None
+        return self._emit(population, t, box, origin=origin) if box is not None else None
 
     def apply_patch(
         self,
         population: str,
         frame: int,
         bbox: Sequence[int],
-        values: npt.ArrayLike,
+        values: npt.ArrayLike | int,
         *,
         mask: npt.ArrayLike | None = None,
+        roi: RoiClip = None,
+        clip_to_rois: bool = False,
+        origin: Any = None,
     ) -> Change | None:
         """Write a block of label values (what the widget sends at the end of a stroke).
 
@@ -887,15 +950,21 @@ class Session:
         ----------
         bbox : (row0, row1, col0, col1)
             Half-open box inside the frame.
-        values : array_like, shape (row1 - row0, col1 - col0)
-            New labels for the box.
+        values : array_like, shape (row1 - row0, col1 - col0), or int
+            New labels for the box, or one label for every pixel of ``mask``.
         mask : array_like of bool, optional
             Only pixels where it is True are written.
+        roi, clip_to_rois, origin
+            As in :meth:`paint`: pixels outside the ROI(s) are never written.
         """
         t = self.stack.check_frame(frame)
         box = check_bbox(bbox, self.frame_shape)
         shape = (box[1] - box[0], box[3] - box[2])
-        vals = as_label_image(values, name="values", shape=shape)
+        vals: npt.NDArray[np.uint32] | int
+        if isinstance(values, int | np.integer):
+            vals = check_label(int(values), name="values")
+        else:
+            vals = as_label_image(values, name="values", shape=shape)
         m = None
         if mask is not None:
             m = np.asarray(mask)
@@ -903,14 +972,25 @@ class Session:
                 raise ValueError(
                     f"mask must be a boolean array of shape {shape}; got {m.dtype} {m.shape}"
                 )
-        return self._commit(population, t, box, vals, m)
+        _, boxes = self._edit_clip(roi, clip_to_rois, t)
+        if boxes is not None:
+            inside = self._inside(boxes, box)
+            m = inside if m is None else m & inside
+        return self._commit(population, t, box, vals, m, origin=origin)
 
-    def set_labels(self, population: str, frame: int, labels: npt.ArrayLike) -> Change | None:
+    def set_labels(
+        self, population: str, frame: int, labels: npt.ArrayLike, *, origin: Any = None
+    ) -> Change | None:
         """Replace a whole frame's labels (one undo step), e.g. with a pre-segmentation result."""
         t = self.stack.check_frame(frame)
         vals = as_label_image(labels, name="labels", shape=self.frame_shape)
         return self._commit(
-            population, t, (0, self.frame_shape[0], 0, self.frame_shape[1]), vals, None
+            population,
+            t,
+            (0, self.frame_shape[0], 0, self.frame_shape[1]),
+            vals,
+            None,
+            origin=origin,
         )
 
     def new_label(self, population: str) -> int:
@@ -1089,7 +1169,7 @@ class Session:
         """Whether :meth:`redo` has a step to redo."""
         return self._history.can_redo
 
-    def undo(self) -> Change | None:
+    def undo(self, *, origin: Any = None) -> Change | None:
         """Undo the newest step (any frame, any population); returns what changed, or None.
 
         A step is one edit, or one action over several frames (a pre-segmentation run), which
@@ -1101,16 +1181,16 @@ class Session:
             if step is None:
                 return None
             boxes = self._replay(step, undo=True)
-        return self._emit_each(boxes)
+        return self._emit_each(boxes, origin)
 
-    def redo(self) -> Change | None:
+    def redo(self, *, origin: Any = None) -> Change | None:
         """Redo the newest undone step; returns what changed, or None."""
         with self._lock:
             step = self._history.pop_redo()
             if step is None:
                 return None
             boxes = self._replay(step, undo=False)
-        return self._emit_each(boxes)
+        return self._emit_each(boxes, origin)
 
     def _replay(self, step: Step, *, undo: bool) -> list[tuple[str, int, BBox]]:
         """Write a step's old (undo) or new (redo) values, with the lock held."""
@@ -1130,10 +1210,10 @@ class Session:
         if kind == "method" and key in self._pops:
             self._pops[key].method = value
 
-    def _emit_each(self, boxes: list[tuple[str, int, BBox]]) -> Change | None:
+    def _emit_each(self, boxes: list[tuple[str, int, BBox]], origin: Any) -> Change | None:
         change = None
         for population, frame, bbox in boxes:
-            change = self._emit(population, frame, bbox)
+            change = self._emit(population, frame, bbox, origin=origin)
         return change
 
     @property
@@ -1148,13 +1228,7 @@ class Session:
         """
         if not callable(callback):
             raise TypeError(f"callback must be callable; got {callback!r}")
-        self._callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
-
-        return unsubscribe
+        return self._callbacks.connect(lambda p, f, b, origin: callback(p, f, b))
 
     def on_roi_change(self, callback: RoiCallback) -> Callable[[], None]:
         """Call ``callback(frame)`` after :meth:`add_roi` or :meth:`remove_roi` changed the ROIs
@@ -1176,27 +1250,10 @@ class Session:
         >>> seen
         [1, 1]
         """
-        if not callable(callback):
-            raise TypeError(f"callback must be callable; got {callback!r}")
-        self._roi_callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._roi_callbacks:
-                self._roi_callbacks.remove(callback)
-
-        return unsubscribe
+        return self._roi_callbacks.connect(callback)
 
     def _emit_roi(self, frame: int) -> None:
-        errors: list[BaseException] = []
-        for cb in list(self._roi_callbacks):
-            try:
-                cb(frame)
-            except Exception as err:  # keep notifying the others, then report
-                errors.append(err)
-        if errors:
-            raise RuntimeError(
-                f"an on_roi_change callback failed after the ROI change was applied: {errors[0]!r}"
-            ) from errors[0]
+        self._roi_callbacks.emit(frame)
 
     # ------------------------------------------------------------------ ROIs
     def add_roi(self, frame: int, rows: Sequence[int], cols: Sequence[int]) -> ROI:
@@ -1204,27 +1261,8 @@ class Session:
 
         The box is clipped to the image; an empty or reversed box is an error.
         """
-        t = self.stack.check_frame(frame)
-        try:
-            r0, r1 = (int(v) for v in rows)
-            c0, c1 = (int(v) for v in cols)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"rows and cols must be (start, stop) integer pairs; got {rows!r}, {cols!r}"
-            ) from err
-        if r1 <= r0 or c1 <= c0:
-            raise ValueError(
-                f"ROI rows={rows!r}, cols={cols!r} is empty or reversed; pass (start, stop) with "
-                "start < stop, e.g. rows=(100, 356)"
-            )
-        h, w = self.frame_shape
-        cr0, cr1, cc0, cc1 = max(r0, 0), min(r1, h), max(c0, 0), min(c1, w)
-        if cr1 <= cr0 or cc1 <= cc0:
-            raise ValueError(
-                f"ROI rows={rows!r}, cols={cols!r} lies outside the {h}x{w} image; "
-                f"use rows within 0..{h} and cols within 0..{w}"
-            )
-        roi = ROI(t, cr0, cr1, cc0, cc1)
+        roi = self._new_roi(frame, rows, cols)
+        t = roi.frame
         with self._lock:
             items = self._rois.setdefault(t, [])
             added = roi not in items
@@ -1249,6 +1287,171 @@ class Session:
                 raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
             items.remove(roi)
         self._emit_roi(roi.frame)
+
+    # ------------------------------------------------- widget behaviours owned by the Session
+    # (edit notifications with origin and next label, ROI clips, moving ROIs, exporting a frame)
+    def on_edit(self, callback: Callable[[Change], Any]) -> Callable[[], None]:
+        """Call ``callback(change)`` after every edit, undo and redo, with a :class:`Change` that
+        carries its ``origin`` and the population's ``next_label`` (0 when none is left).
+
+        This is :meth:`on_change` with more to say: the one place that knows the next unused
+        label, and who asked for the change. Returns a function that unsubscribes it.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint
+        >>> session = segpaint.open(np.zeros((1, 16, 16), np.uint8), axes="TYX")
+        >>> seen = []
+        >>> stop = session.on_edit(seen.append)
+        >>> _ = session.paint("cells", 0, [(4, 4)], 2, 7, origin="me")
+        >>> seen[0].origin, seen[0].next_label
+        ('me', 8)
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable; got {callback!r}")
+
+        def call(population: str, frame: int, bbox: BBox, origin: Any) -> None:
+            nxt = self._next_label_or_zero(population)
+            callback(Change(population, frame, bbox, origin=origin, next_label=nxt))
+
+        return self._callbacks.connect(call)
+
+    def _next_label_or_zero(self, population: str) -> int:
+        try:
+            return self.new_label(population)
+        except ValueError:  # the largest uint32 label is in use
+            return 0
+
+    def _new_roi(self, frame: int, rows: Sequence[int], cols: Sequence[int]) -> ROI:
+        """Validate and clip a box to an ROI of ``frame`` (not yet added)."""
+        t = self.stack.check_frame(frame)
+        try:
+            r0, r1 = (int(v) for v in rows)
+            c0, c1 = (int(v) for v in cols)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise TypeError(
+                f"rows and cols must be (start, stop) integer pairs; got {rows!r}, {cols!r}"
+            ) from err
+        if r1 <= r0 or c1 <= c0:
+            raise ValueError(
+                f"ROI rows={rows!r}, cols={cols!r} is empty or reversed; pass (start, stop) with "
+                "start < stop, e.g. rows=(100, 356)"
+            )
+        h, w = self.frame_shape
+        cr0, cr1, cc0, cc1 = max(r0, 0), min(r1, h), max(c0, 0), min(c1, w)
+        if cr1 <= cr0 or cc1 <= cc0:
+            raise ValueError(
+                f"ROI rows={rows!r}, cols={cols!r} lies outside the {h}x{w} image; "
+                f"use rows within 0..{h} and cols within 0..{w}"
+            )
+        return ROI(t, cr0, cr1, cc0, cc1)
+
+    def move_roi(
+        self, roi: ROI, rows: Sequence[int] | None = None, cols: Sequence[int] | None = None
+    ) -> ROI:
+        """Move or resize an ROI in one step: it keeps its place in :meth:`rois` and listeners
+        hear one change. Omitted ``rows``/``cols`` keep the old ones; the box is clipped to the
+        image. Moving onto an identical ROI of the frame merges the two.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint
+        >>> session = segpaint.open(np.zeros((1, 64, 64), np.uint8), axes="TYX")
+        >>> roi = session.add_roi(0, rows=(0, 10), cols=(0, 10))
+        >>> session.move_roi(roi, rows=(20, 30)).bbox
+        (20, 30, 0, 10)
+        """
+        items = self._rois.get(roi.frame, []) if isinstance(roi, ROI) else []
+        if roi not in items:
+            raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
+        new = self._new_roi(
+            roi.frame, roi.rows if rows is None else rows, roi.cols if cols is None else cols
+        )
+        if new == roi:
+            return roi
+        with self._lock:
+            if new in items:
+                items.remove(roi)
+            else:
+                items[items.index(roi)] = new
+        self._emit_roi(roi.frame)
+        return new
+
+    def _edit_clip(
+        self, roi: RoiClip, clip_to_rois: bool, frame: int
+    ) -> tuple[BBox | None, list[BBox] | None]:
+        """The clip of an edit: the bounding box for the rasteriser and the boxes (or None)."""
+        if clip_to_rois:
+            if roi is not None:
+                raise ValueError("pass roi= or clip_to_rois=True, not both")
+            boxes = [r.bbox for r in self.rois(frame)]
+            if not boxes:
+                raise ValueError(
+                    f"clip_to_rois=True but frame {frame} has no ROI; add one with "
+                    "session.add_roi(frame, rows=..., cols=...) or edit without the clip"
+                )
+        elif roi is None:
+            return None, None
+        elif (
+            isinstance(roi, list | tuple)
+            and roi
+            and all(isinstance(r, ROI | list | tuple) for r in roi)
+        ):
+            boxes = [self._roi_box(r, frame) or (0, 0, 0, 0) for r in roi]
+        else:
+            box = self._roi_box(roi, frame)
+            return box, None if box is None else [box]
+        union = (
+            min(b[0] for b in boxes),
+            max(b[1] for b in boxes),
+            min(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+        return union, boxes
+
+    @staticmethod
+    def _inside(boxes: Sequence[BBox], bbox: BBox) -> npt.NDArray[np.bool_]:
+        """Mask over ``bbox`` of the pixels inside any of ``boxes``."""
+        r0, r1, c0, c1 = bbox
+        inside = np.zeros((r1 - r0, c1 - c0), bool)
+        for box in boxes:
+            a, b, c, d = max(box[0], r0), min(box[1], r1), max(box[2], c0), min(box[3], c1)
+            if a < b and c < d:
+                inside[a - r0 : b - r0, c - c0 : d - c0] = True
+        return inside
+
+    def export_rois(
+        self,
+        population: str,
+        frame: int,
+        *,
+        format: str = "celldetective",
+        folder: str | Path | None = None,
+        overwrite: bool = False,
+        pad: bool | None = None,
+    ) -> list[RoiExport]:
+        """Export every ROI of ``frame`` (see :meth:`export_roi`), reporting each: a sample that
+        cannot be written (it exists, a missing pixel size) does not stop the others.
+
+        Returns
+        -------
+        list of RoiExport
+            One per ROI of the frame, in order (empty when the frame has none): ``files``
+            written, or ``error`` saying why not.
+        """
+        check_format(format)
+        self._pop(population)
+        out: list[RoiExport] = []
+        for roi in self.rois(frame):
+            try:
+                files = self.export_roi(
+                    population, roi, format=format, folder=folder, overwrite=overwrite, pad=pad
+                )
+            except (ExportError, OSError, ValueError) as err:
+                out.append(RoiExport(roi, [], str(err)))
+            else:
+                out.append(RoiExport(roi, files))
+        return out
 
     # ----------------------------------------------------------------- export
     def _target(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import math
-import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,17 +15,34 @@ import numpy as np
 import traitlets
 
 from segpaint.ops import percentile_limits
+from segpaint.session import RoiExport
+from segpaint.widgets._traits import (
+    FloatIn,
+    IntIn,
+    OneOf,
+    PerChannel,
+    boolean,
+    contrast_limits,
+    hex_color,
+    number_in,
+)
 from segpaint.widgets._wire import (
     CHUNK_BYTES,
     Message,
-    PatchAssembler,
-    StrokePatch,
+    Stroke,
+    StrokeAssembler,
+    WireError,
+    ack_message,
+    clipped_bbox,
     frame_messages,
-    patch_messages,
+    labels_patch_messages,
+    wire_bbox,
+    wire_choice,
+    wire_int,
 )
 
 if TYPE_CHECKING:
-    from segpaint.session import ROI, Session
+    from segpaint.session import ROI, Change, Session
 
 __all__ = [
     "BRUSH_SIZE_MAX",
@@ -65,12 +81,20 @@ export default { render({ el }) {
   el.style.color = "#b00020";
 } };
 """
+_LIMITS: dict[str, Any] = {
+    "chunk_bytes": CHUNK_BYTES,
+    "brush_size": [BRUSH_SIZE_MIN, BRUSH_SIZE_MAX],
+    "gamma": [GAMMA_MIN, GAMMA_MAX],
+    "tools": list(TOOLS),
+    "export_formats": list(EXPORT_FORMATS),
+    "label_max": LABEL_MAX,
+}
 PULL_BYTES = 512 * 1024
 """Band size of a full-resolution transfer that follows a preview (the browser pulls it)."""
 PULL_WINDOW = 1
 """Bands of such a transfer in flight at once: a frame change never waits behind more."""
-_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
-_FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError)
+# What a handler may raise on a bad request; anything else is a bug and is not swallowed.
+_FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError, ArithmeticError)
 
 
 def _default_methods() -> list[str]:
@@ -110,43 +134,65 @@ class Annotator(anywidget.AnyWidget):
 
     _esm = _BUNDLE if _BUNDLE.is_file() else _MISSING_BUNDLE
 
-    frame = traitlets.Any(0, help="Frame shown and edited (0-based).").tag(sync=True)
+    frame = IntIn(
+        0,
+        low=0,
+        high=lambda w: w.n_frames - 1,
+        note=lambda w: f"the session has {w.n_frames} frame(s)",
+        help="Frame shown and edited (0-based).",
+    ).tag(sync=True)
     n_frames = traitlets.Int(1, read_only=True, help="Frames in the session.").tag(sync=True)
     image_shape = traitlets.List(
         traitlets.Int(), read_only=True, help="(rows, cols) of a frame."
     ).tag(sync=True)
-    population = traitlets.Unicode("", help="Population whose labels are shown and edited.").tag(
-        sync=True
-    )
+    population = OneOf(
+        "",
+        choices=lambda w: w.session.populations,
+        hint=lambda w, v: f"Add it first with session.add_population({v!r})",
+        listed=True,
+        help="Population whose labels are shown and edited.",
+    ).tag(sync=True)
     populations = traitlets.List(
         traitlets.Unicode(), read_only=True, help="The session's populations (for the selector)."
     ).tag(sync=True)
-    tool = traitlets.Unicode(
-        "brush", help="Active tool: pan, brush, eraser, fill, picker or roi."
+    tool = OneOf(
+        "brush", choices=TOOLS, help="Active tool: pan, brush, eraser, fill, picker or roi."
     ).tag(sync=True)
-    selected_label = traitlets.Any(
-        1, help="Label the brush and fill write (0 erases; fill with 0 deletes a cell)."
+    selected_label = IntIn(
+        1,
+        low=0,
+        high=LABEL_MAX,
+        note="0 erases",
+        help="Label the brush and fill write (0 erases; fill with 0 deletes a cell).",
     ).tag(sync=True)
     next_label = traitlets.Int(
         1, read_only=True, help="Next unused label of the population (what `m` selects)."
     ).tag(sync=True)
-    brush_size = traitlets.Any(10, help="Brush diameter in pixels.").tag(sync=True)
+    brush_size = IntIn(
+        10,
+        low=BRUSH_SIZE_MIN,
+        high=BRUSH_SIZE_MAX,
+        what="an integer diameter",
+        unit=" pixels",
+        help="Brush diameter in pixels.",
+    ).tag(sync=True)
     channel_names = traitlets.List(
         traitlets.Unicode(), read_only=True, help="Channel names, in order."
     ).tag(sync=True)
-    contrast: traitlets.List[Any] = traitlets.List(
-        help="Contrast limits [lo, hi] per channel, in image units (lo < hi)."
+    contrast = PerChannel(
+        contrast_limits, help="Contrast limits [lo, hi] per channel, in image units (lo < hi)."
     ).tag(sync=True)
-    gamma: traitlets.List[Any] = traitlets.List(
-        help=f"Display gamma per channel, between {GAMMA_MIN} and {GAMMA_MAX}."
+    gamma = PerChannel(
+        number_in(GAMMA_MIN, GAMMA_MAX),
+        help=f"Display gamma per channel, between {GAMMA_MIN} and {GAMMA_MAX}.",
     ).tag(sync=True)
-    channel_visible: traitlets.List[Any] = traitlets.List(
-        help="Whether each channel is shown."
-    ).tag(sync=True)
-    channel_colors: traitlets.List[Any] = traitlets.List(
-        help='Display colour per channel as "#rrggbb".'
-    ).tag(sync=True)
-    opacity = traitlets.Any(0.5, help="Opacity of the label overlay, 0 to 1.").tag(sync=True)
+    channel_visible = PerChannel(boolean, help="Whether each channel is shown.").tag(sync=True)
+    channel_colors = PerChannel(hex_color, help='Display colour per channel as "#rrggbb".').tag(
+        sync=True
+    )
+    opacity = FloatIn(0.5, low=0, high=1, help="Opacity of the label overlay, 0 to 1.").tag(
+        sync=True
+    )
     contour = traitlets.Bool(False, help="Show labels as outlines only.").tag(sync=True)
     show_selected_only = traitlets.Bool(False, help="Show only the selected label.").tag(sync=True)
     lock_to_roi = traitlets.Bool(
@@ -155,13 +201,25 @@ class Annotator(anywidget.AnyWidget):
     rois: traitlets.List[Any] = traitlets.List(
         read_only=True, help="ROIs of the current frame as [row0, row1, col0, col1]."
     ).tag(sync=True)
-    export_format = traitlets.Unicode(
-        "celldetective", help="Layout of 'Export ROI': celldetective, cellpose or stardist."
+    export_format = OneOf(
+        "celldetective",
+        choices=EXPORT_FORMATS,
+        help="Layout of 'Export ROI': celldetective, cellpose or stardist.",
     ).tag(sync=True)
     presegment_methods = traitlets.List(
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    _widget_id = traitlets.Unicode(
+        read_only=True,
+        help="A unique id: the front-end keys its per-model state on it (anywidget hands "
+        "`initialize` and each `render` different proxies of one model).",
+    ).tag(sync=True)
+    limits = traitlets.Dict(
+        read_only=True,
+        help="Constants the front-end uses, sent once from here: chunk_bytes, brush_size "
+        "[min, max], gamma [min, max], tools, export_formats, label_max.",
+    ).tag(sync=True)
     _preview_step = traitlets.Int(
         1, help="Decimation the view can show without loss at its zoom (set by the browser)."
     ).tag(sync=True)
@@ -187,14 +245,14 @@ class Annotator(anywidget.AnyWidget):
         self.last_export: list[Path] = []
         self.last_saved: list[Path] = []
         self._xfers = itertools.count(1)
-        self._patches = PatchAssembler()
-        self._applying: int | None = None
+        self._strokes = StrokeAssembler()
+        # Passed as `origin` with this widget's strokes: their change events are not echoed.
+        self._stroke_origin = _StrokeOrigin(self)
         self._sent_channels: set[int] = set()
-        self._sent_step = 1
+        self._sent_preview_step = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
         self._pull: _Pull | None = None
         self._worker: threading.Thread | None = None
-        self._lock = threading.RLock()
         if population is None:
             if not session.populations:
                 session.add_population("cells")
@@ -214,6 +272,8 @@ class Annotator(anywidget.AnyWidget):
             "presegment_methods": _default_methods(),
         }
         # Read-only traits first (validators of the others look at them).
+        self.set_trait("limits", _LIMITS)
+        self.set_trait("_widget_id", uuid.uuid4().hex)
         self.set_trait("n_frames", session.n_frames)
         self.set_trait("image_shape", list(session.frame_shape))
         self.set_trait("channel_names", names)
@@ -221,7 +281,7 @@ class Annotator(anywidget.AnyWidget):
         super().__init__(**{**defaults, "population": population, **traits})
         self._refresh_next_label()
         self._refresh_rois()
-        self._unsubscribe: Callable[[], None] | None = session.on_change(self._on_session_change)
+        self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
             self._on_session_rois
@@ -243,126 +303,11 @@ class Annotator(anywidget.AnyWidget):
     @classmethod
     def _user_traits(cls) -> list[str]:
         read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        read_only |= {"limits", "_widget_id"}
         read_only |= {"_preview_step", "image_shape"}
         return [
             name for name in cls.class_own_traits(sync=bool) if name not in read_only | {"progress"}
         ]
-
-    # ------------------------------------------------------------------ validation
-    @traitlets.validate("frame")
-    def _valid_frame(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        n = self.n_frames
-        if not _is_int(value) or not 0 <= int(value) < n:
-            raise traitlets.TraitError(
-                f"frame must be an integer from 0 to {n - 1} (the session has {n} frame(s)); "
-                f"got {value!r}"
-            )
-        return int(value)
-
-    @traitlets.validate("population")
-    def _valid_population(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        known = list(self.session.populations)
-        if value not in known:
-            raise traitlets.TraitError(
-                f"population must be one of {known}; got {value!r}. Add it first with "
-                f"session.add_population({value!r})"
-            )
-        return str(value)
-
-    @traitlets.validate("tool")
-    def _valid_tool(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value not in TOOLS:
-            raise traitlets.TraitError(f"tool must be one of {', '.join(TOOLS)}; got {value!r}")
-        return str(value)
-
-    @traitlets.validate("selected_label")
-    def _valid_label(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        if not _is_int(value) or not 0 <= int(value) <= LABEL_MAX:
-            raise traitlets.TraitError(
-                f"selected_label must be an integer from 0 to {LABEL_MAX} (0 erases); got {value!r}"
-            )
-        return int(value)
-
-    @traitlets.validate("brush_size")
-    def _valid_brush(self, proposal: dict[str, Any]) -> int:
-        value = proposal["value"]
-        if not _is_int(value) or not BRUSH_SIZE_MIN <= int(value) <= BRUSH_SIZE_MAX:
-            raise traitlets.TraitError(
-                f"brush_size must be an integer diameter from {BRUSH_SIZE_MIN} to "
-                f"{BRUSH_SIZE_MAX} pixels; got {value!r}"
-            )
-        return int(value)
-
-    def _per_channel(self, name: str, value: Any) -> list[Any]:
-        n = len(self.channel_names)
-        if not isinstance(value, list | tuple) or len(value) != n:
-            raise traitlets.TraitError(
-                f"{name} must be a list with one entry per channel ({n}: {self.channel_names}); "
-                f"got {value!r}"
-            )
-        return list(value)
-
-    @traitlets.validate("contrast")
-    def _valid_contrast(self, proposal: dict[str, Any]) -> list[list[float]]:
-        out = []
-        for c, lim in enumerate(self._per_channel("contrast", proposal["value"])):
-            ok = isinstance(lim, list | tuple) and len(lim) == 2
-            lo, hi = (float(lim[0]), float(lim[1])) if ok and _all_real(lim) else (math.nan,) * 2
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise traitlets.TraitError(
-                    f"contrast[{c}] must be [lo, hi] with finite lo < hi (image units); got {lim!r}"
-                )
-            out.append([lo, hi])
-        return out
-
-    @traitlets.validate("gamma")
-    def _valid_gamma(self, proposal: dict[str, Any]) -> list[float]:
-        out = []
-        for c, g in enumerate(self._per_channel("gamma", proposal["value"])):
-            if not _all_real([g]) or not GAMMA_MIN <= float(g) <= GAMMA_MAX:
-                raise traitlets.TraitError(
-                    f"gamma[{c}] must be a number from {GAMMA_MIN} to {GAMMA_MAX}; got {g!r}"
-                )
-            out.append(float(g))
-        return out
-
-    @traitlets.validate("channel_visible")
-    def _valid_visible(self, proposal: dict[str, Any]) -> list[bool]:
-        values = self._per_channel("channel_visible", proposal["value"])
-        for c, v in enumerate(values):
-            if not isinstance(v, bool | np.bool_):
-                raise traitlets.TraitError(f"channel_visible[{c}] must be True or False; got {v!r}")
-        return [bool(v) for v in values]
-
-    @traitlets.validate("channel_colors")
-    def _valid_colors(self, proposal: dict[str, Any]) -> list[str]:
-        values = self._per_channel("channel_colors", proposal["value"])
-        for c, v in enumerate(values):
-            if not isinstance(v, str) or not _HEX.match(v):
-                raise traitlets.TraitError(
-                    f'channel_colors[{c}] must look like "#rrggbb" (e.g. "#ff00ff"); got {v!r}'
-                )
-        return [str(v).lower() for v in values]
-
-    @traitlets.validate("opacity")
-    def _valid_opacity(self, proposal: dict[str, Any]) -> float:
-        value = proposal["value"]
-        if not _all_real([value]) or not 0.0 <= float(value) <= 1.0:
-            raise traitlets.TraitError(f"opacity must be between 0 and 1; got {value!r}")
-        return float(value)
-
-    @traitlets.validate("export_format")
-    def _valid_format(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value not in EXPORT_FORMATS:
-            raise traitlets.TraitError(
-                f"export_format must be one of {', '.join(EXPORT_FORMATS)}; got {value!r}"
-            )
-        return str(value)
 
     # ------------------------------------------------------------------ public helpers
     def set_contrast(self, channel: int | str, lo: float, hi: float) -> None:
@@ -402,12 +347,12 @@ class Annotator(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop listening to the session and close the widget."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._unsubscribe_rois is not None:
-            self._unsubscribe_rois()
-            self._unsubscribe_rois = None
+        # getattr: a widget whose __init__ failed is closed by its finaliser too.
+        for name in ("_unsubscribe", "_unsubscribe_rois"):
+            unsubscribe = getattr(self, name, None)
+            if unsubscribe is not None:
+                unsubscribe()
+                setattr(self, name, None)
         super().close()
 
     def _channel(self, channel: int | str) -> int:
@@ -433,15 +378,16 @@ class Annotator(anywidget.AnyWidget):
         *,
         channels: Sequence[int] | None = None,
         labels: bool = True,
-        step: int | None = None,
+        preview_step: int | None = None,
     ) -> None:
-        """Send the current frame: the given (default: visible) channels, decimated by ``step``
-        (default: the level of detail the view asked for), and the full-resolution labels."""
+        """Send the current frame: the given (default: visible) channels, decimated by
+        ``preview_step`` (default: the one the view asked for), and the full-resolution labels."""
         visible = [c for c, v in enumerate(self.channel_visible) if v]
         wanted = visible if channels is None else list(channels)
         partial = channels is not None or not labels
+        step = preview_step
         if step is None:
-            step = self._sent_step if partial else max(1, int(self._preview_step))
+            step = self._sent_preview_step if partial else max(1, int(self._preview_step))
         if not wanted and not labels:
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
@@ -457,19 +403,19 @@ class Annotator(anywidget.AnyWidget):
             shape=self.session.frame_shape,
             channels=chans,
             labels=lab,
-            step=step,
+            preview_step=step,
             partial=partial,
             max_bytes=CHUNK_BYTES,
         )
-        if not partial or step != self._sent_step:
+        if not partial or step != self._sent_preview_step:
             self._sent_channels = set()
         self._sent_channels |= set(wanted)
-        self._sent_step = step
+        self._sent_preview_step = step
         self._send_messages(messages)
 
     def _on_request_full(self, content: dict[str, Any]) -> None:
         """The view settled on a frame shown at a reduced level of detail: send full resolution."""
-        if int(content.get("frame", -1)) != self.frame or self._sent_step == 1:
+        if self._wire_frame(content) != self.frame or self._sent_preview_step == 1:
             return
         if self._pull is not None and self._pull.frame == self.frame:
             return  # already on its way
@@ -484,7 +430,7 @@ class Annotator(anywidget.AnyWidget):
             shape=self.session.frame_shape,
             channels=[(c, image[k]) for k, c in enumerate(visible)],
             labels=None,
-            step=1,
+            preview_step=1,
             partial=True,
             max_bytes=PULL_BYTES,
         )
@@ -512,7 +458,7 @@ class Annotator(anywidget.AnyWidget):
         if pull.next >= len(pull.messages):
             self._pull = None
             self._sent_channels = set(pull.channels)
-            self._sent_step = 1
+            self._sent_preview_step = 1
         self._send_messages(batch)
 
     def _send_labels_box(self, population: str, frame: int, bbox: Sequence[int]) -> None:
@@ -523,23 +469,22 @@ class Annotator(anywidget.AnyWidget):
             return
         values = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
         self._send_messages(
-            patch_messages(population=population, frame=frame, bbox=(r0, r1, c0, c1), values=values)
+            labels_patch_messages(
+                population=population, frame=frame, bbox=(r0, r1, c0, c1), values=values
+            )
         )
 
-    def _on_session_change(self, population: str, frame: int, bbox: tuple[int, ...]) -> None:
-        # A browser stroke is already on the canvas: do not echo it back.
-        if self._applying == threading.get_ident():
-            return
+    def _on_session_edit(self, change: Change) -> None:
+        """Any edit, undo or redo: the session says the next label; the canvas gets the box,
+        unless the change is one of this widget's strokes (already on the canvas)."""
         try:
-            if population != self.population:
+            if change.population != self.population:
                 return
-            r0, r1, c0, c1 = bbox
-            region = np.asarray(self.session.labels(population, frame))[r0:r1, c0:c1]
-            top = int(region.max()) if region.size else 0
-            if top >= self.next_label:  # so that `m` in the browser never reuses a label
-                self.set_trait("next_label", top + 1)
-            if frame == self.frame:
-                self._send_labels_box(population, frame, bbox)
+            if change.next_label is not None:
+                self._set_next_label(change.next_label)
+            if change.origin is self._stroke_origin or change.frame != self.frame:
+                return
+            self._send_labels_box(change.population, change.frame, change.bbox)
         except Exception as err:  # the session reports callback errors after the edit
             self.status = f"could not update the canvas: {err}"
 
@@ -571,20 +516,41 @@ class Annotator(anywidget.AnyWidget):
 
     def _refresh_next_label(self) -> None:
         if self.population:
-            self.set_trait("next_label", self.session.new_label(self.population))
+            try:
+                nxt = self.session.new_label(self.population)
+            except ValueError:
+                nxt = 0
+            self._set_next_label(nxt)
+
+    def _set_next_label(self, value: int) -> None:
+        """Publish the next unused label; 0 when the population already uses the largest one."""
+        if value > LABEL_MAX:
+            value = 0
+        if value == 0 and self.next_label != 0:
+            self.status = (
+                f"labels of {self.population!r} reach {LABEL_MAX}, the largest uint32 label: "
+                "no unused label is left above it (m does nothing); relabel the frames with "
+                "segpaint.ops.relabel_sequential or pick a free label by hand"
+            )
+        self.set_trait("next_label", value)
 
     # ------------------------------------------------------------------ browser -> Python
     def _on_custom_msg(self, widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         self._handle_message(content, list(buffers or []))
 
-    def _handle_message(self, content: dict[str, Any], buffers: list[Any]) -> None:
-        """Dispatch one message from the front-end (tests call this to act as the browser)."""
+    def _handle_message(self, content: Any, buffers: list[Any]) -> None:
+        """Dispatch one message from the front-end (tests call this to act as the browser).
+
+        Every field is validated here, at the boundary: a message that breaks the protocol
+        (NaN, a box outside the frame, a forged part count) changes nothing and is reported in
+        the status line, never raised into the kernel's log as a traceback.
+        """
         kind = content.get("type") if isinstance(content, dict) else None
         handlers: dict[str, Callable[[], None]] = {
             "request-frame": self.refresh,
             "request-full": lambda: self._on_request_full(content),
             "more": lambda: self._on_more(content),
-            "patch": lambda: self._on_patch(content, buffers),
+            "stroke": lambda: self._on_stroke(content, buffers),
             "undo": lambda: self._on_history("undo"),
             "redo": lambda: self._on_history("redo"),
             "roi-add": lambda: self._on_roi_add(content),
@@ -594,119 +560,148 @@ class Annotator(anywidget.AnyWidget):
             "save": self._on_save,
             "presegment": lambda: self._on_presegment(content),
         }
-        handler = handlers.get(str(kind))
+        handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             self.status = f"ignored an unknown message from the browser: {kind!r}"
             return
         try:
             handler()
+        except WireError as err:
+            self.status = f"{kind} refused: {err}"
         except _FAILURES as err:
             self.status = f"{kind} failed: {err}"
 
-    def _on_patch(self, content: dict[str, Any], buffers: list[Any]) -> None:
+    def _wire_frame(self, content: dict[str, Any], default: Any = None) -> int:
+        kw = {} if default is None else {"default": default}
+        return wire_int(content, "frame", low=0, high=self.n_frames - 1, **kw)
+
+    def _on_stroke(self, content: dict[str, Any], buffers: list[Any]) -> None:
         t0 = time.perf_counter()
-        patch = self._patches.add(content, buffers)
-        if patch is None:
+        try:
+            stroke = self._strokes.add(
+                content,
+                buffers,
+                shape=self.session.frame_shape,
+                n_frames=self.n_frames,
+                populations=self.session.populations,
+            )
+        except WireError as err:
+            self._refuse(content, f"edit not applied: {err}")
+            return
+        if stroke is None:
             return
         try:
-            applied = self._apply(patch)
+            applied = self._apply(stroke)
         except _FAILURES as err:
             # The browser painted something the session refused: put the truth back on the canvas.
-            self.status = f"edit not applied: {err}"
-            self.send({"type": "ack", "stroke": patch.stroke, "applied": False})
-            if patch.population == self.population and patch.frame == self.frame:
-                self._send_labels_box(patch.population, patch.frame, patch.bbox)
+            self._refuse(content, f"edit not applied: {err}")
             return
         ms = (time.perf_counter() - t0) * 1000
-        self.send({"type": "ack", "stroke": patch.stroke, "applied": applied, "ms": ms})
+        self._send_messages([ack_message(stroke.stroke, applied=applied, ms=ms)])
 
-    def _apply(self, patch: StrokePatch) -> bool:
-        mask = patch.mask
-        if self.lock_to_roi:
-            mask = mask & self._roi_mask(patch.frame, patch.bbox)
-        self._applying = threading.get_ident()
-        try:
-            change = self.session.apply_patch(
-                patch.population, patch.frame, patch.bbox, patch.values, mask=mask
-            )
-        finally:
-            self._applying = None
-        if change is None:
-            return False
-        if patch.population == self.population and mask.any():
-            top = int(patch.values[mask].max())
-            if top >= self.next_label:
-                self.set_trait("next_label", top + 1)
-        return True
+    def _refuse(self, content: dict[str, Any], message: str) -> None:
+        """Answer a refused stroke: ``applied: False`` and a message, then the labels the session
+        holds under its box (clipped to the frame), so the canvas rolls the stroke back."""
+        self.status = message
+        stroke = content.get("stroke")
+        valid_id = isinstance(stroke, int) and not isinstance(stroke, bool)
+        reply = ack_message(stroke if valid_id else None, applied=False, message=message)
+        self._send_messages([reply])
+        population, frame = content.get("population"), content.get("frame")
+        box = clipped_bbox(content.get("bbox"), self.session.frame_shape)
+        if population == self.population and frame == self.frame and box is not None:
+            self._send_labels_box(self.population, self.frame, box)
 
-    def _roi_mask(self, frame: int, bbox: Sequence[int]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        r0, r1, c0, c1 = bbox
-        inside = np.zeros((r1 - r0, c1 - c0), bool)
-        for roi in self.session.rois(frame):
-            a, b = max(roi.row0, r0), min(roi.row1, r1)
-            c, d = max(roi.col0, c0), min(roi.col1, c1)
-            if a < b and c < d:
-                inside[a - r0 : b - r0, c - c0 : d - c0] = True
-        return inside
+    def _apply(self, stroke: Stroke) -> bool:
+        change = self.session.apply_patch(
+            stroke.population,
+            stroke.frame,
+            stroke.bbox,
+            stroke.values,
+            mask=stroke.mask,
+            clip_to_rois=self.lock_to_roi,
+            origin=self._stroke_origin,
+        )
+        return change is not None
 
     def _on_history(self, which: str) -> None:
-        change = self.session.undo() if which == "undo" else self.session.redo()
+        undo = self.session.undo if which == "undo" else self.session.redo
+        change = undo(origin=self)
         if change is None:
             self.status = f"nothing to {which}"
             return
         where = "" if change.frame == self.frame else " (not the frame shown)"
         self.status = f"{which}: {change.population} frame {change.frame}{where}"
 
-    def _find_roi(self, frame: int, bbox: Sequence[int]) -> ROI:
-        box = [int(v) for v in bbox]
+    def _find_roi(self, frame: int, box: tuple[int, int, int, int]) -> ROI:
         for roi in self.session.rois(frame):
-            if [roi.row0, roi.row1, roi.col0, roi.col1] == box:
+            if roi.bbox == box:
                 return roi
-        raise KeyError(f"no ROI {box} on frame {frame}")
+        raise KeyError(f"no ROI {list(box)} on frame {frame}")
 
     def _on_roi_add(self, content: dict[str, Any]) -> None:
-        r0, r1, c0, c1 = content["bbox"]
+        frame = self._wire_frame(content)
+        r0, r1, c0, c1 = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            roi = self.session.add_roi(int(content["frame"]), rows=(r0, r1), cols=(c0, c1))
+            roi = self.session.add_roi(frame, rows=(r0, r1), cols=(c0, c1))
         finally:
             self._refresh_rois()
         self.status = f"ROI rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
 
     def _on_roi_change(self, content: dict[str, Any]) -> None:
-        frame = int(content["frame"])
+        frame = self._wire_frame(content)
+        old_box = wire_bbox(content, "old", self.session.frame_shape)
+        r0, r1, c0, c1 = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            old = self._find_roi(frame, content["old"])
-            r0, r1, c0, c1 = content["bbox"]
-            roi = self.session.add_roi(frame, rows=(r0, r1), cols=(c0, c1))
-            if roi != old:
-                self.session.remove_roi(old)
+            roi = self.session.move_roi(
+                self._find_roi(frame, old_box), rows=(r0, r1), cols=(c0, c1)
+            )
         finally:
             self._refresh_rois()
         self.status = f"ROI now rows {roi.row0}-{roi.row1}, cols {roi.col0}-{roi.col1}"
 
     def _on_roi_remove(self, content: dict[str, Any]) -> None:
+        frame = self._wire_frame(content)
+        box = wire_bbox(content, "bbox", self.session.frame_shape)
         try:
-            self.session.remove_roi(self._find_roi(int(content["frame"]), content["bbox"]))
+            self.session.remove_roi(self._find_roi(frame, box))
         finally:
             self._refresh_rois()
         self.status = "ROI removed"
 
     def _on_export(self, content: dict[str, Any]) -> None:
-        fmt = str(content.get("format") or self.export_format)
-        frame = int(content.get("frame", self.frame))
+        fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
+        frame = self._wire_frame(content, default=self.frame)
         bbox = content.get("bbox")
-        rois = [self._find_roi(frame, bbox)] if bbox else self.session.rois(frame)
-        if not rois:
+        box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
+        if box is not None:
+            roi = self._find_roi(frame, box)
+            results = [
+                RoiExport(
+                    roi,
+                    self.session.export_roi(
+                        self.population, roi, format=fmt, folder=self.export_folder
+                    ),
+                )
+            ]
+        else:
+            results = self.session.export_rois(
+                self.population, frame, format=fmt, folder=self.export_folder
+            )
+        if not results:
             self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
             return
-        written: list[Path] = []
-        for roi in rois:
-            written += self.session.export_roi(
-                self.population, roi, format=fmt, folder=self.export_folder
-            )
+        written = [path for r in results for path in r.files]
+        failed = [r for r in results if not r.ok]
         self.last_export = written
+        if not written:
+            self.status = f"export failed: {failed[0].error}"
+            return
         names = ", ".join(p.name for p in written)
-        self.status = f"exported {names} to {written[0].parent}" if written else "nothing written"
+        self.status = f"exported {names} to {written[0].parent}"
+        if failed:
+            rois = "; ".join(f"ROI {list(r.roi.bbox)}: {r.error}" for r in failed)
+            self.status += f"; {len(failed)} not written ({rois})"
 
     def _on_save(self) -> None:
         written = self.session.save_labels(self.population, folder=self.labels_folder)
@@ -720,8 +715,10 @@ class Annotator(anywidget.AnyWidget):
         if self._worker is not None and self._worker.is_alive():
             self.status = "a pre-segmentation is already running"
             return
-        method = str(content.get("method") or "threshold")
-        frames = [self.frame] if content.get("scope", "frame") == "frame" else None
+        asked = {"method": content.get("method") or "threshold"}  # an empty menu sends ""
+        method = wire_choice(asked, "method", self.presegment_methods)
+        scope = wire_choice(content, "scope", ("frame", "all"), default="frame")
+        frames = [self.frame] if scope == "frame" else None
         population = self.population
         self.set_trait("busy", True)
         self.set_trait("progress", 0.0)
@@ -770,8 +767,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
 
 
-def _all_real(values: Sequence[Any]) -> bool:
-    return all(
-        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-        for v in values
-    )
+class _StrokeOrigin:
+    """The ``origin`` of an Annotator's own strokes (identity is what counts)."""
+
+    def __init__(self, annotator: Annotator) -> None:
+        self.annotator_id = id(annotator)
+
+    def __repr__(self) -> str:
+        return f"<strokes of Annotator {self.annotator_id:#x}>"

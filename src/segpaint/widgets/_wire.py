@@ -1,12 +1,25 @@
-"""Binary messages between the Annotator and its browser front-end (the other half is ``js/codec.js``).
+"""Binary messages between the Annotator and its browser front-end: this module is the Python
+codec, ``js/codec.js`` the browser's; each holds both directions.
 
 Arrays travel as raw little-endian buffers with a small JSON header: never base64, JSON lists or
 JPEG. Anything larger than :data:`CHUNK_BYTES` is split into row bands (or runs), so no message
-carries more than a few MB.
+carries more than a few MB. Message types (``type``), by direction:
+
+kernel -> browser
+    ``frame`` (header), ``band`` (rows of one array), ``frame-end``; ``labels-patch`` (labels of a
+    box changed in Python); ``ack`` (answer to a ``stroke``).
+browser -> kernel
+    ``stroke`` (one brush stroke, erase or fill: values + mask over its box); ``request-frame``,
+    ``request-full``, ``more`` (the pulled full-resolution transfer); ``undo``, ``redo``,
+    ``roi-add``, ``roi-change``, ``roi-remove``, ``export``, ``save``, ``presegment``.
+
+The level of detail a transfer's channels are decimated by is its *preview step* everywhere: the
+header field ``preview_step``, the browser's ``_preview_step`` trait, ``previewStep`` in JS.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,15 +133,15 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     return out
 
 
-def preview_shape(height: int, width: int, step: int) -> tuple[int, int]:
-    """Shape of a frame decimated by ``step`` (every ``step``-th row and column, from 0).
+def preview_shape(height: int, width: int, preview_step: int) -> tuple[int, int]:
+    """Shape of a frame decimated by ``preview_step`` (every n-th row and column, from 0).
 
     Examples
     --------
     >>> preview_shape(2048, 2000, 3)
     (683, 667)
     """
-    return -(-height // step), -(-width // step)
+    return -(-height // preview_step), -(-width // preview_step)
 
 
 def frame_messages(
@@ -139,23 +152,25 @@ def frame_messages(
     shape: tuple[int, int],
     channels: Sequence[tuple[int, npt.NDArray[Any]]],
     labels: npt.NDArray[Any] | None,
-    step: int = 1,
+    preview_step: int = 1,
     partial: bool = False,
     max_bytes: int = CHUNK_BYTES,
 ) -> list[Message]:
     """All messages of one frame transfer: a header, row bands, an end marker.
 
-    ``channels`` is a list of ``(channel index, 2-D image)``, each already decimated by ``step``
-    (a level of detail matched to the zoom: at ``step`` 3 a 2048² frame sends 683² per channel);
+    ``channels`` is a list of ``(channel index, 2-D image)``, each already decimated by
+    ``preview_step`` (a level of detail matched to the zoom: at 3 a 2048² frame sends 683² per
+    channel);
     ``labels`` are always full resolution, or None in a partial transfer (e.g. a channel that was
     just made visible, or the full-resolution channels that follow a preview).
     """
     height, width = shape
-    want = preview_shape(height, width, step)
+    want = preview_shape(height, width, preview_step)
     for idx, img in channels:
         if img.shape != want:
             raise ValueError(
-                f"channel {idx} has shape {img.shape}; a {height}x{width} frame at step {step} "
+                f"channel {idx} has shape {img.shape}; a {height}x{width} frame at preview_step "
+                f"{preview_step} "
                 f"needs {want}"
             )
     if labels is not None and labels.shape != (height, width):
@@ -168,7 +183,7 @@ def frame_messages(
         "population": population,
         "height": height,
         "width": width,
-        "step": step,
+        "preview_step": preview_step,
         "channels": [{"index": idx, "dtype": dtype} for idx, _, dtype in wired],
         "labels": labels is not None,
         "max_label": int(labels.max()) if labels is not None and labels.size else 0,
@@ -196,7 +211,7 @@ def frame_messages(
     return out
 
 
-def patch_messages(
+def labels_patch_messages(
     *,
     population: str,
     frame: int,
@@ -208,7 +223,7 @@ def patch_messages(
 
     Examples
     --------
-    >>> msgs = patch_messages(population="cells", frame=0, bbox=(0, 2, 0, 3),
+    >>> msgs = labels_patch_messages(population="cells", frame=0, bbox=(0, 2, 0, 3),
     ...                       values=np.ones((2, 3), np.uint32))
     >>> msgs[0][0]["bbox"], msgs[0][0]["dtype"], msgs[0][1][0].nbytes
     ([0, 2, 0, 3], 'uint8', 6)
@@ -218,7 +233,7 @@ def patch_messages(
     out: list[Message] = []
     for a, b in _bands(r1 - r0, rows_per_band(c1 - c0, narrow.itemsize, max_bytes=max_bytes)):
         content = {
-            "type": "patch",
+            "type": "labels-patch",
             "population": population,
             "frame": frame,
             "bbox": [r0 + a, r0 + b, c0, c1],
@@ -229,82 +244,409 @@ def patch_messages(
 
 
 @dataclass
+class DecodedFrame:
+    """A frame transfer decoded by :func:`decode_frame` (what ``FrameAssembler`` in codec.js builds)."""
+
+    header: dict[str, Any]
+    channels: dict[int, npt.NDArray[Any]]
+    labels: npt.NDArray[np.uint32] | None
+
+
+def decode_frame(messages: Sequence[Message], xfer: int | None = None) -> DecodedFrame:
+    """Reassemble one frame transfer (the first one, or ``xfer``) from the messages sent.
+
+    The mirror of ``FrameAssembler`` in js/codec.js, for scripts and tests that act as the browser.
+
+    Examples
+    --------
+    >>> labels = np.array([[0, 0, 5], [5, 5, 0]], np.uint32)
+    >>> msgs = frame_messages(xfer=1, frame=0, population="cells", shape=(2, 3),
+    ...                       channels=[(0, np.ones((2, 3), np.uint16))], labels=labels)
+    >>> decode_frame(msgs).labels.tolist()
+    [[0, 0, 5], [5, 5, 0]]
+    """
+    header = next(
+        (c for c, _ in messages if c.get("type") == "frame" and xfer in (None, c["xfer"])), None
+    )
+    if header is None:
+        raise ValueError(f"no frame header{'' if xfer is None else f' for xfer {xfer}'}")
+    h, w = header["height"], header["width"]
+    ch_h, ch_w = preview_shape(h, w, header["preview_step"])
+    dtypes = {ch["index"]: ch["dtype"] for ch in header["channels"]}
+    chans = {c: np.zeros((ch_h, ch_w), dt) for c, dt in dtypes.items()}
+    labels = np.zeros(h * w, np.uint32) if header["labels"] else None
+    ended = False
+    for content, buffers in messages:
+        if content.get("xfer") != header["xfer"]:
+            continue
+        if content["type"] == "frame-end":
+            ended = True
+        if content["type"] != "band":
+            continue
+        if content["key"] == "channel":
+            c = content["channel"]
+            band = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, ch_w)
+            chans[c][content["row0"] : content["row1"]] = band
+        elif labels is None:
+            raise ValueError("a labels band in a transfer whose header has labels=False")
+        elif content["encoding"] == "rle":
+            values = np.frombuffer(buffers[0], "<u4")
+            lengths = np.frombuffer(buffers[1], "<u4")
+            start = content["start"]
+            labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
+        else:
+            rows = np.frombuffer(buffers[0], content["dtype"]).reshape(-1, w)
+            labels.reshape(h, w)[content["row0"] : content["row1"]] = rows
+    if not ended:
+        raise ValueError(f"transfer {header['xfer']} has no frame-end")
+    return DecodedFrame(header, chans, None if labels is None else labels.reshape(h, w))
+
+
+def apply_labels_patch(labels: npt.NDArray[Any], content: dict[str, Any], buffer: Any) -> None:
+    """Write one ``labels-patch`` message into a frame's labels (as codec.js ``writeLabelBox``)."""
+    r0, r1, c0, c1 = content["bbox"]
+    values = np.frombuffer(buffer, content["dtype"]).reshape(r1 - r0, c1 - c0)
+    labels[r0:r1, c0:c1] = values
+
+
+def stroke_messages(
+    *,
+    stroke: int,
+    population: str,
+    frame: int,
+    bbox: Sequence[int],
+    mask: npt.NDArray[Any],
+    values: npt.NDArray[Any] | None = None,
+    label: int | None = None,
+    max_bytes: int = CHUNK_BYTES,
+) -> list[Message]:
+    """The ``stroke`` messages the browser sends for one edit (as codec.js ``encodeStroke``).
+
+    With ``label``: a ``"mask"`` stroke, one label under a bit-packed ``mask`` (what the brush,
+    eraser and fill send: 1 bit per pixel of the box). With ``values`` (uint32 over ``bbox``): a
+    ``"values"`` stroke, values + a byte mask. Parts are row bands of at most ``max_bytes``.
+
+    Examples
+    --------
+    >>> msgs = stroke_messages(stroke=1, population="cells", frame=0, bbox=(2, 4, 0, 3),
+    ...                        values=np.full((2, 3), 7), mask=np.ones((2, 3), bool))
+    >>> msgs[0][0]["type"], msgs[0][0]["parts"], [b.nbytes for b in msgs[0][1]]
+    ('stroke', 1, [24, 6])
+    >>> msgs = stroke_messages(stroke=2, population="cells", frame=0, bbox=(0, 4, 0, 40),
+    ...                        label=7, mask=np.ones((4, 40), bool))
+    >>> msgs[0][0]["encoding"], msgs[0][0]["label"], [b.nbytes for b in msgs[0][1]]
+    ('mask', 7, [20])
+    """
+    if (values is None) == (label is None):
+        raise ValueError("pass values= (a values stroke) or label= (a mask stroke), not both")
+    r0, r1, c0, c1 = (int(v) for v in bbox)
+    width = c1 - c0
+    m = np.ascontiguousarray(mask, "u1")
+    vals = None if values is None else np.ascontiguousarray(values, "<u4")
+    per = (
+        max(1, (max_bytes * 8) // max(1, width))
+        if vals is None
+        else rows_per_band(width, 5, max_bytes=max_bytes)
+    )
+    bands = list(_bands(r1 - r0, per))
+    out: list[Message] = []
+    for k, (a, b) in enumerate(bands):
+        content: dict[str, Any] = {
+            "type": "stroke",
+            "stroke": stroke,
+            "part": k,
+            "parts": len(bands),
+            "population": population,
+            "frame": frame,
+            "bbox": [r0, r1, c0, c1],
+            "rows": [r0 + a, r0 + b],
+        }
+        if vals is None:
+            content.update(encoding="mask", label=label)
+            out.append((content, [np.packbits(m[a:b].ravel(), bitorder="little").data]))
+        else:
+            content["encoding"] = "values"
+            out.append((content, [vals[a:b].data, m[a:b].data]))
+    return out
+
+
+def ack_message(
+    stroke: int | None, *, applied: bool, ms: float | None = None, message: str | None = None
+) -> Message:
+    """The answer to a ``stroke``: applied or not (then ``message`` says why)."""
+    content: dict[str, Any] = {"type": "ack", "stroke": stroke, "applied": applied}
+    if ms is not None:
+        content["ms"] = ms
+    if message is not None:
+        content["message"] = message
+    return content, []
+
+
+LABEL_MAX = 2**32 - 1
+"""Largest label value (labels are uint32)."""
+MAX_STROKE_ID = 2**53
+"""Largest stroke id the browser may use (integers stay exact in a JavaScript number)."""
+MAX_PENDING_STROKES = 4
+"""Strokes whose parts may be arriving at once; an older unfinished one is dropped."""
+
+_MISSING = object()
+
+
+class WireError(ValueError):
+    """A message from the browser that does not follow the protocol; the text says what and why."""
+
+
+def wire_int(
+    content: dict[str, Any], key: str, *, low: int, high: int, default: Any = _MISSING
+) -> int:
+    """Read an integer field of a browser message, from ``low`` to ``high`` inclusive.
+
+    JSON numbers that are whole floats (``3.0``) are accepted; booleans, strings, NaN and
+    infinities are not.
+
+    Examples
+    --------
+    >>> wire_int({"frame": 2.0}, "frame", low=0, high=4)
+    2
+    >>> wire_int({"frame": float("inf")}, "frame", low=0, high=4)
+    Traceback (most recent call last):
+    ...
+    segpaint.widgets._wire.WireError: frame must be an integer from 0 to 4; got inf
+    """
+    value = content.get(key, default)
+    if value is _MISSING:
+        raise WireError(f"{key} is missing (an integer from {low} to {high})")
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if (
+        isinstance(value, float | np.floating)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    ):
+        ok = True
+    if not ok or not low <= int(value) <= high:
+        raise WireError(f"{key} must be an integer from {low} to {high}; got {value!r}")
+    return int(value)
+
+
+def wire_bbox(
+    content: dict[str, Any], key: str, shape: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Read a half-open ``[row0, row1, col0, col1]`` box that lies inside a frame of ``shape``.
+
+    Examples
+    --------
+    >>> wire_bbox({"bbox": [0, 2, 1, 3]}, "bbox", (4, 4))
+    (0, 2, 1, 3)
+    """
+    box = content.get(key)
+    h, w = shape
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        raise WireError(f"{key} must be [row0, row1, col0, col1]; got {box!r}")
+    names = [f"{key} {name}" for name in ("row0", "row1", "col0", "col1")]
+    fields = dict(zip(names, box, strict=True))
+    r0 = wire_int(fields, names[0], low=0, high=h - 1)
+    r1 = wire_int(fields, names[1], low=r0 + 1, high=h)
+    c0 = wire_int(fields, names[2], low=0, high=w - 1)
+    c1 = wire_int(fields, names[3], low=c0 + 1, high=w)
+    return r0, r1, c0, c1
+
+
+def wire_choice(
+    content: dict[str, Any], key: str, choices: Sequence[str], default: Any = _MISSING
+) -> str:
+    """Read a string field that must be one of ``choices``.
+
+    Examples
+    --------
+    >>> wire_choice({"scope": "all"}, "scope", ("frame", "all"))
+    'all'
+    """
+    value = content.get(key, default)
+    if not isinstance(value, str) or value not in choices:
+        raise WireError(f"{key} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def clipped_bbox(box: Any, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A box clipped to the frame, or None when it is not four finite numbers or is empty there.
+
+    Used to put the truth back on the canvas after a refused stroke whose box overflows.
+
+    Examples
+    --------
+    >>> clipped_bbox([60, 70, -3, 2], (64, 64))
+    (60, 64, 0, 2)
+    >>> clipped_bbox([0, float("nan"), 0, 2], (64, 64)) is None
+    True
+    """
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        return None
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in box
+    ):
+        return None
+    h, w = shape
+    r0, r1 = max(0, min(h, int(box[0]))), max(0, min(h, int(box[1])))
+    c0, c1 = max(0, min(w, int(box[2]))), max(0, min(w, int(box[3])))
+    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+
+@dataclass
 class _PendingStroke:
     population: str
     frame: int
     bbox: tuple[int, int, int, int]
-    tool: str
-    values: npt.NDArray[np.uint32]
+    parts: int
+    label: int | None
+    values: npt.NDArray[np.uint32] | None
     mask: npt.NDArray[np.bool_]
     missing: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
-class StrokePatch:
-    """A browser edit, reassembled: what `Session.apply_patch` needs."""
+class Stroke:
+    """A browser edit, reassembled: what `Session.apply_patch` needs.
+
+    ``values`` is one label for the whole mask (a ``"mask"`` stroke: brush, eraser, fill) or an
+    array over the box (a ``"values"`` stroke).
+    """
 
     stroke: int
     population: str
     frame: int
     bbox: tuple[int, int, int, int]
-    tool: str
-    values: npt.NDArray[np.uint32]
+    values: npt.NDArray[np.uint32] | int
     mask: npt.NDArray[np.bool_]
 
 
 def _buffer_array(buffer: Any, dtype: str, count: int, what: str) -> npt.NDArray[Any]:
-    arr = np.frombuffer(buffer, dtype=dtype)
-    if arr.size != count:
-        raise ValueError(f"{what}: expected {count} elements, got {arr.size}")
-    return arr
+    try:
+        size = memoryview(buffer).nbytes
+    except TypeError as err:
+        raise WireError(f"{what}: expected a binary buffer; got {type(buffer).__name__}") from err
+    itemsize = np.dtype(dtype).itemsize
+    if size != count * itemsize:
+        raise WireError(
+            f"{what}: expected {count} elements ({count * itemsize} bytes), got {size} bytes"
+        )
+    return np.frombuffer(buffer, dtype=dtype)
 
 
-class PatchAssembler:
-    """Collects the parts of browser patches (one stroke may arrive as several row bands)."""
+class StrokeAssembler:
+    """Collects the parts of browser strokes (one stroke may arrive as several row bands).
+
+    Every field is checked before anything is allocated: a stroke costs at most its box, which
+    lies inside the frame, and at most :data:`MAX_PENDING_STROKES` strokes wait for parts.
+    """
 
     def __init__(self) -> None:
         self._pending: dict[int, _PendingStroke] = {}
 
-    def add(self, content: dict[str, Any], buffers: Sequence[Any]) -> StrokePatch | None:
-        """Add one ``patch`` message; returns the whole stroke once its last part arrived."""
-        stroke = int(content["stroke"])
-        r0, r1, c0, c1 = (int(v) for v in content["bbox"])
-        if r1 <= r0 or c1 <= c0:
-            raise ValueError(f"patch bbox {content['bbox']!r} is empty")
-        a, b = (int(v) for v in content.get("rows", (r0, r1)))
-        if not r0 <= a < b <= r1:
-            raise ValueError(f"patch rows {[a, b]} lie outside its bbox rows {[r0, r1]}")
-        if len(buffers) != 2:
-            raise ValueError(f"a patch carries 2 buffers (values, mask); got {len(buffers)}")
+    def add(
+        self,
+        content: dict[str, Any],
+        buffers: Sequence[Any],
+        *,
+        shape: tuple[int, int],
+        n_frames: int,
+        populations: Sequence[str],
+    ) -> Stroke | None:
+        """Add one ``stroke`` message; returns the whole stroke once its last part arrived.
+
+        Raises
+        ------
+        WireError
+            A field is missing, out of range or inconsistent with the stroke's earlier parts, or
+            a buffer does not match the declared box; the stroke is dropped.
+        """
+        stroke = wire_int(content, "stroke", low=0, high=MAX_STROKE_ID)
+        try:
+            return self._add(
+                stroke, content, buffers, shape=shape, n_frames=n_frames, populations=populations
+            )
+        except WireError:
+            self._pending.pop(stroke, None)
+            raise
+
+    def _add(
+        self,
+        stroke: int,
+        content: dict[str, Any],
+        buffers: Sequence[Any],
+        *,
+        shape: tuple[int, int],
+        n_frames: int,
+        populations: Sequence[str],
+    ) -> Stroke | None:
+        population = wire_choice(content, "population", list(populations))
+        frame = wire_int(content, "frame", low=0, high=n_frames - 1)
+        r0, r1, c0, c1 = wire_bbox(content, "bbox", shape)
+        rows = content.get("rows", [r0, r1])
+        if not isinstance(rows, list | tuple) or len(rows) != 2:
+            raise WireError(f"rows must be [first, stop] inside the box rows; got {rows!r}")
+        a = wire_int({"rows[0]": rows[0]}, "rows[0]", low=r0, high=r1 - 1)
+        b = wire_int({"rows[1]": rows[1]}, "rows[1]", low=a + 1, high=r1)
+        # Each part carries at least one row: more parts than rows is a forged message.
+        parts = wire_int(content, "parts", low=1, high=r1 - r0, default=1)
+        part = wire_int(content, "part", low=0, high=parts - 1, default=0)
+        encoding = wire_choice(content, "encoding", ("mask", "values"), default="values")
         width = c1 - c0
         n = (b - a) * width
-        values = _buffer_array(buffers[0], "<u4", n, "patch values")
-        mask = _buffer_array(buffers[1], "u1", n, "patch mask")
-        parts = int(content.get("parts", 1))
+        label: int | None = None
+        values: npt.NDArray[Any] | None = None
+        if encoding == "mask":
+            # One label under a bit-packed mask (LSB first, row-major): 1 bit per pixel.
+            label = wire_int(content, "label", low=0, high=LABEL_MAX)
+            if len(buffers) != 1:
+                raise WireError(f"a mask stroke carries 1 buffer (the mask); got {len(buffers)}")
+            bits = _buffer_array(buffers[0], "u1", -(-n // 8), "stroke mask bytes")
+            mask = np.unpackbits(bits, count=n, bitorder="little")
+        else:
+            if len(buffers) != 2:
+                raise WireError(f"a stroke carries 2 buffers (values, mask); got {len(buffers)}")
+            values = _buffer_array(buffers[0], "<u4", n, "stroke values")
+            mask = _buffer_array(buffers[1], "u1", n, "stroke mask")
         pending = self._pending.get(stroke)
+        if pending is not None and (
+            pending.population,
+            pending.frame,
+            pending.bbox,
+            pending.parts,
+            pending.label,
+        ) != (population, frame, (r0, r1, c0, c1), parts, label):
+            raise WireError(f"part {part} of stroke {stroke} disagrees with its earlier parts")
         if pending is None:
+            while len(self._pending) >= MAX_PENDING_STROKES:
+                del self._pending[next(iter(self._pending))]
             pending = _PendingStroke(
-                population=str(content["population"]),
-                frame=int(content["frame"]),
+                population=population,
+                frame=frame,
                 bbox=(r0, r1, c0, c1),
-                tool=str(content.get("tool", "brush")),
-                values=np.zeros((r1 - r0, width), np.uint32),
+                parts=parts,
+                label=label,
+                values=None if label is not None else np.zeros((r1 - r0, width), np.uint32),
                 mask=np.zeros((r1 - r0, width), bool),
                 missing=set(range(parts)),
             )
             self._pending[stroke] = pending
-        pending.values[a - r0 : b - r0] = values.reshape(b - a, width)
+        if pending.values is not None and values is not None:
+            pending.values[a - r0 : b - r0] = values.reshape(b - a, width)
         pending.mask[a - r0 : b - r0] = mask.reshape(b - a, width) != 0
-        pending.missing.discard(int(content.get("part", 0)))
+        pending.missing.discard(part)
         if pending.missing:
             return None
         del self._pending[stroke]
-        return StrokePatch(
+        values_out: npt.NDArray[np.uint32] | int
+        if pending.values is not None:
+            values_out = pending.values
+        else:
+            assert pending.label is not None  # a mask stroke: its label was checked above
+            values_out = pending.label
+        return Stroke(
             stroke=stroke,
             population=pending.population,
             frame=pending.frame,
             bbox=pending.bbox,
-            tool=pending.tool,
-            values=pending.values,
+            values=values_out,
             mask=pending.mask,
         )

@@ -1,0 +1,216 @@
+// @ts-check
+// Channels and contrast: one row of controls per channel (visible, colour, lo/hi, gamma, auto),
+// and the display settings pushed to the renderer. Dragging a slider re-renders locally only; the
+// trait goes to Python once, on release.
+
+import { parseHex, percentileLimits } from "./colors.js";
+import { h } from "./dom.js";
+import { fmt } from "./display.js";
+
+/** @typedef {import("./display.js").Display} Display */
+
+/**
+ * @typedef {object} ChannelControls
+ * @property {HTMLInputElement} vis
+ * @property {HTMLInputElement} color
+ * @property {HTMLInputElement} lo
+ * @property {HTMLInputElement} hi
+ * @property {HTMLInputElement} gamma
+ * @property {HTMLButtonElement} auto
+ * @property {HTMLSpanElement} text
+ */
+
+export class ChannelPanel {
+  /**
+   * @param {Display} d
+   * @param {(target: EventTarget, type: string, fn: (e: any) => void) => void} listen
+   * @param {{ gammaMin: number, gammaMax: number }} limits
+   */
+  constructor(d, listen, limits) {
+    this.d = d;
+    this.listen = listen;
+    this.limits = limits;
+    /** @type {ChannelControls[]} */
+    this.controls = [];
+    /** @type {number[][] | null} contrast while a slider is dragged */
+    this.contrastDraft = null;
+    /** @type {number[] | null} */
+    this.gammaDraft = null;
+    this.lastMoved = "";
+  }
+
+  /** @param {string} name */
+  get(name) {
+    return this.d.model.get(name) || [];
+  }
+
+  build() {
+    const { d, listen } = this;
+    const box = d.ui.channelsBox;
+    box.replaceChildren();
+    this.controls = [];
+    /** @type {string[]} */
+    const names = this.get("channel_names");
+    names.forEach((name, c) => {
+      const data = { "data-channel": String(c) };
+      const vis = h("input", { type: "checkbox", "data-control": "channel-visible", ...data });
+      const color = h("input", { type: "color", "data-control": "channel-color", ...data });
+      const lo = h("input", { type: "range", "data-control": "contrast-lo", ...data, title: "lower contrast limit" });
+      const hi = h("input", { type: "range", "data-control": "contrast-hi", ...data, title: "upper contrast limit" });
+      const gamma = h("input", { type: "range", min: this.limits.gammaMin, max: this.limits.gammaMax, step: 0.05, "data-control": "gamma", ...data, title: "gamma" });
+      const auto = h("button", { type: "button", "data-action": "auto-contrast", ...data, text: "auto", title: "Contrast from the 1st–99.8th percentiles of this frame" });
+      const text = h("span", { class: "segpaint-value" });
+      box.append(h("div", { class: "segpaint-row segpaint-channel" }, [vis, color, h("b", { text: ` ${name} ` }), "lo ", lo, " hi ", hi, " γ ", gamma, auto, text]));
+      this.controls.push({ vis, color, lo, hi, gamma, auto, text });
+      const localContrast = () => {
+        /** @type {number[][]} */
+        const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
+        let a = Number(lo.value);
+        let b = Number(hi.value);
+        if (b <= a) {
+          if (document.activeElement === lo || this.lastMoved === "lo") a = b - Number(lo.step || 1);
+          else b = a + Number(hi.step || 1);
+        }
+        cl[c] = [a, b];
+        return cl;
+      };
+      /** @param {string} which */
+      const drag = (which) => () => {
+        this.lastMoved = which;
+        this.contrastDraft = localContrast();
+        this.apply(this.contrastDraft);
+      };
+      listen(lo, "input", drag("lo"));
+      listen(hi, "input", drag("hi"));
+      const commitContrast = () => {
+        if (this.contrastDraft) d.save("contrast", this.contrastDraft);
+        this.contrastDraft = null;
+      };
+      listen(lo, "change", commitContrast);
+      listen(hi, "change", commitContrast);
+      listen(gamma, "input", () => {
+        const g = this.get("gamma").slice();
+        g[c] = Number(gamma.value);
+        this.gammaDraft = g;
+        this.apply(null, g);
+      });
+      listen(gamma, "change", () => {
+        if (this.gammaDraft) d.save("gamma", this.gammaDraft);
+        this.gammaDraft = null;
+      });
+      listen(vis, "change", () => {
+        const v = this.get("channel_visible").slice();
+        v[c] = vis.checked;
+        d.save("channel_visible", v);
+        this.sync();
+      });
+      listen(color, "input", () => {
+        const cols = this.get("channel_colors").slice();
+        cols[c] = color.value;
+        d.save("channel_colors", cols);
+        this.sync();
+      });
+      listen(auto, "click", () => {
+        const ch = d.state.channelData.get(c);
+        if (!ch) {
+          d.say(`channel ${name} is hidden; show it first`);
+          return;
+        }
+        const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
+        cl[c] = percentileLimits(ch.data, ch.dtype, 1, 99.8);
+        d.save("contrast", cl);
+        this.sync();
+      });
+    });
+    this.syncControls();
+  }
+
+  /** @param {number} c */
+  range(c) {
+    const r = this.d.state.ranges[c] || [0, 1];
+    const cl = this.get("contrast")[c] || r;
+    return [Math.min(r[0], cl[0]), Math.max(r[1], cl[1])];
+  }
+
+  syncControls() {
+    const cl = this.get("contrast");
+    const g = this.get("gamma");
+    const vis = this.get("channel_visible");
+    const cols = this.get("channel_colors");
+    this.controls.forEach((ctl, c) => {
+      const [mn, mx] = this.range(c);
+      const ch = this.d.state.channelData.get(c);
+      const isInt = !ch || ch.dtype !== "float32";
+      const step = isInt ? 1 : (mx - mn) / 1000 || 0.001;
+      for (const s of [ctl.lo, ctl.hi]) {
+        s.min = String(mn);
+        s.max = String(mx);
+        s.step = String(step);
+      }
+      if (cl[c]) {
+        ctl.lo.value = String(cl[c][0]);
+        ctl.hi.value = String(cl[c][1]);
+        ctl.text.textContent = `[${fmt(cl[c][0])}, ${fmt(cl[c][1])}]`;
+      }
+      if (g[c] !== undefined) ctl.gamma.value = String(g[c]);
+      ctl.vis.checked = vis[c] !== false;
+      if (cols[c]) ctl.color.value = cols[c];
+    });
+  }
+
+  /**
+   * Push channel display settings (from traits, or drafts while a slider is dragged) to the renderer.
+   * @param {number[][] | null} [contrast]
+   * @param {number[] | null} [gamma]
+   */
+  apply(contrast = null, gamma = null) {
+    const cl = contrast || this.contrastDraft || this.get("contrast");
+    const g = gamma || this.gammaDraft || this.get("gamma");
+    const vis = this.get("channel_visible");
+    const cols = this.get("channel_colors");
+    const renderer = this.d.renderer;
+    let changed = false;
+    for (const ch of renderer.channels) {
+      const c = ch.index;
+      let rgb = ch.rgb;
+      try {
+        rgb = parseHex(cols[c]);
+      } catch {
+        /* keep the previous colour when a bad value slips through */
+      }
+      const [lo, hi] = cl[c] || [ch.lo, ch.hi];
+      if (renderer.setChannelDisplay(c, { lo, hi, gamma: g[c] ?? 1, rgb, visible: vis[c] !== false })) changed = true;
+    }
+    if (contrast) {
+      contrast.forEach((lim, c) => {
+        if (this.controls[c] && lim) this.controls[c].text.textContent = `[${fmt(lim[0])}, ${fmt(lim[1])}]`;
+      });
+    }
+    if (changed) this.d.redraw();
+  }
+
+  /** The renderer's channel list for the data the model holds. */
+  channelList() {
+    const cl = this.get("contrast");
+    const g = this.get("gamma");
+    const vis = this.get("channel_visible");
+    const cols = this.get("channel_colors");
+    const list = [];
+    for (const [idx, ch] of this.d.state.channelData) {
+      let rgb = [255, 255, 255];
+      try {
+        rgb = parseHex(cols[idx]);
+      } catch {
+        /* default white */
+      }
+      const [lo, hi] = cl[idx] || percentileLimits(ch.data, ch.dtype);
+      list.push({ index: idx, dtype: ch.dtype, data: ch.data, visible: vis[idx] !== false, rgb, lo, hi, gamma: g[idx] ?? 1 });
+    }
+    return list;
+  }
+
+  sync() {
+    this.apply();
+    this.syncControls();
+  }
+}

@@ -1,0 +1,236 @@
+// @ts-check
+// One view of the widget: its renderer, pan/zoom and status line, drawn from the model-level
+// state (model.js). The other per-view parts (channels, editor, ROIs, controls, input) hang off
+// it, so each module reaches the others through one object.
+
+import { Renderer, now } from "./render.js";
+import { View, pixelOf } from "./tools.js";
+
+/** @typedef {import("./model.js").ModelState} ModelState */
+/** @typedef {import("./model.js").WidgetModel} WidgetModel */
+/** @typedef {import("./dom.js").Dom} Dom */
+
+/** Numbers in the status line: integers as they are, others to 4 significant digits. */
+/** @param {number} v */
+export const fmt = (v) => (Number.isInteger(v) ? String(v) : Number(v).toPrecision(4));
+
+export class Display {
+  /**
+   * @param {WidgetModel} model
+   * @param {ModelState} state
+   * @param {Dom} ui
+   * @param {(fn: () => void) => void} onCleanup
+   */
+  constructor(model, state, ui, onCleanup) {
+    this.model = model;
+    this.state = state;
+    this.ui = ui;
+    this.renderer = new Renderer(ui.imageCanvas);
+    this.view = new View();
+    /** @type {{row: number, col: number} | null} continuous image point under the pointer */
+    this.cursor = null;
+    /** @type {{x: number, y: number} | null} viewport px under the pointer */
+    this.hover = null;
+    this.message = "";
+    this.ready = false;
+    this.fitted = false;
+    this.userMovedView = false;
+    this.space = false;
+    /** @type {ReturnType<typeof setTimeout> | 0} */
+    this.recolorTimer = 0;
+    /** @type {number} pending animation frame of hoverChanged */
+    this.hoverFrame = 0;
+    /** @type {{waiting: boolean, timer: ReturnType<typeof setInterval> | 0} | null} */
+    this.playing = null;
+    /** @type {import("./channels.js").ChannelPanel} */
+    this.channels = /** @type {any} */ (null);
+    /** @type {import("./editor.js").Editor} */
+    this.editor = /** @type {any} */ (null);
+    /** @type {import("./roi.js").RoiLayer} */
+    this.rois = /** @type {any} */ (null);
+    /** @type {import("./controls.js").Controls} */
+    this.controls = /** @type {any} */ (null);
+    /** @type {import("./model.js").ViewHooks} what the model-level state calls on this view */
+    this.hooks = {
+      frame: (p) => this.installFrame(p),
+      labels: (box, edited) => this.labelsChanged(box, edited),
+      ack: (msg) => msg.message && this.say(msg.message),
+      busy: () => this.playing !== null,
+    };
+    onCleanup(() => this.recolorTimer && clearTimeout(this.recolorTimer));
+    onCleanup(() => this.hoverFrame && cancelAnimationFrame(this.hoverFrame));
+  }
+
+  /**
+   * The pointer moved: redraw the overlay (brush outline, ROI being dragged) and the status line
+   * once per animation frame, not once per event, so a stroke's moves cost only the painting.
+   */
+  hoverChanged() {
+    if (typeof requestAnimationFrame !== "function") {
+      this.rois.draw();
+      this.updateStatus();
+      return;
+    }
+    if (this.hoverFrame) return;
+    this.hoverFrame = requestAnimationFrame(() => {
+      this.hoverFrame = 0;
+      this.rois.draw();
+      this.updateStatus();
+    });
+  }
+
+  /** @param {string} name @param {any} value */
+  save(name, value) {
+    this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  viewSize() {
+    const vp = this.ui.viewport;
+    const r = vp.getBoundingClientRect();
+    return { w: r.width || vp.clientWidth || 512, h: r.height || vp.clientHeight || 512, left: r.left, top: r.top };
+  }
+
+  markDrawn() {
+    this.ui.root.setAttribute("data-draws", String(this.renderer.draws));
+    this.ui.root.setAttribute("data-frame", this.state.frame === null ? "" : String(this.state.frame));
+  }
+
+  /** Full viewport redraw (cost ∝ viewport, not image): new frame, contrast, view, overlay mode. */
+  redraw() {
+    if (!this.state.labels && this.state.channelData.size === 0) return;
+    this.renderer.redraw();
+    this.markDrawn();
+    this.updateStatus();
+  }
+
+  applyTransform() {
+    const v = this.view;
+    this.renderer.setView(v.scale, v.tx, v.ty);
+    this.redraw();
+    this.rois.draw();
+    if (this.state.frame !== null) this.syncPreviewStep();
+  }
+
+  syncViewport() {
+    const s = this.viewSize();
+    if (this.renderer.setViewport(s.w, s.h) && this.state.frame !== null) {
+      if (!this.userMovedView) this.view.fit(this.renderer.height, this.renderer.width, s.h, s.w);
+      this.applyTransform();
+    }
+  }
+
+  fit() {
+    const s = this.viewSize();
+    this.view.fit(this.renderer.height, this.renderer.width, s.h, s.w);
+    this.applyTransform();
+  }
+
+  /**
+   * Label colours that keep neighbours apart are recomputed after a frame is shown, in steps, so
+   * they never delay the frame itself.
+   */
+  recolor() {
+    if (this.recolorTimer) clearTimeout(this.recolorTimer);
+    const gen = this.renderer.recolorSteps();
+    const step = () => {
+      const t0 = now();
+      let res = gen.next();
+      while (!res.done && now() - t0 < 8) res = gen.next();
+      if (res.done) {
+        this.recolorTimer = 0;
+        if (res.value) this.redraw();
+      } else {
+        this.recolorTimer = setTimeout(step, 0);
+      }
+    };
+    this.recolorTimer = setTimeout(step, 0);
+  }
+
+  updateStatus() {
+    const { model, state, renderer } = this;
+    const parts = [];
+    const names = model.get("channel_names") || [];
+    const visible = model.get("channel_visible") || [];
+    if (this.cursor && state.labels) {
+      const [r, c] = pixelOf(this.cursor);
+      if (r >= 0 && c >= 0 && r < renderer.height && c < renderer.width) {
+        parts.push(`(${r}, ${c})`);
+        const vals = [];
+        for (const [idx, ch] of state.channelData) {
+          if (visible[idx] === false) continue;
+          vals.push(`${names[idx] ?? "c" + idx}=${fmt(ch.data[renderer.chanIndex(r, c)])}`);
+        }
+        if (vals.length) parts.push(vals.join(" "));
+        parts.push(`label ${state.labels[r * renderer.width + c]}`);
+      }
+    }
+    parts.push(`selected ${model.get("selected_label")}`);
+    const msg = this.message || model.get("status") || "";
+    if (msg) parts.push(msg);
+    this.ui.status.textContent = parts.join(" · ");
+  }
+
+  /** @param {string} text */
+  say(text) {
+    this.message = text;
+    this.updateStatus();
+  }
+
+  /** The preview step the view can show without visible loss at its zoom (1 when zoomed in). */
+  wantedPreviewStep() {
+    return Math.min(16, Math.max(1, Math.floor(1 / this.view.scale)));
+  }
+
+  syncPreviewStep() {
+    const want = this.wantedPreviewStep();
+    this.state.wantPreviewStep(this.hooks, want);
+    // Zoomed in past what the preview holds: ask for full resolution now.
+    if (this.state.previewStep > want) this.state.requestFull(0);
+  }
+
+  /** The model-level state installed a frame: show it. @param {import("./codec.js").Frame} p */
+  installFrame(p) {
+    const { state, renderer, ui } = this;
+    const sizeChanged = p.height !== renderer.height || p.width !== renderer.width;
+    renderer.setImageSize(p.height, p.width);
+    if (p.labels || renderer.labels !== state.labels) {
+      this.editor.abandon(); // a new label buffer: a stroke on the old one cannot continue
+      renderer.setLabels(state.labels);
+    }
+    renderer.setChannels(this.channels.channelList(), state.previewStep);
+    this.channels.syncControls();
+    const s = this.viewSize();
+    renderer.setViewport(s.w, s.h);
+    if (!this.fitted || sizeChanged) {
+      this.view.fit(p.height, p.width, s.h, s.w);
+      this.fitted = true;
+    }
+    renderer.setView(this.view.scale, this.view.tx, this.view.ty);
+    // Draw at once (not on the next animation frame) so a frame change shows as soon as data arrived.
+    this.redraw();
+    if (state.previewStep === 1) ui.root.setAttribute("data-full-frame", String(state.frame));
+    else {
+      ui.root.setAttribute("data-full-frame", "");
+      state.requestFull(this.wantedPreviewStep() < state.previewStep ? 0 : 150);
+    }
+    if (p.labels) this.recolor();
+    if (!this.ready) {
+      this.ready = true;
+      ui.root.setAttribute("data-ready", "1");
+    }
+    this.updateStatus();
+    this.rois.draw();
+    if (this.playing) this.playing.waiting = false;
+  }
+
+  /** Labels changed in `box` (Python, or another view of this widget). */
+  /** @param {number[]} box @param {Iterable<number>} edited */
+  labelsChanged(box, edited) {
+    const { renderer, state } = this;
+    if (!state.labels) return;
+    if (renderer.colors.update(state.labels, renderer.width, renderer.height, box, edited)) this.redraw();
+    else renderer.updateBox(box);
+    this.updateStatus();
+  }
+}

@@ -1,0 +1,154 @@
+// @ts-check
+// The widget's DOM: toolbar, settings, frame row, channel box, actions, viewport, status line.
+// Elements only; what they do is wired in controls.js, channels.js and input.js.
+
+import { CSS } from "./style.js";
+
+/** @type {Record<string, string>} */
+const TOOL_TITLES = {
+  pan: "Pan / zoom (h, or space-drag)",
+  brush: "Brush (b / p)",
+  eraser: "Eraser (e)",
+  fill: "Fill bucket (f); fill with label 0 deletes a cell",
+  picker: "Label picker (l)",
+  roi: "ROI rectangle (r): drag to draw, drag inside to move, edges to resize, Delete to remove",
+};
+
+/** Slider keys handled by the widget itself: a step down or up, or the ends of the range. */
+/** @type {Record<string, number | "min" | "max">} */
+export const SLIDER_KEYS = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1, Home: "min", End: "max" };
+
+/**
+ * Step a range input as the browser would for `key`, then dispatch `input` and `change` (what the
+ * widget's listeners act on).
+ * @param {HTMLInputElement} input
+ * @param {string} key
+ */
+export function stepSlider(input, key) {
+  const min = Number(input.min || 0);
+  const max = Number(input.max || 100);
+  const step = Number(input.step) > 0 ? Number(input.step) : 1;
+  const move = SLIDER_KEYS[key];
+  const old = Number(input.value);
+  let value = move === "min" ? min : move === "max" ? max : old + move * step;
+  // Stay on the step grid (min + k * step) and inside the range; round away float noise.
+  value = Math.min(max, Math.max(min, min + Math.round((value - min) / step) * step));
+  value = Number(value.toPrecision(12));
+  if (value === old) return false;
+  input.value = String(value);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+  return true;
+}
+
+/**
+ * Create an element with attributes/properties and children.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {(Node | string)[]} [children]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, attrs = {}, children = []) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("data-")) el.setAttribute(k, v);
+    else if (k in el) /** @type {any} */ (el)[k] = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) el.append(c);
+  return el;
+}
+
+/**
+ * @param {string} action @param {string} text @param {string} title
+ */
+const actionButton = (action, text, title) => h("button", { type: "button", "data-action": action, title, text });
+
+/**
+ * Build the widget's elements.
+ * @param {{ brushMin: number, exportFormats: string[], tools: string[] }} limits
+ */
+export function buildDom(limits) {
+  const root = h("div", { class: "segpaint-annotator", tabIndex: 0 });
+  root.setAttribute("data-ready", "0");
+  root.setAttribute("data-frame", "");
+  root.setAttribute("data-draws", "0");
+  // Keep JupyterLab's command-mode shortcuts (m = markdown, f = find, ...) away from our keys.
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  root.append(h("style", { text: CSS }));
+
+  const toolbar = h("div", { class: "segpaint-toolbar" });
+  /** @type {Record<string, HTMLButtonElement>} */
+  const toolButtons = {};
+  for (const t of limits.tools) {
+    const b = h("button", { type: "button", "data-tool": t, title: TOOL_TITLES[t] ?? t, text: t });
+    toolButtons[t] = b;
+    toolbar.append(b);
+  }
+  const btnUndo = actionButton("undo", "undo", "Undo (Ctrl+Z)");
+  const btnRedo = actionButton("redo", "redo", "Redo (Ctrl+Shift+Z)");
+  const btnNew = actionButton("new-label", "new label", "New label (m)");
+  const btnFit = actionButton("fit", "fit", "Fit the image in the view");
+  const btnDeleteRoi = actionButton("delete-roi", "delete ROI", "Delete the selected ROI (Delete)");
+  toolbar.append(h("span", { class: "segpaint-sep" }), btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi);
+
+  const brushSize = h("input", { type: "range", min: limits.brushMin, max: 100, step: 1, "data-control": "brush-size", title: "Brush size ([ / ])" });
+  const brushLabel = h("span", { class: "segpaint-value" });
+  const labelInput = h("input", { type: "number", min: 0, step: 1, "data-control": "selected-label", title: "Selected label (0 erases)" });
+  const opacity = h("input", { type: "range", min: 0, max: 1, step: 0.01, "data-control": "opacity", title: "Label opacity" });
+  const contour = h("input", { type: "checkbox", "data-control": "contour" });
+  const selectedOnly = h("input", { type: "checkbox", "data-control": "selected-only" });
+  const lockRoi = h("input", { type: "checkbox", "data-control": "lock-to-roi" });
+  const settings = h("div", { class: "segpaint-row" }, [
+    h("label", {}, ["brush ", brushSize, brushLabel]),
+    h("label", {}, ["label ", labelInput]),
+    h("label", {}, ["opacity ", opacity]),
+    h("label", {}, [contour, " contour"]),
+    h("label", {}, [selectedOnly, " selected only"]),
+    h("label", {}, [lockRoi, " lock edits to ROI"]),
+  ]);
+
+  const frameSlider = h("input", { type: "range", min: 0, max: 0, step: 1, "data-control": "frame", title: "Frame (, / .)" });
+  const frameLabel = h("span", { class: "segpaint-value" });
+  const btnPrev = actionButton("frame-prev", "◀", "Previous frame (,)");
+  const btnPlay = actionButton("play", "▶ play", "Play / pause");
+  const btnNext = actionButton("frame-next", "▶", "Next frame (.)");
+  const popSelect = h("select", { "data-control": "population", title: "Population" });
+  const frameRow = h("div", { class: "segpaint-row" }, [
+    h("label", {}, ["frame ", frameSlider, frameLabel]), btnPrev, btnPlay, btnNext,
+    h("label", {}, ["population ", popSelect]),
+  ]);
+
+  const formatSelect = h("select", { "data-control": "export-format", title: "Export format" });
+  for (const f of limits.exportFormats) formatSelect.append(h("option", { value: f, text: f }));
+  const btnExport = actionButton("export", "Export ROI", "Export the selected ROI (or all ROIs of this frame)");
+  const btnSave = actionButton("save", "Save labels", "Save the population's labels (labels_<population>/)");
+  const methodSelect = h("select", { "data-control": "presegment-method", title: "Pre-segmentation method" });
+  const scopeSelect = h("select", { "data-control": "presegment-scope", title: "Frames to pre-segment" });
+  scopeSelect.append(h("option", { value: "frame", text: "this frame" }), h("option", { value: "all", text: "all frames" }));
+  const btnPreseg = actionButton("presegment", "Pre-segment", "Run the pre-segmentation");
+  const progress = h("progress", { class: "segpaint-progress", max: 1, value: 0 });
+  const actionsRow = h("div", { class: "segpaint-row" }, [
+    formatSelect, btnExport, btnSave, h("span", { class: "segpaint-sep" }), methodSelect, scopeSelect, btnPreseg, progress,
+  ]);
+
+  const channelsBox = h("div", { class: "segpaint-channels" });
+  const viewport = h("div", { class: "segpaint-viewport" });
+  const imageCanvas = h("canvas", { class: "segpaint-image" }); // what is on screen, viewport-size
+  const viewCanvas = h("canvas", { class: "segpaint-view" });
+  viewport.append(imageCanvas, viewCanvas);
+  const status = h("div", { class: "segpaint-status" });
+  root.append(toolbar, settings, frameRow, channelsBox, actionsRow, viewport, status);
+
+  return {
+    root, toolButtons, btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, brushSize, brushLabel, labelInput,
+    opacity, contour, selectedOnly, lockRoi, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, popSelect,
+    formatSelect, btnExport, btnSave, methodSelect, scopeSelect, btnPreseg, progress, channelsBox, viewport,
+    imageCanvas, viewCanvas, status,
+  };
+}
+
+/** @typedef {ReturnType<typeof buildDom>} Dom */

@@ -1,0 +1,174 @@
+// @ts-check
+// Editing the shared label buffer: brush and eraser strokes, the fill bucket, the label picker and
+// `m` (next label). Painting is local and at once; each finished edit goes to Python as one stroke.
+
+import { floodFill, extractPatch, clearBox, Stroke, unionBox, inClips } from "./raster.js";
+import { pixelOf } from "./tools.js";
+
+/** @typedef {import("./display.js").Display} Display */
+/** @typedef {{row: number, col: number}} Point */
+
+const LABEL_MAX = 0xffffffff;
+
+export class Editor {
+  /**
+   * @param {Display} d
+   * @param {{ chunkBytes: number }} limits
+   */
+  constructor(d, limits) {
+    this.d = d;
+    this.limits = limits;
+    /** @type {(Stroke & {tool?: string}) | null} */
+    this.stroke = null;
+  }
+
+  get active() {
+    return this.stroke !== null;
+  }
+
+  /** Drop a stroke in progress (its label buffer was replaced). */
+  abandon() {
+    this.stroke = null;
+  }
+
+  canEdit() {
+    const { d } = this;
+    if (!d.state.labels || d.state.frame === null) return false;
+    if (d.model.get("busy")) {
+      d.say("pre-segmentation is running; edits resume when it ends");
+      return false;
+    }
+    if (d.state.frame !== d.model.get("frame")) {
+      d.say("loading the frame…");
+      return false;
+    }
+    return true;
+  }
+
+  /** ROI boxes edits are clipped to (lock to ROI), or null. @returns {number[][] | null} */
+  clips() {
+    if (!this.d.model.get("lock_to_roi")) return null;
+    return this.d.rois.boxes;
+  }
+
+  lockedOut() {
+    const c = this.clips();
+    if (c && c.length === 0) {
+      this.d.say("edits are locked to ROIs but this frame has none: draw one with r, or untick lock");
+      return true;
+    }
+    return false;
+  }
+
+  /** @param {number[]} box @param {number} label */
+  afterEdit(box, label) {
+    const { d } = this;
+    const labels = /** @type {Uint32Array} */ (d.state.labels);
+    if (d.renderer.colors.update(labels, d.renderer.width, d.renderer.height, box, [label])) d.redraw();
+    d.state.edited(d.hooks, box, label);
+  }
+
+  /**
+   * Send an edit that wrote `label` under `patch.mask`: one bit per pixel of its box.
+   * @param {{bbox: number[], mask: Uint8Array}} patch @param {number} label
+   */
+  send(patch, label) {
+    this.d.state.sendStroke({ bbox: patch.bbox, mask: patch.mask, label }, this.limits.chunkBytes);
+  }
+
+  /** @param {Point} point @param {string} tool */
+  startStroke(point, tool) {
+    const { d } = this;
+    if (!this.canEdit() || this.lockedOut()) return false;
+    const label = tool === "eraser" ? 0 : d.model.get("selected_label") >>> 0;
+    const stroke = new Stroke({
+      labels: /** @type {Uint32Array} */ (d.state.labels), touched: /** @type {Uint8Array} */ (d.state.touched),
+      width: d.renderer.width, height: d.renderer.height,
+      radius: Math.max(d.model.get("brush_size") / 2, 0.5), label, clips: this.clips(),
+    });
+    this.stroke = Object.assign(stroke, { tool });
+    const dirty = stroke.moveTo([point.row, point.col]);
+    if (dirty) d.renderer.updateBox(dirty);
+    return true;
+  }
+
+  /** @param {Point[]} points */
+  extendStroke(points) {
+    const s = this.stroke;
+    if (!s) return;
+    /** @type {number[] | null} */
+    let dirty = null;
+    for (const p of points) dirty = unionBox(dirty, s.moveTo([p.row, p.col]));
+    if (dirty) this.d.renderer.updateBox(dirty);
+  }
+
+  endStroke() {
+    const s = this.stroke;
+    this.stroke = null;
+    if (!s) return;
+    const patch = s.finish();
+    if (!patch) return;
+    // Send first: the kernel gets the stroke while the browser recolours neighbours.
+    this.send(patch, s.label);
+    this.afterEdit(patch.bbox, s.label);
+  }
+
+  /** @param {Point} point */
+  fillAt(point) {
+    const { d } = this;
+    if (!this.canEdit() || this.lockedOut()) return;
+    const c = this.clips();
+    const [r, col] = pixelOf(point);
+    const { width, height } = d.renderer;
+    if (r < 0 || col < 0 || r >= height || col >= width) return;
+    const labels = /** @type {Uint32Array} */ (d.state.labels);
+    const touched = /** @type {Uint8Array} */ (d.state.touched);
+    const label = d.model.get("selected_label") >>> 0;
+    const box = floodFill(labels, touched, width, height, [r, col], label, c);
+    if (!box) {
+      d.say(inClips(c, r, col) ? `already label ${label} here` : "outside the ROI (edits are locked)");
+      return;
+    }
+    const patch = extractPatch(labels, touched, width, box);
+    clearBox(touched, width, box);
+    d.renderer.updateBox(box);
+    this.send(patch, label);
+    this.afterEdit(box, label);
+  }
+
+  /** @param {Point} point */
+  pickAt(point) {
+    const { d } = this;
+    if (!d.state.labels) return;
+    const [r, c] = pixelOf(point);
+    if (r < 0 || c < 0 || r >= d.renderer.height || c >= d.renderer.width) return;
+    this.setSelected(d.state.labels[r * d.renderer.width + c]);
+  }
+
+  /** @param {number} label */
+  setSelected(label) {
+    const { d } = this;
+    d.save("selected_label", label >>> 0);
+    d.ui.labelInput.value = String(label >>> 0);
+    if (d.model.get("show_selected_only")) {
+      d.renderer.selected = label >>> 0;
+      d.redraw();
+    }
+    d.updateStatus();
+  }
+
+  /** `m`: the next unused label (Python's, or above what this browser painted). */
+  newLabel() {
+    const { d } = this;
+    const published = d.model.get("next_label");
+    // next_label 0: Python says the population already uses the largest uint32 label.
+    const next = published === 0 ? 0 : Math.max(published || 1, d.state.localMax + 1);
+    if (next === 0 || next > LABEL_MAX) {
+      d.say(`no unused label is left: the labels reach ${LABEL_MAX}, the largest uint32 label`);
+      return;
+    }
+    this.setSelected(next);
+    if (!["brush", "fill"].includes(d.model.get("tool"))) d.controls.setTool("brush");
+    d.say(`new label ${next}`);
+  }
+}

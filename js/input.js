@@ -1,0 +1,159 @@
+// @ts-check
+// Input mapping: pointer (mouse, pen, touch), wheel and keys to actions of the editor, the ROI
+// layer, the view and the controls. Handlers stay thin: geometry lives in tools.js.
+
+import { SLIDER_KEYS, stepSlider } from "./dom.js";
+import { keyAction } from "./tools.js";
+
+/** @typedef {import("./display.js").Display} Display */
+/** @typedef {(target: EventTarget, type: string, fn: (e: any) => void, opts?: AddEventListenerOptions | boolean) => void} Listen */
+
+/**
+ * @param {any} t an event target
+ * @param {boolean} [numbers] count number inputs as typing
+ */
+const isTyping = (t, numbers = false) =>
+  Boolean(t) && (t.tagName === "TEXTAREA" || t.isContentEditable || (t.tagName === "INPUT" && (t.type === "text" || (numbers && t.type === "number"))));
+
+/**
+ * Wire the pointer and keyboard of one view.
+ * @param {Display} d
+ * @param {Listen} listen
+ */
+export function bindInput(d, listen) {
+  const { ui, view } = d;
+  const canvas = ui.viewCanvas;
+  /** @type {{kind: "pan", x: number, y: number, id: number} | {kind: "stroke", id: number} | null} */
+  let drag = null;
+
+  /** @param {MouseEvent} e */
+  const localXY = (e) => {
+    const r = ui.viewport.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top };
+  };
+  /** @param {MouseEvent} e */
+  const pointOf = (e) => {
+    const { x, y } = localXY(e);
+    return view.toImage(x, y);
+  };
+
+  listen(canvas, "pointerdown", (/** @type {PointerEvent} */ e) => {
+    if (e.button === 2) return;
+    ui.root.focus({ preventScroll: true });
+    const { x, y } = localXY(e);
+    const point = view.toImage(x, y);
+    d.cursor = point;
+    const tool = d.model.get("tool");
+    try {
+      canvas.setPointerCapture(e.pointerId);
+    } catch {
+      /* synthetic events in tests have no active pointer */
+    }
+    e.preventDefault();
+    if (e.button === 1 || d.space || tool === "pan") {
+      drag = { kind: "pan", x, y, id: e.pointerId };
+      canvas.style.cursor = "grabbing";
+      return;
+    }
+    if (tool === "brush" || tool === "eraser") {
+      if (d.editor.startStroke(point, tool)) drag = { kind: "stroke", id: e.pointerId };
+    } else if (tool === "fill") {
+      d.editor.fillAt(point);
+    } else if (tool === "picker") {
+      d.editor.pickAt(point);
+    } else if (tool === "roi") {
+      d.rois.start(point, e.pointerId);
+    }
+  });
+
+  listen(canvas, "pointermove", (/** @type {PointerEvent} */ e) => {
+    const { x, y } = localXY(e);
+    d.hover = { x, y };
+    const point = view.toImage(x, y);
+    d.cursor = point;
+    if (drag && drag.id === e.pointerId) {
+      if (drag.kind === "pan") {
+        view.panBy(x - drag.x, y - drag.y);
+        d.userMovedView = true;
+        drag.x = x;
+        drag.y = y;
+        d.applyTransform();
+      } else if (d.editor.active) {
+        const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
+        d.editor.extendStroke(evs.length ? evs.map(pointOf) : [point]);
+      }
+    } else {
+      d.rois.move(point, e.pointerId);
+    }
+    d.hoverChanged();
+  });
+
+  /** @param {PointerEvent} e */
+  const endDrag = (e) => {
+    d.rois.end(e.pointerId);
+    if (!drag || drag.id !== e.pointerId) return;
+    const kind = drag.kind;
+    drag = null;
+    if (kind === "stroke") d.editor.endStroke();
+    else d.controls.syncTool();
+    d.rois.draw();
+  };
+  listen(canvas, "pointerup", endDrag);
+  listen(canvas, "pointercancel", endDrag);
+  listen(canvas, "pointerleave", () => {
+    d.hover = null;
+    d.rois.draw();
+  });
+  listen(canvas, "pointerenter", () => {
+    if (!isTyping(document.activeElement)) ui.root.focus({ preventScroll: true });
+  });
+  listen(canvas, "contextmenu", (e) => e.preventDefault());
+  // Middle-drag pans: keep the browser's autoscroll / paste-on-middle-click out of it.
+  listen(canvas, "mousedown", (/** @type {MouseEvent} */ e) => {
+    if (e.button === 1) e.preventDefault();
+  });
+  listen(canvas, "auxclick", (e) => e.preventDefault());
+  listen(canvas, "wheel", (/** @type {WheelEvent} */ e) => {
+    e.preventDefault();
+    const { x, y } = localXY(e);
+    const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+    view.zoomAt(x, y, Math.exp(-dy * 0.0015));
+    d.userMovedView = true;
+    d.applyTransform();
+  }, { passive: false });
+
+  listen(ui.root, "keydown", (/** @type {KeyboardEvent} */ e) => {
+    if (isTyping(e.target, true)) return;
+    const action = keyAction(e);
+    if (!action) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (action === "space") {
+      d.space = true;
+      canvas.style.cursor = "grab";
+      return;
+    }
+    d.controls.run(action);
+  });
+  // Arrow keys on a focused slider: JupyterLab and Notebook 7 handle keydown on the document in the
+  // capture phase (notebook navigation, shortcuts) before the slider sees it, whatever
+  // data-lm-suppress-shortcuts says. The window's capture phase comes first: step our own sliders
+  // there and keep the event from going further. Keys aimed at anything else are left alone.
+  if (typeof window !== "undefined") {
+    listen(window, "keydown", (/** @type {KeyboardEvent} */ e) => {
+      const t = /** @type {HTMLInputElement | null} */ (e.target);
+      if (!t || t.tagName !== "INPUT" || t.type !== "range" || !ui.root.contains(t)) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || !(e.key in SLIDER_KEYS)) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      stepSlider(t, e.key);
+    }, true);
+  }
+  listen(ui.root, "keyup", (/** @type {KeyboardEvent} */ e) => {
+    if (e.key === " ") {
+      d.space = false;
+      e.stopPropagation();
+      d.controls.syncTool();
+    }
+  });
+}
