@@ -4,6 +4,18 @@ Everything here takes arrays and returns new arrays or masks; the :class:`segpai
 applies them and records undo steps.
 """
 
+from segpaint.ops.assist import (
+    MORPH_OPS,
+    channel_intensity,
+    default_limits,
+    labels_in_box,
+    match_labels,
+    morph_labels,
+    polygon_mask,
+    region_at,
+    split_label,
+    wand_mask,
+)
 from segpaint.ops.labels import (
     LABEL_DTYPE,
     RADIUS_MAX,
@@ -26,20 +38,30 @@ from segpaint.ops.labels import (
 
 __all__ = [
     "LABEL_DTYPE",
+    "MORPH_OPS",
     "RADIUS_MAX",
     "BBox",
     "as_label_image",
     "bbox_slices",
+    "channel_intensity",
     "check_bbox",
     "check_label",
+    "default_limits",
     "disk_offsets",
     "fill_mask",
+    "labels_in_box",
+    "match_labels",
+    "morph_labels",
     "next_label",
     "pad_symmetric",
     "percentile_limits",
+    "polygon_mask",
+    "region_at",
     "relabel_sequential",
+    "split_label",
     "stroke_centres",
     "stroke_mask",
     "tight_bbox",
     "union_bbox",
+    "wand_mask",
 ]
