@@ -16,8 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 from skimage.draw import polygon as draw_polygon
-from skimage.feature import peak_local_max
-from skimage.morphology import disk
+from skimage.morphology import disk, h_maxima
 from skimage.segmentation import flood, watershed
 
 from segpaint.ops.labels import BBox, _intersect, bbox_slices, stroke_centres, tight_bbox
@@ -38,6 +37,7 @@ __all__ = [
 MORPH_OPS = ("fill_holes", "grow", "shrink", "smooth", "remove_specks")
 """The operations `morph_labels` knows."""
 
+_BACKGROUND_PERCENTILE = 5.0
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
 
@@ -272,7 +272,7 @@ def _local_band(
     edge for ``level=0.5``; the high end keeps a much brighter neighbour (a bright effector
     on a dim target) out, and holes it leaves inside the object are filled afterwards.
     """
-    background = float(np.percentile(v, 5))
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
     obj = min(float(np.median(v[max(r - 3, 0) : r + 4, max(c - 3, 0) : c + 4])) for r, c in seeds)
     if obj - background < MIN_CONTRAST:
         return math.inf, math.inf  # nothing brighter than the background here
@@ -411,32 +411,51 @@ def region_at(
     return tight_bbox(region, offset=(win[0], win[2]))
 
 
+def _climb(dist: npt.NDArray[np.float64], point: tuple[int, int]) -> tuple[int, int]:
+    """Steepest ascent on ``dist`` from ``point`` (8 neighbours) to the top of its hill."""
+    r, c = point
+    while True:
+        r0, c0 = max(r - 1, 0), max(c - 1, 0)
+        block = dist[r0 : r + 2, c0 : c + 2]
+        k = int(np.argmax(block))
+        nr, nc = r0 + k // block.shape[1], c0 + k % block.shape[1]
+        if dist[nr, nc] <= dist[r, c]:
+            return r, c
+        r, c = nr, nc
+
+
 def _split_off(
-    region: npt.NDArray[np.bool_], seeds: Sequence[tuple[int, int]], *, h: float
+    region: npt.NDArray[np.bool_],
+    seeds: Sequence[tuple[int, int]],
+    *,
+    h: float,
+    factor: float = 0.5,
 ) -> npt.NDArray[np.bool_]:
     """The part of ``region`` that belongs to the clicks, cut from touching neighbours.
 
-    A maximum ``p`` of the distance transform (at least ``h`` deep) is a neighbour's centre
-    when it lies farther from every click ``c`` than ``dist(p) + 0.8 * dist(c)``: the two
-    inscribed discs barely meet, so ``p`` cannot be the clicked cell's own centre.  A
-    watershed of the distance transform from the clicks and those centres keeps the clicks'
-    part.
+    Each click climbs the distance transform to the top of its hill ``c``.  A maximum ``p``
+    at least ``h`` deep (an h-maximum) is a neighbour's centre when it lies farther from every
+    such ``c`` than ``dist(p) + factor * dist(c)``: the two inscribed discs barely overlap,
+    so ``p`` cannot be the clicked cell's own centre.  A watershed of the distance transform
+    from the clicks (and their tops) and those centres keeps the clicks' part.
     """
     dist = ndi.distance_transform_edt(region)
-    peaks = peak_local_max(  # type: ignore[no-untyped-call]
-        dist, min_distance=2, threshold_abs=h, exclude_border=False
-    )
+    tops = [_climb(dist, p) for p in seeds]
+    hills, n = ndi.label(h_maxima(dist, h))  # type: ignore[no-untyped-call]
+    if n <= 1:
+        return region
+    centres = ndi.maximum_position(dist, hills, index=np.arange(1, n + 1))
     rivals = [
         (int(r), int(c))
-        for r, c in peaks
-        if all(math.hypot(r - s[0], c - s[1]) > dist[r, c] + 0.8 * dist[s] for s in seeds)
+        for r, c in centres
+        if all(math.hypot(r - t[0], c - t[1]) > dist[r, c] + factor * dist[t] for t in tops)
     ]
     if not rivals:
         return region
     markers = np.zeros(region.shape, np.int32)
     for k, p in enumerate(rivals):
         markers[p] = k + 2
-    for p in seeds:
+    for p in [*seeds, *tops]:
         markers[p] = 1
     basins = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
     out: npt.NDArray[np.bool_] = basins == 1
