@@ -269,14 +269,48 @@ def _band_region(
     *,
     level: float,
     exclude: npt.NDArray[np.bool_] | None,
+    negatives: Sequence[tuple[int, int]] = (),
 ) -> npt.NDArray[np.bool_] | None:
-    """The connected pieces of `_local_band` holding the seeds, holes filled (None: no object)."""
-    low, high = _local_band(v, seeds, level=level)
+    """The connected pieces of the object's intensity band holding the seeds, holes filled.
+
+    The band comes from the first seed (`_local_band`).  Refinement clicks change it only
+    near themselves, within the object's inscribed radius ``R``: a positive click darker than
+    the band's low end lowers it to ``b + level * (v_click - b)`` there; a negative click
+    raises it to just above ``v_click`` there.  None when the first seed is on background.
+    """
+    low, high = _local_band(v, seeds[:1], level=level)
     if not math.isfinite(low):
         return None
-    fg = (v >= low) & (v <= high)
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    threshold: npt.NDArray[np.float64] | float = low
+    extra = [p for p in seeds[1:] if v[p] < low]
+    if extra or negatives:
+        base = _pieces_at((v >= low) & (v <= high), seeds[:1], exclude)
+        radius = max(3.0, float(ndi.distance_transform_edt(base).max()) if base.any() else 3.0)
+        rr, cc = np.ogrid[: v.shape[0], : v.shape[1]]
+        threshold = np.full(v.shape, low)
+        for r, c in extra:
+            near = (rr - r) ** 2 + (cc - c) ** 2 <= radius * radius
+            threshold[near] = np.minimum(
+                threshold[near], background + level * (float(v[r, c]) - background)
+            )
+        for r, c in negatives:
+            near = (rr - r) ** 2 + (cc - c) ** 2 <= (radius / 2) ** 2
+            threshold[near] = np.maximum(threshold[near], float(v[r, c]) + 0.02 * (high - low))
+    fg = (v >= threshold) & (v <= high)
+    for p in seeds:
+        fg[p] = True
+    return _pieces_at(fg, seeds, exclude)
+
+
+def _pieces_at(
+    fg: npt.NDArray[np.bool_],
+    seeds: Sequence[tuple[int, int]],
+    exclude: npt.NDArray[np.bool_] | None,
+) -> npt.NDArray[np.bool_]:
+    """The connected pieces of ``fg`` (minus ``exclude``) holding the seeds, holes filled."""
     if exclude is not None:
-        fg &= ~exclude
+        fg = fg & ~exclude
     pieces, _ = ndi.label(fg)
     keep = np.unique([pieces[p] for p in seeds])
     region: npt.NDArray[np.bool_] = ndi.binary_fill_holes(np.isin(pieces, keep[keep > 0]))
@@ -402,7 +436,11 @@ def region_at(
         if float(v.max()) <= float(v.min()):
             return None
         keep_out = None if exclude is None else exclude[bbox_slices(win)]
-        region = _band_region(v, local, level=0.45 if level is None else level, exclude=keep_out)
+        lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
+        lneg = [p for p in lneg if 0 <= p[0] < v.shape[0] and 0 <= p[1] < v.shape[1]]
+        region = _band_region(
+            v, local, level=0.45 if level is None else level, exclude=keep_out, negatives=lneg
+        )
         if region is None:
             return None
         if not _touches(region, win, lim):
@@ -417,7 +455,7 @@ def region_at(
         radius = float(ndi.distance_transform_edt(region).max())
         auto = float(np.interp(radius, _AUTO_RADIUS, _AUTO_LEVEL))
         if auto > 0.45:
-            smaller = _band_region(v, local, level=auto, exclude=keep_out)
+            smaller = _band_region(v, local, level=auto, exclude=keep_out, negatives=lneg)
             if smaller is not None and smaller.any():
                 region = smaller
     region = _split_off(region, local, h=h)
