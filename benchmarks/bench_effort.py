@@ -402,7 +402,12 @@ def correct_movie(
 
 
 def noc(
-    image: np.ndarray, truth: np.ndarray, *, limits: list[tuple[float, float]], max_clicks: int = 20
+    image: np.ndarray,
+    truth: np.ndarray,
+    *,
+    limits: list[tuple[float, float]],
+    max_clicks: int = 20,
+    **params: Any,
 ) -> dict[str, float]:
     """NoC@85 / NoC@90 of region_at over every true cell (single frame, (C, Y, X) image)."""
     clicks85, clicks90, first = [], [], []
@@ -413,7 +418,7 @@ def noc(
         neg: list[tuple[int, int]] = []
         hit85 = hit90 = max_clicks
         for k in range(1, max_clicks + 1):
-            found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits)
+            found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits, **params)
             got = np.zeros(cell.shape, bool)
             if found is not None:
                 got[ops.bbox_slices(found[0])] = found[1]
@@ -673,9 +678,13 @@ def main() -> int:
             name = "StarDist nuclei (degraded)"
             effort[name] = {"preseg_f1": pre_f1, "preseg_iou": pre_iou, **runs}
             lines += effort_rows(name, runs)
-            nocs["StarDist nuclei"] = noc(
-                image[None], truth[0], limits=ops.default_limits(image[None])
-            )
+            limits = ops.default_limits(image[None])
+            nocs["StarDist nuclei"] = noc(image[None], truth[0], limits=limits)
+            # sensitivity: the edge level is a parameter (not tuned per dataset by default)
+            for level in (0.55,):
+                nocs[f"StarDist nuclei, level={level}"] = noc(
+                    image[None], truth[0], limits=limits, level=level
+                )
     report["effort"] = effort
     report["noc"] = nocs
     print("\n## Effort (actions: click, stroke or key)\n")

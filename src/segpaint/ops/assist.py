@@ -274,7 +274,8 @@ def _band_region(
     """The connected pieces of the object's intensity band holding the seeds, holes filled.
 
     The band comes from the first seed (`_local_band`).  Refinement clicks change it only
-    near themselves, within the object's inscribed radius ``R``: a positive click darker than
+    near themselves, within the object's inscribed radius ``R`` (and never more than halfway
+    to a click of the other kind): a positive click darker than
     the band's low end lowers it to ``b + level * (v_click - b)`` there; a negative click
     raises it to just above ``v_click`` there.  None when the first seed is on background.
     """
@@ -289,13 +290,21 @@ def _band_region(
         radius = max(3.0, float(ndi.distance_transform_edt(base).max()) if base.any() else 3.0)
         rr, cc = np.ogrid[: v.shape[0], : v.shape[1]]
         threshold = np.full(v.shape, low)
+
+        def reach(point: tuple[int, int], others: Sequence[tuple[int, int]], most: float) -> float:
+            # a click's influence stops halfway to the nearest click of the other kind
+            gaps = [math.hypot(point[0] - o[0], point[1] - o[1]) / 2 for o in others]
+            return min([most, *gaps])
+
         for r, c in extra:
-            near = (rr - r) ** 2 + (cc - c) ** 2 <= radius * radius
+            d = reach((r, c), negatives, radius)
+            near = (rr - r) ** 2 + (cc - c) ** 2 <= d * d
             threshold[near] = np.minimum(
                 threshold[near], background + level * (float(v[r, c]) - background)
             )
         for r, c in negatives:
-            near = (rr - r) ** 2 + (cc - c) ** 2 <= (radius / 2) ** 2
+            d = reach((r, c), seeds, radius / 2)
+            near = (rr - r) ** 2 + (cc - c) ** 2 <= d * d
             threshold[near] = np.maximum(threshold[near], float(v[r, c]) + 0.02 * (high - low))
     fg = (v >= threshold) & (v <= high)
     for p in seeds:
@@ -365,7 +374,8 @@ def region_at(
     4. Touching objects are cut apart by a watershed of the distance transform seeded at the
        clicks and at the neighbours' centres (maxima at least ``h`` deep that are too far from
        every click to be the clicked object's own centre).  Negative clicks inside the result
-       compete with the positive ones in a last watershed, and lose their part.
+       compete with the positive ones in a last watershed of the (inverted) intensity, and
+       lose their part.
 
     Parameters
     ----------
@@ -468,25 +478,39 @@ def region_at(
             markers[p] = 1
         for p in lneg:
             markers[p] = 2
-        dist = ndi.distance_transform_edt(region)
-        parts = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
+        # flood the intensity from the clicks: the cut falls in the dim valley between cells.
+        # A click on a dim spot would be flooded around, so each positive click also seeds
+        # the path up to the top of its (smoothed) intensity hill.
+        hill = ndi.gaussian_filter(v, 2.0)
+        for p in local:
+            for q in _climb_path(np.where(region, hill, -np.inf), p):
+                if markers[q] == 0:
+                    markers[q] = 1
+        parts = watershed(-v, markers, mask=region)  # type: ignore[no-untyped-call]
         region = parts == 1
     if not region.any():
         return None
     return tight_bbox(region, offset=(win[0], win[2]))
 
 
-def _climb(dist: npt.NDArray[np.float64], point: tuple[int, int]) -> tuple[int, int]:
-    """Steepest ascent on ``dist`` from ``point`` (8 neighbours) to the top of its hill."""
+def _climb_path(values: npt.NDArray[np.float64], point: tuple[int, int]) -> list[tuple[int, int]]:
+    """Steepest ascent on ``values`` from ``point`` (8 neighbours): the pixels up to the top."""
     r, c = point
+    path = [(r, c)]
     while True:
         r0, c0 = max(r - 1, 0), max(c - 1, 0)
-        block = dist[r0 : r + 2, c0 : c + 2]
+        block = values[r0 : r + 2, c0 : c + 2]
         k = int(np.argmax(block))
         nr, nc = r0 + k // block.shape[1], c0 + k % block.shape[1]
-        if dist[nr, nc] <= dist[r, c]:
-            return r, c
+        if values[nr, nc] <= values[r, c]:
+            return path
         r, c = nr, nc
+        path.append((r, c))
+
+
+def _climb(dist: npt.NDArray[np.float64], point: tuple[int, int]) -> tuple[int, int]:
+    """Steepest ascent on ``dist`` from ``point`` to the top of its hill."""
+    return _climb_path(dist, point)[-1]
 
 
 def _split_off(
