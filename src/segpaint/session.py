@@ -670,7 +670,16 @@ class Session:
             )
         image = self.image(t, channels)
         if limits is None:
-            return image, default_limits(image)
+            # frames never change, so their percentiles are computed once per channel set
+            cache: dict[tuple[int, tuple[int, ...]], list[tuple[float, float]]]
+            cache = self.__dict__.setdefault("_assist_limits", {})
+            picked = range(self.n_channels) if channels is None else channels
+            key = (t, tuple(self._channel_index(c) for c in picked))
+            if key not in cache:
+                if len(cache) >= 32:
+                    cache.clear()
+                cache[key] = default_limits(image)
+            return image, cache[key]
         try:
             pairs = [(float(lo), float(hi)) for lo, hi in limits]
         except (TypeError, ValueError) as err:
@@ -799,14 +808,14 @@ class Session:
                     f"segment_at: unknown parameter(s) {unknown} for method='auto'; check the "
                     f"spelling, known ones are {list(self._ASSIST_PARAMS)}"
                 )
-            exclude = (current != 0) & (current != value) if preserve_labels else None
             hit = region_at(
                 image,
                 point,
                 positive=positive,
                 negative=negative,
                 limits=pairs,
-                exclude=exclude,
+                labels=current if preserve_labels else None,
+                label=value,
                 clip=clip,
                 **params,
             )
@@ -819,11 +828,10 @@ class Session:
         if hit is None:
             return None
         bbox, mask = hit
-        if label is not None and (current == value).any():
+        old_cell = current == value if label is not None else None
+        if old_cell is not None and old_cell.any():
             # re-segmenting an existing cell: clear its old pixels that the new region drops
-            rows = np.flatnonzero((current == value).any(axis=1))
-            cols = np.flatnonzero((current == value).any(axis=0))
-            old_box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            old_box, _ = tight_bbox(old_cell)
             whole = (
                 min(bbox[0], old_box[0]),
                 max(bbox[1], old_box[1]),
@@ -1145,7 +1153,7 @@ class Session:
         min_iou : float
             Overlap that makes two masks the same cell.
         """
-        from segpaint.ops.assist import match_labels
+        from segpaint.ops.assist import label_values, match_labels
 
         t = self.stack.check_frame(frame)
         s = self.stack.check_frame(source_frame)
@@ -1162,8 +1170,8 @@ class Session:
             src = pop.view(s)[bbox_slices(box)]
             tgt = target_all[bbox_slices(box)]
             pairs = match_labels(src, tgt, min_iou=min_iou)
-            used = set(np.unique(target_all).tolist())
-            src_ids = [int(v) for v in np.unique(src) if v]
+            used = set(label_values(target_all).tolist())
+            src_ids = [int(v) for v in label_values(src)]
             lut = {0: 0}
             fresh = [v for v in src_ids if v not in pairs and v in used]
             new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
@@ -1176,12 +1184,16 @@ class Session:
                     lut[v] = v
             keys = np.array(sorted(lut), dtype=np.int64)
             vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
-            mapped = vals[np.searchsorted(keys, src)]
-            if mode == "replace":
-                mask = np.ones(src.shape, bool)
+            loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
+            if keys[-1] <= 4 * src.size + 4096:
+                # a lookup table indexed by the label: a gather instead of a binary search
+                index: npt.NDArray[Any] = np.zeros(int(keys[-1]) + 1, np.int64)
+                index[keys] = np.arange(len(keys))
+                index = index[src]
             else:
-                unmatched = np.isin(src, [v for v in src_ids if v not in pairs])
-                mask = unmatched & (tgt == 0)
+                index = np.searchsorted(keys, src)
+            mapped = vals[index]
+            mask = np.ones(src.shape, bool) if mode == "replace" else loose[index] & (tgt == 0)
             return self._assist_commit(population, t, box, mapped, mask, clip=None)
 
     def delete_in_box(
@@ -1198,17 +1210,16 @@ class Session:
         The whole cell is deleted (not only its part inside the box), except pixels outside
         ``roi`` when one is given.
         """
-        from segpaint.ops.assist import labels_in_box
+        from segpaint.ops.assist import cells_in_box
 
         t = self.stack.check_frame(frame)
         box = check_bbox(bbox, self.frame_shape, name="bbox")
         clip = self._roi_box(roi, t)
         current = self._pop(population).view(t)
-        ids = labels_in_box(current, box, min_fraction=min_fraction)
-        if not ids:
+        hit = cells_in_box(current, box, min_fraction=min_fraction)
+        if hit is None:
             return None
-        members = np.isin(current, ids)
-        whole, mask = tight_bbox(members)
+        whole, mask = hit
         return self._assist_commit(population, t, whole, 0, mask, clip=clip)
 
     # --------------------------------------------------------------- journal

@@ -23,8 +23,10 @@ from segpaint.ops.labels import BBox, _intersect, bbox_slices, stroke_centres, t
 
 __all__ = [
     "MORPH_OPS",
+    "cells_in_box",
     "channel_intensity",
     "default_limits",
+    "label_values",
     "labels_in_box",
     "match_labels",
     "morph_labels",
@@ -354,6 +356,8 @@ def region_at(
     negative: Sequence[Sequence[float]] = (),
     limits: Limits | None = None,
     exclude: npt.NDArray[np.bool_] | None = None,
+    labels: npt.NDArray[np.integer[Any]] | None = None,
+    label: int = 0,
     clip: BBox | None = None,
     sigma: float = 0.5,
     h: float = 2.0,
@@ -388,7 +392,10 @@ def region_at(
     limits : sequence of (low, high), keyword-only, optional
         Contrast limits per channel (default: `default_limits`).
     exclude : ndarray of bool, keyword-only, optional
-        Pixels the object may not take (e.g. other cells), shape (rows, cols).
+        Pixels the object may not take, shape (rows, cols).
+    labels, label : ndarray of int and int, keyword-only, optional
+        Existing labels, shape (rows, cols): the object never takes a pixel of another label
+        than ``label`` (read only in the window, so a big frame costs nothing extra).
     clip : (row0, row1, col0, col1), keyword-only, optional
         The object never leaves this box.
     sigma : float, keyword-only
@@ -429,7 +436,23 @@ def region_at(
     seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
     pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
     neg = _points(negative, shape, name="negative", clip=clip)
-    if exclude is not None and any(exclude[p] for p in pos):
+    if labels is not None and labels.shape != shape:
+        raise ValueError(f"labels: shape {labels.shape} differs from the image's {shape}")
+
+    def taken(box: BBox) -> npt.NDArray[np.bool_] | None:
+        out = None if exclude is None else exclude[bbox_slices(box)]
+        if labels is not None:
+            sub = labels[bbox_slices(box)]
+            others = (sub != 0) & (sub != label)
+            out = others if out is None else out | others
+        return out
+
+    def blocked(p: tuple[int, int]) -> bool:
+        if exclude is not None and exclude[p]:
+            return True
+        return labels is not None and int(labels[p]) not in (0, label)
+
+    if any(blocked(p) for p in pos):
         return None
     reach = max(max(abs(p[0] - seed[0]), abs(p[1] - seed[1])) for p in pos)
     half = max(24, reach + 8)
@@ -445,7 +468,7 @@ def region_at(
         local = [(p[0] - win[0], p[1] - win[2]) for p in pos]
         if float(v.max()) <= float(v.min()):
             return None
-        keep_out = None if exclude is None else exclude[bbox_slices(win)]
+        keep_out = taken(win)
         lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
         lneg = [p for p in lneg if 0 <= p[0] < v.shape[0] and 0 <= p[1] < v.shape[1]]
         region = _band_region(
@@ -822,6 +845,30 @@ def morph_labels(
 
 
 # ------------------------------------------------------------------------------ copy, delete
+def _dense(label_image: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The label values present and each pixel's index among them (O(N), no sort when small)."""
+    flat = np.asarray(label_image).ravel()
+    top = int(flat.max()) if flat.size else 0
+    if top <= 4 * flat.size + 4096:
+        present = np.bincount(flat, minlength=top + 1) > 0
+        lut = np.cumsum(present) - 1
+        return np.flatnonzero(present).astype(np.int64), lut[flat].astype(np.int64)
+    ids, inverse = np.unique(flat, return_inverse=True)
+    return ids.astype(np.int64), inverse.astype(np.int64)
+
+
+def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """The non-zero labels present in a label image, sorted (fast on big frames).
+
+    Examples
+    --------
+    >>> label_values(np.array([[0, 7, 7], [2, 0, 7]])).tolist()
+    [2, 7]
+    """
+    ids, _ = _dense(np.asarray(label_image))
+    return ids[ids > 0]
+
+
 def match_labels(
     source: npt.ArrayLike, target: npt.ArrayLike, *, min_iou: float = 0.5
 ) -> dict[int, int]:
@@ -836,17 +883,17 @@ def match_labels(
     >>> match_labels(a, b)
     {1: 7, 2: 9}
     """
-    src = np.asarray(source).astype(np.int64)
-    tgt = np.asarray(target).astype(np.int64)
+    src = np.asarray(source)
+    tgt = np.asarray(target)
     if src.shape != tgt.shape:
         raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
     if not 0 < float(min_iou) <= 1:
         raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
-    s_ids, s_inv = np.unique(src, return_inverse=True)
-    t_ids, t_inv = np.unique(tgt, return_inverse=True)
-    joint = np.bincount(
-        s_inv.ravel() * len(t_ids) + t_inv.ravel(), minlength=len(s_ids) * len(t_ids)
-    ).reshape(len(s_ids), len(t_ids))
+    s_ids, s_inv = _dense(src)
+    t_ids, t_inv = _dense(tgt)
+    joint = np.bincount(s_inv * len(t_ids) + t_inv, minlength=len(s_ids) * len(t_ids)).reshape(
+        len(s_ids), len(t_ids)
+    )
     s_area = joint.sum(axis=1)
     t_area = joint.sum(axis=0)
     rows, cols = np.nonzero(joint)
@@ -868,6 +915,34 @@ def match_labels(
     return pairs
 
 
+def cells_in_box(
+    label_image: npt.ArrayLike, bbox: BBox, *, min_fraction: float = 0.5
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Mask of every cell with at least ``min_fraction`` of its pixels inside ``bbox``.
+
+    The mask step of "delete in a box": whole cells, also their parts outside the box.
+
+    Returns
+    -------
+    (bbox, mask) or None
+        Tight box and mask of those cells; None when there are none.
+
+    Examples
+    --------
+    >>> lab = np.array([[1, 1, 0, 2], [1, 1, 0, 2]])
+    >>> cells_in_box(lab, (0, 2, 0, 3))
+    ((0, 2, 0, 2), array([[ True,  True],
+           [ True,  True]]))
+    """
+    lab = np.asarray(label_image)
+    ids = labels_in_box(lab, bbox, min_fraction=min_fraction)
+    if not ids:
+        return None
+    window = _window_around(lab, bbox, ids)
+    members = np.isin(lab[bbox_slices(window)], ids)
+    return tight_bbox(members, offset=(window[0], window[2]))
+
+
 def labels_in_box(
     label_image: npt.ArrayLike, bbox: BBox, *, min_fraction: float = 0.5
 ) -> list[int]:
@@ -886,5 +961,38 @@ def labels_in_box(
     ids, counts = np.unique(inside[inside > 0], return_counts=True)
     if ids.size == 0:
         return []
-    total = ndi.sum_labels(np.ones(lab.shape), lab, index=ids)
+    window = _window_around(lab, bbox, ids)
+    sub = lab[bbox_slices(window)]
+    values, index = _dense(sub)
+    areas = np.bincount(index, minlength=len(values))
+    total = areas[np.searchsorted(values, ids)]
     return [int(i) for i, n, t in zip(ids, counts, total, strict=True) if n >= min_fraction * t]
+
+
+def _window_around(lab: npt.NDArray[Any], bbox: BBox, ids: npt.ArrayLike) -> BBox:
+    """A box holding every pixel of the labels ``ids`` that have pixels in ``bbox``.
+
+    Starts at ``bbox`` and doubles its margin while one of them touches an inner edge, so the
+    cost follows the cells, not the frame.
+    """
+    wanted = np.asarray(ids)
+    rows, cols = lab.shape
+    margin = 8
+    window = bbox
+    while True:
+        sub = lab[bbox_slices(window)]
+        edges = [
+            sub[0] if window[0] > 0 else None,
+            sub[-1] if window[1] < rows else None,
+            sub[:, 0] if window[2] > 0 else None,
+            sub[:, -1] if window[3] < cols else None,
+        ]
+        if not any(e is not None and np.isin(e, wanted).any() for e in edges):
+            return window
+        window = (
+            max(bbox[0] - margin, 0),
+            min(bbox[1] + margin, rows),
+            max(bbox[2] - margin, 0),
+            min(bbox[3] + margin, cols),
+        )
+        margin *= 2
