@@ -113,6 +113,12 @@ def analyse(pred: np.ndarray, truth: np.ndarray) -> dict[str, list[Any]]:
         holders = [j for j in np.flatnonzero(covers[i]) if j not in merged_p]
         if np.flatnonzero(covers[i]).size and not holders:
             continue  # part of a merged cell
+        fragments = [int(p_ids[p0 + j]) for j in np.flatnonzero(inside[i]) if j not in merged_p]
+        if holders and int(p_ids[p0 + holders[0]]) not in fragments:
+            fragments.append(int(p_ids[p0 + holders[0]]))
+        if len(fragments) >= 2:
+            out["split"].append((int(t), fragments))
+            continue
         if holders:
             j = holders[0]
             value = inter[t0 + i, p0 + j] / (
@@ -121,10 +127,7 @@ def analyse(pred: np.ndarray, truth: np.ndarray) -> dict[str, list[Any]]:
             if value < FIX_IOU:
                 out["boundary"].append((int(t), int(p_ids[p0 + j])))
             continue
-        fragments = [int(p_ids[p0 + j]) for j in np.flatnonzero(inside[i]) if j not in merged_p]
-        if len(fragments) >= 2:
-            out["split"].append((int(t), fragments))
-        elif len(fragments) == 1:
+        if len(fragments) == 1:
             out["boundary"].append((int(t), fragments[0]))
         else:
             out["missed"].append(int(t))
