@@ -10,7 +10,9 @@ methods and counts its actions (one click, one stroke, one key = one action):
   per error piece (radius = the piece's half thickness), or a redraw (fill 0 + outline +
   fill, 3 actions) when that is cheaper.
 * (b) ``all``: every tool, the cheapest that works: ``segment_at`` (1 click, up to 2
-  refinement clicks), ``split`` (1 click per part), fill, ``morph`` (1 action), and on a
+  refinement clicks) or the wand dragged to the right tolerance (1 action), ``split`` (one
+  drag from a part's centre to the next, whose end points are the seeds: parts - 1 actions),
+  fill, ``morph`` (1 action), and on a
   time-lapse ``copy_labels`` from the corrected previous frame (1 action) when that makes the
   frame cheaper to finish; brush strokes as in (a) for what is left.  Candidate tools are
   tried and undone for free (an oracle that knows which tool will work: optimistic for (b)).
@@ -240,10 +242,40 @@ class Annotator:
         """Apply a tool; True if it changed something (so that undo takes it back)."""
         return call() is not None
 
+    def best_wand(self, cell: np.ndarray, seed: tuple[int, int]) -> tuple[float, float]:
+        """The tolerance a user would drag the wand to, and the IoU it gives (free to find)."""
+        image = self.s.image(self.t, self.channels)
+        limits = ops.default_limits(image)
+        lab = self.lab
+        best = (0.0, 0.0)
+        for tol in np.linspace(0.02, 0.5, 25):
+            box, mask = ops.wand_mask(image, seed, float(tol), limits=limits)
+            got = np.zeros(cell.shape, bool)
+            got[ops.bbox_slices(box)] = mask
+            got &= lab == 0  # preserve_labels
+            value = iou(got, cell)
+            if value > best[1]:
+                best = (float(tol), value)
+        return best
+
     def assisted_missed(self, t: int) -> None:
         cell = self.truth == t
         value = self.s.new_label(self.pop)
         first = centre(cell)
+        # the wand, dragged to the right tolerance (one action), when it beats a click
+        tol, wand_iou = self.best_wand(cell, first)
+        found = ops.region_at(
+            self.s.image(self.t, self.channels), first, labels=self.lab, label=value,
+            limits=ops.default_limits(self.s.image(self.t, self.channels)),
+        )  # fmt: skip
+        click = np.zeros(cell.shape, bool)
+        if found is not None:
+            click[ops.bbox_slices(found[0])] = found[1]
+        if wand_iou >= 0.5 and wand_iou > iou(click, cell):
+            self.s.wand(self.pop, self.t, first, tol, label=value, channels=self.channels,
+                        preserve_labels=True)  # fmt: skip
+            self.actions["missed"] += 1
+            return  # below FIX_IOU, the boundary pass finishes it
         pos: list[tuple[int, int]] = []
         neg: list[tuple[int, int]] = []
         steps = 0
@@ -279,7 +311,8 @@ class Annotator:
             iou(lab == lab[sd], self.truth == t) >= 0.5 for sd, t in zip(seeds, ts, strict=True)
         )
         if ok:
-            self.actions["merged"] += len(ts)
+            # one drag from one part's centre to the next: its end points are the seeds
+            self.actions["merged"] += len(ts) - 1
             return
         self.s.set_labels(self.pop, self.t, before)  # the oracle knew: no cost
         self.brush_merged(p, ts)
