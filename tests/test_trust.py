@@ -494,3 +494,19 @@ def test_the_repr_announces_pending_edits_and_read_only(experiment):
     again = segpaint.open(experiment)
     assert "1 unsaved edit(s) from an earlier session: session.recover()" in repr(again)
     assert "read-only" in repr(segpaint.open(experiment, read_only=True))
+
+
+def test_tools_that_edit_under_the_lock_notify_after_it(experiment):
+    s = segpaint.open(experiment)
+    s.paint("targets", 0, [(20, 20)], radius=6, label=3)
+    seen = []
+
+    def check(population, frame, bbox):
+        worker = threading.Thread(target=lambda: seen.append(s.labels(population, 1).max()))
+        worker.start()
+        worker.join(timeout=5)
+        assert not worker.is_alive(), "the session lock was held during the callback"
+
+    s.on_change(check)
+    s.copy_labels("targets", 0, 1)  # reads both frames and writes under the lock
+    assert seen == [3]

@@ -4,6 +4,20 @@ Everything here takes arrays and returns new arrays or masks; the :class:`segpai
 applies them and records undo steps.
 """
 
+from segpaint.ops.assist import (
+    MORPH_OPS,
+    cells_in_box,
+    channel_intensity,
+    default_limits,
+    label_values,
+    labels_in_box,
+    match_labels,
+    morph_labels,
+    polygon_mask,
+    region_at,
+    split_label,
+    wand_mask,
+)
 from segpaint.ops.labels import (
     COORD_MAX,
     LABEL_DTYPE,
@@ -31,6 +45,7 @@ from segpaint.ops.labels import (
 __all__ = [
     "COORD_MAX",
     "LABEL_DTYPE",
+    "MORPH_OPS",
     "PAD_SIZE_MAX",
     "RADIUS_MAX",
     "STROKE_CENTRES_MAX",
@@ -38,16 +53,27 @@ __all__ = [
     "BBox",
     "as_label_image",
     "bbox_slices",
+    "cells_in_box",
+    "channel_intensity",
     "check_bbox",
     "check_label",
+    "default_limits",
     "disk_offsets",
     "fill_mask",
+    "label_values",
+    "labels_in_box",
+    "match_labels",
+    "morph_labels",
     "next_label",
     "pad_symmetric",
     "percentile_limits",
+    "polygon_mask",
+    "region_at",
     "relabel_sequential",
+    "split_label",
     "stroke_centres",
     "stroke_mask",
     "tight_bbox",
     "union_bbox",
+    "wand_mask",
 ]

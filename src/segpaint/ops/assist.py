@@ -1,0 +1,998 @@
+"""Assisted-correction kernels: pure functions behind the Session's click/wand/split/... tools.
+
+Every function takes arrays and returns masks or new label arrays; nothing here edits state.
+Images come first, options are keyword-only, coordinates are ``(row, col)``.  Functions that
+look at intensities work in a window around the click that grows only while the object
+touches its edge, so their cost is bounded by the object, not by the frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage as ndi
+from skimage.draw import polygon as draw_polygon
+from skimage.morphology import disk, h_maxima
+from skimage.segmentation import flood, watershed
+
+from segpaint.ops.labels import BBox, _intersect, bbox_slices, stroke_centres, tight_bbox
+
+__all__ = [
+    "MORPH_OPS",
+    "cells_in_box",
+    "channel_intensity",
+    "default_limits",
+    "label_values",
+    "labels_in_box",
+    "match_labels",
+    "morph_labels",
+    "polygon_mask",
+    "region_at",
+    "split_label",
+    "wand_mask",
+]
+
+MORPH_OPS = ("fill_holes", "grow", "shrink", "smooth", "remove_specks")
+"""The operations `morph_labels` knows."""
+
+_BACKGROUND_PERCENTILE = 5.0
+_AUTO_RADIUS = (4.0, 6.5)
+_AUTO_LEVEL = (0.6, 0.45)
+MIN_CONTRAST = 0.05
+"""`region_at` finds nothing where the click is less than this above the background (0..1)."""
+
+Limits = Sequence[tuple[float, float]]
+Labels = npt.NDArray[np.uint32]
+
+
+# ------------------------------------------------------------------------------ helpers
+def _as_stack(image: npt.ArrayLike, *, name: str = "image") -> npt.NDArray[Any]:
+    """``(C, Y, X)`` view of a 2-D or 3-D image."""
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        return arr[np.newaxis]
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name}: expected a (rows, cols) or (channels, rows, cols) image, got shape "
+            f"{arr.shape}; pick the channels first (e.g. session.image(frame, channels=[0]))"
+        )
+    return arr
+
+
+def _crop(stack: npt.NDArray[Any], box: BBox) -> npt.NDArray[Any]:
+    return stack[:, box[0] : box[1], box[2] : box[3]]
+
+
+def _check_limits(limits: Limits | None, n_channels: int) -> list[tuple[float, float]] | None:
+    if limits is None:
+        return None
+    try:
+        pairs = [(float(lo), float(hi)) for lo, hi in limits]
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"limits: expected one (low, high) pair per channel, got {limits!r}"
+        ) from err
+    if len(pairs) != n_channels:
+        raise ValueError(
+            f"limits: got {len(pairs)} (low, high) pair(s) for {n_channels} channel(s); "
+            "pass one pair per channel, in channel order"
+        )
+    for lo, hi in pairs:
+        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+            raise ValueError(f"limits: each pair needs finite low < high, got {(lo, hi)}")
+    return pairs
+
+
+def default_limits(image: npt.ArrayLike) -> list[tuple[float, float]]:
+    """Per-channel contrast limits: the 1st and 99.8th percentiles (sampled on big frames).
+
+    Examples
+    --------
+    >>> default_limits(np.arange(1001).reshape(1, 7, 143))
+    [(10.0, 998.0)]
+    """
+    from segpaint.ops.labels import percentile_limits
+
+    stack = _as_stack(image)
+    return [percentile_limits(c, low=1.0, high=99.8, max_samples=1 << 18) for c in stack]
+
+
+def channel_intensity(
+    image: npt.ArrayLike, *, limits: Limits | None = None
+) -> npt.NDArray[np.float64]:
+    """Mean of the channels, each normalised to [0, 1] by its contrast limits.
+
+    This is the intensity every assisted tool (and the browser's wand) works on.  In float64,
+    for each channel ``c`` in order: ``v_c = min(max((I_c - low_c) / (high_c - low_c), 0), 1)``;
+    then ``acc = v_0; acc = acc + v_1; ...`` and the result is ``acc / C``.  The operations are
+    done in that order so that a JavaScript port (doubles) gives the same bits.
+
+    Parameters
+    ----------
+    image : array_like, shape (rows, cols) or (channels, rows, cols)
+        Raw intensities.
+    limits : sequence of (low, high), keyword-only, optional
+        One pair per channel (the display contrast).  Default: `default_limits` of ``image``.
+
+    Examples
+    --------
+    >>> channel_intensity(np.array([[[0, 5, 10]], [[10, 10, 10]]]), limits=[(0, 10), (0, 20)])
+    array([[0.25, 0.5 , 0.75]])
+    """
+    stack = _as_stack(image)
+    pairs = _check_limits(limits, stack.shape[0])
+    if pairs is None:
+        pairs = default_limits(stack)
+    acc: npt.NDArray[np.float64] | None = None
+    for channel, (lo, hi) in zip(stack, pairs, strict=True):
+        v = (np.asarray(channel, dtype=np.float64) - lo) / (hi - lo)
+        np.clip(v, 0.0, 1.0, out=v)
+        acc = v if acc is None else acc + v
+    assert acc is not None
+    out: npt.NDArray[np.float64] = acc / float(stack.shape[0])
+    return out
+
+
+def _check_point(
+    point: Sequence[float], shape: tuple[int, int], *, name: str, clip: BBox | None = None
+) -> tuple[int, int]:
+    try:
+        r, c = (math.floor(float(v) + 0.5) for v in point)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name}: expected a (row, col) pair of numbers, got {point!r}") from err
+    lim: BBox | None = (0, shape[0], 0, shape[1])
+    if clip is not None:
+        lim = _intersect((0, shape[0], 0, shape[1]), clip)
+    if lim is None or not (lim[0] <= r < lim[1] and lim[2] <= c < lim[3]):
+        where = "the ROI" if clip is not None else "the image"
+        raise ValueError(
+            f"{name}: {(r, c)} is outside {where} (rows {lim[0] if lim else 0}.."
+            f"{(lim[1] - 1) if lim else 0}, cols {lim[2] if lim else 0}.."
+            f"{(lim[3] - 1) if lim else 0}); click inside it"
+        )
+    return r, c
+
+
+def _limits_box(shape: tuple[int, int], clip: BBox | None) -> BBox:
+    full: BBox = (0, shape[0], 0, shape[1])
+    if clip is None:
+        return full
+    box = _intersect(full, clip)
+    if box is None:
+        raise ValueError(f"clip: {clip} does not overlap the image of shape {shape}")
+    return box
+
+
+def _window(point: tuple[int, int], half: int, lim: BBox) -> BBox:
+    r, c = point
+    return (max(lim[0], r - half), min(lim[1], r + half + 1), max(lim[2], c - half),
+            min(lim[3], c + half + 1))  # fmt: skip
+
+
+def _touches(mask: npt.NDArray[np.bool_], win: BBox, lim: BBox) -> bool:
+    """Whether ``mask`` reaches an edge of ``win`` that is not an edge of ``lim``."""
+    return bool(
+        (win[0] > lim[0] and mask[0].any())
+        or (win[1] < lim[1] and mask[-1].any())
+        or (win[2] > lim[2] and mask[:, 0].any())
+        or (win[3] < lim[3] and mask[:, -1].any())
+    )
+
+
+# ------------------------------------------------------------------------------ wand
+def wand_mask(
+    image: npt.ArrayLike,
+    seed_point: Sequence[float],
+    tolerance: float,
+    *,
+    limits: Limits | None = None,
+    clip: BBox | None = None,
+) -> tuple[BBox, npt.NDArray[np.bool_]]:
+    """Magic wand: the 4-connected region around the seed whose intensity is within tolerance.
+
+    The rule (the browser's wand implements the same one, bit for bit): ``v`` is
+    `channel_intensity` of ``image`` with ``limits``; a pixel is *inside* when
+    ``abs(v - v[seed]) <= tolerance`` (float64); the result is the 4-connected component of
+    inside pixels that holds the seed, never leaving ``clip``.
+
+    Parameters
+    ----------
+    image : array_like, shape (rows, cols) or (channels, rows, cols)
+        Raw intensities.
+    seed_point : (row, col)
+        Where the user clicked (rounded half up to the nearest pixel).
+    tolerance : float
+        In normalised intensity units, 0..1 (0 takes only pixels equal to the seed's).
+    limits : sequence of (low, high), keyword-only, optional
+        Contrast limits per channel (default: `default_limits` of the whole image).  Pass the
+        display contrast so that the wand takes what the user sees.
+    clip : (row0, row1, col0, col1), keyword-only, optional
+        The region never leaves this box (the ROI lock).
+
+    Returns
+    -------
+    (bbox, mask)
+        Tight half-open box of the region and its boolean mask.
+
+    Examples
+    --------
+    >>> img = np.array([[10, 12, 50], [11, 40, 52], [10, 10, 51]])
+    >>> box, m = wand_mask(img, (0, 0), 0.05, limits=[(0, 100)])
+    >>> box, m.astype(int).tolist()
+    ((0, 3, 0, 2), [[1, 1], [1, 0], [1, 1]])
+    """
+    stack = _as_stack(image)
+    shape = (int(stack.shape[1]), int(stack.shape[2]))
+    tol = float(tolerance)
+    if not (math.isfinite(tol) and 0 <= tol <= 1):
+        raise ValueError(
+            f"tolerance: expected a number in [0, 1] (normalised intensity), got {tolerance!r}"
+        )
+    pairs = _check_limits(limits, stack.shape[0])
+    if pairs is None:
+        pairs = default_limits(stack)
+    lim = _limits_box(shape, clip)
+    point = _check_point(seed_point, shape, name="seed_point", clip=clip)
+    seed_value = channel_intensity(stack[:, point[0] : point[0] + 1, point[1] : point[1] + 1],
+                                   limits=pairs)[0, 0]  # fmt: skip
+    half = 32
+    while True:
+        win = _window(point, half, lim)
+        v = channel_intensity(_crop(stack, win), limits=pairs)
+        inside = np.abs(v - seed_value) <= tol
+        mask: npt.NDArray[np.bool_] = flood(  # type: ignore[no-untyped-call]
+            inside, (point[0] - win[0], point[1] - win[2]), connectivity=1
+        )
+        if not _touches(mask, win, lim):
+            return tight_bbox(mask, offset=(win[0], win[2]))
+        half *= 4
+
+
+# ------------------------------------------------------------------------------ click
+def _points(
+    points: Sequence[Sequence[float]] | npt.NDArray[Any],
+    shape: tuple[int, int],
+    *,
+    name: str,
+    clip: BBox | None,
+) -> list[tuple[int, int]]:
+    if isinstance(points, np.ndarray):
+        points = points.tolist()
+    return [_check_point(p, shape, name=f"{name}[{i}]", clip=clip) for i, p in enumerate(points)]
+
+
+def _band_region(
+    v: npt.NDArray[np.float64],
+    seeds: Sequence[tuple[int, int]],
+    *,
+    level: float,
+    exclude: npt.NDArray[np.bool_] | None,
+    negatives: Sequence[tuple[int, int]] = (),
+) -> npt.NDArray[np.bool_] | None:
+    """The connected pieces of the object's intensity band holding the seeds, holes filled.
+
+    The band comes from the first seed (`_local_band`).  Refinement clicks change it only
+    near themselves, within the object's inscribed radius ``R`` (and never more than halfway
+    to a click of the other kind): a positive click darker than
+    the band's low end lowers it to ``b + level * (v_click - b)`` there; a negative click
+    raises it to just above ``v_click`` there.  None when the first seed is on background.
+    """
+    low, high = _local_band(v, seeds[:1], level=level)
+    if not math.isfinite(low):
+        return None
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    threshold: npt.NDArray[np.float64] | float = low
+    extra = [p for p in seeds[1:] if v[p] < low]
+    if extra or negatives:
+        base = _pieces_at((v >= low) & (v <= high), seeds[:1], exclude)
+        radius = max(3.0, float(ndi.distance_transform_edt(base).max()) if base.any() else 3.0)
+        rr, cc = np.ogrid[: v.shape[0], : v.shape[1]]
+        threshold = np.full(v.shape, low)
+
+        def reach(point: tuple[int, int], others: Sequence[tuple[int, int]], most: float) -> float:
+            # a click's influence stops halfway to the nearest click of the other kind
+            gaps = [math.hypot(point[0] - o[0], point[1] - o[1]) / 2 for o in others]
+            return min([most, *gaps])
+
+        for r, c in extra:
+            d = reach((r, c), negatives, radius)
+            near = (rr - r) ** 2 + (cc - c) ** 2 <= d * d
+            threshold[near] = np.minimum(
+                threshold[near], background + level * (float(v[r, c]) - background)
+            )
+        for r, c in negatives:
+            d = reach((r, c), seeds, radius / 2)
+            near = (rr - r) ** 2 + (cc - c) ** 2 <= d * d
+            threshold[near] = np.maximum(threshold[near], float(v[r, c]) + 0.02 * (high - low))
+    fg = (v >= threshold) & (v <= high)
+    for p in seeds:
+        fg[p] = True
+    return _pieces_at(fg, seeds, exclude)
+
+
+def _pieces_at(
+    fg: npt.NDArray[np.bool_],
+    seeds: Sequence[tuple[int, int]],
+    exclude: npt.NDArray[np.bool_] | None,
+) -> npt.NDArray[np.bool_]:
+    """The connected pieces of ``fg`` (minus ``exclude``) holding the seeds, holes filled."""
+    if exclude is not None:
+        fg = fg & ~exclude
+    pieces, _ = ndi.label(fg)
+    keep = np.unique([pieces[p] for p in seeds])
+    region: npt.NDArray[np.bool_] = ndi.binary_fill_holes(np.isin(pieces, keep[keep > 0]))
+    if exclude is not None:
+        region &= ~exclude
+    return region
+
+
+def _local_band(
+    v: npt.NDArray[np.float64], seeds: Sequence[tuple[int, int]], *, level: float
+) -> tuple[float, float]:
+    """The intensity band of the clicked object, between its background and brighter objects.
+
+    Background ``b``: the 5th percentile of the window.  Object ``o``: the darkest of the
+    medians of a 7x7 box around each click.  The band is
+    ``[b + level * (o - b), o + 1.5 * (o - b)]``: the low end is the half-maximum of a blurred
+    edge for ``level=0.5``; the high end keeps a much brighter neighbour (a bright effector
+    on a dim target) out, and holes it leaves inside the object are filled afterwards.
+    """
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    obj = min(float(np.median(v[max(r - 3, 0) : r + 4, max(c - 3, 0) : c + 4])) for r, c in seeds)
+    if obj - background < MIN_CONTRAST:
+        return math.inf, math.inf  # nothing brighter than the background here
+    return background + level * (obj - background), obj + 1.5 * (obj - background)
+
+
+def region_at(
+    image: npt.ArrayLike,
+    seed_point: Sequence[float],
+    *,
+    positive: Sequence[Sequence[float]] = (),
+    negative: Sequence[Sequence[float]] = (),
+    limits: Limits | None = None,
+    exclude: npt.NDArray[np.bool_] | None = None,
+    labels: npt.NDArray[np.integer[Any]] | None = None,
+    label: int = 0,
+    clip: BBox | None = None,
+    sigma: float = 0.5,
+    h: float = 2.0,
+    level: float | None = None,
+    max_half: int = 512,
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """The one bright object under a click: a local threshold, then a seeded watershed.
+
+    1. ``v`` = `channel_intensity` smoothed by a Gaussian of ``sigma`` in a window around the
+       click (half-size 24 px to start, more when positive clicks are farther apart).
+    2. A band of intensities: from ``b + level * (o - b)`` to ``o + 1.5 * (o - b)``, where
+       ``b`` is the window's 5th percentile (background) and ``o`` the darkest median of a
+       7x7 box around each positive click (the object).  ``level=0.5`` is the half-maximum of
+       a blurred edge; the upper end keeps a much brighter neighbour out.
+    3. The connected pieces of the band that hold the clicks, holes filled.  If they reach the
+       window's edge, the window doubles (up to ``max_half``) and steps 1-3 run again: the
+       window is sized by the local structure, never the whole frame.
+    4. Touching objects are cut apart by a watershed of the distance transform seeded at the
+       clicks and at the neighbours' centres (maxima at least ``h`` deep that are too far from
+       every click to be the clicked object's own centre).  Negative clicks inside the result
+       compete with the positive ones in a last watershed of the (inverted) intensity, and
+       lose their part.
+
+    Parameters
+    ----------
+    image : array_like, shape (rows, cols) or (channels, rows, cols)
+        Raw intensities (bright objects on a darker background).
+    seed_point : (row, col)
+        The click, inside the object.
+    positive, negative : sequence of (row, col), keyword-only
+        Extra clicks: more of the object / not the object (refinement).
+    limits : sequence of (low, high), keyword-only, optional
+        Contrast limits per channel (default: `default_limits`).
+    exclude : ndarray of bool, keyword-only, optional
+        Pixels the object may not take, shape (rows, cols).
+    labels, label : ndarray of int and int, keyword-only, optional
+        Existing labels, shape (rows, cols): the object never takes a pixel of another label
+        than ``label`` (read only in the window, so a big frame costs nothing extra).
+    clip : (row0, row1, col0, col1), keyword-only, optional
+        The object never leaves this box.
+    sigma : float, keyword-only
+        Gaussian smoothing in pixels before thresholding (0 for none).
+    h : float, keyword-only
+        Minimum depth, in pixels of the distance transform, of a neck that separates two
+        touching objects.
+    level : float or None, keyword-only
+        Where between background (0) and the object (1) its edge is cut.  None (default):
+        0.45 for objects with an inscribed radius of 6.5 px or more, rising to 0.6 at 4 px and
+        below (blur lowers a small object's peak, so its true edge sits higher).
+    max_half : int, keyword-only
+        Largest window half-size: bounds the cost of a click on background.
+
+    Returns
+    -------
+    (bbox, mask) or None
+        Tight half-open box and mask of the object, or None when the click is on nothing: less
+        than `MIN_CONTRAST` above the background, or no edge within ``max_half``.
+
+    Examples
+    --------
+    >>> img = np.zeros((40, 40)); img[5:15, 5:15] = 1; img[20:35, 22:30] = 1
+    >>> box, m = region_at(img, (8, 9), limits=[(0, 1)], sigma=0)
+    >>> box, int(m.sum())
+    ((5, 15, 5, 15), 100)
+    """
+    stack = _as_stack(image)
+    shape = (int(stack.shape[1]), int(stack.shape[2]))
+    pairs = _check_limits(limits, stack.shape[0])
+    if pairs is None:
+        pairs = default_limits(stack)
+    if exclude is not None and exclude.shape != shape:
+        raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
+    if not (math.isfinite(float(sigma)) and sigma >= 0):
+        raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
+    lim = _limits_box(shape, clip)
+    seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
+    pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
+    neg = _points(negative, shape, name="negative", clip=clip)
+    if labels is not None and labels.shape != shape:
+        raise ValueError(f"labels: shape {labels.shape} differs from the image's {shape}")
+
+    def taken(box: BBox) -> npt.NDArray[np.bool_] | None:
+        out = None if exclude is None else exclude[bbox_slices(box)]
+        if labels is not None:
+            sub = labels[bbox_slices(box)]
+            others = (sub != 0) & (sub != label)
+            out = others if out is None else out | others
+        return out
+
+    def blocked(p: tuple[int, int]) -> bool:
+        if exclude is not None and exclude[p]:
+            return True
+        return labels is not None and int(labels[p]) not in (0, label)
+
+    if any(blocked(p) for p in pos):
+        return None
+    reach = max(max(abs(p[0] - seed[0]), abs(p[1] - seed[1])) for p in pos)
+    half = max(24, reach + 8)
+    pad = math.ceil(3 * sigma)
+    while True:
+        win = _window(seed, half, lim)
+        # smooth a slightly larger box so that the window's border pixels are not edge effects
+        outer = _window(seed, half + pad, lim)
+        v = channel_intensity(_crop(stack, outer), limits=pairs)
+        if sigma > 0:
+            v = ndi.gaussian_filter(v, sigma)
+        v = v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
+        local = [(p[0] - win[0], p[1] - win[2]) for p in pos]
+        if float(v.max()) <= float(v.min()):
+            return None
+        keep_out = taken(win)
+        lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
+        lneg = [p for p in lneg if 0 <= p[0] < v.shape[0] and 0 <= p[1] < v.shape[1]]
+        region = _band_region(
+            v, local, level=0.45 if level is None else level, exclude=keep_out, negatives=lneg
+        )
+        if region is None:
+            return None
+        if not _touches(region, win, lim):
+            break
+        if half >= max_half:
+            return None  # still no edge in the largest window: not one object
+        half = min(2 * half, max_half)
+    if not region.any():
+        return None
+    if level is None:
+        # small objects lose contrast to blur, so their edge sits higher on their profile
+        radius = float(ndi.distance_transform_edt(region).max())
+        auto = float(np.interp(radius, _AUTO_RADIUS, _AUTO_LEVEL))
+        if auto > 0.45:
+            smaller = _band_region(v, local, level=auto, exclude=keep_out, negatives=lneg)
+            if smaller is not None and smaller.any():
+                region = smaller
+    region = _split_off(region, local, h=h)
+    lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
+    lneg = [p for p in lneg if 0 <= p[0] < region.shape[0] and 0 <= p[1] < region.shape[1]]
+    lneg = [p for p in lneg if region[p]]
+    if lneg:
+        markers = np.zeros(region.shape, np.int32)
+        for p in local:
+            markers[p] = 1
+        for p in lneg:
+            markers[p] = 2
+        # flood the intensity from the clicks: the cut falls in the dim valley between cells.
+        # A click on a dim spot would be flooded around, so each positive click also seeds
+        # the path up to the top of its (smoothed) intensity hill.
+        hill = ndi.gaussian_filter(v, 2.0)
+        for p in local:
+            for q in _climb_path(np.where(region, hill, -np.inf), p):
+                if markers[q] == 0:
+                    markers[q] = 1
+        parts = watershed(-v, markers, mask=region)  # type: ignore[no-untyped-call]
+        region = parts == 1
+    if not region.any():
+        return None
+    return tight_bbox(region, offset=(win[0], win[2]))
+
+
+def _climb_path(values: npt.NDArray[np.float64], point: tuple[int, int]) -> list[tuple[int, int]]:
+    """Steepest ascent on ``values`` from ``point`` (8 neighbours): the pixels up to the top."""
+    r, c = point
+    path = [(r, c)]
+    while True:
+        r0, c0 = max(r - 1, 0), max(c - 1, 0)
+        block = values[r0 : r + 2, c0 : c + 2]
+        k = int(np.argmax(block))
+        nr, nc = r0 + k // block.shape[1], c0 + k % block.shape[1]
+        if values[nr, nc] <= values[r, c]:
+            return path
+        r, c = nr, nc
+        path.append((r, c))
+
+
+def _climb(dist: npt.NDArray[np.float64], point: tuple[int, int]) -> tuple[int, int]:
+    """Steepest ascent on ``dist`` from ``point`` to the top of its hill."""
+    return _climb_path(dist, point)[-1]
+
+
+def _split_off(
+    region: npt.NDArray[np.bool_],
+    seeds: Sequence[tuple[int, int]],
+    *,
+    h: float,
+    factor: float = 0.5,
+) -> npt.NDArray[np.bool_]:
+    """The part of ``region`` that belongs to the clicks, cut from touching neighbours.
+
+    Each click climbs the distance transform to the top of its hill ``c``.  A maximum ``p``
+    at least ``h`` deep (an h-maximum) is a neighbour's centre when it lies farther from every
+    such ``c`` than ``dist(p) + factor * dist(c)``: the two inscribed discs barely overlap,
+    so ``p`` cannot be the clicked cell's own centre.  A watershed of the distance transform
+    from the clicks (and their tops) and those centres keeps the clicks' part.
+    """
+    dist = ndi.distance_transform_edt(region)
+    tops = [_climb(dist, p) for p in seeds]
+    hills, n = ndi.label(h_maxima(dist, h))  # type: ignore[no-untyped-call]
+    if n <= 1:
+        return region
+    centres = ndi.maximum_position(dist, hills, index=np.arange(1, n + 1))
+    rivals = [
+        (int(r), int(c))
+        for r, c in centres
+        if all(math.hypot(r - t[0], c - t[1]) > dist[r, c] + factor * dist[t] for t in tops)
+    ]
+    if not rivals:
+        return region
+    markers = np.zeros(region.shape, np.int32)
+    for k, p in enumerate(rivals):
+        markers[p] = k + 2
+    for p in [*seeds, *tops]:
+        markers[p] = 1
+    basins = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
+    out: npt.NDArray[np.bool_] = basins == 1
+    return out
+
+
+# ------------------------------------------------------------------------------ split
+def split_label(
+    label_image: npt.NDArray[np.integer[Any]],
+    label: int,
+    seeds: Sequence[Sequence[Sequence[float]]] | npt.NDArray[Any],
+    *,
+    image: npt.ArrayLike | None = None,
+    limits: Limits | None = None,
+) -> tuple[BBox, npt.NDArray[np.int32]]:
+    """Seeded watershed inside one cell: which part of the cell each pixel goes to.
+
+    Parameters
+    ----------
+    label_image : ndarray, shape (rows, cols)
+        The labels.
+    label : int
+        The cell to split.
+    seeds : sequence of polylines
+        One entry per part; each is a list of ``(row, col)`` points (a click is a list of one
+        point, a drawn line gives its pixels as one marker).  At least two, each touching the
+        cell.
+    image : array_like, keyword-only, optional
+        Intensities ``(rows, cols)`` or ``(channels, rows, cols)``: when given, the watershed
+        runs on the smoothed intensity's gradient; otherwise on the cell's distance transform.
+    limits : sequence of (low, high), keyword-only, optional
+        Contrast limits for ``image``.
+
+    Returns
+    -------
+    (bbox, parts)
+        The cell's tight box and an int32 array of that shape: 0 outside the cell, ``k + 1``
+        where the pixel goes to ``seeds[k]``.
+
+    Examples
+    --------
+    >>> lab = np.zeros((5, 9), np.uint32); lab[1:4, 1:8] = 3
+    >>> box, parts = split_label(lab, 3, [[(2, 1)], [(2, 7)]])
+    >>> box, parts.tolist()[1]
+    ((1, 4, 1, 8), [1, 1, 1, 1, 2, 2, 2])
+    """
+    if label_image.ndim != 2:
+        raise ValueError(f"label_image: expected (rows, cols), got shape {label_image.shape}")
+    cell = label_image == label
+    if label == 0 or not cell.any():
+        raise ValueError(f"label: {label} is not a cell of this frame; pick a label that exists")
+    if isinstance(seeds, np.ndarray):
+        seeds = seeds.tolist()
+    if len(seeds) < 2:
+        raise ValueError(
+            f"seeds: need at least two parts (two clicks or strokes), got {len(seeds)}"
+        )
+    box, mask = tight_bbox(cell)
+    markers = np.zeros(mask.shape, np.int32)
+    for k, stroke in enumerate(seeds):
+        try:
+            centres = stroke_centres(stroke)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"seeds[{k}]: expected a list of (row, col) points, got {stroke!r}"
+            ) from err
+        rr, cc = centres[:, 0] - box[0], centres[:, 1] - box[2]
+        ok = (rr >= 0) & (rr < mask.shape[0]) & (cc >= 0) & (cc < mask.shape[1])
+        rr, cc = rr[ok], cc[ok]
+        on = mask[rr, cc]
+        if not on.any():
+            raise ValueError(
+                f"seeds[{k}]: {stroke!r} does not touch cell {label}; "
+                "click inside the cell to split"
+            )
+        markers[rr[on], cc[on]] = k + 1
+    if image is not None:
+        stack = _as_stack(image)
+        if stack.shape[1:] != label_image.shape:
+            raise ValueError(
+                f"image: shape {stack.shape[1:]} differs from label_image {label_image.shape}"
+            )
+        pairs = _check_limits(limits, stack.shape[0]) or default_limits(stack)
+        v = channel_intensity(_crop(stack, box), limits=pairs)
+        elevation = ndi.gaussian_gradient_magnitude(v, 1.0)
+    else:
+        elevation = -ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    ws = watershed(elevation, markers, mask=mask)  # type: ignore[no-untyped-call]
+    parts: npt.NDArray[np.int32] = np.asarray(ws, dtype=np.int32)
+    return box, parts
+
+
+# ------------------------------------------------------------------------------ polygon
+def polygon_mask(
+    shape: tuple[int, int], vertices: npt.ArrayLike, *, clip: BBox | None = None
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Pixels inside a closed polygon (a lasso), as ``skimage.draw.polygon`` rasterises it.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image shape.
+    vertices : array_like, shape (n, 2)
+        ``(row, col)`` vertices, n >= 3; the outline closes itself.
+    clip : (row0, row1, col0, col1), keyword-only, optional
+        Only pixels inside this box are kept.
+
+    Returns
+    -------
+    (bbox, mask) or None
+        None when the polygon covers no pixel of the image (or of ``clip``).
+
+    Examples
+    --------
+    >>> box, m = polygon_mask((10, 10), [(1, 1), (1, 4), (4, 4), (4, 1)])
+    >>> box, int(m.sum())
+    ((1, 5, 1, 5), 16)
+    """
+    try:
+        pts = np.asarray(vertices, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"vertices: expected (row, col) points, got {vertices!r}") from err
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or not np.isfinite(pts).all():
+        raise ValueError(
+            f"vertices: expected at least 3 finite (row, col) points, shape (n, 2); got shape "
+            f"{pts.shape}"
+        )
+    lim = _limits_box(shape, clip)
+    rr, cc = draw_polygon(pts[:, 0], pts[:, 1], shape)  # type: ignore[no-untyped-call]
+    # draw.polygon leaves out some boundary pixels; the outline itself belongs to the lasso
+    edge = stroke_centres(np.vstack([pts, pts[:1]]))
+    rr = np.concatenate([rr, edge[:, 0]])
+    cc = np.concatenate([cc, edge[:, 1]])
+    ok = (rr >= lim[0]) & (rr < lim[1]) & (cc >= lim[2]) & (cc < lim[3])
+    rr, cc = rr[ok], cc[ok]
+    if rr.size == 0:
+        return None
+    box: BBox = (int(rr.min()), int(rr.max()) + 1, int(cc.min()), int(cc.max()) + 1)
+    mask = np.zeros((box[1] - box[0], box[3] - box[2]), bool)
+    mask[rr - box[0], cc - box[2]] = True
+    return box, mask
+
+
+# ------------------------------------------------------------------------------ morphology
+def _per_label(
+    label_image: Labels, ids: Sequence[int], pad: int
+) -> list[tuple[int, tuple[slice, slice]]]:
+    """Each label with a box around it grown by ``pad`` (clipped to the image)."""
+    out = []
+    objects = ndi.find_objects(label_image)
+    for value in ids:
+        if value <= 0 or value > len(objects) or objects[value - 1] is None:
+            continue
+        rs, cs = objects[value - 1]
+        out.append(
+            (
+                value,
+                (
+                    slice(max(rs.start - pad, 0), min(rs.stop + pad, label_image.shape[0])),
+                    slice(max(cs.start - pad, 0), min(cs.stop + pad, label_image.shape[1])),
+                ),
+            )
+        )
+    return out
+
+
+def morph_labels(
+    label_image: npt.ArrayLike,
+    op: str,
+    *,
+    label: int | None = None,
+    radius: int = 1,
+    min_size: int = 0,
+) -> Labels:
+    """Per-label morphology; returns a new label image (the input is not changed).
+
+    Operations (``op``):
+
+    ``fill_holes``
+        Background pixels enclosed by a label become that label.
+    ``grow``
+        Each label grows by ``radius`` pixels (Euclidean) into the background only, never
+        over another cell (pixels equidistant from two cells go to the nearer by the
+        distance transform's choice, like ``skimage.segmentation.expand_labels``).
+    ``shrink``
+        Each label loses the pixels within ``radius`` of anything else (background or
+        another label).
+    ``smooth``
+        Each label's outline is smoothed: a Gaussian of its mask (sigma ``radius``) > 0.5,
+        taking only background or its own pixels.
+    ``remove_specks``
+        Each label keeps only its largest 4-connected piece; labels smaller than
+        ``min_size`` pixels are deleted.
+
+    Parameters
+    ----------
+    label_image : array_like, shape (rows, cols)
+        Labels.
+    op : str
+        One of `MORPH_OPS`.
+    label : int or None, keyword-only
+        The label to change; None for every label.
+    radius : int, keyword-only
+        Pixels (>= 1) for ``grow``, ``shrink`` and ``smooth``.
+    min_size : int, keyword-only
+        For ``remove_specks``: labels with fewer pixels are deleted (0 keeps all).
+
+    Examples
+    --------
+    >>> lab = np.zeros((5, 5), np.uint32); lab[1:4, 1:4] = 2; lab[2, 2] = 0
+    >>> int(morph_labels(lab, "fill_holes")[2, 2])
+    2
+    >>> int(morph_labels(lab, "grow", radius=1).astype(bool).sum())  # 3x3 + hole + 4 sides x 3
+    21
+    """
+    lab = np.asarray(label_image)
+    if lab.ndim != 2 or not (np.issubdtype(lab.dtype, np.integer) or lab.dtype == bool):
+        raise ValueError(
+            f"label_image: expected a 2-D integer label image, got {lab.dtype} {lab.shape}"
+        )
+    lab = np.asarray(lab, dtype=np.uint32)
+    if op not in MORPH_OPS:
+        raise ValueError(f"op: unknown operation {op!r}; choose one of {list(MORPH_OPS)}")
+    if (
+        isinstance(radius, bool)
+        or not isinstance(radius, int | np.integer)
+        or not 1 <= radius <= 64
+    ):
+        raise ValueError(f"radius: expected an integer from 1 to 64 pixels, got {radius!r}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer) or min_size < 0:
+        raise ValueError(f"min_size: expected an integer >= 0, got {min_size!r}")
+    out: Labels = np.array(lab, dtype=np.uint32)
+    ids = [int(v) for v in np.unique(lab) if v] if label is None else [int(label)]
+    if op == "grow" and label is None:
+        dist, (ir, ic) = ndi.distance_transform_edt(lab == 0, return_indices=True)
+        near = lab[ir, ic]
+        grow = (lab == 0) & (dist <= radius)
+        out[grow] = near[grow]
+        return out
+    if op == "shrink" and label is None:
+        fp = disk(radius).astype(bool)  # type: ignore[no-untyped-call]
+        same = (ndi.grey_erosion(lab, footprint=fp, mode="nearest") == lab) & (
+            ndi.grey_dilation(lab, footprint=fp, mode="nearest") == lab
+        )
+        out[~same] = 0
+        return out
+    pad = radius + 2 if op in ("grow", "smooth") else 1
+    for value, (rs, cs) in _per_label(lab, ids, pad):
+        sub = lab[rs, cs]
+        cell = sub == value
+        new = out[rs, cs]
+        if op == "fill_holes":
+            filled = ndi.binary_fill_holes(cell)
+            new[filled & (sub == 0)] = value
+        elif op == "grow":
+            dist = ndi.distance_transform_edt(~cell)
+            new[(dist <= radius) & (sub == 0)] = value
+        elif op == "shrink":
+            fp = disk(radius).astype(bool)  # type: ignore[no-untyped-call]
+            kept = ndi.binary_erosion(np.pad(cell, radius), fp)[radius:-radius, radius:-radius]
+            new[cell & ~kept] = 0
+        elif op == "smooth":
+            soft = ndi.gaussian_filter(cell.astype(np.float64), float(radius)) > 0.5
+            new[cell & ~soft] = 0
+            new[soft & (sub == 0)] = value
+        else:  # remove_specks
+            pieces, n = ndi.label(cell)
+            if cell.sum() < min_size:
+                new[cell] = 0
+            elif n > 1:
+                sizes = np.bincount(pieces.ravel())
+                sizes[0] = 0
+                new[cell & (pieces != int(np.argmax(sizes)))] = 0
+    return out
+
+
+# ------------------------------------------------------------------------------ copy, delete
+def _dense(label_image: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The label values present and each pixel's index among them (O(N), no sort when small)."""
+    flat = np.asarray(label_image).ravel()
+    top = int(flat.max()) if flat.size else 0
+    if top <= 4 * flat.size + 4096:
+        present = np.bincount(flat, minlength=top + 1) > 0
+        lut = np.cumsum(present) - 1
+        return np.flatnonzero(present).astype(np.int64), lut[flat].astype(np.int64)
+    ids, inverse = np.unique(flat, return_inverse=True)
+    return ids.astype(np.int64), inverse.astype(np.int64)
+
+
+def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """The non-zero labels present in a label image, sorted (fast on big frames).
+
+    Examples
+    --------
+    >>> label_values(np.array([[0, 7, 7], [2, 0, 7]])).tolist()
+    [2, 7]
+    """
+    ids, _ = _dense(np.asarray(label_image))
+    return ids[ids > 0]
+
+
+def match_labels(
+    source: npt.ArrayLike, target: npt.ArrayLike, *, min_iou: float = 0.5
+) -> dict[int, int]:
+    """Which source cell is which target cell: one-to-one pairs by IoU (>= ``min_iou``).
+
+    Pairs are taken greedily from the highest IoU down; with ``min_iou >= 0.5`` that is the
+    unique optimal matching (two cells cannot both overlap one cell by more than half).
+
+    Examples
+    --------
+    >>> a = np.array([[1, 1, 0, 2, 2]]); b = np.array([[7, 7, 0, 0, 9]])
+    >>> match_labels(a, b)
+    {1: 7, 2: 9}
+    """
+    src = np.asarray(source)
+    tgt = np.asarray(target)
+    if src.shape != tgt.shape:
+        raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
+    if not 0 < float(min_iou) <= 1:
+        raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
+    s_ids, s_inv = _dense(src)
+    t_ids, t_inv = _dense(tgt)
+    joint = np.bincount(s_inv * len(t_ids) + t_inv, minlength=len(s_ids) * len(t_ids)).reshape(
+        len(s_ids), len(t_ids)
+    )
+    s_area = joint.sum(axis=1)
+    t_area = joint.sum(axis=0)
+    rows, cols = np.nonzero(joint)
+    keep = (s_ids[rows] > 0) & (t_ids[cols] > 0)
+    rows, cols = rows[keep], cols[keep]
+    inter = joint[rows, cols]
+    iou = inter / (s_area[rows] + t_area[cols] - inter)
+    order = np.argsort(-iou, kind="stable")
+    pairs: dict[int, int] = {}
+    used: set[int] = set()
+    for k in order:
+        if iou[k] < min_iou:
+            break
+        s, t = int(s_ids[rows[k]]), int(t_ids[cols[k]])
+        if s in pairs or t in used:
+            continue
+        pairs[s] = t
+        used.add(t)
+    return pairs
+
+
+def cells_in_box(
+    label_image: npt.ArrayLike, bbox: BBox, *, min_fraction: float = 0.5
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Mask of every cell with at least ``min_fraction`` of its pixels inside ``bbox``.
+
+    The mask step of "delete in a box": whole cells, also their parts outside the box.
+
+    Returns
+    -------
+    (bbox, mask) or None
+        Tight box and mask of those cells; None when there are none.
+
+    Examples
+    --------
+    >>> lab = np.array([[1, 1, 0, 2], [1, 1, 0, 2]])
+    >>> cells_in_box(lab, (0, 2, 0, 3))
+    ((0, 2, 0, 2), array([[ True,  True],
+           [ True,  True]]))
+    """
+    lab = np.asarray(label_image)
+    ids = labels_in_box(lab, bbox, min_fraction=min_fraction)
+    if not ids:
+        return None
+    window = _window_around(lab, bbox, ids)
+    members = np.isin(lab[bbox_slices(window)], ids)
+    return tight_bbox(members, offset=(window[0], window[2]))
+
+
+def labels_in_box(
+    label_image: npt.ArrayLike, bbox: BBox, *, min_fraction: float = 0.5
+) -> list[int]:
+    """Labels with at least ``min_fraction`` of their pixels inside a half-open box.
+
+    Examples
+    --------
+    >>> lab = np.array([[1, 1, 0, 2], [1, 1, 0, 2]])
+    >>> labels_in_box(lab, (0, 2, 0, 3)), labels_in_box(lab, (0, 2, 1, 4))
+    ([1], [1, 2])
+    """
+    lab = np.asarray(label_image)
+    if not 0 < float(min_fraction) <= 1:
+        raise ValueError(f"min_fraction: expected a number in (0, 1], got {min_fraction!r}")
+    inside = lab[bbox_slices(bbox)]
+    ids, counts = np.unique(inside[inside > 0], return_counts=True)
+    if ids.size == 0:
+        return []
+    window = _window_around(lab, bbox, ids)
+    sub = lab[bbox_slices(window)]
+    values, index = _dense(sub)
+    areas = np.bincount(index, minlength=len(values))
+    total = areas[np.searchsorted(values, ids)]
+    return [int(i) for i, n, t in zip(ids, counts, total, strict=True) if n >= min_fraction * t]
+
+
+def _window_around(lab: npt.NDArray[Any], bbox: BBox, ids: npt.ArrayLike) -> BBox:
+    """A box holding every pixel of the labels ``ids`` that have pixels in ``bbox``.
+
+    Starts at ``bbox`` and doubles its margin while one of them touches an inner edge, so the
+    cost follows the cells, not the frame.
+    """
+    wanted = np.asarray(ids)
+    rows, cols = lab.shape
+    margin = 8
+    window = bbox
+    while True:
+        sub = lab[bbox_slices(window)]
+        edges = [
+            sub[0] if window[0] > 0 else None,
+            sub[-1] if window[1] < rows else None,
+            sub[:, 0] if window[2] > 0 else None,
+            sub[:, -1] if window[3] < cols else None,
+        ]
+        if not any(e is not None and np.isin(e, wanted).any() for e in edges):
+            return window
+        window = (
+            max(bbox[0] - margin, 0),
+            min(bbox[1] + margin, rows),
+            max(bbox[2] - margin, 0),
+            min(bbox[3] + margin, cols),
+        )
+        margin *= 2
