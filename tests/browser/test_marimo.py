@@ -150,25 +150,19 @@ def _stop(server: MarimoServer) -> None:
 
 
 @pytest.fixture
-def chromium_page() -> Iterator[Any]:
+def chromium_page(browser: Any) -> Iterator[Any]:
+    """A page of the session's Chromium (one Playwright per test session: a second one would
+    start its own event loop inside the first)."""
     reason = _marimo_missing()
     if reason is not None:
         if os.environ.get("SEGPAINT_REQUIRE_BROWSER") == "1":
             pytest.fail(f"SEGPAINT_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        try:
-            page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
-            yield page
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def _screenshot(page: Any, name: str) -> None:
