@@ -1024,3 +1024,36 @@ def test_each_widget_has_its_own_front_end_key(session: segpaint.Session) -> Non
     a, b = Annotator(session), Annotator(session)
     assert len(a._widget_id) == 32 and a._widget_id != b._widget_id
     assert a.get_state()["_widget_id"] == a._widget_id
+
+
+def test_the_status_line_says_when_autosave_is_off_and_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    session = segpaint.open(np.zeros((2, 64, 64), np.uint16), axes="TYX", journal=tmp_path / "j")
+    widget = Annotator(session)
+    journal = session._journal
+    assert journal is not None
+    full = {"on": True}
+    real_append, real_rewrite = journal.append, journal.rewrite
+
+    def append(*args: Any, **kwargs: Any) -> None:
+        if full["on"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(*args, **kwargs)
+
+    def rewrite(records: Any) -> None:
+        if full["on"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_rewrite(records)
+
+    monkeypatch.setattr(journal, "append", append)
+    monkeypatch.setattr(journal, "rewrite", rewrite)
+    session.paint("cells", 0, [(5, 5)], 2, 1)  # from code: the widget reports on its next stroke
+    widget._report_autosave()
+    assert widget.status.startswith("autosave is off (No space left on device)")
+    full["on"] = False
+    session.paint("cells", 0, [(9, 9)], 2, 1)
+    widget._report_autosave()
+    assert widget.status == "autosave is back on: every edit is journaled again"

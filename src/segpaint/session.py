@@ -1641,7 +1641,7 @@ class Session:
                     self._journal.path,
                     err,
                 )
-            self._autosave_error = f"{err}"
+            self._autosave_error = err.strerror or str(err)
             return
         if self._autosave_error is not None:
             logger.warning("segpaint: autosave journal back on at %s", self._journal.path)
@@ -1658,7 +1658,7 @@ class Session:
                 try:
                     self._journal.mark_saved(population, t, (st.st_mtime_ns, st.st_size))
                 except OSError as err:
-                    self._autosave_error = f"{err}"
+                    self._autosave_error = err.strerror or str(err)
 
         return mark
 
@@ -2273,7 +2273,7 @@ class Session:
                         self._compact_journal()
                     self._autosave_error = None
                 except OSError as err:
-                    self._autosave_error = f"{err}"
+                    self._autosave_error = err.strerror or str(err)
         return written
 
     # ------------------------------------------- other tools' formats (issue 13)

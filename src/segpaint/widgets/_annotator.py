@@ -598,6 +598,21 @@ class Annotator(anywidget.AnyWidget):
             return
         ms = (time.perf_counter() - t0) * 1000
         self._send_messages([ack_message(stroke.stroke, applied=applied, ms=ms)])
+        self._report_autosave()
+
+    def _report_autosave(self) -> None:
+        """Say so on the status line while the autosave journal cannot be written (and when it is
+        back): edits are then only in memory until saved."""
+        autosave = self.session.autosave
+        if autosave.startswith("off"):
+            self.status = (
+                f"autosave is off ({autosave[5:]}): your edits are kept in memory only; "
+                "Save labels writes them"
+            )
+            self._autosave_was_off = True
+        elif getattr(self, "_autosave_was_off", False):
+            self._autosave_was_off = False
+            self.status = "autosave is back on: every edit is journaled again"
 
     def _refuse(self, content: dict[str, Any], message: str) -> None:
         """Answer a refused stroke: ``applied: False`` and a message, then the labels the session
