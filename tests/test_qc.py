@@ -133,13 +133,17 @@ def test_export_refuse_writes_nothing(session, experiment):
 
 
 def test_export_flags_overlap_and_cut(session):
-    first = session.add_roi(1, rows=(0, 30), cols=(0, 30))
+    whole = session.add_roi(1, rows=(0, 30), cols=(0, 30))
+    meta = json.loads(session.export_roi("targets", whole)[2].read_text())
+    assert meta["qc"]["cut_by_roi"] == []  # label 4's other blob is elsewhere, not cut off
+    first = session.add_roi(1, rows=(0, 30), cols=(0, 22))
     meta = json.loads(session.export_roi("targets", first)[2].read_text())
-    assert meta["qc"]["cut_by_roi"] == [4]  # the second blob of 4 lies outside
+    assert meta["qc"]["cut_by_roi"] == [4]  # the ROI's right edge crosses the blob at (20, 20)
     second = session.add_roi(1, rows=(10, 40), cols=(10, 40))
     meta = json.loads(session.export_roi("targets", second)[2].read_text())
     assert meta["qc"]["overlaps_sample"] == [
-        {"sample": "MyExp_100_0001_roi_0_30_0_30", "overlap": round(400 / 900, 4)}
+        {"sample": "MyExp_100_0001_roi_0_30_0_30", "overlap": round(400 / 900, 4)},
+        {"sample": "MyExp_100_0001_roi_0_30_0_22", "overlap": round(240 / 900, 4)},
     ]
     assert "overlaps_sample" in meta["qc"]["flags_after"]
     # another frame does not overlap

@@ -2154,8 +2154,8 @@ class Session:
         rows, cols = bbox_slices(roi.bbox)
         image = np.array(self.image(roi.frame)[:, rows, cols])
         with self._lock:
-            frame_labels = np.array(pop.view(roi.frame))
-        labels = frame_labels[bbox_slices(roi.bbox)]
+            frame_labels = pop.view(roi.frame)  # read-only; QC reads only the ring around the ROI
+            labels = np.array(frame_labels[bbox_slices(roi.bbox)])
         target, base = self._export_folder(population, fmt, folder)
         source = str(self.source.path) if self.source.path else self.source.kind
         labels, qc, corrected = qc_sample(

@@ -160,12 +160,25 @@ def _cut_labels(
     if roi is None or not boxes:
         return []
     if frame_labels is not None:
+        # A cell is cut when a pixel on the crop's edge has the same label just outside it:
+        # only the one-pixel ring around the ROI is read, never the whole frame.
         frame = np.asarray(frame_labels)
-        values = np.array(sorted(boxes), dtype=np.int64)
-        inside = np.bincount(arr.ravel().astype(np.int64), minlength=int(values.max()) + 1)
-        flat = frame.ravel().astype(np.int64)
-        total = np.bincount(flat[flat <= values.max()], minlength=int(values.max()) + 1)
-        return [int(v) for v in values if total[v] > inside[v]]
+        r0, r1, c0, c1 = roi
+        h, w = frame.shape
+        pairs = []
+        if r0 > 0:
+            pairs.append((arr[0, :], frame[r0 - 1, c0:c1]))
+        if r1 < h:
+            pairs.append((arr[-1, :], frame[r1, c0:c1]))
+        if c0 > 0:
+            pairs.append((arr[:, 0], frame[r0:r1, c0 - 1]))
+        if c1 < w:
+            pairs.append((arr[:, -1], frame[r0:r1, c1]))
+        found: set[int] = set()
+        for edge, beyond in pairs:
+            same = (edge == beyond) & (edge > 0)
+            found.update(int(v) for v in np.unique(edge[same]))
+        return sorted(found)
     row0, row1, col0, col1 = roi
     rows, cols = frame_shape if frame_shape is not None else (row1, col1)
     cut: set[int] = set()
