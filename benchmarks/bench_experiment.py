@@ -152,7 +152,7 @@ def main() -> None:
                     n_workers=args.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                 ) as cluster,
                 distributed.Client(cluster) as client,
             ):

@@ -144,7 +144,7 @@ def throughput(n_frames: int, reps: int) -> list[dict[str, Any]]:
     else:
         with (
             distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             distributed.Client(cluster) as client,
         ):

@@ -258,7 +258,7 @@ def test_presegment_on_a_dask_cluster(exp_root: Path) -> None:
     distributed = pytest.importorskip("distributed")
     exp = segpaint.open_experiment(exp_root, journal=False)
     with distributed.Client(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
     ) as client:
         done = exp.presegment(
             "targets",

@@ -214,7 +214,7 @@ def test_local_cluster_gives_the_serial_result(session: segpaint.Session) -> Non
     serial.presegment("cells", channels=["dna"], progress=False, window=1)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

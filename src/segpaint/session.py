@@ -7,12 +7,13 @@ teaching notebooks can do the same without a browser.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import warnings
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -2530,11 +2531,67 @@ class Session:
         return out
 
     # ------------------------------------------------------------ other layers
-    def presegment(self, population: str, method: str = "threshold", **kwargs: Any) -> Any:
-        """Pre-segment frames of a population; see :func:`segpaint._presegment.presegment`."""
+    def presegment(
+        self,
+        population: str,
+        method: str | os.PathLike[str] = "threshold",
+        *,
+        frames: int | Iterable[int] | None = None,
+        channels: Sequence[int | str] | None = None,
+        mode: str = "replace",
+        progress: bool = True,
+        client: Any = None,
+        callback: Callable[[int, int], None] | None = None,
+        window: int | None = None,
+        **params: Any,
+    ) -> list[int]:
+        """Pre-segment frames of a population (one undo step for the whole run).
+
+        Parameters
+        ----------
+        population : str
+            Whose labels are written.
+        method : str or path-like
+            ``"threshold"`` (default), a named model (``"CP_cyto3"``, ``"SD_versatile_fluo"``,
+            ...), a model folder (Cellpose, StarDist, Celldetective, or one from
+            :func:`segpaint.train`), or a ``threshold_config_<population>.json``.
+        frames : int or iterable of int, optional
+            Frames to segment (default: all).
+        channels : sequence of int or str, optional
+            Channels given to the method, by index or name.
+        mode : {"replace", "fill-empty"}
+            ``"fill-empty"`` skips frames that already hold labels.
+        progress : bool
+            Show a progress bar.
+        client : dask.distributed.Client, optional
+            Run frames on that cluster (default: threads in this process).
+        callback : callable(done, total), optional
+            Called on this thread after each frame is written.
+        window : int, optional
+            Frames in flight at once (bounds memory).
+        **params
+            The method's parameters (see :func:`segpaint.segment.segment`).
+
+        Returns
+        -------
+        list of int
+            The frames written.
+        """
         from segpaint._presegment import presegment
 
-        return presegment(self, population, method, **kwargs)
+        return presegment(
+            self,
+            population,
+            method,
+            frames=frames,
+            channels=channels,
+            mode=mode,
+            progress=progress,
+            client=client,
+            callback=callback,
+            window=window,
+            **params,
+        )
 
     def annotator(self, population: str | None = None, **kwargs: Any) -> Annotator:
         """An :class:`segpaint.Annotator` widget bound to this session."""
