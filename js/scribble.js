@@ -74,6 +74,13 @@ export function paintMarks(marks, rgba, width, box) {
   }
 }
 
+/**
+ * Marks shared by the views of one widget (keyed on the model-level state): a scribble drawn in one
+ * view shows in the others at once, as strokes do.
+ * @type {WeakMap<object, {store: Map<string, Uint8Array>, layers: Set<ScribbleLayer>}>}
+ */
+const SHARED = new WeakMap();
+
 export class ScribbleLayer {
   /**
    * @param {Display} d
@@ -82,8 +89,15 @@ export class ScribbleLayer {
    */
   constructor(d, listen, onModel) {
     this.d = d;
-    /** @type {Map<string, Uint8Array>} marks per `${population}\u0000${frame}` */
-    this.store = new Map();
+    let shared = SHARED.get(d.state);
+    if (!shared) {
+      shared = { store: new Map(), layers: new Set() };
+      SHARED.set(d.state, shared);
+    }
+    this.shared = shared;
+    /** @type {Map<string, Uint8Array>} marks per `${population}\u0000${frame}`, shared by the views */
+    this.store = shared.store;
+    shared.layers.add(this);
     this.mark = MARK_CELL;
     /** @type {Stroke | null} */
     this.stroke = null;
@@ -115,6 +129,11 @@ export class ScribbleLayer {
     });
     onModel("change:busy", () => this.sync());
     this.sync();
+  }
+
+  /** The view goes: stop drawing into it from the other views. */
+  dispose() {
+    this.shared.layers.delete(this);
   }
 
   /** @param {string | null} population @param {number | null} frame */
@@ -185,7 +204,7 @@ export class ScribbleLayer {
     for (const p of points) {
       this.points.push([p.row, p.col]);
       const dirty = s.moveTo([p.row, p.col]);
-      if (dirty) this.repaint(dirty);
+      if (dirty) for (const layer of this.shared.layers) layer.repaint(dirty);
     }
   }
 

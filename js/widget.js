@@ -71,6 +71,7 @@ export function mount({ model, el }) {
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
   d.scribbles = new ScribbleLayer(d, listen, onModel); // issue 12: scribble mode
+  cleanups.push(() => d.scribbles?.dispose());
   bindInput(d, listen);
   cleanups.push(state.attach(d.hooks));
 

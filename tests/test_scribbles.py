@@ -201,3 +201,16 @@ def test_scribble_messages_are_validated_and_undo_reaches_the_canvas(movie, monk
     ]  # radius 1: a plus
     widget._handle_message({"type": "clear-scribbles"}, [])
     assert widget.status == "scribbles cleared" and not session.scribbled_frames("effectors")
+
+
+def test_scribble_steps_count_against_the_undo_budget():
+    session = segpaint.open(np.zeros((1, 64, 64), np.uint8), axes="TYX", journal=False)
+    session.scribble("cells", 0, [(10, 10)], 3, mark=1)
+    one = session.history.nbytes
+    assert one > 0  # old and new marks of the box are held
+    session.history.budget_bytes = one  # room for one step: the older one goes
+    session.scribble("cells", 0, [(40, 40)], 3, mark=2)
+    assert len(session.history) == 1
+    session.undo()
+    assert session.scribbles("cells", 0)[40, 40] == 0 and session.scribbles("cells", 0)[10, 10] == 1
+    assert session.undo() is None and session.scribbles("cells", 0)[10, 10] == 1

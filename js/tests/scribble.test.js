@@ -7,8 +7,8 @@ import { Stroke } from "../raster.js";
 import { MARK_RGBA, chunkPoints, paintMarks, writeMarks } from "../scribble.js";
 
 class MockModel {
-  constructor(initial) {
-    this.state = { ...initial };
+  constructor(values) {
+    this.state = { ...values };
     this.handlers = new Map();
     this.sent = [];
   }
@@ -178,5 +178,33 @@ describe("scribble mode in the widget", () => {
     model.set("frame", 1);
     sendFrame(model, 1);
     expect(dbg.scribble(0, 1)).toBe(1);
+  });
+});
+
+describe("scribbles in several views of one widget", () => {
+  it("a scribble drawn in one view shows in the other at once; a closed view is left alone", () => {
+    HTMLCanvasElement.prototype.getContext = () => null;
+    const model = new MockModel(initial());
+    const dispose = widget.initialize({ model });
+    const els = [document.createElement("div"), document.createElement("div")];
+    for (const e of els) document.body.append(e);
+    const cleanups = els.map((el) => widget.render({ model, el }));
+    sendFrame(model, 0);
+    const [one, two] = els.map((e) => e.querySelector(".segpaint-annotator").__segpaint);
+    model.set("tool", "scribble");
+    const canvas = els[0].querySelector("canvas.segpaint-view");
+    const p = one.imageToClient(4, 4);
+    pointer(canvas, "pointerdown", p.x, p.y);
+    expect(two.scribble(4, 4)).toBe(1);
+    pointer(canvas, "pointerup", p.x, p.y);
+    expect(model.sent.filter((m) => m.content.type === "scribble").length).toBe(1);
+    cleanups[1]();
+    const q = one.imageToClient(8, 8);
+    pointer(canvas, "pointerdown", q.x, q.y); // the closed view is not drawn into (no error)
+    pointer(canvas, "pointerup", q.x, q.y);
+    expect(one.scribble(8, 8)).toBe(1);
+    cleanups[0]();
+    dispose();
+    for (const e of els) e.remove();
   });
 });
