@@ -2550,7 +2550,7 @@ class Session:
         >>> session = segpaint.open(np.zeros((2, 16, 16), np.uint8), axes="TYX")
         >>> _ = session.scribble("cells", 1, [(8, 2), (8, 6)], 1, mark=1)
         >>> int(session.scribbles("cells", 1).sum()), int(session.scribbles("cells", 0).sum())
-        (13, 0)
+        (17, 0)
         """
         self._pop(population)
         t = self.stack.check_frame(frame)
