@@ -91,6 +91,9 @@ export class Controls {
       case "escape":
         d.rois.select(-1);
         break;
+      case "scribble-swap":
+        d.scribbles?.swap();
+        break;
       case "fit":
         d.userMovedView = false;
         d.fit();

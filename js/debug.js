@@ -23,6 +23,10 @@ export function debugHooks(d) {
       const [row, col] = pixelOf(view.toImage(x - r.left, y - r.top));
       return { row, col };
     },
+    /** Scribble mark at a pixel (0 none, 1 cell, 2 background). @param {number} row @param {number} col */
+    scribble(row, col) {
+      return d.scribbles ? d.scribbles.markAt(row, col) : 0;
+    },
     /** @param {number} row @param {number} col */
     label(row, col) {
       return state.labels ? state.labels[row * renderer.width + col] : undefined;

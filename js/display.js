@@ -50,6 +50,8 @@ export class Display {
     this.rois = /** @type {any} */ (null);
     /** @type {import("./controls.js").Controls} */
     this.controls = /** @type {any} */ (null);
+    /** @type {import("./scribble.js").ScribbleLayer | null} scribble marks (issue 12) */
+    this.scribbles = null;
     /** @type {import("./model.js").ViewHooks} what the model-level state calls on this view */
     this.hooks = {
       frame: (p) => this.installFrame(p),
@@ -100,6 +102,7 @@ export class Display {
   redraw() {
     if (!this.state.labels && this.state.channelData.size === 0) return;
     this.renderer.redraw();
+    this.scribbles?.draw();
     this.markDrawn();
     this.updateStatus();
   }

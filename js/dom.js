@@ -12,6 +12,7 @@ const TOOL_TITLES = {
   fill: "Fill bucket (f); fill with label 0 deletes a cell",
   picker: "Label picker (l)",
   roi: "ROI rectangle (r): drag to draw, drag inside to move, edges to resize, Delete to remove",
+  scribble: "Scribble (s): cell / background marks to train a pixel classifier; x swaps the mark",
 };
 
 /** Slider keys handled by the widget itself: a step down or up, or the ends of the range. */

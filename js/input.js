@@ -23,7 +23,7 @@ const isTyping = (t, numbers = false) =>
 export function bindInput(d, listen) {
   const { ui, view } = d;
   const canvas = ui.viewCanvas;
-  /** @type {{kind: "pan", x: number, y: number, id: number} | {kind: "stroke", id: number} | null} */
+  /** @type {{kind: "pan", x: number, y: number, id: number} | {kind: "stroke" | "scribble", id: number} | null} */
   let drag = null;
 
   /** @param {MouseEvent} e */
@@ -63,6 +63,8 @@ export function bindInput(d, listen) {
       d.editor.pickAt(point);
     } else if (tool === "roi") {
       d.rois.start(point, e.pointerId);
+    } else if (tool === "scribble" && d.scribbles) {
+      if (d.scribbles.start(point)) drag = { kind: "scribble", id: e.pointerId };
     }
   });
 
@@ -78,6 +80,9 @@ export function bindInput(d, listen) {
         drag.x = x;
         drag.y = y;
         d.applyTransform();
+      } else if (drag.kind === "scribble" && d.scribbles) {
+        const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
+        d.scribbles.extend(evs.length ? evs.map(pointOf) : [point]);
       } else if (d.editor.active) {
         const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
         d.editor.extendStroke(evs.length ? evs.map(pointOf) : [point]);
@@ -95,6 +100,7 @@ export function bindInput(d, listen) {
     const kind = drag.kind;
     drag = null;
     if (kind === "stroke") d.editor.endStroke();
+    else if (kind === "scribble") d.scribbles?.end();
     else d.controls.syncTool();
     d.rois.draw();
   };

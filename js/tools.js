@@ -151,6 +151,10 @@ export function keyAction(e) {
       return "tool:roi";
     case "h":
       return "tool:pan";
+    case "s":
+      return "tool:scribble";
+    case "x":
+      return "scribble-swap";
     case "[":
       return "brush-smaller";
     case "]":

@@ -18,6 +18,7 @@ import { Editor } from "./editor.js";
 import { bindInput } from "./input.js";
 import { disposeModelState, modelState } from "./model.js";
 import { RoiLayer } from "./roi.js";
+import { ScribbleLayer } from "./scribble.js";
 
 export { stepSlider } from "./dom.js";
 
@@ -69,6 +70,8 @@ export function mount({ model, el }) {
   d.editor = new Editor(d, { chunkBytes: limits.chunk_bytes });
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
+  d.scribbles = new ScribbleLayer(d, listen, onModel); // issue 12: scribble mode
+  cleanups.push(() => d.scribbles?.dispose());
   bindInput(d, listen);
   cleanups.push(state.attach(d.hooks));
 

@@ -53,8 +53,14 @@ class Group:
 
     @property
     def nbytes(self) -> int:
-        """Memory the step holds."""
-        return sum(e.nbytes for e in self.edits)
+        """Memory the step holds (edits, and arrays among its other changes: scribble marks)."""
+        arrays = sum(
+            int(v.nbytes)
+            for _, _, *values in self.changes
+            for v in values
+            if isinstance(v, np.ndarray)
+        )
+        return sum(e.nbytes for e in self.edits) + arrays
 
 
 Step = Edit | Group

@@ -55,7 +55,7 @@ __all__ = [
     "Annotator",
 ]
 
-TOOLS = ("pan", "brush", "eraser", "fill", "picker", "roi")
+TOOLS = ("pan", "brush", "eraser", "fill", "picker", "roi", "scribble")
 """Tool names, as in the toolbar."""
 BRUSH_SIZE_MIN = 1
 """Smallest brush diameter in pixels."""
@@ -67,6 +67,8 @@ GAMMA_MAX = 4.0
 """Largest display gamma."""
 LABEL_MAX = 2**32 - 1
 """Largest label value (labels are uint32)."""
+SCRIBBLE_POINTS_MAX = 4096
+"""Most polyline points in one scribble message (the browser splits longer strokes)."""
 EXPORT_FORMATS = ("celldetective", "cellpose", "stardist")
 """Layouts `Session.export_roi` writes."""
 DEFAULT_COLORS = ("#ff00ff", "#00ff00", "#00ffff", "#ff0000", "#ffff00", "#0000ff")
@@ -156,7 +158,9 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), read_only=True, help="The session's populations (for the selector)."
     ).tag(sync=True)
     tool = OneOf(
-        "brush", choices=TOOLS, help="Active tool: pan, brush, eraser, fill, picker or roi."
+        "brush",
+        choices=TOOLS,
+        help="Active tool: pan, brush, eraser, fill, picker, roi or scribble.",
     ).tag(sync=True)
     selected_label = IntIn(
         1,
@@ -286,6 +290,7 @@ class Annotator(anywidget.AnyWidget):
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
             self._on_session_rois
         )
+        self._scribble_origin_init()
         self.on_msg(self._on_custom_msg)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Annotator:
@@ -344,11 +349,13 @@ class Annotator(anywidget.AnyWidget):
         self._refresh_rois()
         self._refresh_next_label()
         self._send_frame()
+        for t in self.session.scribbled_frames(self.population):  # issue 12
+            self._send_scribbles(self.population, t, None)
 
     def close(self) -> None:
         """Stop listening to the session and close the widget."""
         # getattr: a widget whose __init__ failed is closed by its finaliser too.
-        for name in ("_unsubscribe", "_unsubscribe_rois"):
+        for name in ("_unsubscribe", "_unsubscribe_rois", "_unsubscribe_scribbles"):
             unsubscribe = getattr(self, name, None)
             if unsubscribe is not None:
                 unsubscribe()
@@ -496,6 +503,7 @@ class Annotator(anywidget.AnyWidget):
     def _frame_changed(self, change: dict[str, Any]) -> None:
         self._refresh_rois()
         self._send_frame()
+        self._send_scribbles(self.population, self.frame, None)  # issue 12
 
     @traitlets.observe("population")
     def _population_changed(self, change: dict[str, Any]) -> None:
@@ -503,6 +511,7 @@ class Annotator(anywidget.AnyWidget):
             return  # set by __init__; the browser asks for the frame when it mounts
         self._refresh_next_label()
         self._send_frame(channels=[], labels=True)
+        self._send_scribbles(self.population, self.frame, None)  # issue 12
 
     @traitlets.observe("channel_visible")
     def _visible_changed(self, change: dict[str, Any]) -> None:
@@ -559,6 +568,9 @@ class Annotator(anywidget.AnyWidget):
             "export": lambda: self._on_export(content),
             "save": self._on_save,
             "presegment": lambda: self._on_presegment(content),
+            "scribble": lambda: self._on_scribble(content),  # issue 12: scribbles
+            "train-scribbles": self.train_scribbles,
+            "clear-scribbles": self._on_clear_scribbles,
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -760,6 +772,173 @@ class Annotator(anywidget.AnyWidget):
         # A thread keeps the kernel answering strokes, pans and frame changes meanwhile.
         self._worker = threading.Thread(target=run, name="segpaint-presegment", daemon=True)
         self._worker.start()
+
+    # ------------------------------------------------------- scribbles (issue 12) >>>
+    # The "scribble" tool draws cell (1) / background (2) marks into the Session's scribbles (not
+    # the labels); "Train from scribbles" trains the population's pixel classifier from them in a
+    # thread, then pre-segments the current frame with the new model (one undo step).
+    def _scribble_origin_init(self) -> None:
+        self._scribble_origin = _StrokeOrigin(self)
+        self._unsubscribe_scribbles: Callable[[], None] | None = self.session.on_scribble(
+            self._on_session_scribble
+        )
+        self.last_model: Path | None = None
+
+    def _send_scribbles(self, population: str, frame: int, bbox: Sequence[int] | None) -> None:
+        """Send the session's scribble marks of ``bbox`` (default: the frame) as uint8 patches."""
+        marks = self.session.scribbles(population, frame)
+        if bbox is None:  # the marked part only; the browser holds zeros elsewhere
+            marked_rows, marked_cols = np.flatnonzero(marks.any(1)), np.flatnonzero(marks.any(0))
+            if not marked_rows.size:
+                return
+            bbox = (
+                int(marked_rows[0]),
+                int(marked_rows[-1]) + 1,
+                int(marked_cols[0]),
+                int(marked_cols[-1]) + 1,
+            )
+        r0, r1, c0, c1 = (int(v) for v in bbox)
+        marks = marks[r0:r1, c0:c1]
+        step = max(1, CHUNK_BYTES // max(c1 - c0, 1))
+        for a in range(0, r1 - r0, step):
+            b = min(a + step, r1 - r0)
+            content = {
+                "type": "scribble-patch",
+                "population": population,
+                "frame": frame,
+                "bbox": [r0 + a, r0 + b, c0, c1],
+            }
+            self.send(content, [np.ascontiguousarray(marks[a:b]).data])
+
+    def _on_session_scribble(self, population: str, frame: int, bbox: Any, origin: Any) -> None:
+        if origin is self._scribble_origin or population != self.population:
+            return
+        try:
+            self._send_scribbles(population, frame, bbox)
+        except Exception as err:  # the session reports callback errors after the change
+            self.status = f"could not update the scribbles: {err}"
+
+    def _on_scribble(self, content: dict[str, Any]) -> None:
+        """One scribble stroke: ``{population, frame, points: [[row, col], ...], radius, mark}``,
+        rasterised by the session with the brush rule (the browser drew the same pixels)."""
+        try:
+            population = wire_choice(content, "population", self.session.populations)
+            frame = self._wire_frame(content)
+            mark = wire_int(content, "mark", low=0, high=2)
+            radius = content.get("radius")
+            if (
+                not isinstance(radius, int | float)
+                or isinstance(radius, bool)
+                or not 0.5 <= radius <= BRUSH_SIZE_MAX / 2
+            ):
+                raise WireError(
+                    f"radius must be a number from 0.5 to {BRUSH_SIZE_MAX / 2}; got {radius!r}"
+                )
+            points = content.get("points")
+            if not isinstance(points, list) or not 1 <= len(points) <= SCRIBBLE_POINTS_MAX:
+                raise WireError(
+                    f"points must be a list of 1 to {SCRIBBLE_POINTS_MAX} [row, col] pairs; "
+                    f"got {type(points).__name__} of {len(points) if isinstance(points, list) else 0}"
+                )
+            h, w = self.session.frame_shape
+            reach = max(h, w) + radius + 1
+            for p in points:
+                if (
+                    not isinstance(p, list)
+                    or len(p) != 2
+                    or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
+                    or not all(-reach <= v <= reach for v in p)  # also refuses NaN
+                ):
+                    raise WireError(
+                        f"points must hold [row, col] number pairs near the frame; got {p!r}"
+                    )
+            self.session.scribble(
+                population, frame, points, float(radius), mark, origin=self._scribble_origin
+            )
+        except WireError as err:
+            self.status = f"scribble refused: {err}"
+            self._resend_scribbles(content)
+        except _FAILURES as err:
+            self.status = f"scribble not applied: {err}"
+            self._resend_scribbles(content)
+
+    def _resend_scribbles(self, content: dict[str, Any]) -> None:
+        """After a refused scribble, put the session's marks back on the canvas."""
+        population, frame = content.get("population"), content.get("frame")
+        if population == self.population and frame == self.frame:
+            h, w = self.session.frame_shape
+            self._send_scribbles(self.population, self.frame, (0, h, 0, w))
+
+    def _on_clear_scribbles(self) -> None:
+        cleared = self.session.clear_scribbles(self.population, self.frame)
+        self.status = "scribbles cleared" if cleared else "no scribbles on this frame"
+
+    def train_scribbles(self, **kwargs: Any) -> None:
+        """What "Train from scribbles" does: train the population's pixel classifier from its
+        scribbles (all frames) in a thread, then pre-segment the current frame with it.
+
+        Progress shows in `status` and `progress`; `wait` waits for the end; the model folder is
+        in `last_model` (and the status line). ``kwargs`` go to
+        :func:`segpaint.train_from_scribbles` (``n_estimators``, ``steps``, ``folder``, ...);
+        the default channels are the visible ones.
+        """
+        if self._worker is not None and self._worker.is_alive():
+            self.status = "busy: training or pre-segmentation is already running"
+            return
+        population, frame = self.population, self.frame
+        frames = self.session.scribbled_frames(population)
+        marks = {t: self.session.scribbles(population, t) for t in frames}
+        values = set().union(*(set(np.unique(m).tolist()) for m in marks.values()))
+        if not {1, 2} <= values:
+            self.status = (
+                "train from scribbles: mark some cell (scribble tool, s) and some background "
+                "(x swaps the mark) first"
+            )
+            return
+        from segpaint.segment._train import train_from_scribbles
+
+        visible = [c for c, v in enumerate(self.channel_visible) if v]
+        options: dict[str, Any] = {
+            "channels": visible or None,
+            "name": f"scribbles_{time.strftime('%Y%m%d-%H%M%S')}",
+            "folder": self.export_folder,
+            "progress": False,
+            **kwargs,
+        }
+        total = max(1, int(options.get("steps", 4)))
+        self.set_trait("busy", True)
+        self.set_trait("progress", 0.0)
+        self.status = f"training {population} from scribbles on {len(frames)} frame(s)…"
+
+        def on_step(record: dict[str, Any]) -> None:
+            self.set_trait("progress", min(1.0, 0.8 * record["step"] / total))
+            self.status = (
+                f"training {population} from scribbles: step {record['step']}/{total}, "
+                f"loss {record['loss']:.3f}"
+            )
+
+        def run() -> None:
+            try:
+                folder = train_from_scribbles(
+                    self.session, population, marks, callback=on_step, **options
+                )
+                self.last_model = folder
+                self.status = f"pre-segmenting frame {frame} with the new model…"
+                self.session.presegment(population, str(folder), frames=[frame], progress=False)
+                self.set_trait("progress", 1.0)
+                self.status = (
+                    f"trained from scribbles; frame {frame} pre-segmented; model: {folder}"
+                )
+            except Exception as err:  # a worker thread must report, never die silently
+                self.status = f"train from scribbles failed: {err}"
+            finally:
+                self._refresh_next_label()
+                self.set_trait("busy", False)
+
+        self._worker = threading.Thread(target=run, name="segpaint-scribbles", daemon=True)
+        self._worker.start()
+
+    # <<< scribbles (issue 12)
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a running pre-segmentation to finish (for scripts and tests)."""
