@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from segpaint.data import synthetic_timelapse
 from segpaint.ops import wand_mask
+from segpaint.widgets import Annotator
 
 _WAND_JS = Path(__file__).resolve().parents[1] / "js" / "wand.js"
 _WAND_SCRIPT = """
@@ -136,3 +139,161 @@ def test_the_browser_wand_gives_the_pixels_of_wand_mask(
         js_mask = np.frombuffer(base64.b64decode(out["mask"]), np.uint8).reshape(mask.shape)
         np.testing.assert_array_equal(js_mask.astype(bool), mask, err_msg=str(case))
         assert mask.sum() >= 1
+
+
+# ------------------------------------------------------------------ the assist message (Python)
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def _centre(mask: np.ndarray) -> tuple[int, int]:
+    from scipy import ndimage as ndi
+
+    r, c = np.unravel_index(np.argmax(ndi.distance_transform_edt(mask)), mask.shape)
+    return int(r), int(c)
+
+
+@pytest.fixture(scope="module")
+def movie() -> Any:
+    return synthetic_timelapse(n_frames=2, seed=0)
+
+
+@pytest.fixture
+def annotated(movie: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An Annotator on the synthetic movie, showing the nuclei channel only; what it sends."""
+    session = movie.open()
+    widget = Annotator(session, export_folder=tmp_path / "out", labels_folder=tmp_path / "labels")
+    widget.channel_visible = [name == "nuclei" for name in session.channel_names]
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))
+    return session, widget, sent
+
+
+def _assist(widget: Annotator, tool: str, points: list[Any], **extra: Any) -> None:
+    msg = {"type": "assist", "tool": tool, "population": "targets", "frame": 0, "points": points}
+    widget._handle_message({**msg, **extra}, [])
+
+
+def _lab(session: Any, frame: int = 0, population: str = "targets") -> np.ndarray:
+    return np.asarray(session.labels(population, frame)).copy()
+
+
+def test_a_click_with_the_segment_tool_makes_the_missed_cell_one_undo_step(
+    movie: Any, annotated: Any
+) -> None:
+    session, widget, sent = annotated
+    truth = movie.labels["targets"][0]
+    other_frame, effectors = _lab(session, 1), _lab(session, 0, "effectors")
+    cell = truth == 4
+    new = session.new_label("targets")
+    _assist(widget, "segment_at", [list(_centre(cell))])
+    lab = _lab(session)
+    assert _iou(lab == new, cell) >= 0.85
+    assert set(np.unique(lab)) == {0, new}
+    assert widget.selected_label == new and widget.next_label == new + 1
+    assert widget.status.startswith(f"segment_at: new cell {new}")
+    # the canvas gets the cell as a labels-patch
+    patches = [m for m in sent if m["type"] == "labels-patch"]
+    assert patches and all(m["frame"] == 0 and m["population"] == "targets" for m in patches)
+    r0, r1, c0, c1 = patches[0]["bbox"]
+    rows, cols = np.nonzero(lab)
+    assert r0 <= rows.min() and rows.max() < r1 and c0 <= cols.min() and cols.max() < c1
+    np.testing.assert_array_equal(_lab(session, 1), other_frame)
+    np.testing.assert_array_equal(_lab(session, 0, "effectors"), effectors)
+    session.undo()
+    assert _lab(session).max() == 0
+
+
+def test_the_segment_tool_uses_the_shown_channels_and_their_contrast(
+    movie: Any, annotated: Any
+) -> None:
+    """Contrast limits above the nucleus make it invisible: the click finds nothing."""
+    session, widget, _ = annotated
+    nuclei = session.channel_names.index("nuclei")
+    contrast = [list(x) for x in widget.contrast]
+    contrast[nuclei] = [60000.0, 65000.0]
+    widget.contrast = contrast
+    _assist(widget, "segment_at", [list(_centre(movie.labels["targets"][0] == 4))])
+    assert _lab(session).max() == 0
+    assert widget.status.startswith("segment_at: nothing changed")
+
+
+def test_assisted_tools_respect_the_roi_lock(movie: Any, annotated: Any) -> None:
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    r, c = _centre(truth == 4)
+    session.add_roi(0, (r - 3, r + 40), (c - 40, c + 40))
+    widget.lock_to_roi = True
+    _assist(widget, "segment_at", [[r - 10, c]])  # above the ROI
+    assert "edits are locked to ROIs and (" in widget.status and _lab(session).max() == 0
+    _assist(widget, "segment_at", [[r, c]])
+    lab = _lab(session)
+    assert lab.max() > 0 and not lab[: r - 3].any() and not lab[r + 40 :].any()
+    assert not lab[:, : c - 40].any() and not lab[:, c + 40 :].any()
+
+
+def test_merge_split_polygon_and_delete_box_through_the_wire(movie: Any, annotated: Any) -> None:
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    a, b = _centre(truth == 1), _centre(truth == 2)
+    pair = np.where((truth == 1) | (truth == 2), 1, 0).astype(np.uint32)
+    session.set_labels("targets", 0, pair)
+    # split by a drag from one part to the other: two labels, each its truth
+    _assist(widget, "split", [list(a), list(b)])
+    lab = _lab(session)
+    assert _iou(lab == 1, truth == 1) >= 0.8 and _iou(lab == 2, truth == 2) >= 0.8
+    # merge: clicks on both, one step; the smallest label keeps the union
+    _assist(widget, "merge", [list(a), list(b)])
+    assert set(np.unique(_lab(session))) == {0, 1}
+    np.testing.assert_array_equal(_lab(session) == 1, pair == 1)
+    # split by a cut across the cell, from background to background, between the two nuclei
+    mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    d = (b[1] - a[1], -(b[0] - a[0]))  # perpendicular to a -> b
+    n = float(np.hypot(*d))
+    ends = [[round(mid[0] + k * 30 * d[0] / n), round(mid[1] + k * 30 * d[1] / n)] for k in (-1, 1)]
+    assert _lab(session)[tuple(ends[0])] == 0 and _lab(session)[tuple(ends[1])] == 0
+    _assist(widget, "split", ends)
+    lab = _lab(session)
+    assert {int(lab[a]), int(lab[b])} == {1, 2}, widget.status
+    assert _iou(lab == lab[a], truth == 1) >= 0.8 and _iou(lab == lab[b], truth == 2) >= 0.8
+    # polygon: the outline filled with its label, other cells kept (preserve_labels)
+    _assist(widget, "polygon", [[0, 0], [0, 20], [20, 20], [20, 0]], label=9)
+    assert (_lab(session)[:21, :21] == 9).sum() >= 400
+    # delete in a box: every cell mostly inside goes
+    _assist(widget, "delete_in_box", [[0, 0]], bbox=[0, 25, 0, 25])
+    assert 9 not in _lab(session) and {1, 2} <= set(np.unique(_lab(session)))
+    for _ in range(5):
+        session.undo()
+    np.testing.assert_array_equal(_lab(session), pair)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tool": "lasso"}, "assist refused: tool must be one of 'segment_at'"),
+        ({"points": [[float("nan"), 3]]}, r"points\[0\] row must be an integer"),
+        ({"points": [[3, 10_000]]}, r"points\[0\] col must be an integer from 0 to"),
+        ({"points": [[1.5, 3]]}, r"points\[0\] row must be an integer"),
+        ({"points": []}, "points must be a list of 1 to 1"),
+        ({"frame": 7}, "frame must be an integer from 0 to 1"),
+        ({"population": "../x"}, "population must be one of"),
+        ({"tool": "merge", "points": [[1, 1], [2, 2]]}, "assist failed: merge: click two or more"),
+        ({"tool": "polygon", "points": [[1, 1], [2, 2], [3, 1]]}, "label is missing"),
+        ({"tool": "delete_in_box", "bbox": [5, 2, 0, 4]}, "bbox row1 must be an integer"),
+        (
+            {"tool": "split", "points": [[0, 0], [1, 1]]},
+            "assist failed: split: the line crosses no cell",
+        ),
+    ],
+)
+def test_a_bad_assist_message_changes_nothing_and_says_why(
+    annotated: Any, change: dict[str, Any], message: str
+) -> None:
+    session, widget, _ = annotated
+    before = _lab(session)
+    msg = {"type": "assist", "tool": "segment_at", "population": "targets", "frame": 0}
+    msg.update({"points": [[10, 10]], "bbox": [0, 4, 0, 4]})
+    widget._handle_message({**msg, **change}, [])
+    assert re.search(message, widget.status), widget.status
+    np.testing.assert_array_equal(_lab(session), before)
+    assert not session.can_undo

@@ -335,7 +335,12 @@ def test_float_and_signed_images_travel_as_float32(monkeypatch: pytest.MonkeyPat
             r"frame must be an integer from 0 to 2 \(the session has 3 frame\(s\)\); got 3",
         ),
         ("frame", 1.5, "frame must be an integer"),
-        ("tool", "lasso", "tool must be one of pan, brush, eraser, fill, picker, roi; got 'lasso'"),
+        (
+            "tool",
+            "lasso",
+            "tool must be one of pan, brush, eraser, fill, picker, roi, segment, wand, split, "
+            "merge, polygon, delete-box; got 'lasso'",
+        ),
         ("selected_label", -1, "selected_label must be an integer from 0 to 4294967295"),
         (
             "brush_size",
