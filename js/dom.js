@@ -12,6 +12,12 @@ const TOOL_TITLES = {
   fill: "Fill bucket (f); fill with label 0 deletes a cell",
   picker: "Label picker (l)",
   roi: "ROI rectangle (r): drag to draw, drag inside to move, edges to resize, Delete to remove",
+  segment: "Click-to-segment (c): click inside a missed cell",
+  wand: "Magic wand (w): press on a cell, drag sideways to change the tolerance, release to paint",
+  split: "Split (s): drag from one part of a cell to the other, or across the cell",
+  merge: "Merge (g): click the cells, then Enter",
+  polygon: "Polygon (o): click vertices; double-click or Enter fills it with the selected label",
+  "delete-box": "Delete in box (x, or Shift-drag with the ROI tool): every cell inside goes",
 };
 
 /** Slider keys handled by the widget itself: a step down or up, or the ends of the range. */

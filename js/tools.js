@@ -151,6 +151,21 @@ export function keyAction(e) {
       return "tool:roi";
     case "h":
       return "tool:pan";
+    // assisted tools (issue 11, js/assist.js)
+    case "c":
+      return "tool:segment";
+    case "w":
+      return "tool:wand";
+    case "s":
+      return "tool:split";
+    case "g":
+      return "tool:merge";
+    case "o":
+      return "tool:polygon";
+    case "x":
+      return "tool:delete-box";
+    case "Enter":
+      return "enter";
     case "[":
       return "brush-smaller";
     case "]":

@@ -20,6 +20,7 @@ export class Wand {
     for (const ch of channels) {
       if (ch.length !== width * height) throw new Error(`wand: a channel has ${ch.length} values, expected ${width * height}`);
     }
+    this.channels = channels;
     this.width = width;
     this.height = height;
     // v per pixel, computed once (per frame and contrast): a drag re-floods on every move.

@@ -15,6 +15,7 @@ import { debugHooks } from "./debug.js";
 import { Display } from "./display.js";
 import { buildDom } from "./dom.js";
 import { Editor } from "./editor.js";
+import { Assist } from "./assist.js";
 import { bindInput } from "./input.js";
 import { disposeModelState, modelState } from "./model.js";
 import { RoiLayer } from "./roi.js";
@@ -67,6 +68,7 @@ export function mount({ model, el }) {
   const d = new Display(model, state, ui, (fn) => cleanups.push(fn));
   d.rois = new RoiLayer(d);
   d.editor = new Editor(d, { chunkBytes: limits.chunk_bytes });
+  d.assist = new Assist(d);
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
   bindInput(d, listen);
@@ -74,7 +76,10 @@ export function mount({ model, el }) {
 
   // ---------------------------------------------------------------- model -> view
   const c = d.controls;
-  onModel("change:tool", () => c.syncTool());
+  onModel("change:tool", () => {
+    d.assist.cancel();
+    c.syncTool();
+  });
   onModel("change:brush_size", () => c.syncBrush());
   onModel("change:frame", () => {
     c.syncFrame();
