@@ -36,6 +36,7 @@ for (const [where, seed, tol] of [
   const times = [];
   let count = 0;
   for (let k = 0; k < 25; k++) {
+    wand.last = null; // from scratch, not grown from the previous call
     const t0 = performance.now();
     const m = wand.mask(seed, tol);
     times.push(performance.now() - t0);
@@ -45,5 +46,29 @@ for (const [where, seed, tol] of [
   rows.push({ seed: where, tolerance: tol, pixels: count, p50_ms: +times[12].toFixed(2), p95_ms: +times[23].toFixed(2) });
 }
 console.log(`js/wand.js at ${size}x${size}, 2 uint16 channels (node ${process.version})`);
+// A drag: one flood per pointer move, the tolerance widening 0.0025 a move (1 px at 1/400 per px)
+// up to 0.4, then narrowing back by 0.05 (each narrowing step is a fresh flood).
+const drag = [];
+for (const [where, seed] of [["cell", [size / 2, size / 2]], ["background", [10, 10]]]) {
+  const moves = [];
+  for (let tol = 0.02; tol <= 0.4; tol += 0.0025) {
+    const t1 = performance.now();
+    wand.mask(seed, tol);
+    moves.push(performance.now() - t1);
+  }
+  const back = [];
+  for (let tol = 0.35; tol >= 0.05; tol -= 0.05) {
+    const t1 = performance.now();
+    wand.mask(seed, tol);
+    back.push(performance.now() - t1);
+  }
+  moves.sort((x, y) => x - y);
+  back.sort((x, y) => x - y);
+  const q = (a, f) => +a[Math.min(a.length - 1, Math.floor(f * (a.length - 1)))].toFixed(2);
+  drag.push({ seed: where, widening_moves: moves.length, p50_ms: q(moves, 0.5), p95_ms: q(moves, 0.95), max_ms: q(moves, 1), narrowing_p50_ms: q(back, 0.5), narrowing_max_ms: q(back, 1) });
+}
 console.log(`set-up (normalised intensity of the frame, once per wand press): ${setupMs.toFixed(1)} ms`);
+console.log("one flood from scratch (a press, or a narrowing step):");
 console.table(rows);
+console.log("per pointer move of a drag:");
+console.table(drag);

@@ -36,6 +36,14 @@ export class Assist {
     this.wandCache = null;
     /** @type {{bbox: number[], mask: Uint8Array, count: number} | null} */
     this.preview = null;
+    /** pending animation frame of the wand's preview (one flood per frame, not per move) */
+    this.wandFrame = 0;
+  }
+
+  /** The tool changed: drop what is picked; with the wand, prepare it while the user aims. */
+  toolChanged() {
+    this.cancel();
+    if (this.d.model.get("tool") === "wand" && this.d.state.previewStep === 1) setTimeout(() => this.wand(true), 0);
   }
 
   /**
@@ -93,10 +101,20 @@ export class Assist {
     if (!g) return;
     if (g.kind === "wand") {
       this.tolerance = Math.min(Math.max((g.tol ?? WAND_START) + (at.x - g.x) * WAND_PX, 0), 1);
-      this.updateWand();
-    } else {
-      g.end = pixelOf(point);
+      // Pointer moves can come faster than frames: flood once per animation frame.
+      if (typeof requestAnimationFrame !== "function") {
+        this.updateWand();
+        this.draw();
+      } else if (!this.wandFrame) {
+        this.wandFrame = requestAnimationFrame(() => {
+          this.wandFrame = 0;
+          this.updateWand();
+          this.draw();
+        });
+      }
+      return;
     }
+    g.end = pixelOf(point);
     this.draw();
   }
 
@@ -105,6 +123,11 @@ export class Assist {
     this.gesture = null;
     if (!g) return;
     if (g.kind === "wand") {
+      if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
+      this.wandFrame = 0;
+      this.gesture = g;
+      this.updateWand(); // the region at the tolerance of the last move
+      this.gesture = null;
       this.commitWand();
     } else if (g.kind === "split") {
       if (g.start[0] === g.end[0] && g.start[1] === g.end[1]) this.d.say("split: drag from one part of the cell to the other, or across it");
@@ -137,6 +160,8 @@ export class Assist {
   /** Escape or a tool change: drop what is picked or dragged. */
   cancel() {
     const had = this.points.length > 0 || this.gesture !== null;
+    if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
+    this.wandFrame = 0;
     this.points = [];
     this.gesture = null;
     this.preview = null;
@@ -191,10 +216,14 @@ export class Assist {
   }
 
   // ------------------------------------------------------------------------------ the wand
-  /** The wand for the shown channels and contrast of the frame held (made once, then reused). */
-  wand() {
+  /**
+   * The wand for the shown channels and contrast of the frame held (made once, then reused).
+   * @param {boolean} [quiet] preparing ahead: say nothing, ask for nothing
+   */
+  wand(quiet = false) {
     const { d } = this;
     const { state, model } = d;
+    if (quiet && (state.previewStep !== 1 || !state.channelData.size)) return null;
     if (state.previewStep !== 1) {
       state.requestFull(0);
       d.say("wand: loading the frame at full resolution; press again in a moment");

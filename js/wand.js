@@ -38,21 +38,31 @@ export class Wand {
     /** per-pixel stamp of the last flood that took or refused it (no clearing between floods) */
     this.seen = new Uint32Array(n);
     this.stamp = 0;
-    /** spans of the last region: row, first col, last col + 1 */
-    this.spans = new Int32Array(3 * 1024);
+    /** 1 on the pixels of the last region (cleared over its box before a fresh flood) */
+    this.inside = new Uint8Array(n);
+    /** @type {number[] | null} box [row0, row1, col0, col1] (inclusive) holding the 1s of `inside` */
+    this.insideBox = null;
+    /** pixels next to the last region that were outside at its tolerance */
+    this.rejected = new Int32Array(1024);
+    this.nrejected = 0;
     this.stack = new Int32Array(2 * 1024);
+    /** @type {{s0: number, key: string, tol: number, vs: number, count: number, box: number[]} | null} */
+    this.last = null;
   }
 
   /**
    * The region of the seed at `tolerance`, or null when the seed is outside the image or the clip.
-   * A scanline flood: runs of inside pixels, each run seeding the rows above and below.
+   * A scanline flood: runs of inside pixels, each run seeding the rows above and below. While a
+   * drag widens the tolerance around the same seed, the flood goes on from the previous region's
+   * rim (the region at a larger tolerance contains the one at a smaller), so a move costs what
+   * the region grew, not its size.
    * @param {number[]} seed [row, col] continuous coordinates (rounded with floor(x + 0.5))
    * @param {number} tolerance 0..1
    * @param {number[] | null} [clip] [row0, row1, col0, col1]
    * @returns {{bbox: number[], mask: Uint8Array, count: number} | null}
    */
   mask(seed, tolerance, clip = null) {
-    const { width, height, v } = this;
+    const { width, height, v, seen } = this;
     const r0 = clip ? Math.max(0, clip[0]) : 0;
     const r1 = clip ? Math.min(height, clip[1]) : height;
     const c0 = clip ? Math.max(0, clip[2]) : 0;
@@ -60,25 +70,55 @@ export class Wand {
     const sr = Math.floor(seed[0] + 0.5);
     const sc = Math.floor(seed[1] + 0.5);
     if (!(sr >= r0 && sr < r1 && sc >= c0 && sc < c1)) return null;
-    if (++this.stamp === 0xffffffff) {
-      this.seen.fill(0);
-      this.stamp = 1;
+    const tol = tolerance;
+    const s0 = sr * width + sc;
+    const vs = v[s0];
+    // |v(seed) - v(seed)| is 0 unless v(seed) is NaN: then nothing is inside.
+    if (!(Math.abs(vs - vs) <= tol)) {
+      this.last = null;
+      return { bbox: [sr, sr + 1, sc, sc + 1], mask: new Uint8Array(1), count: 0 };
+    }
+    const key = `${r0},${r1},${c0},${c1}`;
+    const inside = this.inside;
+    let stack = this.stack;
+    let rejected = this.rejected;
+    let top = 0;
+    const last = this.last;
+    let nrej, count, br0, br1, bc0, bc1;
+    if (last && last.s0 === s0 && last.key === key && tol >= last.tol) {
+      // grow: the rim pixels now inside start new runs; the others stay on the rim
+      count = last.count;
+      [br0, br1, bc0, bc1] = last.box;
+      nrej = 0;
+      for (let k = 0; k < this.nrejected; k++) {
+        const j = rejected[k];
+        if (Math.abs(v[j] - vs) <= tol) {
+          if (top + 2 > stack.length) stack = grow(stack);
+          stack[top++] = (j / width) | 0;
+          stack[top++] = j % width;
+        } else {
+          rejected[nrej++] = j;
+        }
+      }
+    } else {
+      if (++this.stamp === 0xffffffff) {
+        seen.fill(0);
+        this.stamp = 1;
+      }
+      if (this.insideBox) {
+        const [a0, a1, b0, b1] = this.insideBox;
+        for (let r = a0; r <= a1; r++) inside.fill(0, r * width + b0, r * width + b1 + 1);
+      }
+      nrej = 0;
+      count = 0;
+      br0 = br1 = sr;
+      bc0 = bc1 = sc;
+      stack[top++] = sr;
+      stack[top++] = sc;
+      seen[s0] = this.stamp;
     }
     const stamp = this.stamp;
-    const seen = this.seen;
-    const tol = tolerance;
-    const vs = v[sr * width + sc];
-    // |v(seed) - v(seed)| is 0 unless v(seed) is NaN: then nothing is inside.
-    if (!(Math.abs(vs - vs) <= tol)) return { bbox: [sr, sr + 1, sc, sc + 1], mask: new Uint8Array(1), count: 0 };
-    let stack = this.stack;
-    let spans = this.spans;
-    let top = 0;
-    let nspans = 0;
-    let count = 0;
-    let br0 = sr, br1 = sr, bc0 = sc, bc1 = sc;
-    stack[top++] = sr;
-    stack[top++] = sc;
-    seen[sr * width + sc] = stamp;
+    // Every pixel tested is marked: inside ones join a run, outside ones go on the rim list.
     while (top > 0) {
       const c = stack[--top];
       const r = stack[--top];
@@ -87,26 +127,28 @@ export class Wand {
       let a = c;
       while (a > c0) {
         const j = row + a - 1;
-        if (seen[j] === stamp || !(Math.abs(v[j] - vs) <= tol)) break;
+        if (seen[j] === stamp) break;
         seen[j] = stamp;
+        if (!(Math.abs(v[j] - vs) <= tol)) {
+          if (nrej === rejected.length) rejected = grow(rejected);
+          rejected[nrej++] = j;
+          break;
+        }
         a--;
       }
       let b = c + 1;
       while (b < c1) {
         const j = row + b;
-        if (seen[j] === stamp || !(Math.abs(v[j] - vs) <= tol)) break;
+        if (seen[j] === stamp) break;
         seen[j] = stamp;
+        if (!(Math.abs(v[j] - vs) <= tol)) {
+          if (nrej === rejected.length) rejected = grow(rejected);
+          rejected[nrej++] = j;
+          break;
+        }
         b++;
       }
-      if (3 * nspans + 3 > spans.length) {
-        const grown = new Int32Array(spans.length * 2);
-        grown.set(spans);
-        spans = grown;
-      }
-      spans[3 * nspans] = r;
-      spans[3 * nspans + 1] = a;
-      spans[3 * nspans + 2] = b;
-      nspans++;
+      inside.fill(1, row + a, row + b);
       count += b - a;
       if (r < br0) br0 = r;
       if (r > br1) br1 = r;
@@ -124,35 +166,38 @@ export class Wand {
             continue;
           }
           if (Math.abs(v[j] - vs) <= tol) {
-            seen[j] = stamp;
+            // the first pixel of a run is queued (and marked); the rest is left to its flood
             if (!inRun) {
-              if (top + 2 > stack.length) {
-                const grown = new Int32Array(stack.length * 2);
-                grown.set(stack);
-                stack = grown;
-              }
+              seen[j] = stamp;
+              if (top + 2 > stack.length) stack = grow(stack);
               stack[top++] = nr;
               stack[top++] = x;
               inRun = true;
-            } else {
-              // part of a run already queued: its flood takes it from there
-              seen[j] = 0;
-              inRun = true;
             }
           } else {
+            seen[j] = stamp;
+            if (nrej === rejected.length) rejected = grow(rejected);
+            rejected[nrej++] = j;
             inRun = false;
           }
         }
       }
     }
     this.stack = stack;
-    this.spans = spans;
+    this.rejected = rejected;
+    this.nrejected = nrej;
+    this.last = { s0, key, tol, vs, count, box: [br0, br1, bc0, bc1] };
+    this.insideBox = [br0, br1, bc0, bc1];
     const bw = bc1 - bc0 + 1;
     const mask = new Uint8Array((br1 - br0 + 1) * bw);
-    for (let k = 0; k < nspans; k++) {
-      const at = (spans[3 * k] - br0) * bw - bc0;
-      mask.fill(1, at + spans[3 * k + 1], at + spans[3 * k + 2]);
-    }
+    for (let r = br0; r <= br1; r++) mask.set(inside.subarray(r * width + bc0, r * width + bc1 + 1), (r - br0) * bw);
     return { bbox: [br0, br1 + 1, bc0, bc1 + 1], mask, count };
   }
+}
+
+/** A copy of `a` twice as long. @param {Int32Array} a */
+function grow(a) {
+  const out = new Int32Array(a.length * 2);
+  out.set(a);
+  return out;
 }

@@ -77,7 +77,7 @@ export function mount({ model, el }) {
   // ---------------------------------------------------------------- model -> view
   const c = d.controls;
   onModel("change:tool", () => {
-    d.assist.cancel();
+    d.assist.toolChanged();
     c.syncTool();
   });
   onModel("change:brush_size", () => c.syncBrush());

@@ -129,6 +129,11 @@ def test_the_browser_wand_gives_the_pixels_of_wand_mask(
             cases.append(
                 {"seed": [r, c], "tol": float(abs(v[r + dr, c + dc] - v[r, c])), "clip": None}
             )
+    # a drag: the same seed (and clip) at tolerances up and down, as the widget asks on each
+    # move (growing floods go on from the last region's rim)
+    for seed, clip in [((40.2, 60.4), None), ((50, 20), [30, 90, 0, 70]), ((10, 10), None)]:
+        for tol in (0.0, 0.01, 0.03, 0.05, 0.1, 0.1, 0.2, 0.15, 0.3, 0.6, 1.0, 0.02, 0.4):
+            cases.append({"seed": list(seed), "tol": tol, "clip": clip})
     got = _run_node_wand(channels, limits, cases)
     for case, out in zip(cases, got, strict=True):
         box, mask = wand_mask(

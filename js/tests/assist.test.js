@@ -172,12 +172,14 @@ describe("assisted tools", () => {
     expect(assists().length).toBe(1);
   });
 
-  it("the wand previews while dragging and paints wand.js's region as one stroke at release", () => {
+  it("the wand previews while dragging and paints wand.js's region as one stroke at release", async () => {
     model.set("tool", "wand");
     const p = at(3, 3);
     pointer(canvas, "pointerdown", p.x, p.y);
     // 40 px right: tolerance 0.1 + 40 / 400 = 0.2
     pointer(canvas, "pointermove", p.x + 40, p.y);
+    await new Promise((resolve) => requestAnimationFrame(resolve)); // the preview floods once per frame
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(model.sent.filter((m) => m.content.type === "stroke")).toEqual([]);
     expect(root.querySelector(".segpaint-status").textContent).toMatch(/wand: tolerance 0\.200/);
     pointer(canvas, "pointerup", p.x + 40, p.y);
