@@ -172,6 +172,38 @@ describe("assisted tools", () => {
     expect(assists().length).toBe(1);
   });
 
+  it("polygon: a double-click closes it without adding the repeated vertex", () => {
+    model.set("tool", "polygon");
+    click(1, 5);
+    click(1, 8);
+    click(4, 8);
+    click(4, 8); // the second click of a double-click
+    expect(assists()).toEqual([{ type: "assist", tool: "polygon", population: "cells", frame: 0, points: [[1, 5], [1, 8], [4, 8]], label: 7 }]);
+  });
+
+  it("the wand stays inside the ROI under its seed when edits are locked, and paints over cells when preserve_labels is off", () => {
+    model.set("rois", [[0, 3, 0, 6]]);
+    model.set("lock_to_roi", true);
+    model.set("preserve_labels", false);
+    model.set("tool", "wand");
+    const p = at(1, 4);
+    pointer(canvas, "pointerdown", p.x, p.y);
+    pointer(canvas, "pointerup", p.x, p.y);
+    const expected = new Wand([C0, C1], [[0, 1000], [0, 100]], W, H).mask([1, 4], 0.1, [0, 3, 0, 6]);
+    const strokes = model.sent.filter((m) => m.content.type === "stroke");
+    expect(strokes.length).toBe(1);
+    expect(strokes[0].content.bbox).toEqual(expected.bbox);
+    for (let r = 0; r < H; r++) {
+      for (let c = 0; c < W; c++) {
+        const inRoi = r < 3 && c < 6;
+        const [r0, r1, c0, c1] = expected.bbox;
+        const inRegion = inRoi && r >= r0 && r < r1 && c >= c0 && c < c1 && expected.mask[(r - r0) * (c1 - c0) + (c - c0)] === 1;
+        expect(dbg.label(r, c)).toBe(inRegion ? 7 : LABELS[r * W + c]);
+      }
+    }
+    expect(dbg.label(0, 0)).toBe(7); // cell 2's pixel taken: preserve_labels is off
+  });
+
   it("the wand previews while dragging and paints wand.js's region as one stroke at release", async () => {
     model.set("tool", "wand");
     const p = at(3, 3);
