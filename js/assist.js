@@ -40,6 +40,26 @@ export class Assist {
     this.wandFrame = 0;
   }
 
+  /**
+   * The "preserve labels" checkbox, next to "lock edits to ROI" (the `preserve_labels` trait).
+   * @param {import("./input.js").Listen} listen
+   * @param {(name: string, fn: (...args: any[]) => void) => void} onModel
+   */
+  bindControls(listen, onModel) {
+    const { ui, model } = this.d;
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.setAttribute("data-control", "preserve-labels");
+    const label = document.createElement("label");
+    label.title = "Click-to-segment, the wand and the polygon never paint over other cells";
+    label.append(box, " preserve labels");
+    ui.lockRoi.parentElement?.after(label);
+    const sync = () => (box.checked = model.get("preserve_labels") !== false);
+    sync();
+    listen(box, "change", () => this.d.save("preserve_labels", box.checked));
+    onModel("change:preserve_labels", sync);
+  }
+
   /** The tool changed: drop what is picked; with the wand, prepare it while the user aims. */
   toolChanged() {
     this.cancel();

@@ -71,6 +71,7 @@ export function mount({ model, el }) {
   d.assist = new Assist(d);
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
+  d.assist.bindControls(listen, onModel);
   bindInput(d, listen);
   cleanups.push(state.attach(d.hooks));
 

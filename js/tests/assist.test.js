@@ -120,6 +120,16 @@ describe("assisted tools", () => {
     expect(model.get("tool")).toBe("wand");
   });
 
+  it("the preserve-labels checkbox shows and sets the trait", () => {
+    const box = root.querySelector('input[data-control="preserve-labels"]');
+    expect(box.checked).toBe(true);
+    box.checked = false;
+    box.dispatchEvent(new Event("change"));
+    expect(model.get("preserve_labels")).toBe(false);
+    model.set("preserve_labels", true);
+    expect(box.checked).toBe(true);
+  });
+
   it("a click with the segment tool sends one assist message with the pixel", () => {
     model.set("tool", "segment");
     click(3, 4);
