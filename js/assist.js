@@ -28,7 +28,7 @@ export class Assist {
     this.d = d;
     /** @type {number[][]} merge clicks or polygon vertices, [row, col] pixels */
     this.points = [];
-    /** @type {{kind: string, start: number[], end: number[], x: number, tol?: number} | null} */
+    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null, tol?: number} | null} */
     this.gesture = null;
     this.lastDown = { t: 0, x: 0, y: 0 };
     this.tolerance = WAND_START;
@@ -111,7 +111,7 @@ export class Assist {
     }
     if (tool === "wand") return this.startWand(point, at);
     // split, delete-box, Shift+ROI: a drag
-    this.gesture = { kind: tool === "split" ? "split" : "box", start: px, end: px, x: at.x };
+    this.gesture = { kind: tool === "split" ? "split" : "box", start: px, end: px, x: at.x, frame: d.state.frame };
     return true;
   }
 
@@ -142,6 +142,13 @@ export class Assist {
     const g = this.gesture;
     this.gesture = null;
     if (!g) return;
+    if (g.frame !== this.d.state.frame) {
+      // the frame changed under the drag: what it drew belongs to the other frame
+      this.preview = null;
+      this.d.say("the frame changed during the drag: nothing was done");
+      this.draw();
+      return;
+    }
     if (g.kind === "wand") {
       if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
       this.wandFrame = 0;
@@ -270,7 +277,7 @@ export class Assist {
   /** @param {Point} point @param {{x: number, y: number}} at */
   startWand(point, at) {
     if (!this.wand()) return false;
-    this.gesture = { kind: "wand", start: [point.row, point.col], end: [point.row, point.col], x: at.x, tol: this.tolerance };
+    this.gesture = { kind: "wand", start: [point.row, point.col], end: [point.row, point.col], x: at.x, frame: this.d.state.frame, tol: this.tolerance };
     this.updateWand();
     this.draw();
     return true;

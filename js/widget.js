@@ -85,6 +85,7 @@ export function mount({ model, el }) {
   onModel("change:frame", () => {
     c.syncFrame();
     d.rois.selected = -1;
+    d.assist.cancel(); // merge picks and polygon vertices belong to the frame left
   });
   onModel("change:populations", () => c.syncPopulations());
   onModel("change:population", () => c.syncPopulations());
