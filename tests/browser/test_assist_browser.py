@@ -129,6 +129,9 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
             "() => document.querySelector('.segpaint-status').textContent.includes('tolerance 0.200')",
             timeout=10_000,
         )
+        save_screenshot(
+            page, "assist_wand_preview", element=page.locator(".segpaint-annotator").first
+        )
         page.mouse.up()
         tol = 0.1 + 40 * (1 / 400)
         point = (math.floor(seed["row"] + 0.5), math.floor(seed["col"] + 0.5))
@@ -150,6 +153,30 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
         cell = truth == 3
         assert ((after == 9) & cell).sum() / ((after == 9) | cell).sum() >= 0.85
         wait_canvas(page, after)
+
+        # 3. merge (`g`, click cells 1 and 3, Enter in JupyterLab), then split them again (`s`,
+        # a drag from one to the other): each one step, each seen by the kernel
+        (r1, c1, _), (r3, c3, _) = CELLS[0], CELLS[2]
+        page.keyboard.press("g")
+        wait_kernel(nb, "annotator.tool == 'merge'")
+        page.mouse.click(*client(page, r1, c1))
+        page.mouse.click(*client(page, r3, c3))
+        page.keyboard.press("Enter")
+        wait_kernel(nb, "9 not in np.asarray(session.labels('cells', 0))")
+        merged = nb.kernel.array("np.asarray(session.labels('cells', 0))")
+        np.testing.assert_array_equal(merged == 1, (after == 1) | (after == 9))
+        page.keyboard.press("s")
+        wait_kernel(nb, "annotator.tool == 'split'")
+        page.mouse.move(*client(page, r1, c1))
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(*client(page, r1 + (r3 - r1) * k / 10, c1 + (c3 - c1) * k / 10))
+        page.mouse.up()
+        wait_kernel(nb, f"np.asarray(session.labels('cells', 0))[{r3}, {c3}] != 1")
+        split = nb.kernel.array("np.asarray(session.labels('cells', 0))")
+        assert split[r1, c1] == 1
+        np.testing.assert_array_equal(split == split[r3, c3], after == 9)
+        wait_canvas(page, split)
         save_screenshot(page, "assist_browser", element=page.locator(".segpaint-annotator").first)
     finally:
         nb.close()
