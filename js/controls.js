@@ -88,8 +88,11 @@ export class Controls {
       case "delete-roi":
         d.rois.deleteSelected();
         break;
+      case "enter":
+        d.assist.enter();
+        break;
       case "escape":
-        d.rois.select(-1);
+        if (!d.assist.cancel()) d.rois.select(-1);
         break;
       case "scribble-swap":
         d.scribbles?.swap();

@@ -48,6 +48,8 @@ export class Display {
     this.editor = /** @type {any} */ (null);
     /** @type {import("./roi.js").RoiLayer} */
     this.rois = /** @type {any} */ (null);
+    /** @type {import("./assist.js").Assist} */
+    this.assist = /** @type {any} */ (null);
     /** @type {import("./controls.js").Controls} */
     this.controls = /** @type {any} */ (null);
     /** @type {import("./scribble.js").ScribbleLayer | null} scribble marks (issue 12) */

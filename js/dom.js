@@ -13,6 +13,12 @@ const TOOL_TITLES = {
   picker: "Label picker (l)",
   roi: "ROI rectangle (r): drag to draw, drag inside to move, edges to resize, Delete to remove",
   scribble: "Scribble (s): cell / background marks to train a pixel classifier; x swaps the mark",
+  segment: "Click-to-segment (c): click inside a missed cell",
+  wand: "Magic wand (w): press on a cell, drag sideways to change the tolerance, release to paint",
+  split: "Split (k): drag from one part of a cell to the other, or across the cell",
+  merge: "Merge (g): click the cells, then Enter",
+  polygon: "Polygon (o): click vertices; double-click or Enter fills it with the selected label",
+  "delete-box": "Delete in box (d, or Shift-drag with the ROI tool): every cell inside goes",
 };
 
 /** Slider keys handled by the widget itself: a step down or up, or the ends of the range. */

@@ -23,7 +23,7 @@ const isTyping = (t, numbers = false) =>
 export function bindInput(d, listen) {
   const { ui, view } = d;
   const canvas = ui.viewCanvas;
-  /** @type {{kind: "pan", x: number, y: number, id: number} | {kind: "stroke" | "scribble", id: number} | null} */
+  /** @type {{kind: "pan", x: number, y: number, id: number} | {kind: "stroke" | "scribble" | "assist", id: number} | null} */
   let drag = null;
 
   /** @param {MouseEvent} e */
@@ -55,7 +55,9 @@ export function bindInput(d, listen) {
       canvas.style.cursor = "grabbing";
       return;
     }
-    if (tool === "brush" || tool === "eraser") {
+    if (d.assist.handles(tool, e)) {
+      if (d.assist.down(point, { x, y }, tool)) drag = { kind: "assist", id: e.pointerId };
+    } else if (tool === "brush" || tool === "eraser") {
       if (d.editor.startStroke(point, tool)) drag = { kind: "stroke", id: e.pointerId };
     } else if (tool === "fill") {
       d.editor.fillAt(point);
@@ -83,6 +85,8 @@ export function bindInput(d, listen) {
       } else if (drag.kind === "scribble" && d.scribbles) {
         const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
         d.scribbles.extend(evs.length ? evs.map(pointOf) : [point]);
+      } else if (drag.kind === "assist") {
+        d.assist.move(point, { x, y });
       } else if (d.editor.active) {
         const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
         d.editor.extendStroke(evs.length ? evs.map(pointOf) : [point]);
@@ -101,6 +105,7 @@ export function bindInput(d, listen) {
     drag = null;
     if (kind === "stroke") d.editor.endStroke();
     else if (kind === "scribble") d.scribbles?.end();
+    else if (kind === "assist") d.assist.up();
     else d.controls.syncTool();
     d.rois.draw();
   };

@@ -152,6 +152,7 @@ export class RoiLayer {
       ctx.strokeRect(tx + b[2] * scale, ty + b[0] * scale, (b[3] - b[2]) * scale, (b[1] - b[0]) * scale);
       ctx.setLineDash([]);
     }
+    d.assist?.drawOverlay(ctx);
     const tool = d.model.get("tool");
     if (d.hover && (tool === "brush" || tool === "eraser") && !d.space) {
       ctx.beginPath();

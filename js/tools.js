@@ -155,6 +155,21 @@ export function keyAction(e) {
       return "tool:scribble";
     case "x":
       return "scribble-swap";
+    // assisted tools (issue 11, js/assist.js)
+    case "c":
+      return "tool:segment";
+    case "w":
+      return "tool:wand";
+    case "k":
+      return "tool:split";
+    case "g":
+      return "tool:merge";
+    case "o":
+      return "tool:polygon";
+    case "d":
+      return "tool:delete-box";
+    case "Enter":
+      return "enter";
     case "[":
       return "brush-smaller";
     case "]":

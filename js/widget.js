@@ -15,6 +15,7 @@ import { debugHooks } from "./debug.js";
 import { Display } from "./display.js";
 import { buildDom } from "./dom.js";
 import { Editor } from "./editor.js";
+import { Assist } from "./assist.js";
 import { bindInput } from "./input.js";
 import { disposeModelState, modelState } from "./model.js";
 import { RoiLayer } from "./roi.js";
@@ -68,20 +69,26 @@ export function mount({ model, el }) {
   const d = new Display(model, state, ui, (fn) => cleanups.push(fn));
   d.rois = new RoiLayer(d);
   d.editor = new Editor(d, { chunkBytes: limits.chunk_bytes });
+  d.assist = new Assist(d);
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
   d.scribbles = new ScribbleLayer(d, listen, onModel); // issue 12: scribble mode
   cleanups.push(() => d.scribbles?.dispose());
+  d.assist.bindControls(listen, onModel);
   bindInput(d, listen);
   cleanups.push(state.attach(d.hooks));
 
   // ---------------------------------------------------------------- model -> view
   const c = d.controls;
-  onModel("change:tool", () => c.syncTool());
+  onModel("change:tool", () => {
+    d.assist.toolChanged();
+    c.syncTool();
+  });
   onModel("change:brush_size", () => c.syncBrush());
   onModel("change:frame", () => {
     c.syncFrame();
     d.rois.selected = -1;
+    d.assist.cancel(); // merge picks and polygon vertices belong to the frame left
   });
   onModel("change:populations", () => c.syncPopulations());
   onModel("change:population", () => c.syncPopulations());

@@ -338,7 +338,8 @@ def test_float_and_signed_images_travel_as_float32(monkeypatch: pytest.MonkeyPat
         (
             "tool",
             "lasso",
-            "tool must be one of pan, brush, eraser, fill, picker, roi, scribble; got 'lasso'",
+            "tool must be one of pan, brush, eraser, fill, picker, roi, scribble, segment, wand, "
+            "split, merge, polygon, delete-box; got 'lasso'",
         ),
         ("selected_label", -1, "selected_label must be an integer from 0 to 4294967295"),
         (

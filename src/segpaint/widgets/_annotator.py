@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
+import numpy.typing as npt
 import traitlets
 
 from segpaint.ops import percentile_limits
@@ -33,6 +34,7 @@ from segpaint.widgets._wire import (
     StrokeAssembler,
     WireError,
     ack_message,
+    assist_request,
     clipped_bbox,
     frame_messages,
     labels_patch_messages,
@@ -55,7 +57,22 @@ __all__ = [
     "Annotator",
 ]
 
-TOOLS = ("pan", "brush", "eraser", "fill", "picker", "roi", "scribble")
+TOOLS = (
+    "pan",
+    "brush",
+    "eraser",
+    "fill",
+    "picker",
+    "roi",
+    "scribble",  # issue 12: cell / background marks for training
+    # assisted tools (issue 11): click-to-segment, magic wand, split, merge, polygon, delete in box
+    "segment",
+    "wand",
+    "split",
+    "merge",
+    "polygon",
+    "delete-box",
+)
 """Tool names, as in the toolbar."""
 BRUSH_SIZE_MIN = 1
 """Smallest brush diameter in pixels."""
@@ -160,7 +177,8 @@ class Annotator(anywidget.AnyWidget):
     tool = OneOf(
         "brush",
         choices=TOOLS,
-        help="Active tool: pan, brush, eraser, fill, picker, roi or scribble.",
+        help="Active tool: pan, brush, eraser, fill, picker, roi, scribble, segment, wand, split, "
+        "merge, polygon or delete-box.",
     ).tag(sync=True)
     selected_label = IntIn(
         1,
@@ -201,6 +219,10 @@ class Annotator(anywidget.AnyWidget):
     show_selected_only = traitlets.Bool(False, help="Show only the selected label.").tag(sync=True)
     lock_to_roi = traitlets.Bool(
         False, help="Edits change only pixels inside the frame's ROIs."
+    ).tag(sync=True)
+    preserve_labels = traitlets.Bool(
+        True,
+        help="Click-to-segment, the wand and the polygon never paint over other cells.",
     ).tag(sync=True)
     rois: traitlets.List[Any] = traitlets.List(
         read_only=True, help="ROIs of the current frame as [row0, row1, col0, col1]."
@@ -571,6 +593,7 @@ class Annotator(anywidget.AnyWidget):
             "scribble": lambda: self._on_scribble(content),  # issue 12: scribbles
             "train-scribbles": self.train_scribbles,
             "clear-scribbles": self._on_clear_scribbles,
+            "assist": lambda: self._on_assist(content),
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -939,11 +962,140 @@ class Annotator(anywidget.AnyWidget):
         self._worker.start()
 
     # <<< scribbles (issue 12)
+    # ------------------------------------------------ assisted tools (issue 11): begin
+    def _assist_channels(self) -> tuple[list[int], list[list[float]]]:
+        """The channels shown (all when none is) and their display contrast."""
+        shown = [c for c, v in enumerate(self.channel_visible) if v]
+        channels = shown or list(range(len(self.channel_names)))
+        return channels, [[float(v) for v in self.contrast[c]] for c in channels]
+
+    def _assist_clip(self, frame: int, point: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """With edits locked to ROIs: the ROI under the gesture's first point (else None)."""
+        if not self.lock_to_roi:
+            return None
+        r, c = point
+        for roi in self.session.rois(frame):
+            if roi.row0 <= r < roi.row1 and roi.col0 <= c < roi.col1:
+                return roi.bbox
+        raise ValueError(
+            f"edits are locked to ROIs and {point} is in none of frame {frame}'s: start inside an "
+            "ROI, or untick 'lock to ROI'"
+        )
+
+    def _on_assist(self, content: dict[str, Any]) -> None:
+        """Run one Session tool for the browser: one undo step; the canvas gets the result as a
+        labels-patch (the change is not this widget's stroke)."""
+        t0 = time.perf_counter()
+        req = assist_request(
+            content,
+            shape=self.session.frame_shape,
+            n_frames=self.n_frames,
+            populations=self.session.populations,
+        )
+        s, pop, t = self.session, req.population, req.frame
+        clip = self._assist_clip(t, req.points[0])
+        labels = np.asarray(s.labels(pop, t))
+        change: Change | None
+        done = ""
+        if req.tool == "segment_at":
+            channels, limits = self._assist_channels()
+            value = s.new_label(pop)
+            change = s.segment_at(
+                pop,
+                t,
+                req.points[0],
+                label=value,
+                channels=channels,
+                limits=limits,
+                roi=clip,
+                preserve_labels=self.preserve_labels,
+            )
+            if change is not None:
+                self.selected_label = value
+                done = f"new cell {value}"
+        elif req.tool == "merge":
+            picked = sorted({int(labels[r, c]) for r, c in req.points} - {0})
+            if len(picked) < 2:
+                raise ValueError(
+                    f"merge: click two or more different cells, then Enter; the clicks hit "
+                    f"label(s) {picked or 'none (background)'}"
+                )
+            change = s.merge(pop, t, picked, roi=clip)
+            done = f"merged {picked} into {picked[0]}"
+        elif req.tool == "split":
+            label, seeds = _split_seeds(labels, req.points[0], req.points[1])
+            change = s.split(pop, t, label, seeds, roi=clip)
+            done = f"split cell {label}"
+        elif req.tool == "polygon":
+            change = s.polygon(
+                pop,
+                t,
+                req.points,
+                int(req.label or 0),
+                roi=clip,
+                preserve_labels=self.preserve_labels,
+            )
+            done = f"polygon filled with label {req.label}"
+        else:
+            assert req.bbox is not None
+            change = s.delete_in_box(pop, t, req.bbox, roi=clip)
+            done = f"deleted the cells inside {list(req.bbox)}"
+        ms = (time.perf_counter() - t0) * 1000
+        if change is None:
+            self.status = f"{req.tool}: nothing changed at {list(req.points[0])}"
+        else:
+            self.status = f"{req.tool}: {done} ({ms:.0f} ms)"
+
+    # ------------------------------------------------ assisted tools (issue 11): end
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a running pre-segmentation to finish (for scripts and tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+
+# ---------------------------------------------------- assisted tools (issue 11): the split drag
+def _split_seeds(
+    labels: npt.NDArray[Any], start: tuple[int, int], end: tuple[int, int]
+) -> tuple[int, list[tuple[int, int]]]:
+    """The cell and the seeds of a split drag.
+
+    A drag from one part of a cell to another (both ends on the same label) makes its ends the
+    seeds.  A drag across a cell from background to background cuts it: the cell the line crosses
+    most is split, seeded at the deepest pixel of its part on each side of the line.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    la, lb = int(labels[start]), int(labels[end])
+    if la != 0 and la == lb:
+        return la, [start, end]
+    if la != 0 or lb != 0:
+        raise ValueError(
+            f"split: drag from one part of a cell to another part of the same cell, or across the "
+            f"whole cell from background to background; the drag went from label {la} to {lb}"
+        )
+    n = max(abs(end[0] - start[0]), abs(end[1] - start[1])) + 1
+    rows = np.rint(np.linspace(start[0], end[0], n)).astype(int)
+    cols = np.rint(np.linspace(start[1], end[1], n)).astype(int)
+    crossed = labels[rows, cols]
+    crossed = crossed[crossed != 0]
+    if crossed.size == 0:
+        raise ValueError("split: the line crosses no cell; drag across the cell to cut")
+    values, counts = np.unique(crossed, return_counts=True)
+    label = int(values[np.argmax(counts)])
+    rr, cc = np.nonzero(labels == label)
+    r0, c0 = int(rr.min()), int(cc.min())
+    cell = labels[r0 : int(rr.max()) + 1, c0 : int(cc.max()) + 1] == label
+    gr, gc = np.mgrid[r0 : r0 + cell.shape[0], c0 : c0 + cell.shape[1]]
+    side = (gr - start[0]) * (end[1] - start[1]) - (gc - start[1]) * (end[0] - start[0])
+    seeds = []
+    for part in (cell & (side > 0), cell & (side < 0)):
+        if not part.any():
+            raise ValueError(f"split: the line does not cut cell {label} in two; drag across it")
+        depth = distance_transform_edt(np.pad(part, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(int(np.argmax(depth)), part.shape)
+        seeds.append((int(r) + r0, int(c) + c0))
+    return label, seeds
 
 
 class _Pull:

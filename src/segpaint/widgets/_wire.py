@@ -650,3 +650,85 @@ class StrokeAssembler:
             values=values_out,
             mask=pending.mask,
         )
+
+
+# ----------------------------------------------------------------- assisted tools (issue 11)
+ASSIST_TOOLS = ("segment_at", "merge", "split", "polygon", "delete_in_box")
+"""Session tools an ``assist`` message may ask for (the wand travels as a stroke)."""
+MAX_ASSIST_POINTS = 4096
+"""Most points one ``assist`` message may carry (polygon vertices, merge clicks)."""
+
+
+@dataclass
+class AssistRequest:
+    """A validated ``assist`` message: which Session tool, where, on what."""
+
+    tool: str
+    population: str
+    frame: int
+    points: list[tuple[int, int]]
+    """The clicks, in order: segment_at one, merge two or more, split the drag's two ends,
+    polygon its vertices (three or more), delete_in_box the box's first corner."""
+    bbox: tuple[int, int, int, int] | None = None
+    """delete_in_box: the drawn box."""
+    label: int | None = None
+    """polygon: the label to fill with (0 deletes)."""
+
+
+def wire_points(
+    content: dict[str, Any], key: str, shape: tuple[int, int], *, low: int, high: int
+) -> list[tuple[int, int]]:
+    """Read a list of ``[row, col]`` pixels inside a frame of ``shape`` (``low`` to ``high`` of them).
+
+    Examples
+    --------
+    >>> wire_points({"points": [[1, 2], [3.0, 0]]}, "points", (4, 4), low=1, high=5)
+    [(1, 2), (3, 0)]
+    """
+    points = content.get(key)
+    if not isinstance(points, list | tuple) or not low <= len(points) <= high:
+        count = len(points) if isinstance(points, list | tuple) else points
+        raise WireError(f"{key} must be a list of {low} to {high} [row, col] pairs; got {count!r}")
+    out = []
+    for i, p in enumerate(points):
+        if not isinstance(p, list | tuple) or len(p) != 2:
+            raise WireError(f"{key}[{i}] must be a [row, col] pair; got {p!r}")
+        fields = {f"{key}[{i}] row": p[0], f"{key}[{i}] col": p[1]}
+        r = wire_int(fields, f"{key}[{i}] row", low=0, high=shape[0] - 1)
+        c = wire_int(fields, f"{key}[{i}] col", low=0, high=shape[1] - 1)
+        out.append((r, c))
+    return out
+
+
+def assist_request(
+    content: dict[str, Any], *, shape: tuple[int, int], n_frames: int, populations: Sequence[str]
+) -> AssistRequest:
+    """Validate an ``assist`` message (every field, before anything runs).
+
+    ``{type: "assist", tool, population, frame, points: [[row, col], ...]}``, plus ``bbox`` for
+    ``delete_in_box`` and ``label`` for ``polygon``.  Raises `WireError` naming the field.
+
+    Examples
+    --------
+    >>> msg = {"tool": "segment_at", "population": "cells", "frame": 0, "points": [[3, 4]]}
+    >>> assist_request(msg, shape=(8, 8), n_frames=1, populations=["cells"]).points
+    [(3, 4)]
+    """
+    tool = wire_choice(content, "tool", ASSIST_TOOLS)
+    population = wire_choice(content, "population", list(populations))
+    frame = wire_int(content, "frame", low=0, high=n_frames - 1)
+    counts = {
+        "segment_at": (1, 1),
+        "merge": (2, MAX_ASSIST_POINTS),
+        "split": (2, 2),
+        "polygon": (3, MAX_ASSIST_POINTS),
+        "delete_in_box": (1, 1),
+    }
+    low, high = counts[tool]
+    points = wire_points(content, "points", shape, low=low, high=high)
+    request = AssistRequest(tool, population, frame, points)
+    if tool == "delete_in_box":
+        request.bbox = wire_bbox(content, "bbox", shape)
+    if tool == "polygon":
+        request.label = wire_int(content, "label", low=0, high=LABEL_MAX)
+    return request

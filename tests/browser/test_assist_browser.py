@@ -1,0 +1,183 @@
+"""The assisted tools in a real browser (JupyterLab + headless Chromium): click-to-segment finds a
+cell the pre-segmentation missed, and the magic wand dragged sideways paints exactly the pixels
+`segpaint.ops.wand_mask` gives at that tolerance. What a user would notice is checked: the Session's
+labels in the kernel (read over ZeroMQ) and the canvas' label buffer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+from segpaint_browser_harness import (
+    JupyterServer,
+    Notebook,
+    save_screenshot,
+    track_websockets,
+    write_notebook,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+ROWS, COLS = 96, 128
+# (row, col, radius) of the cells; only the first is in the pre-segmentation
+CELLS = [(30, 30, 11), (60, 80, 12), (28, 100, 10)]
+SETUP = [
+    f"""
+import numpy as np
+import segpaint
+rng = np.random.default_rng(0)
+rr, cc = np.mgrid[:{ROWS}, :{COLS}]
+truth = np.zeros(({ROWS}, {COLS}), np.uint32)
+for k, (r, c, rad) in enumerate({CELLS}, start=1):
+    truth[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = k
+image = (300 + rng.normal(0, 15, ({ROWS}, {COLS})) + 1200 * (truth > 0)).astype(np.uint16)
+session = segpaint.open(image[None], axes="TYX", populations=["cells"])
+session.set_labels("cells", 0, np.where(truth == 1, 1, 0).astype(np.uint32))
+annotator = segpaint.Annotator(session)
+""",
+    "annotator",
+]
+
+
+def js(page: Any, body: str, arg: Any = None) -> Any:
+    script = (
+        "(arg) => { const root = document.querySelector('.segpaint-annotator');"
+        f" const s = root.__segpaint; return (() => {{ {body} }})(); }}"
+    )
+    return page.evaluate(script, arg)
+
+
+def client(page: Any, row: float, col: float) -> tuple[float, float]:
+    p = js(page, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col])
+    return float(p[0]), float(p[1])
+
+
+def wait_kernel(nb: Notebook, expr: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not nb.kernel.eval(f"bool({expr})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{expr!r} still false; status: {nb.kernel.eval('annotator.status')!r}"
+            )
+        time.sleep(0.05)
+
+
+def browser_labels(page: Any) -> np.ndarray:
+    flat = js(
+        page,
+        "const out = []; for (let r = 0; r < arg[0]; r++) for (let c = 0; c < arg[1]; c++) "
+        "out.push(s.label(r, c)); return out;",
+        [ROWS, COLS],
+    )
+    return np.asarray(flat, np.uint32).reshape(ROWS, COLS)
+
+
+def wait_canvas(page: Any, expected: np.ndarray) -> None:
+    deadline = time.monotonic() + 30
+    while not np.array_equal(browser_labels(page), expected):
+        if time.monotonic() > deadline:
+            raise AssertionError("the canvas' label buffer never matched the session")
+        time.sleep(0.05)
+
+
+def test_click_to_segment_and_the_wand_in_jupyterlab(
+    browser: Any, jupyter_server: JupyterServer
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    ws = track_websockets(page)
+    path = write_notebook(jupyter_server.root_dir, "assist.ipynb", SETUP)
+    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
+    try:
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="assist")
+        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+        js(page, "root.focus({preventScroll: true}); return true;")
+        truth = nb.kernel.array("truth")
+
+        # 1. click-to-segment: `c`, then a click inside cell 2, which the pre-segmentation missed
+        page.keyboard.press("c")
+        wait_kernel(nb, "annotator.tool == 'segment'")
+        r, c, _ = CELLS[1]
+        page.mouse.click(*client(page, r + 2, c - 3))
+        wait_kernel(nb, f"np.asarray(session.labels('cells', 0))[{r}, {c}] != 0")
+        labels = nb.kernel.array("np.asarray(session.labels('cells', 0))")
+        new = labels[r, c]
+        assert new not in (0, 1)
+        got, cell = labels == new, truth == 2
+        assert (got & cell).sum() / (got | cell).sum() >= 0.85
+        np.testing.assert_array_equal(labels == 1, truth == 1)  # the other cell is untouched
+        assert nb.kernel.eval("session.can_undo")
+        wait_canvas(page, labels)  # the labels-patch reached the canvas
+        assert nb.kernel.eval("annotator.selected_label") == new
+
+        # 2. the wand: `w`, label 9, press in cell 3, drag 40 px right (tolerance 0.1 + 40/400)
+        nb.kernel.run("annotator.selected_label = 9")
+        page.keyboard.press("w")
+        wait_kernel(nb, "annotator.tool == 'wand'")
+        r, c, _ = CELLS[2]
+        x, y = (float(round(v)) for v in client(page, r, c))
+        seed = js(page, "return s.clientToImage(arg[0], arg[1]);", [x, y])
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for k in range(1, 9):
+            page.mouse.move(x + 5 * k, y)
+        page.wait_for_function(
+            "() => document.querySelector('.segpaint-status').textContent.includes('tolerance 0.200')",
+            timeout=10_000,
+        )
+        save_screenshot(
+            page, "assist_wand_preview", element=page.locator(".segpaint-annotator").first
+        )
+        page.mouse.up()
+        tol = 0.1 + 40 * (1 / 400)
+        point = (math.floor(seed["row"] + 0.5), math.floor(seed["col"] + 0.5))
+        wait_kernel(nb, "(np.asarray(session.labels('cells', 0)) == 9).any()")
+        expected = nb.kernel.array(
+            f"segpaint.ops.wand_mask(session.image(0), {point}, {tol!r}, "
+            "limits=[tuple(x) for x in annotator.contrast])[1]"
+        )
+        box = nb.kernel.eval(
+            f"list(segpaint.ops.wand_mask(session.image(0), {point}, {tol!r}, "
+            "limits=[tuple(x) for x in annotator.contrast])[0])"
+        )
+        after = nb.kernel.array("np.asarray(session.labels('cells', 0))")
+        want = labels.copy()
+        region = np.zeros_like(want, bool)
+        region[box[0] : box[1], box[2] : box[3]] = expected
+        want[region & (labels == 0)] = 9  # preserve_labels: other cells kept
+        np.testing.assert_array_equal(after, want)
+        cell = truth == 3
+        assert ((after == 9) & cell).sum() / ((after == 9) | cell).sum() >= 0.85
+        wait_canvas(page, after)
+
+        # 3. merge (`g`, click cells 1 and 3, Enter in JupyterLab), then split them again (`s`,
+        # a drag from one to the other): each one step, each seen by the kernel
+        (r1, c1, _), (r3, c3, _) = CELLS[0], CELLS[2]
+        page.keyboard.press("g")
+        wait_kernel(nb, "annotator.tool == 'merge'")
+        page.mouse.click(*client(page, r1, c1))
+        page.mouse.click(*client(page, r3, c3))
+        page.keyboard.press("Enter")
+        wait_kernel(nb, "9 not in np.asarray(session.labels('cells', 0))")
+        merged = nb.kernel.array("np.asarray(session.labels('cells', 0))")
+        np.testing.assert_array_equal(merged == 1, (after == 1) | (after == 9))
+        page.keyboard.press("k")
+        wait_kernel(nb, "annotator.tool == 'split'")
+        page.mouse.move(*client(page, r1, c1))
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(*client(page, r1 + (r3 - r1) * k / 10, c1 + (c3 - c1) * k / 10))
+        page.mouse.up()
+        wait_kernel(nb, f"np.asarray(session.labels('cells', 0))[{r3}, {c3}] != 1")
+        split = nb.kernel.array("np.asarray(session.labels('cells', 0))")
+        assert split[r1, c1] == 1
+        np.testing.assert_array_equal(split == split[r3, c3], after == 9)
+        wait_canvas(page, split)
+        save_screenshot(page, "assist_browser", element=page.locator(".segpaint-annotator").first)
+    finally:
+        nb.close()
+        context.close()

@@ -1,0 +1,304 @@
+"""The Annotator's assisted tools (issue 11): the browser's wand (js/wand.js, run by Node) against
+`segpaint.ops.wand_mask`, and the ``assist`` message that runs the Session's tools."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from segpaint.data import synthetic_timelapse
+from segpaint.ops import wand_mask
+from segpaint.widgets import Annotator
+
+_WAND_JS = Path(__file__).resolve().parents[1] / "js" / "wand.js"
+_WAND_SCRIPT = """
+import { readFileSync } from "node:fs";
+const { Wand } = await import(process.argv[1]);
+const input = JSON.parse(readFileSync(0, "utf8"));
+const TYPES = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array };
+const channels = input.channels.map(([dtype, text]) => {
+  const b = Buffer.from(text, "base64");
+  const copy = new Uint8Array(b.length);
+  copy.set(b);
+  return new TYPES[dtype](copy.buffer);
+});
+const wand = new Wand(channels, input.limits, input.width, input.height);
+const out = input.cases.map(({ seed, tol, clip }) => {
+  const m = wand.mask(seed, tol, clip);
+  return m && { bbox: m.bbox, mask: Buffer.from(m.mask).toString("base64") };
+});
+console.log(JSON.stringify(out));
+"""
+
+
+def _cells(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """A noisy image of bright discs on a dim background (float64, before the dtype cast)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    image = rng.normal(200, 30, shape)
+    for _ in range(12):
+        r, c = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        rad = rng.integers(5, 14)
+        image += rng.uniform(300, 900) * ((rows - r) ** 2 + (cols - c) ** 2 <= rad**2)
+    return image
+
+
+def _run_node_wand(
+    channels: list[np.ndarray], limits: list[list[float]], cases: list[dict[str, Any]]
+) -> list[Any]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (needed to run js/wand.js)")
+    height, width = channels[0].shape
+    payload = {
+        "channels": [
+            [
+                str(ch.dtype),
+                base64.b64encode(
+                    np.ascontiguousarray(ch).astype(ch.dtype.newbyteorder("<")).tobytes()
+                ).decode(),
+            ]
+            for ch in channels
+        ],
+        "limits": limits,
+        "width": width,
+        "height": height,
+        "cases": cases,
+    }
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", _WAND_SCRIPT, _WAND_JS.as_uri()],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    result: list[Any] = json.loads(run.stdout)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("dtypes", "limits"),
+    [
+        (["uint16"], [[150.0, 1100.0]]),
+        (["uint8", "float32"], [[10.0, 240.0], [180.5, 1400.25]]),
+        (["float32", "uint16", "uint16"], [[100.0, 900.0], [0.0, 65535.0], [250.0, 251.0]]),
+    ],
+)
+def test_the_browser_wand_gives_the_pixels_of_wand_mask(
+    dtypes: list[str], limits: list[list[float]]
+) -> None:
+    """js/wand.js and segpaint.ops.wand_mask on the same raw channels, limits, seeds, tolerances
+    and ROI clips: the same box and the same pixels, every time (and a 2-px-wide tolerance sweep
+    on a real edge, where a rounding difference would show)."""
+    shape = (97, 131)
+    channels = []
+    for k, dtype in enumerate(dtypes):
+        raw = _cells(shape, seed=k)
+        if dtype == "uint8":
+            raw = raw / 4
+        channels.append(
+            np.clip(raw, 0, np.iinfo(dtype).max if dtype != "float32" else None).astype(dtype)
+        )
+    stack = np.stack(channels)
+    rng = np.random.default_rng(5)
+    cases: list[dict[str, Any]] = []
+    for _ in range(40):
+        seed = [float(rng.uniform(0, shape[0] - 1)), float(rng.uniform(0, shape[1] - 1))]
+        tol = float(rng.choice([0.0, 0.02, 0.1, 0.25, 0.5, 1.0, rng.uniform(0, 0.4)]))
+        clip = None
+        if rng.random() < 0.3:
+            r, c = int(seed[0] + 0.5), int(seed[1] + 0.5)
+            clip = [max(0, r - 20), r + 15, max(0, c - 10), c + 30]
+        cases.append({"seed": seed, "tol": tol, "clip": clip})
+    # the exact boundary: tolerance equal to a neighbour's distance from the seed value
+    from segpaint.ops import channel_intensity
+
+    v = channel_intensity(stack, limits=[tuple(p) for p in limits])
+    for r, c in [(40, 60), (10, 10)]:
+        for dr, dc in [(0, 1), (1, 0)]:
+            cases.append(
+                {"seed": [r, c], "tol": float(abs(v[r + dr, c + dc] - v[r, c])), "clip": None}
+            )
+    # a drag: the same seed (and clip) at tolerances up and down, as the widget asks on each
+    # move (growing floods go on from the last region's rim)
+    for seed, clip in [((40.2, 60.4), None), ((50, 20), [30, 90, 0, 70]), ((10, 10), None)]:
+        for tol in (0.0, 0.01, 0.03, 0.05, 0.1, 0.1, 0.2, 0.15, 0.3, 0.6, 1.0, 0.02, 0.4):
+            cases.append({"seed": list(seed), "tol": tol, "clip": clip})
+    got = _run_node_wand(channels, limits, cases)
+    for case, out in zip(cases, got, strict=True):
+        box, mask = wand_mask(
+            stack, case["seed"], case["tol"], limits=[tuple(p) for p in limits], clip=case["clip"]
+        )
+        assert out is not None, case
+        assert tuple(out["bbox"]) == box, case
+        js_mask = np.frombuffer(base64.b64decode(out["mask"]), np.uint8).reshape(mask.shape)
+        np.testing.assert_array_equal(js_mask.astype(bool), mask, err_msg=str(case))
+        assert mask.sum() >= 1
+
+
+# ------------------------------------------------------------------ the assist message (Python)
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def _centre(mask: np.ndarray) -> tuple[int, int]:
+    from scipy import ndimage as ndi
+
+    r, c = np.unravel_index(np.argmax(ndi.distance_transform_edt(mask)), mask.shape)
+    return int(r), int(c)
+
+
+@pytest.fixture(scope="module")
+def movie() -> Any:
+    return synthetic_timelapse(n_frames=2, seed=0)
+
+
+@pytest.fixture
+def annotated(movie: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An Annotator on the synthetic movie, showing the nuclei channel only; what it sends."""
+    session = movie.open()
+    widget = Annotator(session, export_folder=tmp_path / "out", labels_folder=tmp_path / "labels")
+    widget.channel_visible = [name == "nuclei" for name in session.channel_names]
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))
+    return session, widget, sent
+
+
+def _assist(widget: Annotator, tool: str, points: list[Any], **extra: Any) -> None:
+    msg = {"type": "assist", "tool": tool, "population": "targets", "frame": 0, "points": points}
+    widget._handle_message({**msg, **extra}, [])
+
+
+def _lab(session: Any, frame: int = 0, population: str = "targets") -> np.ndarray:
+    return np.asarray(session.labels(population, frame)).copy()
+
+
+def test_a_click_with_the_segment_tool_makes_the_missed_cell_one_undo_step(
+    movie: Any, annotated: Any
+) -> None:
+    session, widget, sent = annotated
+    truth = movie.labels["targets"][0]
+    other_frame, effectors = _lab(session, 1), _lab(session, 0, "effectors")
+    cell = truth == 4
+    new = session.new_label("targets")
+    _assist(widget, "segment_at", [list(_centre(cell))])
+    lab = _lab(session)
+    assert _iou(lab == new, cell) >= 0.85
+    assert set(np.unique(lab)) == {0, new}
+    assert widget.selected_label == new and widget.next_label == new + 1
+    assert widget.status.startswith(f"segment_at: new cell {new}")
+    # the canvas gets the cell as a labels-patch
+    patches = [m for m in sent if m["type"] == "labels-patch"]
+    assert patches and all(m["frame"] == 0 and m["population"] == "targets" for m in patches)
+    r0, r1, c0, c1 = patches[0]["bbox"]
+    rows, cols = np.nonzero(lab)
+    assert r0 <= rows.min() and rows.max() < r1 and c0 <= cols.min() and cols.max() < c1
+    np.testing.assert_array_equal(_lab(session, 1), other_frame)
+    np.testing.assert_array_equal(_lab(session, 0, "effectors"), effectors)
+    session.undo()
+    assert _lab(session).max() == 0
+
+
+def test_the_segment_tool_uses_the_shown_channels_and_their_contrast(
+    movie: Any, annotated: Any
+) -> None:
+    """Contrast limits above the nucleus make it invisible: the click finds nothing."""
+    session, widget, _ = annotated
+    nuclei = session.channel_names.index("nuclei")
+    contrast = [list(x) for x in widget.contrast]
+    contrast[nuclei] = [60000.0, 65000.0]
+    widget.contrast = contrast
+    _assist(widget, "segment_at", [list(_centre(movie.labels["targets"][0] == 4))])
+    assert _lab(session).max() == 0
+    assert widget.status.startswith("segment_at: nothing changed")
+
+
+def test_assisted_tools_respect_the_roi_lock(movie: Any, annotated: Any) -> None:
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    r, c = _centre(truth == 4)
+    session.add_roi(0, (r - 3, r + 40), (c - 40, c + 40))
+    widget.lock_to_roi = True
+    _assist(widget, "segment_at", [[r - 10, c]])  # above the ROI
+    assert "edits are locked to ROIs and (" in widget.status and _lab(session).max() == 0
+    _assist(widget, "segment_at", [[r, c]])
+    lab = _lab(session)
+    assert lab.max() > 0 and not lab[: r - 3].any() and not lab[r + 40 :].any()
+    assert not lab[:, : c - 40].any() and not lab[:, c + 40 :].any()
+
+
+def test_merge_split_polygon_and_delete_box_through_the_wire(movie: Any, annotated: Any) -> None:
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    a, b = _centre(truth == 1), _centre(truth == 2)
+    pair = np.where((truth == 1) | (truth == 2), 1, 0).astype(np.uint32)
+    session.set_labels("targets", 0, pair)
+    # split by a drag from one part to the other: two labels, each its truth
+    _assist(widget, "split", [list(a), list(b)])
+    lab = _lab(session)
+    assert _iou(lab == 1, truth == 1) >= 0.8 and _iou(lab == 2, truth == 2) >= 0.8
+    # merge: clicks on both, one step; the smallest label keeps the union
+    _assist(widget, "merge", [list(a), list(b)])
+    assert set(np.unique(_lab(session))) == {0, 1}
+    np.testing.assert_array_equal(_lab(session) == 1, pair == 1)
+    # split by a cut across the cell, from background to background, between the two nuclei
+    mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    d = (b[1] - a[1], -(b[0] - a[0]))  # perpendicular to a -> b
+    n = float(np.hypot(*d))
+    ends = [[round(mid[0] + k * 30 * d[0] / n), round(mid[1] + k * 30 * d[1] / n)] for k in (-1, 1)]
+    assert _lab(session)[tuple(ends[0])] == 0 and _lab(session)[tuple(ends[1])] == 0
+    _assist(widget, "split", ends)
+    lab = _lab(session)
+    assert {int(lab[a]), int(lab[b])} == {1, 2}, widget.status
+    assert _iou(lab == lab[a], truth == 1) >= 0.8 and _iou(lab == lab[b], truth == 2) >= 0.8
+    # polygon: the outline filled with its label, other cells kept (preserve_labels)
+    _assist(widget, "polygon", [[0, 0], [0, 20], [20, 20], [20, 0]], label=9)
+    assert (_lab(session)[:21, :21] == 9).sum() >= 400
+    # delete in a box: every cell mostly inside goes
+    _assist(widget, "delete_in_box", [[0, 0]], bbox=[0, 25, 0, 25])
+    assert 9 not in _lab(session) and {1, 2} <= set(np.unique(_lab(session)))
+    for _ in range(5):
+        session.undo()
+    np.testing.assert_array_equal(_lab(session), pair)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tool": "lasso"}, "assist refused: tool must be one of 'segment_at'"),
+        ({"points": [[float("nan"), 3]]}, r"points\[0\] row must be an integer"),
+        ({"points": [[3, 10_000]]}, r"points\[0\] col must be an integer from 0 to"),
+        ({"points": [[1.5, 3]]}, r"points\[0\] row must be an integer"),
+        ({"points": []}, "points must be a list of 1 to 1"),
+        ({"frame": 7}, "frame must be an integer from 0 to 1"),
+        ({"population": "../x"}, "population must be one of"),
+        ({"tool": "merge", "points": [[1, 1], [2, 2]]}, "assist failed: merge: click two or more"),
+        ({"tool": "polygon", "points": [[1, 1], [2, 2], [3, 1]]}, "label is missing"),
+        ({"tool": "delete_in_box", "bbox": [5, 2, 0, 4]}, "bbox row1 must be an integer"),
+        (
+            {"tool": "split", "points": [[0, 0], [1, 1]]},
+            "assist failed: split: the line crosses no cell",
+        ),
+    ],
+)
+def test_a_bad_assist_message_changes_nothing_and_says_why(
+    annotated: Any, change: dict[str, Any], message: str
+) -> None:
+    session, widget, _ = annotated
+    before = _lab(session)
+    msg = {"type": "assist", "tool": "segment_at", "population": "targets", "frame": 0}
+    msg.update({"points": [[10, 10]], "bbox": [0, 4, 0, 4]})
+    widget._handle_message({**msg, **change}, [])
+    assert re.search(message, widget.status), widget.status
+    np.testing.assert_array_equal(_lab(session), before)
+    assert not session.can_undo
