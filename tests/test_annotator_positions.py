@@ -114,6 +114,9 @@ def test_an_experiment_annotator_lists_its_positions_and_a_session_one_has_none(
     assert experiment.annotator(tool="fill").tool == "fill"
     with pytest.raises(KeyError, match=r"position: no position '999' in well 'W1'"):
         experiment.annotator("W1", "999")
+    assert experiment.annotator(position="W2/200").position == "W2/200"
+    with pytest.raises(TypeError, match=r"position: expected a well and a position"):
+        experiment.annotator(position="100")
     with pytest.raises(ValueError, match=r"position must be one of \['W1/100'.*got 'W9/1'"):
         Annotator(experiment, position="W9/1")
     with pytest.raises(traitlets.TraitError, match=r"position must be one of .*got 'W9/1'"):

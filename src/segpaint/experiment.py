@@ -257,7 +257,10 @@ class Experiment:
         from segpaint.widgets import Annotator
 
         name: str | None = None
-        if well is not None:
+        if well is None and position is not None:
+            key = self._key(position)  # "W1/100"; a bare "100" says a well is needed
+            name = f"{key[0]}/{key[1]}"
+        elif well is not None:
             if position is None and "/" not in well:
                 self._check_well(well)
                 position = self.positions_in(well)[0]
