@@ -238,24 +238,26 @@ def test_a_stroke_painted_on_the_position_left_is_refused(
 def test_the_position_does_not_change_during_a_presegmentation_or_to_a_broken_one(
     experiment: Experiment,
 ) -> None:
-    (experiment.root / "W2" / "200" / "movie" / "Aligned.tif").unlink()
+    (experiment.root / "W1" / "100" / "movie" / "Aligned.tif").unlink()
     experiment = segpaint.open_experiment(experiment.root)
     widget = experiment.annotator()
-    with pytest.raises(traitlets.TraitError, match=r"position 'W2/200' cannot be opened: .*movie"):
-        widget.position = "W2/200"
-    assert widget.position == "W1/100" and widget.session is experiment["W1", "100"]
+    assert widget.position == "W1/101"  # the first position that can be opened
+    with pytest.raises(traitlets.TraitError, match=r"position 'W1/100' cannot be opened: .*movie"):
+        widget.position = "W1/100"
+    assert widget.position == "W1/101" and widget.session is experiment["W1", "101"]
 
     release = threading.Event()
     widget._worker = threading.Thread(target=release.wait)
     widget._worker.start()
     try:
-        with pytest.raises(traitlets.TraitError, match="while a pre-segmentation of 'W1/100'"):
-            widget.position = "W1/101"
+        with pytest.raises(traitlets.TraitError, match="while a pre-segmentation of 'W1/101'"):
+            widget.position = "W2/200"
     finally:
         release.set()
         widget.wait()
-    widget.position = "W1/101"
     assert widget.session is experiment["W1", "101"]
+    widget.position = "W2/200"
+    assert widget.session is experiment["W2", "200"]
 
 
 def test_close_stops_listening_to_the_position_shown(

@@ -393,8 +393,9 @@ class Annotator(anywidget.AnyWidget):
             return source
         names = source.names
         name = traits.pop("position", None)
-        if name is None:
-            name = names[0]
+        if name is None:  # the first position whose movie can be used
+            usable = [f"{p.well}/{p.position}" for p in source.positions if p.problem is None]
+            name = usable[0] if usable else names[0]
         if not isinstance(name, str) or name not in names:
             raise ValueError(f"position must be one of {names}; got {name!r}")
         self.experiment = source
