@@ -26,6 +26,11 @@ export class Controls {
     for (const [b, action] of actions) listen(b, "click", () => this.run(action));
     listen(ui.frameSlider, "input", () => this.setFrame(Number(ui.frameSlider.value)));
     listen(ui.popSelect, "change", () => d.save("population", ui.popSelect.value));
+    listen(ui.posSelect, "change", () => {
+      // A stroke in progress belongs to the position shown: send it before switching.
+      if (d.editor.active) d.editor.endStroke();
+      d.save("position", ui.posSelect.value);
+    });
     listen(ui.brushSize, "input", () => {
       d.save("brush_size", Number(ui.brushSize.value));
       this.syncBrush();
@@ -179,6 +184,19 @@ export class Controls {
     ui.popSelect.value = model.get("population");
   }
 
+  /** The position selector: shown only when the widget has several positions. */
+  syncPositions() {
+    const { model, ui } = this.d;
+    /** @type {string[]} */
+    const positions = model.get("positions") || [];
+    const names = [...ui.posSelect.options].map((o) => o.value);
+    if (names.join("\n") !== positions.join("\n")) {
+      ui.posSelect.replaceChildren(...positions.map((p) => h("option", { value: p, text: p })));
+    }
+    ui.posSelect.value = model.get("position") || "";
+    ui.posLabel.style.display = positions.length > 1 ? "" : "none";
+  }
+
   syncMethods() {
     /** @type {string[]} */
     const methods = this.d.model.get("presegment_methods") || [];
@@ -212,6 +230,7 @@ export class Controls {
     this.syncBrush();
     this.syncFrame();
     this.syncPopulations();
+    this.syncPositions();
     this.syncMethods();
     this.syncBusy();
     this.syncOverlay();

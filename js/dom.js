@@ -101,6 +101,11 @@ export function buildDom(limits) {
   const btnFit = actionButton("fit", "fit", "Fit the image in the view");
   const btnDeleteRoi = actionButton("delete-roi", "delete ROI", "Delete the selected ROI (Delete)");
   toolbar.append(h("span", { class: "segpaint-sep" }), btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi);
+  // An Experiment's widget: one position at a time (hidden for a single Session; see controls.js).
+  const posSelect = h("select", { "data-control": "position", title: "Position (well/position) shown and edited" });
+  const posLabel = h("label", { class: "segpaint-position" }, ["position ", posSelect]);
+  posLabel.style.display = "none";
+  toolbar.append(h("span", { class: "segpaint-sep" }), posLabel);
 
   const brushSize = h("input", { type: "range", min: limits.brushMin, max: 100, step: 1, "data-control": "brush-size", title: "Brush size ([ / ])" });
   const brushLabel = h("span", { class: "segpaint-value" });
@@ -153,7 +158,7 @@ export function buildDom(limits) {
   return {
     root, toolButtons, btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, brushSize, brushLabel, labelInput,
     opacity, contour, selectedOnly, lockRoi, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, popSelect,
-    formatSelect, btnExport, btnSave, methodSelect, scopeSelect, btnPreseg, progress, channelsBox, viewport,
+    posSelect, posLabel, formatSelect, btnExport, btnSave, methodSelect, scopeSelect, btnPreseg, progress, channelsBox, viewport,
     imageCanvas, viewCanvas, status,
   };
 }

@@ -39,6 +39,10 @@ export class ModelState {
     this.frame = null;
     /** @type {string | null} */
     this.population = null;
+    /** @type {string | null} position ("W1/100") of the frame held, for an Experiment's widget */
+    this.position = null;
+    /** @type {[number, string] | null} xfer and position of the transfer being assembled */
+    this.incomingPosition = null;
     this.height = 0;
     this.width = 0;
     /** @type {Map<number, ChannelData>} */
@@ -145,7 +149,9 @@ export class ModelState {
     const id = ++this.strokeSeq;
     this.pendingAcks.set(id, now());
     const edit = { ...patch, stroke: id, population: this.population, frame: this.frame };
-    for (const [content, buffers] of encodeStroke(edit, chunkBytes)) this.send(content, buffers);
+    // Tagged with the position of the frame it was painted on: Python refuses it if it moved on.
+    const position = this.position;
+    for (const [content, buffers] of encodeStroke(edit, chunkBytes)) this.send(position === null ? content : { ...content, position }, buffers);
     return id;
   }
 
@@ -168,6 +174,7 @@ export class ModelState {
         // full-resolution pull, the views may ask again once this one is shown.
         if (a.pending && a.pending.xfer === this.pullXfer) this.fullRequested = null;
         a.begin(msg);
+        this.incomingPosition = typeof msg.position === "string" ? [msg.xfer, msg.position] : null;
         this.pullXfer = msg.pull ? msg.xfer : null;
         this.counters.frameStart = now();
         break;
@@ -222,7 +229,9 @@ export class ModelState {
     this.width = p.width;
     const n = p.height * p.width;
     if (!this.touched || this.touched.length !== n) this.touched = new Uint8Array(n);
-    if (p.frame !== this.frame) this.fullRequested = null;
+    const position = this.incomingPosition?.[0] === p.xfer ? this.incomingPosition[1] : this.position;
+    if (p.frame !== this.frame || position !== this.position) this.fullRequested = null;
+    this.position = position;
     this.frame = p.frame;
     this.population = p.population;
     if (p.labels) {

@@ -92,6 +92,8 @@ export function mount({ model, el }) {
   });
   onModel("change:populations", () => c.syncPopulations());
   onModel("change:population", () => c.syncPopulations());
+  onModel("change:positions", () => c.syncPositions());
+  onModel("change:position", () => c.syncPositions());
   onModel("change:presegment_methods", () => c.syncMethods());
   onModel("change:busy", () => c.syncBusy());
   onModel("change:progress", () => c.syncBusy());

@@ -146,6 +146,8 @@ def test_notebook_runs_top_to_bottom(path: Path, kernel_name: str, tmp_path: Pat
         # every position pre-segmented once, nothing left on the second run, two samples
         assert "frames left to do: 0" in text
         assert "2 sample(s) in" in text
+        # one widget, two positions: the position menu's trait moved it to W2/201
+        assert "W2/201 of ['W1/100', 'W1/101', 'W2/200', 'W2/201'], frame 0, tool brush" in text
         (workdir,) = tmp_path.glob("segpaint-experiment05-*")
         labels = sorted(workdir.glob("DemoExperiment/W*/*/labels_targets/*.tif"))
         assert len(labels) == 16  # 4 positions x 4 frames

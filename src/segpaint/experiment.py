@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,9 @@ from segpaint.io.stack import Stack
 from segpaint.segment import read_threshold_config
 from segpaint.session import Sample, Session, check_population_name, take_writer_lock
 from segpaint.session import open as open_session
+
+if TYPE_CHECKING:
+    from segpaint.widgets import Annotator
 
 __all__ = ["Experiment", "PositionInfo", "open_experiment"]
 
@@ -228,6 +231,44 @@ class Experiment:
 
     def __getitem__(self, key: Any) -> Session:
         return self.session(key)
+
+    def annotator(
+        self,
+        well: str | None = None,
+        position: str | int | None = None,
+        population: str | None = None,
+        **kwargs: Any,
+    ) -> Annotator:
+        """An :class:`segpaint.Annotator` of this experiment, one position at a time.
+
+        Parameters
+        ----------
+        well, position : str, optional
+            The position shown first (``"W1", "100"``, or ``"W1/100"`` as ``well``); a well
+            alone shows its first position; default: the experiment's first position.
+        population : str, optional
+            Population to edit; default: the Session's first.
+        **kwargs
+            Passed to :class:`segpaint.Annotator` (``tool=``, ``frame=``, ...).
+
+        The widget's position selector (its ``position`` trait) moves between positions; each
+        position's Session stays cached here with its unsaved edits.
+        """
+        from segpaint.widgets import Annotator
+
+        name: str | None = None
+        if well is None and position is not None:
+            key = self._key(position)  # "W1/100"; a bare "100" says a well is needed
+            name = f"{key[0]}/{key[1]}"
+        elif well is not None:
+            if position is None and "/" not in well:
+                self._check_well(well)
+                position = self.positions_in(well)[0]
+            key = self._key(well, position)
+            name = f"{key[0]}/{key[1]}"
+        if name is not None:
+            kwargs["position"] = name
+        return Annotator(self, population=population, **kwargs)
 
     @property
     def open_sessions(self) -> dict[PositionKey, Session]:

@@ -44,6 +44,7 @@ from segpaint.widgets._wire import (
 )
 
 if TYPE_CHECKING:
+    from segpaint.experiment import Experiment
     from segpaint.session import ROI, Change, Session
 
 __all__ = [
@@ -133,8 +134,9 @@ class Annotator(anywidget.AnyWidget):
 
     Parameters
     ----------
-    session : segpaint.Session
-        The data; the widget owns nothing.
+    session : segpaint.Session or segpaint.Experiment
+        The data; the widget owns nothing. An :class:`segpaint.Experiment` shows one position at a
+        time, with a position selector (the ``position`` trait).
     population : str, optional
         Population to edit; default: the session's first (``"cells"`` is added when it has none).
     export_folder, labels_folder : path, optional
@@ -255,16 +257,34 @@ class Annotator(anywidget.AnyWidget):
     progress = traitlets.Float(0.0, read_only=True, help="Pre-segmentation progress, 0 to 1.").tag(
         sync=True
     )
+    position = OneOf(
+        "",
+        choices=lambda w: w.positions or [""],
+        hint=lambda w, v: (
+            "Only an Annotator of an Experiment has positions: "
+            "segpaint.Annotator(segpaint.open_experiment(root))"
+            if not w.positions
+            else "Positions are named well/position"
+        ),
+        listed=True,
+        help='Position shown and edited ("W1/100"), when the widget shows an Experiment.',
+    ).tag(sync=True)
+    positions = traitlets.List(
+        traitlets.Unicode(),
+        read_only=True,
+        help="The Experiment's positions (for the selector); empty for a single Session.",
+    ).tag(sync=True)
 
     def __init__(
         self,
-        session: Session,
+        session: Session | Experiment,
         population: str | None = None,
         *,
         export_folder: str | Path | None = None,
         labels_folder: str | Path | None = None,
         **traits: Any,
     ) -> None:
+        session = self._open_position(session, traits)
         self.session = session
         self.export_folder = None if export_folder is None else Path(export_folder)
         self.labels_folder = None if labels_folder is None else Path(labels_folder)
@@ -330,6 +350,7 @@ class Annotator(anywidget.AnyWidget):
     @classmethod
     def _user_traits(cls) -> list[str]:
         read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        read_only |= {"positions"}
         read_only |= {"limits", "_widget_id"}
         read_only |= {"_preview_step", "image_shape"}
         return [
@@ -384,6 +405,122 @@ class Annotator(anywidget.AnyWidget):
                 setattr(self, name, None)
         super().close()
 
+    # ------------------------------------------------------------------ positions (issue 13)
+    # An Annotator of an Experiment shows one position's Session at a time. Switching re-binds
+    # the widget to that Session's events (the old one's no longer reach the canvas) and keeps
+    # the view settings; the Session left stays cached in the Experiment with its edits, undo
+    # history and journal.
+    experiment: Experiment | None = None
+    """The Experiment whose positions the widget shows; None for a single Session."""
+
+    def _open_position(self, source: Session | Experiment, traits: dict[str, Any]) -> Session:
+        """The Session to show first: ``source`` itself, or the Experiment's ``position`` (popped
+        from ``traits``; default: its first position)."""
+        from segpaint.experiment import Experiment
+
+        if not isinstance(source, Experiment):
+            return source
+        names = source.names
+        name = traits.pop("position", None)
+        if name is None:  # the first position whose movie can be used
+            usable = [f"{p.well}/{p.position}" for p in source.positions if p.problem is None]
+            name = usable[0] if usable else names[0]
+        if not isinstance(name, str) or name not in names:
+            raise ValueError(f"position must be one of {names}; got {name!r}")
+        self.experiment = source
+        self.set_trait("positions", names)
+        self.set_trait("position", name)  # the validator opens the Session (or says why not)
+        return source.session(name)
+
+    @traitlets.validate("position")
+    def _check_position(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        # _trait_values: the value held, unvalidated ("" before __init__ sets the first one)
+        if self.experiment is None or value == self._trait_values.get("position", ""):
+            return value
+        worker = getattr(self, "_worker", None)
+        if worker is not None and worker.is_alive():
+            raise traitlets.TraitError(
+                f"position cannot change to {value!r} while a pre-segmentation of "
+                f"{self.position!r} runs; wait for it (annotator.wait()) and set it again"
+            )
+        try:
+            self.experiment.session(value)
+        except (ValueError, KeyError, OSError) as err:
+            raise traitlets.TraitError(f"position {value!r} cannot be opened: {err}") from err
+        return value
+
+    @traitlets.observe("position")
+    def _position_changed(self, change: dict[str, Any]) -> None:
+        if change["old"] == "" or self.experiment is None:
+            return  # set by __init__
+        self._show_session(self.experiment.session(change["new"]), change["new"])
+
+    def _show_session(self, session: Session, name: str) -> None:
+        """Show ``session``: listen to its events only, keep tool, zoom, contrast, brush size and
+        population (when it has one of that name), clamp the frame, send the frame."""
+        if session is self.session:
+            return
+        for attr in ("_unsubscribe", "_unsubscribe_rois"):
+            unsubscribe = getattr(self, attr, None)
+            if unsubscribe is not None:
+                unsubscribe()
+                setattr(self, attr, None)
+        self._strokes = StrokeAssembler()  # parts of a stroke on the position left are dropped
+        self._pull = None
+        self.session = session
+        self._unsubscribe = session.on_edit(self._on_session_edit)
+        self._unsubscribe_rois = session.on_roi_change(self._on_session_rois)
+        notes = []
+        self.set_trait("n_frames", session.n_frames)
+        self.set_trait("image_shape", list(session.frame_shape))
+        names = list(session.channel_names)
+        if names != list(self.channel_names):
+            n = len(names)
+            first = session.image(min(self.frame, session.n_frames - 1))
+            self.set_trait("channel_names", names)
+            self.contrast = [list(percentile_limits(first[c])) for c in range(n)]
+            self.gamma = [1.0] * n
+            self.channel_visible = [True] * n
+            self.channel_colors = (
+                ["#ffffff"] if n == 1 else [DEFAULT_COLORS[c % 6] for c in range(n)]
+            )
+            notes.append("other channels: contrast reset")
+        if self.population not in session.populations:
+            if not session.populations:
+                session.add_population(self.population)
+            else:
+                notes.append(f"no population {self.population!r} there")
+        self.set_trait("populations", list(session.populations))
+        self.population = (
+            self.population if self.population in session.populations else session.populations[0]
+        )
+        frame = min(self.frame, session.n_frames - 1)
+        if frame != self.frame:
+            notes.append(f"frame {self.frame} clamped to {frame}")
+            self.frame = frame  # its observer refreshes the ROIs and sends the frame
+        else:
+            self._refresh_rois()
+            self._send_frame()
+        self._refresh_next_label()
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        self.status = f"position {name}: {session.n_frames} frame(s){extra}"
+
+    def _stroke_elsewhere(self, content: dict[str, Any]) -> bool:
+        """Refuse a stroke painted on another position than the one shown (sent before the
+        browser received the switch); True when refused."""
+        where = content.get("position") if isinstance(content, dict) else None
+        if self.experiment is None or where is None or where == self.position:
+            return False
+        self._refuse(
+            content,
+            f"edit not applied: it was painted on position {where!r}, but the widget shows "
+            f"{self.position!r} now; paint it again",
+        )
+        return True
+
+    # ------------------------------------------------------------------ end of positions
+
     def _channel(self, channel: int | str) -> int:
         names = list(self.channel_names)
         if isinstance(channel, str):
@@ -400,7 +537,11 @@ class Annotator(anywidget.AnyWidget):
     # ------------------------------------------------------------------ Python -> browser
     def _send_messages(self, messages: list[Message]) -> None:
         for content, buffers in messages:
-            self.send(content, buffers)
+            if self.experiment is not None and content.get("type") == "frame":
+                # The browser tags its strokes with the position of the frame it shows.
+                self.send({**content, "position": self.position}, buffers)
+            else:
+                self.send(content, buffers)
 
     def _send_frame(
         self,
@@ -612,6 +753,8 @@ class Annotator(anywidget.AnyWidget):
 
     def _on_stroke(self, content: dict[str, Any], buffers: list[Any]) -> None:
         t0 = time.perf_counter()
+        if self._stroke_elsewhere(content):
+            return
         try:
             stroke = self._strokes.add(
                 content,
