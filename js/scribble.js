@@ -95,7 +95,7 @@ export class ScribbleLayer {
       SHARED.set(d.state, shared);
     }
     this.shared = shared;
-    /** @type {Map<string, Uint8Array>} marks per `${population}\u0000${frame}`, shared by the views */
+    /** @type {Map<string, Uint8Array>} marks per `${position}\u0000${population}\u0000${frame}`, shared by the views */
     this.store = shared.store;
     shared.layers.add(this);
     this.mark = MARK_CELL;
@@ -136,9 +136,12 @@ export class ScribbleLayer {
     this.shared.layers.delete(this);
   }
 
-  /** @param {string | null} population @param {number | null} frame */
+  /**
+   * Marks are kept per position (an Experiment's widget; null for one Session), population, frame.
+   * @param {string | null} population @param {number | null} frame
+   */
   key(population, frame) {
-    return `${population}\u0000${frame}`;
+    return `${this.d.state.position}\u0000${population}\u0000${frame}`;
   }
 
   /** Marks of the frame shown (created empty on first use), or null before a frame arrived. */

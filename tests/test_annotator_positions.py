@@ -269,3 +269,21 @@ def test_close_stops_listening_to_the_position_shown(
     widget.close()
     experiment["W1", "101"].paint("targets", 0, [(5, 5)], 2, 6)
     assert sent == []
+
+
+def test_scribbles_follow_the_position_shown(
+    experiment: Experiment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    widget = experiment.annotator("W1/100")
+    first, second = experiment["W1", "100"], experiment["W1", "101"]
+    second.scribble("targets", 0, [(10, 10)], 2, 1)
+    sent = capture(widget, monkeypatch)
+    widget.position = "W1/101"
+    patches = [c for c, _ in sent if c["type"] == "scribble-patch"]
+    assert [(c["population"], c["frame"]) for c in patches] == [("targets", 0)]
+
+    sent.clear()
+    first.scribble("targets", 0, [(20, 20)], 2, 2)  # the position left: not on this canvas
+    assert sent == []
+    second.scribble("targets", 0, [(30, 30)], 2, 2)
+    assert [c["type"] for c, _ in sent] == ["scribble-patch"]

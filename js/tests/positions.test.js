@@ -133,6 +133,13 @@ describe("position selector", () => {
     sendFrame(model, 2, "W1/101", 7);
     expect(view.dbg.label(4, 4)).toBe(7); // the new position's labels replaced the old ones
     expect(dab(view, model, 3, 3)[0].content.position).toBe("W1/101");
+    // Scribble marks are kept per position: W1/101's mark is not shown on W1/100, and back.
+    model.deliver({ type: "scribble-patch", population: "cells", frame: 0, bbox: [2, 3, 2, 3] }, [Uint8Array.from([1])]);
+    expect(view.dbg.scribble(2, 2)).toBe(1);
+    sendFrame(model, 3, "W1/100", 0);
+    expect(view.dbg.scribble(2, 2)).toBe(0);
+    sendFrame(model, 4, "W1/101", 7);
+    expect(view.dbg.scribble(2, 2)).toBe(1);
     // Python setting the trait moves the selector; the tool and brush stay as they were.
     model.set("position", "W2/200");
     expect(view.select.value).toBe("W2/200");

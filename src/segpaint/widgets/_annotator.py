@@ -412,6 +412,7 @@ class Annotator(anywidget.AnyWidget):
     # history and journal.
     experiment: Experiment | None = None
     """The Experiment whose positions the widget shows; None for a single Session."""
+    _unsubscribe_scribbles: Callable[[], None] | None  # set by the scribbles block (issue 12)
 
     def _open_position(self, source: Session | Experiment, traits: dict[str, Any]) -> Session:
         """The Session to show first: ``source`` itself, or the Experiment's ``position`` (popped
@@ -461,7 +462,7 @@ class Annotator(anywidget.AnyWidget):
         population (when it has one of that name), clamp the frame, send the frame."""
         if session is self.session:
             return
-        for attr in ("_unsubscribe", "_unsubscribe_rois"):
+        for attr in ("_unsubscribe", "_unsubscribe_rois", "_unsubscribe_scribbles"):
             unsubscribe = getattr(self, attr, None)
             if unsubscribe is not None:
                 unsubscribe()
@@ -471,7 +472,8 @@ class Annotator(anywidget.AnyWidget):
         self.session = session
         self._unsubscribe = session.on_edit(self._on_session_edit)
         self._unsubscribe_rois = session.on_roi_change(self._on_session_rois)
-        notes = []
+        self._unsubscribe_scribbles = session.on_scribble(self._on_session_scribble)
+        notes: list[str] = []
         self.set_trait("n_frames", session.n_frames)
         self.set_trait("image_shape", list(session.frame_shape))
         names = list(session.channel_names)
@@ -503,6 +505,8 @@ class Annotator(anywidget.AnyWidget):
             self._refresh_rois()
             self._send_frame()
         self._refresh_next_label()
+        for t in session.scribbled_frames(self.population):  # issue 12: this position's marks
+            self._send_scribbles(self.population, t, None)
         extra = f" ({'; '.join(notes)})" if notes else ""
         self.status = f"position {name}: {session.n_frames} frame(s){extra}"
 
@@ -945,9 +949,7 @@ class Annotator(anywidget.AnyWidget):
     # thread, then pre-segments the current frame with the new model (one undo step).
     def _scribble_origin_init(self) -> None:
         self._scribble_origin = _StrokeOrigin(self)
-        self._unsubscribe_scribbles: Callable[[], None] | None = self.session.on_scribble(
-            self._on_session_scribble
-        )
+        self._unsubscribe_scribbles = self.session.on_scribble(self._on_session_scribble)
         self.last_model: Path | None = None
 
     def _send_scribbles(self, population: str, frame: int, bbox: Sequence[int] | None) -> None:
