@@ -8,7 +8,7 @@ written on the calling thread, one ``set_labels`` (one undo step) per frame.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,16 +235,33 @@ def _run_parallel(
     window: int | None,
 ) -> Iterator[tuple[int, npt.NDArray[np.uint32]]]:
     """Yield ``(frame, labels)`` as frames finish, with at most ``window`` frames in flight."""
-    if not frames:
+    for i, labels in run_frames([(0, stack, t) for t in frames], job, client, window):
+        yield frames[i], labels
+
+
+def run_frames(
+    tasks: Sequence[tuple[Hashable, Stack, int]],
+    job: _FrameJob,
+    client: Any,
+    window: int | None,
+) -> Iterator[tuple[int, npt.NDArray[np.uint32]]]:
+    """Segment ``(stack key, stack, frame)`` tasks; yield ``(task index, labels)`` as they finish.
+
+    Threads in this process by default, or ``client`` (a ``dask.distributed.Client``), to which
+    each distinct stack is scattered once; at most ``window`` frames are in flight.
+    """
+    if not tasks:
         return
+    index = range(len(tasks))
     if client is None:
         workers = os.cpu_count() or 1
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segpaint") as pool:
 
-            def submit_local(frame: int) -> Future[npt.NDArray[np.uint32]]:
+            def submit_local(i: int) -> Future[npt.NDArray[np.uint32]]:
+                _, stack, frame = tasks[i]
                 return pool.submit(job, stack, frame)
 
-            yield from _windowed(frames, submit_local, window or 2 * workers, wait)
+            yield from _windowed(index, submit_local, window or 2 * workers, wait)
         return
 
     if not hasattr(client, "submit") or not hasattr(client, "scatter"):
@@ -255,17 +272,20 @@ def _run_parallel(
     import distributed
 
     dask_wait: Callable[..., Any] = distributed.wait
+    remote: dict[Hashable, Any] = {}
+    for key, stack, _ in tasks:
+        if key not in remote:
+            remote[key] = client.scatter(stack, broadcast=True, hash=False)
 
-    remote_stack = client.scatter(stack, broadcast=True, hash=False)
-
-    def submit_remote(frame: int) -> Any:
+    def submit_remote(i: int) -> Any:
+        key, _, frame = tasks[i]
         # pure=False: a re-run must recompute, never reuse a cached result for the same key
-        return client.submit(job, remote_stack, frame, pure=False)
+        return client.submit(job, remote[key], frame, pure=False)
 
     def wait_remote(pending: Iterable[Any], return_when: str) -> Any:
         return dask_wait(list(pending), return_when=return_when)
 
-    yield from _windowed(frames, submit_remote, window or 2 * _client_workers(client), wait_remote)
+    yield from _windowed(index, submit_remote, window or 2 * _client_workers(client), wait_remote)
 
 
 def _windowed(

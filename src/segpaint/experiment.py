@@ -17,7 +17,6 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ import numpy.typing as npt
 import tifffile
 
 from segpaint._lock import WriterLock
-from segpaint._presegment import MODES, _client_workers, _FrameJob, _progress_bar, _windowed
+from segpaint._presegment import MODES, _FrameJob, _progress_bar, run_frames
 from segpaint.io.celldetective import (
     ExperimentConfig,
     ExperimentError,
@@ -557,43 +556,8 @@ class Experiment:
         client: Any,
         window: int | None,
     ) -> Iterator[tuple[tuple[PositionKey, int], npt.NDArray[np.uint32]]]:
-        if not tasks:
-            return
-        index = range(len(tasks))
-        if client is None:
-            workers = os.cpu_count() or 1
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segpaint") as pool:
-
-                def submit_local(i: int) -> Future[npt.NDArray[np.uint32]]:
-                    key, t = tasks[i]
-                    return pool.submit(job, self._stack(key), t)
-
-                for i, labels in _windowed(index, submit_local, window or 2 * workers, wait):
-                    yield tasks[i], labels
-            return
-        if not hasattr(client, "submit") or not hasattr(client, "scatter"):
-            raise TypeError(
-                f"client: expected a dask.distributed.Client, got {type(client).__name__}; "
-                "create one with `from dask.distributed import Client; client = Client()`"
-            )
-        import distributed
-
-        dask_wait: Callable[..., Any] = distributed.wait
-        remote = {
-            key: client.scatter(self._stack(key), broadcast=True, hash=False)
-            for key in dict.fromkeys(k for k, _ in tasks)
-        }
-
-        def submit_remote(i: int) -> Any:
-            key, t = tasks[i]
-            # pure=False: a re-run must recompute, never reuse a cached result
-            return client.submit(job, remote[key], t, pure=False)
-
-        def wait_remote(futures: Iterable[Any], return_when: str) -> Any:
-            return dask_wait(list(futures), return_when=return_when)
-
-        workers = _client_workers(client)
-        for i, labels in _windowed(index, submit_remote, window or 2 * workers, wait_remote):
+        frames = [(key, self._stack(key), t) for key, t in tasks]
+        for i, labels in run_frames(frames, job, client, window):
             yield tasks[i], labels
 
     # ----------------------------------------------------------- samples
