@@ -478,3 +478,23 @@ def test_seg_npy_both_ways_with_cellpose_io(tmp_path: Path, import_optional: Any
     again = segpaint.open(other, journal=False)
     again.import_labels(tmp_path / "other_seg.npy")
     np.testing.assert_array_equal(again.labels("cells", 0), masks)
+
+
+@needs_zarr
+def test_save_labels_writes_the_ngff_labels_group(tmp_path: Path) -> None:
+    data = np.zeros((2, 1, 1, 30, 40), np.uint16)
+    path = tmp_path / "img.zarr"
+    write_ngff(str(path), data, "tczyx", version="0.5", levels=1)
+    session = segpaint.open(path)
+    session.paint("cells", 1, [(10, 10)], radius=3, label=5)
+    (where,) = session.save_labels("cells", format="ngff")
+    assert str(where).endswith("labels/cells")
+    written = np.asarray(zarr.open_group(str(path), mode="r")["labels/cells/0"][...])
+    np.testing.assert_array_equal(written[:, 0], np.asarray(session.labels("cells")))
+    assert not session._pops["cells"].dirty  # saved: the journal no longer holds it
+    session.close()
+    again = segpaint.open(path)
+    assert again.pending_edits == 0
+    assert again.labels("cells", 1)[10, 10] == 5  # the labels group is a population on open
+    with pytest.raises(ValueError, match="format: expected 'tiff' or 'ngff'"):
+        again.save_labels("cells", format="png")

@@ -2223,7 +2223,12 @@ class Session:
         )
 
     def save_labels(
-        self, population: str, *, folder: str | Path | None = None, all_frames: bool = False
+        self,
+        population: str,
+        *,
+        folder: str | Path | None = None,
+        all_frames: bool = False,
+        format: str = "tiff",
     ) -> list[Path]:
         """Write edited frames to ``labels_<population>/{t:04d}.tif`` (YX), atomically.
 
@@ -2238,7 +2243,15 @@ class Session:
             ``labels_<population>/<image name>/`` beside a file.
         all_frames : bool
             Write every frame that has labels, not only the edited ones.
+        format : {"tiff", "ngff"}
+            ``"ngff"``: for a session opened from an OME-Zarr image, write the population as the
+            image's NGFF label group ``labels/<population>`` (every frame, replacing the group;
+            see :meth:`export_labels`) instead of TIFF frames.
         """
+        if format == "ngff":
+            return self._save_ngff(population)
+        if format != "tiff":
+            raise ValueError(f"format: expected 'tiff' or 'ngff', got {format!r}")
         pop = self._pop(population)
         target, base = self._target(
             folder, self.source.default_labels_folder(population), "save labels"
@@ -2506,6 +2519,22 @@ class Session:
             except IndexError as err:
                 raise ValueError(f"{path}: an ROI is on frame {r.frame}: {err}") from err
         return [self.add_roi(r.frame, (r.row0, r.row1), (r.col0, r.col1)) for r in records]
+
+    def _save_ngff(self, population: str) -> list[Path]:
+        pop = self._pop(population)
+        with self._lock:
+            versions = dict(pop.version)
+        where = self.export_labels(population, format="ngff", overwrite=True)
+        with self._lock:
+            for t, version in versions.items():
+                if pop.version.get(t, 0) == version:
+                    pop.saved_version[t] = version
+            if self._journal is not None:
+                try:
+                    self._compact_journal()
+                except OSError as err:
+                    self._autosave_error = err.strerror or str(err)
+        return [Path(where)]
 
     def samples(
         self,
