@@ -4,7 +4,7 @@
 // trait goes to Python once, on release.
 
 import { parseHex, percentileLimits } from "./colors.js";
-import { h } from "./dom.js";
+import { h, nameControls } from "./dom.js";
 import { fmt } from "./display.js";
 
 /** @typedef {import("./display.js").Display} Display */
@@ -53,12 +53,12 @@ export class ChannelPanel {
     const names = this.get("channel_names");
     names.forEach((name, c) => {
       const data = { "data-channel": String(c) };
-      const vis = h("input", { type: "checkbox", "data-control": "channel-visible", ...data });
-      const color = h("input", { type: "color", "data-control": "channel-color", ...data });
+      const vis = h("input", { type: "checkbox", "data-control": "channel-visible", ...data, title: `Show ${name}` });
+      const color = h("input", { type: "color", "data-control": "channel-color", ...data, title: `Colour of ${name}` });
       const lo = h("input", { type: "range", "data-control": "contrast-lo", ...data, title: "lower contrast limit" });
       const hi = h("input", { type: "range", "data-control": "contrast-hi", ...data, title: "upper contrast limit" });
       const gamma = h("input", { type: "range", min: this.limits.gammaMin, max: this.limits.gammaMax, step: 0.05, "data-control": "gamma", ...data, title: "gamma" });
-      const auto = h("button", { type: "button", "data-action": "auto-contrast", ...data, text: "auto", title: "Contrast from the 1st–99.8th percentiles of this frame" });
+      const auto = h("button", { type: "button", "data-action": "auto-contrast", ...data, text: "auto", title: "Contrast from percentiles of this frame (the auto_percentiles trait, default 1 and 99.8)" });
       const text = h("span", { class: "segpaint-value" });
       box.append(h("div", { class: "segpaint-row segpaint-channel" }, [vis, color, h("b", { text: ` ${name} ` }), "lo ", lo, " hi ", hi, " γ ", gamma, auto, text]));
       this.controls.push({ vis, color, lo, hi, gamma, auto, text });
@@ -117,11 +117,13 @@ export class ChannelPanel {
           return;
         }
         const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
-        cl[c] = percentileLimits(ch.data, ch.dtype, 1, 99.8);
+        const [pLow, pHigh] = d.model.get("auto_percentiles") || [1, 99.8];
+        cl[c] = percentileLimits(ch.data, ch.dtype, pLow, pHigh);
         d.save("contrast", cl);
         this.sync();
       });
     });
+    nameControls(box);
     this.syncControls();
   }
 

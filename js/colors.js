@@ -196,6 +196,9 @@ export class LabelColors {
   }
 }
 
+/** "#rrggbb" of [r, g, b]. @param {number[]} rgb */
+export const cssColor = (rgb) => "#" + rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
+
 /** Parse "#rrggbb" into [r, g, b]; throws with the expected form otherwise. */
 export function parseHex(color) {
   const m = /^#([0-9a-fA-F]{6})$/.exec(color || "");

@@ -111,6 +111,8 @@ export function mount({ model, el }) {
     d.updateStatus();
   });
   onModel("change:rois", () => d.rois.syncFromModel());
+  onModel("change:height", () => c.syncHeight()); // issue 10: canvas size
+  for (const name of ["n_frames", "frame_interval_min"]) onModel(`change:${name}`, () => c.syncFrame());
 
   // Initial sync.
   d.channels.build();
