@@ -125,6 +125,7 @@ export class ChannelPanel {
     });
     nameControls(box);
     this.syncControls();
+    this.apply(); // label colours avoid the channel hues from the start
   }
 
   /** @param {number} c */
@@ -187,6 +188,21 @@ export class ChannelPanel {
       contrast.forEach((lim, c) => {
         if (this.controls[c] && lim) this.controls[c].text.textContent = `[${fmt(lim[0])}, ${fmt(lim[1])}]`;
       });
+    }
+    // Label colours keep clear of the hues of the channels on screen (issue 10).
+    /** @type {number[][]} */
+    const shown = [];
+    cols.forEach((/** @type {string} */ col, /** @type {number} */ c) => {
+      if (vis[c] === false) return;
+      try {
+        shown.push(parseHex(col));
+      } catch {
+        /* a bad colour has no hue to avoid */
+      }
+    });
+    if (renderer.colors.avoidChannels(shown)) {
+      changed = true;
+      this.d.controls?.syncSwatch();
     }
     if (changed) this.d.redraw();
   }

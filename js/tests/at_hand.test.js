@@ -7,7 +7,7 @@ import widget from "../widget.js";
 import { SHORTCUTS } from "../dom.js";
 import { keyAction } from "../tools.js";
 import { MESSAGE_SECONDS, ZOOM_OUT_OF_FIT } from "../display.js";
-import { PALETTE, cssColor } from "../colors.js";
+import { HUE_GAP_DEG, PALETTE, cssColor, hueDistance, hueOf, parseHex } from "../colors.js";
 import { parseLabel } from "../controls.js";
 
 class MockModel {
@@ -218,6 +218,30 @@ describe("labels at hand", () => {
     await nextFrame();
     expect(statusText()).toContain("label 0");
     expect(under.hidden).toBe(true);
+  });
+});
+
+describe("label colours follow the channels shown", () => {
+  it("on a green channel no selected label is shown green; hiding the channel gives green back", () => {
+    mount({ channel_colors: ["#00ff00"] });
+    sendFrame(model, 0);
+    const swatch = q('[data-control="selected-swatch"]');
+    const hues = [];
+    for (let label = 1; label <= 60; label++) {
+      model.set("selected_label", label);
+      const h = hueOf(parseHex(swatch.getAttribute("data-color")));
+      if (h.sat > 0.2) hues.push(h.hue);
+    }
+    expect(hues.length).toBeGreaterThan(30);
+    expect(Math.min(...hues.map((h) => hueDistance(h, 120)))).toBeGreaterThanOrEqual(HUE_GAP_DEG);
+    model.set("channel_visible", [false]);
+    const greens = [];
+    for (let label = 1; label <= 60; label++) {
+      model.set("selected_label", label);
+      const h = hueOf(parseHex(swatch.getAttribute("data-color")));
+      if (h.sat > 0.2 && hueDistance(h.hue, 120) < HUE_GAP_DEG) greens.push(label);
+    }
+    expect(greens.length).toBeGreaterThan(0);
   });
 });
 
