@@ -41,4 +41,14 @@ export const CSS = `
 .segpaint-annotator .segpaint-help kbd { font-family: var(--jp-code-font-family, monospace); padding: 0 3px;
   border: 1px solid var(--jp-border-color2, #ccc); border-radius: 3px; }
 .segpaint-annotator .segpaint-progress { width: 120px; }
+.segpaint-annotator .segpaint-range { position: relative; display: inline-block; width: 160px; height: 18px;
+  vertical-align: middle; }
+.segpaint-annotator .segpaint-range input[type=range] { position: absolute; left: 0; top: 0; width: 100%;
+  height: 100%; margin: 0; }
+.segpaint-annotator .segpaint-range input[data-control=contrast-lo] { pointer-events: none; z-index: 1;
+  -webkit-appearance: none; appearance: none; background: transparent; }
+.segpaint-annotator .segpaint-range input[data-control=contrast-lo]::-webkit-slider-runnable-track { background: transparent; }
+.segpaint-annotator .segpaint-range input[data-control=contrast-lo]::-webkit-slider-thumb { pointer-events: auto; }
+.segpaint-annotator .segpaint-range input[data-control=contrast-lo]::-moz-range-thumb { pointer-events: auto; }
+.segpaint-annotator .segpaint-channel input[type=number] { width: 5.5em; }
 `;

@@ -245,6 +245,50 @@ describe("label colours follow the channels shown", () => {
   });
 });
 
+describe("contrast: two ends, typed values, gamma shown", () => {
+  it("typed limits apply on Enter or change; a reversed or non-number pair is refused with a message", () => {
+    mount();
+    sendFrame(model, 0);
+    const loNum = q('input[data-control="contrast-lo-value"][data-channel="0"]');
+    const hiNum = q('input[data-control="contrast-hi-value"][data-channel="0"]');
+    expect([loNum.value, hiNum.value]).toEqual(["0", "1000"]);
+    // both ends of one track
+    const range = q(".segpaint-range");
+    expect(range.querySelector('[data-control="contrast-lo"]')).not.toBe(null);
+    expect(range.querySelector('[data-control="contrast-hi"]')).not.toBe(null);
+    hiNum.value = "12345";
+    key(hiNum, "Enter");
+    expect(model.get("contrast")[0]).toEqual([0, 12345]);
+    expect(q('input[data-control="contrast-hi"]').value).toBe("12345"); // the slider's range grew to it
+    loNum.value = "20000";
+    loNum.dispatchEvent(new Event("change"));
+    expect(model.get("contrast")[0]).toEqual([0, 12345]);
+    expect(statusText()).toContain("phase: the lower contrast limit (20000) must be below the upper one (12345)");
+    expect(loNum.value).toBe("0");
+    loNum.value = "";
+    loNum.dispatchEvent(new Event("change"));
+    expect(statusText()).toContain("phase: contrast limits must be numbers");
+    expect(model.get("contrast")[0]).toEqual([0, 12345]);
+  });
+
+  it("dragging a slider updates the typed boxes; the gamma value is shown", () => {
+    mount();
+    sendFrame(model, 0);
+    const hi = q('input[data-control="contrast-hi"]');
+    hi.value = "600";
+    hi.dispatchEvent(new Event("input"));
+    expect(q('input[data-control="contrast-hi-value"]').value).toBe("600");
+    const gamma = q('input[data-control="gamma"]');
+    const shown = q('[data-control="gamma-value"]');
+    expect(shown.textContent).toBe("γ 1.00");
+    gamma.value = "1.5";
+    gamma.dispatchEvent(new Event("input"));
+    expect(shown.textContent).toBe("γ 1.50");
+    model.set("gamma", [0.75]);
+    expect(shown.textContent).toBe("γ 0.75");
+  });
+});
+
 describe("status line", () => {
   it("a message leaves the line after MESSAGE_SECONDS but stays readable in the tooltip; a click unfolds it", () => {
     vi.useFakeTimers();
