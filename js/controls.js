@@ -88,6 +88,7 @@ export class Controls {
     listen(ui.contour, "change", () => d.save("contour", ui.contour.checked));
     listen(ui.selectedOnly, "change", () => d.save("show_selected_only", ui.selectedOnly.checked));
     listen(ui.lockRoi, "change", () => d.save("lock_to_roi", ui.lockRoi.checked));
+    listen(ui.contiguous, "change", () => d.save("fill_contiguous", ui.contiguous.checked));
     listen(ui.formatSelect, "change", () => d.save("export_format", ui.formatSelect.value));
     listen(ui.btnExport, "click", () => {
       const rois = d.rois;
@@ -144,6 +145,12 @@ export class Controls {
         if (!d.ui.help.hidden) d.ui.help.hidden = true;
         else if (!d.assist.cancel()) d.rois.select(-1);
         break;
+      case "toggle-contiguous": {
+        const on = d.model.get("fill_contiguous") === false;
+        d.save("fill_contiguous", on);
+        d.say(`contiguous fill ${on ? "on" : "off: the fill bucket changes every pixel of the clicked label"}`);
+        break;
+      }
       case "help":
         d.ui.help.hidden = !d.ui.help.hidden;
         d.ui.btnHelp.setAttribute("aria-expanded", String(!d.ui.help.hidden));
@@ -353,6 +360,7 @@ export class Controls {
     ui.contour.checked = model.get("contour");
     ui.selectedOnly.checked = model.get("show_selected_only");
     ui.lockRoi.checked = model.get("lock_to_roi");
+    ui.contiguous.checked = model.get("fill_contiguous") !== false;
     ui.labelInput.value = String(model.get("selected_label"));
     this.syncSwatch();
     this.d.redraw();

@@ -44,6 +44,7 @@ export const SHORTCUTS = [
   { keys: ["o"], action: "tool:polygon", text: "Polygon" },
   { keys: ["d"], action: "tool:delete-box", text: "Delete every cell in a box" },
   { keys: ["m"], action: "new-label", text: "Select a new, unused label" },
+  { keys: ["n"], action: "toggle-contiguous", text: "Contiguous fill on / off (off: the fill bucket changes every pixel of that label)" },
   { keys: ["v"], action: "toggle-preserve", text: "Preserve labels on / off (assisted tools never paint over other cells)" },
   { keys: ["["], action: "brush-smaller", text: "Brush smaller" },
   { keys: ["]"], action: "brush-bigger", text: "Brush bigger" },
@@ -167,6 +168,7 @@ export function buildDom(limits) {
   const contour = h("input", { type: "checkbox", "data-control": "contour", title: "Show labels as outlines" });
   const selectedOnly = h("input", { type: "checkbox", "data-control": "selected-only", title: "Show only the selected label" });
   const lockRoi = h("input", { type: "checkbox", "data-control": "lock-to-roi", title: "Lock edits to the ROIs" });
+  const contiguous = h("input", { type: "checkbox", "data-control": "fill-contiguous", title: "Contiguous fill (n): off, the fill bucket changes every pixel of the clicked label" });
   const settings = h("div", { class: "segpaint-row" }, [
     h("label", {}, ["brush ", brushSize, brushLabel]),
     h("label", {}, ["label ", labelInput, labelSwatch]),
@@ -174,6 +176,7 @@ export function buildDom(limits) {
     h("label", {}, [contour, " contour"]),
     h("label", {}, [selectedOnly, " selected only"]),
     h("label", {}, [lockRoi, " lock edits to ROI"]),
+    h("label", {}, [contiguous, " contiguous fill"]),
   ]);
 
   const frameSlider = h("input", { type: "range", min: 0, max: 0, step: 1, "data-control": "frame", title: "Frame (, / .)" });
@@ -220,7 +223,7 @@ export function buildDom(limits) {
 
   return {
     root, toolButtons, btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, btnHelp, btnHelpClose, help, brushSize, brushLabel, labelInput,
-    labelSwatch, opacity, contour, selectedOnly, lockRoi, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, playFps, frameBox, popSelect,
+    labelSwatch, opacity, contour, selectedOnly, lockRoi, contiguous, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, playFps, frameBox, popSelect,
     posSelect, posLabel, formatSelect, btnExport, btnSave, methodSelect, scopeSelect, btnPreseg, progress, channelsBox, viewport,
     imageCanvas, viewCanvas, resizeHandle, status, statusText, cursorSwatch,
   };

@@ -172,6 +172,8 @@ export function keyAction(e) {
       return "enter";
     case "v": // preserVe labels (p is the brush, as in napari)
       return "toggle-preserve";
+    case "n": // contiguous fill on / off (Non-contiguous)
+      return "toggle-contiguous";
     case "?":
       return "help";
     case "[":

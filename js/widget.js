@@ -98,7 +98,7 @@ export function mount({ model, el }) {
   onModel("change:busy", () => c.syncBusy());
   onModel("change:progress", () => c.syncBusy());
   onModel("change:export_format", () => (ui.formatSelect.value = model.get("export_format")));
-  for (const name of ["opacity", "contour", "show_selected_only", "selected_label", "lock_to_roi"]) {
+  for (const name of ["opacity", "contour", "show_selected_only", "selected_label", "lock_to_roi", "fill_contiguous"]) {
     onModel(`change:${name}`, () => {
       c.syncOverlay();
       d.updateStatus();

@@ -59,12 +59,14 @@ function state(extra = {}) {
 }
 
 /** Frame `t`: channel 0 = pixel index (0..79), labels 0 but cell 4 on (7, 0) and (7, 1). */
-function sendFrame(model, t) {
+function sendFrame(model, t, labels = null) {
   const xfer = t + 1;
   const c0 = new Uint16Array(H * W).map((_, i) => i);
-  const labels = new Uint32Array(H * W);
-  labels[7 * W] = 4;
-  labels[7 * W + 1] = 4;
+  if (!labels) {
+    labels = new Uint32Array(H * W);
+    labels[7 * W] = 4;
+    labels[7 * W + 1] = 4;
+  }
   model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, channels: [{ index: 0, dtype: "uint16" }], labels: true, partial: false });
   model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: H, dtype: "uint16" }, [c0]);
   model.deliver({ type: "band", xfer, key: "labels", encoding: "raw", row0: 0, row1: H, dtype: "uint32" }, [labels]);
@@ -172,6 +174,49 @@ describe("shortcuts: one table for keys and the ? overlay", () => {
     key(root, "v");
     expect(model.get("preserve_labels")).toBe(true);
     expect(q('input[data-control="preserve-labels"]')?.checked ?? true).toBe(true);
+  });
+});
+
+describe("contiguous fill", () => {
+  it("n turns contiguous fill off: the bucket then changes every pixel of the clicked label, in one patch", () => {
+    mount({ tool: "fill", selected_label: 9, fill_contiguous: true });
+    const labels = new Uint32Array(H * W);
+    labels[0] = 4; // (0, 0)
+    labels[5 * W + 5] = 4; // (5, 5), not connected to (0, 0)
+    sendFrame(model, 0, labels);
+    const box = q('input[data-control="fill-contiguous"]');
+    expect(box.checked).toBe(true);
+    const p = dbg.imageToClient(0, 0);
+    pointer(canvas, "pointerdown", p.x, p.y);
+    pointer(canvas, "pointerup", p.x, p.y);
+    expect([dbg.label(0, 0), dbg.label(5, 5)]).toEqual([9, 4]); // contiguous: only (0, 0)
+    key(root, "n");
+    expect(model.get("fill_contiguous")).toBe(false);
+    expect(box.checked).toBe(false);
+    expect(statusText()).toContain("contiguous fill off");
+    model.set("selected_label", 7);
+    pointer(canvas, "pointerdown", p.x, p.y); // (0, 0) is 9 now: fills only 9s, so (0, 0)
+    pointer(canvas, "pointerup", p.x, p.y);
+    const q5 = dbg.imageToClient(5, 5);
+    model.set("selected_label", 2);
+    const before = model.sent.filter((m) => m.content.type === "stroke").length;
+    pointer(canvas, "pointerdown", q5.x, q5.y);
+    pointer(canvas, "pointerup", q5.x, q5.y);
+    expect([dbg.label(0, 0), dbg.label(5, 5), dbg.label(7, 0)]).toEqual([7, 2, 0]);
+    // label 4 was only at (5, 5): one patch for the fill
+    expect(model.sent.filter((m) => m.content.type === "stroke").length).toBe(before + 1);
+    model.set("selected_label", 3);
+    const bg = dbg.imageToClient(2, 2);
+    pointer(canvas, "pointerdown", bg.x, bg.y);
+    pointer(canvas, "pointerup", bg.x, bg.y);
+    // every background pixel became 3, the labelled ones stayed
+    let threes = 0;
+    for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) if (dbg.label(r, c) === 3) threes++;
+    expect(threes).toBe(H * W - 2);
+    expect([dbg.label(0, 0), dbg.label(5, 5)]).toEqual([7, 2]);
+    box.checked = true;
+    box.dispatchEvent(new Event("change"));
+    expect(model.get("fill_contiguous")).toBe(true);
   });
 });
 

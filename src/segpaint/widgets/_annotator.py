@@ -291,6 +291,10 @@ class Annotator(anywidget.AnyWidget):
         read_only=True,
         help="Minutes between frames (the session's frame_interval_min); 0 when unknown.",
     ).tag(sync=True)
+    fill_contiguous = traitlets.Bool(
+        True,
+        help="Fill bucket: True fills the connected region; False every pixel of that label.",
+    ).tag(sync=True)
     auto_percentiles = PercentileRange(
         (1.0, 99.8),
         help="Percentiles (low, high) the 'auto' contrast button uses, e.g. (1, 99.8).",
