@@ -243,6 +243,7 @@ export class Display {
   /** @param {string} text */
   say(text) {
     this.message = text;
+    this.shown = { text: "", since: 0 }; // the same words said again are a new message: show them
     this.updateStatus();
   }
 

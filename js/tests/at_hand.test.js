@@ -349,6 +349,16 @@ describe("status line", () => {
     expect(statusText()).not.toContain(long);
     expect(statusText()).toContain("selected 1");
     expect(status.title).toContain(`last message: ${long}`);
+    // The same words said again (a second refused label) come back for another MESSAGE_SECONDS.
+    const box = q('input[data-control="selected-label"]');
+    box.value = "-1";
+    key(box, "Enter");
+    expect(statusText()).toContain("label must be a whole number");
+    vi.advanceTimersByTime(MESSAGE_SECONDS * 1000 + 100);
+    expect(statusText()).not.toContain("label must be a whole number");
+    box.value = "-1";
+    key(box, "Enter");
+    expect(statusText()).toContain("label must be a whole number");
     status.click();
     expect(status.classList.contains("segpaint-status-full")).toBe(true);
     status.click();
