@@ -64,6 +64,8 @@ export class Display {
     this.assist = /** @type {any} */ (null);
     /** @type {import("./controls.js").Controls} */
     this.controls = /** @type {any} */ (null);
+    /** @type {import("./labels.js").LabelList | null} the label list (issue 10) */
+    this.labelList = null;
     /** @type {import("./scribble.js").ScribbleLayer | null} scribble marks (issue 12) */
     this.scribbles = null;
     /** @type {import("./model.js").ViewHooks} what the model-level state calls on this view */
@@ -285,6 +287,7 @@ export class Display {
       state.requestFull(this.wantedPreviewStep() < state.previewStep ? 0 : 150);
     }
     if (p.labels) this.recolor();
+    this.labelList?.dirty();
     if (!this.ready) {
       this.ready = true;
       ui.root.setAttribute("data-ready", "1");
@@ -301,6 +304,7 @@ export class Display {
     if (!state.labels) return;
     if (renderer.colors.update(state.labels, renderer.width, renderer.height, box, edited)) this.redraw();
     else renderer.updateBox(box);
+    this.labelList?.dirty();
     this.updateStatus();
   }
 }

@@ -168,6 +168,8 @@ export function buildDom(limits) {
   const contour = h("input", { type: "checkbox", "data-control": "contour", title: "Show labels as outlines" });
   const selectedOnly = h("input", { type: "checkbox", "data-control": "selected-only", title: "Show only the selected label" });
   const lockRoi = h("input", { type: "checkbox", "data-control": "lock-to-roi", title: "Lock edits to the ROIs" });
+  const labelCount = h("span", { class: "segpaint-value", "data-control": "label-count" });
+  const labelList = h("select", { "data-control": "label-list", title: "Labels on this frame: choose one to select it and bring it into view" });
   const contiguous = h("input", { type: "checkbox", "data-control": "fill-contiguous", title: "Contiguous fill (n): off, the fill bucket changes every pixel of the clicked label" });
   const settings = h("div", { class: "segpaint-row" }, [
     h("label", {}, ["brush ", brushSize, brushLabel]),
@@ -177,6 +179,7 @@ export function buildDom(limits) {
     h("label", {}, [selectedOnly, " selected only"]),
     h("label", {}, [lockRoi, " lock edits to ROI"]),
     h("label", {}, [contiguous, " contiguous fill"]),
+    h("label", {}, [labelCount, " ", labelList]),
   ]);
 
   const frameSlider = h("input", { type: "range", min: 0, max: 0, step: 1, "data-control": "frame", title: "Frame (, / .)" });
@@ -223,7 +226,7 @@ export function buildDom(limits) {
 
   return {
     root, toolButtons, btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, btnHelp, btnHelpClose, help, brushSize, brushLabel, labelInput,
-    labelSwatch, opacity, contour, selectedOnly, lockRoi, contiguous, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, playFps, frameBox, popSelect,
+    labelSwatch, labelCount, labelList, opacity, contour, selectedOnly, lockRoi, contiguous, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, playFps, frameBox, popSelect,
     posSelect, posLabel, formatSelect, btnExport, btnSave, methodSelect, scopeSelect, btnPreseg, progress, channelsBox, viewport,
     imageCanvas, viewCanvas, resizeHandle, status, statusText, cursorSwatch,
   };

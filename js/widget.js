@@ -17,6 +17,7 @@ import { buildDom } from "./dom.js";
 import { Editor } from "./editor.js";
 import { Assist } from "./assist.js";
 import { bindInput } from "./input.js";
+import { LabelList } from "./labels.js";
 import { disposeModelState, modelState } from "./model.js";
 import { RoiLayer } from "./roi.js";
 import { ScribbleLayer } from "./scribble.js";
@@ -72,6 +73,8 @@ export function mount({ model, el }) {
   d.assist = new Assist(d);
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
+  d.labelList = new LabelList(d, listen); // issue 10: label list
+  cleanups.push(() => d.labelList?.dispose());
   d.scribbles = new ScribbleLayer(d, listen, onModel); // issue 12: scribble mode
   cleanups.push(() => d.scribbles?.dispose());
   d.assist.bindControls(listen, onModel);

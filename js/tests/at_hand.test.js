@@ -9,6 +9,7 @@ import { keyAction } from "../tools.js";
 import { MESSAGE_SECONDS, ZOOM_OUT_OF_FIT } from "../display.js";
 import { HUE_GAP_DEG, PALETTE, cssColor, hueDistance, hueOf, parseHex } from "../colors.js";
 import { parseLabel } from "../controls.js";
+import { LIST_DEBOUNCE_MS, labelStats } from "../labels.js";
 
 class MockModel {
   constructor(initial) {
@@ -217,6 +218,47 @@ describe("contiguous fill", () => {
     box.checked = true;
     box.dispatchEvent(new Event("change"));
     expect(model.get("fill_contiguous")).toBe(true);
+  });
+});
+
+describe("label list", () => {
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  it("labelStats counts pixels and boxes per label", () => {
+    const lab = Uint32Array.from([0, 4, 4, 0, 0, 4, 2, 0, 0]);
+    const st = labelStats(lab, 3, 3);
+    expect([...st.keys()].sort()).toEqual([2, 4]);
+    expect(st.get(4)).toEqual({ count: 3, box: [0, 2, 1, 3] });
+    expect(st.get(2)).toEqual({ count: 1, box: [2, 3, 0, 1] });
+  });
+
+  it("lists the frame's labels with sizes; choosing one selects it and centres it; edits update it", async () => {
+    mount({ tool: "brush", selected_label: 6, brush_size: 1 });
+    const labels = new Uint32Array(H * W);
+    labels[7 * W] = 4;
+    labels[7 * W + 1] = 4;
+    labels[1 * W + 8] = 5;
+    sendFrame(model, 0, labels);
+    await wait(LIST_DEBOUNCE_MS + 50);
+    const list = q('select[data-control="label-list"]');
+    expect(q('[data-control="label-count"]').textContent).toBe("2 labels");
+    expect([...list.options].slice(1).map((o) => o.textContent)).toEqual(["4 · 2 px", "5 · 1 px"]);
+    list.value = "4";
+    list.dispatchEvent(new Event("change"));
+    expect(model.get("selected_label")).toBe(4);
+    // the cell's centre (rows 7-8, cols 0-2 as pixel edges) is at the viewport's centre (512 x 512 in jsdom)
+    const centre = dbg.imageToClient(7, 0.5);
+    expect(centre.x).toBeCloseTo(256, 5);
+    expect(centre.y).toBeCloseTo(256, 5);
+    expect(statusText()).toContain("label 4: 2 px");
+    // a stroke of a new label shows up once the pointer is released
+    model.set("selected_label", 6);
+    const p = dbg.imageToClient(3, 5);
+    pointer(canvas, "pointerdown", p.x, p.y);
+    pointer(canvas, "pointerup", p.x, p.y);
+    await wait(LIST_DEBOUNCE_MS + 50);
+    expect(q('[data-control="label-count"]').textContent).toBe("3 labels");
+    expect([...list.options].map((o) => o.textContent)).toContain("6 · 1 px");
   });
 });
 

@@ -172,6 +172,17 @@ def test_fits_1024x700_enter_applies_label_help_overlay_and_resize(
             page, "return root.querySelector('[data-control=selected-swatch]').dataset.color;"
         )
         assert swatch.startswith("#") and len(swatch) == 7
+        # The label list counts the frame's 12 cells; choosing one selects it (Python follows).
+        page.wait_for_function(
+            f"() => document.querySelector('{ROOT} [data-control=label-count]').textContent"
+            " === '12 labels'"
+        )
+        page.locator(f'{ROOT} select[data-control="label-list"]').first.select_option("7")
+        page.wait_for_function(
+            f"() => document.querySelector('{ROOT} .segpaint-status').textContent.includes('label 7:')"
+        )
+        assert nb.kernel.eval("annotator.selected_label") == 7
+        js(page, "root.querySelector('[data-action=fit]').click(); return 1;")
         # ? lists the shortcuts over the canvas; Escape closes it.
         js(page, "root.focus(); return true;")
         page.keyboard.press("?")
