@@ -220,7 +220,8 @@ export function buildDom(limits) {
   // Status: the colour of the label under the cursor, then the text (click to show a long message in full).
   const cursorSwatch = h("span", { class: "segpaint-swatch", "data-control": "cursor-swatch" });
   const statusText = h("span", { class: "segpaint-status-text" });
-  const status = h("div", { class: "segpaint-status", role: "status", title: "" }, [cursorSwatch, statusText]);
+  // No role="status": it would be read aloud at every pointer move.
+  const status = h("div", { class: "segpaint-status", title: "" }, [cursorSwatch, statusText]);
   root.append(toolbar, settings, frameRow, channelsBox, actionsRow, viewport, resizeHandle, status);
   nameControls(root);
 

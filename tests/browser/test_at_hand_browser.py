@@ -183,6 +183,16 @@ def test_fits_1024x700_enter_applies_label_help_overlay_and_resize(
         )
         assert nb.kernel.eval("annotator.selected_label") == 7
         js(page, "root.querySelector('[data-action=fit]').click(); return 1;")
+        # n and v (no clash with JupyterLab's command-mode keys) toggle the fill and preserve modes.
+        js(page, "root.focus(); return true;")
+        page.keyboard.press("n")
+        page.keyboard.press("v")
+        page.wait_for_timeout(300)
+        assert nb.kernel.eval("[annotator.fill_contiguous, annotator.preserve_labels]") == [
+            False,
+            False,
+        ]
+        assert page.locator(".jp-Notebook .jp-MarkdownCell").count() == 0  # no cell turned markdown
         # ? lists the shortcuts over the canvas; Escape closes it.
         js(page, "root.focus(); return true;")
         page.keyboard.press("?")

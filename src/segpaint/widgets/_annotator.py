@@ -284,7 +284,7 @@ class Annotator(anywidget.AnyWidget):
         what="a canvas height",
         unit=" CSS pixels",
         note="0 fits the notebook area; the drag handle under the canvas sets it too",
-        help="Canvas height in CSS pixels; 0 (default) fits the notebook area.",
+        help="Canvas height in CSS pixels (under 160 shows 160); 0 (default) fits the notebook area.",
     ).tag(sync=True)
     frame_interval_min = traitlets.Float(
         0.0,
