@@ -183,6 +183,12 @@ def test_fits_1024x700_enter_applies_label_help_overlay_and_resize(
         )
         assert nb.kernel.eval("annotator.selected_label") == 7
         js(page, "root.querySelector('[data-action=fit]').click(); return 1;")
+        # A typed contrast limit applies on Enter in JupyterLab too.
+        hi = page.locator(f'{ROOT} input[data-control="contrast-hi-value"][data-channel="0"]').first
+        hi.fill("900")
+        hi.press("Enter")
+        page.wait_for_timeout(300)
+        assert nb.kernel.eval("annotator.contrast[0][1]") == 900
         # n and v (no clash with JupyterLab's command-mode keys) toggle the fill and preserve modes.
         js(page, "root.focus(); return true;")
         page.keyboard.press("n")
