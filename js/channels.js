@@ -4,7 +4,7 @@
 // trait goes to Python once, on release.
 
 import { parseHex, percentileLimits } from "./colors.js";
-import { h } from "./dom.js";
+import { h, nameControls } from "./dom.js";
 import { fmt } from "./display.js";
 
 /** @typedef {import("./display.js").Display} Display */
@@ -17,8 +17,29 @@ import { fmt } from "./display.js";
  * @property {HTMLInputElement} hi
  * @property {HTMLInputElement} gamma
  * @property {HTMLButtonElement} auto
- * @property {HTMLSpanElement} text
+ * @property {HTMLInputElement} loNum typed lower limit
+ * @property {HTMLInputElement} hiNum typed upper limit
+ * @property {HTMLSpanElement} gammaText the gamma value
  */
+
+/**
+ * Check typed contrast limits: two finite numbers, lower below upper. Returns the pair or a
+ * message for the status line.
+ * @param {string} loText @param {string} hiText @param {string} name channel name
+ * @returns {{limits: number[]} | {error: string}}
+ */
+export function parseContrast(loText, hiText, name) {
+  const lo = Number(String(loText).trim() || NaN);
+  const hi = Number(String(hiText).trim() || NaN);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    return { error: `${name}: contrast limits must be numbers; got ${JSON.stringify(loText)} and ${JSON.stringify(hiText)}` };
+  }
+  if (!(hi > lo)) return { error: `${name}: the lower contrast limit (${lo}) must be below the upper one (${hi})` };
+  return { limits: [lo, hi] };
+}
+
+/** Gamma as shown next to its slider. @param {number} g */
+export const fmtGamma = (g) => `γ ${Number(g).toFixed(2)}`;
 
 export class ChannelPanel {
   /**
@@ -53,15 +74,41 @@ export class ChannelPanel {
     const names = this.get("channel_names");
     names.forEach((name, c) => {
       const data = { "data-channel": String(c) };
-      const vis = h("input", { type: "checkbox", "data-control": "channel-visible", ...data });
-      const color = h("input", { type: "color", "data-control": "channel-color", ...data });
-      const lo = h("input", { type: "range", "data-control": "contrast-lo", ...data, title: "lower contrast limit" });
-      const hi = h("input", { type: "range", "data-control": "contrast-hi", ...data, title: "upper contrast limit" });
-      const gamma = h("input", { type: "range", min: this.limits.gammaMin, max: this.limits.gammaMax, step: 0.05, "data-control": "gamma", ...data, title: "gamma" });
-      const auto = h("button", { type: "button", "data-action": "auto-contrast", ...data, text: "auto", title: "Contrast from the 1st–99.8th percentiles of this frame" });
-      const text = h("span", { class: "segpaint-value" });
-      box.append(h("div", { class: "segpaint-row segpaint-channel" }, [vis, color, h("b", { text: ` ${name} ` }), "lo ", lo, " hi ", hi, " γ ", gamma, auto, text]));
-      this.controls.push({ vis, color, lo, hi, gamma, auto, text });
+      const vis = h("input", { type: "checkbox", "data-control": "channel-visible", ...data, title: `Show ${name}` });
+      const color = h("input", { type: "color", "data-control": "channel-color", ...data, title: `Colour of ${name}` });
+      // Two ends on one track (two range inputs stacked; the lower one takes only its thumb), and
+      // the limits as numbers to type: one slider pixel spans hundreds of grey levels on 16 bits.
+      const lo = h("input", { type: "range", "data-control": "contrast-lo", ...data, title: `${name}: lower contrast limit` });
+      const hi = h("input", { type: "range", "data-control": "contrast-hi", ...data, title: `${name}: upper contrast limit` });
+      const loNum = h("input", { type: "number", step: "any", "data-control": "contrast-lo-value", ...data, title: `${name}: lower contrast limit (type a value, Enter applies)` });
+      const hiNum = h("input", { type: "number", step: "any", "data-control": "contrast-hi-value", ...data, title: `${name}: upper contrast limit (type a value, Enter applies)` });
+      const gamma = h("input", { type: "range", min: this.limits.gammaMin, max: this.limits.gammaMax, step: 0.05, "data-control": "gamma", ...data, title: `${name}: gamma` });
+      const gammaText = h("span", { class: "segpaint-value", "data-control": "gamma-value", ...data });
+      const auto = h("button", { type: "button", "data-action": "auto-contrast", ...data, text: "auto", title: "Contrast from percentiles of this frame (the auto_percentiles trait, default 1 and 99.8)" });
+      const range = h("span", { class: "segpaint-range" }, [hi, lo]);
+      box.append(h("div", { class: "segpaint-row segpaint-channel" }, [vis, color, h("b", { text: ` ${name} ` }), loNum, range, hiNum, gamma, gammaText, auto]));
+      this.controls.push({ vis, color, lo, hi, gamma, auto, loNum, hiNum, gammaText });
+      const typed = () => {
+        const parsed = parseContrast(loNum.value, hiNum.value, name);
+        if ("error" in parsed) {
+          d.say(parsed.error);
+          this.syncControls();
+          return;
+        }
+        const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
+        cl[c] = parsed.limits;
+        d.save("contrast", cl);
+        this.sync();
+      };
+      for (const num of [loNum, hiNum]) {
+        listen(num, "change", typed);
+        listen(num, "keydown", (/** @type {KeyboardEvent} */ e) => {
+          if (e.key !== "Enter") return;
+          e.preventDefault();
+          e.stopPropagation();
+          typed();
+        });
+      }
       const localContrast = () => {
         /** @type {number[][]} */
         const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
@@ -91,6 +138,7 @@ export class ChannelPanel {
       listen(gamma, "input", () => {
         const g = this.get("gamma").slice();
         g[c] = Number(gamma.value);
+        gammaText.textContent = fmtGamma(g[c]);
         this.gammaDraft = g;
         this.apply(null, g);
       });
@@ -117,12 +165,25 @@ export class ChannelPanel {
           return;
         }
         const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
-        cl[c] = percentileLimits(ch.data, ch.dtype, 1, 99.8);
+        const [pLow, pHigh] = d.model.get("auto_percentiles") || [1, 99.8];
+        cl[c] = percentileLimits(ch.data, ch.dtype, pLow, pHigh);
         d.save("contrast", cl);
         this.sync();
       });
     });
+    nameControls(box);
     this.syncControls();
+    this.apply(); // label colours avoid the channel hues from the start
+  }
+
+  /**
+   * The typed-limit boxes follow the sliders (not while the user types in them).
+   * @param {ChannelControls} ctl @param {number[]} lim
+   */
+  showLimits(ctl, lim) {
+    const active = typeof document !== "undefined" ? document.activeElement : null;
+    if (active !== ctl.loNum) ctl.loNum.value = fmt(lim[0]);
+    if (active !== ctl.hiNum) ctl.hiNum.value = fmt(lim[1]);
   }
 
   /** @param {number} c */
@@ -150,9 +211,12 @@ export class ChannelPanel {
       if (cl[c]) {
         ctl.lo.value = String(cl[c][0]);
         ctl.hi.value = String(cl[c][1]);
-        ctl.text.textContent = `[${fmt(cl[c][0])}, ${fmt(cl[c][1])}]`;
+        this.showLimits(ctl, cl[c]);
       }
-      if (g[c] !== undefined) ctl.gamma.value = String(g[c]);
+      if (g[c] !== undefined) {
+        ctl.gamma.value = String(g[c]);
+        ctl.gammaText.textContent = fmtGamma(g[c]);
+      }
       ctl.vis.checked = vis[c] !== false;
       if (cols[c]) ctl.color.value = cols[c];
     });
@@ -183,8 +247,23 @@ export class ChannelPanel {
     }
     if (contrast) {
       contrast.forEach((lim, c) => {
-        if (this.controls[c] && lim) this.controls[c].text.textContent = `[${fmt(lim[0])}, ${fmt(lim[1])}]`;
+        if (this.controls[c] && lim) this.showLimits(this.controls[c], lim);
       });
+    }
+    // Label colours keep clear of the hues of the channels on screen (issue 10).
+    /** @type {number[][]} */
+    const shown = [];
+    cols.forEach((/** @type {string} */ col, /** @type {number} */ c) => {
+      if (vis[c] === false) return;
+      try {
+        shown.push(parseHex(col));
+      } catch {
+        /* a bad colour has no hue to avoid */
+      }
+    });
+    if (renderer.colors.avoidChannels(shown)) {
+      changed = true;
+      this.d.controls?.syncSwatch();
     }
     if (changed) this.d.redraw();
   }

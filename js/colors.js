@@ -2,13 +2,67 @@
 // Colours: label colours that keep neighbouring labels apart, and per-channel LUTs
 // (contrast limits + gamma + channel colour) computed in the browser.
 
-/** A palette of distinct, saturated colours (r, g, b); neighbours never share an entry. */
+/**
+ * A palette of distinct colours (r, g, b); neighbours never share an entry. None is darker than
+ * LABEL_LUMA_MIN, so a label stays visible on a dark image.
+ */
 export const PALETTE = [
-  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
-  [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [220, 190, 255],
-  [170, 110, 40], [255, 250, 200], [128, 0, 0], [170, 255, 195], [128, 128, 0], [255, 215, 180],
-  [0, 0, 128], [255, 99, 71], [46, 139, 87], [218, 112, 214], [100, 149, 237], [255, 160, 0],
+  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [180, 80, 230],
+  [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 170, 170], [220, 190, 255],
+  [170, 110, 40], [255, 250, 200], [200, 60, 60], [170, 255, 195], [128, 128, 0], [255, 215, 180],
+  [90, 120, 255], [255, 99, 71], [46, 139, 87], [218, 112, 214], [100, 149, 237], [255, 160, 0],
 ];
+
+/** Smallest luma (0..1, Rec. 601 weights) of a label colour: nothing near-black on dark images. */
+export const LABEL_LUMA_MIN = 0.35;
+/** Label colours keep at least this hue distance (degrees) from every visible coloured channel. */
+export const HUE_GAP_DEG = 30;
+/** Saturation from which a colour has a hue worth keeping apart (white, greys and pastels do not). */
+export const HUE_SATURATION_MIN = 0.25;
+/** The fewest label colours kept, however many channel hues there are to avoid. */
+export const LABEL_COLORS_MIN = 6;
+
+/** Luma 0..1 of [r, g, b]. @param {number[]} rgb */
+export const luma = ([r, g, b]) => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+
+/** HSV hue (degrees) and saturation (0..1) of [r, g, b]. @param {number[]} rgb */
+export function hueOf([r, g, b]) {
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const c = max - min;
+  const sat = max ? c / max : 0;
+  if (!c) return { hue: 0, sat };
+  let hue = max === r ? ((g - b) / c) % 6 : max === g ? (b - r) / c + 2 : (r - g) / c + 4;
+  hue *= 60;
+  return { hue: hue < 0 ? hue + 360 : hue, sat };
+}
+
+/** Distance between two hues on the colour wheel, 0..180. @param {number} a @param {number} b */
+export const hueDistance = (a, b) => {
+  const d = Math.abs(a - b) % 360;
+  return d > 180 ? 360 - d : d;
+};
+
+/**
+ * Palette entries a label may use next to channels shown in `channelRgbs`: those at least
+ * HUE_GAP_DEG from every saturated channel hue (a green cell on a green channel is invisible).
+ * Pale entries are judged by their hue too once saturated enough to have one. When too few are
+ * left, the LABEL_COLORS_MIN entries farthest in hue from the channels are kept.
+ * @param {number[][]} channelRgbs colours of the visible channels
+ * @returns {number[]} palette indices, ascending
+ */
+export function labelColorChoices(channelRgbs) {
+  const hues = channelRgbs.map(hueOf).filter((h) => h.sat >= HUE_SATURATION_MIN).map((h) => h.hue);
+  const gap = PALETTE.map((rgb) => {
+    const h = hueOf(rgb);
+    if (h.sat < HUE_SATURATION_MIN * 0.8 || !hues.length) return 180;
+    return Math.min(...hues.map((c) => hueDistance(c, h.hue)));
+  });
+  const all = PALETTE.map((_, i) => i);
+  const ok = all.filter((i) => gap[i] >= HUE_GAP_DEG);
+  if (ok.length >= LABEL_COLORS_MIN) return ok;
+  return all.sort((a, b) => gap[b] - gap[a] || a - b).slice(0, LABEL_COLORS_MIN).sort((a, b) => a - b);
+}
 
 /** Deterministic integer hash (so a label keeps its colour across frames unless a neighbour clashes). */
 export function hashLabel(label) {
@@ -107,9 +161,12 @@ export function pairsToAdjacency(pairs, adj = new Map()) {
  */
 /**
  * @param {Map<number, Set<number>>} adj @param {number} [nColors] @param {Map<number, number>} [assigned]
- * @param {Iterable<number> | null} [only]
+ * @param {Iterable<number> | null} [only] @param {number[] | null} [choices]
  */
-export function assignColors(adj, nColors = PALETTE.length, assigned = new Map(), only = null) {
+export function assignColors(adj, nColors = PALETTE.length, assigned = new Map(), only = null, choices = null) {
+  // `choices`: the palette indices allowed (labelColorChoices); all of 0..nColors-1 by default.
+  const pool = choices && choices.length ? choices : Array.from({ length: nColors }, (_, i) => i);
+  const m = pool.length;
   const todo = only ? [...only] : [...adj.keys()];
   todo.sort((a, b) => a - b);
   for (const label of todo) {
@@ -117,12 +174,12 @@ export function assignColors(adj, nColors = PALETTE.length, assigned = new Map()
     for (const n of adj.get(label) || []) {
       if (n === label) continue;
       const a = assigned.get(n);
-      used.add(a === undefined ? hashLabel(n) % nColors : a);
+      used.add(a === undefined ? pool[hashLabel(n) % m] : a);
     }
-    const pref = hashLabel(label) % nColors;
-    let pick = pref;
-    for (let i = 0; i < nColors; i++) {
-      const cand = (pref + i) % nColors;
+    const start = hashLabel(label) % m;
+    let pick = pool[start];
+    for (let i = 0; i < m; i++) {
+      const cand = pool[(start + i) % m];
       if (!used.has(cand)) {
         pick = cand;
         break;
@@ -138,12 +195,32 @@ export class LabelColors {
   constructor() {
     this.adj = new Map();
     this.assigned = new Map();
+    /** @type {number[]} palette indices labels may use (see avoidChannels) */
+    this.choices = PALETTE.map((_, i) => i);
+  }
+
+  /** Palette index a label gets when nothing clashes. @param {number} label */
+  hashIndex(label) {
+    return this.choices[hashLabel(label) % this.choices.length];
+  }
+
+  /**
+   * Keep label colours away from the hues of the visible channels. Returns true when the choice
+   * changed (colours were reassigned: the overlay needs a redraw).
+   * @param {number[][]} channelRgbs colours of the visible channels
+   */
+  avoidChannels(channelRgbs) {
+    const choices = labelColorChoices(channelRgbs);
+    if (choices.join() === this.choices.join()) return false;
+    this.choices = choices;
+    this.assigned = assignColors(this.adj, PALETTE.length, new Map(), null, choices);
+    return true;
   }
 
   /** Recompute for a whole frame. */
   reset(labels, width, height) {
     this.adj = labelAdjacency(labels, width, height);
-    this.assigned = assignColors(this.adj);
+    this.assigned = assignColors(this.adj, PALETTE.length, new Map(), null, this.choices);
   }
 
   /**
@@ -157,7 +234,7 @@ export class LabelColors {
       yield r;
     }
     this.adj = pairsToAdjacency(pairs);
-    this.assigned = assignColors(this.adj);
+    this.assigned = assignColors(this.adj, PALETTE.length, new Map(), null, this.choices);
   }
 
   /**
@@ -175,10 +252,10 @@ export class LabelColors {
       if (!clash) for (const n of this.adj.get(label) || []) if (this.colorIndex(n) === before) clash = true;
       if (!clash) continue;
       this.assigned.delete(label);
-      assignColors(this.adj, PALETTE.length, this.assigned, [label]);
+      assignColors(this.adj, PALETTE.length, this.assigned, [label], this.choices);
       const after = this.assigned.get(label);
       if (before !== undefined && after !== before) changed = true;
-      if (before === undefined && after !== hashLabel(label) % PALETTE.length) changed = true;
+      if (before === undefined && after !== this.hashIndex(label)) changed = true;
     }
     return changed;
   }
@@ -186,15 +263,17 @@ export class LabelColors {
   /** Palette index of a label. */
   colorIndex(label) {
     const i = this.assigned.get(label);
-    return i === undefined ? hashLabel(label) % PALETTE.length : i;
+    return i === undefined ? this.hashIndex(label) : i;
   }
 
   /** RGB of a label. */
   rgb(label) {
-    const i = this.assigned.get(label);
-    return PALETTE[i === undefined ? hashLabel(label) % PALETTE.length : i];
+    return PALETTE[this.colorIndex(label)];
   }
 }
+
+/** "#rrggbb" of [r, g, b]. @param {number[]} rgb */
+export const cssColor = (rgb) => "#" + rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
 
 /** Parse "#rrggbb" into [r, g, b]; throws with the expected form otherwise. */
 export function parseHex(color) {

@@ -5,6 +5,7 @@
 
 import { Renderer, now } from "./render.js";
 import { View, pixelOf } from "./tools.js";
+import { cssColor } from "./colors.js";
 
 /** @typedef {import("./model.js").ModelState} ModelState */
 /** @typedef {import("./model.js").WidgetModel} WidgetModel */
@@ -13,6 +14,11 @@ import { View, pixelOf } from "./tools.js";
 /** Numbers in the status line: integers as they are, others to 4 significant digits. */
 /** @param {number} v */
 export const fmt = (v) => (Number.isInteger(v) ? String(v) : Number(v).toPrecision(4));
+
+/** Seconds a message stays in the status line (it stays readable in the line's tooltip). */
+export const MESSAGE_SECONDS = 8;
+/** Zoom-out stops when the image is this fraction of the fitted size (a dot is no use). */
+export const ZOOM_OUT_OF_FIT = 0.25;
 
 export class Display {
   /**
@@ -32,6 +38,12 @@ export class Display {
     /** @type {{x: number, y: number} | null} viewport px under the pointer */
     this.hover = null;
     this.message = "";
+    /** @type {{text: string, since: number}} the message shown last and when it appeared */
+    this.shown = { text: "", since: 0 };
+    /** @type {ReturnType<typeof setTimeout> | 0} */
+    this.expireTimer = 0;
+    /** clicked since it last had focus: the wheel zooms (hovering alone focuses it for keys) */
+    this.engaged = false;
     this.ready = false;
     this.fitted = false;
     this.userMovedView = false;
@@ -52,6 +64,8 @@ export class Display {
     this.assist = /** @type {any} */ (null);
     /** @type {import("./controls.js").Controls} */
     this.controls = /** @type {any} */ (null);
+    /** @type {import("./labels.js").LabelList | null} the label list (issue 10) */
+    this.labelList = null;
     /** @type {import("./scribble.js").ScribbleLayer | null} scribble marks (issue 12) */
     this.scribbles = null;
     /** @type {import("./model.js").ViewHooks} what the model-level state calls on this view */
@@ -62,6 +76,17 @@ export class Display {
       busy: () => this.playing !== null,
     };
     onCleanup(() => this.recolorTimer && clearTimeout(this.recolorTimer));
+    onCleanup(() => this.expireTimer && clearTimeout(this.expireTimer));
+    // Click the status line to read a long message (a path, an error) in full; click again to fold.
+    const toggleFull = () => ui.status.classList.toggle("segpaint-status-full");
+    ui.status.addEventListener("click", toggleFull);
+    onCleanup(() => ui.status.removeEventListener("click", toggleFull));
+    /** @param {FocusEvent} e */
+    const focusOut = (e) => {
+      if (!(e.relatedTarget instanceof Node && ui.root.contains(e.relatedTarget))) this.engaged = false;
+    };
+    ui.root.addEventListener("focusout", focusOut);
+    onCleanup(() => ui.root.removeEventListener("focusout", focusOut));
     onCleanup(() => this.hoverFrame && cancelAnimationFrame(this.hoverFrame));
   }
 
@@ -152,9 +177,34 @@ export class Display {
     this.recolorTimer = setTimeout(step, 0);
   }
 
+  /**
+   * Whether the wheel should zoom: only when the canvas was clicked and the widget kept focus, or with
+   * Ctrl/Cmd held; otherwise the wheel scrolls the notebook past the widget.
+   * @param {{ctrlKey: boolean, metaKey: boolean}} e
+   */
+  wheelZooms(e) {
+    const active = typeof document !== "undefined" ? document.activeElement : null;
+    return e.ctrlKey || e.metaKey || (this.engaged && active === this.ui.root);
+  }
+
+  /** Zoom by `factor` at viewport (x, y), no further out than ZOOM_OUT_OF_FIT of the fitted size. */
+  /** @param {number} x @param {number} y @param {number} factor */
+  zoomAt(x, y, factor) {
+    const s = this.viewSize();
+    const { height, width } = this.renderer;
+    const fitScale = height && width ? Math.min(s.w / width, s.h / height) : 0;
+    const floor = fitScale * ZOOM_OUT_OF_FIT;
+    if (factor < 1 && this.view.scale * factor < floor) factor = Math.min(1, floor / this.view.scale);
+    if (factor === 1) return;
+    this.view.zoomAt(x, y, factor);
+    this.userMovedView = true;
+    this.applyTransform();
+  }
+
   updateStatus() {
     const { model, state, renderer } = this;
     const parts = [];
+    let under = 0;
     const names = model.get("channel_names") || [];
     const visible = model.get("channel_visible") || [];
     if (this.cursor && state.labels) {
@@ -167,18 +217,35 @@ export class Display {
           vals.push(`${names[idx] ?? "c" + idx}=${fmt(ch.data[renderer.chanIndex(r, c)])}`);
         }
         if (vals.length) parts.push(vals.join(" "));
-        parts.push(`label ${state.labels[r * renderer.width + c]}`);
+        under = state.labels[r * renderer.width + c];
+        parts.push(`label ${under}`);
       }
     }
     parts.push(`selected ${model.get("selected_label")}`);
     const msg = this.message || model.get("status") || "";
-    if (msg) parts.push(msg);
-    this.ui.status.textContent = parts.join(" · ");
+    const t = Date.now();
+    if (msg !== this.shown.text) {
+      this.shown = { text: msg, since: t };
+      if (this.expireTimer) clearTimeout(this.expireTimer);
+      this.expireTimer = msg ? setTimeout(() => ((this.expireTimer = 0), this.updateStatus()), MESSAGE_SECONDS * 1000) : 0;
+    }
+    const fresh = msg && t - this.shown.since < MESSAGE_SECONDS * 1000;
+    if (fresh) parts.push(msg);
+    const text = parts.join(" · ");
+    const { status, statusText, cursorSwatch } = this.ui;
+    statusText.textContent = text;
+    // The tooltip keeps the whole line and the last message after it left the line.
+    status.title = fresh || !msg ? text : `${text}\nlast message: ${msg}`;
+    const color = under ? cssColor(renderer.colors.rgb(under)) : "";
+    cursorSwatch.style.background = color;
+    cursorSwatch.setAttribute("data-color", color);
+    cursorSwatch.hidden = !under;
   }
 
   /** @param {string} text */
   say(text) {
     this.message = text;
+    this.shown = { text: "", since: 0 }; // the same words said again are a new message: show them
     this.updateStatus();
   }
 
@@ -220,6 +287,7 @@ export class Display {
       state.requestFull(this.wantedPreviewStep() < state.previewStep ? 0 : 150);
     }
     if (p.labels) this.recolor();
+    this.labelList?.dirty();
     if (!this.ready) {
       this.ready = true;
       ui.root.setAttribute("data-ready", "1");
@@ -236,6 +304,7 @@ export class Display {
     if (!state.labels) return;
     if (renderer.colors.update(state.labels, renderer.width, renderer.height, box, edited)) this.redraw();
     else renderer.updateBox(box);
+    this.labelList?.dirty();
     this.updateStatus();
   }
 }

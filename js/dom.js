@@ -21,6 +21,44 @@ const TOOL_TITLES = {
   "delete-box": "Delete in box (d, or Shift-drag with the ROI tool): every cell inside goes",
 };
 
+/**
+ * Every keyboard shortcut, in the order the `?` overlay lists them. One table: the overlay is built
+ * from it and a test checks it against tools.js keyAction, so neither can go stale.
+ * `action` is what keyAction returns for each of `keys` (null: handled elsewhere, e.g. the wheel).
+ * @type {{keys: string[], action: string | null, text: string}[]}
+ */
+export const SHORTCUTS = [
+  { keys: ["h"], action: "tool:pan", text: "Pan / zoom tool (or middle-drag)" },
+  { keys: [" "], action: "space", text: "Hold and drag to pan with any tool" },
+  { keys: ["b", "p"], action: "tool:brush", text: "Brush" },
+  { keys: ["e"], action: "tool:eraser", text: "Eraser" },
+  { keys: ["f"], action: "tool:fill", text: "Fill bucket (fill with label 0 deletes a cell)" },
+  { keys: ["l"], action: "tool:picker", text: "Label picker" },
+  { keys: ["r"], action: "tool:roi", text: "ROI rectangle" },
+  { keys: ["s"], action: "tool:scribble", text: "Scribble (cell / background marks)" },
+  { keys: ["x"], action: "scribble-swap", text: "Swap the scribble mark" },
+  { keys: ["c"], action: "tool:segment", text: "Click-to-segment" },
+  { keys: ["w"], action: "tool:wand", text: "Magic wand" },
+  { keys: ["k"], action: "tool:split", text: "Split a cell" },
+  { keys: ["g"], action: "tool:merge", text: "Merge cells (then Enter)" },
+  { keys: ["o"], action: "tool:polygon", text: "Polygon" },
+  { keys: ["d"], action: "tool:delete-box", text: "Delete every cell in a box" },
+  { keys: ["m"], action: "new-label", text: "Select a new, unused label" },
+  { keys: ["n"], action: "toggle-contiguous", text: "Contiguous fill on / off (off: the fill bucket changes every pixel of that label)" },
+  { keys: ["v"], action: "toggle-preserve", text: "Preserve labels on / off (assisted tools never paint over other cells)" },
+  { keys: ["["], action: "brush-smaller", text: "Brush smaller" },
+  { keys: ["]"], action: "brush-bigger", text: "Brush bigger" },
+  { keys: [",", "<"], action: "frame-prev", text: "Previous frame" },
+  { keys: [".", ">"], action: "frame-next", text: "Next frame" },
+  { keys: ["Delete", "Backspace"], action: "delete-roi", text: "Delete the selected ROI" },
+  { keys: ["Enter"], action: "enter", text: "Finish a merge or polygon" },
+  { keys: ["Escape"], action: "escape", text: "Cancel / deselect the ROI, close this list" },
+  { keys: ["?"], action: "help", text: "Show / hide this list of shortcuts" },
+  { keys: ["Ctrl+Z"], action: "undo", text: "Undo" },
+  { keys: ["Ctrl+Shift+Z", "Ctrl+Y"], action: "redo", text: "Redo" },
+  { keys: ["Wheel"], action: null, text: "Zoom at the cursor once the canvas has focus (click it first), or any time with Ctrl/Cmd held; otherwise the wheel scrolls the notebook" },
+];
+
 /** Slider keys handled by the widget itself: a step down or up, or the ends of the range. */
 /** @type {Record<string, number | "min" | "max">} */
 export const SLIDER_KEYS = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1, Home: "min", End: "max" };
@@ -74,6 +112,20 @@ export function h(tag, attrs = {}, children = []) {
  */
 const actionButton = (action, text, title) => h("button", { type: "button", "data-action": action, title, text });
 
+/** The `?` overlay: a table of SHORTCUTS (hidden until `?`). */
+function buildHelp() {
+  const rows = SHORTCUTS.map((s) =>
+    h("tr", {}, [h("td", {}, s.keys.flatMap((k, i) => [...(i ? [" / "] : []), h("kbd", { text: k === " " ? "Space" : k })])), h("td", { text: s.text })]),
+  );
+  const close = h("button", { type: "button", "data-action": "help", text: "close", title: "Close the list of shortcuts (? or Escape)" });
+  const help = h("div", { class: "segpaint-help", role: "dialog", "aria-label": "Keyboard shortcuts" }, [
+    h("div", { class: "segpaint-help-head" }, [h("strong", { text: "Keyboard shortcuts" }), close]),
+    h("table", {}, [h("tbody", {}, rows)]),
+  ]);
+  help.hidden = true;
+  return { help, btnHelpClose: close };
+}
+
 /**
  * Build the widget's elements.
  * @param {{ brushMin: number, exportFormats: string[], tools: string[] }} limits
@@ -100,7 +152,8 @@ export function buildDom(limits) {
   const btnNew = actionButton("new-label", "new label", "New label (m)");
   const btnFit = actionButton("fit", "fit", "Fit the image in the view");
   const btnDeleteRoi = actionButton("delete-roi", "delete ROI", "Delete the selected ROI (Delete)");
-  toolbar.append(h("span", { class: "segpaint-sep" }), btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi);
+  const btnHelp = actionButton("help", "?", "Keyboard shortcuts (?)");
+  toolbar.append(h("span", { class: "segpaint-sep" }), btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, btnHelp);
   // An Experiment's widget: one position at a time (hidden for a single Session; see controls.js).
   const posSelect = h("select", { "data-control": "position", title: "Position (well/position) shown and edited" });
   const posLabel = h("label", { class: "segpaint-position" }, ["position ", posSelect]);
@@ -109,18 +162,24 @@ export function buildDom(limits) {
 
   const brushSize = h("input", { type: "range", min: limits.brushMin, max: 100, step: 1, "data-control": "brush-size", title: "Brush size ([ / ])" });
   const brushLabel = h("span", { class: "segpaint-value" });
-  const labelInput = h("input", { type: "number", min: 0, step: 1, "data-control": "selected-label", title: "Selected label (0 erases)" });
+  const labelInput = h("input", { type: "number", min: 0, step: 1, "data-control": "selected-label", title: "Selected label (0 erases); Enter applies" });
+  const labelSwatch = h("span", { class: "segpaint-swatch", "data-control": "selected-swatch", title: "Colour of the selected label" });
   const opacity = h("input", { type: "range", min: 0, max: 1, step: 0.01, "data-control": "opacity", title: "Label opacity" });
-  const contour = h("input", { type: "checkbox", "data-control": "contour" });
-  const selectedOnly = h("input", { type: "checkbox", "data-control": "selected-only" });
-  const lockRoi = h("input", { type: "checkbox", "data-control": "lock-to-roi" });
+  const contour = h("input", { type: "checkbox", "data-control": "contour", title: "Show labels as outlines" });
+  const selectedOnly = h("input", { type: "checkbox", "data-control": "selected-only", title: "Show only the selected label" });
+  const lockRoi = h("input", { type: "checkbox", "data-control": "lock-to-roi", title: "Lock edits to the ROIs" });
+  const labelCount = h("span", { class: "segpaint-value", "data-control": "label-count" });
+  const labelList = h("select", { "data-control": "label-list", title: "Labels on this frame: choose one to select it and bring it into view" });
+  const contiguous = h("input", { type: "checkbox", "data-control": "fill-contiguous", title: "Contiguous fill (n): off, the fill bucket changes every pixel of the clicked label" });
   const settings = h("div", { class: "segpaint-row" }, [
     h("label", {}, ["brush ", brushSize, brushLabel]),
-    h("label", {}, ["label ", labelInput]),
+    h("label", {}, ["label ", labelInput, labelSwatch]),
     h("label", {}, ["opacity ", opacity]),
     h("label", {}, [contour, " contour"]),
     h("label", {}, [selectedOnly, " selected only"]),
     h("label", {}, [lockRoi, " lock edits to ROI"]),
+    h("label", {}, [contiguous, " contiguous fill"]),
+    h("label", {}, [labelCount, " ", labelList]),
   ]);
 
   const frameSlider = h("input", { type: "range", min: 0, max: 0, step: 1, "data-control": "frame", title: "Frame (, / .)" });
@@ -128,11 +187,13 @@ export function buildDom(limits) {
   const btnPrev = actionButton("frame-prev", "◀", "Previous frame (,)");
   const btnPlay = actionButton("play", "▶ play", "Play / pause");
   const btnNext = actionButton("frame-next", "▶", "Next frame (.)");
+  const playFps = h("input", { type: "number", min: 1, max: 30, step: 1, value: 10, "data-control": "play-fps", title: "Play speed in frames per second (1 to 30)" });
   const popSelect = h("select", { "data-control": "population", title: "Population" });
-  const frameRow = h("div", { class: "segpaint-row" }, [
-    h("label", {}, ["frame ", frameSlider, frameLabel]), btnPrev, btnPlay, btnNext,
-    h("label", {}, ["population ", popSelect]),
+  // Frame controls: hidden for a single-frame image (controls.js syncFrame).
+  const frameBox = h("span", { class: "segpaint-frames" }, [
+    h("label", {}, ["frame ", frameSlider, frameLabel]), btnPrev, btnPlay, btnNext, h("label", {}, [playFps, " fps"]),
   ]);
+  const frameRow = h("div", { class: "segpaint-row" }, [frameBox, h("label", {}, ["population ", popSelect])]);
 
   const formatSelect = h("select", { "data-control": "export-format", title: "Export format" });
   for (const f of limits.exportFormats) formatSelect.append(h("option", { value: f, text: f }));
@@ -150,17 +211,39 @@ export function buildDom(limits) {
   const channelsBox = h("div", { class: "segpaint-channels" });
   const viewport = h("div", { class: "segpaint-viewport" });
   const imageCanvas = h("canvas", { class: "segpaint-image" }); // what is on screen, viewport-size
-  const viewCanvas = h("canvas", { class: "segpaint-view" });
+  const viewCanvas = h("canvas", { class: "segpaint-view", "aria-label": "Image and labels (click to give it focus; then the wheel zooms)" });
   viewport.append(imageCanvas, viewCanvas);
-  const status = h("div", { class: "segpaint-status" });
-  root.append(toolbar, settings, frameRow, channelsBox, actionsRow, viewport, status);
+  // Drag handle under the canvas: drag to resize (the `height` trait keeps the result).
+  const resizeHandle = h("div", { class: "segpaint-resize", role: "separator", "aria-orientation": "horizontal", title: "Drag to resize the canvas" });
+  const { help, btnHelpClose } = buildHelp();
+  viewport.append(help);
+  // Status: the colour of the label under the cursor, then the text (click to show a long message in full).
+  const cursorSwatch = h("span", { class: "segpaint-swatch", "data-control": "cursor-swatch" });
+  const statusText = h("span", { class: "segpaint-status-text" });
+  // No role="status": it would be read aloud at every pointer move.
+  const status = h("div", { class: "segpaint-status", title: "" }, [cursorSwatch, statusText]);
+  root.append(toolbar, settings, frameRow, channelsBox, actionsRow, viewport, resizeHandle, status);
+  nameControls(root);
 
   return {
-    root, toolButtons, btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, brushSize, brushLabel, labelInput,
-    opacity, contour, selectedOnly, lockRoi, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, popSelect,
+    root, toolButtons, btnUndo, btnRedo, btnNew, btnFit, btnDeleteRoi, btnHelp, btnHelpClose, help, brushSize, brushLabel, labelInput,
+    labelSwatch, labelCount, labelList, opacity, contour, selectedOnly, lockRoi, contiguous, frameSlider, frameLabel, btnPrev, btnPlay, btnNext, playFps, frameBox, popSelect,
     posSelect, posLabel, formatSelect, btnExport, btnSave, methodSelect, scopeSelect, btnPreseg, progress, channelsBox, viewport,
-    imageCanvas, viewCanvas, status,
+    imageCanvas, viewCanvas, resizeHandle, status, statusText, cursorSwatch,
   };
+}
+
+/**
+ * Give every control an accessible name: its title, else its visible text (screen readers read
+ * an icon button such as "◀" as nothing useful). Called again for controls added later.
+ * @param {HTMLElement} root
+ */
+export function nameControls(root) {
+  for (const el of root.querySelectorAll("button, input, select, canvas.segpaint-view")) {
+    if (el.getAttribute("aria-label")) continue;
+    const name = el.getAttribute("title") || el.textContent?.trim() || el.getAttribute("data-control") || "";
+    if (name) el.setAttribute("aria-label", name);
+  }
 }
 
 /** @typedef {ReturnType<typeof buildDom>} Dom */

@@ -2,7 +2,7 @@
 // Editing the shared label buffer: brush and eraser strokes, the fill bucket, the label picker and
 // `m` (next label). Painting is local and at once; each finished edit goes to Python as one stroke.
 
-import { floodFill, extractPatch, clearBox, Stroke, unionBox, inClips } from "./raster.js";
+import { floodFill, replaceValue, extractPatch, clearBox, Stroke, unionBox, inClips } from "./raster.js";
 import { pixelOf } from "./tools.js";
 
 /** @typedef {import("./display.js").Display} Display */
@@ -124,7 +124,7 @@ export class Editor {
     const labels = /** @type {Uint32Array} */ (d.state.labels);
     const touched = /** @type {Uint8Array} */ (d.state.touched);
     const label = d.model.get("selected_label") >>> 0;
-    const box = floodFill(labels, touched, width, height, [r, col], label, c);
+    const box = (d.model.get("fill_contiguous") === false ? replaceValue : floodFill)(labels, touched, width, height, [r, col], label, c);
     if (!box) {
       d.say(inClips(c, r, col) ? `already label ${label} here` : "outside the ROI (edits are locked)");
       return;

@@ -40,6 +40,7 @@ export function bindInput(d, listen) {
   listen(canvas, "pointerdown", (/** @type {PointerEvent} */ e) => {
     if (e.button === 2) return;
     ui.root.focus({ preventScroll: true });
+    d.engaged = true; // from now on the wheel zooms, until focus leaves the widget
     const { x, y } = localXY(e);
     const point = view.toImage(x, y);
     d.cursor = point;
@@ -125,12 +126,11 @@ export function bindInput(d, listen) {
   });
   listen(canvas, "auxclick", (e) => e.preventDefault());
   listen(canvas, "wheel", (/** @type {WheelEvent} */ e) => {
+    if (!d.wheelZooms(e)) return; // the notebook scrolls (issue 10)
     e.preventDefault();
     const { x, y } = localXY(e);
     const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
-    view.zoomAt(x, y, Math.exp(-dy * 0.0015));
-    d.userMovedView = true;
-    d.applyTransform();
+    d.zoomAt(x, y, Math.exp(-dy * 0.0015));
   }, { passive: false });
 
   listen(ui.root, "keydown", (/** @type {KeyboardEvent} */ e) => {

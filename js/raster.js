@@ -170,6 +170,43 @@ export function inClips(clips, row, col) {
 }
 
 /**
+ * Non-contiguous fill (napari's fill with "contiguous" off): every pixel holding the seed's value,
+ * inside `clips` if given, becomes `label`. Same contract as floodFill: marks `touched`, returns
+ * the changed box or null.
+ * @param {Uint32Array} labels @param {Uint8Array} touched @param {number} width @param {number} height
+ * @param {number[]} seed @param {number} label @param {number[][] | null} [clips]
+ */
+export function replaceValue(labels, touched, width, height, seed, label, clips = null) {
+  const [sr, sc] = seed;
+  if (sr < 0 || sr >= height || sc < 0 || sc >= width) return null;
+  if (!inClips(clips, sr, sc)) return null;
+  const target = labels[sr * width + sc];
+  label >>>= 0;
+  if (target === label) return null;
+  const boxes = clips && clips.length ? clips : [[0, height, 0, width]];
+  let r0 = height;
+  let r1 = 0;
+  let c0 = width;
+  let c1 = 0;
+  for (const b of boxes) {
+    for (let r = Math.max(0, b[0]); r < Math.min(height, b[1]); r++) {
+      const base = r * width;
+      for (let c = Math.max(0, b[2]); c < Math.min(width, b[3]); c++) {
+        const i = base + c;
+        if (labels[i] !== target || touched[i]) continue;
+        labels[i] = label;
+        touched[i] = 1;
+        if (r < r0) r0 = r;
+        if (r + 1 > r1) r1 = r + 1;
+        if (c < c0) c0 = c;
+        if (c + 1 > c1) c1 = c + 1;
+      }
+    }
+  }
+  return r1 > r0 ? [r0, r1, c0, c1] : null;
+}
+
+/**
  * 4-connected flood fill of the seed's label value with `label`, inside `clips` (boxes) if given.
  * Marks filled pixels in `touched`; returns the filled box or null (nothing to do).
  * Scanline algorithm with an explicit stack: no recursion, no per-pixel allocation.

@@ -170,6 +170,12 @@ export function keyAction(e) {
       return "tool:delete-box";
     case "Enter":
       return "enter";
+    case "v": // preserVe labels (p is the brush, as in napari)
+      return "toggle-preserve";
+    case "n": // contiguous fill on / off (Non-contiguous)
+      return "toggle-contiguous";
+    case "?":
+      return "help";
     case "[":
       return "brush-smaller";
     case "]":

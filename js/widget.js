@@ -17,6 +17,7 @@ import { buildDom } from "./dom.js";
 import { Editor } from "./editor.js";
 import { Assist } from "./assist.js";
 import { bindInput } from "./input.js";
+import { LabelList } from "./labels.js";
 import { disposeModelState, modelState } from "./model.js";
 import { RoiLayer } from "./roi.js";
 import { ScribbleLayer } from "./scribble.js";
@@ -72,6 +73,8 @@ export function mount({ model, el }) {
   d.assist = new Assist(d);
   d.channels = new ChannelPanel(d, listen, { gammaMin: limits.gamma[0], gammaMax: limits.gamma[1] });
   d.controls = new Controls(d, listen, { brushMin: limits.brush_size[0], brushMax: limits.brush_size[1], tools: limits.tools });
+  d.labelList = new LabelList(d, listen); // issue 10: label list
+  cleanups.push(() => d.labelList?.dispose());
   d.scribbles = new ScribbleLayer(d, listen, onModel); // issue 12: scribble mode
   cleanups.push(() => d.scribbles?.dispose());
   d.assist.bindControls(listen, onModel);
@@ -98,7 +101,7 @@ export function mount({ model, el }) {
   onModel("change:busy", () => c.syncBusy());
   onModel("change:progress", () => c.syncBusy());
   onModel("change:export_format", () => (ui.formatSelect.value = model.get("export_format")));
-  for (const name of ["opacity", "contour", "show_selected_only", "selected_label", "lock_to_roi"]) {
+  for (const name of ["opacity", "contour", "show_selected_only", "selected_label", "lock_to_roi", "fill_contiguous"]) {
     onModel(`change:${name}`, () => {
       c.syncOverlay();
       d.updateStatus();
@@ -111,6 +114,8 @@ export function mount({ model, el }) {
     d.updateStatus();
   });
   onModel("change:rois", () => d.rois.syncFromModel());
+  onModel("change:height", () => c.syncHeight()); // issue 10: canvas size
+  for (const name of ["n_frames", "frame_interval_min"]) onModel(`change:${name}`, () => c.syncFrame());
 
   // Initial sync.
   d.channels.build();

@@ -936,9 +936,12 @@ class Session:
         roi: RoiClip = None,
         clip_to_rois: bool = False,
         connectivity: int = 1,
+        contiguous: bool = True,
         origin: Any = None,
     ) -> Change | None:
         """Flood-fill the contiguous region of the seed's label with ``label`` (0 deletes a cell).
+
+        ``contiguous=False`` fills every pixel of the frame holding the seed's value (issue 10).
 
         With several ROIs (``roi=[...]`` or ``clip_to_rois=True``) the fill spreads only through
         pixels inside them, like the widget's locked fill; a seed outside them changes nothing.
@@ -969,7 +972,9 @@ class Session:
                 outside = ~self._inside(boxes, (0, h, 0, w))
                 if 0 <= r < h and 0 <= c < w:
                     labels[outside] = labels[r, c] ^ 1
-            bbox, mask = fill_mask(labels, (r, c), connectivity=connectivity, clip=clip)
+            bbox, mask = fill_mask(
+                labels, (r, c), connectivity=connectivity, clip=clip, contiguous=contiguous
+            )
             box = self._apply(population, t, bbox, value, mask)
         return self._emit(population, t, box, origin=origin) if box is not None else None
 

@@ -475,6 +475,7 @@ def fill_mask(
     *,
     connectivity: int = 1,
     clip: BBox | None = None,
+    contiguous: bool = True,
 ) -> tuple[BBox, npt.NDArray[np.bool_]]:
     """Contiguous region of the seed's label value (the mask step of a fill bucket).
 
@@ -491,6 +492,9 @@ def fill_mask(
         1 for 4-connected regions (the default, like napari), 2 for 8-connected.
     clip : (row0, row1, col0, col1), optional
         The region does not extend outside this box.
+    contiguous : bool
+        True (default): only the region connected to the seed. False: every pixel holding the
+        seed's value (inside ``clip``), as napari's fill with "contiguous" off.
 
     Returns
     -------
@@ -503,6 +507,9 @@ def fill_mask(
     >>> box, m = fill_mask(lab, (0, 0))
     >>> box, m.astype(int).tolist()
     ((0, 2, 0, 2), [[1, 1], [0, 1]])
+    >>> box, m = fill_mask(lab, (0, 0), contiguous=False)
+    >>> box, m.astype(int).tolist()
+    ((0, 3, 0, 3), [[1, 1, 0], [0, 1, 0], [0, 0, 1]])
     """
     label_image = np.asarray(label_image)
     if label_image.ndim != 2:
@@ -529,6 +536,9 @@ def fill_mask(
             f"(rows {lim[0] if lim else 0}..{lim[1] - 1 if lim else 0}, "
             f"cols {lim[2] if lim else 0}..{lim[3] - 1 if lim else 0}); pick a pixel inside it"
         )
+    if not contiguous:
+        sub = label_image[bbox_slices(lim)]
+        return tight_bbox(sub == label_image[row, col], offset=(lim[0], lim[2]))
     half = 32
     while True:
         win = (

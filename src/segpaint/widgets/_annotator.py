@@ -21,6 +21,7 @@ from segpaint.widgets._traits import (
     FloatIn,
     IntIn,
     OneOf,
+    PercentileRange,
     PerChannel,
     boolean,
     contrast_limits,
@@ -275,6 +276,39 @@ class Annotator(anywidget.AnyWidget):
         help="The Experiment's positions (for the selector); empty for a single Session.",
     ).tag(sync=True)
 
+    # ---- issue 10, "Everything at hand" (branch uib): canvas size, time axis, auto contrast ----
+    height = IntIn(
+        0,
+        low=0,
+        high=20000,
+        what="a canvas height",
+        unit=" CSS pixels",
+        note="0 fits the notebook area; the drag handle under the canvas sets it too",
+        help="Canvas height in CSS pixels (under 160 shows 160); 0 (default) fits the notebook area.",
+    ).tag(sync=True)
+    frame_interval_min = traitlets.Float(
+        0.0,
+        read_only=True,
+        help="Minutes between frames (the session's frame_interval_min); 0 when unknown.",
+    ).tag(sync=True)
+    fill_contiguous = traitlets.Bool(
+        True,
+        help="Fill bucket: True fills the connected region; False every pixel of that label.",
+    ).tag(sync=True)
+    auto_percentiles = PercentileRange(
+        (1.0, 99.8),
+        help="Percentiles (low, high) the 'auto' contrast button uses, e.g. (1, 99.8).",
+    ).tag(sync=True)
+
+    def _sync_time_axis(self, session: Session) -> None:
+        """Publish the session's frame interval (shown as minutes next to the frame number)."""
+        interval = getattr(session, "frame_interval_min", None)
+        number = isinstance(interval, int | float) and not isinstance(interval, bool)
+        value = float(interval) if number and interval is not None else 0.0
+        self.set_trait("frame_interval_min", value if np.isfinite(value) and value > 0 else 0.0)
+
+    # ---- end of issue 10 block ----
+
     def __init__(
         self,
         session: Session | Experiment,
@@ -321,6 +355,7 @@ class Annotator(anywidget.AnyWidget):
         self.set_trait("limits", _LIMITS)
         self.set_trait("_widget_id", uuid.uuid4().hex)
         self.set_trait("n_frames", session.n_frames)
+        self._sync_time_axis(session)
         self.set_trait("image_shape", list(session.frame_shape))
         self.set_trait("channel_names", names)
         self.set_trait("populations", list(session.populations))
@@ -350,7 +385,7 @@ class Annotator(anywidget.AnyWidget):
     @classmethod
     def _user_traits(cls) -> list[str]:
         read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
-        read_only |= {"positions"}
+        read_only |= {"positions", "frame_interval_min"}
         read_only |= {"limits", "_widget_id"}
         read_only |= {"_preview_step", "image_shape"}
         return [
@@ -475,6 +510,7 @@ class Annotator(anywidget.AnyWidget):
         self._unsubscribe_scribbles = session.on_scribble(self._on_session_scribble)
         notes: list[str] = []
         self.set_trait("n_frames", session.n_frames)
+        self._sync_time_axis(session)
         self.set_trait("image_shape", list(session.frame_shape))
         names = list(session.channel_names)
         if names != list(self.channel_names):

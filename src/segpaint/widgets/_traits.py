@@ -180,3 +180,19 @@ def hex_color(value: Any) -> str:
 def number_in(low: float, high: float) -> Callable[[Any], float]:
     """An item check: a number from ``low`` to ``high``."""
     return _number(low, high)
+
+
+class PercentileRange(_Typed):
+    """Two percentiles ``(low, high)`` with ``0 <= low < high <= 100`` (auto contrast)."""
+
+    info_text = "two percentiles (low, high) with 0 <= low < high <= 100"
+
+    def validate(self, obj: Any, value: Any) -> tuple[float, float]:
+        ok = isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+        if ok and all(_is_real(v) for v in value):
+            low, high = float(value[0]), float(value[1])
+            if 0 <= low < high <= 100:
+                return (low, high)
+        raise self.refuse(
+            "two percentiles (low, high) with 0 <= low < high <= 100, e.g. (1, 99.8)", value
+        )
