@@ -228,15 +228,15 @@ def test_undo_and_redo_from_the_browser(
 ) -> None:
     session.paint("cells", 2, [(3, 3)], 2, 5)
     sent = capture(widget, monkeypatch)
-    widget._handle_message({"type": "undo"}, [])
-    assert widget.status == "undo: cells frame 2 (not the frame shown)"
+    widget._handle_message({"type": "undo"}, [])  # an edit on another frame: it comes into view
+    assert widget.status == "undo: cells labels on frame 2 (now showing frame 2)"
+    assert widget.frame == 2
     assert not session.labels("cells", 2).any()
     widget._handle_message({"type": "undo"}, [])
     assert widget.status == "nothing to undo"
-    widget.frame = 2
     sent.clear()
     widget._handle_message({"type": "redo"}, [])
-    assert widget.status == "redo: cells frame 2"
+    assert widget.status == "redo: cells labels on frame 2"
     assert [c["type"] for c, _ in sent] == ["labels-patch"]
 
 

@@ -1785,7 +1785,9 @@ class Session:
 
         A step is one edit, or one action over several frames (a pre-segmentation run), which
         also restores what the action changed besides labels (the recorded method). For a step
-        over several frames, the returned change is the last one announced.
+        over several frames, the returned change is the last one announced. Adding, moving and
+        removing an ROI are steps too; they change no label, so they return None
+        (:meth:`history_target` says where a step acts before it is undone).
         """
         with self._lock:
             step = self._history.pop_undo()
@@ -1820,6 +1822,9 @@ class Session:
     def _restore(self, kind: str, key: Any, value: Any) -> None:
         if kind == "method" and key in self._pops:
             self._pops[key].method = value
+        elif kind == "roi":  # issue 10: ROI operations are undo steps
+            self._rois[key] = list(value)
+            self._emit_roi(key)
         elif kind == "scribble":  # issue 12: scribble marks
             self._restore_scribble(key, value)
 
@@ -1828,6 +1833,40 @@ class Session:
         for population, frame, bbox in boxes:
             change = self._emit(population, frame, bbox, origin=origin)
         return change
+
+    def history_target(self, *, redo: bool = False) -> tuple[str | None, int] | None:
+        """Where the next :meth:`undo` (or, with ``redo=True``, :meth:`redo`) acts:
+        ``(population, frame)``, with population None for an ROI step; None when there is no step.
+
+        A step over several frames (a pre-segmentation run) names its first frame. A widget uses
+        this to bring the frame into view before undoing an edit made elsewhere.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint
+        >>> session = segpaint.open(np.zeros((3, 16, 16), np.uint8), axes="TYX")
+        >>> _ = session.paint("cells", 2, [(4, 4)], 2, 7)
+        >>> roi = session.add_roi(1, rows=(0, 8), cols=(0, 8))
+        >>> session.history_target()
+        (None, 1)
+        >>> _ = session.undo()
+        >>> session.history_target()
+        ('cells', 2)
+        """
+        with self._lock:
+            step = self._history.peek(redo=redo)
+        if step is None:
+            return None
+        if isinstance(step, Edit):
+            return step.population, step.frame
+        if step.edits:
+            return step.edits[0].population, step.edits[0].frame
+        for kind, key, _, _ in step.changes:
+            if kind == "roi":
+                return None, int(key)
+            if kind == "scribble":
+                return str(key[0]), int(key[1])
+        return None
 
     @property
     def history(self) -> History:
@@ -1880,7 +1919,9 @@ class Session:
             items = self._rois.setdefault(t, [])
             added = roi not in items
             if added:
+                before = list(items)
                 items.append(roi)
+                self._history.record("roi", t, before, list(items))
         if added:
             self._emit_roi(t)
         return roi
@@ -1898,7 +1939,9 @@ class Session:
             items = self._rois.get(roi.frame, []) if isinstance(roi, ROI) else []
             if roi not in items:
                 raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
+            before = list(items)
             items.remove(roi)
+            self._history.record("roi", roi.frame, before, list(items))
         self._emit_roi(roi.frame)
 
     # ------------------------------------------------- widget behaviours owned by the Session
@@ -1983,10 +2026,12 @@ class Session:
         if new == roi:
             return roi
         with self._lock:
+            before = list(items)
             if new in items:
                 items.remove(roi)
             else:
                 items[items.index(roi)] = new
+            self._history.record("roi", roi.frame, before, list(items))
         self._emit_roi(roi.frame)
         return new
 
@@ -2505,7 +2550,8 @@ class Session:
                 self.stack.check_frame(r.frame)
             except IndexError as err:
                 raise ValueError(f"{path}: an ROI is on frame {r.frame}: {err}") from err
-        return [self.add_roi(r.frame, (r.row0, r.row1), (r.col0, r.col1)) for r in records]
+        with self._history.group("import ROIs"):  # one undo step for the file
+            return [self.add_roi(r.frame, (r.row0, r.row1), (r.col0, r.col1)) for r in records]
 
     def samples(
         self,

@@ -821,14 +821,29 @@ class Annotator(anywidget.AnyWidget):
         )
         return change is not None
 
+    # >>> issue 10: nothing surprising happens to my work (undo, kernel, defaults, export, presegment)
     def _on_history(self, which: str) -> None:
-        undo = self.session.undo if which == "undo" else self.session.redo
-        change = undo(origin=self)
-        if change is None:
+        """Undo or redo the newest step, then bring its frame (and population) into view, so an
+        undo never changes something the user cannot see."""
+        redo = which == "redo"
+        target = self.session.history_target(redo=redo)
+        if target is None:
             self.status = f"nothing to {which}"
             return
-        where = "" if change.frame == self.frame else " (not the frame shown)"
-        self.status = f"{which}: {change.population} frame {change.frame}{where}"
+        population, frame = target
+        (self.session.redo if redo else self.session.undo)(origin=self)
+        moved = []
+        if population is not None and population != self.population:
+            self.population = population
+            moved.append(f"population {population}")
+        if frame != self.frame:
+            self.frame = frame
+            moved.append(f"frame {frame}")
+        what = "ROI" if population is None else f"{population} labels"
+        shown = f" (now showing {', '.join(moved)})" if moved else ""
+        self.status = f"{which}: {what} on frame {frame}{shown}"
+
+    # <<< issue 10
 
     def _find_roi(self, frame: int, box: tuple[int, int, int, int]) -> ROI:
         for roi in self.session.rois(frame):

@@ -1,0 +1,136 @@
+"""Issue 10, "nothing surprising happens to my work": ROI operations are undo steps, and an undo
+in the Annotator brings the frame it changes into view (the tests play the browser by calling
+the widget's message handler)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import segpaint
+from segpaint.widgets import Annotator
+
+
+@pytest.fixture
+def session(stack: np.ndarray) -> segpaint.Session:
+    return segpaint.open(stack, axes="TCYX", channel_names=["phase", "nuclei"])
+
+
+@pytest.fixture
+def widget(session: segpaint.Session, tmp_path: Path) -> Annotator:
+    return Annotator(session, export_folder=tmp_path / "out", labels_folder=tmp_path / "labels")
+
+
+def boxes(session: segpaint.Session, frame: int) -> list[tuple[int, int, int, int]]:
+    return [r.bbox for r in session.rois(frame)]
+
+
+def test_adding_moving_and_removing_an_roi_are_undo_steps(session: segpaint.Session) -> None:
+    first = session.add_roi(1, rows=(0, 10), cols=(0, 10))
+    second = session.add_roi(1, rows=(20, 30), cols=(20, 30))
+    moved = session.move_roi(first, rows=(5, 15))
+    session.remove_roi(second)
+    assert boxes(session, 1) == [(5, 15, 0, 10)]
+
+    session.undo()  # the removal: the ROI is back in its place
+    assert boxes(session, 1) == [(5, 15, 0, 10), (20, 30, 20, 30)]
+    session.undo()  # the move
+    assert boxes(session, 1) == [(0, 10, 0, 10), (20, 30, 20, 30)]
+    session.undo()
+    session.undo()
+    assert session.rois() == []
+    assert not session.can_undo
+
+    session.redo()
+    session.redo()
+    session.redo()
+    assert session.rois(1) == [moved, second]
+    session.redo()
+    assert session.rois(1) == [moved]
+    assert not session.can_redo
+
+
+def test_undo_after_deleting_an_roi_restores_it_not_an_older_stroke(
+    session: segpaint.Session,
+) -> None:
+    session.paint("cells", 2, [(30, 30)], 4, 9)
+    roi = session.add_roi(0, rows=(0, 32), cols=(0, 32))
+    session.remove_roi(roi)
+    seen: list[int] = []
+    session.on_roi_change(seen.append)
+
+    assert session.history_target() == (None, 0)
+    assert session.undo() is None  # an ROI step changes no label
+    assert session.rois(0) == [roi]
+    assert seen == [0]
+    assert session.labels("cells", 2)[30, 30] == 9  # the stroke is untouched
+    session.undo()  # the add
+    assert session.rois(0) == []
+    assert session.history_target() == ("cells", 2)
+    session.undo()
+    assert session.labels("cells", 2)[30, 30] == 0
+
+
+def test_a_new_roi_clears_redo_and_importing_rois_is_one_step(
+    session: segpaint.Session, tmp_path: Path
+) -> None:
+    session.add_roi(0, rows=(0, 10), cols=(0, 10))
+    session.add_roi(2, rows=(0, 10), cols=(0, 10))
+    path = session.export_rois_geojson("cells", tmp_path / "rois.geojson")
+    for roi in session.rois():
+        session.remove_roi(roi)
+    session.add_roi(1, rows=(1, 2), cols=(1, 2))
+    assert not session.can_redo
+    session.import_rois_geojson(path)
+    assert len(session.rois()) == 3
+    session.undo()  # the whole file at once
+    assert [r.bbox for r in session.rois()] == [(1, 2, 1, 2)]
+
+
+def test_ctrl_z_in_the_widget_brings_back_a_deleted_roi(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    session.paint("cells", 2, [(30, 30)], 4, 9)
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 32, 0, 32]}, [])
+    widget._handle_message({"type": "roi-remove", "frame": 0, "bbox": [0, 32, 0, 32]}, [])
+    assert widget.rois == []
+
+    widget._handle_message({"type": "undo"}, [])
+    assert widget.rois == [[0, 32, 0, 32]]
+    assert widget.status == "undo: ROI on frame 0"
+    assert session.labels("cells", 2)[30, 30] == 9
+    assert widget.frame == 0
+
+    widget._handle_message({"type": "redo"}, [])
+    assert widget.rois == []
+
+
+def test_undo_of_an_roi_move_on_another_frame_shows_that_frame(
+    session: segpaint.Session, widget: Annotator
+) -> None:
+    roi = session.add_roi(2, rows=(0, 10), cols=(0, 10))
+    session.move_roi(roi, cols=(40, 50))
+    assert widget.frame == 0
+    widget._handle_message({"type": "undo"}, [])
+    assert widget.frame == 2
+    assert widget.rois == [[0, 10, 0, 10]]
+    assert widget.status == "undo: ROI on frame 2 (now showing frame 2)"
+
+
+def test_undo_of_an_edit_in_another_population_shows_it(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session.add_population("nuclei")
+    session.paint("nuclei", 1, [(10, 10)], 3, 4)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))
+    widget._handle_message({"type": "undo"}, [])
+    assert (widget.population, widget.frame) == ("nuclei", 1)
+    assert (
+        widget.status == "undo: nuclei labels on frame 1 (now showing population nuclei, frame 1)"
+    )
+    assert not session.labels("nuclei", 1).any()
+    assert any(c.get("type") == "frame-start" or c.get("frame") == 1 for c in sent)
