@@ -134,3 +134,14 @@ def test_undo_of_an_edit_in_another_population_shows_it(
     )
     assert not session.labels("nuclei", 1).any()
     assert any(c.get("type") == "frame-start" or c.get("frame") == 1 for c in sent)
+
+
+def test_the_annotator_opens_on_pan_with_a_fresh_label(session: segpaint.Session) -> None:
+    session.paint("cells", 0, [(10, 10)], 3, 1)
+    session.paint("cells", 1, [(10, 10)], 3, 7)
+    widget = Annotator(session)
+    assert widget.tool == "pan"  # a first exploratory drag moves the view, it never paints
+    assert widget.selected_label == 8  # b then paints a new cell, not cell 1
+    assert session.labels("cells", 0)[10, 10] == 1
+    chosen = Annotator(session, tool="brush", selected_label=1)
+    assert (chosen.tool, chosen.selected_label) == ("brush", 1)

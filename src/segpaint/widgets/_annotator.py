@@ -177,17 +177,18 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), read_only=True, help="The session's populations (for the selector)."
     ).tag(sync=True)
     tool = OneOf(
-        "brush",
+        "pan",
         choices=TOOLS,
-        help="Active tool: pan, brush, eraser, fill, picker, roi, scribble, segment, wand, split, "
-        "merge, polygon or delete-box.",
+        help="Active tool: pan (the default, as in napari: a first drag never paints), brush, "
+        "eraser, fill, picker, roi, scribble, segment, wand, split, merge, polygon or delete-box.",
     ).tag(sync=True)
     selected_label = IntIn(
         1,
         low=0,
         high=LABEL_MAX,
         note="0 erases",
-        help="Label the brush and fill write (0 erases; fill with 0 deletes a cell).",
+        help="Label the brush and fill write (0 erases; fill with 0 deletes a cell). Default: the "
+        "population's next unused label, so the brush never starts on an existing cell.",
     ).tag(sync=True)
     next_label = traitlets.Int(
         1, read_only=True, help="Next unused label of the population (what `m` selects)."
@@ -326,6 +327,8 @@ class Annotator(anywidget.AnyWidget):
         self.set_trait("populations", list(session.populations))
         super().__init__(**{**defaults, "population": population, **traits})
         self._refresh_next_label()
+        if "selected_label" not in traits and self.next_label:  # issue 10: a fresh label
+            self.selected_label = self.next_label
         self._refresh_rois()
         self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
