@@ -145,3 +145,54 @@ def test_the_annotator_opens_on_pan_with_a_fresh_label(session: segpaint.Session
     assert session.labels("cells", 0)[10, 10] == 1
     chosen = Annotator(session, tool="brush", selected_label=1)
     assert (chosen.tool, chosen.selected_label) == ("brush", 1)
+
+
+def test_a_ping_from_the_browser_is_answered(
+    widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))
+    widget._handle_message({"type": "ping", "id": 7}, [])
+    widget._handle_message({"type": "ping", "id": True}, [])
+    assert sent == [{"type": "pong", "id": 7}, {"type": "pong", "id": None}]
+
+
+def _crashed_session(experiment: Path) -> None:
+    """Edits journaled by a session that never saved (its kernel died)."""
+    s = segpaint.open(experiment)
+    s.paint("targets", 1, [(10, 10), (30, 40)], radius=3, label=5)
+    s.paint("targets", 0, [(20, 60)], radius=2, label=9)
+    del s
+
+
+def test_the_widget_offers_the_journal_and_recovers_it(
+    experiment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    _crashed_session(experiment)
+    gc.collect()
+    session = segpaint.open(experiment)
+    widget = Annotator(session, "targets")
+    assert widget.pending_edits == 2
+    assert session.labels("targets", 1).max() == 0  # nothing applied behind the user's back
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: None)
+    widget._handle_message({"type": "recover"}, [])
+    assert widget.pending_edits == 0
+    assert widget.status == "recovered 2 unsaved edit(s) on frame(s) 0, 1 (each can be undone)"
+    assert session.labels("targets", 1)[10, 10] == 5
+    assert session.labels("targets", 0)[20, 60] == 9
+
+
+def test_the_widget_can_discard_the_journal(
+    experiment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    _crashed_session(experiment)
+    gc.collect()
+    widget = Annotator(segpaint.open(experiment), "targets")
+    widget._handle_message({"type": "discard-pending"}, [])
+    assert widget.pending_edits == 0
+    assert widget.status == "discarded 2 unsaved edit(s) of an earlier session"
+    assert segpaint.open(experiment).pending_edits == 0

@@ -239,6 +239,12 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    pending_edits = traitlets.Int(
+        0,
+        read_only=True,
+        help="Edits an earlier session journaled but never saved (the widget offers to recover "
+        "them: Session.recover).",
+    ).tag(sync=True)
     _widget_id = traitlets.Unicode(
         read_only=True,
         help="A unique id: the front-end keys its per-model state on it (anywidget hands "
@@ -330,6 +336,7 @@ class Annotator(anywidget.AnyWidget):
         if "selected_label" not in traits and self.next_label:  # issue 10: a fresh label
             self.selected_label = self.next_label
         self._refresh_rois()
+        self.set_trait("pending_edits", session.pending_edits)
         self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
@@ -352,7 +359,15 @@ class Annotator(anywidget.AnyWidget):
 
     @classmethod
     def _user_traits(cls) -> list[str]:
-        read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        read_only = {
+            "n_frames",
+            "populations",
+            "channel_names",
+            "next_label",
+            "rois",
+            "busy",
+            "pending_edits",
+        }
         read_only |= {"positions"}
         read_only |= {"limits", "_widget_id"}
         read_only |= {"_preview_step", "image_shape"}
@@ -742,6 +757,9 @@ class Annotator(anywidget.AnyWidget):
             "train-scribbles": self.train_scribbles,
             "clear-scribbles": self._on_clear_scribbles,
             "assist": lambda: self._on_assist(content),
+            "ping": lambda: self._on_ping(content),  # issue 10: is the kernel there?
+            "recover": self._on_recover,
+            "discard-pending": self._on_discard_pending,
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -845,6 +863,31 @@ class Annotator(anywidget.AnyWidget):
         what = "ROI" if population is None else f"{population} labels"
         shown = f" (now showing {', '.join(moved)})" if moved else ""
         self.status = f"{which}: {what} on frame {frame}{shown}"
+
+    def _on_ping(self, content: dict[str, Any]) -> None:
+        """The browser waited too long for a stroke's answer: say the kernel is still here."""
+        ping = content.get("id")
+        valid = isinstance(ping, int) and not isinstance(ping, bool)
+        self.send({"type": "pong", "id": ping if valid else None})
+
+    def _on_recover(self) -> None:
+        """Apply the journaled edits of an earlier session (``Session.recover``), then redraw."""
+        n = self.session.pending_edits
+        changes = self.session.recover()
+        self.set_trait("pending_edits", self.session.pending_edits)
+        frames = sorted({c.frame for c in changes})
+        self._refresh_next_label()
+        self._send_frame(channels=[], labels=True)
+        where = f" on frame(s) {', '.join(map(str, frames))}" if frames else ""
+        skipped = n - len(changes)
+        note = f"; {skipped} were older than the saved labels and were skipped" if skipped else ""
+        self.status = f"recovered {len(changes)} unsaved edit(s){where} (each can be undone){note}"
+
+    def _on_discard_pending(self) -> None:
+        n = self.session.pending_edits
+        self.session.discard_pending()
+        self.set_trait("pending_edits", self.session.pending_edits)
+        self.status = f"discarded {n} unsaved edit(s) of an earlier session"
 
     # <<< issue 10
 

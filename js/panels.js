@@ -1,0 +1,97 @@
+// @ts-check
+// Panels of issue 10 ("nothing surprising happens to my work"), mounted above the toolbar:
+//   - a banner when the kernel is gone (the comm closed, or a stroke and a ping went unanswered):
+//     new strokes and frame changes are refused while it shows, so nothing is painted that no
+//     kernel will ever store and the slider never leaves the frame the canvas shows;
+//   - a row announcing edits an earlier session journaled but never saved, with "Recover N
+//     unsaved edits" (Session.recover) and "Discard" buttons.
+
+/** @typedef {import("./display.js").Display} Display */
+/** @typedef {import("./input.js").Listen} Listen */
+
+const PANEL_CSS = `
+.segpaint-annotator .segpaint-banner { padding: 4px 8px; border-radius: 3px; font-weight: 600;
+  background: #b71c1c; color: #fff; }
+.segpaint-annotator .segpaint-recover { padding: 4px 8px; border-radius: 3px; background: #fff8e1;
+  color: #5d4037; border: 1px solid #ffb300; }
+`;
+
+/**
+ * @param {string} tag @param {Record<string, string>} attrs @param {(Node | string)[]} [children]
+ */
+function el(tag, attrs, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+export class Panels {
+  /**
+   * @param {Display} d
+   * @param {Listen} listen
+   * @param {(name: string, fn: (...args: any[]) => void) => void} onModel
+   */
+  constructor(d, listen, onModel) {
+    this.d = d;
+    const style = el("style", {}, [PANEL_CSS]);
+    this.banner = el("div", { class: "segpaint-banner", role: "alert", "data-panel": "kernel-lost" });
+    this.banner.hidden = true;
+    this.recoverText = el("span", {});
+    this.recoverButton = el("button", { type: "button", "data-action": "recover" });
+    this.discardButton = el("button", { type: "button", "data-action": "discard-pending" }, ["Discard"]);
+    this.recoverRow = el("div", { class: "segpaint-row segpaint-recover", "data-panel": "recover" }, [
+      this.recoverText, this.recoverButton, this.discardButton,
+    ]);
+    this.recoverRow.hidden = true;
+    const root = d.ui.root;
+    // After the widget's own <style>, before the toolbar: the first thing a user reads.
+    root.insertBefore(style, root.children[1] || null);
+    root.insertBefore(this.recoverRow, style.nextSibling);
+    root.insertBefore(this.banner, style.nextSibling);
+
+    listen(this.recoverButton, "click", () => this.send("recover"));
+    listen(this.discardButton, "click", () => this.send("discard-pending"));
+    onModel("change:pending_edits", () => this.syncRecover());
+    // A frame change while the kernel is gone would move the slider off the frame shown.
+    onModel("change:frame", () => {
+      const { state, model } = d;
+      if (!state.lost || state.frame === null || model.get("frame") === state.frame) return;
+      model.set("frame", state.frame);
+      d.controls.syncFrame();
+      d.say("the kernel is gone: the frame cannot change (re-run the cell once the kernel is back)");
+    });
+    d.hooks.lost = (reason) => this.syncLost(reason);
+    this.syncRecover();
+    this.syncLost(d.state.lost);
+  }
+
+  /** @param {string} type */
+  send(type) {
+    if (this.d.state.lost) return;
+    this.d.state.send({ type });
+  }
+
+  syncRecover() {
+    const n = Number(this.d.model.get("pending_edits")) || 0;
+    this.recoverRow.hidden = n <= 0;
+    this.recoverText.textContent = `${n} edit${n === 1 ? "" : "s"} from an earlier session were never saved. `;
+    this.recoverButton.textContent = `Recover ${n} unsaved edit${n === 1 ? "" : "s"}`;
+  }
+
+  /** @param {string | null} reason why the kernel is gone, or null when it answers */
+  syncLost(reason) {
+    const { d } = this;
+    this.banner.hidden = reason === null;
+    d.ui.root.toggleAttribute("data-kernel-lost", reason !== null);
+    if (reason === null) return;
+    if (d.editor?.active) d.editor.endStroke();
+    if (d.playing) d.controls.togglePlay();
+    const unsent = d.state.pendingAcks.size;
+    const lost = unsent ? ` ${unsent} stroke${unsent === 1 ? "" : "s"} painted here never reached it and are not saved.` : "";
+    this.banner.textContent =
+      `The kernel is gone: ${reason}. Painting and frame changes are off.${lost} ` +
+      "Restart the kernel and re-run the notebook: with autosave on, the edits it acknowledged are in " +
+      "the journal and the new widget offers to recover them.";
+  }
+}
