@@ -4,7 +4,8 @@
 //     new strokes and frame changes are refused while it shows, so nothing is painted that no
 //     kernel will ever store and the slider never leaves the frame the canvas shows;
 //   - a row announcing edits an earlier session journaled but never saved, with "Recover N
-//     unsaved edits" (Session.recover) and "Discard" buttons.
+//     unsaved edits" (Session.recover) and "Discard" buttons;
+//   - a row showing where "Export ROI" and "Save labels" write, where the user types a folder.
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {import("./input.js").Listen} Listen */
@@ -44,11 +45,26 @@ export class Panels {
       this.recoverText, this.recoverButton, this.discardButton,
     ]);
     this.recoverRow.hidden = true;
+    // Where "Export ROI" and "Save labels" write; typed here (Enter or leaving the field sends it).
+    this.exportInput = this.folderInput("export-folder", "Folder Export ROI writes samples to");
+    this.labelsInput = this.folderInput("labels-folder", "Folder Save labels writes label images to");
+    this.folderRow = el("div", { class: "segpaint-row", "data-panel": "folders" }, [
+      el("label", {}, ["export to ", this.exportInput]), el("label", {}, ["labels to ", this.labelsInput]),
+    ]);
     const root = d.ui.root;
     // After the widget's own <style>, before the toolbar: the first thing a user reads.
     root.insertBefore(style, root.children[1] || null);
     root.insertBefore(this.recoverRow, style.nextSibling);
     root.insertBefore(this.banner, style.nextSibling);
+    // Below the actions row (Export ROI, Save labels), above the canvas.
+    root.insertBefore(this.folderRow, d.ui.viewport);
+    for (const [input, key] of /** @type {const} */ ([[this.exportInput, "export_folder"], [this.labelsInput, "labels_folder"]])) {
+      listen(input, "change", () => this.d.state.lost || this.d.state.send({ type: "set-folders", [key]: input.value }));
+      listen(input, "keydown", (/** @type {KeyboardEvent} */ e) => e.stopPropagation()); // typing is not a shortcut
+    }
+    onModel("change:export_to", () => this.syncFolders());
+    onModel("change:labels_to", () => this.syncFolders());
+    this.syncFolders();
 
     listen(this.recoverButton, "click", () => this.send("recover"));
     listen(this.discardButton, "click", () => this.send("discard-pending"));
@@ -70,6 +86,22 @@ export class Panels {
   send(type) {
     if (this.d.state.lost) return;
     this.d.state.send({ type });
+  }
+
+  /** @param {string} name @param {string} title */
+  folderInput(name, title) {
+    const input = /** @type {HTMLInputElement} */ (el("input", { type: "text", "data-control": name, title, "aria-label": title }));
+    input.style.width = "22em";
+    return input;
+  }
+
+  syncFolders() {
+    const { model } = this.d;
+    for (const [input, trait] of /** @type {const} */ ([[this.exportInput, "export_to"], [this.labelsInput, "labels_to"]])) {
+      if (document.activeElement === input) continue; // never under the user's typing
+      input.value = model.get(trait) || "";
+      input.placeholder = "type a folder: this image has none beside it";
+    }
   }
 
   syncRecover() {

@@ -196,3 +196,56 @@ def test_the_widget_can_discard_the_journal(
     assert widget.pending_edits == 0
     assert widget.status == "discarded 2 unsaved edit(s) of an earlier session"
     assert segpaint.open(experiment).pending_edits == 0
+
+
+def test_a_session_from_an_array_asks_for_a_folder_in_words_for_a_person(
+    session: segpaint.Session, tmp_path: Path
+) -> None:
+    widget = Annotator(session)
+    assert (widget.export_to, widget.labels_to) == ("", "")
+    session.paint("cells", 0, [(10, 10)], 3, 4)
+    widget._handle_message({"type": "save"}, [])
+    assert widget.status == (
+        "Save labels: this image was opened from an array, so there is no experiment folder to "
+        "write beside. Type a folder in 'labels to' above, then click Save labels again."
+    )
+    session.add_roi(0, rows=(0, 20), cols=(0, 20))
+    session.pixel_size_um = 0.5
+    widget._handle_message({"type": "export"}, [])
+    assert "Type a folder in 'export to' above" in widget.status
+    assert "folder=" not in widget.status
+
+    out, labels = tmp_path / "samples", tmp_path / "masks"
+    widget._handle_message(
+        {"type": "set-folders", "export_folder": str(out), "labels_folder": str(labels)}, []
+    )
+    assert (widget.export_to, widget.labels_to) == (str(out), str(labels))
+    assert widget.status == f"Export ROI writes to {out}; Save labels writes to {labels}"
+    widget._handle_message({"type": "save"}, [])
+    assert (labels / "0000.tif").is_file()
+    widget._handle_message({"type": "export"}, [])
+    assert sorted(p.name for p in out.iterdir()) == [
+        "array_0000_roi_0_20_0_20.json",
+        "array_0000_roi_0_20_0_20.tif",
+        "array_0000_roi_0_20_0_20_labelled.tif",
+    ]
+
+    widget._handle_message({"type": "set-folders", "export_folder": ""}, [])
+    assert widget.export_to == ""
+    assert widget.status == "Export ROI has no folder yet"
+    widget._handle_message({"type": "set-folders", "export_folder": 3}, [])
+    assert (
+        widget.status == "set-folders refused: export_folder must be a folder path as text; got 3"
+    )
+
+
+def test_the_folders_shown_follow_the_data_population_and_format(experiment: Path) -> None:
+    session = segpaint.open(experiment)
+    widget = Annotator(session, "targets")
+    assert widget.export_to == str(experiment / "annotations_targets")
+    assert widget.labels_to == str(experiment / "W1" / "100" / "labels_targets")
+    widget.export_format = "cellpose"
+    assert widget.export_to == str(experiment / "annotations_targets_cellpose")
+    session.add_population("effectors")
+    widget.population = "effectors"
+    assert widget.labels_to == str(experiment / "W1" / "100" / "labels_effectors")

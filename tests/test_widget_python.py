@@ -446,12 +446,13 @@ def test_export_and_save_explain_a_missing_folder(session: segpaint.Session) -> 
     widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
     assert widget.status == "no ROI on this frame: draw one with the ROI tool (r) first"
     widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 10, 0, 10]}, [])
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None, "format": "cellpose"}, [])
+    assert widget.status.startswith("Export ROI: this image was opened from an array")
+    widget._handle_message({"type": "save"}, [])
+    assert widget.status.startswith("Save labels: this image was opened from an array")
+    widget._handle_message({"type": "set-folders", "export_folder": "unused"}, [])
     widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
     assert widget.status.startswith("export failed: Celldetective samples need the pixel size")
-    widget._handle_message({"type": "export", "frame": 0, "bbox": None, "format": "cellpose"}, [])
-    assert widget.status.startswith("export failed: folder= is required")
-    widget._handle_message({"type": "save"}, [])
-    assert widget.status.startswith("save failed: folder= is required")
 
 
 def test_save_labels_writes_edited_frames(

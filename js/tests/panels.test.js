@@ -48,7 +48,7 @@ function traits(extra = {}) {
     channel_colors: ["#ffffff"], channel_names: ["phase"], opacity: 0.5, contour: false,
     show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
     presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1, _widget_id: "panels",
-    pending_edits: 0,
+    pending_edits: 0, export_to: "", labels_to: "/data/exp/W1/100/labels_cells",
     limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: ["pan", "brush", "eraser", "fill", "picker", "roi"], export_formats: ["celldetective"], label_max: 4294967295 },
     ...extra,
   };
@@ -204,5 +204,24 @@ describe("recover unsaved edits", () => {
     el.remove();
     mount();
     expect(root.querySelector('[data-panel="recover"]').hidden).toBe(true);
+  });
+});
+
+describe("where files go", () => {
+  it("shows the folders, asks for one when there is none, and sends what the user types", () => {
+    mount();
+    const exportTo = root.querySelector('input[data-control="export-folder"]');
+    const labelsTo = root.querySelector('input[data-control="labels-folder"]');
+    expect(exportTo.value).toBe("");
+    expect(exportTo.placeholder).toContain("type a folder");
+    expect(labelsTo.value).toBe("/data/exp/W1/100/labels_cells");
+    exportTo.value = "/home/me/samples";
+    exportTo.dispatchEvent(new Event("change", { bubbles: true }));
+    expect(model.sent.at(-1).content).toEqual({ type: "set-folders", export_folder: "/home/me/samples" });
+    model.set("export_to", "/home/me/samples");
+    expect(exportTo.value).toBe("/home/me/samples");
+    // typing "e" in the field does not switch to the eraser
+    exportTo.dispatchEvent(new KeyboardEvent("keydown", { key: "e", bubbles: true }));
+    expect(model.get("tool")).toBe("brush");
   });
 });

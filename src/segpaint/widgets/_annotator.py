@@ -239,6 +239,14 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    export_to = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="Folder 'Export ROI' writes to ('' when there is none: a session from an array).",
+    ).tag(sync=True)
+    labels_to = traitlets.Unicode(
+        "", read_only=True, help="Folder 'Save labels' writes to ('' when there is none)."
+    ).tag(sync=True)
     pending_edits = traitlets.Int(
         0,
         read_only=True,
@@ -337,6 +345,7 @@ class Annotator(anywidget.AnyWidget):
             self.selected_label = self.next_label
         self._refresh_rois()
         self.set_trait("pending_edits", session.pending_edits)
+        self._refresh_folders()
         self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
@@ -367,6 +376,8 @@ class Annotator(anywidget.AnyWidget):
             "rois",
             "busy",
             "pending_edits",
+            "export_to",
+            "labels_to",
         }
         read_only |= {"positions"}
         read_only |= {"limits", "_widget_id"}
@@ -491,6 +502,7 @@ class Annotator(anywidget.AnyWidget):
         self._unsubscribe = session.on_edit(self._on_session_edit)
         self._unsubscribe_rois = session.on_roi_change(self._on_session_rois)
         self._unsubscribe_scribbles = session.on_scribble(self._on_session_scribble)
+        self._refresh_folders()  # issue 10
         notes: list[str] = []
         self.set_trait("n_frames", session.n_frames)
         self.set_trait("image_shape", list(session.frame_shape))
@@ -694,6 +706,7 @@ class Annotator(anywidget.AnyWidget):
     def _population_changed(self, change: dict[str, Any]) -> None:
         if change["old"] == "":
             return  # set by __init__; the browser asks for the frame when it mounts
+        self._refresh_folders()  # issue 10
         self._refresh_next_label()
         self._send_frame(channels=[], labels=True)
         self._send_scribbles(self.population, self.frame, None)  # issue 12
@@ -760,6 +773,7 @@ class Annotator(anywidget.AnyWidget):
             "ping": lambda: self._on_ping(content),  # issue 10: is the kernel there?
             "recover": self._on_recover,
             "discard-pending": self._on_discard_pending,
+            "set-folders": lambda: self._on_set_folders(content),
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -889,6 +903,99 @@ class Annotator(anywidget.AnyWidget):
         self.set_trait("pending_edits", self.session.pending_edits)
         self.status = f"discarded {n} unsaved edit(s) of an earlier session"
 
+    # Where "Export ROI" and "Save labels" write: shown and typed in the browser (js/panels.js).
+    def _default_folder(self, kind: str) -> Path | None:
+        source = self.session.source
+        if kind == "export":
+            return self.export_folder or source.default_export_folder(
+                self.population, self.export_format
+            )
+        return self.labels_folder or source.default_labels_folder(self.population)
+
+    def _refresh_folders(self) -> None:
+        """Publish where files go (``""``: nowhere yet, the user must type a folder)."""
+        for kind, trait in (("export", "export_to"), ("labels", "labels_to")):
+            folder = self._default_folder(kind)
+            self.set_trait(trait, "" if folder is None else str(folder))
+
+    @traitlets.observe("export_format")
+    def _export_format_changed(self, change: dict[str, Any]) -> None:
+        self._refresh_folders()
+
+    def _on_set_folders(self, content: dict[str, Any]) -> None:
+        """The user typed a folder: ``""`` goes back to the default beside the data."""
+        said = []
+        for key, kind in (("export_folder", "export"), ("labels_folder", "labels")):
+            if key not in content:
+                continue
+            value = content[key]
+            if not isinstance(value, str) or len(value) > 4096 or "\x00" in value:
+                raise WireError(f"{key} must be a folder path as text; got {value!r}")
+            folder = Path(value.strip()).expanduser() if value.strip() else None
+            setattr(self, key, folder)
+            where = self._default_folder(kind)
+            what = "Export ROI" if kind == "export" else "Save labels"
+            said.append(f"{what} writes to {where}" if where else f"{what} has no folder yet")
+        self._refresh_folders()
+        self.status = "; ".join(said)
+
+    def _no_folder(self, action: str, field: str) -> str:
+        return (
+            f"{action}: this image was opened from an array, so there is no experiment folder "
+            f"to write beside. Type a folder in '{field}' above, then click {action} again."
+        )
+
+    def _on_export(self, content: dict[str, Any]) -> None:
+        fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
+        frame = self._wire_frame(content, default=self.frame)
+        bbox = content.get("bbox")
+        box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
+        if box is None and not self.session.rois(frame):
+            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
+            return
+        if self.export_folder is None and not self.export_to:
+            self.status = self._no_folder("Export ROI", "export to")
+            return
+        if box is not None:
+            roi = self._find_roi(frame, box)
+            results = [
+                RoiExport(
+                    roi,
+                    self.session.export_roi(
+                        self.population, roi, format=fmt, folder=self.export_folder
+                    ),
+                )
+            ]
+        else:
+            results = self.session.export_rois(
+                self.population, frame, format=fmt, folder=self.export_folder
+            )
+        if not results:
+            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
+            return
+        written = [path for r in results for path in r.files]
+        failed = [r for r in results if not r.ok]
+        self.last_export = written
+        if not written:
+            self.status = f"export failed: {failed[0].error}"
+            return
+        names = ", ".join(p.name for p in written)
+        self.status = f"exported {names} to {written[0].parent}"
+        if failed:
+            rois = "; ".join(f"ROI {list(r.roi.bbox)}: {r.error}" for r in failed)
+            self.status += f"; {len(failed)} not written ({rois})"
+
+    def _on_save(self) -> None:
+        if self.labels_folder is None and not self.labels_to:
+            self.status = self._no_folder("Save labels", "labels to")
+            return
+        written = self.session.save_labels(self.population, folder=self.labels_folder)
+        self.last_saved = written
+        if not written:
+            self.status = "labels already saved (no edited frame)"
+            return
+        self.status = f"saved {len(written)} frame(s) to {written[0].parent}"
+
     # <<< issue 10
 
     def _find_roi(self, frame: int, box: tuple[int, int, int, int]) -> ROI:
@@ -926,48 +1033,6 @@ class Annotator(anywidget.AnyWidget):
         finally:
             self._refresh_rois()
         self.status = "ROI removed"
-
-    def _on_export(self, content: dict[str, Any]) -> None:
-        fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
-        frame = self._wire_frame(content, default=self.frame)
-        bbox = content.get("bbox")
-        box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
-        if box is not None:
-            roi = self._find_roi(frame, box)
-            results = [
-                RoiExport(
-                    roi,
-                    self.session.export_roi(
-                        self.population, roi, format=fmt, folder=self.export_folder
-                    ),
-                )
-            ]
-        else:
-            results = self.session.export_rois(
-                self.population, frame, format=fmt, folder=self.export_folder
-            )
-        if not results:
-            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
-            return
-        written = [path for r in results for path in r.files]
-        failed = [r for r in results if not r.ok]
-        self.last_export = written
-        if not written:
-            self.status = f"export failed: {failed[0].error}"
-            return
-        names = ", ".join(p.name for p in written)
-        self.status = f"exported {names} to {written[0].parent}"
-        if failed:
-            rois = "; ".join(f"ROI {list(r.roi.bbox)}: {r.error}" for r in failed)
-            self.status += f"; {len(failed)} not written ({rois})"
-
-    def _on_save(self) -> None:
-        written = self.session.save_labels(self.population, folder=self.labels_folder)
-        self.last_saved = written
-        if not written:
-            self.status = "labels already saved (no edited frame)"
-            return
-        self.status = f"saved {len(written)} frame(s) to {written[0].parent}"
 
     def _on_presegment(self, content: dict[str, Any]) -> None:
         if self._worker is not None and self._worker.is_alive():
