@@ -4,11 +4,13 @@ the widget's message handler)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import tifffile
 
 import segpaint
 from segpaint.widgets import Annotator
@@ -249,3 +251,100 @@ def test_the_folders_shown_follow_the_data_population_and_format(experiment: Pat
     session.add_population("effectors")
     widget.population = "effectors"
     assert widget.labels_to == str(experiment / "W1" / "100" / "labels_effectors")
+
+
+def test_re_export_asks_then_overwrites_or_writes_a_new_version(
+    session: segpaint.Session, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples"
+    widget = Annotator(session, export_folder=out, export_format="cellpose")
+    session.paint("cells", 0, [(10, 10)], 4, 3)
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 30, 0, 30]}, [])
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [30, 60, 30, 60]}, [])
+    assert widget.rois_exported == [0, 0]
+    one = {"type": "export", "frame": 0, "bbox": [0, 30, 0, 30]}
+    widget._handle_message(one, [])
+    stem = "array_0000_roi_0_30_0_30"
+    assert widget.status == f"exported {stem}.tif to {out}"
+    assert widget.rois_exported == [1, 0]  # the canvas marks it
+
+    session.paint("cells", 0, [(20, 20)], 4, 5)  # fix the mask, export again
+    widget._handle_message(one, [])
+    assert widget.status == (
+        f"1 ROI already exported as cellpose to {out}: choose Overwrite or New version"
+    )
+    assert widget.export_conflict == {
+        "frame": 0, "format": "cellpose", "bbox": [0, 30, 0, 30], "rois": [[0, 30, 0, 30]]
+    }  # fmt: skip
+    masks = tifffile.imread(out / f"{stem}_masks.tif")
+    assert masks[20, 20] == 0  # nothing replaced without a confirmation
+
+    widget._handle_message({**one, "mode": "overwrite"}, [])
+    assert widget.export_conflict == {}
+    assert tifffile.imread(out / f"{stem}_masks.tif")[20, 20] != 0
+
+    widget._handle_message({**one, "mode": "version"}, [])
+    assert widget.status == f"exported {stem}_v2.tif to {out}"
+    assert json.loads((out / f"{stem}_v2.json").read_text())["version"] == 2
+    assert widget.rois_exported == [2, 0]
+    widget._handle_message({**one, "mode": "version"}, [])
+    assert (out / f"{stem}_v3_masks.tif").is_file()
+
+
+def test_export_with_no_roi_selected_reports_each_roi(
+    session: segpaint.Session, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples"
+    widget = Annotator(session, export_folder=out, export_format="cellpose")
+    session.paint("cells", 0, [(10, 10)], 4, 3)
+    session.paint("cells", 0, [(40, 40)], 4, 4)
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 30, 0, 30]}, [])
+    widget._handle_message({"type": "export", "frame": 0, "bbox": [0, 30, 0, 30]}, [])
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [30, 60, 30, 60]}, [])
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
+    assert widget.status == (
+        f"exported array_0000_roi_30_60_30_60.tif to {out}; "
+        f"1 ROI already exported as cellpose to {out}: choose Overwrite or New version"
+    )
+    assert widget.export_conflict["rois"] == [[0, 30, 0, 30]]
+    assert widget.export_conflict["bbox"] is None
+    assert widget.rois_exported == [1, 1]
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None, "mode": "version"}, [])
+    assert widget.status == (
+        f"exported array_0000_roi_0_30_0_30_v2.tif, array_0000_roi_30_60_30_60_v2.tif to {out}"
+    )
+
+
+def test_session_export_versions(session: segpaint.Session, tmp_path: Path) -> None:
+    roi = session.add_roi(0, rows=(0, 20), cols=(0, 20))
+    assert session.exported("cells", roi, format="cellpose", folder=tmp_path) == 0
+    session.paint("cells", 0, [(5, 5)], 3, 2)
+    session.export_roi("cells", roi, format="cellpose", folder=tmp_path)
+    session.export_roi("cells", roi, format="cellpose", folder=tmp_path, version=2)
+    assert session.exported("cells", roi, format="cellpose", folder=tmp_path) == 2
+    assert session.exported("cells", roi, format="stardist", folder=tmp_path) == 0
+    with pytest.raises(ValueError, match=r"version must be an integer >= 2 .*got 1"):
+        session.export_roi("cells", roi, format="cellpose", folder=tmp_path, version=1)
+
+
+def test_a_conflict_is_answered_for_its_rois_only(
+    session: segpaint.Session, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples"
+    widget = Annotator(session, export_folder=out, export_format="cellpose")
+    session.paint("cells", 0, [(10, 10)], 4, 3)
+    session.paint("cells", 0, [(40, 40)], 4, 4)
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 30, 0, 30]}, [])
+    widget._handle_message({"type": "export", "frame": 0}, [])
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [30, 60, 30, 60]}, [])
+    widget._handle_message({"type": "export", "frame": 0}, [])
+    conflict = widget.export_conflict
+    widget._handle_message(
+        {"type": "export", "frame": 0, "bboxes": conflict["rois"], "mode": "version"}, []
+    )
+    assert widget.status == f"exported array_0000_roi_0_30_0_30_v2.tif to {out}"
+    assert not (out / "array_0000_roi_30_60_30_60_v2.tif").exists()
+    widget._handle_message({"type": "export", "frame": 0, "bboxes": [[1, 2, 3, 4]]}, [])
+    assert "no ROI [1, 2, 3, 4] on frame 0" in widget.status
+    widget._handle_message({"type": "export", "frame": 0, "bboxes": "all"}, [])
+    assert widget.status.startswith("export refused: bboxes must be a list")

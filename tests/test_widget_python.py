@@ -452,7 +452,9 @@ def test_export_and_save_explain_a_missing_folder(session: segpaint.Session) -> 
     assert widget.status.startswith("Save labels: this image was opened from an array")
     widget._handle_message({"type": "set-folders", "export_folder": "unused"}, [])
     widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
-    assert widget.status.startswith("export failed: Celldetective samples need the pixel size")
+    assert widget.status.startswith(
+        "ROI rows 0-10, cols 0-10 not written: Celldetective samples need the pixel size"
+    )
 
 
 def test_save_labels_writes_edited_frames(

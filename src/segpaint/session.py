@@ -2164,6 +2164,7 @@ class Session:
         overwrite: bool = False,
         pad: bool | None = None,
         auto_correct: bool | str = True,
+        version: int | None = None,
     ) -> list[Path]:
         """Export the crop of an ROI (all channels + the population's mask + sidecar JSON).
 
@@ -2186,12 +2187,22 @@ class Session:
             and drops objects under 9 px, like Celldetective; ``False`` exports as drawn;
             ``"refuse"`` raises an error naming the labels instead.  The checks and the changes
             are recorded in the sidecar (``"qc"``, ``"auto_correct"``); an empty mask warns.
+        version : int, optional
+            Write a new version of a sample already exported, ``<stem>_v<version>`` (2 or more;
+            the sidecar records it), instead of replacing it: ``exported(...) + 1`` is the next.
 
         Returns
         -------
         list of Path
             The image, mask and sidecar written.
         """
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 2
+        ):
+            raise ValueError(
+                f"version must be an integer >= 2 (version 1 is the sample without a suffix); "
+                f"got {version!r}; session.exported(population, roi) + 1 is the next free one"
+            )
         fmt = check_format(format)
         if not isinstance(roi, ROI):
             raise TypeError(
@@ -2255,9 +2266,13 @@ class Session:
             "qc": qc,
             "auto_correct": corrected,
         }
+        stem = self.sample_stem(roi)
+        if version is not None:
+            sidecar["version"] = version
+            stem = f"{stem}_v{version}"
         return write_sample(
             target,
-            self.sample_stem(roi),
+            stem,
             image,
             labels,
             sidecar,
@@ -2266,6 +2281,43 @@ class Session:
             overwrite=overwrite,
             base=base,
         )
+
+    def exported(
+        self,
+        population: str,
+        roi: ROI,
+        *,
+        format: str = "celldetective",
+        folder: str | Path | None = None,
+    ) -> int:
+        """How many times ``roi`` was exported into ``folder``: the highest version on disk (1 for
+        the sample without a suffix, n for ``<stem>_v<n>``), 0 when none; see :meth:`export_roi`.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint, tempfile
+        >>> session = segpaint.open(np.zeros((1, 32, 32), np.uint8), axes="TYX")
+        >>> roi = session.add_roi(0, rows=(0, 16), cols=(0, 16))
+        >>> out = tempfile.mkdtemp()
+        >>> session.exported("cells", roi, format="cellpose", folder=out)
+        0
+        """
+        fmt = check_format(format)
+        self._pop(population)
+        target = (
+            Path(folder).expanduser()
+            if folder is not None
+            else self.source.default_export_folder(population, fmt)
+        )
+        if target is None:
+            return 0
+        stem = self.sample_stem(roi)
+        found = 1 if sample_paths(target, stem, fmt).image.exists() else 0
+        version = 2
+        while sample_paths(target, f"{stem}_v{version}", fmt).image.exists():
+            found = version
+            version += 1
+        return found
 
     def save_labels(
         self, population: str, *, folder: str | Path | None = None, all_frames: bool = False

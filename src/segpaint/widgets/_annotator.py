@@ -247,6 +247,14 @@ class Annotator(anywidget.AnyWidget):
     labels_to = traitlets.Unicode(
         "", read_only=True, help="Folder 'Save labels' writes to ('' when there is none)."
     ).tag(sync=True)
+    rois_exported: traitlets.List[Any] = traitlets.List(
+        read_only=True,
+        help="Per ROI of the frame (as in rois): how many versions Export ROI wrote, 0 for none.",
+    ).tag(sync=True)
+    export_conflict: traitlets.Dict[str, Any] = traitlets.Dict(
+        read_only=True,
+        help="The last export's ROIs already on disk, waiting for Overwrite or New version.",
+    ).tag(sync=True)
     pending_edits = traitlets.Int(
         0,
         read_only=True,
@@ -378,6 +386,8 @@ class Annotator(anywidget.AnyWidget):
             "pending_edits",
             "export_to",
             "labels_to",
+            "rois_exported",
+            "export_conflict",
         }
         read_only |= {"positions"}
         read_only |= {"limits", "_widget_id"}
@@ -720,6 +730,8 @@ class Annotator(anywidget.AnyWidget):
     def _refresh_rois(self) -> None:
         rois = self.session.rois(self.frame)
         self.set_trait("rois", [[r.row0, r.row1, r.col0, r.col1] for r in rois])
+        if hasattr(self, "export_folder"):  # issue 10: which are exported (after __init__ starts)
+            self._refresh_exported()
 
     def _refresh_next_label(self) -> None:
         if self.population:
@@ -917,6 +929,7 @@ class Annotator(anywidget.AnyWidget):
         for kind, trait in (("export", "export_to"), ("labels", "labels_to")):
             folder = self._default_folder(kind)
             self.set_trait(trait, "" if folder is None else str(folder))
+        self._refresh_exported()
 
     @traitlets.observe("export_format")
     def _export_format_changed(self, change: dict[str, Any]) -> None:
@@ -946,44 +959,89 @@ class Annotator(anywidget.AnyWidget):
         )
 
     def _on_export(self, content: dict[str, Any]) -> None:
+        """Export the ROI given (``bbox``) or every ROI of the frame, reporting each.
+
+        ``mode``: ``"ask"`` (default) writes only ROIs not exported yet and asks about the others
+        (``export_conflict``); ``"overwrite"`` replaces them (the browser confirmed);
+        ``"version"`` writes each as its next version, ``<stem>_v2``... ``bboxes`` (a list of
+        boxes) names the ROIs instead of ``bbox``: the answer to a conflict.
+        """
         fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
+        mode = wire_choice(content, "mode", ("ask", "overwrite", "version"), default="ask")
         frame = self._wire_frame(content, default=self.frame)
         bbox = content.get("bbox")
         box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
-        if box is None and not self.session.rois(frame):
+        rois = [self._find_roi(frame, box)] if box is not None else self.session.rois(frame)
+        if "bboxes" in content:  # the ROIs of a conflict, answered with Overwrite / New version
+            listed = content["bboxes"]
+            if not isinstance(listed, list) or not listed or len(listed) > len(rois):
+                raise WireError(f"bboxes must be a list of this frame's ROIs; got {listed!r}")
+            shape = self.session.frame_shape
+            rois = [self._find_roi(frame, wire_bbox({"bbox": b}, "bbox", shape)) for b in listed]
+        self.set_trait("export_conflict", {})
+        if not rois:
             self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
             return
         if self.export_folder is None and not self.export_to:
             self.status = self._no_folder("Export ROI", "export to")
             return
-        if box is not None:
-            roi = self._find_roi(frame, box)
-            results = [
-                RoiExport(
-                    roi,
-                    self.session.export_roi(
-                        self.population, roi, format=fmt, folder=self.export_folder
-                    ),
-                )
-            ]
-        else:
-            results = self.session.export_rois(
-                self.population, frame, format=fmt, folder=self.export_folder
-            )
-        if not results:
-            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
-            return
+        s, pop, folder = self.session, self.population, self.export_folder
+        done = {r: s.exported(pop, r, format=fmt, folder=folder) for r in rois}
+        results: list[RoiExport] = []
+        asked: list[ROI] = []
+        for roi in rois:
+            if done[roi] and mode == "ask":
+                asked.append(roi)
+                continue
+            version = done[roi] + 1 if done[roi] and mode == "version" else None
+            try:
+                files = s.export_roi(
+                    pop, roi, format=fmt, folder=folder, overwrite=mode == "overwrite",
+                    version=version,
+                )  # fmt: skip
+            except (OSError, ValueError) as err:  # ExportError is a ValueError
+                results.append(RoiExport(roi, [], str(err)))
+            else:
+                results.append(RoiExport(roi, files))
         written = [path for r in results for path in r.files]
-        failed = [r for r in results if not r.ok]
         self.last_export = written
-        if not written:
-            self.status = f"export failed: {failed[0].error}"
-            return
-        names = ", ".join(p.name for p in written)
-        self.status = f"exported {names} to {written[0].parent}"
-        if failed:
-            rois = "; ".join(f"ROI {list(r.roi.bbox)}: {r.error}" for r in failed)
-            self.status += f"; {len(failed)} not written ({rois})"
+        self._refresh_exported()
+        where = self._default_folder("export")
+        ok = [r for r in results if r.ok]
+        parts = [f"exported {', '.join(r.files[0].name for r in ok)} to {where}"] if ok else []
+        for r in results:  # each ROI not written, and why
+            if not r.ok:
+                name = f"ROI rows {r.roi.row0}-{r.roi.row1}, cols {r.roi.col0}-{r.roi.col1}"
+                parts.append(f"{name} not written: {r.error}")
+        if asked:
+            self.set_trait(
+                "export_conflict",
+                {
+                    "frame": frame,
+                    "format": fmt,
+                    "bbox": None if box is None else list(box),
+                    "rois": [list(r.bbox) for r in asked],
+                },
+            )
+            n = len(asked)
+            parts.append(
+                f"{n} ROI{'s' if n > 1 else ''} already exported as {fmt} to {where}: "
+                "choose Overwrite or New version"
+            )
+        self.status = "; ".join(parts)
+
+    def _refresh_exported(self) -> None:
+        """Mark the ROIs of the frame already exported (format and folder of Export ROI)."""
+        try:
+            marks = [
+                self.session.exported(
+                    self.population, r, format=self.export_format, folder=self.export_folder
+                )
+                for r in self.session.rois(self.frame)
+            ]
+        except (OSError, ValueError):
+            marks = []
+        self.set_trait("rois_exported", marks)
 
     def _on_save(self) -> None:
         if self.labels_folder is None and not self.labels_to:
