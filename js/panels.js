@@ -5,7 +5,10 @@
 //     kernel will ever store and the slider never leaves the frame the canvas shows;
 //   - a row announcing edits an earlier session journaled but never saved, with "Recover N
 //     unsaved edits" (Session.recover) and "Discard" buttons;
-//   - a row showing where "Export ROI" and "Save labels" write, where the user types a folder.
+//   - a row showing where "Export ROI" and "Save labels" write, where the user types a folder,
+//     and how many ROIs of the frame are exported (roi.js marks them on the canvas);
+//   - after an export that found samples on disk: Overwrite (with a confirmation step) or Save
+//     as new version (<stem>_v2).
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {import("./input.js").Listen} Listen */
@@ -51,6 +54,20 @@ export class Panels {
     this.folderRow = el("div", { class: "segpaint-row", "data-panel": "folders" }, [
       el("label", {}, ["export to ", this.exportInput]), el("label", {}, ["labels to ", this.labelsInput]),
     ]);
+    // A re-export: the ROIs already on disk wait for Overwrite (confirmed) or New version.
+    this.conflictText = el("span", {});
+    this.overwriteButton = el("button", { type: "button", "data-action": "export-overwrite" }, ["Overwrite…"]);
+    this.confirmButton = el("button", { type: "button", "data-action": "export-overwrite-confirm" }, ["Yes, replace them"]);
+    this.versionButton = el("button", { type: "button", "data-action": "export-version" }, ["Save as new version"]);
+    this.cancelButton = el("button", { type: "button", "data-action": "export-cancel" }, ["Cancel"]);
+    this.conflictRow = el("div", { class: "segpaint-row segpaint-recover", "data-panel": "export-conflict", role: "alertdialog" }, [
+      this.conflictText, this.overwriteButton, this.confirmButton, this.versionButton, this.cancelButton,
+    ]);
+    this.conflictRow.hidden = true;
+    /** @type {any} the export_conflict being answered, null once answered */
+    this.answered = null;
+    this.exportedInfo = el("span", { "data-panel": "exported" });
+    this.folderRow.append(this.exportedInfo);
     const root = d.ui.root;
     // After the widget's own <style>, before the toolbar: the first thing a user reads.
     root.insertBefore(style, root.children[1] || null);
@@ -58,6 +75,25 @@ export class Panels {
     root.insertBefore(this.banner, style.nextSibling);
     // Below the actions row (Export ROI, Save labels), above the canvas.
     root.insertBefore(this.folderRow, d.ui.viewport);
+    root.insertBefore(this.conflictRow, d.ui.viewport);
+    listen(this.overwriteButton, "click", () => this.confirmOverwrite(true));
+    listen(this.confirmButton, "click", () => this.answer("overwrite"));
+    listen(this.versionButton, "click", () => this.answer("version"));
+    listen(this.cancelButton, "click", () => {
+      this.answered = this.d.model.get("export_conflict");
+      this.syncConflict();
+    });
+    onModel("change:export_conflict", () => {
+      this.answered = null;
+      this.syncConflict();
+    });
+    onModel("change:rois_exported", () => {
+      this.syncExported();
+      d.rois.draw();
+    });
+    onModel("change:rois", () => this.syncExported());
+    this.syncConflict();
+    this.syncExported();
     for (const [input, key] of /** @type {const} */ ([[this.exportInput, "export_folder"], [this.labelsInput, "labels_folder"]])) {
       listen(input, "change", () => this.d.state.lost || this.d.state.send({ type: "set-folders", [key]: input.value }));
       listen(input, "keydown", (/** @type {KeyboardEvent} */ e) => e.stopPropagation()); // typing is not a shortcut
@@ -102,6 +138,40 @@ export class Panels {
       input.value = model.get(trait) || "";
       input.placeholder = "type a folder: this image has none beside it";
     }
+  }
+
+  /** @param {boolean} on show the confirmation step of Overwrite */
+  confirmOverwrite(on) {
+    const c = this.d.model.get("export_conflict") || {};
+    const n = (c.rois || []).length;
+    this.overwriteButton.hidden = on;
+    this.confirmButton.hidden = !on;
+    this.conflictText.textContent = on
+      ? `Replace the ${n} exported sample${n === 1 ? "" : "s"} in ${this.d.model.get("export_to") || "the export folder"}? This cannot be undone. `
+      : `${n} ROI${n === 1 ? " was" : "s were"} already exported as ${c.format}. `;
+  }
+
+  /** @param {"overwrite" | "version"} mode */
+  answer(mode) {
+    const c = this.d.model.get("export_conflict") || {};
+    if (!c.rois || this.d.state.lost) return;
+    this.answered = c;
+    this.syncConflict();
+    this.d.say(mode === "overwrite" ? "replacing…" : "writing new versions…");
+    this.d.state.send({ type: "export", frame: c.frame, format: c.format, bboxes: c.rois, mode });
+  }
+
+  syncConflict() {
+    const c = this.d.model.get("export_conflict") || {};
+    this.conflictRow.hidden = !c.rois || !c.rois.length || this.answered === c;
+    this.confirmOverwrite(false);
+  }
+
+  syncExported() {
+    const marks = this.d.model.get("rois_exported") || [];
+    const n = marks.filter((/** @type {number} */ v) => v > 0).length;
+    const total = (this.d.model.get("rois") || []).length;
+    this.exportedInfo.textContent = total ? `${n} of ${total} ROI${total === 1 ? "" : "s"} of this frame exported` : "";
   }
 
   syncRecover() {

@@ -48,7 +48,7 @@ function traits(extra = {}) {
     channel_colors: ["#ffffff"], channel_names: ["phase"], opacity: 0.5, contour: false,
     show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
     presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1, _widget_id: "panels",
-    pending_edits: 0, export_to: "", labels_to: "/data/exp/W1/100/labels_cells",
+    pending_edits: 0, export_to: "", rois_exported: [], export_conflict: {}, labels_to: "/data/exp/W1/100/labels_cells",
     limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: ["pan", "brush", "eraser", "fill", "picker", "roi"], export_formats: ["celldetective"], label_max: 4294967295 },
     ...extra,
   };
@@ -223,5 +223,37 @@ describe("where files go", () => {
     // typing "e" in the field does not switch to the eraser
     exportTo.dispatchEvent(new KeyboardEvent("keydown", { key: "e", bubbles: true }));
     expect(model.get("tool")).toBe("brush");
+  });
+});
+
+describe("re-export", () => {
+  it("asks Overwrite (with a confirmation) or New version for the ROIs already on disk", () => {
+    mount({ export_to: "/out", rois: [[0, 4, 0, 4], [4, 8, 4, 8]], rois_exported: [1, 0] });
+    expect(root.querySelector('[data-panel="exported"]').textContent).toBe("1 of 2 ROIs of this frame exported");
+    const row = root.querySelector('[data-panel="export-conflict"]');
+    expect(row.hidden).toBe(true);
+    const conflict = { frame: 0, format: "cellpose", bbox: null, rois: [[0, 4, 0, 4]] };
+    model.set("export_conflict", conflict);
+    expect(row.hidden).toBe(false);
+    expect(row.textContent).toContain("1 ROI was already exported as cellpose");
+    const confirm = root.querySelector('button[data-action="export-overwrite-confirm"]');
+    expect(confirm.hidden).toBe(true);
+    const before = model.sent.length;
+    root.querySelector('button[data-action="export-overwrite"]').click();
+    expect(model.sent.length).toBe(before); // a confirmation first, nothing replaced yet
+    expect(confirm.hidden).toBe(false);
+    expect(row.textContent).toContain("Replace the 1 exported sample in /out?");
+    confirm.click();
+    expect(model.sent.at(-1).content).toEqual({ type: "export", frame: 0, format: "cellpose", bboxes: [[0, 4, 0, 4]], mode: "overwrite" });
+    expect(row.hidden).toBe(true);
+
+    model.set("export_conflict", { ...conflict });
+    root.querySelector('button[data-action="export-version"]').click();
+    expect(model.sent.at(-1).content.mode).toBe("version");
+    model.set("export_conflict", { ...conflict });
+    root.querySelector('button[data-action="export-cancel"]').click();
+    expect(row.hidden).toBe(true);
+    model.set("rois_exported", [2, 1]);
+    expect(root.querySelector('[data-panel="exported"]').textContent).toBe("2 of 2 ROIs of this frame exported");
   });
 });
