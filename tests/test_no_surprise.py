@@ -348,3 +348,100 @@ def test_a_conflict_is_answered_for_its_rois_only(
     assert "no ROI [1, 2, 3, 4] on frame 0" in widget.status
     widget._handle_message({"type": "export", "frame": 0, "bboxes": "all"}, [])
     assert widget.status.startswith("export refused: bboxes must be a list")
+
+
+@pytest.fixture
+def cells() -> segpaint.Session:
+    """Bright squares on the 'nuclei' channel (and one on 'phase' only)."""
+    movie = np.zeros((3, 2, 64, 64), np.uint16)
+    movie[:, 0, 52:62, 2:12] = 1000
+    movie[:, 1, 8:20, 8:20] = 1000
+    movie[:, 1, 30:50, 30:50] = 1000
+    return segpaint.open(movie, axes="TCYX", channel_names=["phase", "nuclei"])
+
+
+def test_the_panel_defaults_to_the_recorded_method_and_marks_missing_extras(
+    cells: segpaint.Session, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    cells.presegment("cells", channels=["nuclei"], feature_queries=["area < 150"], progress=False)
+    widget = Annotator(cells)
+    info = widget.presegment_info
+    assert info["recorded"] == {
+        "method": "threshold",
+        "params": {"feature_queries": ["area < 150"], "channels": ["nuclei"]},
+    }
+    by_name = {m["name"]: m for m in info["methods"]}
+    assert by_name["threshold"] == {"name": "threshold", "available": True, "note": ""}
+    cellpose = importlib.util.find_spec("cellpose") is not None
+    assert by_name["CP_cyto3"]["available"] is cellpose
+    if not cellpose:
+        assert by_name["CP_cyto3"]["note"] == "needs pip install 'segpaint[cellpose]'"
+
+    # the toolbar button (method only) re-runs with the recorded channels and query
+    cells.set_labels("cells", 1, np.zeros((64, 64), np.uint32))
+    cells.save_labels("cells", folder=tmp_path)  # nothing unsaved any more: no confirmation
+    widget.frame = 1
+    widget._handle_message({"type": "presegment", "method": "threshold", "scope": "frame"}, [])
+    widget.wait()
+    assert widget.status == "pre-segmented 1 frame(s) of cells with threshold"
+    labels = cells.labels("cells", 1)
+    assert labels[12, 12] > 0
+    assert labels[56, 6] == 0  # only the recorded channel, nuclei, was segmented
+    assert cells.method("cells") == info["recorded"]  # the query too, not {}
+
+
+def test_the_panel_sends_method_parameters_and_mode(cells: segpaint.Session) -> None:
+    widget = Annotator(cells)
+    request = {
+        "type": "presegment",
+        "method": "threshold",
+        "scope": "all",
+        "mode": "replace",
+        "channels": ["nuclei"],
+        "params": {"thresholds": [500, 2000], "do_watershed": False},
+    }
+    widget._handle_message(request, [])
+    widget.wait()
+    assert widget.status == "pre-segmented 3 frame(s) of cells with threshold"
+    assert cells.labels("cells", 2)[40, 40] > 0
+    assert cells.method("cells") == {
+        "method": "threshold",
+        "params": {"thresholds": [500, 2000], "do_watershed": False, "channels": ["nuclei"]},
+    }
+    cells.undo()  # one undo step for the run, and the method goes with it
+    assert not np.asarray(cells.labels("cells")).any()
+    assert cells.method("cells") is None
+
+    widget._handle_message({**request, "params": {"diameter": 30}}, [])
+    assert widget.status.startswith("presegment refused: params: diameter is not a parameter")
+    widget._handle_message({**request, "channels": ["dapi"]}, [])
+    assert widget.status.startswith("presegment refused: channels must be a list of")
+
+
+def test_replacing_unsaved_corrections_needs_a_confirmation(cells: segpaint.Session) -> None:
+    widget = Annotator(cells)
+    cells.paint("cells", 1, [(5, 5)], 2, 77)
+    request = {"type": "presegment", "method": "threshold", "scope": "all", "channels": ["nuclei"]}
+    widget._handle_message(request, [])
+    assert widget.status == (
+        "pre-segmenting would replace your unsaved corrections on frame(s) 1: confirm in the "
+        "panel, or choose 'fill empty frames only'"
+    )
+    assert widget.presegment_confirm == {"frames": [1], "request": {**request, "confirmed": True}}
+    assert cells.labels("cells", 1)[5, 5] == 77  # nothing ran
+
+    widget._handle_message({**request, "mode": "fill-empty"}, [])  # frame 1 is kept
+    widget.wait()
+    assert widget.presegment_confirm == {}
+    assert cells.labels("cells", 1)[5, 5] == 77
+    assert cells.labels("cells", 0)[12, 12] > 0
+
+    cells.paint("cells", 1, [(5, 5)], 2, 77)
+    widget._handle_message(request, [])
+    assert widget.presegment_confirm["frames"] == [0, 1, 2]  # none saved since (known-weak)
+    widget._handle_message(widget.presegment_confirm["request"], [])  # the panel's "Replace"
+    widget.wait()
+    assert cells.labels("cells", 1)[5, 5] == 0
+    assert widget.status == "pre-segmented 3 frame(s) of cells with threshold"

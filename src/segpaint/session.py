@@ -767,6 +767,13 @@ class Session:
         """How a population was pre-segmented (``{"method", "params"}``), or None."""
         return self._pop(population).method
 
+    def edited_frames(self, population: str) -> set[int]:
+        """Frames of ``population`` with edits not saved yet (what a pre-segmentation that
+        replaces them would overwrite; :meth:`save_labels` writes them)."""
+        pop = self._pop(population)
+        with self._lock:
+            return set(pop.dirty)
+
     # ------------------------------------------------------------------ edits
     def _roi_box(self, roi: ROI | Sequence[int] | None, frame: int) -> BBox | None:
         if roi is None:

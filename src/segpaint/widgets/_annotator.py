@@ -117,6 +117,21 @@ PULL_WINDOW = 1
 _FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError, ArithmeticError)
 
 
+PRESEGMENT_PARAMS: dict[str, tuple[str, ...]] = {
+    "threshold": (
+        "channels", "target_channel", "thresholds", "filters", "marker_min_distance",
+        "marker_footprint_size", "feature_queries", "equalize_reference", "do_watershed",
+        "fill_holes", "edge_exclusion",
+    ),
+    "CP": ("channels", "diameter", "cellprob_threshold", "flow_threshold",
+           "normalization_percentile"),
+    "SD": ("channels", "prob_thresh", "nms_thresh", "normalization_percentile"),
+    "model": ("channels", "diameter", "cellprob_threshold", "flow_threshold", "prob_thresh",
+              "nms_thresh", "normalization_percentile"),
+}  # fmt: skip
+"""Parameters the pre-segmentation panel may send, per method family (CP_*, SD_*, others)."""
+
+
 def _default_methods() -> list[str]:
     try:
         from segpaint.segment import method_names
@@ -255,6 +270,16 @@ class Annotator(anywidget.AnyWidget):
         read_only=True,
         help="The last export's ROIs already on disk, waiting for Overwrite or New version.",
     ).tag(sync=True)
+    presegment_info: traitlets.Dict[str, Any] = traitlets.Dict(
+        read_only=True,
+        help="For the pre-segmentation panel: each method (available, or the extra it needs) "
+        "and the population's recorded method and parameters (its defaults).",
+    ).tag(sync=True)
+    presegment_confirm: traitlets.Dict[str, Any] = traitlets.Dict(
+        read_only=True,
+        help="A pre-segmentation waiting for confirmation: the frames whose unsaved corrections "
+        "it would replace, and the request to send again with confirmed=True.",
+    ).tag(sync=True)
     pending_edits = traitlets.Int(
         0,
         read_only=True,
@@ -354,6 +379,7 @@ class Annotator(anywidget.AnyWidget):
         self._refresh_rois()
         self.set_trait("pending_edits", session.pending_edits)
         self._refresh_folders()
+        self._refresh_presegment_info()
         self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
@@ -388,6 +414,8 @@ class Annotator(anywidget.AnyWidget):
             "labels_to",
             "rois_exported",
             "export_conflict",
+            "presegment_info",
+            "presegment_confirm",
         }
         read_only |= {"positions"}
         read_only |= {"limits", "_widget_id"}
@@ -513,6 +541,7 @@ class Annotator(anywidget.AnyWidget):
         self._unsubscribe_rois = session.on_roi_change(self._on_session_rois)
         self._unsubscribe_scribbles = session.on_scribble(self._on_session_scribble)
         self._refresh_folders()  # issue 10
+        self._refresh_presegment_info()
         notes: list[str] = []
         self.set_trait("n_frames", session.n_frames)
         self.set_trait("image_shape", list(session.frame_shape))
@@ -717,6 +746,7 @@ class Annotator(anywidget.AnyWidget):
         if change["old"] == "":
             return  # set by __init__; the browser asks for the frame when it mounts
         self._refresh_folders()  # issue 10
+        self._refresh_presegment_info()
         self._refresh_next_label()
         self._send_frame(channels=[], labels=True)
         self._send_scribbles(self.population, self.frame, None)  # issue 12
@@ -1054,6 +1084,126 @@ class Annotator(anywidget.AnyWidget):
             return
         self.status = f"saved {len(written)} frame(s) to {written[0].parent}"
 
+    # The pre-segmentation panel: method, channels, the method's main parameters, replace or
+    # fill empty frames; defaults from the population's recorded method; a confirmation before
+    # frames with unsaved edits are replaced.
+    def _refresh_presegment_info(self) -> None:
+        import importlib.util
+
+        from segpaint.segment import NAMED_MODELS
+
+        methods = []
+        for name in self.presegment_methods:
+            library = NAMED_MODELS.get(name, ("", ""))[0]
+            missing = bool(library) and importlib.util.find_spec(library) is None
+            note = f"needs pip install 'segpaint[{library}]'" if missing else ""
+            methods.append({"name": name, "available": not missing, "note": note})
+        recorded = self.session.method(self.population) if self.population else None
+        self.set_trait("presegment_info", {"methods": methods, "recorded": recorded or {}})
+
+    @traitlets.observe("presegment_methods")
+    def _presegment_methods_changed(self, change: dict[str, Any]) -> None:
+        if self.population:
+            self._refresh_presegment_info()
+
+    def _presegment_params(self, method: str, content: dict[str, Any]) -> dict[str, Any]:
+        """The parameters to run with: those sent, else the recorded ones for the same method."""
+        if "params" not in content:
+            recorded = self.session.method(self.population) or {}
+            if recorded.get("method") == method:
+                return dict(recorded.get("params") or {})
+            return {}
+        params = content["params"]
+        if not isinstance(params, dict):
+            raise WireError(f"params must be an object of parameter values; got {params!r}")
+        family = "threshold" if method == "threshold" else method.split("_", maxsplit=1)[0]
+        allowed = PRESEGMENT_PARAMS.get(family, PRESEGMENT_PARAMS["model"])
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise WireError(
+                f"params: {', '.join(unknown)} is not a parameter of {method} "
+                f"(it takes {', '.join(allowed)})"
+            )
+        for key, value in params.items():
+            ok = (
+                value is None
+                or isinstance(value, bool | int | float | str)
+                or (isinstance(value, list) and len(value) <= 64)
+            )
+            if not ok:
+                raise WireError(f"params: {key} must be a number, text or a list; got {value!r}")
+        return dict(params)
+
+    def _on_presegment(self, content: dict[str, Any]) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self.status = "a pre-segmentation is already running"
+            return
+        asked = {"method": content.get("method") or "threshold"}  # an empty menu sends ""
+        method = wire_choice(asked, "method", self.presegment_methods)
+        scope = wire_choice(content, "scope", ("frame", "all"), default="frame")
+        mode = wire_choice(content, "mode", ("replace", "fill-empty"), default="replace")
+        params = self._presegment_params(method, content)
+        channels = params.pop("channels", None)
+        if "channels" in content:
+            channels = content["channels"]
+        if channels is not None and (
+            not isinstance(channels, list)
+            or not channels
+            or any(c not in self.channel_names for c in channels)
+        ):
+            raise WireError(
+                f"channels must be a list of {list(self.channel_names)}; got {channels!r}"
+            )
+        frames = [self.frame] if scope == "frame" else list(range(self.n_frames))
+        population = self.population
+        self.set_trait("presegment_confirm", {})
+        if mode == "replace" and content.get("confirmed") is not True:
+            edited = sorted(set(frames) & self.session.edited_frames(population))
+            if edited:
+                shown = ", ".join(map(str, edited[:10])) + ("…" if len(edited) > 10 else "")
+                self.set_trait(
+                    "presegment_confirm",
+                    {"frames": edited, "request": {**content, "confirmed": True}},
+                )
+                self.status = (
+                    f"pre-segmenting would replace your unsaved corrections on frame(s) {shown}: "
+                    "confirm in the panel, or choose 'fill empty frames only'"
+                )
+                return
+        self.set_trait("busy", True)
+        self.set_trait("progress", 0.0)
+        self.status = f"pre-segmenting with {method}…"
+
+        def progress(done: int, total: int) -> None:
+            self.set_trait("progress", done / max(total, 1))
+
+        def run() -> None:
+            try:
+                written = self.session.presegment(
+                    population,
+                    method,
+                    frames=frames,
+                    channels=channels,
+                    mode=mode,
+                    progress=False,
+                    callback=progress,
+                    **params,
+                )
+                n = len(written) if isinstance(written, list | tuple) else "the"
+                self.status = f"pre-segmented {n} frame(s) of {population} with {method}"
+            except (NotImplementedError, AttributeError) as err:
+                self.status = f"pre-segmentation is not available: {err}"
+            except Exception as err:  # a worker thread must report, never die silently
+                self.status = f"pre-segmentation failed: {err}"
+            finally:
+                self._refresh_next_label()
+                self._refresh_presegment_info()
+                self.set_trait("busy", False)
+
+        # A thread keeps the kernel answering strokes, pans and frame changes meanwhile.
+        self._worker = threading.Thread(target=run, name="segpaint-presegment", daemon=True)
+        self._worker.start()
+
     # <<< issue 10
 
     def _find_roi(self, frame: int, box: tuple[int, int, int, int]) -> ROI:
@@ -1091,41 +1241,6 @@ class Annotator(anywidget.AnyWidget):
         finally:
             self._refresh_rois()
         self.status = "ROI removed"
-
-    def _on_presegment(self, content: dict[str, Any]) -> None:
-        if self._worker is not None and self._worker.is_alive():
-            self.status = "a pre-segmentation is already running"
-            return
-        asked = {"method": content.get("method") or "threshold"}  # an empty menu sends ""
-        method = wire_choice(asked, "method", self.presegment_methods)
-        scope = wire_choice(content, "scope", ("frame", "all"), default="frame")
-        frames = [self.frame] if scope == "frame" else None
-        population = self.population
-        self.set_trait("busy", True)
-        self.set_trait("progress", 0.0)
-        self.status = f"pre-segmenting with {method}…"
-
-        def progress(done: int, total: int) -> None:
-            self.set_trait("progress", done / max(total, 1))
-
-        def run() -> None:
-            try:
-                written = self.session.presegment(
-                    population, method, frames=frames, progress=False, callback=progress
-                )
-                n = len(written) if isinstance(written, list | tuple) else "the"
-                self.status = f"pre-segmented {n} frame(s) of {population} with {method}"
-            except (NotImplementedError, AttributeError) as err:
-                self.status = f"pre-segmentation is not available: {err}"
-            except Exception as err:  # a worker thread must report, never die silently
-                self.status = f"pre-segmentation failed: {err}"
-            finally:
-                self._refresh_next_label()
-                self.set_trait("busy", False)
-
-        # A thread keeps the kernel answering strokes, pans and frame changes meanwhile.
-        self._worker = threading.Thread(target=run, name="segpaint-presegment", daemon=True)
-        self._worker.start()
 
     # ------------------------------------------------------- scribbles (issue 12) >>>
     # The "scribble" tool draws cell (1) / background (2) marks into the Session's scribbles (not
