@@ -8,7 +8,10 @@
 //   - a row showing where "Export ROI" and "Save labels" write, where the user types a folder,
 //     and how many ROIs of the frame are exported (roi.js marks them on the canvas);
 //   - after an export that found samples on disk: Overwrite (with a confirmation step) or Save
-//     as new version (<stem>_v2).
+//     as new version (<stem>_v2);
+//   - the pre-segmentation parameters (method, channels, the method's main parameters, replace or
+//     fill empty frames), filled from the population's recorded method; a confirmation before
+//     unsaved corrections are replaced. Methods whose extra is missing are shown disabled.
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {import("./input.js").Listen} Listen */
@@ -68,6 +71,75 @@ export class Panels {
     this.answered = null;
     this.exportedInfo = el("span", { "data-panel": "exported" });
     this.folderRow.append(this.exportedInfo);
+    // the pre-segmentation panel
+    /** @param {string} name @param {string} title @param {string} [type] */
+    const field = (name, title, type = "number") => {
+      const input = /** @type {HTMLInputElement} */ (el("input", { type, "data-param": name, title, "aria-label": title }));
+      input.style.width = type === "text" ? "12em" : "6em";
+      return input;
+    };
+    this.methodSelect = /** @type {HTMLSelectElement} */ (el("select", { "data-control": "preseg-method", "aria-label": "Pre-segmentation method" }));
+    this.methodNote = el("span", { "data-panel": "preseg-note" });
+    this.channelBox = el("span", { "data-panel": "preseg-channels" });
+    this.fields = {
+      thresholdLo: field("threshold-lo", "Lower intensity threshold (empty: automatic)"),
+      thresholdHi: field("threshold-hi", "Upper intensity threshold (empty: none)"),
+      minDistance: field("marker_min_distance", "Watershed: smallest distance between two cell centres (px)"),
+      query: field("feature_queries", "Remove objects matching, e.g. area < 150", "text"),
+      diameter: field("diameter", "Cell diameter in pixels (empty: the model's own)"),
+      cellprob: field("cellprob_threshold", "Cellpose cell probability threshold"),
+      prob: field("prob_thresh", "StarDist probability threshold"),
+    };
+    this.groups = {
+      threshold: el("span", { "data-params": "threshold" }, [
+        "thresholds ", this.fields.thresholdLo, " – ", this.fields.thresholdHi, " min distance ", this.fields.minDistance,
+        " query ", this.fields.query,
+      ]),
+      CP: el("span", { "data-params": "CP" }, ["diameter ", this.fields.diameter, " cell prob. ", this.fields.cellprob]),
+      SD: el("span", { "data-params": "SD" }, ["prob. threshold ", this.fields.prob]),
+    };
+    this.modeSelect = /** @type {HTMLSelectElement} */ (el("select", { "data-control": "preseg-mode", "aria-label": "Replace or fill empty frames only" }, [
+      el("option", { value: "replace" }, ["replace"]), el("option", { value: "fill-empty" }, ["fill empty frames only"]),
+    ]));
+    this.scopeSelect = /** @type {HTMLSelectElement} */ (el("select", { "data-control": "preseg-scope", "aria-label": "Frames to pre-segment" }, [
+      el("option", { value: "frame" }, ["this frame"]), el("option", { value: "all" }, ["all frames"]),
+    ]));
+    this.runButton = el("button", { type: "button", "data-action": "preseg-run" }, ["Run"]);
+    this.presegPanel = el("details", { "data-panel": "presegment" }, [
+      el("summary", {}, ["Pre-segmentation parameters"]),
+      el("div", { class: "segpaint-row" }, ["method ", this.methodSelect, this.methodNote, " channels ", this.channelBox]),
+      el("div", { class: "segpaint-row" }, [...Object.values(this.groups), this.modeSelect, this.scopeSelect, this.runButton]),
+    ]);
+    this.confirmText = el("span", {});
+    this.replaceButton = el("button", { type: "button", "data-action": "preseg-confirm" }, ["Replace them"]);
+    this.keepButton = el("button", { type: "button", "data-action": "preseg-cancel" }, ["Cancel"]);
+    this.presegConfirm = el("div", { class: "segpaint-row segpaint-recover", "data-panel": "preseg-confirm", role: "alertdialog" }, [
+      this.confirmText, this.replaceButton, this.keepButton,
+    ]);
+    this.presegConfirm.hidden = true;
+    /** @type {any} */
+    this.confirmAnswered = null;
+    for (const input of Object.values(this.fields)) listen(input, "keydown", (/** @type {KeyboardEvent} */ e) => e.stopPropagation());
+    listen(this.methodSelect, "change", () => this.fillPresegment());
+    listen(this.runButton, "click", () => this.runPresegment());
+    listen(this.replaceButton, "click", () => {
+      const c = this.d.model.get("presegment_confirm") || {};
+      this.confirmAnswered = c;
+      this.syncPresegConfirm();
+      if (c.request && !this.d.state.lost) this.d.state.send(c.request);
+    });
+    listen(this.keepButton, "click", () => {
+      this.confirmAnswered = this.d.model.get("presegment_confirm");
+      this.syncPresegConfirm();
+    });
+    onModel("change:presegment_info", () => this.syncPresegment());
+    onModel("change:presegment_confirm", () => {
+      this.confirmAnswered = null;
+      this.syncPresegConfirm();
+    });
+    onModel("change:channel_names", () => this.syncPresegment());
+    this.syncPresegment();
+    this.syncPresegConfirm();
     const root = d.ui.root;
     // After the widget's own <style>, before the toolbar: the first thing a user reads.
     root.insertBefore(style, root.children[1] || null);
@@ -76,6 +148,8 @@ export class Panels {
     // Below the actions row (Export ROI, Save labels), above the canvas.
     root.insertBefore(this.folderRow, d.ui.viewport);
     root.insertBefore(this.conflictRow, d.ui.viewport);
+    root.insertBefore(this.presegPanel, d.ui.viewport);
+    root.insertBefore(this.presegConfirm, d.ui.viewport);
     listen(this.overwriteButton, "click", () => this.confirmOverwrite(true));
     listen(this.confirmButton, "click", () => this.answer("overwrite"));
     listen(this.versionButton, "click", () => this.answer("version"));
@@ -94,6 +168,8 @@ export class Panels {
     onModel("change:rois", () => this.syncExported());
     this.syncConflict();
     this.syncExported();
+    this.syncPresegment();
+    this.syncPresegConfirm();
     for (const [input, key] of /** @type {const} */ ([[this.exportInput, "export_folder"], [this.labelsInput, "labels_folder"]])) {
       listen(input, "change", () => this.d.state.lost || this.d.state.send({ type: "set-folders", [key]: input.value }));
       listen(input, "keydown", (/** @type {KeyboardEvent} */ e) => e.stopPropagation()); // typing is not a shortcut
@@ -122,6 +198,104 @@ export class Panels {
   send(type) {
     if (this.d.state.lost) return;
     this.d.state.send({ type });
+  }
+
+  // ------------------------------------------------------------ pre-segmentation panel
+  /** The method menu and the channels, then the fields from the recorded method. */
+  syncPresegment() {
+    const { model } = this.d;
+    const info = model.get("presegment_info") || {};
+    const recorded = info.recorded || {};
+    const methods = info.methods || [];
+    this.methodSelect.replaceChildren(
+      ...methods.map((/** @type {{name: string, available: boolean, note: string}} */ m) => {
+        const option = /** @type {HTMLOptionElement} */ (el("option", { value: m.name }, [m.available ? m.name : `${m.name} (${m.note})`]));
+        option.disabled = !m.available;
+        return option;
+      }),
+    );
+    if (recorded.method && methods.some((/** @type {any} */ m) => m.name === recorded.method)) this.methodSelect.value = recorded.method;
+    const names = model.get("channel_names") || [];
+    const chosen = recorded.params?.channels || names;
+    this.channelBox.replaceChildren(
+      ...names.map((/** @type {string} */ n) => {
+        const box = /** @type {HTMLInputElement} */ (el("input", { type: "checkbox", "data-channel-name": n, "aria-label": `channel ${n}` }));
+        box.checked = chosen.includes(n);
+        return el("label", {}, [box, n]);
+      }),
+    );
+    this.fillPresegment();
+  }
+
+  /** Fields of the selected method, filled from the population's recorded parameters. */
+  fillPresegment() {
+    const info = this.d.model.get("presegment_info") || {};
+    const method = this.methodSelect.value;
+    const family = method === "threshold" ? "threshold" : method.split("_")[0];
+    for (const [name, group] of Object.entries(this.groups)) group.hidden = name !== family;
+    const recorded = info.recorded || {};
+    const p = recorded.method === method ? recorded.params || {} : {};
+    const f = this.fields;
+    const t = Array.isArray(p.thresholds) ? p.thresholds : [];
+    f.thresholdLo.value = t[0] ?? "";
+    f.thresholdHi.value = t[1] ?? "";
+    f.minDistance.value = p.marker_min_distance ?? "";
+    f.query.value = Array.isArray(p.feature_queries) ? p.feature_queries.join("; ") : (p.feature_queries ?? "");
+    f.diameter.value = p.diameter ?? "";
+    f.cellprob.value = p.cellprob_threshold ?? "";
+    f.prob.value = p.prob_thresh ?? "";
+    const note = (info.methods || []).find((/** @type {any} */ m) => m.name === method)?.note || "";
+    this.methodNote.textContent = note ? ` ${note}` : "";
+  }
+
+  /** The message of the Run button: what the panel shows, over the recorded parameters. */
+  presegmentRequest() {
+    const info = this.d.model.get("presegment_info") || {};
+    const method = this.methodSelect.value;
+    const recorded = info.recorded || {};
+    /** @type {Record<string, any>} */
+    const params = recorded.method === method ? { ...(recorded.params || {}) } : {};
+    delete params.channels;
+    const f = this.fields;
+    /** @param {string} key @param {HTMLInputElement} input */
+    const num = (key, input) => {
+      if (input.value.trim() === "") delete params[key];
+      else params[key] = Number(input.value);
+    };
+    if (method === "threshold") {
+      if (f.thresholdLo.value.trim() === "") delete params.thresholds;
+      else params.thresholds = [Number(f.thresholdLo.value), f.thresholdHi.value.trim() === "" ? null : Number(f.thresholdHi.value)];
+      num("marker_min_distance", f.minDistance);
+      const queries = f.query.value.split(";").map((q) => q.trim()).filter(Boolean);
+      if (queries.length) params.feature_queries = queries;
+      else delete params.feature_queries;
+    } else if (method.startsWith("CP_")) {
+      num("diameter", f.diameter);
+      num("cellprob_threshold", f.cellprob);
+    } else if (method.startsWith("SD_")) {
+      num("prob_thresh", f.prob);
+    }
+    const channels = [...this.channelBox.querySelectorAll("input")].filter((b) => /** @type {HTMLInputElement} */ (b).checked).map((b) => b.getAttribute("data-channel-name"));
+    return { type: "presegment", method, scope: this.scopeSelect.value, mode: this.modeSelect.value, channels, params };
+  }
+
+  runPresegment() {
+    if (this.d.state.lost) return;
+    const request = this.presegmentRequest();
+    if (!request.channels.length) {
+      this.d.say("pre-segmentation needs at least one channel: tick one");
+      return;
+    }
+    this.d.say(`pre-segmenting with ${request.method}…`);
+    this.d.state.send(request);
+  }
+
+  syncPresegConfirm() {
+    const c = this.d.model.get("presegment_confirm") || {};
+    const frames = c.frames || [];
+    this.presegConfirm.hidden = !frames.length || this.confirmAnswered === c;
+    const shown = frames.slice(0, 10).join(", ") + (frames.length > 10 ? "…" : "");
+    this.confirmText.textContent = `Pre-segmenting would replace your unsaved corrections on frame${frames.length === 1 ? "" : "s"} ${shown} (undo brings them back). `;
   }
 
   /** @param {string} name @param {string} title */

@@ -48,7 +48,7 @@ function traits(extra = {}) {
     channel_colors: ["#ffffff"], channel_names: ["phase"], opacity: 0.5, contour: false,
     show_selected_only: false, lock_to_roi: false, status: "", rois: [], export_format: "celldetective",
     presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1, _widget_id: "panels",
-    pending_edits: 0, export_to: "", rois_exported: [], export_conflict: {}, labels_to: "/data/exp/W1/100/labels_cells",
+    pending_edits: 0, export_to: "", rois_exported: [], export_conflict: {}, presegment_info: {}, presegment_confirm: {}, labels_to: "/data/exp/W1/100/labels_cells",
     limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: ["pan", "brush", "eraser", "fill", "picker", "roi"], export_formats: ["celldetective"], label_max: 4294967295 },
     ...extra,
   };
@@ -255,5 +255,64 @@ describe("re-export", () => {
     expect(row.hidden).toBe(true);
     model.set("rois_exported", [2, 1]);
     expect(root.querySelector('[data-panel="exported"]').textContent).toBe("2 of 2 ROIs of this frame exported");
+  });
+});
+
+describe("pre-segmentation panel", () => {
+  const info = {
+    methods: [
+      { name: "threshold", available: true, note: "" },
+      { name: "CP_cyto3", available: false, note: "needs pip install 'segpaint[cellpose]'" },
+      { name: "SD_versatile_fluo", available: true, note: "" },
+    ],
+    recorded: { method: "threshold", params: { feature_queries: ["area < 150"], channels: ["nuclei"], filters: [["gauss", 2]] } },
+  };
+
+  it("opens on the population's recorded method and parameters and sends them back", () => {
+    mount({ channel_names: ["phase", "nuclei"], contrast: [[0, 1], [0, 1]], gamma: [1, 1], channel_visible: [true, true], channel_colors: ["#ffffff", "#00ff00"], presegment_info: info });
+    const panel = root.querySelector('[data-panel="presegment"]');
+    const method = panel.querySelector('select[data-control="preseg-method"]');
+    expect(method.value).toBe("threshold");
+    const cp = [...method.options].find((o) => o.value === "CP_cyto3");
+    expect(cp.disabled).toBe(true);
+    expect(cp.textContent).toBe("CP_cyto3 (needs pip install 'segpaint[cellpose]')");
+    expect(panel.querySelector('input[data-channel-name="phase"]').checked).toBe(false);
+    expect(panel.querySelector('input[data-channel-name="nuclei"]').checked).toBe(true);
+    expect(panel.querySelector('input[data-param="feature_queries"]').value).toBe("area < 150");
+    expect(panel.querySelector('[data-params="CP"]').hidden).toBe(true);
+    panel.querySelector('input[data-param="threshold-lo"]').value = "500";
+    panel.querySelector('select[data-control="preseg-mode"]').value = "fill-empty";
+    panel.querySelector('select[data-control="preseg-scope"]').value = "all";
+    panel.querySelector('button[data-action="preseg-run"]').click();
+    expect(model.sent.at(-1).content).toEqual({
+      type: "presegment", method: "threshold", scope: "all", mode: "fill-empty", channels: ["nuclei"],
+      // the recorded filters are kept, the query and the new threshold sent
+      params: { feature_queries: ["area < 150"], filters: [["gauss", 2]], thresholds: [500, null] },
+    });
+    method.value = "SD_versatile_fluo";
+    method.dispatchEvent(new Event("change"));
+    expect(panel.querySelector('[data-params="SD"]').hidden).toBe(false);
+    expect(panel.querySelector('[data-params="threshold"]').hidden).toBe(true);
+    panel.querySelector('input[data-param="prob_thresh"]').value = "0.6";
+    panel.querySelector('button[data-action="preseg-run"]').click();
+    expect(model.sent.at(-1).content.params).toEqual({ prob_thresh: 0.6 });
+  });
+
+  it("asks before replacing unsaved corrections and sends the confirmed request", () => {
+    mount({ presegment_info: info });
+    const row = root.querySelector('[data-panel="preseg-confirm"]');
+    expect(row.hidden).toBe(true);
+    const request = { type: "presegment", method: "threshold", scope: "all", confirmed: true };
+    model.set("presegment_confirm", { frames: [1, 2], request });
+    expect(row.hidden).toBe(false);
+    expect(row.textContent).toContain("replace your unsaved corrections on frames 1, 2");
+    root.querySelector('button[data-action="preseg-confirm"]').click();
+    expect(model.sent.at(-1).content).toEqual(request);
+    expect(row.hidden).toBe(true);
+    model.set("presegment_confirm", { frames: [0], request });
+    const n = model.sent.length;
+    root.querySelector('button[data-action="preseg-cancel"]').click();
+    expect(model.sent.length).toBe(n);
+    expect(row.hidden).toBe(true);
   });
 });
