@@ -17,6 +17,7 @@
 /** @typedef {import("./input.js").Listen} Listen */
 
 const PANEL_CSS = `
+.segpaint-annotator [hidden] { display: none !important; }
 .segpaint-annotator .segpaint-banner { padding: 4px 8px; border-radius: 3px; font-weight: 600;
   background: #b71c1c; color: #fff; }
 .segpaint-annotator .segpaint-recover { padding: 4px 8px; border-radius: 3px; background: #fff8e1;
