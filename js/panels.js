@@ -210,7 +210,9 @@ export class Panels {
     const methods = info.methods || [];
     this.methodSelect.replaceChildren(
       ...methods.map((/** @type {{name: string, available: boolean, note: string}} */ m) => {
-        const option = /** @type {HTMLOptionElement} */ (el("option", { value: m.name }, [m.available ? m.name : `${m.name} (${m.note})`]));
+        // short in the menu (a long option widens the select), the whole pip line in its tooltip
+        const extra = /\[(\w+)\]/.exec(m.note)?.[1] || "an extra";
+        const option = /** @type {HTMLOptionElement} */ (el("option", { value: m.name, title: m.note }, [m.available ? m.name : `${m.name} (needs ${extra})`]));
         option.disabled = !m.available;
         return option;
       }),

@@ -275,7 +275,8 @@ describe("pre-segmentation panel", () => {
     expect(method.value).toBe("threshold");
     const cp = [...method.options].find((o) => o.value === "CP_cyto3");
     expect(cp.disabled).toBe(true);
-    expect(cp.textContent).toBe("CP_cyto3 (needs pip install 'segpaint[cellpose]')");
+    expect(cp.textContent).toBe("CP_cyto3 (needs cellpose)");
+    expect(cp.title).toBe("needs pip install 'segpaint[cellpose]'");
     expect(panel.querySelector('input[data-channel-name="phase"]').checked).toBe(false);
     expect(panel.querySelector('input[data-channel-name="nuclei"]').checked).toBe(true);
     expect(panel.querySelector('input[data-param="feature_queries"]').value).toBe("area < 150");

@@ -133,7 +133,30 @@ def test_no_surprise_in_the_page(
         assert len(names) == 6, names  # the first export and its version 2, three files each
         assert sum(n.endswith(("_v2.tif", "_v2.json", "_v2_labelled.tif")) for n in names) == 3
 
-        # 5. The kernel goes: a banner, and a stroke paints nothing.
+        # 5. Ctrl+Z of an edit made on another frame shows that frame, slider and canvas.
+        nb.kernel.run("session.paint('cells', 1, [(70, 100)], 3, 9)")
+        root.focus()
+        page.keyboard.press("Control+z")
+        wait_kernel(nb, "annotator.frame == 1")
+        page.wait_for_function(
+            f"() => document.querySelector('{ROOT}').dataset.frame === '1'", timeout=30_000
+        )
+        assert page.locator(f'{ROOT} input[data-control="frame"]').input_value() == "1"
+        assert nb.kernel.eval("int(session.labels('cells', 1).max())") == 0
+
+        # 6. The pre-segmentation panel asks before replacing unsaved corrections.
+        page.locator(f'{ROOT} [data-panel="presegment"] summary').click()
+        page.locator(f'{ROOT} select[data-control="preseg-scope"]').select_option("all")
+        page.locator(f'{ROOT} button[data-action="preseg-run"]').click()
+        confirm = page.locator(f'{ROOT} [data-panel="preseg-confirm"]')
+        confirm.wait_for(state="visible", timeout=30_000)
+        assert "replace your unsaved corrections on frame" in confirm.inner_text()
+        save_screenshot(page, "no_surprise_presegment", element=root)
+        page.locator(f'{ROOT} button[data-action="preseg-cancel"]').click()
+        assert confirm.is_hidden()
+        assert nb.kernel.eval("int((session.labels('cells', 0) != cells0).sum())") == 0
+
+        # 7. The kernel goes: a banner, and a stroke paints nothing.
         root.focus()
         page.keyboard.press("b")
         wait_kernel(nb, "annotator.tool == 'brush'")
