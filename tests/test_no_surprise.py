@@ -438,10 +438,14 @@ def test_replacing_unsaved_corrections_needs_a_confirmation(cells: segpaint.Sess
     assert cells.labels("cells", 1)[5, 5] == 77
     assert cells.labels("cells", 0)[12, 12] > 0
 
-    cells.paint("cells", 1, [(5, 5)], 2, 77)
-    widget._handle_message(request, [])
-    assert widget.presegment_confirm["frames"] == [0, 1, 2]  # none saved since (known-weak)
+    widget._handle_message(request, [])  # frames 0 and 2 hold only pre-segmented labels
+    assert widget.presegment_confirm["frames"] == [1]
+    assert cells.edited_frames("cells") == {1}
     widget._handle_message(widget.presegment_confirm["request"], [])  # the panel's "Replace"
     widget.wait()
     assert cells.labels("cells", 1)[5, 5] == 0
     assert widget.status == "pre-segmented 3 frame(s) of cells with threshold"
+    assert cells.edited_frames("cells") == set()
+    cells.undo()  # the corrections are back, and count as corrections again
+    assert cells.labels("cells", 1)[5, 5] == 77
+    assert cells.edited_frames("cells") == {1}

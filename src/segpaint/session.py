@@ -473,6 +473,8 @@ class Session:
         self._history = History(history_bytes)
         self._pops: dict[str, _Population] = {}
         self._rois: dict[int, list[ROI]] = {}
+        self._presegmented: dict[str, dict[int, int]] = {}
+        """Per population, frame -> label version a pre-segmentation left (issue 10)."""
         # One mechanism for edit and ROI notifications (see segpaint._events.Event).
         self._callbacks = Event("on_change", "the edit")
         self._roi_callbacks = Event("on_roi_change", "the ROI change")
@@ -768,11 +770,21 @@ class Session:
         return self._pop(population).method
 
     def edited_frames(self, population: str) -> set[int]:
-        """Frames of ``population`` with edits not saved yet (what a pre-segmentation that
-        replaces them would overwrite; :meth:`save_labels` writes them)."""
+        """Frames of ``population`` with edits not saved yet, leaving out frames that hold only
+        what a pre-segmentation wrote (what a pre-segmentation that replaces them would
+        overwrite: someone's corrections; :meth:`save_labels` writes them)."""
         pop = self._pop(population)
         with self._lock:
-            return set(pop.dirty)
+            fresh = self._presegmented.get(population, {})
+            return {t for t in pop.dirty if fresh.get(t) != pop.version.get(t, 0)}
+
+    def _mark_presegmented(self, population: str, frames: Iterable[int]) -> None:
+        """Remember the versions a pre-segmentation left (see :meth:`edited_frames`)."""
+        pop = self._pop(population)
+        with self._lock:
+            marks = self._presegmented.setdefault(population, {})
+            for t in frames:
+                marks[t] = pop.version.get(t, 0)
 
     # ------------------------------------------------------------------ edits
     def _roi_box(self, roi: ROI | Sequence[int] | None, frame: int) -> BBox | None:

@@ -1069,7 +1069,7 @@ class Annotator(anywidget.AnyWidget):
                 )
                 for r in self.session.rois(self.frame)
             ]
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):  # a position switch clamps the frame next
             marks = []
         self.set_trait("rois_exported", marks)
 
