@@ -449,3 +449,21 @@ def test_replacing_unsaved_corrections_needs_a_confirmation(cells: segpaint.Sess
     cells.undo()  # the corrections are back, and count as corrections again
     assert cells.labels("cells", 1)[5, 5] == 77
     assert cells.edited_frames("cells") == {1}
+
+
+def test_a_read_only_session_asks_for_another_folder(experiment: Path, tmp_path: Path) -> None:
+    session = segpaint.open(experiment, read_only=True)
+    widget = Annotator(session, "targets")
+    session.paint("targets", 0, [(10, 10)], 3, 4)
+    widget._handle_message({"type": "save"}, [])
+    assert widget.status == (
+        "Save labels: this session does not write into its data folder (it was opened "
+        "read-only, or a newer session of the same data took over). Type another folder in "
+        "'labels to' above, then click Save labels again."
+    )
+    widget._handle_message({"type": "set-folders", "labels_folder": str(tmp_path / "mine")}, [])
+    widget._handle_message({"type": "save"}, [])
+    assert (tmp_path / "mine" / "0000.tif").is_file()
+    session.add_roi(0, rows=(0, 30), cols=(0, 30))
+    widget._handle_message({"type": "export", "frame": 0}, [])
+    assert widget.status.startswith("Export ROI: this session does not write into its data")

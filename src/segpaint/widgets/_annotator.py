@@ -988,6 +988,16 @@ class Annotator(anywidget.AnyWidget):
             f"to write beside. Type a folder in '{field}' above, then click {action} again."
         )
 
+    def _read_only_folder(self, action: str, field: str, chosen: Path | None) -> str | None:
+        """The message for a read-only session writing beside its data, or None."""
+        if chosen is not None or not self.session.read_only:
+            return None
+        return (
+            f"{action}: this session does not write into its data folder (it was opened "
+            "read-only, or a newer session of the same data took over). Type another folder in "
+            f"'{field}' above, then click {action} again."
+        )
+
     def _on_export(self, content: dict[str, Any]) -> None:
         """Export the ROI given (``bbox``) or every ROI of the frame, reporting each.
 
@@ -1014,6 +1024,10 @@ class Annotator(anywidget.AnyWidget):
             return
         if self.export_folder is None and not self.export_to:
             self.status = self._no_folder("Export ROI", "export to")
+            return
+        refused = self._read_only_folder("Export ROI", "export to", self.export_folder)
+        if refused:
+            self.status = refused
             return
         s, pop, folder = self.session, self.population, self.export_folder
         done = {r: s.exported(pop, r, format=fmt, folder=folder) for r in rois}
@@ -1076,6 +1090,10 @@ class Annotator(anywidget.AnyWidget):
     def _on_save(self) -> None:
         if self.labels_folder is None and not self.labels_to:
             self.status = self._no_folder("Save labels", "labels to")
+            return
+        refused = self._read_only_folder("Save labels", "labels to", self.labels_folder)
+        if refused:
+            self.status = refused
             return
         written = self.session.save_labels(self.population, folder=self.labels_folder)
         self.last_saved = written
