@@ -467,3 +467,16 @@ def test_a_read_only_session_asks_for_another_folder(experiment: Path, tmp_path:
     session.add_roi(0, rows=(0, 30), cols=(0, 30))
     widget._handle_message({"type": "export", "frame": 0}, [])
     assert widget.status.startswith("Export ROI: this session does not write into its data")
+
+
+def test_a_step_on_no_frame_does_not_block_undo_in_the_widget(cells: segpaint.Session) -> None:
+    cells.paint("cells", 1, [(5, 5)], 2, 7)
+    cells.presegment("cells", frames=[], progress=False)  # records the method, writes no frame
+    assert cells.history_target() is None and cells.can_undo
+    w = Annotator(cells)
+    w._handle_message({"type": "undo"}, [])
+    assert w.status == "undo: done"
+    assert cells.method("cells") is None
+    w._handle_message({"type": "undo"}, [])  # the stroke behind it
+    assert cells.labels("cells", 1)[5, 5] == 0
+    assert w.frame == 1

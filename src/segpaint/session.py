@@ -1855,7 +1855,8 @@ class Session:
 
     def history_target(self, *, redo: bool = False) -> tuple[str | None, int] | None:
         """Where the next :meth:`undo` (or, with ``redo=True``, :meth:`redo`) acts:
-        ``(population, frame)``, with population None for an ROI step; None when there is no step.
+        ``(population, frame)``, with population None for an ROI step; None when there is no step
+        or the step is on no frame (a recorded method alone).
 
         A step over several frames (a pre-segmentation run) names its first frame. A widget uses
         this to bring the frame into view before undoing an edit made elsewhere.

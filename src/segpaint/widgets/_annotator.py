@@ -903,12 +903,15 @@ class Annotator(anywidget.AnyWidget):
         """Undo or redo the newest step, then bring its frame (and population) into view, so an
         undo never changes something the user cannot see."""
         redo = which == "redo"
-        target = self.session.history_target(redo=redo)
-        if target is None:
+        if not (self.session.can_redo if redo else self.session.can_undo):
             self.status = f"nothing to {which}"
             return
-        population, frame = target
+        target = self.session.history_target(redo=redo)
         (self.session.redo if redo else self.session.undo)(origin=self)
+        if target is None:  # a step on no frame (a recorded method alone)
+            self.status = f"{which}: done"
+            return
+        population, frame = target
         moved = []
         if population is not None and population != self.population:
             self.population = population
