@@ -325,7 +325,7 @@ export class Panels {
     this.confirmButton.hidden = !on;
     this.conflictText.textContent = on
       ? `Replace the ${n} exported sample${n === 1 ? "" : "s"} in ${this.d.model.get("export_to") || "the export folder"}? This cannot be undone. `
-      : `${n} ROI${n === 1 ? " was" : "s were"} already exported as ${c.format}. `;
+      : `${n} ROI${n === 1 ? " was" : "s were"} already exported to this folder (files of the same names, ${c.format} layout). `;
   }
 
   /** @param {"overwrite" | "version"} mode */

@@ -271,7 +271,8 @@ def test_re_export_asks_then_overwrites_or_writes_a_new_version(
     session.paint("cells", 0, [(20, 20)], 4, 5)  # fix the mask, export again
     widget._handle_message(one, [])
     assert widget.status == (
-        f"1 ROI already exported as cellpose to {out}: choose Overwrite or New version"
+        f"1 ROI already exported to {out} (files of the same names, cellpose layout): "
+        "choose Overwrite or New version"
     )
     assert widget.export_conflict == {
         "frame": 0, "format": "cellpose", "bbox": [0, 30, 0, 30], "rois": [[0, 30, 0, 30]]
@@ -304,7 +305,8 @@ def test_export_with_no_roi_selected_reports_each_roi(
     widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
     assert widget.status == (
         f"exported array_0000_roi_30_60_30_60.tif to {out}; "
-        f"1 ROI already exported as cellpose to {out}: choose Overwrite or New version"
+        f"1 ROI already exported to {out} (files of the same names, cellpose layout): "
+        "choose Overwrite or New version"
     )
     assert widget.export_conflict["rois"] == [[0, 30, 0, 30]]
     assert widget.export_conflict["bbox"] is None
@@ -480,3 +482,25 @@ def test_a_step_on_no_frame_does_not_block_undo_in_the_widget(cells: segpaint.Se
     w._handle_message({"type": "undo"}, [])  # the stroke behind it
     assert cells.labels("cells", 1)[5, 5] == 0
     assert w.frame == 1
+
+
+def test_a_second_format_into_the_same_folder_keeps_the_first(
+    session: segpaint.Session, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples"
+    session.pixel_size_um = 0.5
+    widget = Annotator(session, export_folder=out)
+    session.paint("cells", 0, [(10, 10)], 4, 3)
+    widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 30, 0, 30]}, [])
+    widget._handle_message({"type": "export", "frame": 0}, [])  # celldetective
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    widget._handle_message({"type": "export", "frame": 0, "format": "cellpose"}, [])
+    assert widget.export_conflict["format"] == "cellpose"  # its image name is taken
+    widget._handle_message(
+        {"type": "export", "frame": 0, "format": "cellpose", "mode": "version",
+         "bboxes": widget.export_conflict["rois"]}, []
+    )  # fmt: skip
+    stem = "array_0000_roi_0_30_0_30"
+    assert widget.status == f"exported {stem}_v2.tif to {out}"
+    assert (out / f"{stem}_v2_masks.tif").is_file()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in first} == first

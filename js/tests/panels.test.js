@@ -235,7 +235,7 @@ describe("re-export", () => {
     const conflict = { frame: 0, format: "cellpose", bbox: null, rois: [[0, 4, 0, 4]] };
     model.set("export_conflict", conflict);
     expect(row.hidden).toBe(false);
-    expect(row.textContent).toContain("1 ROI was already exported as cellpose");
+    expect(row.textContent).toContain("1 ROI was already exported to this folder (files of the same names, cellpose layout)");
     const confirm = root.querySelector('button[data-action="export-overwrite-confirm"]');
     expect(confirm.hidden).toBe(true);
     const before = model.sent.length;

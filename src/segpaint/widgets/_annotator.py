@@ -1072,7 +1072,8 @@ class Annotator(anywidget.AnyWidget):
             )
             n = len(asked)
             parts.append(
-                f"{n} ROI{'s' if n > 1 else ''} already exported as {fmt} to {where}: "
+                f"{n} ROI{'s' if n > 1 else ''} already exported to {where} (files of the same "
+                f"names, {fmt} layout): "
                 "choose Overwrite or New version"
             )
         self.status = "; ".join(parts)
