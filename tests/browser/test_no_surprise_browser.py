@@ -1,7 +1,8 @@
-"""Issue 10, "nothing surprising happens to my work", in real JupyterLab + Chromium: the widget
-opens on pan (a first drag paints nothing), Ctrl+Z after deleting an ROI brings the ROI back,
-a session from an array shows where exports go and takes a typed folder, a second export offers
-a new version, and once the kernel is gone a banner says so and strokes are refused.
+"""Issue 10, "nothing surprising happens to my work", in JupyterLab and Notebook 7 (Chromium): the
+widget opens on pan (a first drag paints nothing), Ctrl+Z after deleting an ROI brings it back and
+Ctrl+Z of an edit on another frame shows that frame, a session from an array shows where exports go
+and takes a typed folder, a second export offers a new version, the pre-segmentation panel asks
+before replacing corrections, and once the kernel is gone a banner says so and strokes are refused.
 """
 
 from __future__ import annotations
@@ -69,14 +70,15 @@ def wait_kernel(nb: Notebook, expr: str, timeout_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("ui", ["lab", "notebook"])
 def test_no_surprise_in_the_page(
-    browser: Any, jupyter_server: JupyterServer, tmp_path: Path
+    browser: Any, jupyter_server: JupyterServer, tmp_path: Path, ui: str
 ) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
     ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "no_surprise.ipynb", CELLS)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
+    path = write_notebook(jupyter_server.root_dir, f"no_surprise_{ui}.ipynb", CELLS)
+    nb = Notebook.open(page, jupyter_server, path, ui=ui, ws_log=ws)
     try:
         nb.wait_for(f'{ROOT}[data-ready="1"]', name="no_surprise")
         root = page.locator(ROOT).first
@@ -125,7 +127,7 @@ def test_no_surprise_in_the_page(
         page.locator(f'{ROOT} button[data-action="export"]').click()
         conflict = page.locator(f'{ROOT} [data-panel="export-conflict"]')
         conflict.wait_for(state="visible", timeout=30_000)
-        save_screenshot(page, "no_surprise_re_export", element=root)
+        save_screenshot(page, f"no_surprise_re_export_{ui}", element=root)
         page.locator(f'{ROOT} button[data-action="export-version"]').click()
         wait_kernel(nb, "annotator.rois_exported == [2]")
         assert conflict.is_hidden()
@@ -151,7 +153,7 @@ def test_no_surprise_in_the_page(
         confirm = page.locator(f'{ROOT} [data-panel="preseg-confirm"]')
         confirm.wait_for(state="visible", timeout=30_000)
         assert "replace your unsaved corrections on frame" in confirm.inner_text()
-        save_screenshot(page, "no_surprise_presegment", element=root)
+        save_screenshot(page, f"no_surprise_presegment_{ui}", element=root)
         page.locator(f'{ROOT} button[data-action="preseg-cancel"]').click()
         assert confirm.is_hidden()
         assert nb.kernel.eval("int((session.labels('cells', 0) != cells0).sum())") == 0
@@ -166,7 +168,7 @@ def test_no_surprise_in_the_page(
         banner = page.locator(f'{ROOT} [data-panel="kernel-lost"]')
         banner.wait_for(state="visible", timeout=30_000)
         assert "The kernel is gone" in banner.inner_text()
-        save_screenshot(page, "no_surprise_kernel_gone", element=root)
+        save_screenshot(page, f"no_surprise_kernel_gone_{ui}", element=root)
         before = js(page, "return s.label(90, 100);")
         drag(page, (90, 90), (90, 110))
         assert js(page, "return s.label(90, 100);") == before == 0
