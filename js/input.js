@@ -56,6 +56,11 @@ export function bindInput(d, listen) {
       canvas.style.cursor = "grabbing";
       return;
     }
+    if (d.state.lost) {
+      // issue 10: no kernel will ever store it (js/panels.js shows why); panning still works
+      d.say("the kernel is gone: nothing is painted (see the red banner)");
+      return;
+    }
     if (d.assist.handles(tool, e)) {
       if (d.assist.down(point, { x, y }, tool)) drag = { kind: "assist", id: e.pointerId };
     } else if (tool === "brush" || tool === "eraser") {

@@ -126,6 +126,7 @@ export class RoiLayer {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, s.w, s.h);
     const { scale, tx, ty } = d.view;
+    const exported = d.model.get("rois_exported") || []; // issue 10: versions on disk, per ROI
     this.boxes.forEach((b, i) => {
       const x = tx + b[2] * scale;
       const y = ty + b[0] * scale;
@@ -142,6 +143,12 @@ export class RoiLayer {
       if (sel) {
         ctx.fillStyle = "#ffff00";
         for (const [px, py] of [[x, y], [x + w, y], [x, y + hh], [x + w, y + hh]]) ctx.fillRect(px - 3, py - 3, 6, 6);
+      }
+      const n = exported[i] || 0;
+      if (n > 0 && i < exported.length) {
+        ctx.fillStyle = "#66bb6a";
+        ctx.font = "11px system-ui, sans-serif";
+        ctx.fillText(n > 1 ? `✓ exported (v${n})` : "✓ exported", x + 4, y + 13);
       }
     });
     const drag = this.drag;

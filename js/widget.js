@@ -5,6 +5,7 @@
 //   display.js   one view: renderer, zoom, status;   channels.js  channels and contrast
 //   editor.js    strokes, fill, picker, `m`;  roi.js       ROIs and the overlay
 //   input.js     pointer / keys -> actions;   debug.js     hooks for browser tests
+//   panels.js    kernel-lost banner, recover unsaved edits (issue 10)
 // Painting happens in the browser on the shared label buffer; one binary stroke per edit goes to
 // Python. Limits (chunk size, brush and gamma ranges, export formats) come from Python's
 // `limits` trait.
@@ -21,6 +22,7 @@ import { LabelList } from "./labels.js";
 import { disposeModelState, modelState } from "./model.js";
 import { RoiLayer } from "./roi.js";
 import { ScribbleLayer } from "./scribble.js";
+import { Panels } from "./panels.js";
 
 export { stepSlider } from "./dom.js";
 
@@ -78,6 +80,7 @@ export function mount({ model, el }) {
   d.scribbles = new ScribbleLayer(d, listen, onModel); // issue 12: scribble mode
   cleanups.push(() => d.scribbles?.dispose());
   d.assist.bindControls(listen, onModel);
+  new Panels(d, listen, onModel); // issue 10: kernel-lost banner, recover row
   bindInput(d, listen);
   cleanups.push(state.attach(d.hooks));
 

@@ -228,15 +228,15 @@ def test_undo_and_redo_from_the_browser(
 ) -> None:
     session.paint("cells", 2, [(3, 3)], 2, 5)
     sent = capture(widget, monkeypatch)
-    widget._handle_message({"type": "undo"}, [])
-    assert widget.status == "undo: cells frame 2 (not the frame shown)"
+    widget._handle_message({"type": "undo"}, [])  # an edit on another frame: it comes into view
+    assert widget.status == "undo: cells labels on frame 2 (now showing frame 2)"
+    assert widget.frame == 2
     assert not session.labels("cells", 2).any()
     widget._handle_message({"type": "undo"}, [])
     assert widget.status == "nothing to undo"
-    widget.frame = 2
     sent.clear()
     widget._handle_message({"type": "redo"}, [])
-    assert widget.status == "redo: cells frame 2"
+    assert widget.status == "redo: cells labels on frame 2"
     assert [c["type"] for c, _ in sent] == ["labels-patch"]
 
 
@@ -446,12 +446,15 @@ def test_export_and_save_explain_a_missing_folder(session: segpaint.Session) -> 
     widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
     assert widget.status == "no ROI on this frame: draw one with the ROI tool (r) first"
     widget._handle_message({"type": "roi-add", "frame": 0, "bbox": [0, 10, 0, 10]}, [])
-    widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
-    assert widget.status.startswith("export failed: Celldetective samples need the pixel size")
     widget._handle_message({"type": "export", "frame": 0, "bbox": None, "format": "cellpose"}, [])
-    assert widget.status.startswith("export failed: folder= is required")
+    assert widget.status.startswith("Export ROI: this image was opened from an array")
     widget._handle_message({"type": "save"}, [])
-    assert widget.status.startswith("save failed: folder= is required")
+    assert widget.status.startswith("Save labels: this image was opened from an array")
+    widget._handle_message({"type": "set-folders", "export_folder": "unused"}, [])
+    widget._handle_message({"type": "export", "frame": 0, "bbox": None}, [])
+    assert widget.status.startswith(
+        "ROI rows 0-10, cols 0-10 not written: Celldetective samples need the pixel size"
+    )
 
 
 def test_save_labels_writes_edited_frames(

@@ -152,6 +152,11 @@ class History:
         while self._bytes > self.budget_bytes and self._undo:
             self._bytes -= self._undo.popleft().nbytes
 
+    def peek(self, *, redo: bool = False) -> Step | None:
+        """The step :meth:`pop_undo` (or, with ``redo=True``, :meth:`pop_redo`) would take next."""
+        stack = self._redo if redo else self._undo
+        return stack[-1] if stack else None
+
     def pop_undo(self) -> Step | None:
         """Take the newest step off the undo stack onto the redo stack."""
         if not self._undo:

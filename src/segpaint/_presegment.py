@@ -213,6 +213,7 @@ def presegment(
                 bar.close()
         if written or total == 0:
             session.set_method(population, method_str, recorded)
+    session._mark_presegmented(population, written)  # not someone's corrections (issue 10)
     return sorted(written)
 
 

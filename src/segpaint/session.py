@@ -473,6 +473,8 @@ class Session:
         self._history = History(history_bytes)
         self._pops: dict[str, _Population] = {}
         self._rois: dict[int, list[ROI]] = {}
+        self._presegmented: dict[str, dict[int, int]] = {}
+        """Per population, frame -> label version a pre-segmentation left (issue 10)."""
         # One mechanism for edit and ROI notifications (see segpaint._events.Event).
         self._callbacks = Event("on_change", "the edit")
         self._roi_callbacks = Event("on_roi_change", "the ROI change")
@@ -766,6 +768,23 @@ class Session:
     def method(self, population: str) -> dict[str, Any] | None:
         """How a population was pre-segmented (``{"method", "params"}``), or None."""
         return self._pop(population).method
+
+    def edited_frames(self, population: str) -> set[int]:
+        """Frames of ``population`` with edits not saved yet, leaving out frames that hold only
+        what a pre-segmentation wrote (what a pre-segmentation that replaces them would
+        overwrite: someone's corrections; :meth:`save_labels` writes them)."""
+        pop = self._pop(population)
+        with self._lock:
+            fresh = self._presegmented.get(population, {})
+            return {t for t in pop.dirty if fresh.get(t) != pop.version.get(t, 0)}
+
+    def _mark_presegmented(self, population: str, frames: Iterable[int]) -> None:
+        """Remember the versions a pre-segmentation left (see :meth:`edited_frames`)."""
+        pop = self._pop(population)
+        with self._lock:
+            marks = self._presegmented.setdefault(population, {})
+            for t in frames:
+                marks[t] = pop.version.get(t, 0)
 
     # ------------------------------------------------------------------ edits
     def _roi_box(self, roi: ROI | Sequence[int] | None, frame: int) -> BBox | None:
@@ -1790,7 +1809,9 @@ class Session:
 
         A step is one edit, or one action over several frames (a pre-segmentation run), which
         also restores what the action changed besides labels (the recorded method). For a step
-        over several frames, the returned change is the last one announced.
+        over several frames, the returned change is the last one announced. Adding, moving and
+        removing an ROI are steps too; they change no label, so they return None
+        (:meth:`history_target` says where a step acts before it is undone).
         """
         with self._lock:
             step = self._history.pop_undo()
@@ -1825,6 +1846,9 @@ class Session:
     def _restore(self, kind: str, key: Any, value: Any) -> None:
         if kind == "method" and key in self._pops:
             self._pops[key].method = value
+        elif kind == "roi":  # issue 10: ROI operations are undo steps
+            self._rois[key] = list(value)
+            self._emit_roi(key)
         elif kind == "scribble":  # issue 12: scribble marks
             self._restore_scribble(key, value)
 
@@ -1833,6 +1857,41 @@ class Session:
         for population, frame, bbox in boxes:
             change = self._emit(population, frame, bbox, origin=origin)
         return change
+
+    def history_target(self, *, redo: bool = False) -> tuple[str | None, int] | None:
+        """Where the next :meth:`undo` (or, with ``redo=True``, :meth:`redo`) acts:
+        ``(population, frame)``, with population None for an ROI step; None when there is no step
+        or the step is on no frame (a recorded method alone).
+
+        A step over several frames (a pre-segmentation run) names its first frame. A widget uses
+        this to bring the frame into view before undoing an edit made elsewhere.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint
+        >>> session = segpaint.open(np.zeros((3, 16, 16), np.uint8), axes="TYX")
+        >>> _ = session.paint("cells", 2, [(4, 4)], 2, 7)
+        >>> roi = session.add_roi(1, rows=(0, 8), cols=(0, 8))
+        >>> session.history_target()
+        (None, 1)
+        >>> _ = session.undo()
+        >>> session.history_target()
+        ('cells', 2)
+        """
+        with self._lock:
+            step = self._history.peek(redo=redo)
+        if step is None:
+            return None
+        if isinstance(step, Edit):
+            return step.population, step.frame
+        if step.edits:
+            return step.edits[0].population, step.edits[0].frame
+        for kind, key, _, _ in step.changes:
+            if kind == "roi":
+                return None, int(key)
+            if kind == "scribble":
+                return str(key[0]), int(key[1])
+        return None
 
     @property
     def history(self) -> History:
@@ -1885,7 +1944,9 @@ class Session:
             items = self._rois.setdefault(t, [])
             added = roi not in items
             if added:
+                before = list(items)
                 items.append(roi)
+                self._history.record("roi", t, before, list(items))
         if added:
             self._emit_roi(t)
         return roi
@@ -1903,7 +1964,9 @@ class Session:
             items = self._rois.get(roi.frame, []) if isinstance(roi, ROI) else []
             if roi not in items:
                 raise KeyError(f"{roi!r} is not an ROI of this session; see session.rois()")
+            before = list(items)
             items.remove(roi)
+            self._history.record("roi", roi.frame, before, list(items))
         self._emit_roi(roi.frame)
 
     # ------------------------------------------------- widget behaviours owned by the Session
@@ -1988,10 +2051,12 @@ class Session:
         if new == roi:
             return roi
         with self._lock:
+            before = list(items)
             if new in items:
                 items.remove(roi)
             else:
                 items[items.index(roi)] = new
+            self._history.record("roi", roi.frame, before, list(items))
         self._emit_roi(roi.frame)
         return new
 
@@ -2124,6 +2189,7 @@ class Session:
         overwrite: bool = False,
         pad: bool | None = None,
         auto_correct: bool | str = True,
+        version: int | None = None,
     ) -> list[Path]:
         """Export the crop of an ROI (all channels + the population's mask + sidecar JSON).
 
@@ -2146,12 +2212,22 @@ class Session:
             and drops objects under 9 px, like Celldetective; ``False`` exports as drawn;
             ``"refuse"`` raises an error naming the labels instead.  The checks and the changes
             are recorded in the sidecar (``"qc"``, ``"auto_correct"``); an empty mask warns.
+        version : int, optional
+            Write a new version of a sample already exported, ``<stem>_v<version>`` (2 or more;
+            the sidecar records it), instead of replacing it: ``exported(...) + 1`` is the next.
 
         Returns
         -------
         list of Path
             The image, mask and sidecar written.
         """
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 2
+        ):
+            raise ValueError(
+                f"version must be an integer >= 2 (version 1 is the sample without a suffix); "
+                f"got {version!r}; session.exported(population, roi) + 1 is the next free one"
+            )
         fmt = check_format(format)
         if not isinstance(roi, ROI):
             raise TypeError(
@@ -2215,9 +2291,13 @@ class Session:
             "qc": qc,
             "auto_correct": corrected,
         }
+        stem = self.sample_stem(roi)
+        if version is not None:
+            sidecar["version"] = version
+            stem = f"{stem}_v{version}"
         return write_sample(
             target,
-            self.sample_stem(roi),
+            stem,
             image,
             labels,
             sidecar,
@@ -2226,6 +2306,43 @@ class Session:
             overwrite=overwrite,
             base=base,
         )
+
+    def exported(
+        self,
+        population: str,
+        roi: ROI,
+        *,
+        format: str = "celldetective",
+        folder: str | Path | None = None,
+    ) -> int:
+        """How many times ``roi`` was exported into ``folder``: the highest version on disk (1 for
+        the sample without a suffix, n for ``<stem>_v<n>``), 0 when none; see :meth:`export_roi`.
+
+        Examples
+        --------
+        >>> import numpy as np, segpaint, tempfile
+        >>> session = segpaint.open(np.zeros((1, 32, 32), np.uint8), axes="TYX")
+        >>> roi = session.add_roi(0, rows=(0, 16), cols=(0, 16))
+        >>> out = tempfile.mkdtemp()
+        >>> session.exported("cells", roi, format="cellpose", folder=out)
+        0
+        """
+        fmt = check_format(format)
+        self._pop(population)
+        target = (
+            Path(folder).expanduser()
+            if folder is not None
+            else self.source.default_export_folder(population, fmt)
+        )
+        if target is None:
+            return 0
+        stem = self.sample_stem(roi)
+        found = 1 if sample_paths(target, stem, fmt).image.exists() else 0
+        version = 2
+        while sample_paths(target, f"{stem}_v{version}", fmt).image.exists():
+            found = version
+            version += 1
+        return found
 
     def save_labels(
         self,
@@ -2523,7 +2640,8 @@ class Session:
                 self.stack.check_frame(r.frame)
             except IndexError as err:
                 raise ValueError(f"{path}: an ROI is on frame {r.frame}: {err}") from err
-        return [self.add_roi(r.frame, (r.row0, r.row1), (r.col0, r.col1)) for r in records]
+        with self._history.group("import ROIs"):  # one undo step for the file
+            return [self.add_roi(r.frame, (r.row0, r.row1), (r.col0, r.col1)) for r in records]
 
     def _save_ngff(self, population: str) -> list[Path]:
         pop = self._pop(population)

@@ -475,7 +475,7 @@ def test_annotator_renders_in_notebook_7(browser: Any, jupyter_server: JupyterSe
             page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
             row, col = CELL_CENTRES[2]
             assert view.pixel(row, col) != view.pixel(90, 5)
-            view.kernel.run("annotator.selected_label = 5")
+            view.kernel.run("annotator.tool = 'brush'\nannotator.selected_label = 5")
             view.wait_js(
                 "root.querySelector('input[data-control=\"selected-label\"]').value === '5'"
             )

@@ -43,7 +43,7 @@ for seed, name in enumerate(["W1/100", "W1/101"]):
 experiment = segpaint.open_experiment(root)
 # A mark on W1/101 from code: the browser shows it once that position's frame is on screen.
 experiment["W1", "101"].paint("targets", 0, [(80, 110)], 4, 5)
-annotator = experiment.annotator(brush_size=7)
+annotator = experiment.annotator(brush_size=7, tool="brush", selected_label=1)
 """,
     "annotator",
 ]

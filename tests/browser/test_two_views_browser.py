@@ -19,7 +19,7 @@ CELLS = [
 import numpy as np
 import segpaint
 session = segpaint.open(np.full((2, 96, 128), 500, np.uint16), axes="TYX")
-annotator = segpaint.Annotator(session, brush_size=7)
+annotator = segpaint.Annotator(session, brush_size=7, tool="brush")
 seen = []  # message types the kernel handled, in order
 _handle = annotator._handle_message
 def _counting(content, buffers):

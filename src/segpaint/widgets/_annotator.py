@@ -118,6 +118,21 @@ PULL_WINDOW = 1
 _FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError, ArithmeticError)
 
 
+PRESEGMENT_PARAMS: dict[str, tuple[str, ...]] = {
+    "threshold": (
+        "channels", "target_channel", "thresholds", "filters", "marker_min_distance",
+        "marker_footprint_size", "feature_queries", "equalize_reference", "do_watershed",
+        "fill_holes", "edge_exclusion",
+    ),
+    "CP": ("channels", "diameter", "cellprob_threshold", "flow_threshold",
+           "normalization_percentile"),
+    "SD": ("channels", "prob_thresh", "nms_thresh", "normalization_percentile"),
+    "model": ("channels", "diameter", "cellprob_threshold", "flow_threshold", "prob_thresh",
+              "nms_thresh", "normalization_percentile"),
+}  # fmt: skip
+"""Parameters the pre-segmentation panel may send, per method family (CP_*, SD_*, others)."""
+
+
 def _default_methods() -> list[str]:
     try:
         from segpaint.segment import method_names
@@ -178,17 +193,18 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), read_only=True, help="The session's populations (for the selector)."
     ).tag(sync=True)
     tool = OneOf(
-        "brush",
+        "pan",
         choices=TOOLS,
-        help="Active tool: pan, brush, eraser, fill, picker, roi, scribble, segment, wand, split, "
-        "merge, polygon or delete-box.",
+        help="Active tool: pan (the default, as in napari: a first drag never paints), brush, "
+        "eraser, fill, picker, roi, scribble, segment, wand, split, merge, polygon or delete-box.",
     ).tag(sync=True)
     selected_label = IntIn(
         1,
         low=0,
         high=LABEL_MAX,
         note="0 erases",
-        help="Label the brush and fill write (0 erases; fill with 0 deletes a cell).",
+        help="Label the brush and fill write (0 erases; fill with 0 deletes a cell). Default: the "
+        "population's next unused label, so the brush never starts on an existing cell.",
     ).tag(sync=True)
     next_label = traitlets.Int(
         1, read_only=True, help="Next unused label of the population (what `m` selects)."
@@ -239,6 +255,38 @@ class Annotator(anywidget.AnyWidget):
         traitlets.Unicode(), help="Methods offered by the 'Pre-segment' button."
     ).tag(sync=True)
     status = traitlets.Unicode("", help="Last message shown in the status line.").tag(sync=True)
+    export_to = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="Folder 'Export ROI' writes to ('' when there is none: a session from an array).",
+    ).tag(sync=True)
+    labels_to = traitlets.Unicode(
+        "", read_only=True, help="Folder 'Save labels' writes to ('' when there is none)."
+    ).tag(sync=True)
+    rois_exported: traitlets.List[Any] = traitlets.List(
+        read_only=True,
+        help="Per ROI of the frame (as in rois): how many versions Export ROI wrote, 0 for none.",
+    ).tag(sync=True)
+    export_conflict: traitlets.Dict[str, Any] = traitlets.Dict(
+        read_only=True,
+        help="The last export's ROIs already on disk, waiting for Overwrite or New version.",
+    ).tag(sync=True)
+    presegment_info: traitlets.Dict[str, Any] = traitlets.Dict(
+        read_only=True,
+        help="For the pre-segmentation panel: each method (available, or the extra it needs) "
+        "and the population's recorded method and parameters (its defaults).",
+    ).tag(sync=True)
+    presegment_confirm: traitlets.Dict[str, Any] = traitlets.Dict(
+        read_only=True,
+        help="A pre-segmentation waiting for confirmation: the frames whose unsaved corrections "
+        "it would replace, and the request to send again with confirmed=True.",
+    ).tag(sync=True)
+    pending_edits = traitlets.Int(
+        0,
+        read_only=True,
+        help="Edits an earlier session journaled but never saved (the widget offers to recover "
+        "them: Session.recover).",
+    ).tag(sync=True)
     _widget_id = traitlets.Unicode(
         read_only=True,
         help="A unique id: the front-end keys its per-model state on it (anywidget hands "
@@ -361,7 +409,12 @@ class Annotator(anywidget.AnyWidget):
         self.set_trait("populations", list(session.populations))
         super().__init__(**{**defaults, "population": population, **traits})
         self._refresh_next_label()
+        if "selected_label" not in traits and self.next_label:  # issue 10: a fresh label
+            self.selected_label = self.next_label
         self._refresh_rois()
+        self.set_trait("pending_edits", session.pending_edits)
+        self._refresh_folders()
+        self._refresh_presegment_info()
         self._unsubscribe: Callable[[], None] | None = session.on_edit(self._on_session_edit)
         # ROIs added or removed from code (another cell) show up without refresh().
         self._unsubscribe_rois: Callable[[], None] | None = session.on_roi_change(
@@ -384,7 +437,21 @@ class Annotator(anywidget.AnyWidget):
 
     @classmethod
     def _user_traits(cls) -> list[str]:
-        read_only = {"n_frames", "populations", "channel_names", "next_label", "rois", "busy"}
+        read_only = {
+            "n_frames",
+            "populations",
+            "channel_names",
+            "next_label",
+            "rois",
+            "busy",
+            "pending_edits",
+            "export_to",
+            "labels_to",
+            "rois_exported",
+            "export_conflict",
+            "presegment_info",
+            "presegment_confirm",
+        }
         read_only |= {"positions", "frame_interval_min"}
         read_only |= {"limits", "_widget_id"}
         read_only |= {"_preview_step", "image_shape"}
@@ -508,6 +575,8 @@ class Annotator(anywidget.AnyWidget):
         self._unsubscribe = session.on_edit(self._on_session_edit)
         self._unsubscribe_rois = session.on_roi_change(self._on_session_rois)
         self._unsubscribe_scribbles = session.on_scribble(self._on_session_scribble)
+        self._refresh_folders()  # issue 10
+        self._refresh_presegment_info()
         notes: list[str] = []
         self.set_trait("n_frames", session.n_frames)
         self._sync_time_axis(session)
@@ -712,6 +781,8 @@ class Annotator(anywidget.AnyWidget):
     def _population_changed(self, change: dict[str, Any]) -> None:
         if change["old"] == "":
             return  # set by __init__; the browser asks for the frame when it mounts
+        self._refresh_folders()  # issue 10
+        self._refresh_presegment_info()
         self._refresh_next_label()
         self._send_frame(channels=[], labels=True)
         self._send_scribbles(self.population, self.frame, None)  # issue 12
@@ -725,6 +796,8 @@ class Annotator(anywidget.AnyWidget):
     def _refresh_rois(self) -> None:
         rois = self.session.rois(self.frame)
         self.set_trait("rois", [[r.row0, r.row1, r.col0, r.col1] for r in rois])
+        if hasattr(self, "export_folder"):  # issue 10: which are exported (after __init__ starts)
+            self._refresh_exported()
 
     def _refresh_next_label(self) -> None:
         if self.population:
@@ -775,6 +848,10 @@ class Annotator(anywidget.AnyWidget):
             "train-scribbles": self.train_scribbles,
             "clear-scribbles": self._on_clear_scribbles,
             "assist": lambda: self._on_assist(content),
+            "ping": lambda: self._on_ping(content),  # issue 10: is the kernel there?
+            "recover": self._on_recover,
+            "discard-pending": self._on_discard_pending,
+            "set-folders": lambda: self._on_set_folders(content),
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -857,14 +934,335 @@ class Annotator(anywidget.AnyWidget):
         )
         return change is not None
 
+    # >>> issue 10: nothing surprising happens to my work (undo, kernel, defaults, export, presegment)
     def _on_history(self, which: str) -> None:
-        undo = self.session.undo if which == "undo" else self.session.redo
-        change = undo(origin=self)
-        if change is None:
+        """Undo or redo the newest step, then bring its frame (and population) into view, so an
+        undo never changes something the user cannot see."""
+        redo = which == "redo"
+        if not (self.session.can_redo if redo else self.session.can_undo):
             self.status = f"nothing to {which}"
             return
-        where = "" if change.frame == self.frame else " (not the frame shown)"
-        self.status = f"{which}: {change.population} frame {change.frame}{where}"
+        target = self.session.history_target(redo=redo)
+        (self.session.redo if redo else self.session.undo)(origin=self)
+        if target is None:  # a step on no frame (a recorded method alone)
+            self.status = f"{which}: done"
+            return
+        population, frame = target
+        moved = []
+        if population is not None and population != self.population:
+            self.population = population
+            moved.append(f"population {population}")
+        if frame != self.frame:
+            self.frame = frame
+            moved.append(f"frame {frame}")
+        what = "ROI" if population is None else f"{population} labels"
+        shown = f" (now showing {', '.join(moved)})" if moved else ""
+        self.status = f"{which}: {what} on frame {frame}{shown}"
+
+    def _on_ping(self, content: dict[str, Any]) -> None:
+        """The browser waited too long for a stroke's answer: say the kernel is still here."""
+        ping = content.get("id")
+        valid = isinstance(ping, int) and not isinstance(ping, bool)
+        self.send({"type": "pong", "id": ping if valid else None})
+
+    def _on_recover(self) -> None:
+        """Apply the journaled edits of an earlier session (``Session.recover``), then redraw."""
+        n = self.session.pending_edits
+        changes = self.session.recover()
+        self.set_trait("pending_edits", self.session.pending_edits)
+        frames = sorted({c.frame for c in changes})
+        self._refresh_next_label()
+        self._send_frame(channels=[], labels=True)
+        where = f" on frame(s) {', '.join(map(str, frames))}" if frames else ""
+        skipped = n - len(changes)
+        note = f"; {skipped} were older than the saved labels and were skipped" if skipped else ""
+        self.status = f"recovered {len(changes)} unsaved edit(s){where} (each can be undone){note}"
+
+    def _on_discard_pending(self) -> None:
+        n = self.session.pending_edits
+        self.session.discard_pending()
+        self.set_trait("pending_edits", self.session.pending_edits)
+        self.status = f"discarded {n} unsaved edit(s) of an earlier session"
+
+    # Where "Export ROI" and "Save labels" write: shown and typed in the browser (js/panels.js).
+    def _default_folder(self, kind: str) -> Path | None:
+        source = self.session.source
+        if kind == "export":
+            return self.export_folder or source.default_export_folder(
+                self.population, self.export_format
+            )
+        return self.labels_folder or source.default_labels_folder(self.population)
+
+    def _refresh_folders(self) -> None:
+        """Publish where files go (``""``: nowhere yet, the user must type a folder)."""
+        for kind, trait in (("export", "export_to"), ("labels", "labels_to")):
+            folder = self._default_folder(kind)
+            self.set_trait(trait, "" if folder is None else str(folder))
+        self._refresh_exported()
+
+    @traitlets.observe("export_format")
+    def _export_format_changed(self, change: dict[str, Any]) -> None:
+        self._refresh_folders()
+
+    def _on_set_folders(self, content: dict[str, Any]) -> None:
+        """The user typed a folder: ``""`` goes back to the default beside the data."""
+        said = []
+        for key, kind in (("export_folder", "export"), ("labels_folder", "labels")):
+            if key not in content:
+                continue
+            value = content[key]
+            if not isinstance(value, str) or len(value) > 4096 or "\x00" in value:
+                raise WireError(f"{key} must be a folder path as text; got {value!r}")
+            folder = Path(value.strip()).expanduser() if value.strip() else None
+            setattr(self, key, folder)
+            where = self._default_folder(kind)
+            what = "Export ROI" if kind == "export" else "Save labels"
+            said.append(f"{what} writes to {where}" if where else f"{what} has no folder yet")
+        self._refresh_folders()
+        self.status = "; ".join(said)
+
+    def _no_folder(self, action: str, field: str) -> str:
+        return (
+            f"{action}: this image was opened from an array, so there is no experiment folder "
+            f"to write beside. Type a folder in '{field}' above, then click {action} again."
+        )
+
+    def _read_only_folder(self, action: str, field: str, chosen: Path | None) -> str | None:
+        """The message for a read-only session writing beside its data, or None."""
+        if chosen is not None or not self.session.read_only:
+            return None
+        return (
+            f"{action}: this session does not write into its data folder (it was opened "
+            "read-only, or a newer session of the same data took over). Type another folder in "
+            f"'{field}' above, then click {action} again."
+        )
+
+    def _on_export(self, content: dict[str, Any]) -> None:
+        """Export the ROI given (``bbox``) or every ROI of the frame, reporting each.
+
+        ``mode``: ``"ask"`` (default) writes only ROIs not exported yet and asks about the others
+        (``export_conflict``); ``"overwrite"`` replaces them (the browser confirmed);
+        ``"version"`` writes each as its next version, ``<stem>_v2``... ``bboxes`` (a list of
+        boxes) names the ROIs instead of ``bbox``: the answer to a conflict.
+        """
+        fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
+        mode = wire_choice(content, "mode", ("ask", "overwrite", "version"), default="ask")
+        frame = self._wire_frame(content, default=self.frame)
+        bbox = content.get("bbox")
+        box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
+        rois = [self._find_roi(frame, box)] if box is not None else self.session.rois(frame)
+        if "bboxes" in content:  # the ROIs of a conflict, answered with Overwrite / New version
+            listed = content["bboxes"]
+            if not isinstance(listed, list) or not listed or len(listed) > len(rois):
+                raise WireError(f"bboxes must be a list of this frame's ROIs; got {listed!r}")
+            shape = self.session.frame_shape
+            rois = [self._find_roi(frame, wire_bbox({"bbox": b}, "bbox", shape)) for b in listed]
+        self.set_trait("export_conflict", {})
+        if not rois:
+            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
+            return
+        if self.export_folder is None and not self.export_to:
+            self.status = self._no_folder("Export ROI", "export to")
+            return
+        refused = self._read_only_folder("Export ROI", "export to", self.export_folder)
+        if refused:
+            self.status = refused
+            return
+        s, pop, folder = self.session, self.population, self.export_folder
+        done = {r: s.exported(pop, r, format=fmt, folder=folder) for r in rois}
+        results: list[RoiExport] = []
+        asked: list[ROI] = []
+        for roi in rois:
+            if done[roi] and mode == "ask":
+                asked.append(roi)
+                continue
+            version = done[roi] + 1 if done[roi] and mode == "version" else None
+            try:
+                files = s.export_roi(
+                    pop, roi, format=fmt, folder=folder, overwrite=mode == "overwrite",
+                    version=version,
+                )  # fmt: skip
+            except (OSError, ValueError) as err:  # ExportError is a ValueError
+                results.append(RoiExport(roi, [], str(err)))
+            else:
+                results.append(RoiExport(roi, files))
+        written = [path for r in results for path in r.files]
+        self.last_export = written
+        self._refresh_exported()
+        where = self._default_folder("export")
+        ok = [r for r in results if r.ok]
+        parts = [f"exported {', '.join(r.files[0].name for r in ok)} to {where}"] if ok else []
+        for r in results:  # each ROI not written, and why
+            if not r.ok:
+                name = f"ROI rows {r.roi.row0}-{r.roi.row1}, cols {r.roi.col0}-{r.roi.col1}"
+                parts.append(f"{name} not written: {r.error}")
+        if asked:
+            self.set_trait(
+                "export_conflict",
+                {
+                    "frame": frame,
+                    "format": fmt,
+                    "bbox": None if box is None else list(box),
+                    "rois": [list(r.bbox) for r in asked],
+                },
+            )
+            n = len(asked)
+            parts.append(
+                f"{n} ROI{'s' if n > 1 else ''} already exported to {where} (files of the same "
+                f"names, {fmt} layout): "
+                "choose Overwrite or New version"
+            )
+        self.status = "; ".join(parts)
+
+    def _refresh_exported(self) -> None:
+        """Mark the ROIs of the frame already exported (format and folder of Export ROI)."""
+        try:
+            marks = [
+                self.session.exported(
+                    self.population, r, format=self.export_format, folder=self.export_folder
+                )
+                for r in self.session.rois(self.frame)
+            ]
+        except (OSError, ValueError, IndexError):  # a position switch clamps the frame next
+            marks = []
+        self.set_trait("rois_exported", marks)
+
+    def _on_save(self) -> None:
+        if self.labels_folder is None and not self.labels_to:
+            self.status = self._no_folder("Save labels", "labels to")
+            return
+        refused = self._read_only_folder("Save labels", "labels to", self.labels_folder)
+        if refused:
+            self.status = refused
+            return
+        written = self.session.save_labels(self.population, folder=self.labels_folder)
+        self.last_saved = written
+        if not written:
+            self.status = "labels already saved (no edited frame)"
+            return
+        self.status = f"saved {len(written)} frame(s) to {written[0].parent}"
+
+    # The pre-segmentation panel: method, channels, the method's main parameters, replace or
+    # fill empty frames; defaults from the population's recorded method; a confirmation before
+    # frames with unsaved edits are replaced.
+    def _refresh_presegment_info(self) -> None:
+        import importlib.util
+
+        from segpaint.segment import NAMED_MODELS
+
+        methods = []
+        for name in self.presegment_methods:
+            library = NAMED_MODELS.get(name, ("", ""))[0]
+            missing = bool(library) and importlib.util.find_spec(library) is None
+            note = f"needs pip install 'segpaint[{library}]'" if missing else ""
+            methods.append({"name": name, "available": not missing, "note": note})
+        recorded = self.session.method(self.population) if self.population else None
+        self.set_trait("presegment_info", {"methods": methods, "recorded": recorded or {}})
+
+    @traitlets.observe("presegment_methods")
+    def _presegment_methods_changed(self, change: dict[str, Any]) -> None:
+        if self.population:
+            self._refresh_presegment_info()
+
+    def _presegment_params(self, method: str, content: dict[str, Any]) -> dict[str, Any]:
+        """The parameters to run with: those sent, else the recorded ones for the same method."""
+        if "params" not in content:
+            recorded = self.session.method(self.population) or {}
+            if recorded.get("method") == method:
+                return dict(recorded.get("params") or {})
+            return {}
+        params = content["params"]
+        if not isinstance(params, dict):
+            raise WireError(f"params must be an object of parameter values; got {params!r}")
+        family = "threshold" if method == "threshold" else method.split("_", maxsplit=1)[0]
+        allowed = PRESEGMENT_PARAMS.get(family, PRESEGMENT_PARAMS["model"])
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise WireError(
+                f"params: {', '.join(unknown)} is not a parameter of {method} "
+                f"(it takes {', '.join(allowed)})"
+            )
+        for key, value in params.items():
+            ok = (
+                value is None
+                or isinstance(value, bool | int | float | str)
+                or (isinstance(value, list) and len(value) <= 64)
+            )
+            if not ok:
+                raise WireError(f"params: {key} must be a number, text or a list; got {value!r}")
+        return dict(params)
+
+    def _on_presegment(self, content: dict[str, Any]) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self.status = "a pre-segmentation is already running"
+            return
+        asked = {"method": content.get("method") or "threshold"}  # an empty menu sends ""
+        method = wire_choice(asked, "method", self.presegment_methods)
+        scope = wire_choice(content, "scope", ("frame", "all"), default="frame")
+        mode = wire_choice(content, "mode", ("replace", "fill-empty"), default="replace")
+        params = self._presegment_params(method, content)
+        channels = params.pop("channels", None)
+        if "channels" in content:
+            channels = content["channels"]
+        if channels is not None and (
+            not isinstance(channels, list)
+            or not channels
+            or any(c not in self.channel_names for c in channels)
+        ):
+            raise WireError(
+                f"channels must be a list of {list(self.channel_names)}; got {channels!r}"
+            )
+        frames = [self.frame] if scope == "frame" else list(range(self.n_frames))
+        population = self.population
+        self.set_trait("presegment_confirm", {})
+        if mode == "replace" and content.get("confirmed") is not True:
+            edited = sorted(set(frames) & self.session.edited_frames(population))
+            if edited:
+                shown = ", ".join(map(str, edited[:10])) + ("…" if len(edited) > 10 else "")
+                self.set_trait(
+                    "presegment_confirm",
+                    {"frames": edited, "request": {**content, "confirmed": True}},
+                )
+                self.status = (
+                    f"pre-segmenting would replace your unsaved corrections on frame(s) {shown}: "
+                    "confirm in the panel, or choose 'fill empty frames only'"
+                )
+                return
+        self.set_trait("busy", True)
+        self.set_trait("progress", 0.0)
+        self.status = f"pre-segmenting with {method}…"
+
+        def progress(done: int, total: int) -> None:
+            self.set_trait("progress", done / max(total, 1))
+
+        def run() -> None:
+            try:
+                written = self.session.presegment(
+                    population,
+                    method,
+                    frames=frames,
+                    channels=channels,
+                    mode=mode,
+                    progress=False,
+                    callback=progress,
+                    **params,
+                )
+                n = len(written) if isinstance(written, list | tuple) else "the"
+                self.status = f"pre-segmented {n} frame(s) of {population} with {method}"
+            except (NotImplementedError, AttributeError) as err:
+                self.status = f"pre-segmentation is not available: {err}"
+            except Exception as err:  # a worker thread must report, never die silently
+                self.status = f"pre-segmentation failed: {err}"
+            finally:
+                self._refresh_next_label()
+                self._refresh_presegment_info()
+                self.set_trait("busy", False)
+
+        # A thread keeps the kernel answering strokes, pans and frame changes meanwhile.
+        self._worker = threading.Thread(target=run, name="segpaint-presegment", daemon=True)
+        self._worker.start()
+
+    # <<< issue 10
 
     def _find_roi(self, frame: int, box: tuple[int, int, int, int]) -> ROI:
         for roi in self.session.rois(frame):
@@ -901,83 +1299,6 @@ class Annotator(anywidget.AnyWidget):
         finally:
             self._refresh_rois()
         self.status = "ROI removed"
-
-    def _on_export(self, content: dict[str, Any]) -> None:
-        fmt = wire_choice(content, "format", EXPORT_FORMATS, default=self.export_format)
-        frame = self._wire_frame(content, default=self.frame)
-        bbox = content.get("bbox")
-        box = None if bbox is None else wire_bbox(content, "bbox", self.session.frame_shape)
-        if box is not None:
-            roi = self._find_roi(frame, box)
-            results = [
-                RoiExport(
-                    roi,
-                    self.session.export_roi(
-                        self.population, roi, format=fmt, folder=self.export_folder
-                    ),
-                )
-            ]
-        else:
-            results = self.session.export_rois(
-                self.population, frame, format=fmt, folder=self.export_folder
-            )
-        if not results:
-            self.status = "no ROI on this frame: draw one with the ROI tool (r) first"
-            return
-        written = [path for r in results for path in r.files]
-        failed = [r for r in results if not r.ok]
-        self.last_export = written
-        if not written:
-            self.status = f"export failed: {failed[0].error}"
-            return
-        names = ", ".join(p.name for p in written)
-        self.status = f"exported {names} to {written[0].parent}"
-        if failed:
-            rois = "; ".join(f"ROI {list(r.roi.bbox)}: {r.error}" for r in failed)
-            self.status += f"; {len(failed)} not written ({rois})"
-
-    def _on_save(self) -> None:
-        written = self.session.save_labels(self.population, folder=self.labels_folder)
-        self.last_saved = written
-        if not written:
-            self.status = "labels already saved (no edited frame)"
-            return
-        self.status = f"saved {len(written)} frame(s) to {written[0].parent}"
-
-    def _on_presegment(self, content: dict[str, Any]) -> None:
-        if self._worker is not None and self._worker.is_alive():
-            self.status = "a pre-segmentation is already running"
-            return
-        asked = {"method": content.get("method") or "threshold"}  # an empty menu sends ""
-        method = wire_choice(asked, "method", self.presegment_methods)
-        scope = wire_choice(content, "scope", ("frame", "all"), default="frame")
-        frames = [self.frame] if scope == "frame" else None
-        population = self.population
-        self.set_trait("busy", True)
-        self.set_trait("progress", 0.0)
-        self.status = f"pre-segmenting with {method}…"
-
-        def progress(done: int, total: int) -> None:
-            self.set_trait("progress", done / max(total, 1))
-
-        def run() -> None:
-            try:
-                written = self.session.presegment(
-                    population, method, frames=frames, progress=False, callback=progress
-                )
-                n = len(written) if isinstance(written, list | tuple) else "the"
-                self.status = f"pre-segmented {n} frame(s) of {population} with {method}"
-            except (NotImplementedError, AttributeError) as err:
-                self.status = f"pre-segmentation is not available: {err}"
-            except Exception as err:  # a worker thread must report, never die silently
-                self.status = f"pre-segmentation failed: {err}"
-            finally:
-                self._refresh_next_label()
-                self.set_trait("busy", False)
-
-        # A thread keeps the kernel answering strokes, pans and frame changes meanwhile.
-        self._worker = threading.Thread(target=run, name="segpaint-presegment", daemon=True)
-        self._worker.start()
 
     # ------------------------------------------------------- scribbles (issue 12) >>>
     # The "scribble" tool draws cell (1) / background (2) marks into the Session's scribbles (not
