@@ -18,7 +18,7 @@ export const CSS = `
 .segpaint-annotator input[type=number] { width: 6em; }
 .segpaint-annotator input[type=color] { width: 24px; height: 18px; padding: 0; border: none; }
 .segpaint-annotator .segpaint-viewport { position: relative; width: 100%; overflow: hidden;
-  height: clamp(240px, calc(100vh - 420px), 1600px);
+  height: clamp(240px, calc(100vh - 450px), 1600px);
   background: #111; touch-action: none; user-select: none; }
 .segpaint-annotator canvas.segpaint-image { position: absolute; left: 0; top: 0; pointer-events: none; }
 .segpaint-annotator canvas.segpaint-view { position: absolute; left: 0; top: 0; width: 100%; height: 100%;

@@ -57,7 +57,7 @@ def _():
         os.replace(tmp, out)
 
     session.on_change(dump)
-    annotator = session.annotator(brush_size=5)
+    annotator = session.annotator(brush_size=5, tool="brush")
     widget = mo.ui.anywidget(annotator)
     widget
     return
