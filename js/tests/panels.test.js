@@ -5,38 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../widget.js";
 import { ACK_WAIT_MS, PING_WAIT_MS } from "../model.js";
+import { MockModel } from "./mock_model.js";
 
-class MockModel {
-  constructor(initial) {
-    this.state = { ...initial };
-    this.handlers = new Map();
-    this.sent = [];
-  }
-  get(k) {
-    return this.state[k];
-  }
-  set(k, v) {
-    this.state[k] = v;
-    this.emit(`change:${k}`);
-  }
-  save_changes() {}
-  on(name, fn) {
-    if (!this.handlers.has(name)) this.handlers.set(name, new Set());
-    this.handlers.get(name).add(fn);
-  }
-  off(name, fn) {
-    this.handlers.get(name)?.delete(fn);
-  }
-  emit(name, ...args) {
-    for (const fn of [...(this.handlers.get(name) || [])]) fn(...args);
-  }
-  send(content, _callbacks, buffers = []) {
-    this.sent.push({ content, buffers });
-  }
-  deliver(content, buffers = []) {
-    this.emit("msg:custom", content, buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)));
-  }
-}
 
 const H = 8;
 const W = 10;

@@ -3,47 +3,8 @@
 // pointer events paint locally, and exactly one binary patch per stroke goes to "Python".
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import widget from "../widget.js";
+import { MockModel } from "./mock_model.js";
 
-class MockModel {
-  constructor(initial) {
-    this.state = { ...initial };
-    this.handlers = new Map();
-    this.sent = [];
-    this.saved = [];
-  }
-  get(k) {
-    return this.state[k];
-  }
-  set(k, v) {
-    this.state[k] = v;
-    this.emit(`change:${k}`);
-  }
-  save_changes() {
-    this.saved.push(Object.keys(this.state));
-  }
-  on(name, fn) {
-    if (!this.handlers.has(name)) this.handlers.set(name, new Set());
-    this.handlers.get(name).add(fn);
-  }
-  off(name, fn) {
-    this.handlers.get(name)?.delete(fn);
-  }
-  emit(name, ...args) {
-    for (const fn of [...(this.handlers.get(name) || [])]) fn(...args);
-  }
-  send(content, _callbacks, buffers = []) {
-    this.sent.push({ content, buffers });
-  }
-  /** Deliver a custom message as the kernel would. */
-  deliver(content, buffers = []) {
-    this.emit("msg:custom", content, buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)));
-  }
-  listeners() {
-    let n = 0;
-    for (const s of this.handlers.values()) n += s.size;
-    return n;
-  }
-}
 
 const H = 8;
 const W = 10;
