@@ -308,7 +308,7 @@ def test_samples_and_coverage_read_the_whole_experiment(exp_root: Path) -> None:
 
 @pytest.mark.shared_data
 def test_the_real_celldetective_experiment(shared_data: Path) -> None:
-    exp = segpaint.open_experiment(shared_data / "celldetective" / "ExperimentTest", journal=False)
+    exp = segpaint.open_experiment(shared_data / "celldetective" / "ExperimentTest", read_only=True)
     assert exp.wells == ["W1"]
     assert [p.key for p in exp.positions] == [("W1", "100")]
     assert exp.positions[0].movie.name == "sample.tif"

@@ -249,7 +249,9 @@ def test_structure_matches_real_celldetective_sample(shared_data, tmp_path):
     """Our export of the real sample has the same pages, ImageJ metadata, dtypes and sidecar keys."""
     sample = shared_data / "celldetective" / "sample"
     ref_mask = tifffile.imread(sample / "sample_labelled.tif")
-    s = segpaint.open(sample / "sample.tif", labels={"cells": ref_mask.astype(np.int32)})
+    s = segpaint.open(
+        sample / "sample.tif", labels={"cells": ref_mask.astype(np.int32)}, read_only=True
+    )
     roi = s.add_roi(0, rows=(0, 682), cols=(0, 660))
     paths = s.export_roi("cells", roi, folder=tmp_path)
     for ours, theirs in (

@@ -192,10 +192,10 @@ def test_multifile_ome_is_not_memory_mapped_across_files(tmp_path):
 def test_real_celldetective_movie_equals_tifffile(shared_data: Path):
     path = shared_data / "celldetective" / "ExperimentTest" / "W1" / "100" / "movie" / "sample.tif"
     ref = tifffile.imread(path)
-    s = segpaint.open(path)
+    s = segpaint.open(path, read_only=True)  # shared data: look, never write
     assert s.shape == (1, *ref.shape)
     _assert_same(s.image(0), ref)
-    s2 = segpaint.open(shared_data / "celldetective" / "ExperimentTest")
+    s2 = segpaint.open(shared_data / "celldetective" / "ExperimentTest", read_only=True)
     _assert_same(s2.image(0), ref)
 
 

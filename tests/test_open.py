@@ -247,7 +247,7 @@ def test_movie_planes_not_multiple_of_channels(tmp_path, stack, write_experiment
 
 def test_shared_experiment(shared_data: Path):
     root = shared_data / "celldetective" / "ExperimentTest"
-    s = segpaint.open(root / "W1" / "100")
+    s = segpaint.open(root / "W1" / "100", read_only=True)  # shared data: never written
     assert s.shape == (1, 4, 682, 660)
     assert s.channel_names == [
         "brightfield_channel",
@@ -262,6 +262,6 @@ def test_shared_experiment(shared_data: Path):
 
 
 def test_sample_sidecar_gives_channel_names(shared_data: Path):
-    s = segpaint.open(shared_data / "celldetective" / "sample" / "sample.tif")
+    s = segpaint.open(shared_data / "celldetective" / "sample" / "sample.tif", read_only=True)
     assert s.channel_names[3] == "live_nuclei_channel"
     assert s.pixel_size_um == pytest.approx(0.3112)

@@ -106,7 +106,10 @@ class Experiment:
         *,
         populations: Sequence[str] | None = None,
         journal: bool = True,
+        read_only: bool = False,
     ) -> None:
+        self.read_only = bool(read_only)
+        """Open each position read-only (no lock, no journal; saves need ``folder=``)."""
         path = Path(root).expanduser().resolve()
         if not is_experiment_root(path):
             raise ExperimentError(
@@ -221,6 +224,7 @@ class Experiment:
                 self._positions[key].folder,
                 populations=list(self.populations),
                 journal=self.journal,
+                read_only=self.read_only,
             )
             for (where, pop), (method, params) in self._methods.items():
                 if where == key and pop in session.populations:
@@ -396,6 +400,11 @@ class Experiment:
         """
         if mode not in MODES:
             raise ValueError(f"mode: expected 'fill-empty' or 'replace', got {mode!r}")
+        if save and self.read_only:
+            raise PermissionError(
+                "this experiment was opened with read_only=True, so pre-segmentation cannot save "
+                "into it; pass save=False to keep the results in the positions' sessions"
+            )
         if population not in self.populations:
             raise KeyError(
                 f"population: unknown population {population!r}; this experiment has "
@@ -690,6 +699,7 @@ def open_experiment(
     *,
     populations: Sequence[str] | None = None,
     journal: bool = True,
+    read_only: bool = False,
 ) -> Experiment:
     """Open a Celldetective experiment root with all its wells and positions.
 
@@ -704,6 +714,8 @@ def open_experiment(
         Default: ``[Populations]`` of config.ini (``effectors, targets`` when absent).
     journal : bool
         Give each position's Session its autosave journal (in ``W1/100/.segpaint/``).
+    read_only : bool
+        Open each position with ``read_only=True``: nothing is written into the experiment.
 
     Examples
     --------
@@ -711,4 +723,4 @@ def open_experiment(
     >>> experiment.wells, [p.key for p in experiment.positions]  # doctest: +SKIP
     (['W1', 'W2'], [('W1', '100'), ('W1', '101'), ('W2', '200')])
     """
-    return Experiment(root, populations=populations, journal=journal)
+    return Experiment(root, populations=populations, journal=journal, read_only=read_only)
