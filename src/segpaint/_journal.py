@@ -27,6 +27,7 @@ import json
 import os
 import re
 import struct
+import weakref
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,6 +128,8 @@ class Journal:
             if self.base is not None:
                 check_no_symlink(self.base, self.path)
             self._file = open_append(self.path)
+            # Closed before the file object's own finaliser even if the journal dies in a cycle.
+            self._closer = weakref.finalize(self, _close_quietly, self._file)
         self._file.write(data)
         self._file.flush()
         self.nbytes += len(data)
@@ -154,12 +157,16 @@ class Journal:
     def close(self) -> None:
         """Close the file handle; later edits reopen it."""
         if self._file is not None:
-            with contextlib.suppress(OSError):  # a failed flush (disk full) was reported already
-                self._file.close()
+            _close_quietly(self._file)
             self._file = None
 
     def __del__(self) -> None:
         self.close()
+
+
+def _close_quietly(handle: BinaryIO) -> None:
+    with contextlib.suppress(OSError):  # a failed flush (disk full) was reported already
+        handle.close()
 
 
 def read_journal(

@@ -11,6 +11,7 @@ re-running ``segpaint.open(...)`` in a notebook cell needs.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import socket
@@ -92,7 +93,7 @@ class WriterLock:
     """The lock file of one session; released by :meth:`release` or when garbage-collected."""
 
     _finalizer: weakref.finalize[Any, Any]
-    on_superseded: Callable[[], None]
+    _on_superseded: Callable[[], Callable[[], None] | None]
 
     def __init__(
         self,
@@ -128,12 +129,23 @@ class WriterLock:
         if older is not None:
             older._finalizer.detach()  # the file is ours now: the older lock must not delete it
             older.on_superseded()
-        self.on_superseded = on_superseded
+        # A weak reference: the lock must not keep its session alive (the session owns the lock,
+        # and a cycle would leave closing files to the cyclic garbage collector).
+        if inspect.ismethod(on_superseded):
+            self._on_superseded = weakref.WeakMethod(on_superseded)
+        else:
+            self._on_superseded = lambda: on_superseded
         text = json.dumps(_owner())
         atomic_write(self.path, lambda p: _write_text(p, text), base=base)
         with _HELD_LOCK:
             _HELD[key] = weakref.ref(self)
         self._finalizer = weakref.finalize(self, _release, key, self.path, id(self))
+
+    def on_superseded(self) -> None:
+        """Tell the session holding this lock that a newer one of this process took over."""
+        callback = self._on_superseded()
+        if callback is not None:
+            callback()
 
     def release(self) -> None:
         """Delete the lock file (if it is still ours)."""
