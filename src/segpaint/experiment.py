@@ -41,6 +41,7 @@ from segpaint.io.stack import Stack
 from segpaint.segment import read_threshold_config
 from segpaint.session import Sample, Session, check_population_name, take_writer_lock
 from segpaint.session import open as open_session
+from segpaint.session._viewers import open_viewer
 
 if TYPE_CHECKING:
     from segpaint.widgets import Annotator
@@ -257,8 +258,6 @@ class Experiment:
         The widget's position selector (its ``position`` trait) moves between positions; each
         position's Session stays cached here with its unsaved edits.
         """
-        from segpaint.widgets import Annotator
-
         name: str | None = None
         if well is None and position is not None:
             key = self._key(position)  # "W1/100"; a bare "100" says a well is needed
@@ -271,7 +270,9 @@ class Experiment:
             name = f"{key[0]}/{key[1]}"
         if name is not None:
             kwargs["position"] = name
-        return Annotator(self, population=population, **kwargs)
+        # the widget layer sits above this one: segpaint/__init__.py registers its factory
+        viewer: Annotator = open_viewer(self, population, **kwargs)
+        return viewer
 
     @property
     def open_sessions(self) -> dict[PositionKey, Session]:

@@ -17,6 +17,7 @@ teaching notebooks can do the same without a browser. The package is split by co
 ``_formats``   other tools' label formats, GeoJSON ROIs
 ``_core``      :class:`Session` assembled from the mixins above
 ``_open``      :func:`open`
+``_viewers``   the viewer :meth:`Session.annotator` opens (registered from above)
 ============== ===============================================================
 """
 
@@ -43,6 +44,7 @@ from segpaint.session._types import (
     Sample,
     ScribbleCallback,
 )
+from segpaint.session._viewers import ViewerFactory, register_viewer
 
 __all__ = [
     "HOT_BYTES",
@@ -59,9 +61,11 @@ __all__ = [
     "ScribbleCallback",
     "Session",
     "SessionLock",
+    "ViewerFactory",
     "check_population_name",
     "lock_path",
     "open",
+    "register_viewer",
     "take_writer_lock",
 ]
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from segpaint.session._assist import _AssistMixin
 from segpaint.session._formats import _FormatsMixin
+from segpaint.session._viewers import open_viewer
 
 if TYPE_CHECKING:
     from segpaint.widgets import Annotator
@@ -85,9 +86,9 @@ class Session(_AssistMixin, _FormatsMixin):
 
     def annotator(self, population: str | None = None, **kwargs: Any) -> Annotator:
         """An :class:`segpaint.Annotator` widget bound to this session."""
-        from segpaint.widgets import Annotator
-
-        return Annotator(self, population=population, **kwargs)
+        # The widget layer sits above this one: its factory is registered by segpaint/__init__.py.
+        viewer: Annotator = open_viewer(self, population, **kwargs)
+        return viewer
 
     def __repr__(self) -> str:
         t, c, y, x = self.shape
