@@ -33,7 +33,7 @@ class _AssistMixin(_EditsMixin):
         self, t: int, channels: Sequence[int | str] | None, limits: Sequence[Sequence[float]] | None
     ) -> tuple[npt.NDArray[Any], list[tuple[float, float]]]:
         """The chosen channels of frame ``t`` and their contrast limits (given or default)."""
-        from segpaint.ops.assist import default_limits
+        from segpaint.ops.assist import _check_limits, default_limits
 
         if channels is not None and (isinstance(channels, str | int) or not len(channels)):
             raise TypeError(
@@ -52,18 +52,9 @@ class _AssistMixin(_EditsMixin):
                     cache.clear()
                 cache[key] = default_limits(image)
             return image, cache[key]
-        try:
-            pairs = [(float(lo), float(hi)) for lo, hi in limits]
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"limits: expected one (low, high) pair per channel, got {limits!r}"
-            ) from err
-        if len(pairs) != image.shape[0]:
-            raise ValueError(
-                f"limits: got {len(pairs)} (low, high) pair(s) for {image.shape[0]} channel(s) "
-                f"{list(channels) if channels is not None else self._channel_names}; pass one "
-                "pair per channel"
-            )
+        # the kernels' own check: one rule and one message for limits, whoever is called
+        pairs = _check_limits(limits, image.shape[0])
+        assert pairs is not None
         return image, pairs
 
     def _assist_commit(
