@@ -153,8 +153,19 @@ def test_segment_at_errors(session):
         session.segment_at("targets", 0, (300, 10))
     with pytest.raises(TypeError, match="channels: expected a non-empty list"):
         session.segment_at("targets", 0, (10, 10), channels="nuclei")
-    with pytest.raises(ValueError, match=r"limits: got 1 \(low, high\) pair.* for 2 channel"):
+    # one check (ops.assist's) for the session and the kernels, so one message
+    with pytest.raises(
+        ValueError,
+        match=r"limits: got 1 \(low, high\) pair\(s\) for 2 channel\(s\); pass one pair per "
+        "channel, in channel order",
+    ):
         session.segment_at("targets", 0, (10, 10), limits=[(0, 1)])
+    with pytest.raises(TypeError, match=r"limits: expected one \(low, high\) pair per channel"):
+        session.segment_at("targets", 0, (10, 10), limits=[0, 1])
+    with pytest.raises(
+        ValueError, match=r"limits: each pair needs finite low < high, got \(5.0, 5.0\)"
+    ):
+        session.segment_at("targets", 0, (10, 10), limits=[(0, 1), (5, 5)])
     with pytest.raises(ValueError, match="label: 0 is the background"):
         session.segment_at("targets", 0, (10, 10), label=0)
     with pytest.raises(KeyError, match="unknown population 'cells'"):
@@ -257,6 +268,59 @@ def test_split_with_a_drawn_line_and_three_parts():
     out = np.asarray(s.labels("cells", 0))
     assert out[10, 3] == 4 and out[10, 30] == 5 and out[10, 56] == 6
     assert set(np.unique(out)) == {0, 4, 5, 6} and ((out > 0) == (lab > 0)).all()
+
+
+def _dumbbell() -> np.ndarray:
+    """Two 9-px-radius disks joined by a 3-px neck, label 4, plus a small cell 7 elsewhere."""
+    rr, cc = np.mgrid[:40, :60]
+    lab = np.zeros((40, 60), np.uint32)
+    lab[((rr - 20) ** 2 + (cc - 15) ** 2 <= 81) | ((rr - 20) ** 2 + (cc - 41) ** 2 <= 81)] = 4
+    lab[19:22, 15:42] = 4
+    lab[2:6, 50:56] = 7
+    return lab
+
+
+def test_split_seeds_of_a_drag_inside_one_cell_are_its_ends():
+    lab = _dumbbell()
+    assert ops.split_seeds(lab, (20, 12), (21, 44)) == (4, [(20, 12), (21, 44)])
+
+
+def test_split_seeds_of_a_cut_fall_deep_in_each_half_and_split_label_uses_them():
+    lab = _dumbbell()
+    label, seeds = ops.split_seeds(lab, (0, 28), (39, 28))  # background to background at the neck
+    assert label == 4
+    (ra, ca), (rb, cb) = sorted(seeds, key=lambda p: p[1])
+    assert abs(ra - 20) <= 2 and abs(ca - 15) <= 2  # the left disk's centre
+    assert abs(rb - 20) <= 2 and abs(cb - 41) <= 2  # the right disk's centre
+    box, parts = ops.split_label(lab, label, [[s] for s in seeds])
+    whole = np.zeros(lab.shape, np.int32)
+    whole[ops.bbox_slices(box)] = parts
+    left, right = whole[20, 15], whole[20, 41]
+    assert {left, right} == {1, 2}
+    cols = np.mgrid[:40, :60][1]
+    assert (whole[(lab == 4) & (cols < 27)] == left).all()
+    assert (whole[(lab == 4) & (cols > 29)] == right).all()
+
+
+def test_split_seeds_cuts_the_cell_the_line_crosses_most():
+    lab = _dumbbell()
+    # the line grazes cell 7 for a few pixels and crosses cell 4 for most of its length
+    label, _ = ops.split_seeds(lab, (0, 52), (39, 20))
+    assert label == 4
+
+
+def test_split_seeds_errors():
+    lab = _dumbbell()
+    with pytest.raises(ValueError, match="the drag went from label 4 to 7"):
+        ops.split_seeds(lab, (20, 15), (3, 52))
+    with pytest.raises(ValueError, match="the drag went from label 0 to 4"):
+        ops.split_seeds(lab, (0, 0), (20, 15))
+    with pytest.raises(ValueError, match="the line crosses no cell"):
+        ops.split_seeds(lab, (0, 0), (39, 0))
+    flat = np.zeros((5, 9), np.uint32)
+    flat[2, 1:8] = 3  # one row high: a cut along it leaves nothing on either side
+    with pytest.raises(ValueError, match="the line does not cut cell 3 in two"):
+        ops.split_seeds(flat, (2, 0), (2, 8))
 
 
 def test_split_errors(small):

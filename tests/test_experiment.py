@@ -139,6 +139,45 @@ def test_bad_names_say_what_exists(exp_root: Path, tmp_path: Path) -> None:
         exp.presegment("targets", mode="all", progress=False)
 
 
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"mode": "all"}, ValueError, "mode: expected 'replace' or 'fill-empty', got 'all'"),
+        ({"window": 0}, ValueError, "window: expected a positive int, got 0"),
+        ({"window": "2"}, TypeError, "window: expected a positive int, got '2'"),
+        ({"window": True}, TypeError, "window: expected a positive int, got True"),
+        ({"callback": 3}, TypeError, r"callback: expected a function callback\(done, total\)"),
+    ],
+)
+def test_experiment_and_session_presegment_check_run_options_alike(
+    exp_root: Path, options: dict, error: type, match: str
+) -> None:
+    exp = segpaint.open_experiment(exp_root)
+    session = exp["W1", "100"]
+    with pytest.raises(error, match=match):
+        exp.presegment("targets", progress=False, **options)
+    with pytest.raises(error, match=match):
+        session.presegment("targets", progress=False, **options)
+    assert not np.asarray(session.labels("targets")).any()
+    assert not list(exp_root.rglob("labels_targets"))
+
+
+def test_experiment_presegment_records_a_threshold_config_like_a_session(
+    exp_root: Path, tmp_path: Path
+) -> None:
+    config = segpaint.segment.write_threshold_config(
+        tmp_path / "threshold_config_targets.json",
+        {"target_channel": 0, "thresholds": [1000, 1e10]},
+    )
+    exp = segpaint.open_experiment(exp_root)
+    exp.presegment("targets", config, positions=["W1/100"], save=False, progress=False)
+    alone = segpaint.open(exp_root / "W1" / "101", read_only=True)
+    alone.presegment("targets", config, progress=False)
+    assert exp["W1", "100"].method("targets") == alone.method("targets")
+    assert alone.method("targets")["params"]["config"] == str(config)
+    assert np.asarray(exp["W1", "100"].labels("targets", 0)).max() == 1
+
+
 def test_open_on_a_multi_position_root_points_to_open_experiment(exp_root: Path) -> None:
     with pytest.raises(ExperimentError, match=r"several positions.*segpaint\.open_experiment"):
         segpaint.open(exp_root)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import segpaint
-from segpaint._presegment import _windowed
+from segpaint._presegment import _windowed, resolve_method
 from segpaint.metrics import match_instances
 from segpaint.segment import segment, write_threshold_config
 
@@ -93,6 +93,25 @@ def test_progress_callback_and_bar(
     )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert "4/4" in capsys.readouterr().err  # tqdm's bar, on stderr outside notebooks
+
+
+def test_resolve_method_turns_a_threshold_config_into_threshold_with_its_params(
+    tmp_path: Path,
+) -> None:
+    config = write_threshold_config(
+        tmp_path / "threshold_config_cells.json",
+        {"target_channel": 1, "thresholds": [600, 1e10], "filters": [["gauss", 1]]},
+    )
+    method, run, recorded = resolve_method(config, {"thresholds": [700, 1e10]}, ["dna"])
+    assert method == "threshold"
+    assert run["target_channel"] == 1 and run["filters"] == [["gauss", 1]]
+    assert run["thresholds"] == [700, 1e10]  # the call's params win over the file's
+    assert recorded == {"config": str(config), **run, "channels": ["dna"]}
+    assert resolve_method("CP_cyto3", {"diameter": 30}) == (
+        "CP_cyto3",
+        {"diameter": 30},
+        {"diameter": 30},
+    )
 
 
 def test_a_threshold_config_file_as_method(session: segpaint.Session, tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ import pytest
 import tifffile
 
 import segpaint
-from segpaint import session as session_module
 from segpaint._journal import read_journal
+from segpaint.session import _autosave, _base, _formats, _store
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_experiment_positions_keep_celldetective_layout(experiment):
 def test_an_edit_made_while_saving_stays_unsaved_and_journaled(experiment, monkeypatch):
     s = segpaint.open(experiment)
     s.paint("targets", 1, [(10, 10)], radius=3, label=5)
-    real = session_module.write_label_frame
+    real = _formats.write_label_frame
 
     def write_and_race(path, arr, **kwargs):
         # Another thread (the canvas, a pre-segmentation) edits the frame while it is written.
@@ -100,7 +100,7 @@ def test_an_edit_made_while_saving_stays_unsaved_and_journaled(experiment, monke
         worker.join()
         return real(path, arr, **kwargs)
 
-    monkeypatch.setattr(session_module, "write_label_frame", write_and_race)
+    monkeypatch.setattr(_formats, "write_label_frame", write_and_race)
     s.save_labels("targets")
     monkeypatch.undo()
     on_disk = tifffile.imread(experiment / "W1" / "100" / "labels_targets" / "0001.tif")
@@ -127,7 +127,7 @@ def test_a_lazy_load_never_races_a_stroke(experiment, monkeypatch):
         time.sleep(0.05)  # widen the window between "loading" and "loaded"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(session_module.tifffile, "imread", slow_imread)
+    monkeypatch.setattr(_base.tifffile, "imread", slow_imread)
     s = segpaint.open(experiment)
     threads = []
     for t in range(3):
@@ -254,7 +254,7 @@ def test_autosave_comes_back_after_disk_full(experiment, monkeypatch, caplog):
 
 
 def test_journal_size_is_bounded_by_what_is_unsaved(experiment, monkeypatch):
-    monkeypatch.setattr(session_module, "JOURNAL_MIN_BYTES", 4096)
+    monkeypatch.setattr(_autosave, "JOURNAL_MIN_BYTES", 4096)
     s = segpaint.open(experiment)
     rng = np.random.default_rng(1)
     for _ in range(300):
@@ -400,7 +400,7 @@ def test_symlinked_private_folder_is_refused(experiment, tmp_path):
 
 # ------------------------------------------------------------ bounded memory
 def test_label_memory_is_bounded_and_nothing_is_lost(experiment, monkeypatch):
-    monkeypatch.setattr(session_module, "HOT_BYTES", 2 * 64 * 80 * 4)
+    monkeypatch.setattr(_store, "HOT_BYTES", 2 * 64 * 80 * 4)
     s = segpaint.open(experiment)
     pop = s._pops["targets"]
     truth = []
@@ -423,7 +423,7 @@ def test_label_memory_is_bounded_and_nothing_is_lost(experiment, monkeypatch):
 def test_a_kill_after_a_save_raced_by_an_edit_loses_nothing(experiment, monkeypatch):
     s = segpaint.open(experiment)
     s.paint("targets", 1, [(10, 10)], radius=3, label=5)
-    real = session_module.write_label_frame
+    real = _formats.write_label_frame
 
     def write_and_race(path, arr, **kwargs):
         worker = threading.Thread(
@@ -436,7 +436,7 @@ def test_a_kill_after_a_save_raced_by_an_edit_loses_nothing(experiment, monkeypa
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # the kernel dies after the rename, before the journal is trimmed
 
-    monkeypatch.setattr(session_module, "write_label_frame", write_and_race)
+    monkeypatch.setattr(_formats, "write_label_frame", write_and_race)
     assert s._journal is not None
     monkeypatch.setattr(s._journal, "rewrite", killed)
     with pytest.raises(KeyboardInterrupt):

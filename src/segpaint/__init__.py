@@ -21,6 +21,7 @@ from segpaint._lock import SessionLockedError
 from segpaint._samples import exclude_sample, open_sample, samples, save_sample_version
 from segpaint._version import __version__
 from segpaint.session import ROI, Change, LabelStack, Sample, Session, open
+from segpaint.session import register_viewer as _register_viewer
 
 if TYPE_CHECKING:
     from segpaint import data, metrics, segment, widgets
@@ -82,6 +83,19 @@ def __getattr__(name: str) -> Any:
 
         return SampleGallery
     raise AttributeError(f"module 'segpaint' has no attribute {name!r}")
+
+
+def _annotator(
+    session: Session | Experiment, population: str | None = None, **kwargs: Any
+) -> Annotator:
+    # This package sits above the session and widget layers: it tells the session layer which
+    # viewer Session.annotator() opens, and imports the widget only when one is asked for.
+    from segpaint.widgets import Annotator
+
+    return Annotator(session, population=population, **kwargs)
+
+
+_register_viewer(_annotator)
 
 
 def __dir__() -> list[str]:

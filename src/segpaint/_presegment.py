@@ -8,7 +8,7 @@ written on the calling thread, one ``set_labels`` (one undo step) per frame.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from segpaint.io.stack import Stack
     from segpaint.session import Session
 
-__all__ = ["presegment"]
+__all__ = ["check_run_options", "presegment", "resolve_method"]
 
 MODES = ("replace", "fill-empty")
 ProgressCallback = Callable[[int, int], None]
@@ -68,6 +68,72 @@ def _frames(session: Session, frames: int | Iterable[int] | None) -> list[int]:
         if index not in out:
             out.append(index)
     return out
+
+
+def check_run_options(mode: str, callback: ProgressCallback | None, window: int | None) -> None:
+    """Check the options every pre-segmentation run takes (a Session's, or an Experiment's).
+
+    Raises
+    ------
+    ValueError
+        ``mode`` is not one of `MODES`, or ``window`` is below 1.
+    TypeError
+        ``callback`` is not callable, or ``window`` is not an int.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode: expected 'replace' or 'fill-empty', got {mode!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected a function callback(done, total), got {callback!r}")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int)):
+        raise TypeError(f"window: expected a positive int, got {window!r}")
+    if window is not None and window < 1:
+        raise ValueError(f"window: expected a positive int, got {window!r}")
+
+
+def resolve_method(
+    method: str | os.PathLike[str],
+    params: Mapping[str, Any],
+    channels: Sequence[int | str] | None = None,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What a pre-segmentation runs, with which parameters, and what the session records.
+
+    A ``threshold_config_<population>.json`` becomes the ``"threshold"`` method with the file's
+    parameters (``params`` given in the call override them); the recorded parameters then name
+    the file as ``"config"``. Any other method passes through.
+
+    Parameters
+    ----------
+    method : str or path-like
+        As for `presegment`.
+    params : mapping
+        The call's method parameters.
+    channels : sequence of int or str, optional
+        The call's channels; recorded when given.
+
+    Returns
+    -------
+    method : str
+        The method for `segpaint.segment.segment`.
+    run_params : dict
+        Its parameters.
+    recorded : dict
+        The parameters `Session.set_method` records (the sidecars' ``method``).
+
+    Examples
+    --------
+    >>> resolve_method("threshold", {"thresholds": [1, 10]}, channels=["dna"])
+    ('threshold', {'thresholds': [1, 10]}, {'thresholds': [1, 10], 'channels': ['dna']})
+    """
+    method_str = os.fspath(method)
+    run_params = dict(params)
+    recorded: dict[str, Any] = dict(params)
+    if method_str != "threshold" and Path(method_str).suffix.lower() == ".json":
+        run_params = {**read_threshold_config(method_str), **params}
+        recorded = {"config": method_str, **run_params}
+        method_str = "threshold"
+    if channels is not None:
+        recorded["channels"] = list(channels)
+    return method_str, run_params, recorded
 
 
 def _resolve_reference(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -163,29 +229,14 @@ def presegment(
     >>> int(session.labels("cells", 1)[10, 10]), session.method("cells")["method"]
     (1, 'threshold')
     """
-    if mode not in MODES:
-        raise ValueError(f"mode: expected 'replace' or 'fill-empty', got {mode!r}")
+    check_run_options(mode, callback, window)
     if population not in session.populations:
         raise KeyError(
             f"population: unknown population {population!r}; populations are "
             f"{session.populations}. Add it with session.add_population({population!r})"
         )
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback: expected a function callback(done, total), got {callback!r}")
-    if window is not None and (isinstance(window, bool) or not isinstance(window, int)):
-        raise TypeError(f"window: expected a positive int, got {window!r}")
-    if window is not None and window < 1:
-        raise ValueError(f"window: expected a positive int, got {window!r}")
-    method_str = os.fspath(method)
-    recorded: dict[str, Any] = dict(params)
-    run_params = dict(params)
-    if method_str != "threshold" and Path(method_str).suffix.lower() == ".json":
-        run_params = {**read_threshold_config(method_str), **params}
-        recorded = {"config": method_str, **run_params}
-        method_str = "threshold"
+    method_str, run_params, recorded = resolve_method(method, params, channels)
     run_params = _resolve_reference(session, run_params)
-    if channels is not None:
-        recorded["channels"] = list(channels)
 
     todo = _frames(session, frames)
     if mode == "fill-empty":

@@ -26,7 +26,13 @@ import numpy.typing as npt
 import tifffile
 
 from segpaint._lock import WriterLock
-from segpaint._presegment import MODES, _FrameJob, _progress_bar, run_frames
+from segpaint._presegment import (
+    _FrameJob,
+    _progress_bar,
+    check_run_options,
+    resolve_method,
+    run_frames,
+)
 from segpaint.io.celldetective import (
     ExperimentConfig,
     ExperimentError,
@@ -38,9 +44,9 @@ from segpaint.io.celldetective import (
 from segpaint.io.export import check_format, read_sidecar, sample_paths, write_label_frame
 from segpaint.io.source import read_source
 from segpaint.io.stack import Stack
-from segpaint.segment import read_threshold_config
 from segpaint.session import Sample, Session, check_population_name, take_writer_lock
 from segpaint.session import open as open_session
+from segpaint.session._viewers import open_viewer
 
 if TYPE_CHECKING:
     from segpaint.widgets import Annotator
@@ -257,8 +263,6 @@ class Experiment:
         The widget's position selector (its ``position`` trait) moves between positions; each
         position's Session stays cached here with its unsaved edits.
         """
-        from segpaint.widgets import Annotator
-
         name: str | None = None
         if well is None and position is not None:
             key = self._key(position)  # "W1/100"; a bare "100" says a well is needed
@@ -271,7 +275,9 @@ class Experiment:
             name = f"{key[0]}/{key[1]}"
         if name is not None:
             kwargs["position"] = name
-        return Annotator(self, population=population, **kwargs)
+        # the widget layer sits above this one: segpaint/__init__.py registers its factory
+        viewer: Annotator = open_viewer(self, population, **kwargs)
+        return viewer
 
     @property
     def open_sessions(self) -> dict[PositionKey, Session]:
@@ -398,8 +404,7 @@ class Experiment:
         dict of (well, position) -> list of int
             The frames written in each selected position (empty when all were done already).
         """
-        if mode not in MODES:
-            raise ValueError(f"mode: expected 'fill-empty' or 'replace', got {mode!r}")
+        check_run_options(mode, callback, window)
         if save and self.read_only:
             raise PermissionError(
                 "this experiment was opened with read_only=True, so pre-segmentation cannot save "
@@ -411,29 +416,13 @@ class Experiment:
                 f"{self.populations} (from [Populations] in config.ini, or populations= of "
                 "open_experiment)"
             )
-        if callback is not None and not callable(callback):
-            raise TypeError(
-                f"callback: expected a function callback(done, total), got {callback!r}"
-            )
-        if window is not None and (
-            isinstance(window, bool) or not isinstance(window, int) or window < 1
-        ):
-            raise ValueError(f"window: expected a positive int, got {window!r}")
         keys = self._select(positions)
-        method_str = os.fspath(method)
-        recorded: dict[str, Any] = dict(params)
-        run_params = dict(params)
-        if method_str != "threshold" and Path(method_str).suffix.lower() == ".json":
-            run_params = {**read_threshold_config(method_str), **params}
-            recorded = {"config": method_str, **run_params}
-            method_str = "threshold"
+        method_str, run_params, recorded = resolve_method(method, params, channels)
         if isinstance(run_params.get("equalize_reference"), list | tuple):
             raise ValueError(
                 "equalize_reference: a reference frame differs per position; pre-segment "
                 "positions one by one with experiment[well, position].presegment(...)"
             )
-        if channels is not None:
-            recorded["channels"] = list(channels)
 
         tasks: list[tuple[PositionKey, int]] = []
         for key in keys:

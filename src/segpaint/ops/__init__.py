@@ -16,6 +16,7 @@ from segpaint.ops.assist import (
     polygon_mask,
     region_at,
     split_label,
+    split_seeds,
     wand_mask,
 )
 from segpaint.ops.labels import (
@@ -71,6 +72,7 @@ __all__ = [
     "region_at",
     "relabel_sequential",
     "split_label",
+    "split_seeds",
     "stroke_centres",
     "stroke_mask",
     "tight_bbox",

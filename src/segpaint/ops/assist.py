@@ -33,6 +33,7 @@ __all__ = [
     "polygon_mask",
     "region_at",
     "split_label",
+    "split_seeds",
     "wand_mask",
 ]
 
@@ -67,7 +68,10 @@ def _crop(stack: npt.NDArray[Any], box: BBox) -> npt.NDArray[Any]:
     return stack[:, box[0] : box[1], box[2] : box[3]]
 
 
-def _check_limits(limits: Limits | None, n_channels: int) -> list[tuple[float, float]] | None:
+def _check_limits(
+    limits: Sequence[Sequence[float]] | None, n_channels: int
+) -> list[tuple[float, float]] | None:
+    """Validate contrast ``limits``: one finite ``(low, high)`` pair per channel, low < high."""
     if limits is None:
         return None
     try:
@@ -658,6 +662,78 @@ def split_label(
     ws = watershed(elevation, markers, mask=mask)  # type: ignore[no-untyped-call]
     parts: npt.NDArray[np.int32] = np.asarray(ws, dtype=np.int32)
     return box, parts
+
+
+def split_seeds(
+    label_image: npt.NDArray[np.integer[Any]],
+    start: tuple[int, int],
+    end: tuple[int, int],
+) -> tuple[int, list[tuple[int, int]]]:
+    """The cell a split drag means and one seed per part, for :func:`split_label`.
+
+    A drag from one part of a cell to another (both ends on the same label) makes its two ends
+    the seeds. A drag across a cell from background to background cuts it: the cell the line
+    crosses most is split, seeded at the deepest pixel of its part on each side of the line.
+
+    Parameters
+    ----------
+    label_image : ndarray, shape (rows, cols)
+        The labels.
+    start, end : tuple of int
+        The drag's first and last ``(row, col)``, inside the image.
+
+    Returns
+    -------
+    label : int
+        The cell to split.
+    seeds : list of (row, col)
+        Two points, one in each part.
+
+    Raises
+    ------
+    ValueError
+        When the drag joins two different labels, a label and the background, crosses no
+        cell, or does not cut the cell it crosses in two.
+
+    Examples
+    --------
+    >>> lab = np.zeros((5, 9), np.uint32); lab[1:4, 1:8] = 3
+    >>> split_seeds(lab, (2, 2), (2, 6))
+    (3, [(2, 2), (2, 6)])
+    >>> split_seeds(lab, (0, 4), (4, 4))
+    (3, [(2, 2), (2, 6)])
+    """
+    la, lb = int(label_image[start]), int(label_image[end])
+    if la != 0 and la == lb:
+        return la, [start, end]
+    if la != 0 or lb != 0:
+        raise ValueError(
+            f"split: drag from one part of a cell to another part of the same cell, or across the "
+            f"whole cell from background to background; the drag went from label {la} to {lb}"
+        )
+    n = max(abs(end[0] - start[0]), abs(end[1] - start[1])) + 1
+    rows = np.rint(np.linspace(start[0], end[0], n)).astype(int)
+    cols = np.rint(np.linspace(start[1], end[1], n)).astype(int)
+    crossed = label_image[rows, cols]
+    crossed = crossed[crossed != 0]
+    if crossed.size == 0:
+        raise ValueError("split: the line crosses no cell; drag across the cell to cut")
+    values, counts = np.unique(crossed, return_counts=True)
+    label = int(values[np.argmax(counts)])
+    rr, cc = np.nonzero(label_image == label)
+    r0, c0 = int(rr.min()), int(cc.min())
+    cell = label_image[r0 : int(rr.max()) + 1, c0 : int(cc.max()) + 1] == label
+    gr, gc = np.mgrid[r0 : r0 + cell.shape[0], c0 : c0 + cell.shape[1]]
+    # sign of the cross product: which side of the drawn line each pixel of the cell is on
+    side = (gr - start[0]) * (end[1] - start[1]) - (gc - start[1]) * (end[0] - start[0])
+    seeds = []
+    for part in (cell & (side > 0), cell & (side < 0)):
+        if not part.any():
+            raise ValueError(f"split: the line does not cut cell {label} in two; drag across it")
+        depth = ndi.distance_transform_edt(np.pad(part, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(int(np.argmax(depth)), part.shape)
+        seeds.append((int(r) + r0, int(c) + c0))
+    return label, seeds
 
 
 # ------------------------------------------------------------------------------ polygon

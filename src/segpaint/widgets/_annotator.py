@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
-import numpy.typing as npt
 import traitlets
 
-from segpaint.ops import percentile_limits
+from segpaint.ops import percentile_limits, split_seeds
 from segpaint.session import RoiExport
 from segpaint.widgets._traits import (
     FloatIn,
@@ -1525,7 +1524,7 @@ class Annotator(anywidget.AnyWidget):
             change = s.merge(pop, t, picked, roi=clip)
             done = f"merged {picked} into {picked[0]}"
         elif req.tool == "split":
-            label, seeds = _split_seeds(labels, req.points[0], req.points[1])
+            label, seeds = split_seeds(labels, req.points[0], req.points[1])
             change = s.split(pop, t, label, seeds, roi=clip)
             done = f"split cell {label}"
         elif req.tool == "polygon":
@@ -1554,50 +1553,6 @@ class Annotator(anywidget.AnyWidget):
         """Wait for a running pre-segmentation to finish (for scripts and tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
-
-
-# ---------------------------------------------------- assisted tools (issue 11): the split drag
-def _split_seeds(
-    labels: npt.NDArray[Any], start: tuple[int, int], end: tuple[int, int]
-) -> tuple[int, list[tuple[int, int]]]:
-    """The cell and the seeds of a split drag.
-
-    A drag from one part of a cell to another (both ends on the same label) makes its ends the
-    seeds.  A drag across a cell from background to background cuts it: the cell the line crosses
-    most is split, seeded at the deepest pixel of its part on each side of the line.
-    """
-    from scipy.ndimage import distance_transform_edt
-
-    la, lb = int(labels[start]), int(labels[end])
-    if la != 0 and la == lb:
-        return la, [start, end]
-    if la != 0 or lb != 0:
-        raise ValueError(
-            f"split: drag from one part of a cell to another part of the same cell, or across the "
-            f"whole cell from background to background; the drag went from label {la} to {lb}"
-        )
-    n = max(abs(end[0] - start[0]), abs(end[1] - start[1])) + 1
-    rows = np.rint(np.linspace(start[0], end[0], n)).astype(int)
-    cols = np.rint(np.linspace(start[1], end[1], n)).astype(int)
-    crossed = labels[rows, cols]
-    crossed = crossed[crossed != 0]
-    if crossed.size == 0:
-        raise ValueError("split: the line crosses no cell; drag across the cell to cut")
-    values, counts = np.unique(crossed, return_counts=True)
-    label = int(values[np.argmax(counts)])
-    rr, cc = np.nonzero(labels == label)
-    r0, c0 = int(rr.min()), int(cc.min())
-    cell = labels[r0 : int(rr.max()) + 1, c0 : int(cc.max()) + 1] == label
-    gr, gc = np.mgrid[r0 : r0 + cell.shape[0], c0 : c0 + cell.shape[1]]
-    side = (gr - start[0]) * (end[1] - start[1]) - (gc - start[1]) * (end[0] - start[0])
-    seeds = []
-    for part in (cell & (side > 0), cell & (side < 0)):
-        if not part.any():
-            raise ValueError(f"split: the line does not cut cell {label} in two; drag across it")
-        depth = distance_transform_edt(np.pad(part, 1))[1:-1, 1:-1]
-        r, c = np.unravel_index(int(np.argmax(depth)), part.shape)
-        seeds.append((int(r) + r0, int(c) + c0))
-    return label, seeds
 
 
 class _Pull:

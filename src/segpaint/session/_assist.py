@@ -1,0 +1,586 @@
+"""Assisted tools (issue 11): click-to-segment, wand, split, merge, polygon, morphology, copy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from segpaint.ops import (
+    LABEL_DTYPE,
+    BBox,
+    bbox_slices,
+    check_bbox,
+    check_label,
+    next_label,
+    tight_bbox,
+)
+from segpaint.session._edits import _EditsMixin
+from segpaint.session._types import ROI, Change
+
+
+class _AssistMixin(_EditsMixin):
+    """Assisted tools (issue 11): click-to-segment, wand, split, merge, polygon, morphology, copy."""
+
+    # ------------------------------------------------------- assisted tools (issue 11)
+    # Kernels live in segpaint.ops.assist (imported here, not at the top, so that this block
+    # stays one contiguous piece of the file).
+    _ASSIST_PARAMS = ("sigma", "h", "level", "max_half")
+
+    def _assist_channels(
+        self, t: int, channels: Sequence[int | str] | None, limits: Sequence[Sequence[float]] | None
+    ) -> tuple[npt.NDArray[Any], list[tuple[float, float]]]:
+        """The chosen channels of frame ``t`` and their contrast limits (given or default)."""
+        from segpaint.ops.assist import _check_limits, default_limits
+
+        if channels is not None and (isinstance(channels, str | int) or not len(channels)):
+            raise TypeError(
+                f"channels: expected a non-empty list of channel names or indices, got "
+                f"{channels!r}; e.g. channels=[{self._channel_names[0]!r}]"
+            )
+        image = self.image(t, channels)
+        if limits is None:
+            # frames never change, so their percentiles are computed once per channel set
+            cache: dict[tuple[int, tuple[int, ...]], list[tuple[float, float]]]
+            cache = self.__dict__.setdefault("_assist_limits", {})
+            picked = range(self.n_channels) if channels is None else channels
+            key = (t, tuple(self._channel_index(c) for c in picked))
+            if key not in cache:
+                if len(cache) >= 32:
+                    cache.clear()
+                cache[key] = default_limits(image)
+            return image, cache[key]
+        # the kernels' own check: one rule and one message for limits, whoever is called
+        pairs = _check_limits(limits, image.shape[0])
+        assert pairs is not None
+        return image, pairs
+
+    def _assist_commit(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        values: npt.NDArray[np.uint32] | int,
+        mask: npt.NDArray[np.bool_],
+        *,
+        clip: BBox | None,
+        preserve_label: int | None = None,
+    ) -> Change | None:
+        """Commit ``values`` where ``mask``, never outside ``clip``; one undo step.
+
+        With ``preserve_label`` set, pixels of any other label than it (and 0) are kept.
+        """
+        if clip is not None:
+            box = (
+                max(bbox[0], clip[0]),
+                min(bbox[1], clip[1]),
+                max(bbox[2], clip[2]),
+                min(bbox[3], clip[3]),
+            )
+            if box[0] >= box[1] or box[2] >= box[3]:
+                return None
+            inner = (box[0] - bbox[0], box[1] - bbox[0], box[2] - bbox[2], box[3] - bbox[2])
+            mask = mask[bbox_slices(inner)]
+            if isinstance(values, np.ndarray):
+                values = values[bbox_slices(inner)]
+            bbox = box
+        if preserve_label is not None:
+            current = self._pop(population).view(t)[bbox_slices(bbox)]
+            mask = mask & ((current == 0) | (current == preserve_label))
+        if not mask.any():
+            return None
+        return self._commit(population, t, bbox, values, mask)
+
+    def _new_labels(self, population: str, n: int) -> list[int]:
+        first = self.new_label(population)
+        last = next_label(first + n - 2) if n > 1 else first
+        return list(range(first, last + 1))
+
+    def segment_at(
+        self,
+        population: str,
+        frame: int,
+        point: Sequence[float],
+        *,
+        label: int | None = None,
+        channels: Sequence[int | str] | None = None,
+        roi: ROI | Sequence[int] | None = None,
+        preserve_labels: bool = True,
+        method: str = "auto",
+        limits: Sequence[Sequence[float]] | None = None,
+        positive: Sequence[Sequence[float]] = (),
+        negative: Sequence[Sequence[float]] = (),
+        **params: Any,
+    ) -> Change | None:
+        """Click inside a cell the pre-segmentation missed: that one cell becomes a label.
+
+        ``method="auto"`` runs `segpaint.ops.region_at` (a local threshold between the
+        window's background and the clicked object, in a window that grows with the object,
+        then a distance watershed that cuts touching neighbours off).  Any other ``method``
+        is a name `segpaint.segment.segment` knows (``"threshold"``, ``"CP_cyto3"``,
+        ``"SD_versatile_fluo"``, a model folder ...): it runs on a crop of ``2 * window`` px
+        around the click (``window=128`` by default) and the object under the click is kept.
+
+        Parameters
+        ----------
+        population, frame
+            Which labels to edit.
+        point : (row, col)
+            The click, inside the cell.
+        label : int, optional
+            Label to give the cell (default: `new_label`).  An existing label is re-segmented:
+            its old pixels outside the new region (inside ``roi``) are cleared, so refining
+            with more clicks is one undo step each.
+        channels : sequence of int or str, optional
+            Channels to look at (default: all); their contrast-normalised mean is used.
+        roi : ROI or (row0, row1, col0, col1), optional
+            The cell never leaves it; nothing outside it changes.
+        preserve_labels : bool
+            Never take pixels of other cells (default True).
+        method : str
+            ``"auto"`` (classical, no model) or a `segpaint.segment.segment` method.
+        limits : sequence of (low, high), optional
+            Contrast limits per chosen channel (the display contrast); default percentiles.
+        positive, negative : sequence of (row, col)
+            Refinement clicks: more of this cell / not this cell (``method="auto"`` only).
+        **params
+            ``method="auto"``: ``sigma``, ``h``, ``level``, ``max_half`` (see `region_at`).
+            Otherwise ``window`` and the method's own parameters.
+
+        Returns
+        -------
+        Change or None
+            None when the click found nothing (background) or nothing changed.
+        """
+        from segpaint.ops.assist import region_at
+
+        t = self.stack.check_frame(frame)
+        clip = self._roi_box(roi, t)
+        value = self.new_label(population) if label is None else check_label(label)
+        if value == 0:
+            raise ValueError("label: 0 is the background; pass label=None for a new label")
+        image, pairs = self._assist_channels(t, channels, limits)
+        current = self._pop(population).view(t)
+        hit: tuple[BBox, npt.NDArray[np.bool_]] | None
+        if method == "auto":
+            unknown = sorted(set(params) - set(self._ASSIST_PARAMS))
+            if unknown:
+                raise TypeError(
+                    f"segment_at: unknown parameter(s) {unknown} for method='auto'; check the "
+                    f"spelling, known ones are {list(self._ASSIST_PARAMS)}"
+                )
+            hit = region_at(
+                image,
+                point,
+                positive=positive,
+                negative=negative,
+                limits=pairs,
+                labels=current if preserve_labels else None,
+                label=value,
+                clip=clip,
+                **params,
+            )
+        else:
+            if positive or negative:
+                raise ValueError(
+                    f"positive/negative: refinement clicks need method='auto', got {method!r}"
+                )
+            hit = self._segment_crop(t, point, image, method, clip=clip, **params)
+        if hit is None:
+            return None
+        bbox, mask = hit
+        old_cell = current == value if label is not None else None
+        if old_cell is not None and old_cell.any():
+            # re-segmenting an existing cell: clear its old pixels that the new region drops
+            old_box, _ = tight_bbox(old_cell)
+            whole = (
+                min(bbox[0], old_box[0]),
+                max(bbox[1], old_box[1]),
+                min(bbox[2], old_box[2]),
+                max(bbox[3], old_box[3]),
+            )
+            new = np.zeros((whole[1] - whole[0], whole[3] - whole[2]), bool)
+            new[
+                bbox[0] - whole[0] : bbox[1] - whole[0], bbox[2] - whole[2] : bbox[3] - whole[2]
+            ] = mask
+            region = current[bbox_slices(whole)]
+            values = np.where(new, value, np.where(region == value, 0, region)).astype(LABEL_DTYPE)
+            write = new | (region == value)
+            if preserve_labels:
+                write &= (region == 0) | (region == value)
+            return self._assist_commit(population, t, whole, values, write, clip=clip)
+        return self._assist_commit(
+            population,
+            t,
+            bbox,
+            value,
+            mask,
+            clip=clip,
+            preserve_label=value if preserve_labels else None,
+        )
+
+    def _segment_crop(
+        self,
+        t: int,
+        point: Sequence[float],
+        image: npt.NDArray[Any],
+        method: str,
+        *,
+        clip: BBox | None,
+        window: int = 128,
+        **params: Any,
+    ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+        """Run a segmentation method on a crop around ``point``; the object under it."""
+        from segpaint.segment import segment
+
+        if isinstance(window, bool) or not isinstance(window, int) or not 16 <= window <= 1024:
+            raise ValueError(f"window: expected an integer from 16 to 1024 px, got {window!r}")
+        try:
+            r, c = (int(np.floor(float(v) + 0.5)) for v in point)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"point: expected a (row, col) pair, got {point!r}") from err
+        lim = clip if clip is not None else (0, self.frame_shape[0], 0, self.frame_shape[1])
+        if not (lim[0] <= r < lim[1] and lim[2] <= c < lim[3]):
+            raise ValueError(f"point: {(r, c)} is outside the image or the ROI {lim}")
+        box = (
+            max(lim[0], r - window),
+            min(lim[1], r + window),
+            max(lim[2], c - window),
+            min(lim[3], c + window),
+        )
+        crop = image[:, box[0] : box[1], box[2] : box[3]]
+        found = segment(crop, method, pixel_size_um=self.pixel_size_um, **params)
+        hit = int(found[r - box[0], c - box[2]])
+        if hit == 0:
+            return None
+        return tight_bbox(found == hit, offset=(box[0], box[2]))
+
+    def wand(
+        self,
+        population: str,
+        frame: int,
+        point: Sequence[float],
+        tolerance: float,
+        *,
+        label: int,
+        channels: Sequence[int | str] | None = None,
+        roi: ROI | Sequence[int] | None = None,
+        preserve_labels: bool = False,
+        limits: Sequence[Sequence[float]] | None = None,
+    ) -> Change | None:
+        """Magic wand: paint ``label`` on the 4-connected region of similar intensity.
+
+        The rule is `segpaint.ops.wand_mask` (documented in docs/architecture.md so that the
+        browser's wand gives the same pixels): channels normalised by ``limits`` (the display
+        contrast; default percentiles 1-99.8), averaged, then every 4-connected pixel with
+        ``abs(v - v[seed]) <= tolerance``.
+
+        Parameters
+        ----------
+        point : (row, col)
+            The seed.
+        tolerance : float
+            0..1, in normalised intensity.
+        label : int
+            Label to paint (0 erases the region).
+        channels, roi, limits
+            As in `segment_at`; the region never leaves ``roi``.
+        preserve_labels : bool
+            Only paint over background (and ``label`` itself).
+        """
+        from segpaint.ops.assist import wand_mask
+
+        t = self.stack.check_frame(frame)
+        value = check_label(label)
+        clip = self._roi_box(roi, t)
+        image, pairs = self._assist_channels(t, channels, limits)
+        bbox, mask = wand_mask(image, point, tolerance, limits=pairs, clip=clip)
+        return self._assist_commit(
+            population,
+            t,
+            bbox,
+            value,
+            mask,
+            clip=clip,
+            preserve_label=value if preserve_labels else None,
+        )
+
+    def split(
+        self,
+        population: str,
+        frame: int,
+        label: int,
+        seeds: Sequence[Any] | npt.NDArray[Any],
+        *,
+        channels: Sequence[int | str] | None = None,
+        limits: Sequence[Sequence[float]] | None = None,
+        roi: ROI | Sequence[int] | None = None,
+    ) -> Change | None:
+        """Split one cell by a seeded watershed; every part but the first gets a new label.
+
+        Parameters
+        ----------
+        label : int
+            The cell to split.
+        seeds : sequence
+            One entry per part, at least two: a click ``(row, col)`` or a drawn line
+            ``[(row, col), ...]`` (its pixels are that part's seed).
+        channels : sequence of int or str, optional
+            When given, the watershed follows the intensity edges of these channels;
+            otherwise it cuts the cell's shape at its necks (distance transform).
+        limits, roi
+            As in `segment_at`.  Pixels outside ``roi`` keep ``label``.
+
+        Returns
+        -------
+        Change or None
+            The part of ``seeds[0]`` keeps ``label``; the others get labels from `new_label`
+            in order.
+        """
+        from segpaint.ops.assist import split_label
+
+        t = self.stack.check_frame(frame)
+        value = check_label(label)
+        clip = self._roi_box(roi, t)
+        try:
+            strokes = [
+                [s] if np.ndim(s) == 1 else s
+                for s in (seeds.tolist() if isinstance(seeds, np.ndarray) else seeds)
+            ]
+        except TypeError as err:
+            raise TypeError(
+                f"seeds: expected a list of clicks (row, col) or lines [(row, col), ...], got {seeds!r}"
+            ) from err
+        current = self._pop(population).view(t)
+        image = None
+        if channels is not None:
+            image, pairs = self._assist_channels(t, channels, limits)
+        else:
+            pairs = None
+        box, parts = split_label(current, value, strokes, image=image, limits=pairs)
+        n = len(strokes)
+        new_ids = self._new_labels(population, n - 1)
+        lut = np.array([0, value, *new_ids], dtype=LABEL_DTYPE)
+        values = lut[parts]
+        mask = parts > 0
+        return self._assist_commit(population, t, box, values, mask, clip=clip)
+
+    def merge(
+        self,
+        population: str,
+        frame: int,
+        labels: Sequence[int],
+        *,
+        roi: ROI | Sequence[int] | None = None,
+    ) -> Change | None:
+        """Merge cells into one: the smallest of ``labels`` keeps the union, the others are freed.
+
+        Parameters
+        ----------
+        labels : sequence of int
+            Two or more labels present in the frame.
+        roi
+            Pixels outside it keep their label.
+        """
+        t = self.stack.check_frame(frame)
+        clip = self._roi_box(roi, t)
+        try:
+            ids = sorted({check_label(v, name="labels") for v in labels})
+        except TypeError as err:
+            raise TypeError(f"labels: expected a list of label values, got {labels!r}") from err
+        if 0 in ids or len(ids) < 2:
+            raise ValueError(
+                f"labels: need at least two different non-zero labels to merge, got {labels!r}"
+            )
+        current = self._pop(population).view(t)
+        members = np.isin(current, ids)
+        present = set(np.unique(current[members]).tolist())
+        missing = [v for v in ids if v not in present]
+        if missing:
+            raise ValueError(
+                f"labels: {missing} not in frame {t} of {population!r}; pick labels that exist"
+            )
+        bbox, mask = tight_bbox(members)
+        return self._assist_commit(population, t, bbox, ids[0], mask, clip=clip)
+
+    def polygon(
+        self,
+        population: str,
+        frame: int,
+        vertices: npt.ArrayLike,
+        label: int,
+        *,
+        roi: ROI | Sequence[int] | None = None,
+        preserve_labels: bool = False,
+    ) -> Change | None:
+        """Fill a lasso / polygon outline (``(row, col)`` vertices, closed) with ``label``.
+
+        The outline pixels belong to the polygon (`segpaint.ops.polygon_mask`); with
+        ``preserve_labels`` only background (and ``label``) pixels are painted.
+        """
+        from segpaint.ops.assist import polygon_mask
+
+        t = self.stack.check_frame(frame)
+        value = check_label(label)
+        clip = self._roi_box(roi, t)
+        hit = polygon_mask(self.frame_shape, vertices, clip=clip)
+        if hit is None:
+            return None
+        bbox, mask = hit
+        return self._assist_commit(
+            population,
+            t,
+            bbox,
+            value,
+            mask,
+            clip=clip,
+            preserve_label=value if preserve_labels else None,
+        )
+
+    def morph(
+        self,
+        population: str,
+        frame: int,
+        label: int | None,
+        op: str,
+        *,
+        radius: int = 1,
+        min_size: int = 0,
+        roi: ROI | Sequence[int] | None = None,
+    ) -> Change | None:
+        """Per-cell morphology: ``fill_holes``, ``grow``, ``shrink``, ``smooth``, ``remove_specks``.
+
+        See `segpaint.ops.morph_labels` for each operation; growing never overwrites another
+        cell.  ``label=None`` applies it to every cell of the frame, or of ``roi`` when given
+        (then only the ROI is looked at and changed).
+        """
+        from segpaint.ops.assist import MORPH_OPS, morph_labels
+
+        t = self.stack.check_frame(frame)
+        clip = self._roi_box(roi, t)
+        if op not in MORPH_OPS:
+            raise ValueError(f"op: unknown operation {op!r}; choose one of {list(MORPH_OPS)}")
+        value = None if label is None else check_label(label)
+        current = self._pop(population).view(t)
+        h, w = self.frame_shape
+        if value is not None:
+            cell = current == value
+            if not cell.any():
+                raise ValueError(
+                    f"label: {value} is not in frame {t} of {population!r}; pick a label that exists"
+                )
+            box, _ = tight_bbox(cell)
+            reach = (radius if isinstance(radius, int) else 1) + 2
+            window = (
+                max(box[0] - reach, 0),
+                min(box[1] + reach, h),
+                max(box[2] - reach, 0),
+                min(box[3] + reach, w),
+            )
+        else:
+            window = clip if clip is not None else (0, h, 0, w)
+        region = current[bbox_slices(window)]
+        new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
+        changed = new != region
+        if not changed.any():
+            return None
+        return self._assist_commit(population, t, window, new, changed, clip=clip)
+
+    def copy_labels(
+        self,
+        population: str,
+        source_frame: int,
+        frame: int,
+        *,
+        roi: ROI | Sequence[int] | None = None,
+        mode: str = "fill-empty",
+        min_iou: float = 0.5,
+    ) -> Change | None:
+        """Bring another frame's masks into this one, keeping each cell's identity.
+
+        A source cell that overlaps a cell of ``frame`` with IoU >= ``min_iou`` is the same
+        cell: it takes that cell's label.  Other source cells keep their own label when it is
+        free in ``frame``, else get a new one (`new_label`), so labels stay unique.
+
+        Parameters
+        ----------
+        source_frame, frame : int
+            Copy from, copy to (only ``frame`` changes).
+        roi : ROI or (row0, row1, col0, col1), optional
+            Only this box is copied and matched.
+        mode : {"fill-empty", "replace"}
+            ``"fill-empty"``: add the source cells that have no match, only on background
+            pixels.  ``"replace"``: the box becomes the source's masks (relabelled as above).
+        min_iou : float
+            Overlap that makes two masks the same cell.
+        """
+        from segpaint.ops.assist import label_values, match_labels
+
+        t = self.stack.check_frame(frame)
+        s = self.stack.check_frame(source_frame)
+        if mode not in ("fill-empty", "replace"):
+            raise ValueError(f"mode: expected 'fill-empty' or 'replace', got {mode!r}")
+        if s == t:
+            raise ValueError(f"source_frame: {s} is the frame being edited; pick another frame")
+        clip = self._roi_box(roi, t)
+        h, w = self.frame_shape
+        box = clip if clip is not None else (0, h, 0, w)
+        pop = self._pop(population)
+        with self._lock:
+            target_all = pop.view(t)
+            src = pop.view(s)[bbox_slices(box)]
+            tgt = target_all[bbox_slices(box)]
+            pairs = match_labels(src, tgt, min_iou=min_iou)
+            used = set(label_values(target_all).tolist())
+            src_ids = [int(v) for v in label_values(src)]
+            lut = {0: 0}
+            fresh = [v for v in src_ids if v not in pairs and v in used]
+            new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
+            for v in src_ids:
+                if v in pairs:
+                    lut[v] = pairs[v]
+                elif v in used:
+                    lut[v] = next(new_ids)
+                else:
+                    lut[v] = v
+            keys = np.array(sorted(lut), dtype=np.int64)
+            vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
+            loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
+            if keys[-1] <= 4 * src.size + 4096:
+                # a lookup table indexed by the label: a gather instead of a binary search
+                index: npt.NDArray[Any] = np.zeros(int(keys[-1]) + 1, np.int64)
+                index[keys] = np.arange(len(keys))
+                index = index[src]
+            else:
+                index = np.searchsorted(keys, src)
+            mapped = vals[index]
+            mask = np.ones(src.shape, bool) if mode == "replace" else loose[index] & (tgt == 0)
+            return self._assist_commit(population, t, box, mapped, mask, clip=None)
+
+    def delete_in_box(
+        self,
+        population: str,
+        frame: int,
+        bbox: Sequence[int],
+        *,
+        min_fraction: float = 0.5,
+        roi: ROI | Sequence[int] | None = None,
+    ) -> Change | None:
+        """Delete every cell with at least ``min_fraction`` of its pixels inside ``bbox``.
+
+        The whole cell is deleted (not only its part inside the box), except pixels outside
+        ``roi`` when one is given.
+        """
+        from segpaint.ops.assist import cells_in_box
+
+        t = self.stack.check_frame(frame)
+        box = check_bbox(bbox, self.frame_shape, name="bbox")
+        clip = self._roi_box(roi, t)
+        current = self._pop(population).view(t)
+        hit = cells_in_box(current, box, min_fraction=min_fraction)
+        if hit is None:
+            return None
+        whole, mask = hit
+        return self._assist_commit(population, t, whole, 0, mask, clip=clip)
