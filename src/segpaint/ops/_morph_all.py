@@ -18,10 +18,6 @@ from skimage.measure import label as connected_pieces
 
 Labels = npt.NDArray[np.uint32]
 
-_FAR = np.uint16(20000)
-"""A squared distance beyond any radius (64**2 * 2 = 8192), small enough that adding 64**2
-cannot overflow uint16."""
-
 
 def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
     """Every label grows by ``radius`` px (Euclidean) into the background.
@@ -30,35 +26,46 @@ def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
     ``radius``; among equally near labelled pixels the one with the smallest column, then the
     smallest row, wins.  That is the choice ``scipy.ndimage.distance_transform_edt``'s feature
     transform makes, so this equals the transform-based definition pixel for pixel, in two
-    separable passes bounded by ``radius`` instead of a whole-frame transform.  ``reach2``
+    separable passes bounded by ``radius`` (that keep offsets, not labels) instead of a
+    whole-frame transform.  ``reach2``
     (default ``radius**2``, at most ``radius**2 + radius``) is the largest squared distance
     that grows.
     """
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     fg = lab != 0
+    far = np.uint16(far2 + 1)  # "nothing within reach"; far + radius**2 fits in uint16
     # pass 1, along each column: the nearest labelled pixel within `radius` rows (above first)
-    dv2 = np.where(fg, np.uint16(0), _FAR)
-    lv = lab.copy()
+    dv2 = np.where(fg, np.uint16(0), far)
+    dy = np.zeros((h, w), np.int8)
     for k in range(1, min(radius, h - 1) + 1):
-        for dst, src in ((slice(k, None), slice(None, -k)), (slice(None, -k), slice(k, None))):
-            take = fg[src] & (dv2[dst] == _FAR)
+        for dst, src, step in (
+            (slice(k, None), slice(None, -k), -k),
+            (slice(None, -k), slice(k, None), k),
+        ):
+            take = fg[src] & (dv2[dst] == far)
             np.copyto(dv2[dst], np.uint16(k * k), where=take)
-            np.copyto(lv[dst], lab[src], where=take)
-    # pass 2, along each row: the column minimising dx**2 + dv**2 (leftmost on a tie)
-    best = np.full((h, w), _FAR, np.uint16)
-    label = np.zeros((h, w), np.uint32)
-    for dx in range(-radius, radius + 1):
-        if abs(dx) >= w:
+            np.copyto(dy[dst], np.int8(step), where=take)
+    # pass 2, along each row: the column minimising dx**2 + dv**2 (leftmost on a tie): dx = 0
+    # first, then leftwards taking ties (the farther left wins), then rightwards losing them
+    best = dv2.copy()
+    dx = np.zeros((h, w), np.int8)
+    for shift in [*range(-1, -radius - 1, -1), *range(1, radius + 1)]:
+        if abs(shift) >= w:
             continue
-        dst = slice(max(-dx, 0), w - max(dx, 0))
-        src = slice(max(dx, 0), w - max(-dx, 0))
-        cand = dv2[:, src] + np.uint16(dx * dx)
-        better = cand < best[:, dst]
+        dst = slice(max(-shift, 0), w - max(shift, 0))
+        src = slice(max(shift, 0), w - max(-shift, 0))
+        cand = dv2[:, src] + np.uint16(shift * shift)
+        better = cand <= best[:, dst] if shift < 0 else cand < best[:, dst]
         np.copyto(best[:, dst], cand, where=better)
-        np.copyto(label[:, dst], lv[:, src], where=better)
+        np.copyto(dx[:, dst], np.int8(shift), where=better)
+    grow = np.flatnonzero(~fg & (best <= far2))
     out: Labels = lab.copy()
-    np.copyto(out, label, where=~fg & (best <= far2))
+    if grow.size:
+        # follow the offsets: along the row to the column, then along it to the pixel
+        at = grow + dx.ravel()[grow]
+        at += dy.ravel()[at].astype(np.intp) * w
+        out.ravel()[grow] = lab.ravel()[at]
     return out
 
 
@@ -97,8 +104,12 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     across = _any_change_within(lab[:, 1:] != lab[:, :-1], w, radius)
-    down = _any_change_within((lab[1:] != lab[:-1]).T, h, radius)[radius].T
-    marked = down.copy()
+    # the middle column: a change between rows j and j + 1 for some j in [i - radius, i + radius)
+    down = np.zeros((h + 2 * radius, w), bool)
+    down[radius : radius + h - 1] = lab[1:] != lab[:-1]
+    marked = np.zeros((h, w), bool)
+    for j in range(-radius, radius):
+        marked |= down[radius + j : radius + j + h]
     for dy in range(-radius, radius + 1):
         if abs(dy) >= h:
             continue
@@ -107,8 +118,7 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
             marked[: h - dy] |= row[dy:]
         else:
             marked[-dy:] |= row[: h + dy]
-    out: Labels = lab.copy()
-    out[marked] = 0
+    out: Labels = np.where(marked, np.uint32(0), lab)
     return out
 
 
@@ -154,7 +164,11 @@ def fill_holes_all(lab: Labels) -> Labels:
     fill = np.where((lo == hi) & (hi != 0), hi, 0).astype(np.uint32)
     mixed = np.flatnonzero((lo != hi) & (hi != 0))
     if mixed.size:
-        _fill_mixed_rims(lab, pieces, edge=edge, rims=np.concatenate(rims), mixed=mixed, fill=fill)
+        first = np.zeros(n + 1, np.intp)
+        first[which[::-1]] = inner[::-1]  # the last write wins: each piece's first pixel
+        _fill_mixed_rims(
+            lab, pieces, edge=edge, rims=np.concatenate(rims), mixed=mixed, first=first, fill=fill
+        )
     take = fill[which] != 0
     out.ravel()[inner[take]] = fill[which[take]]
     return out
@@ -167,20 +181,74 @@ def _fill_mixed_rims(
     edge: npt.NDArray[np.bool_],
     rims: npt.NDArray[np.int64],
     mixed: npt.NDArray[np.intp],
+    first: npt.NDArray[np.intp],
     fill: Labels,
 ) -> None:
-    """Set ``fill[piece]`` for holes whose rim has several labels (see `fill_holes_all`)."""
+    """Set ``fill[piece]`` for holes whose rim has several labels (see `fill_holes_all`).
+
+    ``first[piece]`` is one pixel of each piece (a flat index).  Most such holes sit on the
+    border of two touching cells: a straight walk from the hole through one rim cell into open
+    background proves that no other rim label closes it, so the flood (`_closed_behind`) only
+    runs for the walls no walk rules out.
+    """
     rims = np.unique(rims[np.isin(rims[:, 0], mixed)], axis=0)
     starts = np.searchsorted(rims[:, 0], mixed)
     stops = np.searchsorted(rims[:, 0], mixed, side="right")
-    boxes = ndi.find_objects(pieces, max_label=int(mixed.max()))
     open_bg = edge[pieces] & (pieces > 0)
-    for piece, a, b in zip(mixed.tolist(), starts.tolist(), stops.tolist(), strict=True):
-        rs, cs = boxes[piece - 1]
+    escapes = _escapes(lab, pieces, open_bg, first[mixed], mixed)
+    w = lab.shape[1]
+    todo = zip(mixed.tolist(), starts.tolist(), stops.tolist(), escapes, strict=True)
+    for piece, a, b, out_through in todo:
+        r, c = divmod(int(first[piece]), w)
         for wall in sorted(rims[a:b, 1].tolist(), reverse=True):
-            if _closed_behind(lab, open_bg, box=(rs.start, rs.stop, cs.start, cs.stop), wall=wall):
+            if out_through - {wall}:
+                continue  # a walk avoiding `wall` reaches open background
+            if _closed_behind(lab, open_bg, box=(r, r + 1, c, c + 1), wall=wall):
                 fill[piece] = wall
                 break
+
+
+def _escapes(
+    lab: Labels,
+    pieces: npt.NDArray[np.int32],
+    open_bg: npt.NDArray[np.bool_],
+    seeds: npt.NDArray[np.intp],
+    which: npt.NDArray[np.intp],
+    *,
+    steps: int = 64,
+) -> list[set[int]]:
+    """For each seed (a pixel of hole ``which[i]``): the labels ``u`` such that a straight walk
+    up, down, left or right goes through the hole, then through ``u`` only, then reaches open
+    background or the frame edge."""
+    h, w = lab.shape
+    n = seeds.size
+    found: list[set[int]] = [set() for _ in range(n)]
+    rows, cols = np.divmod(seeds, w)
+    for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        idx = np.arange(n)
+        r, c = rows.copy(), cols.copy()
+        through = np.zeros(n, np.int64)  # 0 while still inside the hole
+        for _ in range(steps * 2):
+            if idx.size == 0:
+                break
+            r, c = r + dr, c + dc
+            outside = (r < 0) | (r >= h) | (c < 0) | (c >= w)
+            esc = outside & (through != 0)  # out through the frame edge
+            for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
+                found[i].add(int(u))
+            keep = ~outside
+            idx, r, c, through = idx[keep], r[keep], c[keep], through[keep]
+            v = lab[r, c].astype(np.int64)
+            in_hole = (through == 0) & (pieces[r, c] == which[idx])
+            enter = (through == 0) & ~in_hole & (v != 0)
+            through = np.where(enter, v, through)
+            same = (through != 0) & (v == through)
+            esc = (through != 0) & ~same & open_bg[r, c]
+            for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
+                found[i].add(int(u))
+            go = in_hole | same
+            idx, r, c, through = idx[go], r[go], c[go], through[go]
+    return found
 
 
 _CROSS = ndi.generate_binary_structure(2, 1)

@@ -874,8 +874,50 @@ def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     >>> label_values(np.array([[0, 7, 7], [2, 0, 7]])).tolist()
     [2, 7]
     """
-    ids, _ = _dense(np.asarray(label_image))
-    return ids[ids > 0]
+    flat = np.asarray(label_image).ravel()
+    top = int(flat.max()) if flat.size else 0
+    if top <= 4 * flat.size + 4096:
+        present = np.bincount(flat, minlength=top + 1).astype(bool)
+        present[0] = False
+        return np.flatnonzero(present).astype(np.int64)
+    ids = np.unique(flat)
+    return ids[ids > 0].astype(np.int64)
+
+
+def _overlaps(
+    src: npt.NDArray[Any], tgt: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair of non-zero labels ``(s, t)`` sharing pixels, and how many pixels.
+
+    One pass: the pixels labelled in both images, cut into runs of one pair along the rows
+    (cells span many pixels of a row), so only the runs are sorted, not the pixels.
+    """
+    s = np.ascontiguousarray(src).ravel()
+    t = np.ascontiguousarray(tgt).ravel()
+    idx = np.flatnonzero((s != 0) & (t != 0))
+    if idx.size == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    ss, tt = s[idx], t[idx]
+    start = np.ones(idx.size, bool)
+    start[1:] = (ss[1:] != ss[:-1]) | (tt[1:] != tt[:-1]) | (idx[1:] != idx[:-1] + 1)
+    first = np.flatnonzero(start)
+    runs = np.diff(np.append(first, idx.size))
+    code = (ss[first].astype(np.int64) << 32) | tt[first].astype(np.int64)
+    pairs, where = np.unique(code, return_inverse=True)
+    inter = np.bincount(where.ravel(), weights=runs, minlength=pairs.size).astype(np.int64)
+    return pairs >> 32, pairs & 0xFFFFFFFF, inter
+
+
+def _areas(label_image: npt.NDArray[Any], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Pixel count of each label in ``ids``."""
+    flat = np.asarray(label_image).ravel()
+    top = int(ids.max()) if ids.size else 0
+    if top <= 4 * flat.size + 4096:
+        counts = np.bincount(flat, minlength=top + 1)
+        return counts[ids].astype(np.int64)
+    values, counts = np.unique(flat, return_counts=True)
+    return counts[np.searchsorted(values, ids)].astype(np.int64)
 
 
 def match_labels(
@@ -885,6 +927,7 @@ def match_labels(
 
     Pairs are taken greedily from the highest IoU down; with ``min_iou >= 0.5`` that is the
     unique optimal matching (two cells cannot both overlap one cell by more than half).
+    Equal IoUs are taken in (source, target) order.
 
     Examples
     --------
@@ -898,25 +941,19 @@ def match_labels(
         raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
     if not 0 < float(min_iou) <= 1:
         raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
-    s_ids, s_inv = _dense(src)
-    t_ids, t_inv = _dense(tgt)
-    joint = np.bincount(s_inv * len(t_ids) + t_inv, minlength=len(s_ids) * len(t_ids)).reshape(
-        len(s_ids), len(t_ids)
-    )
-    s_area = joint.sum(axis=1)
-    t_area = joint.sum(axis=0)
-    rows, cols = np.nonzero(joint)
-    keep = (s_ids[rows] > 0) & (t_ids[cols] > 0)
-    rows, cols = rows[keep], cols[keep]
-    inter = joint[rows, cols]
-    iou = inter / (s_area[rows] + t_area[cols] - inter)
-    order = np.argsort(-iou, kind="stable")
+    s_ids, t_ids, inter = _overlaps(src, tgt)
+    if inter.size == 0:
+        return {}
+    s_area = _areas(src, s_ids)
+    t_area = _areas(tgt, t_ids)
+    iou = inter / (s_area + t_area - inter)
+    order = np.argsort(-iou, kind="stable")  # pairs come sorted by (source, target)
     pairs: dict[int, int] = {}
     used: set[int] = set()
-    for k in order:
+    for k in order.tolist():
         if iou[k] < min_iou:
             break
-        s, t = int(s_ids[rows[k]]), int(t_ids[cols[k]])
+        s, t = int(s_ids[k]), int(t_ids[k])
         if s in pairs or t in used:
             continue
         pairs[s] = t
