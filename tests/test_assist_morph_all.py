@@ -255,3 +255,20 @@ def test_copy_labels_keeps_identities_across_a_crowded_frame():
     missing = [v for v in np.unique(lab)[1:] if v not in pairs]
     for v in missing:  # unmatched source cells arrive on background with their own label
         assert ((out == v) == ((lab == v) & (renamed == 0))).all()
+
+
+def test_huge_label_values():
+    lab = np.zeros((20, 30), np.uint32)
+    lab[2:8, 2:8] = 4_000_000_000
+    lab[4, 4] = 0  # a hole
+    lab[10, 10] = 4_000_000_000  # a speck
+    lab[12:18, 20:28] = 3_000_000_000
+    lab[12:17, 2:8] = 7  # 30 px
+    moved = np.roll(lab, 1, axis=1)
+    assert ops.match_labels(lab, moved) == reference_match(lab, moved)
+    for op in ("grow", "shrink"):
+        np.testing.assert_array_equal(ops.morph_labels(lab, op), reference_morph(lab, op))
+    assert ops.morph_labels(lab, "fill_holes")[4, 4] == 4_000_000_000
+    specks = ops.morph_labels(lab, "remove_specks", min_size=33)
+    assert specks[10, 10] == 0 and 7 not in specks and (specks[12:18, 20:28] > 0).all()
+    assert specks[2, 2] == 4_000_000_000

@@ -312,8 +312,10 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
     keep = np.zeros(n + 1, bool)
     keep[ids[order[first]]] = True
     if min_size > 0:
-        area = np.bincount(owner[1:], weights=size[1:], minlength=int(owner.max()) + 1)
-        keep &= area[owner] >= min_size
+        starts = np.flatnonzero(first)
+        area = np.add.reduceat(size[1:][order], starts)  # each owner's pixels
+        small = np.repeat(area < min_size, np.diff(np.append(starts, n)))
+        keep[ids[order[small]]] = False
     keep[0] = True  # background stays as it is
     out: Labels = lab.copy()
     out[~keep[pieces]] = 0

@@ -903,10 +903,11 @@ def _overlaps(
     start[1:] = (ss[1:] != ss[:-1]) | (tt[1:] != tt[:-1]) | (idx[1:] != idx[:-1] + 1)
     first = np.flatnonzero(start)
     runs = np.diff(np.append(first, idx.size))
-    code = (ss[first].astype(np.int64) << 32) | tt[first].astype(np.int64)
+    code = (ss[first].astype(np.uint64) << np.uint64(32)) | tt[first].astype(np.uint64)
     pairs, where = np.unique(code, return_inverse=True)
     inter = np.bincount(where.ravel(), weights=runs, minlength=pairs.size).astype(np.int64)
-    return pairs >> 32, pairs & 0xFFFFFFFF, inter
+    low = np.uint64(0xFFFFFFFF)
+    return (pairs >> np.uint64(32)).astype(np.int64), (pairs & low).astype(np.int64), inter
 
 
 def _areas(label_image: npt.NDArray[Any], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
