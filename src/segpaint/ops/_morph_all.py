@@ -166,8 +166,16 @@ def fill_holes_all(lab: Labels) -> Labels:
     if mixed.size:
         first = np.zeros(n + 1, np.intp)
         first[which[::-1]] = inner[::-1]  # the last write wins: each piece's first pixel
+        open_bg = bg.copy()  # background that reaches the frame edge
+        open_bg.ravel()[inner] = False
         _fill_mixed_rims(
-            lab, pieces, edge=edge, rims=np.concatenate(rims), mixed=mixed, first=first, fill=fill
+            lab,
+            pieces,
+            open_bg=open_bg,
+            rims=np.concatenate(rims),
+            mixed=mixed,
+            first=first,
+            fill=fill,
         )
     take = fill[which] != 0
     out.ravel()[inner[take]] = fill[which[take]]
@@ -178,7 +186,7 @@ def _fill_mixed_rims(
     lab: Labels,
     pieces: npt.NDArray[np.int32],
     *,
-    edge: npt.NDArray[np.bool_],
+    open_bg: npt.NDArray[np.bool_],
     rims: npt.NDArray[np.int64],
     mixed: npt.NDArray[np.intp],
     first: npt.NDArray[np.intp],
@@ -194,7 +202,6 @@ def _fill_mixed_rims(
     rims = np.unique(rims[np.isin(rims[:, 0], mixed)], axis=0)
     starts = np.searchsorted(rims[:, 0], mixed)
     stops = np.searchsorted(rims[:, 0], mixed, side="right")
-    open_bg = edge[pieces] & (pieces > 0)
     escapes = _escapes(lab, pieces, open_bg, first[mixed], mixed)
     w = lab.shape[1]
     todo = zip(mixed.tolist(), starts.tolist(), stops.tolist(), escapes, strict=True)
@@ -328,13 +335,37 @@ def _round(radius: int) -> int:
     return radius * radius + radius
 
 
+def _dilate(mask: npt.NDArray[np.bool_], radius: int, reach2: int) -> npt.NDArray[np.bool_]:
+    """Binary dilation by the disk ``dy**2 + dx**2 <= reach2``: row spans, then rows, OR-ed."""
+    h, w = mask.shape
+    spans = [mask]
+    for k in range(1, radius + 1):
+        grown = spans[-1].copy()
+        if k < w:
+            grown[:, k:] |= mask[:, :-k]
+            grown[:, :-k] |= mask[:, k:]
+        spans.append(grown)
+    out = np.zeros((h, w), bool)
+    for dy in range(-radius, radius + 1):
+        if abs(dy) >= h:
+            continue
+        row = spans[math.isqrt(reach2 - dy * dy)]
+        if dy >= 0:
+            out[dy:] |= row[: h - dy]
+        else:
+            out[: h + dy] |= row[-dy:]
+    return out
+
+
 def open_all(lab: Labels, radius: int) -> Labels:
     """Every label opened by a disk of ``radius`` (`_round`): its pixels outside every disk that
-    fits inside it go to background (thin bumps, bridges and specks)."""
-    core = shrink_all(lab, radius, reach2=_round(radius))
-    grown = grow_all(core, radius, reach2=_round(radius))
-    out: Labels = lab.copy()
-    out[grown != lab] = 0
+    fits inside it go to background (thin bumps, bridges and specks).
+
+    A disk that fits inside a label holds no other value, so the label-blind dilation of all
+    the disks' centres only ever covers pixels of the label they came from.
+    """
+    core = shrink_all(lab, radius, reach2=_round(radius)) != 0
+    out: Labels = np.where(_dilate(core, radius, _round(radius)), lab, np.uint32(0))
     return out
 
 
