@@ -99,7 +99,7 @@ IMAGES = [
 ]
 
 
-@pytest.mark.parametrize("radius", [1, 2, 3, 5])
+@pytest.mark.parametrize("radius", [1, 2, 3, 5, 12])
 @pytest.mark.parametrize("op", ["grow", "shrink"])
 @pytest.mark.parametrize("k", range(len(IMAGES)))
 def test_grow_and_shrink_equal_the_distance_transform_and_grey_filters(k, op, radius):

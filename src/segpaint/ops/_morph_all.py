@@ -34,9 +34,11 @@ def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     fg = lab != 0
-    far = np.uint16(far2 + 1)  # "nothing within reach"; far + radius**2 fits in uint16
+    # squared distances in the smallest type that holds "nothing within reach" + radius**2
+    kind = np.uint8 if far2 + 1 + radius * radius <= 255 else np.uint16
+    far = kind(far2 + 1)
     # pass 1, along each column: the nearest labelled pixel within `radius` rows (above first)
-    dv2 = np.where(fg, np.uint16(0), far)
+    dv2 = np.where(fg, kind(0), far)
     dy = np.zeros((h, w), np.int8)
     for k in range(1, min(radius, h - 1) + 1):
         for dst, src, step in (
@@ -44,7 +46,7 @@ def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
             (slice(None, -k), slice(k, None), k),
         ):
             take = fg[src] & (dv2[dst] == far)
-            np.copyto(dv2[dst], np.uint16(k * k), where=take)
+            np.copyto(dv2[dst], kind(k * k), where=take)
             np.copyto(dy[dst], np.int8(step), where=take)
     # pass 2, along each row: the column minimising dx**2 + dv**2 (leftmost on a tie): dx = 0
     # first, then leftwards taking ties (the farther left wins), then rightwards losing them
@@ -55,7 +57,7 @@ def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
             continue
         dst = slice(max(-shift, 0), w - max(shift, 0))
         src = slice(max(shift, 0), w - max(-shift, 0))
-        cand = dv2[:, src] + np.uint16(shift * shift)
+        cand = dv2[:, src] + kind(shift * shift)
         better = cand <= best[:, dst] if shift < 0 else cand < best[:, dst]
         np.copyto(best[:, dst], cand, where=better)
         np.copyto(dx[:, dst], np.int8(shift), where=better)
