@@ -5,8 +5,11 @@ A journal file is a sequence of self-checking records::
     b"SPJ2" | u32 header length | u64 payload length | u32 CRC-32 of header + payload | header | payload
 
 The header is JSON (population, frame, box, and ``base``: the signature of the frame's saved label
-file when the session last read or wrote it); the payload is the zlib-compressed little-endian
-uint32 labels of the box *after* the edit (undo and redo are journaled the same way). Replaying
+file when the session last read or wrote it); the payload is the compressed little-endian uint32
+labels of the box *after* the edit (undo and redo are journaled the same way). The header's
+``"z"`` key names the compression: ``"lz4"`` (raw LZ4 block, through imagecodecs: about 15x
+faster than zlib on a whole 2048x2048 frame, so a whole-frame tool stays interactive) or, when
+the key is absent (journals written before it existed), zlib. Replaying
 the records in order rebuilds the labels. A *save marker* (``"saved"``: the signature the frame's
 label file is about to get, with an empty payload) is written just before a save renames the
 new file into place, so recovery can tell a file this session saved (replay its records: they
@@ -40,7 +43,15 @@ import numpy.typing as npt
 from segpaint.io._fs import atomic_write, check_no_symlink, open_append
 from segpaint.ops import BBox
 
+try:  # a core dependency (TIFF codecs); its LZ4 block codec keeps whole-frame records cheap
+    import imagecodecs as _codecs
+
+    _lz4: Any = _codecs if _codecs.LZ4.available else None
+except ImportError:  # pragma: no cover
+    _lz4 = None
+
 MAGIC = b"SPJ2"
+_LZ4 = "lz4"
 _HEAD = struct.Struct("<4sIQI")
 _MAX_HEADER = 1 << 16
 Signature = tuple[int, int] | None
@@ -73,14 +84,46 @@ def encode_record(
     base: Signature = None,
 ) -> bytes:
     """One edit record as bytes (see the module docstring)."""
-    head = {
+    head: dict[str, Any] = {
         "p": population,
         "t": int(frame),
         "b": [int(v) for v in bbox],
         "base": list(base) if base is not None else None,
     }
-    payload = zlib.compress(np.ascontiguousarray(values, dtype="<u4").tobytes(), 1)
+    raw = np.ascontiguousarray(values, dtype="<u4")
+    if _lz4 is not None:
+        head["z"] = _LZ4
+        payload = bytes(_lz4.lz4_encode(raw))
+    else:  # pragma: no cover - imagecodecs is a dependency; kept for a build without LZ4
+        payload = zlib.compress(raw.tobytes(), 1)
     return _pack(json.dumps(head).encode(), payload)
+
+
+def _decode(payload: bytes, codec: str | None, expected: int) -> bytes | None:
+    """The ``expected`` bytes a payload holds, or None when it does not decode to exactly that."""
+    if codec == _LZ4:
+        if _lz4 is None:  # pragma: no cover
+            raise RuntimeError(
+                "journal: this record is LZ4-compressed and imagecodecs has no LZ4 codec; "
+                "install it with `pip install imagecodecs`"
+            )
+        if expected == 0:
+            return b"" if not payload else None
+        try:
+            raw = bytes(_lz4.lz4_decode(payload, out=expected))
+        except (RuntimeError, ValueError):  # imagecodecs.Lz4Error: a record not to trust
+            return None
+        return raw if len(raw) == expected else None
+    if codec is not None:
+        return None  # a codec this version does not know: stop like at a torn record
+    decomp = zlib.decompressobj()
+    try:
+        raw = decomp.decompress(payload, expected)
+    except zlib.error:
+        return None
+    if len(raw) != expected or decomp.unconsumed_tail:
+        return None
+    return raw
 
 
 def encode_marker(population: str, frame: int, saved: tuple[int, int]) -> bytes:
@@ -191,7 +234,7 @@ def read_journal(
             record = _parse_header(header, frame_shape)
             if record is None:
                 return
-            population, frame, bbox, base, saved = record
+            population, frame, bbox, base, saved, codec = record
             expected = (bbox[1] - bbox[0]) * (bbox[3] - bbox[2]) * 4 if saved is None else 0
             # zlib never grows incompressible data by more than ~0.1 % + a few bytes.
             if n_payload > expected + expected // 100 + 64:
@@ -206,12 +249,8 @@ def read_journal(
                     population, frame, bbox, np.zeros((0, 0), np.uint32), saved=saved
                 )
                 continue
-            decomp = zlib.decompressobj()
-            try:
-                raw = decomp.decompress(payload, expected)
-            except zlib.error:
-                return
-            if len(raw) != expected or decomp.unconsumed_tail:
+            raw = _decode(payload, codec, expected)
+            if raw is None:
                 return
             values = np.frombuffer(raw, dtype="<u4").astype(np.uint32)
             yield JournalRecord(
@@ -225,23 +264,26 @@ def read_journal(
 
 def _parse_header(
     header: bytes, frame_shape: tuple[int, int] | None
-) -> tuple[str, int, BBox, Signature, Signature] | None:
+) -> tuple[str, int, BBox, Signature, Signature, str | None] | None:
     try:
         head: Any = json.loads(header)
         population, frame = str(head["p"]), int(head["t"])
         if "saved" in head:
             saved = (int(head["saved"][0]), int(head["saved"][1]))
-            return (population, frame, (0, 1, 0, 1), None, saved) if frame >= 0 else None
+            return (population, frame, (0, 1, 0, 1), None, saved, None) if frame >= 0 else None
         r0, r1, c0, c1 = (int(v) for v in head["b"])
         raw_base = head.get("base")
         base = (int(raw_base[0]), int(raw_base[1])) if raw_base is not None else None
+        codec = head.get("z")
+        if codec is not None and not isinstance(codec, str):
+            return None
     except (ValueError, KeyError, TypeError, IndexError):
         return None
     if not (0 <= r0 < r1 and 0 <= c0 < c1) or frame < 0:
         return None
     if frame_shape is not None and (r1 > frame_shape[0] or c1 > frame_shape[1]):
         return None
-    return population, frame, (r0, r1, c0, c1), base, None
+    return population, frame, (r0, r1, c0, c1), base, None, codec
 
 
 _PENDING_RE = re.compile(r"\.pending-(\d+)$")

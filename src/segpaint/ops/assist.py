@@ -19,6 +19,7 @@ from skimage.draw import polygon as draw_polygon
 from skimage.morphology import disk, h_maxima
 from skimage.segmentation import flood, watershed
 
+from segpaint.ops import _morph_all
 from segpaint.ops.labels import BBox, _intersect, bbox_slices, stroke_centres, tight_bbox
 
 __all__ = [
@@ -832,11 +833,17 @@ def morph_labels(
         Each label loses the pixels within ``radius`` of anything else (background or
         another label).
     ``smooth``
-        Each label's outline is smoothed: a Gaussian of its mask (sigma ``radius``) > 0.5,
-        taking only background or its own pixels.
+        Each label's outline is smoothed: an opening (bumps, bridges and specks thinner than
+        the disk removed) then a closing (notches filled, never the gap between two cells) by
+        a disk of ``radius``, taking only background or its own pixels.
     ``remove_specks``
         Each label keeps only its largest 4-connected piece; labels smaller than
         ``min_size`` pixels are deleted.
+
+    With ``label=None`` every label is done at once, in a few passes over the image (no loop
+    over the labels; see `segpaint.ops._morph_all`), so a whole 2048x2048 frame with thousands
+    of cells takes tens of milliseconds (``fill_holes``: a hole of a cell inside a ring-shaped
+    cell keeps the inner cell's label, see `segpaint.ops._morph_all.fill_holes_all`).
 
     Parameters
     ----------
@@ -875,22 +882,11 @@ def morph_labels(
         raise ValueError(f"radius: expected an integer from 1 to 64 pixels, got {radius!r}")
     if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer) or min_size < 0:
         raise ValueError(f"min_size: expected an integer >= 0, got {min_size!r}")
+    if label is None:
+        return _morph_every_label(lab, op, radius=int(radius), min_size=int(min_size))
     out: Labels = np.array(lab, dtype=np.uint32)
-    ids = [int(v) for v in np.unique(lab) if v] if label is None else [int(label)]
-    if op == "grow" and label is None:
-        dist, (ir, ic) = ndi.distance_transform_edt(lab == 0, return_indices=True)
-        near = lab[ir, ic]
-        grow = (lab == 0) & (dist <= radius)
-        out[grow] = near[grow]
-        return out
-    if op == "shrink" and label is None:
-        fp = disk(radius).astype(bool)  # type: ignore[no-untyped-call]
-        same = (ndi.grey_erosion(lab, footprint=fp, mode="nearest") == lab) & (
-            ndi.grey_dilation(lab, footprint=fp, mode="nearest") == lab
-        )
-        out[~same] = 0
-        return out
-    pad = radius + 2 if op in ("grow", "smooth") else 1
+    ids = [int(label)]
+    pad = 2 * radius + 2 if op == "smooth" else radius + 2 if op == "grow" else 1
     for value, (rs, cs) in _per_label(lab, ids, pad):
         sub = lab[rs, cs]
         cell = sub == value
@@ -906,7 +902,7 @@ def morph_labels(
             kept = ndi.binary_erosion(np.pad(cell, radius), fp)[radius:-radius, radius:-radius]
             new[cell & ~kept] = 0
         elif op == "smooth":
-            soft = ndi.gaussian_filter(cell.astype(np.float64), float(radius)) > 0.5
+            soft = _morph_all.smooth_all(cell.astype(np.uint32), radius) != 0
             new[cell & ~soft] = 0
             new[soft & (sub == 0)] = value
         else:  # remove_specks
@@ -918,6 +914,19 @@ def morph_labels(
                 sizes[0] = 0
                 new[cell & (pieces != int(np.argmax(sizes)))] = 0
     return out
+
+
+def _morph_every_label(lab: Labels, op: str, *, radius: int, min_size: int) -> Labels:
+    """`morph_labels` with ``label=None``: every label at once (`segpaint.ops._morph_all`)."""
+    if op == "grow":
+        return _morph_all.grow_all(lab, radius)
+    if op == "shrink":
+        return _morph_all.shrink_all(lab, radius)
+    if op == "fill_holes":
+        return _morph_all.fill_holes_all(lab)
+    if op == "smooth":
+        return _morph_all.smooth_all(lab, radius)
+    return _morph_all.remove_specks_all(lab, min_size)
 
 
 # ------------------------------------------------------------------------------ copy, delete
@@ -941,8 +950,51 @@ def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     >>> label_values(np.array([[0, 7, 7], [2, 0, 7]])).tolist()
     [2, 7]
     """
-    ids, _ = _dense(np.asarray(label_image))
-    return ids[ids > 0]
+    flat = np.asarray(label_image).ravel()
+    top = int(flat.max()) if flat.size else 0
+    if top <= 4 * flat.size + 4096:
+        present = np.bincount(flat, minlength=top + 1).astype(bool)
+        present[0] = False
+        return np.flatnonzero(present).astype(np.int64)
+    ids = np.unique(flat)
+    return ids[ids > 0].astype(np.int64)
+
+
+def _overlaps(
+    src: npt.NDArray[Any], tgt: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair of non-zero labels ``(s, t)`` sharing pixels, and how many pixels.
+
+    One pass: the pixels labelled in both images, cut into runs of one pair along the rows
+    (cells span many pixels of a row), so only the runs are sorted, not the pixels.
+    """
+    s = np.ascontiguousarray(src).ravel()
+    t = np.ascontiguousarray(tgt).ravel()
+    idx = np.flatnonzero((s != 0) & (t != 0))
+    if idx.size == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    ss, tt = s[idx], t[idx]
+    start = np.ones(idx.size, bool)
+    start[1:] = (ss[1:] != ss[:-1]) | (tt[1:] != tt[:-1]) | (idx[1:] != idx[:-1] + 1)
+    first = np.flatnonzero(start)
+    runs = np.diff(np.append(first, idx.size))
+    code = (ss[first].astype(np.uint64) << np.uint64(32)) | tt[first].astype(np.uint64)
+    pairs, where = np.unique(code, return_inverse=True)
+    inter = np.bincount(where.ravel(), weights=runs, minlength=pairs.size).astype(np.int64)
+    low = np.uint64(0xFFFFFFFF)
+    return (pairs >> np.uint64(32)).astype(np.int64), (pairs & low).astype(np.int64), inter
+
+
+def _areas(label_image: npt.NDArray[Any], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Pixel count of each label in ``ids``."""
+    flat = np.asarray(label_image).ravel()
+    top = int(ids.max()) if ids.size else 0
+    if top <= 4 * flat.size + 4096:
+        counts = np.bincount(flat, minlength=top + 1)
+        return counts[ids].astype(np.int64)
+    values, counts = np.unique(flat, return_counts=True)
+    return counts[np.searchsorted(values, ids)].astype(np.int64)
 
 
 def match_labels(
@@ -952,6 +1004,7 @@ def match_labels(
 
     Pairs are taken greedily from the highest IoU down; with ``min_iou >= 0.5`` that is the
     unique optimal matching (two cells cannot both overlap one cell by more than half).
+    Equal IoUs are taken in (source, target) order.
 
     Examples
     --------
@@ -965,25 +1018,19 @@ def match_labels(
         raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
     if not 0 < float(min_iou) <= 1:
         raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
-    s_ids, s_inv = _dense(src)
-    t_ids, t_inv = _dense(tgt)
-    joint = np.bincount(s_inv * len(t_ids) + t_inv, minlength=len(s_ids) * len(t_ids)).reshape(
-        len(s_ids), len(t_ids)
-    )
-    s_area = joint.sum(axis=1)
-    t_area = joint.sum(axis=0)
-    rows, cols = np.nonzero(joint)
-    keep = (s_ids[rows] > 0) & (t_ids[cols] > 0)
-    rows, cols = rows[keep], cols[keep]
-    inter = joint[rows, cols]
-    iou = inter / (s_area[rows] + t_area[cols] - inter)
-    order = np.argsort(-iou, kind="stable")
+    s_ids, t_ids, inter = _overlaps(src, tgt)
+    if inter.size == 0:
+        return {}
+    s_area = _areas(src, s_ids)
+    t_area = _areas(tgt, t_ids)
+    iou = inter / (s_area + t_area - inter)
+    order = np.argsort(-iou, kind="stable")  # pairs come sorted by (source, target)
     pairs: dict[int, int] = {}
     used: set[int] = set()
-    for k in order:
+    for k in order.tolist():
         if iou[k] < min_iou:
             break
-        s, t = int(s_ids[rows[k]]), int(t_ids[cols[k]])
+        s, t = int(s_ids[k]), int(t_ids[k])
         if s in pairs or t in used:
             continue
         pairs[s] = t

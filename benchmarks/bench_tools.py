@@ -1,0 +1,412 @@
+"""Round trip of every assisted tool at 2048x2048 through the Session, against main's kernels.
+
+What a user waits for: ``session.morph`` (every cell of the frame, each operation),
+``session.copy_labels`` (a whole frame), ``segment_at``, ``wand``, ``split``, ``merge``,
+``polygon`` and ``delete_in_box``, each on a session with its autosave journal on (the default
+for files), undone between repetitions (undo is not timed).  p50/p95 over ``--reps`` runs after
+two warm-up runs.
+
+Baseline, in the same run: the same Session calls with main's kernels put back for the tools
+that changed (the per-label ``morph_labels`` loop, ``match_labels``/``label_values`` with a
+dense relabel, and zlib journal records), kept below as reference functions.  The slow
+baseline calls run ``--baseline-reps`` times (they take seconds).  Also the kernels alone and
+the session's own costs around them (undo record + journal + event for a whole-frame change).
+
+Frames: ``movie`` = 4x4 tiles of the synthetic time-lapse (640 nuclei, like bench_effort);
+``crowded`` = 3,000 touching cells with holes and specks (the worst case for per-cell loops).
+
+Run:  python benchmarks/bench_tools.py [--reps 10] [--baseline-reps 3] [--quick]
+Prints a table and writes benchmarks/results/tools.json.  Not a test: nothing fails on a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import disk
+
+import segpaint
+import segpaint._journal as journal_module
+from segpaint import ops
+from segpaint.data import synthetic_timelapse
+from segpaint.ops import assist
+
+RESULTS = Path(__file__).parent / "results"
+TARGET_MS = 50.0
+MORPH = [
+    ("fill_holes", {}),
+    ("grow", {"radius": 1}),
+    ("grow", {"radius": 3}),
+    ("shrink", {"radius": 1}),
+    ("shrink", {"radius": 3}),
+    ("smooth", {"radius": 2}),
+    ("remove_specks", {"min_size": 30}),
+]
+
+
+# ----------------------------------------------------------------- main's kernels (reference)
+def main_morph_labels(
+    label_image: Any, op: str, *, label: int | None = None, radius: int = 1, min_size: int = 0
+) -> np.ndarray:
+    """``segpaint.ops.morph_labels`` as on main (14f1d33): a loop over the labels."""
+    lab = np.asarray(label_image, dtype=np.uint32)
+    out = np.array(lab, dtype=np.uint32)
+    ids = [int(v) for v in np.unique(lab) if v] if label is None else [int(label)]
+    if op == "grow" and label is None:
+        dist, (ir, ic) = ndi.distance_transform_edt(lab == 0, return_indices=True)
+        near = lab[ir, ic]
+        grow = (lab == 0) & (dist <= radius)
+        out[grow] = near[grow]
+        return out
+    if op == "shrink" and label is None:
+        fp = disk(radius).astype(bool)
+        same = (ndi.grey_erosion(lab, footprint=fp, mode="nearest") == lab) & (
+            ndi.grey_dilation(lab, footprint=fp, mode="nearest") == lab
+        )
+        out[~same] = 0
+        return out
+    pad = radius + 2 if op in ("grow", "smooth") else 1
+    objects = ndi.find_objects(lab)
+    for value in ids:
+        if value > len(objects) or objects[value - 1] is None:
+            continue
+        rs, cs = objects[value - 1]
+        rs = slice(max(rs.start - pad, 0), min(rs.stop + pad, lab.shape[0]))
+        cs = slice(max(cs.start - pad, 0), min(cs.stop + pad, lab.shape[1]))
+        sub = lab[rs, cs]
+        cell = sub == value
+        new = out[rs, cs]
+        if op == "fill_holes":
+            new[ndi.binary_fill_holes(cell) & (sub == 0)] = value
+        elif op == "grow":
+            new[(ndi.distance_transform_edt(~cell) <= radius) & (sub == 0)] = value
+        elif op == "shrink":
+            fp = disk(radius).astype(bool)
+            kept = ndi.binary_erosion(np.pad(cell, radius), fp)[radius:-radius, radius:-radius]
+            new[cell & ~kept] = 0
+        elif op == "smooth":
+            soft = ndi.gaussian_filter(cell.astype(np.float64), float(radius)) > 0.5
+            new[cell & ~soft] = 0
+            new[soft & (sub == 0)] = value
+        else:
+            pieces, n = ndi.label(cell)
+            if cell.sum() < min_size:
+                new[cell] = 0
+            elif n > 1:
+                sizes = np.bincount(pieces.ravel())
+                sizes[0] = 0
+                new[cell & (pieces != int(np.argmax(sizes)))] = 0
+    return out
+
+
+def _main_dense(label_image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    flat = np.asarray(label_image).ravel()
+    top = int(flat.max()) if flat.size else 0
+    if top <= 4 * flat.size + 4096:
+        present = np.bincount(flat, minlength=top + 1) > 0
+        lut = np.cumsum(present) - 1
+        return np.flatnonzero(present).astype(np.int64), lut[flat].astype(np.int64)
+    ids, inverse = np.unique(flat, return_inverse=True)
+    return ids.astype(np.int64), inverse.astype(np.int64)
+
+
+def main_label_values(label_image: Any) -> np.ndarray:
+    ids, _ = _main_dense(np.asarray(label_image))
+    return ids[ids > 0]
+
+
+def main_match_labels(source: Any, target: Any, *, min_iou: float = 0.5) -> dict[int, int]:
+    """``segpaint.ops.match_labels`` as on main: a joint histogram over dense relabels."""
+    src, tgt = np.asarray(source), np.asarray(target)
+    s_ids, s_inv = _main_dense(src)
+    t_ids, t_inv = _main_dense(tgt)
+    joint = np.bincount(s_inv * len(t_ids) + t_inv, minlength=len(s_ids) * len(t_ids)).reshape(
+        len(s_ids), len(t_ids)
+    )
+    s_area, t_area = joint.sum(axis=1), joint.sum(axis=0)
+    rows, cols = np.nonzero(joint)
+    keep = (s_ids[rows] > 0) & (t_ids[cols] > 0)
+    rows, cols = rows[keep], cols[keep]
+    inter = joint[rows, cols]
+    iou = inter / (s_area[rows] + t_area[cols] - inter)
+    pairs: dict[int, int] = {}
+    used: set[int] = set()
+    for k in np.argsort(-iou, kind="stable"):
+        if iou[k] < min_iou:
+            break
+        s, t = int(s_ids[rows[k]]), int(t_ids[cols[k]])
+        if s in pairs or t in used:
+            continue
+        pairs[s] = t
+        used.add(t)
+    return pairs
+
+
+def main_encode_record(population, frame, bbox, values, base=None) -> bytes:
+    """The journal record as on main: zlib level 1 of the whole box."""
+    head = {"p": population, "t": int(frame), "b": [int(v) for v in bbox],
+            "base": list(base) if base is not None else None}  # fmt: skip
+    payload = zlib.compress(np.ascontiguousarray(values, dtype="<u4").tobytes(), 1)
+    return journal_module._pack(json.dumps(head).encode(), payload)
+
+
+@contextlib.contextmanager
+def main_kernels() -> Iterator[None]:
+    """Put main's kernels back for the duration (the Session imports them at each call)."""
+    saved = (assist.morph_labels, assist.match_labels, assist.label_values,
+             journal_module.encode_record)  # fmt: skip
+    assist.morph_labels = main_morph_labels  # type: ignore[assignment]
+    assist.match_labels = main_match_labels
+    assist.label_values = main_label_values
+    journal_module.encode_record = main_encode_record
+    try:
+        yield
+    finally:
+        (assist.morph_labels, assist.match_labels, assist.label_values,
+         journal_module.encode_record) = saved  # fmt: skip
+
+
+# ------------------------------------------------------------------------------- frames
+def crowded(shape: tuple[int, int] = (2048, 2048), n: int = 3000, seed: int = 0) -> np.ndarray:
+    """Touching cells (Voronoi pieces cut to a disk), 0.2 % holes, 500 specks."""
+    rng = np.random.default_rng(seed)
+    pts = rng.integers(0, shape, size=(n, 2))
+    seeds = np.zeros(shape, np.uint32)
+    seeds[pts[:, 0], pts[:, 1]] = np.arange(1, n + 1)
+    dist, (ir, ic) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+    lab = seeds[ir, ic]
+    lab[dist > rng.integers(6, 20, n + 1)[lab]] = 0
+    lab[rng.random(shape) < 0.002] = 0
+    sr, sc = rng.integers(0, shape[0], 500), rng.integers(0, shape[1], 500)
+    lab[sr, sc] = rng.integers(1, n + 1, 500)
+    return lab.astype(np.uint32)
+
+
+def movie_frames() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """4x4 tiles of the synthetic movie: image (2, C, 2048, 2048) and labels (2, 2048, 2048)."""
+    tile = synthetic_timelapse(n_frames=2, shape=(512, 512), n_targets=40, n_effectors=50, seed=3)
+    image = np.tile(tile.image, (1, 1, 4, 4))
+    truth = np.zeros((2, 2048, 2048), np.uint32)
+    block = tile.labels["targets"]
+    step = int(block.max()) + 1
+    for i in range(4):
+        for j in range(4):
+            offset = (i * 4 + j) * step
+            truth[:, i * 512 : (i + 1) * 512, j * 512 : (j + 1) * 512] = np.where(
+                block > 0, block + offset, 0
+            )
+    return image, truth, list(tile.channel_names)
+
+
+# ------------------------------------------------------------------------------- timing
+def timeit(
+    fn: Callable[[], Any], undo: Callable[[], Any], *, reps: int, warmup: int = 2
+) -> dict[str, float]:
+    """Wall-clock p50/p95 (what the user waits for) and the CPU time of this process, p50 (less
+    sensitive to other jobs on a shared machine, though memory bandwidth is still shared)."""
+    times, cpu = [], []
+    for _ in range(reps + warmup):
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+        if out is not None:
+            undo()
+    times = sorted(times[warmup:])
+    return {
+        "p50_ms": statistics.median(times),
+        "p95_ms": times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)],
+        "cpu_p50_ms": statistics.median(cpu[warmup:]),
+        "reps": reps,
+    }
+
+
+def open_session(image: np.ndarray, names: list[str] | None, folder: Path) -> Any:
+    return segpaint.open(
+        image, axes="TCYX", channel_names=names, populations=["cells"],
+        journal=folder / f"journal-{time.perf_counter_ns()}.bin",
+    )  # fmt: skip
+
+
+def bench(reps: int, baseline_reps: int, quick: bool) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="bench_tools-"))
+    image, truth, names = movie_frames()
+    rows: dict[str, dict[str, Any]] = {}
+
+    def both(name: str, s: Any, call: Callable[[], Any], *, changed: bool = True) -> None:
+        new = timeit(call, s.undo, reps=reps)
+        row: dict[str, Any] = {"new": new}
+        if changed:
+            with main_kernels():
+                row["main"] = timeit(call, s.undo, reps=baseline_reps, warmup=1)
+        rows[name] = row
+        _print_row(name, row)
+
+    print(f"{'tool (2048x2048, journal on)':48s} {HEADER}  <{TARGET_MS:.0f} p95")
+    frames = {"crowded": crowded()}
+    if not quick:
+        frames["movie"] = truth[0]
+    for fname, lab in frames.items():
+        s = open_session(image[:, :1], None, folder)
+        s.set_labels("cells", 0, lab)
+        s.set_labels("cells", 1, np.roll(lab, (2, 3), axis=(0, 1)))
+        n_cells = int(ops.label_values(lab).size)
+        for op, kw in MORPH:
+            arg = ",".join(f"{k}={v}" for k, v in kw.items())
+            both(f"{fname} ({n_cells} cells): morph {op}({arg}) all",
+                 s, lambda op=op, kw=kw, s=s: s.morph("cells", 0, None, op, **kw))  # fmt: skip
+        both(f"{fname} ({n_cells} cells): copy_labels fill-empty", s,
+             lambda s=s: s.copy_labels("cells", 1, 0))  # fmt: skip
+        both(f"{fname} ({n_cells} cells): copy_labels replace", s,
+             lambda s=s: s.copy_labels("cells", 1, 0, mode="replace"))  # fmt: skip
+        s.close()
+
+    # the tools that look at intensities, on the movie (their kernels did not change here)
+    s = open_session(image, names, folder)
+    s.set_labels("cells", 0, truth[0])
+    step = int(truth[0][:512, :512].max()) + 1
+    base = 5 * step
+    a = _centre(truth[0] == base + 1)
+    b = _centre(truth[0] == base + 2)
+    merged = truth[0].copy()
+    merged[truth[0] == base + 2] = base + 1
+    s2 = open_session(image, names, folder)
+    s2.set_labels("cells", 0, merged)
+    empty = open_session(image, names, folder)
+    limits = ops.default_limits(image[0, :1])
+    angles = np.linspace(0, 2 * math.pi, 24, endpoint=False)
+    poly = np.stack([1024 + 15 * np.sin(angles), 1024 + 15 * np.cos(angles)], 1)
+    chan = [names[0]]
+    both("movie: segment_at", empty,
+         lambda: empty.segment_at("cells", 0, a, channels=chan, limits=limits), changed=False)  # fmt: skip
+    both("movie: wand", empty,
+         lambda: empty.wand("cells", 0, a, 0.1, label=5, channels=chan, limits=limits),
+         changed=False)  # fmt: skip
+    both("movie: split (2 clicks)", s2, lambda: s2.split("cells", 0, base + 1, [a, b]),
+         changed=False)  # fmt: skip
+    both("movie: merge", s, lambda: s.merge("cells", 0, [base + 1, base + 2]), changed=False)
+    both("movie: polygon (24 vertices)", s, lambda: s.polygon("cells", 0, poly, 9999),
+         changed=False)  # fmt: skip
+    both("movie: delete_in_box (256²)", s,
+         lambda: s.delete_in_box("cells", 0, (896, 1152, 896, 1152)), changed=False)  # fmt: skip
+    for x in (s, s2, empty):
+        x.close()
+    return {"tools": rows, "kernels": kernels(frames["crowded"], reps, baseline_reps),
+            "session_costs": session_costs(frames["crowded"], reps, folder)}  # fmt: skip
+
+
+def _centre(mask: np.ndarray) -> tuple[int, int]:
+    r, c = np.unravel_index(np.argmax(ndi.distance_transform_edt(mask)), mask.shape)
+    return int(r), int(c)
+
+
+def kernels(lab: np.ndarray, reps: int, baseline_reps: int) -> dict[str, Any]:
+    """The kernels alone (no Session) on the crowded frame."""
+    print(f"\n{'kernel alone, crowded 2048x2048':48s} {HEADER}")
+    rows: dict[str, Any] = {}
+    moved = np.roll(lab, (2, 3), axis=(0, 1))
+    calls: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
+        (f"morph_labels {op} {kw}",
+         lambda op=op, kw=kw: ops.morph_labels(lab, op, **kw),
+         lambda op=op, kw=kw: main_morph_labels(lab, op, **kw))
+        for op, kw in MORPH
+    ]  # fmt: skip
+    calls.append(("match_labels", lambda: ops.match_labels(moved, lab),
+                  lambda: main_match_labels(moved, lab)))  # fmt: skip
+    calls.append(("label_values", lambda: ops.label_values(lab),
+                  lambda: main_label_values(lab)))  # fmt: skip
+    for name, new, old in calls:
+        row = {"new": timeit(new, lambda: None, reps=reps),
+               "main": timeit(old, lambda: None, reps=baseline_reps, warmup=1)}  # fmt: skip
+        rows[name] = row
+        _print_row(name, row, target=False)
+    return rows
+
+
+def session_costs(lab: np.ndarray, reps: int, folder: Path) -> dict[str, Any]:
+    """A whole-frame sparse change committed through the Session: journal off, on (LZ4), on
+    with main's zlib records.  This is the part of every whole-frame tool that is not its
+    kernel (undo record, journal record, change event, label bookkeeping)."""
+    grown = ops.morph_labels(lab, "grow", radius=1)
+    changed = grown != lab
+    image = np.zeros((2, 1, *lab.shape), np.uint16)
+    out: dict[str, Any] = {}
+    print(
+        f"\n{'session cost of a whole-frame change':48s} {'p50 ms':>8s} {'p95 ms':>8s} {'cpu':>6s}"
+    )
+    for name, journal in (("journal off", False), ("journal on", True), ("journal on, zlib", True)):
+        s = segpaint.open(image, axes="TCYX", populations=["cells"],
+                          journal=folder / f"cost-{len(out)}.bin" if journal else False)  # fmt: skip
+        s.set_labels("cells", 0, lab)
+        box = (0, lab.shape[0], 0, lab.shape[1])
+        ctx = main_kernels() if "zlib" in name else contextlib.nullcontext()
+        with ctx:
+            r = timeit(
+                lambda s=s, box=box: s._assist_commit("cells", 0, box, grown, changed, clip=None),
+                s.undo, reps=reps,
+            )  # fmt: skip
+        out[name] = r
+        print(f"{name:48s} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['cpu_p50_ms']:6.1f}")
+        s.close()
+    return out
+
+
+def _print_row(name: str, row: dict[str, Any], *, target: bool = True) -> None:
+    new = row["new"]
+    main = row.get("main")
+    old = (
+        f"{main['p50_ms']:7.0f}/{main['p95_ms']:<7.0f}{main['cpu_p50_ms']:7.0f}"
+        if main
+        else f"{'(same)':>22s}"
+    )
+    ratio = f"{main['p50_ms'] / new['p50_ms']:6.1f}" if main else f"{'':6s}"
+    ok = ("yes" if new["p95_ms"] < TARGET_MS else "no") if target else ""
+    print(
+        f"{name:48s} {old} {new['p50_ms']:7.1f}/{new['p95_ms']:<7.1f}{new['cpu_p50_ms']:7.1f} "
+        f"{ratio}  {ok}",
+        flush=True,
+    )
+
+
+HEADER = f"{'main p50/p95 cpu':>22s} {'new p50/p95 cpu (ms)':>22s} {'x p50':>6s}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--baseline-reps", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="crowded frame only, 5 reps")
+    args = parser.parse_args()
+    reps = 5 if args.quick else args.reps
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    results = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_before": load,
+        **bench(reps, args.baseline_reps, args.quick),
+        "load_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tools.json").write_text(json.dumps(results, indent=2))
+    print(f"\nload average before/after: {load} / {results['load_after']}; "
+          f"wrote {RESULTS / 'tools.json'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
