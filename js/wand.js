@@ -82,6 +82,11 @@ export class Wand {
     this.complete = false;
     /** @type {{s0: number, key: string, vs: number, r0: number, r1: number, c0: number, c1: number} | null} */
     this.flood = null;
+    /** `mask` finishes the ordered flood when at most this many pixels are left, else scans */
+    this.finishMax = 1 << 14;
+    /** @type {Uint8Array | null} the scanline flood's marks (all 0 between calls) */
+    this.mark = null;
+    this.scanStack = new Int32Array(1024);
   }
 
   /**
@@ -116,18 +121,19 @@ export class Wand {
 
   /**
    * The region of the seed at `tolerance` (the whole of it, whatever the time), or null when the
-   * seed is outside the image or the clip.
+   * seed is outside the image or the clip. From the ordered flood when it is there (or a few
+   * thousand pixels from it), else from a scanline flood at `tolerance` (what a commit needs
+   * after a quick wide drag: O(region) at a few ns a pixel, where the ordered flood costs ~10x).
    * @param {number[]} seed @param {number} tolerance @param {number[] | null} [clip]
    * @returns {{bbox: number[], mask: Uint8Array, count: number} | null}
    */
   mask(seed, tolerance, clip = null) {
-    const got = this.reach(seed, tolerance, clip);
+    const got = this.reach(seed, tolerance, clip, { maxPixels: this.finishMax });
     if (!got) return null;
-    if (!got.count) {
-      const sr = Math.floor(seed[0] + 0.5);
-      const sc = Math.floor(seed[1] + 0.5);
-      return { bbox: [sr, sr + 1, sc, sc + 1], mask: new Uint8Array(1), count: 0 };
-    }
+    const sr = Math.floor(seed[0] + 0.5);
+    const sc = Math.floor(seed[1] + 0.5);
+    if (!got.count) return { bbox: [sr, sr + 1, sc, sc + 1], mask: new Uint8Array(1), count: 0 };
+    if (!got.exact) return this.scan(sr * this.width + sc, tolerance);
     const { order, width } = this;
     const count = got.count;
     let br0 = Infinity, br1 = -1, bc0 = Infinity, bc1 = -1;
@@ -147,6 +153,60 @@ export class Wand {
       const p = order[k];
       const r = (p / width) | 0;
       mask[(r - br0) * bw + (p - r * width - bc0)] = 1;
+    }
+    return { bbox: [br0, br1 + 1, bc0, bc1 + 1], mask, count };
+  }
+
+  /**
+   * A scanline flood from pixel `s0` at `tol` inside the current flood's clip: runs of inside
+   * pixels, each seeding the rows above and below. Leaves `mark` all 0 again.
+   * @param {number} s0 @param {number} tol
+   */
+  scan(s0, tol) {
+    const { v, width } = this;
+    const { vs, r0, r1, c0, c1 } = /** @type {NonNullable<Wand["flood"]>} */ (this.flood);
+    const mark = (this.mark ??= new Uint8Array(v.length));
+    let stack = this.scanStack;
+    let top = 0;
+    stack[top++] = s0;
+    let br0 = Infinity, br1 = -1, bc0 = Infinity, bc1 = -1;
+    let count = 0;
+    while (top > 0) {
+      const p = stack[--top];
+      if (mark[p]) continue;
+      const r = (p / width) | 0;
+      const row = r * width;
+      let a = p - row;
+      let b = a + 1;
+      while (a > c0 && !mark[row + a - 1] && Math.abs(v[row + a - 1] - vs) <= tol) a--;
+      while (b < c1 && !mark[row + b] && Math.abs(v[row + b] - vs) <= tol) b++;
+      mark.fill(1, row + a, row + b);
+      count += b - a;
+      if (r < br0) br0 = r;
+      if (r > br1) br1 = r;
+      if (a < bc0) bc0 = a;
+      if (b - 1 > bc1) bc1 = b - 1;
+      for (let nr = r - 1; nr <= r + 1; nr += 2) {
+        if (nr < r0 || nr >= r1) continue;
+        const nrow = nr * width;
+        let inRun = false;
+        for (let x = a; x < b; x++) {
+          const j = nrow + x;
+          const inside = !mark[j] && Math.abs(v[j] - vs) <= tol;
+          if (inside && !inRun) {
+            if (top === stack.length) stack = this.scanStack = grow(stack);
+            stack[top++] = j;
+          }
+          inRun = inside;
+        }
+      }
+    }
+    const bw = bc1 - bc0 + 1;
+    const mask = new Uint8Array((br1 - br0 + 1) * bw);
+    for (let r = br0; r <= br1; r++) {
+      const row = r * width;
+      mask.set(mark.subarray(row + bc0, row + bc1 + 1), (r - br0) * bw);
+      mark.fill(0, row + bc0, row + bc1 + 1);
     }
     return { bbox: [br0, br1 + 1, bc0, bc1 + 1], mask, count };
   }

@@ -76,6 +76,8 @@ describe("the ordered flood", () => {
 
   it("gives the plain flood's pixels at each tolerance of a drag, widening and narrowing, with and without a clip", () => {
     const wand = new Wand(chans, limits, W, H);
+    const scan = new Wand(chans, limits, W, H);
+    scan.finishMax = 0; // its commits take the scanline flood
     const rand = rng(9);
     for (const clip of [null, [5, 30, 8, 50]]) {
       for (const seed of [[20.4, 17.6], [6, 9], [10, 40]]) {
@@ -85,8 +87,17 @@ describe("the ordered flood", () => {
           const want = reference(chans, limits, W, H, seed, tol, clip);
           expect(got.count).toBe(sum(want));
           expect(prefix(wand, got.count)).toEqual(want);
-          const m = wand.mask(seed, tol, clip);
-          expect(m.count).toBe(got.count);
+          // the committed mask, from the ordered flood (exact here) and from the scanline flood
+          for (const m of [wand.mask(seed, tol, clip), scan.mask(seed, tol, clip)]) {
+            const [r0, r1, c0, c1] = m.bbox;
+            const img = new Uint8Array(W * H);
+            for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) img[r * W + c] = m.mask[(r - r0) * (c1 - c0) + (c - c0)];
+            expect(img).toEqual(want);
+            expect(m.count).toBe(got.count);
+            // the box is tight: its first and last rows and columns hold region pixels
+            expect([m.mask.subarray(0, c1 - c0), m.mask.subarray(m.mask.length - (c1 - c0))].every((a) => a.includes(1))).toBe(true);
+            expect([0, c1 - c0 - 1].every((c) => m.mask.some((x, k) => x && k % (c1 - c0) === c))).toBe(true);
+          }
         }
       }
     }
