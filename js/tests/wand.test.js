@@ -69,7 +69,7 @@ function image(width, height, seed, dtype = Uint16Array) {
 
 const sum = (a) => a.reduce((s, x) => s + x, 0);
 
-describe("the ordered flood", () => {
+describe("the ordered flood", { timeout: 60_000 }, () => {
   const W = 53, H = 41;
   const chans = [image(W, H, 1), image(W, H, 2, Float32Array)];
   const limits = [[150, 1100], [180.5, 900.25]];
@@ -177,7 +177,7 @@ describe("the ordered flood", () => {
   });
 });
 
-describe("the preview", () => {
+describe("the preview", { timeout: 60_000 }, () => {
   const W = 40, H = 30;
   const chans = [image(W, H, 5)];
   const limits = [[150, 1100]];
