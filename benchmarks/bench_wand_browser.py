@@ -61,6 +61,7 @@ function makeView(w) {
 return Bench.runWandBench({
   OldWand: Old ? Old.Wand : null, Wand: New.Wand, view: makeView, paintOld,
   now: () => performance.now(), size: 2048, reps: REPS, budgetMs: BUDGET, showMax: SHOW_MAX,
+  moves: MOVES,
 });
 """
 
@@ -72,6 +73,12 @@ def _module(source: str, names: list[str]) -> str:
     return "(() => {\n" + body + "\nreturn { " + ", ".join(names) + " };\n})()"
 
 
+def _bench_body() -> str:
+    """bench_wand_js.mjs without its Node part."""
+    text = (ROOT / "benchmarks" / "bench_wand_js.mjs").read_text()
+    return re.split(r"^// -+ node main$", text, flags=re.M)[0]
+
+
 def _constant(name: str) -> str:
     text = (ROOT / "js" / "assist.js").read_text()
     found = re.search(rf"^export const {name} = (.+);$", text, flags=re.M)
@@ -80,10 +87,13 @@ def _constant(name: str) -> str:
     return found.group(1)
 
 
-def page_script(baseline: str | None, reps: int) -> str:
-    """The page's script: both wands, the overlay, the benchmark body; returns its result."""
-    bench = (ROOT / "benchmarks" / "bench_wand_js.mjs").read_text()
-    bench = re.split(r"^// -+ node main$", bench, flags=re.M)[0]
+def page_script(baseline: str | None, reps: int, moves: str) -> str:
+    """The page's script: both wands, the overlay, the benchmark body; returns its result.
+
+    ``moves`` is whose drags run ("before" or "after"); each runs in a fresh page, so that the
+    baseline's per-move garbage is not collected during the other wand's moves.
+    """
+    bench = _bench_body()
     parts = [
         "const New = " + _module((ROOT / "js" / "wand.js").read_text(), ["Wand"]) + ";",
         "const Ov = "
@@ -93,9 +103,9 @@ def page_script(baseline: str | None, reps: int) -> str:
         )
         + ";",
         "const Old = " + (_module(baseline, ["Wand"]) if baseline else "null") + ";",
-        "const Bench = " + _module(bench, ["runWandBench"]) + ";",
+        "const Bench = " + _module(bench, ["runWandBench", "mergeRuns"]) + ";",
         f"const REPS = {reps}, BUDGET = {_constant('WAND_BUDGET_MS')}, "
-        f"SHOW_MAX = {_constant('WAND_SHOW_MAX')};",
+        f"SHOW_MAX = {_constant('WAND_SHOW_MAX')}, MOVES = {json.dumps(moves)};",
         _PAGE,
     ]
     return "() => {\n" + "\n".join(parts) + "\n}"
@@ -125,9 +135,22 @@ def main() -> int:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox"])
         try:
-            page = browser.new_page()
-            page.set_default_timeout(0)
-            out = page.evaluate(page_script(baseline, args.reps))
+            runs = []
+            for moves in ("before", "after") if baseline else ("after",):
+                page = browser.new_page()
+                page.set_default_timeout(0)
+                runs.append(page.evaluate(page_script(baseline, args.reps, moves)))
+                page.close()
+            if len(runs) == 2:
+                merge = browser.new_page()
+                out = merge.evaluate(
+                    "([a, b]) => { const Bench = "
+                    + _module(_bench_body(), ["mergeRuns"])
+                    + "; return Bench.mergeRuns(a, b); }",
+                    runs,
+                )
+            else:
+                out = runs[0]
             version = browser.version
         finally:
             browser.close()

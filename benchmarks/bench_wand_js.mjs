@@ -53,8 +53,11 @@ function q(xs, f) {
  * js/assist.js does: `budgetMs` of flood and at most `showMax` preview pixels per move. `cpu`
  * (optional) reads the process's CPU time in ms, so that time lost to other processes on a
  * shared machine can be told apart.
+ * `moves` says whose drags run ("before", "after" or "both"): the baseline allocates a region-sized
+ * image per move, and its garbage would be collected during the other wand's moves if both ran
+ * in one page. The commits (and their pixel comparison) run in every mode.
  * @param {{OldWand: any, Wand: any, view: (w: any) => any, paintOld: (m: any) => void, now: () => number,
- *   cpu?: () => number, size: number, reps: number, budgetMs: number, showMax: number}} o
+ *   cpu?: () => number, size: number, reps: number, budgetMs: number, showMax: number, moves?: string}} o
  */
 export function runWandBench(o) {
   const { size, now } = o;
@@ -83,7 +86,7 @@ export function runWandBench(o) {
     const cpu = o.cpu ?? (() => 0);
     let partial = 0, same = true, pixels = 0;
     for (let rep = 0; rep < o.reps; rep++) {
-      if (old) {
+      if (old && o.moves !== "after") {
         old.last = null; // a new press
         if (sw.warm !== undefined) old.mask(sw.seed, sw.warm);
         for (const tol of sw.tols) {
@@ -95,6 +98,8 @@ export function runWandBench(o) {
           beforeCpu.push(cpu() - c0);
         }
       }
+      const last = sw.tols[sw.tols.length - 1];
+      if (o.moves !== "before") {
       // a new press: the previous flood and its preview are dropped
       view.clear();
       fresh.flood = null;
@@ -109,7 +114,6 @@ export function runWandBench(o) {
         if (!got.exact || !shown) partial++;
       }
       // the drag pauses: more frames until the preview is exact
-      const last = sw.tols[sw.tols.length - 1];
       let frames = 0;
       for (;;) {
         const c0 = cpu();
@@ -122,7 +126,9 @@ export function runWandBench(o) {
         frames++;
       }
       settle.push(frames);
+      }
       // release: the committed region (exact, whatever the preview had reached)
+      if (o.moves === "before") fresh.flood = null;
       let t0 = now();
       const mNew = fresh.mask(sw.seed, last);
       commitNew.push(now() - t0);
@@ -135,17 +141,36 @@ export function runWandBench(o) {
       }
     }
     const row = { drag: sw.name, moves: sw.tols.length, final_px: pixels };
-    if (old) Object.assign(row, { before_p50: q(before, 0.5), before_p95: q(before, 0.95), before_max: q(before, 1) });
-    Object.assign(row, {
-      after_p50: q(after, 0.5), after_p95: q(after, 0.95), after_max: q(after, 1),
-      p95_ratio: old ? +(q(before, 0.95) / Math.max(q(after, 0.95), 0.01)).toFixed(1) : null,
-      ...(o.cpu ? { cpu_before_p95: q(beforeCpu, 0.95), cpu_before_max: q(beforeCpu, 1), cpu_after_p95: q(afterCpu, 0.95), cpu_after_max: q(afterCpu, 1) } : {}),
-      over_16ms: after.filter((x) => x > 16).length, partial_moves: partial, settle_frames: Math.max(...settle),
-      commit_before_ms: old ? q(commitOld, 0.5) : null, commit_after_ms: q(commitNew, 0.5), same_pixels: old ? same : null,
-    });
+    if (old && o.moves !== "after") {
+      Object.assign(row, { before_p50: q(before, 0.5), before_p95: q(before, 0.95), before_max: q(before, 1) });
+      if (o.cpu) Object.assign(row, { before_cpu_p95: q(beforeCpu, 0.95), before_cpu_max: q(beforeCpu, 1) });
+      Object.assign(row, { before_commit_ms: q(commitOld, 0.5) });
+    }
+    if (o.moves !== "before") {
+      Object.assign(row, { after_p50: q(after, 0.5), after_p95: q(after, 0.95), after_max: q(after, 1) });
+      if (o.cpu) Object.assign(row, { after_cpu_p95: q(afterCpu, 0.95), after_cpu_max: q(afterCpu, 1) });
+      Object.assign(row, {
+        over_16ms: after.filter((x) => x > 16).length, partial_moves: partial, settle_frames: Math.max(...settle),
+        after_commit_ms: q(commitNew, 0.5),
+      });
+    }
+    if (old) row.same_pixels = same;
     rows.push(row);
   }
   return { size, reps: o.reps, budget_ms: o.budgetMs, setup_ms: { before: +setupOld.toFixed(1), after: +setupNew.toFixed(1) }, rows };
+}
+
+/**
+ * One row per drag from a "before" run and an "after" run, with the ratio of their p95s.
+ * @param {any} a @param {any} b
+ */
+export function mergeRuns(a, b) {
+  const rows = a.rows.map((/** @type {any} */ r, /** @type {number} */ k) => {
+    const row = { ...r, ...b.rows[k] };
+    if (row.before_p95 !== undefined) row.p95_ratio = +(row.before_p95 / Math.max(row.after_p95, 0.01)).toFixed(1);
+    return row;
+  });
+  return { ...b, setup_ms: { before: a.setup_ms.before, after: b.setup_ms.after }, rows };
 }
 
 // ------------------------------------------------------------------------------ node main
@@ -167,7 +192,7 @@ if (typeof process !== "undefined" && process.argv[1] && import.meta.url.endsWit
     const px = new Uint32Array(m.mask.length);
     for (let k = 0; k < m.mask.length; k++) if (m.mask[k]) px[k] = WAND_COLOUR;
   };
-  const out = runWandBench({
+  const options = {
     OldWand, Wand, view: (w) => {
       // this tree's preview: the changed pixels into the frame's mask, then (when it changed) the
       // screen rectangle of what changed sampled at a 1024 x 700 viewport's pixels, the frame fitted in it
@@ -184,7 +209,11 @@ if (typeof process !== "undefined" && process.argv[1] && import.meta.url.endsWit
     },
     paintOld, now: () => performance.now(), cpu: () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; },
     size, reps: Number(arg("--reps", 3)), budgetMs: WAND_BUDGET_MS, showMax: WAND_SHOW_MAX,
-  });
+  };
+  // the baseline's drags, then this tree's (each pass's garbage stays in its own pass, mostly)
+  const out = OldWand
+    ? mergeRuns(runWandBench({ ...options, moves: "before" }), runWandBench({ ...options, moves: "after" }))
+    : runWandBench({ ...options, moves: "after" });
   console.log(`js/wand.js per drag move at ${size}x${size}, 2 uint16 channels, node ${process.version}; ms; before = ${baseline ?? "(none)"}`);
   console.log(`set-up per press (normalised intensity): before ${out.setup_ms.before} ms, after ${out.setup_ms.after} ms`);
   console.table(out.rows);

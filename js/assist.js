@@ -24,7 +24,7 @@ export const WAND_START = 0.1;
 /** Flood time per animation frame of a drag (ms): the rest of the 16 ms draws the preview. */
 export const WAND_BUDGET_MS = 6;
 /** Preview pixels written per animation frame at most (the rest on the next frames). */
-export const WAND_SHOW_MAX = 1 << 19;
+export const WAND_SHOW_MAX = 1 << 18;
 const DOUBLE_CLICK_MS = 350;
 
 export class Assist {

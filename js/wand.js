@@ -21,7 +21,7 @@
 /** Buckets of the queue: d in [k / 2^14, (k + 1) / 2^14) goes to bucket k (a power of two, so exact). */
 export const WAND_BUCKETS = 1 << 14;
 /** Pixels handled between two looks at the clock. */
-const CLOCK_EVERY = 2048;
+const CLOCK_EVERY = 1024;
 
 export class Wand {
   /**
