@@ -307,7 +307,10 @@ export class Assist {
     const wand = this.wandCache?.wand;
     if (!g || g.kind !== "wand" || !wand) return false;
     const clip = this.clipAt(pixelOf({ row: g.start[0], col: g.start[1] })) ?? null;
+    const flood = wand.flood;
     const got = wand.reach(g.start, this.tolerance, clip, { deadline: performance.now() + WAND_BUDGET_MS });
+    // a new flood (the clip changed under the drag) rewrote the order the preview follows
+    if (wand.flood !== flood) this.wandView?.clear();
     this.preview = got;
     const n = got ? got.count : 0;
     const shown = this.showWand(wand, n);
