@@ -18,12 +18,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 _PAGE = """
-const view = { scale: 700 / 2048, tx: (1024 - 2048 * 700 / 2048) / 2, ty: 0 };
+const view = { scale: 700 / SIZE, tx: (1024 - 700) / 2, ty: 0 };
 const size = { w: 1024, h: 700 };
 const screen = document.createElement("canvas");
 screen.width = size.w;
@@ -58,18 +59,19 @@ function makeView(w) {
     clear() { wv.clear(); },
   };
 }
-return Bench.runWandBench({
+window.steps = Bench.runWandSteps({
   OldWand: Old ? Old.Wand : null, Wand: New.Wand, view: makeView, paintOld,
-  now: () => performance.now(), size: 2048, reps: REPS, budgetMs: BUDGET, showMax: SHOW_MAX,
+  now: () => performance.now(), size: SIZE, reps: REPS, budgetMs: BUDGET, showMax: SHOW_MAX,
   moves: MOVES,
 });
+return true;
 """
 
 
 def _module(source: str, names: list[str]) -> str:
     """An ES module's text as an expression that returns its exported ``names`` (imports cut)."""
     body = re.sub(r"^import .*$", "", source, flags=re.M)
-    body = re.sub(r"^export (const|class|function|async function) ", r"\1 ", body, flags=re.M)
+    body = re.sub(r"^export (const|class|function\*?|async function) ", r"\1 ", body, flags=re.M)
     return "(() => {\n" + body + "\nreturn { " + ", ".join(names) + " };\n})()"
 
 
@@ -87,8 +89,8 @@ def _constant(name: str) -> str:
     return found.group(1)
 
 
-def page_script(baseline: str | None, reps: int, moves: str) -> str:
-    """The page's script: both wands, the overlay, the benchmark body; returns its result.
+def page_script(baseline: str | None, reps: int, moves: str, size: int = 2048) -> str:
+    """The page's script: both wands, the overlay, the benchmark body, ready to step.
 
     ``moves`` is whose drags run ("before" or "after"); each runs in a fresh page, so that the
     baseline's per-move garbage is not collected during the other wand's moves.
@@ -103,18 +105,57 @@ def page_script(baseline: str | None, reps: int, moves: str) -> str:
         )
         + ";",
         "const Old = " + (_module(baseline, ["Wand"]) if baseline else "null") + ";",
-        "const Bench = " + _module(bench, ["runWandBench", "mergeRuns"]) + ";",
+        "const Bench = " + _module(bench, ["runWandSteps", "mergeRuns"]) + ";",
         f"const REPS = {reps}, BUDGET = {_constant('WAND_BUDGET_MS')}, "
-        f"SHOW_MAX = {_constant('WAND_SHOW_MAX')}, MOVES = {json.dumps(moves)};",
+        f"SHOW_MAX = {_constant('WAND_SHOW_MAX')}, MOVES = {json.dumps(moves)}, SIZE = {size};",
         _PAGE,
     ]
     return "() => {\n" + "\n".join(parts) + "\n}"
+
+
+_STEP = "() => { const s = window.steps.next(); return s.done ? { done: s.value } : s.value; }"
+
+
+def _drive(page: Any) -> dict[str, Any]:
+    """Run the page's steps, reading the main thread's CPU time (CDP ``ThreadTime``) around each
+    move: per-move CPU ms, which time lost to other processes on a loaded machine does not inflate
+    (it includes one CDP round trip's own cost, measured as ``overhead_ms``)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+
+    def thread_ms() -> float:
+        metrics = cdp.send("Performance.getMetrics")["metrics"]
+        return 1000.0 * next(m["value"] for m in metrics if m["name"] == "ThreadTime")
+
+    empty = []
+    for _ in range(50):
+        t0 = thread_ms()
+        page.evaluate("() => null")
+        empty.append(thread_ms() - t0)
+    cpu: dict[tuple[int, str], list[float]] = {}
+    while True:
+        t0 = thread_ms()
+        step = page.evaluate(_STEP)
+        t1 = thread_ms()
+        if "done" in step:
+            out: dict[str, Any] = step["done"]
+            break
+        if step["kind"] == "move":
+            cpu.setdefault((step["sweep"], step["who"]), []).append(t1 - t0)
+    for (sweep, who), values in cpu.items():
+        values.sort()
+        row = out["rows"][sweep]
+        row[f"{who}_cpu_p95"] = round(values[int(0.95 * (len(values) - 1))], 2)
+        row[f"{who}_cpu_max"] = round(values[-1], 2)
+    out["overhead_ms"] = round(sorted(empty)[len(empty) // 2], 2)
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-ref", default="main", help="git ref of the 'before' wand.js")
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--size", type=int, default=2048, help="frame side (pixels)")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -139,7 +180,8 @@ def main() -> int:
             for moves in ("before", "after") if baseline else ("after",):
                 page = browser.new_page()
                 page.set_default_timeout(0)
-                runs.append(page.evaluate(page_script(baseline, args.reps, moves)))
+                page.evaluate(page_script(baseline, args.reps, moves, args.size))
+                runs.append(_drive(page))
                 page.close()
             if len(runs) == 2:
                 merge = browser.new_page()
@@ -155,10 +197,13 @@ def main() -> int:
         finally:
             browser.close()
     print(
-        f"js/wand.js per drag move at 2048x2048 in Chromium {version} (main thread, ms); "
+        f"js/wand.js per drag move at {args.size}x{args.size} in Chromium {version} (main thread, ms); "
         f"before = {args.baseline_ref}:js/wand.js; reps {out['reps']}, budget {out['budget_ms']} ms"
     )
-    print(f"set-up per press: {out['setup_ms']}")
+    print(
+        f"set-up per press: {out['setup_ms']}; *_cpu_*: main-thread CPU ms per move (CDP "
+        f"ThreadTime, incl. ~{out['overhead_ms']} ms of CDP round trip); *_p50/p95/max: wall ms"
+    )
     rows = out["rows"]
     print(" | ".join(rows[0]))
     for row in rows:

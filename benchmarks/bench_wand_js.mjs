@@ -60,6 +60,21 @@ function q(xs, f) {
  *   cpu?: () => number, size: number, reps: number, budgetMs: number, showMax: number, moves?: string}} o
  */
 export function runWandBench(o) {
+  const steps = runWandSteps(o);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `runWandBench` as steps, so that a driver outside the page can read the main thread's CPU time
+ * around each move: it yields {kind: "idle"} just before a timed move and {kind: "move", who,
+ * sweep} just after it (who: "before" or "after"; sweep: the row's index); the result is the
+ * generator's return value.
+ * @param {Parameters<typeof runWandBench>[0]} o
+ */
+export function* runWandSteps(o) {
   const { size, now } = o;
   const img = makeImage(size);
   let t = now();
@@ -90,12 +105,14 @@ export function runWandBench(o) {
         old.last = null; // a new press
         if (sw.warm !== undefined) old.mask(sw.seed, sw.warm);
         for (const tol of sw.tols) {
+          yield { kind: "idle" };
           const c0 = cpu();
           const t0 = now();
           const m = old.mask(sw.seed, tol);
           o.paintOld(m);
           before.push(now() - t0);
           beforeCpu.push(cpu() - c0);
+          yield { kind: "move", who: "before", sweep: rows.length };
         }
       }
       const last = sw.tols[sw.tols.length - 1];
@@ -105,23 +122,27 @@ export function runWandBench(o) {
       fresh.flood = null;
       if (sw.warm !== undefined) view.show(fresh, /** @type {any} */ (fresh.reach(sw.seed, sw.warm)).count);
       for (const tol of sw.tols) {
+        yield { kind: "idle" };
         const c0 = cpu();
         const t0 = now();
         const got = fresh.reach(sw.seed, tol, null, { deadline: t0 + o.budgetMs });
         const shown = view.show(fresh, got.count, o.showMax);
         after.push(now() - t0);
         afterCpu.push(cpu() - c0);
+        yield { kind: "move", who: "after", sweep: rows.length };
         if (!got.exact || !shown) partial++;
       }
       // the drag pauses: more frames until the preview is exact
       let frames = 0;
       for (;;) {
+        yield { kind: "idle" };
         const c0 = cpu();
         const t0 = now();
         const got = fresh.reach(sw.seed, last, null, { deadline: t0 + o.budgetMs });
         const shown = view.show(fresh, got.count, o.showMax);
         after.push(now() - t0);
         afterCpu.push(cpu() - c0);
+        yield { kind: "move", who: "after", sweep: rows.length };
         if (got.exact && shown) break;
         frames++;
       }
@@ -168,6 +189,7 @@ export function mergeRuns(a, b) {
   const rows = a.rows.map((/** @type {any} */ r, /** @type {number} */ k) => {
     const row = { ...r, ...b.rows[k] };
     if (row.before_p95 !== undefined) row.p95_ratio = +(row.before_p95 / Math.max(row.after_p95, 0.01)).toFixed(1);
+    if (row.before_cpu_p95 !== undefined) row.cpu_p95_ratio = +(row.before_cpu_p95 / Math.max(row.after_cpu_p95, 0.01)).toFixed(1);
     return row;
   });
   return { ...b, setup_ms: { before: a.setup_ms.before, after: b.setup_ms.after }, rows };
