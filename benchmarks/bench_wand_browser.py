@@ -2,7 +2,9 @@
 drags as ``bench_wand_js.mjs`` (its ``runWandBench``), with each move's main-thread work as the
 widget does it: the flood step, then the preview on a 1024 x 700 canvas (this tree: the changed
 pixels put into an off-screen canvas, the visible part drawn; the baseline, main's wand.js: the
-region's box rebuilt as a fresh ImageData and drawn). Before and after run in the same page.
+region's box rebuilt as a fresh ImageData and drawn). Before and after run in the same browser,
+each in a fresh page; the page runs the drags as steps, and the driver reads the main thread's CPU
+time (CDP ``ThreadTime``) around each move, next to the wall time the page measures.
 
 Run: ``python benchmarks/bench_wand_browser.py [--baseline-ref main] [--reps 2]`` (needs Debian's
 ``chromium`` and the ``playwright`` package, as the browser tests do). Writes

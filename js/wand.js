@@ -116,7 +116,9 @@ export class Wand {
     // |v(seed) - v(seed)| is 0 unless v(seed) is NaN: then nothing is inside.
     if (!(Math.abs(vs - vs) <= tolerance)) return { count: 0, exact: true };
     const exact = this.advance(tolerance, budget);
-    return { count: exact ? this.countAt(tolerance) : this.done, exact };
+    // (when the flood stopped early, what it took may still include pixels of an earlier, wider
+    // tolerance: the count is always the prefix that costs <= tolerance)
+    return { count: this.countAt(tolerance), exact };
   }
 
   /**
@@ -272,7 +274,9 @@ export class Wand {
         p = stack[--top];
       } else if (head[bucket] >= 0) {
         // the bucket's list goes into the heap before any of it is taken (its smallest is
-        // anywhere in it); a long list (a plateau of equal values) may take several frames
+        // anywhere in it); a long list (a plateau of equal values) may take several frames.
+        // A narrower tolerance than the bucket's (the drag went back meanwhile) waits for it.
+        if (bucket > Math.min(WAND_BUCKETS - 1, Math.floor(tol * WAND_BUCKETS))) break;
         let j = head[bucket];
         let k = 0;
         for (; j >= 0; j = next[j]) {

@@ -156,6 +156,27 @@ describe("the ordered flood", { timeout: 60_000 }, () => {
     expect(wand.reach([80, 80], 0).count).toBe(sum(reference([flat], [[0, 255]], big, big, [80, 80], 0)));
   });
 
+  it("narrowing while a long bucket is half loaded gives the narrower region, not what the wider one took", () => {
+    // a comb: column 0 and the even rows at 0 (the seed's), one even-row pixel at 25 (cost ~0.1),
+    // the odd rows at 77 (cost ~0.3): the comb's 20k neighbours all fall in one bucket
+    const S = 200;
+    const comb = new Uint8Array(S * S).map((_, i) => (Math.floor(i / S) % 2 === 0 || i % S === 0 ? 0 : 77));
+    comb[2 * S + 100] = 25;
+    const wand = new Wand([comb], [[0, 255]], S, S);
+    let got = wand.reach([0, 0], 0.31, null, { deadline: 0 });
+    for (let k = 0; k < 500 && !(wand.head[wand.bucket] >= 0); k++) got = wand.reach([0, 0], 0.31, null, { deadline: 0 });
+    expect(got.exact).toBe(false);
+    expect(wand.head[wand.bucket]).toBeGreaterThanOrEqual(0); // loading that bucket, a few thousand a call
+    expect(wand.done).toBe(sum(reference([comb], [[0, 255]], S, S, [0, 0], 0.2))); // the 25 is taken
+    for (const tol of [0.05, 0]) {
+      got = wand.reach([0, 0], tol, null, { deadline: 0 });
+      expect(got.exact).toBe(true);
+      expect(prefix(wand, got.count)).toEqual(reference([comb], [[0, 255]], S, S, [0, 0], tol));
+    }
+    while (!(got = wand.reach([0, 0], 0.31, null, { deadline: 0 })).exact);
+    expect(got.count).toBe(S * S);
+  });
+
   it("NaN pixels are never inside, a NaN seed gives nothing, and 300 presses (stamp wrap) stay exact", () => {
     const f = Float32Array.from(image(W, H, 4), (x, i) => (i % 11 === 0 ? NaN : x));
     const wand = new Wand([f], [[150, 1100]], W, H);
