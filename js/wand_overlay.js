@@ -97,7 +97,7 @@ export class WandOverlay {
     }
     for (let y = y0; y < y1; y++) {
       const r = Math.floor((y + 0.5 - ty) / scale);
-      const out = y * w - x0;
+      const out = y * w;
       if (r < 0 || r >= height) {
         px.fill(0, out + x0, out + x1);
         continue;
@@ -139,6 +139,8 @@ export class WandView {
     this.key = "";
     /** @type {number[] | null} image box changed since the last paint */
     this.dirty = null;
+    /** @type {number[] | null} screen rectangle [x0, x1, y0, y1] that may hold painted pixels */
+    this.painted = null;
   }
 
   /** @param {Wand} wand */
@@ -184,20 +186,32 @@ export class WandView {
       this.ctx = this.canvas.getContext("2d");
       this.img = new ImageData(w, h);
       this.key = "";
+      this.painted = null; // a new ImageData is all 0
     }
     if (!this.ctx) return;
     const key = `${view.scale},${view.tx},${view.ty},${w},${h}`;
-    const rect = key !== this.key ? [0, w, 0, h] : this.dirty && WandOverlay.onScreen(this.dirty, view, w, h);
+    // the view moved: repaint where pixels were and where the region is now; else what changed
+    const moved = key !== this.key;
+    const box = this.overlay.box;
+    const now = box && WandOverlay.onScreen(box, view, w, h);
+    const rect = moved ? union(this.painted, now) : this.dirty && WandOverlay.onScreen(this.dirty, view, w, h);
+    this.painted = moved ? now : union(this.painted, rect);
     this.dirty = null;
     this.key = key;
     if (rect) {
       this.overlay.paint(new Uint32Array(this.img.data.buffer), w, h, view, rect, WAND_COLOUR);
       this.ctx.putImageData(this.img, 0, 0, rect[0], rect[2], rect[1] - rect[0], rect[3] - rect[2]);
     }
-    const box = this.overlay.box;
-    const on = box && WandOverlay.onScreen(box, view, w, h);
+    const on = now;
     if (!on) return;
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(this.canvas, on[0], on[2], on[1] - on[0], on[3] - on[2], on[0], on[2], on[1] - on[0], on[3] - on[2]);
   }
+}
+
+/** The smallest rectangle holding both (either may be null). @param {number[] | null} a @param {number[] | null} b */
+function union(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  return [Math.min(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.max(a[3], b[3])];
 }

@@ -3,9 +3,9 @@
 // pixels a plain flood of the rule takes (|v - v(seed)| <= tolerance, 4-connected, inside the clip);
 // the preview's mask and its screen pixels are exactly that region. (tests/test_widget_assist.py
 // checks the same floods against segpaint.ops.wand_mask in Python.)
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Wand } from "../wand.js";
-import { WandOverlay, WAND_COLOUR } from "../wand_overlay.js";
+import { WandOverlay, WandView, WAND_COLOUR } from "../wand_overlay.js";
 
 /** A seeded generator in [0, 1). @param {number} seed */
 function rng(seed) {
@@ -236,4 +236,60 @@ describe("the preview", { timeout: 60_000 }, () => {
       expect(WandOverlay.onScreen([0, H, 0, W], view, w, h)).not.toBe(null);
     }
   });
+
+  it("the view's canvas holds exactly the region's screen pixels through shows, clears and view changes, painting only what changed", () => {
+    // a stand-in canvas: putImageData copies the dirty rectangle into `pixels`
+    const w = 50, h = 40;
+    const screen = new Uint32Array(w * h);
+    const puts = [];
+    class FakeImageData {
+      constructor(width, height) {
+        this.width = width;
+        this.height = height;
+        this.data = new Uint8ClampedArray(width * height * 4);
+      }
+    }
+    const ctx2d = {
+      putImageData(img, _x, _y, dx, dy, dw, dh) {
+        puts.push(dw * dh);
+        const src = new Uint32Array(img.data.buffer);
+        for (let y = dy; y < dy + dh; y++) for (let x = dx; x < dx + dw; x++) screen[y * w + x] = src[y * w + x];
+      },
+    };
+    vi.stubGlobal("ImageData", FakeImageData);
+    vi.stubGlobal("document", { createElement: () => ({ getContext: () => ctx2d }) });
+    const overlayCtx = { drawImage: vi.fn(), imageSmoothingEnabled: true };
+    const wand = new Wand(chans, limits, W, H);
+    const wv = new WandView(W, H);
+    const check = (view) => {
+      const want = new Uint32Array(w * h);
+      wv.overlay.paint(want, w, h, view, [0, w, 0, h], WAND_COLOUR);
+      expect(screen).toEqual(want);
+    };
+    const views = [{ scale: 1, tx: 3, ty: 2 }, { scale: 1, tx: 3, ty: 2 }, { scale: 2, tx: -10, ty: -5 }, { scale: 0.7, tx: 0, ty: 0 }];
+    const tols = [0.02, 0.3, 0.1, 0.5, 0.05];
+    views.forEach((view, k) => {
+      for (const tol of tols) {
+        wv.show(wand, wand.reach([15, 13], tol).count);
+        puts.length = 0;
+        wv.draw(overlayCtx, view, { w, h });
+        check(view);
+      }
+      if (k === 1) {
+        // same view: a small change repaints a small rectangle, no change repaints nothing
+        wv.show(wand, wand.reach([15, 13], 0.05).count);
+        puts.length = 0;
+        wv.draw(overlayCtx, view, { w, h });
+        expect(puts).toEqual([]);
+      }
+      wv.clear();
+      wv.draw(overlayCtx, view, { w, h });
+      expect(screen.every((x) => x === 0)).toBe(true);
+    });
+    expect(overlayCtx.drawImage).toHaveBeenCalled();
+  });
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
 });
