@@ -8,6 +8,7 @@
 
 import { pixelOf } from "./tools.js";
 import { Wand } from "./wand.js";
+import { WandView } from "./wand_overlay.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {{row: number, col: number}} Point */
@@ -20,6 +21,10 @@ export const ASSIST_TOOLS = /** @type {Record<string, string>} */ ({
 export const WAND_PX = 1 / 400;
 /** Tolerance a wand press starts from (later presses start from the last one used). */
 export const WAND_START = 0.1;
+/** Flood time per animation frame of a drag (ms): the rest of the 16 ms draws the preview. */
+export const WAND_BUDGET_MS = 6;
+/** Preview pixels written per animation frame at most (the rest on the next frames). */
+export const WAND_SHOW_MAX = 1 << 18;
 const DOUBLE_CLICK_MS = 350;
 
 export class Assist {
@@ -34,9 +39,11 @@ export class Assist {
     this.tolerance = WAND_START;
     /** @type {{key: string, wand: Wand} | null} */
     this.wandCache = null;
-    /** @type {{bbox: number[], mask: Uint8Array, count: number} | null} */
+    /** @type {{count: number, exact: boolean} | null} the wand's region now previewed */
     this.preview = null;
-    /** pending animation frame of the wand's preview (one flood per frame, not per move) */
+    /** @type {WandView | null} the preview's pixels and their off-screen canvas */
+    this.wandView = null;
+    /** pending animation frame of the wand's preview (one budgeted flood step per frame, not per move) */
     this.wandFrame = 0;
   }
 
@@ -121,17 +128,7 @@ export class Assist {
     if (!g) return;
     if (g.kind === "wand") {
       this.tolerance = Math.min(Math.max((g.tol ?? WAND_START) + (at.x - g.x) * WAND_PX, 0), 1);
-      // Pointer moves can come faster than frames: flood once per animation frame.
-      if (typeof requestAnimationFrame !== "function") {
-        this.updateWand();
-        this.draw();
-      } else if (!this.wandFrame) {
-        this.wandFrame = requestAnimationFrame(() => {
-          this.wandFrame = 0;
-          this.updateWand();
-          this.draw();
-        });
-      }
+      this.scheduleWand();
       return;
     }
     g.end = pixelOf(point);
@@ -144,7 +141,9 @@ export class Assist {
     if (!g) return;
     if (g.frame !== this.d.state.frame) {
       // the frame changed under the drag: what it drew belongs to the other frame
-      this.preview = null;
+      if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
+      this.wandFrame = 0;
+      this.hideWand();
       this.d.say("the frame changed during the drag: nothing was done");
       this.draw();
       return;
@@ -153,9 +152,8 @@ export class Assist {
       if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
       this.wandFrame = 0;
       this.gesture = g;
-      this.updateWand(); // the region at the tolerance of the last move
+      this.commitWand(); // the whole region at the tolerance of the last move
       this.gesture = null;
-      this.commitWand();
     } else if (g.kind === "split") {
       if (g.start[0] === g.end[0] && g.start[1] === g.end[1]) this.d.say("split: drag from one part of the cell to the other, or across it");
       else this.send("split", [g.start, g.end]);
@@ -191,7 +189,7 @@ export class Assist {
     this.wandFrame = 0;
     this.points = [];
     this.gesture = null;
-    this.preview = null;
+    this.hideWand();
     if (had) this.d.rois.draw();
     return had;
   }
@@ -277,28 +275,73 @@ export class Assist {
   /** @param {Point} point @param {{x: number, y: number}} at */
   startWand(point, at) {
     if (!this.wand()) return false;
+    this.hideWand();
     this.gesture = { kind: "wand", start: [point.row, point.col], end: [point.row, point.col], x: at.x, frame: this.d.state.frame, tol: this.tolerance };
-    this.updateWand();
+    if (this.updateWand()) this.scheduleWand();
     this.draw();
     return true;
   }
 
+  /** Pointer moves can come faster than frames: one budgeted flood step per animation frame,
+   * and more frames while the flood has not reached the tolerance (the drag paused). */
+  scheduleWand() {
+    if (typeof requestAnimationFrame !== "function") {
+      while (this.updateWand());
+      this.draw();
+    } else if (!this.wandFrame) {
+      this.wandFrame = requestAnimationFrame(() => {
+        this.wandFrame = 0;
+        const more = this.updateWand();
+        this.draw();
+        if (more) this.scheduleWand();
+      });
+    }
+  }
+
+  /**
+   * Flood on (for WAND_BUDGET_MS at most) towards the tolerance and show what is reached.
+   * @returns {boolean} true when the preview is not yet the whole region (call again next frame)
+   */
   updateWand() {
     const g = this.gesture;
     const wand = this.wandCache?.wand;
-    if (!g || !wand) return;
+    if (!g || g.kind !== "wand" || !wand) return false;
     const clip = this.clipAt(pixelOf({ row: g.start[0], col: g.start[1] })) ?? null;
-    this.preview = wand.mask(g.start, this.tolerance, clip);
-    const n = this.preview ? this.preview.count : 0;
-    this.d.say(`wand: tolerance ${this.tolerance.toFixed(3)} · ${n} px (drag sideways to change, release to paint)`);
+    const flood = wand.flood;
+    const got = wand.reach(g.start, this.tolerance, clip, { deadline: performance.now() + WAND_BUDGET_MS });
+    // a new flood (the clip changed under the drag) rewrote the order the preview follows
+    if (wand.flood !== flood) this.wandView?.clear();
+    this.preview = got;
+    const n = got ? got.count : 0;
+    const shown = this.showWand(wand, n);
+    const more = got !== null && (!got.exact || !shown);
+    this.d.say(`wand: tolerance ${this.tolerance.toFixed(3)} · ${n}${more ? "+" : ""} px (drag sideways to change, release to paint)`);
+    return more;
   }
 
-  /** Paint the wand's region with the selected label (only on background and that label when
-   * preserve_labels is on) and send it as one stroke, like the fill bucket. */
+  /** @param {Wand} wand @param {number} count @returns {boolean} true when all of it is shown */
+  showWand(wand, count) {
+    if (!this.wandView || !this.wandView.fits(wand)) this.wandView = new WandView(wand.width, wand.height);
+    return this.wandView.show(wand, count, WAND_SHOW_MAX);
+  }
+
+  /** Clear the preview (its flood may be replaced by the next press's). */
+  hideWand() {
+    this.preview = null;
+    this.wandView?.clear();
+  }
+
+  /** Paint the wand's whole region at the gesture's tolerance with the selected label (only on
+   * background and that label when preserve_labels is on) and send it as one stroke, like the
+   * fill bucket: the same pixels as `session.wand`, however far the preview had got. */
   commitWand() {
     const { d } = this;
-    const p = this.preview;
-    this.preview = null;
+    const g = this.gesture;
+    const wand = this.wandCache?.wand;
+    this.hideWand();
+    if (!g || !wand) return;
+    const clip = this.clipAt(pixelOf({ row: g.start[0], col: g.start[1] })) ?? null;
+    const p = wand.mask(g.start, this.tolerance, clip);
     if (!p || !p.count || !d.state.labels || !d.editor.canEdit()) return;
     const labels = d.state.labels;
     const width = d.renderer.width;
@@ -370,24 +413,7 @@ export class Assist {
       ctx.setLineDash([4, 3]);
       ctx.strokeRect(a.x, a.y, b.x - a.x, b.y - a.y);
     }
-    const p = this.preview;
-    if (p && p.count && typeof document !== "undefined") {
-      const [r0, r1, c0, c1] = p.bbox;
-      const off = document.createElement("canvas");
-      off.width = c1 - c0;
-      off.height = r1 - r0;
-      const octx = off.getContext("2d");
-      if (octx) {
-        const img = octx.createImageData(off.width, off.height);
-        const px = new Uint32Array(img.data.buffer);
-        const colour = 0xb0ffe500; // ABGR: cyan, ~70 % opaque
-        for (let k = 0; k < p.mask.length; k++) if (p.mask[k]) px[k] = colour;
-        octx.putImageData(img, 0, 0);
-        const a = view.toViewport(r0 - 0.5, c0 - 0.5);
-        ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(off, a.x, a.y, off.width * view.scale, off.height * view.scale);
-      }
-    }
+    if (this.preview && this.preview.count) this.wandView?.draw(ctx, view, this.d.viewSize());
     ctx.restore();
   }
 }

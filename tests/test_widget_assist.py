@@ -31,10 +31,15 @@ const channels = input.channels.map(([dtype, text]) => {
   return new TYPES[dtype](copy.buffer);
 });
 const wand = new Wand(channels, input.limits, input.width, input.height);
-const out = input.cases.map(({ seed, tol, clip }) => {
-  const m = wand.mask(seed, tol, clip);
+// the same drags through a wand whose commits always take the scanline flood
+const scan = new Wand(channels, input.limits, input.width, input.height);
+scan.finishMax = 0;
+const out = input.cases.map(({ seed, tol, clip, maxPixels }) => [wand, scan].map((w) => {
+  // a drag move under a budget: the flood goes on a few pixels a call, as frames go by
+  if (maxPixels) while (!w.reach(seed, tol, clip, { maxPixels }).exact);
+  const m = w.mask(seed, tol, clip);
   return m && { bbox: m.bbox, mask: Buffer.from(m.mask).toString("base64") };
-});
+}));
 console.log(JSON.stringify(out));
 """
 
@@ -130,19 +135,25 @@ def test_the_browser_wand_gives_the_pixels_of_wand_mask(
                 {"seed": [r, c], "tol": float(abs(v[r + dr, c + dc] - v[r, c])), "clip": None}
             )
     # a drag: the same seed (and clip) at tolerances up and down, as the widget asks on each
-    # move (growing floods go on from the last region's rim)
+    # move (one ordered flood per press: widening goes on where it stopped, narrowing takes a
+    # shorter prefix), with no budget, and with a budget of a few pixels per call
     for seed, clip in [((40.2, 60.4), None), ((50, 20), [30, 90, 0, 70]), ((10, 10), None)]:
-        for tol in (0.0, 0.01, 0.03, 0.05, 0.1, 0.1, 0.2, 0.15, 0.3, 0.6, 1.0, 0.02, 0.4):
-            cases.append({"seed": list(seed), "tol": tol, "clip": clip})
+        for budget in (None, 5, 97):
+            for tol in (0.0, 0.01, 0.03, 0.05, 0.1, 0.1, 0.2, 0.15, 0.3, 0.6, 1.0, 0.02, 0.4):
+                case: dict[str, Any] = {"seed": list(seed), "tol": tol, "clip": clip}
+                if budget:
+                    case["maxPixels"] = budget
+                cases.append(case)
     got = _run_node_wand(channels, limits, cases)
-    for case, out in zip(cases, got, strict=True):
+    for case, outs in zip(cases, got, strict=True):
         box, mask = wand_mask(
             stack, case["seed"], case["tol"], limits=[tuple(p) for p in limits], clip=case["clip"]
         )
-        assert out is not None, case
-        assert tuple(out["bbox"]) == box, case
-        js_mask = np.frombuffer(base64.b64decode(out["mask"]), np.uint8).reshape(mask.shape)
-        np.testing.assert_array_equal(js_mask.astype(bool), mask, err_msg=str(case))
+        for out in outs:  # from the ordered flood, then from the scanline flood
+            assert out is not None, case
+            assert tuple(out["bbox"]) == box, case
+            js_mask = np.frombuffer(base64.b64decode(out["mask"]), np.uint8).reshape(mask.shape)
+            np.testing.assert_array_equal(js_mask.astype(bool), mask, err_msg=str(case))
         assert mask.sum() >= 1
 
 
