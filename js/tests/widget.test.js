@@ -127,6 +127,68 @@ describe("Annotator front-end", () => {
     expect(dbg.messagesSent).toBe(model.sent.length);
   });
 
+  it("paints every coalesced pointer event of a move, and redraws no ROI overlay during a stroke", async () => {
+    sendFrame(model, 0);
+    model.set("rois", [[0, 8, 0, 10]]); // an ROI on the overlay: it must not be redrawn per move
+    let overlayDraws = 0;
+    canvas.getContext = () => {
+      overlayDraws++;
+      return null;
+    };
+    const a = at(1, 1);
+    pointer(canvas, "pointerdown", a.x, a.y);
+    const drawsAtDown = overlayDraws;
+    // One pointermove standing for three the browser coalesced: (1, 3), (4, 3), (4, 8).
+    const e = new MouseEvent("pointermove", { clientX: at(4, 8).x, clientY: at(4, 8).y, bubbles: true });
+    Object.defineProperty(e, "pointerId", { value: 1 });
+    const coalesced = [at(1, 3), at(4, 3), at(4, 8)].map((p) => ({ clientX: p.x, clientY: p.y }));
+    Object.defineProperty(e, "getCoalescedEvents", { value: () => coalesced });
+    canvas.dispatchEvent(e);
+    expect(dbg.label(1, 2)).toBe(1); // between the press and the first coalesced point
+    expect(dbg.label(3, 3)).toBe(1); // on the way down to (4, 3)
+    expect(dbg.label(4, 6)).toBe(1); // on the way to (4, 8)
+    expect(dbg.label(6, 6)).toBe(0);
+    await new Promise((resolve) => requestAnimationFrame(resolve)); // hover work runs once per frame
+    expect(overlayDraws).toBe(drawsAtDown);
+    pointer(canvas, "pointerup", at(4, 8).x, at(4, 8).y);
+    expect(patches().length).toBe(1);
+    expect(patches()[0].content.bbox).toEqual([0, 6, 0, 10]);
+  });
+
+  it("shows the brush outline as an element under the pointer, red for the eraser, none for fill", async () => {
+    sendFrame(model, 0);
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const p = at(4, 5);
+    pointer(canvas, "pointermove", p.x, p.y);
+    await nextFrame();
+    const outline = root.querySelector(".segpaint-brush-cursor");
+    expect(outline).not.toBe(null);
+    expect(outline.style.display).not.toBe("none");
+    // brush_size 3 at the view's scale: a circle of radius 1.5 * scale around the pointer
+    const scale = at(0, 1).x - at(0, 0).x;
+    const r = 1.5 * scale;
+    expect(parseFloat(outline.style.width)).toBeCloseTo(2 * r + 1, 5);
+    const vp = root.querySelector(".segpaint-viewport").getBoundingClientRect();
+    const [tx, ty] = outline.style.transform.match(/-?[\d.]+/g).map(Number);
+    expect(tx + r + 0.5).toBeCloseTo(p.x - vp.left, 5);
+    expect(ty + r + 0.5).toBeCloseTo(p.y - vp.top, 5);
+    expect(outline.style.borderColor).toBe("rgb(255, 255, 255)");
+    model.set("tool", "eraser");
+    pointer(canvas, "pointermove", p.x + 1, p.y);
+    await nextFrame();
+    expect(outline.style.borderColor).toBe("rgb(255, 96, 96)");
+    model.set("tool", "fill");
+    pointer(canvas, "pointermove", p.x + 2, p.y);
+    await nextFrame();
+    expect(outline.style.display).toBe("none");
+    model.set("tool", "brush");
+    pointer(canvas, "pointermove", p.x, p.y);
+    await nextFrame();
+    expect(outline.style.display).not.toBe("none");
+    pointer(canvas, "pointerleave", p.x, p.y);
+    expect(outline.style.display).toBe("none");
+  });
+
   it("erases and fills (fill with 0 deletes a cell), each as one patch", () => {
     sendFrame(model, 0);
     model.set("tool", "fill");
