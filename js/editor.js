@@ -4,11 +4,16 @@
 
 import { floodFill, replaceValue, extractPatch, clearBox, Stroke, inClips } from "./raster.js";
 import { pixelOf } from "./tools.js";
+import { now } from "./render.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {{row: number, col: number}} Point */
 
 const LABEL_MAX = 0xffffffff;
+/** During a stroke the status line (cursor position, label under it) updates this often (ms). */
+export const STROKE_STATUS_MS = 250;
+/** Largest brush outline (CSS px across) drawn as the pointer's cursor image (Chromium takes 128). */
+export const CURSOR_MAX_PX = 128;
 
 export class Editor {
   /**
@@ -26,19 +31,47 @@ export class Editor {
     this.cursorEl = null;
     this.cursorRadius = -1;
     this.cursorColor = "";
+    this.cursorKey = "";
+    this.cursorCss = "";
+    this.cursorShown = "";
     /** @type {number[]} image box one pointer event dirtied, [r0, r1, c0, c1] (reused) */
     this.dirty = [0, 0, 0, 0];
     this.frameQueued = 0;
+    this.statusAt = -Infinity;
   }
 
   /**
    * Show the brush outline at the pointer (or hide it): a circle of the brush's radius, white for
-   * the brush, red for the eraser.
+   * the brush, red for the eraser. Up to CURSOR_MAX_PX across it is the pointer's own cursor image,
+   * which the browser moves without running the page at all; a larger one is an element over the
+   * canvas moved by a CSS transform.
    */
   drawCursor() {
     const { d } = this;
     const tool = d.model.get("tool");
-    const show = d.hover !== null && (tool === "brush" || tool === "eraser") && !d.space;
+    const brush = (tool === "brush" || tool === "eraser") && !d.space;
+    const r = Math.max((d.model.get("brush_size") / 2) * d.view.scale, 1);
+    const color = tool === "eraser" ? "#ff6060" : "#ffffff";
+    const size = Math.ceil(2 * r + 2);
+    const native = brush && size <= CURSOR_MAX_PX;
+    const canvas = d.ui.viewCanvas;
+    if (native) {
+      const key = `${size}:${r}:${color}`;
+      if (key !== this.cursorKey) {
+        this.cursorKey = key;
+        const c = size / 2;
+        const svg = `<svg xmlns='http://www.w3.org/2000/svg' width='${size}' height='${size}'>` +
+          `<circle cx='${c}' cy='${c}' r='${r}' fill='none' stroke='${color}' stroke-width='1'/></svg>`;
+        this.cursorCss = `url("data:image/svg+xml,${encodeURIComponent(svg)}") ${Math.round(c)} ${Math.round(c)}, crosshair`;
+        this.cursorShown = "";
+      }
+      // Tools and space-panning set the canvas cursor too: put ours back when it was replaced.
+      if (canvas.style.cursor !== this.cursorShown || !this.cursorShown) {
+        canvas.style.cursor = this.cursorCss;
+        this.cursorShown = canvas.style.cursor;
+      }
+    }
+    const show = brush && !native && d.hover !== null;
     let el = this.cursorEl;
     if (!show || !d.hover) {
       if (el && el.style.display !== "none") el.style.display = "none";
@@ -55,12 +88,10 @@ export class Editor {
       d.ui.viewport.append(el);
       this.cursorEl = el;
     }
-    const r = Math.max((d.model.get("brush_size") / 2) * d.view.scale, 1);
     if (r !== this.cursorRadius) {
       this.cursorRadius = r;
       el.style.width = el.style.height = `${2 * r + 1}px`;
     }
-    const color = tool === "eraser" ? "#ff6060" : "#ffffff";
     if (color !== this.cursorColor) {
       this.cursorColor = color;
       el.style.borderColor = color;
@@ -70,8 +101,10 @@ export class Editor {
   }
 
   /**
-   * The pointer moved with the brush or eraser: move the outline and update the status line once
-   * per animation frame (the ROI overlay does not change, so it is not redrawn).
+   * The pointer moved with the brush or eraser: place the outline once per animation frame (the
+   * ROI overlay does not change, so it is not redrawn). The status line follows at every frame
+   * when hovering, and every STROKE_STATUS_MS during a stroke: new text means a layout and a
+   * repaint of the page, which would cost each move more than the painting itself.
    */
   pointerMoved() {
     if (typeof requestAnimationFrame !== "function") {
@@ -80,13 +113,19 @@ export class Editor {
       return;
     }
     if (this.frameQueued) return;
-    this.frameQueued = requestAnimationFrame(() => {
-      this.frameQueued = 0;
-      if (!this.d.ui.root.isConnected) return;
-      this.drawCursor();
-      this.d.updateStatus();
-    });
+    this.frameQueued = requestAnimationFrame(this.onFrame);
   }
+
+  /** @type {() => void} */
+  onFrame = () => {
+    this.frameQueued = 0;
+    if (!this.d.ui.root.isConnected) return;
+    this.drawCursor(); // sets styles only when the outline changed or (a large one) moved
+    const t = now();
+    if (this.stroke && t - this.statusAt < STROKE_STATUS_MS) return;
+    this.statusAt = t;
+    this.d.updateStatus();
+  };
 
   get active() {
     return this.stroke !== null;
@@ -192,6 +231,7 @@ export class Editor {
     const s = this.stroke;
     this.stroke = null;
     if (!s) return;
+    this.pointerMoved(); // the status line catches up with the pointer
     const patch = s.finish();
     if (!patch) return;
     // Send first: the kernel gets the stroke while the browser recolours neighbours.

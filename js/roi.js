@@ -112,14 +112,17 @@ export class RoiLayer {
   /** Overlay: ROIs (see-through fill, solid outline, handles on the selected one) and the brush. */
   draw() {
     const { d } = this;
-    d.editor.drawCursor(); // the brush outline is an element over the canvas (js/editor.js)
+    d.editor.drawCursor(); // the brush outline is the pointer's cursor or an element (js/editor.js)
     const canvas = d.ui.viewCanvas;
     const ctx = canvas.getContext ? canvas.getContext("2d") : null;
     if (!ctx) return;
     const s = d.viewSize();
     const dpr = (typeof window !== "undefined" && window.devicePixelRatio) || 1;
-    const W = Math.round(s.w * dpr);
-    const H = Math.round(s.h * dpr);
+    // Nothing to show (no ROI, no drag, no assist marks): a 0x0 backing store (the element still
+    // covers the viewport and takes the pointer), so the browser copies no empty layer per frame.
+    const empty = this.boxes.length === 0 && !this.drag && !d.assist.hasOverlay();
+    const W = empty ? 0 : Math.round(s.w * dpr);
+    const H = empty ? 0 : Math.round(s.h * dpr);
     if (canvas.width !== W || canvas.height !== H) {
       canvas.width = W;
       canvas.height = H;

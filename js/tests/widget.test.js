@@ -189,6 +189,21 @@ describe("Annotator front-end", () => {
     expect(outline.style.display).toBe("none");
   });
 
+  it("keeps no backing store on the overlay or scribble canvas while they have nothing to show", () => {
+    // A canvas layer is copied out at every frame of a stroke: an empty one must not be there.
+    const ctx = new Proxy({}, { get: (t, k) => (k in t ? t[k] : () => {}), set: (t, k, v) => ((t[k] = v), true) });
+    canvas.getContext = () => ctx;
+    sendFrame(model, 0);
+    model.set("rois", []);
+    expect([canvas.width, canvas.height]).toEqual([0, 0]);
+    expect(root.querySelector("canvas.segpaint-scribble").style.display).toBe("none");
+    model.set("rois", [[1, 5, 1, 5]]);
+    expect(canvas.width).toBeGreaterThan(0); // the ROI is drawn
+    expect(canvas.height).toBeGreaterThan(0);
+    model.set("rois", []);
+    expect([canvas.width, canvas.height]).toEqual([0, 0]);
+  });
+
   it("erases and fills (fill with 0 deletes a cell), each as one patch", () => {
     sendFrame(model, 0);
     model.set("tool", "fill");
