@@ -32,6 +32,8 @@ export class Editor {
     this.cursorRadius = -1;
     this.cursorColor = "";
     this.cursorKey = "";
+    /** a pan drag is on (middle button or the pan tool): the pointer shows the hand, not the brush */
+    this.panning = false;
     this.cursorCss = "";
     this.cursorShown = "";
     /** @type {number[]} image box one pointer event dirtied, [r0, r1, c0, c1] (reused) */
@@ -49,7 +51,7 @@ export class Editor {
   drawCursor() {
     const { d } = this;
     const tool = d.model.get("tool");
-    const brush = (tool === "brush" || tool === "eraser") && !d.space;
+    const brush = (tool === "brush" || tool === "eraser") && !d.space && !this.panning;
     const r = Math.max((d.model.get("brush_size") / 2) * d.view.scale, 1);
     const color = tool === "eraser" ? "#ff6060" : "#ffffff";
     const size = Math.ceil(2 * r + 2);

@@ -53,6 +53,7 @@ export function bindInput(d, listen) {
     e.preventDefault();
     if (e.button === 1 || d.space || tool === "pan") {
       drag = { kind: "pan", x, y, id: e.pointerId };
+      d.editor.panning = true;
       canvas.style.cursor = "grabbing";
       return;
     }
@@ -134,6 +135,7 @@ export function bindInput(d, listen) {
     if (!drag || drag.id !== e.pointerId) return;
     const kind = drag.kind;
     drag = null;
+    d.editor.panning = false;
     if (kind === "stroke") d.editor.endStroke();
     else if (kind === "scribble") d.scribbles?.end();
     else if (kind === "assist") d.assist.up();

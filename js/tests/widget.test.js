@@ -155,7 +155,7 @@ describe("Annotator front-end", () => {
     expect(patches()[0].content.bbox).toEqual([0, 6, 0, 10]);
   });
 
-  it("shows the brush outline as an element under the pointer, red for the eraser, none for fill", async () => {
+  it("shows a wide brush outline as an element under the pointer, red for the eraser, none for fill", async () => {
     sendFrame(model, 0);
     const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
     const p = at(4, 5);
@@ -187,6 +187,35 @@ describe("Annotator front-end", () => {
     expect(outline.style.display).not.toBe("none");
     pointer(canvas, "pointerleave", p.x, p.y);
     expect(outline.style.display).toBe("none");
+  });
+
+  it("shows a brush outline up to 128 px as the pointer's cursor image, the hand while panning", async () => {
+    sendFrame(model, 0);
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const scale = at(0, 1).x - at(0, 0).x;
+    model.set("brush_size", 1); // radius 0.5 px of the image: 0.5 * scale on screen
+    const p = at(4, 5);
+    pointer(canvas, "pointermove", p.x, p.y);
+    await nextFrame();
+    const outline = root.querySelector(".segpaint-brush-cursor");
+    expect(outline === null || outline.style.display === "none").toBe(true);
+    const size = Math.ceil(scale + 2);
+    expect(size).toBeLessThanOrEqual(128);
+    const css = canvas.style.cursor;
+    const svg = decodeURIComponent(css.match(/data:image\/svg\+xml,(.*?)"\)/)[1]);
+    expect(svg).toContain(`width='${size}'`);
+    expect(Number(svg.match(/ r='([\d.]+)'/)[1])).toBeCloseTo(0.5 * scale, 6);
+    expect(svg).toContain("stroke='#ffffff'");
+    expect(css).toMatch(new RegExp(`\\) ${Math.round(size / 2)} ${Math.round(size / 2)}, crosshair$`)); // hot spot: the centre
+    // A middle-button pan shows the hand, not the brush; the brush comes back at release.
+    pointer(canvas, "pointerdown", p.x, p.y, { button: 1 });
+    pointer(canvas, "pointermove", p.x + 5, p.y);
+    await nextFrame();
+    expect(canvas.style.cursor).toBe("grabbing");
+    pointer(canvas, "pointerup", p.x + 5, p.y, { button: 1 });
+    expect(canvas.style.cursor).toContain("data:image/svg+xml");
+    model.set("tool", "fill");
+    expect(canvas.style.cursor).toBe("crosshair");
   });
 
   it("keeps no backing store on the overlay or scribble canvas while they have nothing to show", () => {
