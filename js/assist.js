@@ -378,6 +378,11 @@ export class Assist {
     this.d.rois.draw();
   }
 
+  /** True when `drawOverlay` has something to draw (picks, a gesture, the wand's region). */
+  hasOverlay() {
+    return this.points.length > 0 || this.gesture !== null || Boolean(this.preview && this.preview.count);
+  }
+
   /**
    * Draw picks, lines, boxes and the wand's region on the overlay (RoiLayer.draw calls this).
    * @param {CanvasRenderingContext2D} ctx

@@ -2,13 +2,18 @@
 // Editing the shared label buffer: brush and eraser strokes, the fill bucket, the label picker and
 // `m` (next label). Painting is local and at once; each finished edit goes to Python as one stroke.
 
-import { floodFill, replaceValue, extractPatch, clearBox, Stroke, unionBox, inClips } from "./raster.js";
+import { floodFill, replaceValue, extractPatch, clearBox, Stroke, inClips } from "./raster.js";
 import { pixelOf } from "./tools.js";
+import { now } from "./render.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {{row: number, col: number}} Point */
 
 const LABEL_MAX = 0xffffffff;
+/** During a stroke the status line (cursor position, label under it) updates this often (ms). */
+export const STROKE_STATUS_MS = 250;
+/** Largest brush outline (CSS px across) drawn as the pointer's cursor image (Chromium takes 128). */
+export const CURSOR_MAX_PX = 128;
 
 export class Editor {
   /**
@@ -20,7 +25,109 @@ export class Editor {
     this.limits = limits;
     /** @type {(Stroke & {tool?: string}) | null} */
     this.stroke = null;
+    // The brush outline follows the pointer as an element moved by a CSS transform: the
+    // compositor moves it, so a pointer move repaints no canvas and lays nothing out.
+    /** @type {HTMLElement | null} */
+    this.cursorEl = null;
+    this.cursorRadius = -1;
+    this.cursorColor = "";
+    this.cursorKey = "";
+    /** a pan drag is on (middle button or the pan tool): the pointer shows the hand, not the brush */
+    this.panning = false;
+    this.cursorCss = "";
+    this.cursorShown = "";
+    /** @type {number[]} image box one pointer event dirtied, [r0, r1, c0, c1] (reused) */
+    this.dirty = [0, 0, 0, 0];
+    this.frameQueued = 0;
+    this.statusAt = -Infinity;
   }
+
+  /**
+   * Show the brush outline at the pointer (or hide it): a circle of the brush's radius, white for
+   * the brush, red for the eraser. Up to CURSOR_MAX_PX across it is the pointer's own cursor image,
+   * which the browser moves without running the page at all; a larger one is an element over the
+   * canvas moved by a CSS transform.
+   */
+  drawCursor() {
+    const { d } = this;
+    const tool = d.model.get("tool");
+    const brush = (tool === "brush" || tool === "eraser") && !d.space && !this.panning;
+    const r = Math.max((d.model.get("brush_size") / 2) * d.view.scale, 1);
+    const color = tool === "eraser" ? "#ff6060" : "#ffffff";
+    const size = Math.ceil(2 * r + 2);
+    const native = brush && size <= CURSOR_MAX_PX;
+    const canvas = d.ui.viewCanvas;
+    if (native) {
+      const key = `${size}:${r}:${color}`;
+      if (key !== this.cursorKey) {
+        this.cursorKey = key;
+        const c = size / 2;
+        const svg = `<svg xmlns='http://www.w3.org/2000/svg' width='${size}' height='${size}'>` +
+          `<circle cx='${c}' cy='${c}' r='${r}' fill='none' stroke='${color}' stroke-width='1'/></svg>`;
+        this.cursorCss = `url("data:image/svg+xml,${encodeURIComponent(svg)}") ${Math.round(c)} ${Math.round(c)}, crosshair`;
+        this.cursorShown = "";
+      }
+      // Tools and space-panning set the canvas cursor too: put ours back when it was replaced.
+      if (canvas.style.cursor !== this.cursorShown || !this.cursorShown) {
+        canvas.style.cursor = this.cursorCss;
+        this.cursorShown = canvas.style.cursor;
+      }
+    }
+    const show = brush && !native && d.hover !== null;
+    let el = this.cursorEl;
+    if (!show || !d.hover) {
+      if (el && el.style.display !== "none") el.style.display = "none";
+      return;
+    }
+    if (!el) {
+      if (typeof document === "undefined") return;
+      el = document.createElement("div");
+      el.className = "segpaint-brush-cursor";
+      Object.assign(el.style, {
+        position: "absolute", left: "0", top: "0", pointerEvents: "none", borderRadius: "50%",
+        boxSizing: "border-box", borderStyle: "solid", borderWidth: "1px", willChange: "transform",
+      });
+      d.ui.viewport.append(el);
+      this.cursorEl = el;
+    }
+    if (r !== this.cursorRadius) {
+      this.cursorRadius = r;
+      el.style.width = el.style.height = `${2 * r + 1}px`;
+    }
+    if (color !== this.cursorColor) {
+      this.cursorColor = color;
+      el.style.borderColor = color;
+    }
+    el.style.transform = `translate(${d.hover.x - r - 0.5}px, ${d.hover.y - r - 0.5}px)`;
+    if (el.style.display === "none") el.style.display = "";
+  }
+
+  /**
+   * The pointer moved with the brush or eraser: place the outline once per animation frame (the
+   * ROI overlay does not change, so it is not redrawn). The status line follows at every frame
+   * when hovering, and every STROKE_STATUS_MS during a stroke: new text means a layout and a
+   * repaint of the page, which would cost each move more than the painting itself.
+   */
+  pointerMoved() {
+    if (typeof requestAnimationFrame !== "function") {
+      this.drawCursor();
+      this.d.updateStatus();
+      return;
+    }
+    if (this.frameQueued) return;
+    this.frameQueued = requestAnimationFrame(this.onFrame);
+  }
+
+  /** @type {() => void} */
+  onFrame = () => {
+    this.frameQueued = 0;
+    if (!this.d.ui.root.isConnected) return;
+    this.drawCursor(); // sets styles only when the outline changed or (a large one) moved
+    const t = now();
+    if (this.stroke && t - this.statusAt < STROKE_STATUS_MS) return;
+    this.statusAt = t;
+    this.d.updateStatus();
+  };
 
   get active() {
     return this.stroke !== null;
@@ -87,25 +194,46 @@ export class Editor {
       radius: Math.max(d.model.get("brush_size") / 2, 0.5), label, clips: this.clips(),
     });
     this.stroke = Object.assign(stroke, { tool });
-    const dirty = stroke.moveTo([point.row, point.col]);
+    const dirty = stroke.lineTo(point.row, point.col);
     if (dirty) d.renderer.updateBox(dirty);
     return true;
   }
 
-  /** @param {Point[]} points */
-  extendStroke(points) {
+  /**
+   * Extend the stroke through points given as flat [row0, col0, row1, col1, ...] (a pointer
+   * event and the events the browser coalesced into it); redraws the union of what they dirtied
+   * once.
+   * @param {ArrayLike<number>} rowCols @param {number} [count] points to take (default: all)
+   */
+  extendStroke(rowCols, count = rowCols.length >> 1) {
     const s = this.stroke;
     if (!s) return;
-    /** @type {number[] | null} */
-    let dirty = null;
-    for (const p of points) dirty = unionBox(dirty, s.moveTo([p.row, p.col]));
-    if (dirty) this.d.renderer.updateBox(dirty);
+    const box = this.dirty;
+    let any = false;
+    for (let i = 0; i < count; i++) {
+      const step = s.lineTo(rowCols[2 * i], rowCols[2 * i + 1]);
+      if (!step) continue;
+      if (!any) {
+        box[0] = step[0];
+        box[1] = step[1];
+        box[2] = step[2];
+        box[3] = step[3];
+        any = true;
+      } else {
+        if (step[0] < box[0]) box[0] = step[0];
+        if (step[1] > box[1]) box[1] = step[1];
+        if (step[2] < box[2]) box[2] = step[2];
+        if (step[3] > box[3]) box[3] = step[3];
+      }
+    }
+    if (any) this.d.renderer.updateBox(box);
   }
 
   endStroke() {
     const s = this.stroke;
     this.stroke = null;
     if (!s) return;
+    this.pointerMoved(); // the status line catches up with the pointer
     const patch = s.finish();
     if (!patch) return;
     // Send first: the kernel gets the stroke while the browser recolours neighbours.

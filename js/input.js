@@ -53,6 +53,7 @@ export function bindInput(d, listen) {
     e.preventDefault();
     if (e.button === 1 || d.space || tool === "pan") {
       drag = { kind: "pan", x, y, id: e.pointerId };
+      d.editor.panning = true;
       canvas.style.cursor = "grabbing";
       return;
     }
@@ -76,11 +77,36 @@ export function bindInput(d, listen) {
     }
   });
 
+  /** Image points (row, col pairs) of one pointer event and the events coalesced into it (reused). */
+  let points = new Float64Array(64);
+
   listen(canvas, "pointermove", (/** @type {PointerEvent} */ e) => {
-    const { x, y } = localXY(e);
+    const r = ui.viewport.getBoundingClientRect(); // once per event, not per coalesced event
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
     d.hover = { x, y };
     const point = view.toImage(x, y);
     d.cursor = point;
+    if (drag && drag.id === e.pointerId && drag.kind === "stroke") {
+      if (d.editor.active) {
+        const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
+        const n = Math.max(evs.length, 1);
+        if (points.length < 2 * n) points = new Float64Array(4 * n);
+        if (evs.length) {
+          const { scale, tx, ty } = view;
+          for (let i = 0; i < n; i++) {
+            points[2 * i] = (evs[i].clientY - r.top - ty) / scale - 0.5;
+            points[2 * i + 1] = (evs[i].clientX - r.left - tx) / scale - 0.5;
+          }
+        } else {
+          points[0] = point.row;
+          points[1] = point.col;
+        }
+        d.editor.extendStroke(points, n);
+      }
+      d.editor.pointerMoved(); // the ROI overlay does not change during a stroke
+      return;
+    }
     if (drag && drag.id === e.pointerId) {
       if (drag.kind === "pan") {
         view.panBy(x - drag.x, y - drag.y);
@@ -93,14 +119,14 @@ export function bindInput(d, listen) {
         d.scribbles.extend(evs.length ? evs.map(pointOf) : [point]);
       } else if (drag.kind === "assist") {
         d.assist.move(point, { x, y });
-      } else if (d.editor.active) {
-        const evs = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
-        d.editor.extendStroke(evs.length ? evs.map(pointOf) : [point]);
       }
     } else {
       d.rois.move(point, e.pointerId);
     }
-    d.hoverChanged();
+    const tool = d.model.get("tool");
+    // Hovering with the brush or eraser moves only its outline (and the status line).
+    if ((tool === "brush" || tool === "eraser") && !d.rois.drag) d.editor.pointerMoved();
+    else d.hoverChanged();
   });
 
   /** @param {PointerEvent} e */
@@ -109,6 +135,7 @@ export function bindInput(d, listen) {
     if (!drag || drag.id !== e.pointerId) return;
     const kind = drag.kind;
     drag = null;
+    d.editor.panning = false;
     if (kind === "stroke") d.editor.endStroke();
     else if (kind === "scribble") d.scribbles?.end();
     else if (kind === "assist") d.assist.up();

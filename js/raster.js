@@ -59,6 +59,9 @@ export function unionBox(a, b) {
  *
  * `clips` is null (whole image) or a list of boxes (ROIs when edits are locked): a pixel is painted
  * only inside one of them. `preserve` paints only where the label is 0.
+ *
+ * A pointer move allocates nothing: boxes are kept as numbers, and the box a step dirtied is one
+ * array reused from step to step (copy it to keep it).
  */
 export class Stroke {
   /**
@@ -77,27 +80,37 @@ export class Stroke {
     const { k, spans } = diskSpans(radius);
     this.k = k;
     this.spans = spans;
-    this.last = null;
-    this.bbox = null; // box of touched pixels, half-open
+    this.started = false;
+    this.lastRow = 0; // the previous point (float image coordinates)
+    this.lastCol = 0;
+    /** @type {number[] | null} box of touched pixels, half-open [r0, r1, c0, c1] */
+    this.bbox = null;
     this.changed = 0; // pixels whose value changed
+    /** the box dirtied by the current step: [r0, r1, c0, c1], valid while `stepped` */
+    this.step = [0, 0, 0, 0];
+    this.stepped = false;
   }
 
-  /** Stamp the disk at an integer centre; returns the dirty box (or null). */
+  /** Stamp the disk at an integer centre, growing `step` and `bbox`; true when a pixel was touched. */
   stamp(row, col) {
-    const { labels, touched, width, height, k, spans, label, preserve } = this;
-    let dirty = null;
+    const { labels, touched, width, height, k, spans, label, preserve, boxes } = this;
+    let r0 = height;
+    let r1 = -1;
+    let c0 = width;
+    let c1 = -1;
     for (let dr = -k; dr <= k; dr++) {
       const w = spans[dr + k];
       if (w < 0) continue;
       const r = row + dr;
       if (r < 0 || r >= height) continue;
-      const c0 = Math.max(col - w, 0);
-      const c1 = Math.min(col + w + 1, width);
-      if (c0 >= c1) continue;
-      for (const box of this.boxes) {
+      const ca = Math.max(col - w, 0);
+      const cb = Math.min(col + w + 1, width);
+      if (ca >= cb) continue;
+      for (let j = 0; j < boxes.length; j++) {
+        const box = boxes[j];
         if (r < box[0] || r >= box[1]) continue;
-        const a = Math.max(c0, box[2]);
-        const b = Math.min(c1, box[3]);
+        const a = Math.max(ca, box[2]);
+        const b = Math.min(cb, box[3]);
         if (a >= b) continue;
         const base = r * width;
         for (let i = base + a; i < base + b; i++) {
@@ -108,24 +121,72 @@ export class Stroke {
           }
           touched[i] = 1;
         }
-        dirty = unionBox(dirty, [r, r + 1, a, b]);
+        if (r < r0) r0 = r;
+        if (r + 1 > r1) r1 = r + 1;
+        if (a < c0) c0 = a;
+        if (b > c1) c1 = b;
       }
     }
-    if (dirty) this.bbox = unionBox(this.bbox, dirty);
-    return dirty;
+    if (r1 < 0) return false;
+    const s = this.step;
+    if (this.stepped) {
+      if (r0 < s[0]) s[0] = r0;
+      if (r1 > s[1]) s[1] = r1;
+      if (c0 < s[2]) s[2] = c0;
+      if (c1 > s[3]) s[3] = c1;
+    } else {
+      s[0] = r0;
+      s[1] = r1;
+      s[2] = c0;
+      s[3] = c1;
+      this.stepped = true;
+    }
+    const bb = this.bbox;
+    if (!bb) this.bbox = [r0, r1, c0, c1];
+    else {
+      if (r0 < bb[0]) bb[0] = r0;
+      if (r1 > bb[1]) bb[1] = r1;
+      if (c0 < bb[2]) bb[2] = c0;
+      if (c1 > bb[3]) bb[3] = c1;
+    }
+    return true;
   }
 
-  /** Extend the stroke to a float (row, col) point; returns the dirty box of this step (or null). */
+  /**
+   * Extend the stroke to the float point (row, col) (centres as in `segmentCentres`); returns the
+   * box this step dirtied (the reused `step` array) or null.
+   */
+  lineTo(row, col) {
+    this.stepped = false;
+    if (!this.started) {
+      this.started = true;
+      this.stamp(roundHalfUp(row), roundHalfUp(col));
+    } else {
+      const r0 = this.lastRow;
+      const c0 = this.lastCol;
+      const dRow = row - r0;
+      const dCol = col - c0;
+      const n = Math.max(Math.ceil(Math.abs(dRow)), Math.ceil(Math.abs(dCol)), 1);
+      // Consecutive duplicates are skipped within a segment (as segmentCentres does).
+      let lastR = NaN;
+      let lastC = NaN;
+      for (let i = 1; i <= n; i++) {
+        const r = roundHalfUp(r0 + (dRow * i) / n);
+        const c = roundHalfUp(c0 + (dCol * i) / n);
+        if (r === lastR && c === lastC) continue;
+        lastR = r;
+        lastC = c;
+        this.stamp(r, c);
+      }
+    }
+    this.lastRow = row;
+    this.lastCol = col;
+    return this.stepped ? this.step : null;
+  }
+
+  /** `lineTo` for a [row, col] point. */
   moveTo(point) {
-    let dirty = null;
-    const visit = (r, c) => {
-      const d = this.stamp(r, c);
-      if (d) dirty = unionBox(dirty, d);
-    };
-    if (this.last === null) segmentCentres(point, point, visit, true);
-    else segmentCentres(this.last, point, visit, false);
-    this.last = [point[0], point[1]];
-    return dirty;
+    return this.lineTo(point[0], point[1]);
   }
 
   /**

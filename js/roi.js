@@ -1,5 +1,5 @@
 // @ts-check
-// ROIs of the frame shown: the see-through overlay (with the brush outline), drawing, moving,
+// ROIs of the frame shown: the see-through overlay (the brush outline is js/editor.js's), drawing, moving,
 // resizing and deleting with the ROI tool. The session owns the ROIs; this view proposes changes
 // and shows what the `rois` trait says.
 
@@ -112,13 +112,17 @@ export class RoiLayer {
   /** Overlay: ROIs (see-through fill, solid outline, handles on the selected one) and the brush. */
   draw() {
     const { d } = this;
+    d.editor.drawCursor(); // the brush outline is the pointer's cursor or an element (js/editor.js)
     const canvas = d.ui.viewCanvas;
     const ctx = canvas.getContext ? canvas.getContext("2d") : null;
     if (!ctx) return;
     const s = d.viewSize();
     const dpr = (typeof window !== "undefined" && window.devicePixelRatio) || 1;
-    const W = Math.round(s.w * dpr);
-    const H = Math.round(s.h * dpr);
+    // Nothing to show (no ROI, no drag, no assist marks): a 0x0 backing store (the element still
+    // covers the viewport and takes the pointer), so the browser copies no empty layer per frame.
+    const empty = this.boxes.length === 0 && !this.drag && !d.assist.hasOverlay();
+    const W = empty ? 0 : Math.round(s.w * dpr);
+    const H = empty ? 0 : Math.round(s.h * dpr);
     if (canvas.width !== W || canvas.height !== H) {
       canvas.width = W;
       canvas.height = H;
@@ -160,13 +164,5 @@ export class RoiLayer {
       ctx.setLineDash([]);
     }
     d.assist?.drawOverlay(ctx);
-    const tool = d.model.get("tool");
-    if (d.hover && (tool === "brush" || tool === "eraser") && !d.space) {
-      ctx.beginPath();
-      ctx.arc(d.hover.x, d.hover.y, Math.max((d.model.get("brush_size") / 2) * scale, 1), 0, 2 * Math.PI);
-      ctx.strokeStyle = tool === "eraser" ? "#ff6060" : "#ffffff";
-      ctx.lineWidth = 1;
-      ctx.stroke();
-    }
   }
 }

@@ -279,6 +279,10 @@ export class ScribbleLayer {
     const hgt = renderer.viewHeight || 0;
     if (this.canvas.width !== w) this.canvas.width = w;
     if (this.canvas.height !== hgt) this.canvas.height = hgt;
+    // No marks on this frame: hide the canvas, so the browser does not copy an empty layer out
+    // at every frame of a brush stroke.
+    const shown = Boolean(this.current() && this.ensurePicture()?.canvas);
+    if (this.canvas.style.display !== (shown ? "" : "none")) this.canvas.style.display = shown ? "" : "none";
     const ctx = this.canvas.getContext("2d");
     if (!ctx) return; // no 2-D canvas (jsdom)
     ctx.setTransform(1, 0, 0, 1, 0, 0);

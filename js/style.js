@@ -24,8 +24,9 @@ export const CSS = `
 .segpaint-annotator canvas.segpaint-view { position: absolute; left: 0; top: 0; width: 100%; height: 100%;
   touch-action: none; }
 .segpaint-annotator .segpaint-status { font-family: var(--jp-code-font-family, monospace); white-space: nowrap;
-  overflow: hidden; text-overflow: ellipsis; min-height: 1.4em; cursor: pointer; }
-.segpaint-annotator .segpaint-status.segpaint-status-full { white-space: pre-wrap; overflow-wrap: anywhere; }
+  overflow: hidden; text-overflow: ellipsis; height: 1.4em; cursor: pointer; contain: strict; }
+.segpaint-annotator .segpaint-status.segpaint-status-full { white-space: pre-wrap; overflow-wrap: anywhere;
+  height: auto; min-height: 1.4em; contain: none; }
 .segpaint-annotator .segpaint-swatch { display: inline-block; width: 0.9em; height: 0.9em; margin: 0 4px;
   vertical-align: middle; border: 1px solid var(--jp-border-color1, #9e9e9e); border-radius: 2px; }
 .segpaint-annotator .segpaint-swatch-none { background: repeating-linear-gradient(45deg, transparent 0 2px, #9e9e9e 2px 3px); }

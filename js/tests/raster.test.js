@@ -88,6 +88,23 @@ describe("Stroke", () => {
     expect(labels[2 * 10 + 1]).toBe(3);
   });
 
+  it("returns each step's dirty box in one reused array, and the stroke's box grows with it", () => {
+    const labels = new Uint32Array(20 * 20);
+    const s = new Stroke({ labels, touched: new Uint8Array(400), width: 20, height: 20, radius: 1, label: 2 });
+    const first = s.lineTo(5, 5);
+    expect(first).toEqual([4, 7, 4, 7]);
+    const second = s.lineTo(5, 9); // centres (5, 6) .. (5, 9)
+    expect(second).toBe(first); // the same array: a pointer move allocates no box
+    expect(second).toEqual([4, 7, 5, 11]);
+    expect(s.bbox).toEqual([4, 7, 4, 11]);
+    expect(s.lineTo(-10, -10)).toEqual([0, 6, 1, 10]); // clipped to the frame
+    expect(s.lineTo(-30, -30)).toBe(null); // nothing inside the frame: no box
+    expect(s.bbox).toEqual([0, 7, 1, 11]);
+    // lineTo and moveTo paint the same pixels as the reference disks along the polyline
+    const pts = [[5, 5], [5, 9], [-10, -10], [-30, -30]];
+    expect(Array.from(labels, (v) => (v ? 1 : 0))).toEqual(Array.from(referenceMask(20, 20, pts, 1)));
+  });
+
   it("clips to ROIs when edits are locked", () => {
     const { labels, patch } = paint(10, 10, [[5, 0], [5, 9]], 0.5, 4, { clips: [[0, 10, 3, 5], [0, 10, 8, 9]] });
     const row = Array.from(labels.slice(50, 60));

@@ -127,6 +127,112 @@ describe("Annotator front-end", () => {
     expect(dbg.messagesSent).toBe(model.sent.length);
   });
 
+  it("paints every coalesced pointer event of a move, and redraws no ROI overlay during a stroke", async () => {
+    sendFrame(model, 0);
+    model.set("rois", [[0, 8, 0, 10]]); // an ROI on the overlay: it must not be redrawn per move
+    let overlayDraws = 0;
+    canvas.getContext = () => {
+      overlayDraws++;
+      return null;
+    };
+    const a = at(1, 1);
+    pointer(canvas, "pointerdown", a.x, a.y);
+    const drawsAtDown = overlayDraws;
+    // One pointermove standing for three the browser coalesced: (1, 3), (4, 3), (4, 8).
+    const e = new MouseEvent("pointermove", { clientX: at(4, 8).x, clientY: at(4, 8).y, bubbles: true });
+    Object.defineProperty(e, "pointerId", { value: 1 });
+    const coalesced = [at(1, 3), at(4, 3), at(4, 8)].map((p) => ({ clientX: p.x, clientY: p.y }));
+    Object.defineProperty(e, "getCoalescedEvents", { value: () => coalesced });
+    canvas.dispatchEvent(e);
+    expect(dbg.label(1, 2)).toBe(1); // between the press and the first coalesced point
+    expect(dbg.label(3, 3)).toBe(1); // on the way down to (4, 3)
+    expect(dbg.label(4, 6)).toBe(1); // on the way to (4, 8)
+    expect(dbg.label(6, 6)).toBe(0);
+    await new Promise((resolve) => requestAnimationFrame(resolve)); // hover work runs once per frame
+    expect(overlayDraws).toBe(drawsAtDown);
+    pointer(canvas, "pointerup", at(4, 8).x, at(4, 8).y);
+    expect(patches().length).toBe(1);
+    expect(patches()[0].content.bbox).toEqual([0, 6, 0, 10]);
+  });
+
+  it("shows a wide brush outline as an element under the pointer, red for the eraser, none for fill", async () => {
+    sendFrame(model, 0);
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const p = at(4, 5);
+    pointer(canvas, "pointermove", p.x, p.y);
+    await nextFrame();
+    const outline = root.querySelector(".segpaint-brush-cursor");
+    expect(outline).not.toBe(null);
+    expect(outline.style.display).not.toBe("none");
+    // brush_size 3 at the view's scale: a circle of radius 1.5 * scale around the pointer
+    const scale = at(0, 1).x - at(0, 0).x;
+    const r = 1.5 * scale;
+    expect(parseFloat(outline.style.width)).toBeCloseTo(2 * r + 1, 5);
+    const vp = root.querySelector(".segpaint-viewport").getBoundingClientRect();
+    const [tx, ty] = outline.style.transform.match(/-?[\d.]+/g).map(Number);
+    expect(tx + r + 0.5).toBeCloseTo(p.x - vp.left, 5);
+    expect(ty + r + 0.5).toBeCloseTo(p.y - vp.top, 5);
+    expect(outline.style.borderColor).toBe("rgb(255, 255, 255)");
+    model.set("tool", "eraser");
+    pointer(canvas, "pointermove", p.x + 1, p.y);
+    await nextFrame();
+    expect(outline.style.borderColor).toBe("rgb(255, 96, 96)");
+    model.set("tool", "fill");
+    pointer(canvas, "pointermove", p.x + 2, p.y);
+    await nextFrame();
+    expect(outline.style.display).toBe("none");
+    model.set("tool", "brush");
+    pointer(canvas, "pointermove", p.x, p.y);
+    await nextFrame();
+    expect(outline.style.display).not.toBe("none");
+    pointer(canvas, "pointerleave", p.x, p.y);
+    expect(outline.style.display).toBe("none");
+  });
+
+  it("shows a brush outline up to 128 px as the pointer's cursor image, the hand while panning", async () => {
+    sendFrame(model, 0);
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const scale = at(0, 1).x - at(0, 0).x;
+    model.set("brush_size", 1); // radius 0.5 px of the image: 0.5 * scale on screen
+    const p = at(4, 5);
+    pointer(canvas, "pointermove", p.x, p.y);
+    await nextFrame();
+    const outline = root.querySelector(".segpaint-brush-cursor");
+    expect(outline === null || outline.style.display === "none").toBe(true);
+    const size = Math.ceil(scale + 2);
+    expect(size).toBeLessThanOrEqual(128);
+    const css = canvas.style.cursor;
+    const svg = decodeURIComponent(css.match(/data:image\/svg\+xml,(.*?)"\)/)[1]);
+    expect(svg).toContain(`width='${size}'`);
+    expect(Number(svg.match(/ r='([\d.]+)'/)[1])).toBeCloseTo(0.5 * scale, 6);
+    expect(svg).toContain("stroke='#ffffff'");
+    expect(css).toMatch(new RegExp(`\\) ${Math.round(size / 2)} ${Math.round(size / 2)}, crosshair$`)); // hot spot: the centre
+    // A middle-button pan shows the hand, not the brush; the brush comes back at release.
+    pointer(canvas, "pointerdown", p.x, p.y, { button: 1 });
+    pointer(canvas, "pointermove", p.x + 5, p.y);
+    await nextFrame();
+    expect(canvas.style.cursor).toBe("grabbing");
+    pointer(canvas, "pointerup", p.x + 5, p.y, { button: 1 });
+    expect(canvas.style.cursor).toContain("data:image/svg+xml");
+    model.set("tool", "fill");
+    expect(canvas.style.cursor).toBe("crosshair");
+  });
+
+  it("keeps no backing store on the overlay or scribble canvas while they have nothing to show", () => {
+    // A canvas layer is copied out at every frame of a stroke: an empty one must not be there.
+    const ctx = new Proxy({}, { get: (t, k) => (k in t ? t[k] : () => {}), set: (t, k, v) => ((t[k] = v), true) });
+    canvas.getContext = () => ctx;
+    sendFrame(model, 0);
+    model.set("rois", []);
+    expect([canvas.width, canvas.height]).toEqual([0, 0]);
+    expect(root.querySelector("canvas.segpaint-scribble").style.display).toBe("none");
+    model.set("rois", [[1, 5, 1, 5]]);
+    expect(canvas.width).toBeGreaterThan(0); // the ROI is drawn
+    expect(canvas.height).toBeGreaterThan(0);
+    model.set("rois", []);
+    expect([canvas.width, canvas.height]).toEqual([0, 0]);
+  });
+
   it("erases and fills (fill with 0 deletes a cell), each as one patch", () => {
     sendFrame(model, 0);
     model.set("tool", "fill");
