@@ -7,8 +7,29 @@
 // An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
 // never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
 // Channels may be decimated by the transfer's preview step (`preview_step`); labels never are.
+// A preview's channels may be quantized: uint8 samples under contrast limits `quant: [lo, hi]`
+// (sample k stands for lo + k * (hi - lo) / 255, see `dequantize`), with the true `range`.
 
 /** @typedef {Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array | Float32Array | Float64Array} PixelArray */
+
+/**
+ * One channel of a transfer. A quantized one (a preview) has `quant`, `range` and `sourceDtype`.
+ * @typedef {object} ChannelBand
+ * @property {number} [index]
+ * @property {string} dtype dtype of `data`
+ * @property {PixelArray} data
+ * @property {number[]} [quant] [lo, hi]: sample k stands for lo + k * (hi - lo) / 255
+ * @property {number[]} [range] [min, max] of the channel's true values
+ * @property {string} [sourceDtype] dtype of the channel's true values
+ */
+
+/**
+ * The image value a sample stands for: itself, or for a quantized channel lo + k * (hi - lo) / 255.
+ * @param {number} sample @param {number[] | undefined} quant
+ */
+export function dequantize(sample, quant) {
+  return quant ? quant[0] + (sample * (quant[1] - quant[0])) / 255 : sample;
+}
 
 /**
  * A frame transfer being reassembled, then installed (see segpaint.widgets._wire.frame_messages).
@@ -21,7 +42,7 @@
  * @property {number} width
  * @property {number} previewStep channels are decimated by the preview step; labels never are
  * @property {number} chanWidth
- * @property {Map<number, {index?: number, dtype: string, data: PixelArray}>} channels
+ * @property {Map<number, ChannelBand>} channels
  * @property {Uint32Array | null} labels
  * @property {number} maxLabel
  * @property {number} labelsFilled
@@ -146,7 +167,15 @@ export class FrameAssembler {
     for (const ch of header.channels) {
       const ctor = DTYPES[ch.dtype];
       if (!ctor) throw new Error(`unsupported channel dtype ${ch.dtype}`);
-      channels.set(ch.index, { index: ch.index, dtype: ch.dtype, data: new ctor(chanHeight * chanWidth) });
+      /** @type {ChannelBand} */
+      const band = { index: ch.index, dtype: ch.dtype, data: new ctor(chanHeight * chanWidth) };
+      if (Array.isArray(ch.quant)) {
+        if (ch.dtype !== "uint8" || !(ch.quant[1] > ch.quant[0])) throw new Error(`quantized channel ${ch.index} must be uint8 with quant [lo, hi], lo < hi; got ${ch.dtype} ${JSON.stringify(ch.quant)}`);
+        band.quant = [Number(ch.quant[0]), Number(ch.quant[1])];
+        band.range = Array.isArray(ch.range) ? [Number(ch.range[0]), Number(ch.range[1])] : band.quant.slice();
+        band.sourceDtype = String(ch.source_dtype || "uint16");
+      }
+      channels.set(ch.index, band);
     }
     this.pending = {
       xfer: header.xfer,

@@ -670,11 +670,18 @@ class Annotator(anywidget.AnyWidget):
         if not wanted and not labels:
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
-        image = self.session.image(self.frame, channels=wanted) if wanted else None
+        # The whole (cached) frame, not session.image(channels=...): that copies every channel
+        # at full resolution before the preview keeps one pixel in step².
+        image = self.session.image(self.frame) if wanted else None
         chans = []
         if image is not None:
-            chans = [(c, image[k, ::step, ::step]) for k, c in enumerate(wanted)]
+            chans = [(c, image[c, ::step, ::step]) for c in wanted]
         lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
+        # A preview is what the screen shows first: 8 bits per sample under the contrast now on
+        # screen (half the bytes of uint16); the lossless channels are pulled right after it.
+        quantize = None
+        if step > 1:
+            quantize = {c: (float(self.contrast[c][0]), float(self.contrast[c][1])) for c in wanted}
         messages = frame_messages(
             xfer=next(self._xfers),
             frame=self.frame,
@@ -685,6 +692,7 @@ class Annotator(anywidget.AnyWidget):
             preview_step=step,
             partial=partial,
             max_bytes=CHUNK_BYTES,
+            quantize=quantize,
         )
         if not partial or step != self._sent_preview_step:
             self._sent_channels = set()
