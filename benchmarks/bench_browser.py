@@ -600,6 +600,7 @@ def bench_redraws(
                     ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
                     if ms < 0:
                         raise TimeoutError(f"{action} at {size}: no redraw within 20 s")
+                    first = nb.page.evaluate(FIRST_PICTURE_JS)
                     wait_quiet(nb.page, ws)
                     out, _ = ws.counts(t0, time.perf_counter())
                     if action == "contrast":  # release the slider: the limits go to Python
@@ -607,7 +608,21 @@ def bench_redraws(
                         nb.page.wait_for_timeout(100)
                     if rep >= args.warmup:
                         mb_in = ws.bytes_received(t0, time.perf_counter()) / 1e6
-                        samples.append({"redraw_ms": ms, "ws_out": float(out), "mb_in": mb_in})
+                        samples.append(
+                            {
+                                "redraw_ms": ms,
+                                "ws_out": float(out),
+                                "mb_in": mb_in,
+                                "receive_ms": float(first["receiveMs"]),
+                                "install_ms": float(first["installMs"]),
+                                "draw_ms": float(
+                                    nb.page.evaluate(
+                                        "() => document.querySelector('.segpaint-annotator')"
+                                        ".__segpaint.lastDrawMs"
+                                    )
+                                ),
+                            }
+                        )
                 H.save_screenshot(nb.page, f"bench_{action}_{size}")
                 row = {
                     "figure": action,
@@ -665,8 +680,10 @@ FIRST_PICTURE_JS = """
   // against the screen's (image pixels per device pixel), and their bytes per sample.
   const s = document.querySelector('.segpaint-annotator').__segpaint;
   const r = s.renderer;
+  const f = s.lastFrame || {receiveMs: -1, installMs: -1};
   return {step: r.previewStep, scale: s.view.scale, dpr: window.devicePixelRatio || 1,
-          bytes: r.channels.map((c) => c.data.BYTES_PER_ELEMENT)};
+          bytes: r.channels.map((c) => c.data.BYTES_PER_ELEMENT),
+          receiveMs: f.receiveMs, installMs: f.installMs};
 }
 """
 
@@ -716,6 +733,8 @@ def bench_remote_frame(
                     samples.append(
                         {
                             "first_picture_ms": ms,
+                            "receive_ms": float(first["receiveMs"]),
+                            "install_ms": float(first["installMs"]),
                             "mb_first": mb_first,
                             "mb_total": ws.bytes_received(t0, time.perf_counter()) / 1e6,
                             "preview_step": float(first["step"]),
@@ -743,6 +762,7 @@ def bench_remote_frame(
         f"frame    remote    {size:>5}² x {n_channels}ch +{args.latency_ms:.0f} ms "
         f"{args.bandwidth_mbit:.0f} Mbit/s | first picture {fmt(row['first_picture_ms'])} | "
         f"{row['mb_first']['p50']:.2f} MB before it, {row['mb_total']['p50']:.1f} MB in all | "
+        f"header->end {fmt(row['receive_ms'])}, install {fmt(row['install_ms'])} | "
         f"step {row['preview_step']['p50']:.0f} at scale {row['scale']['p50']:.3f}, "
         f"{row['bytes_per_sample']['p50']:.0f} B/sample, "
         f"display-resolution {row['display_ok']['p50']:.0f}, lossless after "
@@ -844,9 +864,16 @@ def format_redraw(row: dict[str, Any]) -> str:
         what = f"ws out during the slider change {row['ws_out']['p50']:.0f}"
     else:
         what = f"ws out during the drag (input events) {row['ws_out']['p50']:.0f}"
+    parts = ""
+    if row["painter"] == "segpaint":
+        parts = f" | draw {fmt(row['draw_ms'])}"
+        if row["figure"] == "frame":
+            parts = (
+                f" | header->end {fmt(row['receive_ms'])}, install {fmt(row['install_ms'])}{parts}"
+            )
     return (
         f"{row['figure']:<8} {row['painter']:<9} {row['size']:>5}² x {row['channels']}ch       | "
-        f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in | {what}"
+        f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in | {what}{parts}"
     )
 
 

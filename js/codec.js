@@ -137,13 +137,18 @@ export function writeLabelBox(labels, width, bbox, dtype, buffer) {
 
 /**
  * Decode a run-length encoded label image: `values[i]` repeated `lengths[i]` times, in C order.
- * Writes into `labels` starting at element `start`; returns the number of elements written.
+ * Writes into `labels` starting at element `start`; returns the number of elements covered.
+ * `zeroed`: `labels` is known to hold zeros there (a fresh buffer): runs of 0 are skipped, so
+ * the background of a 4096² frame never touches its 64 MB (the pages stay unmapped zeros).
+ * @param {Uint32Array} labels @param {number} start @param {ArrayLike<number>} values
+ * @param {ArrayLike<number>} lengths @param {boolean} [zeroed]
  */
-export function decodeRuns(labels, start, values, lengths) {
+export function decodeRuns(labels, start, values, lengths, zeroed = false) {
   let pos = start;
   for (let i = 0; i < values.length; i++) {
     const n = lengths[i];
-    labels.fill(values[i], pos, pos + n);
+    const v = values[i];
+    if (v !== 0 || !zeroed) labels.fill(v, pos, pos + n);
     pos += n;
   }
   return pos - start;
@@ -199,11 +204,12 @@ export class FrameAssembler {
     const p = this.pending;
     if (!p || msg.xfer !== p.xfer) return false;
     if (msg.key === "labels") {
+      if (!p.labels) throw new Error(`a labels band in transfer ${p.xfer}, whose header has labels=false`);
       if (msg.encoding === "rle") {
         const values = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[0]);
         const lengths = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[1]);
         // RLE bands carry their start element (runs need not end on a row boundary).
-        decodeRuns(p.labels, msg.start, values, lengths);
+        decodeRuns(p.labels, msg.start, values, lengths, true); // p.labels is fresh from begin()
       } else {
         writeLabelBox(p.labels, p.width, [msg.row0, msg.row1, 0, p.width], msg.dtype, buffers[0]);
       }

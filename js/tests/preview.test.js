@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dequantize, FrameAssembler } from "../codec.js";
+import { decodeRuns, dequantize, FrameAssembler } from "../codec.js";
 import { buildLut, intensity, pack10 } from "../colors.js";
 import { Renderer } from "../render.js";
 
@@ -120,5 +120,21 @@ describe("quantized preview channels", () => {
         expect(lut[v]).toBe(pack10((i * 255 + 127) / 255 | 0, (i * 128 + 127) / 255 | 0, 0));
       }
     }
+  });
+
+  it("run-length labels land bit-exact; zero runs are skipped only in a buffer known to be zeroed", () => {
+    const values = Uint32Array.from([0, 4294967295, 0, 7]);
+    const lengths = Uint32Array.from([5, 2, 3, 14]);
+    const [[header]] = previewMessages(3);
+    const a = new FrameAssembler();
+    a.begin({ ...header, xfer: 3, labels: true, max_label: 4294967295 });
+    a.band({ type: "band", xfer: 3, key: "labels", encoding: "rle", start: 0, runs: 4 }, [new DataView(values.buffer), new DataView(lengths.buffer)]);
+    const p = a.end({ type: "frame-end", xfer: 3 });
+    const want = [];
+    values.forEach((v, i) => { for (let k = 0; k < lengths[i]; k++) want.push(v); });
+    expect(Array.from(p.labels)).toEqual(want);
+    const dirty = new Uint32Array(24).fill(9);
+    expect(decodeRuns(dirty, 0, values, lengths)).toBe(24);
+    expect(Array.from(dirty)).toEqual(want); // not known to be zeroed: every run written
   });
 });

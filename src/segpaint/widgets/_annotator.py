@@ -709,13 +709,13 @@ class Annotator(anywidget.AnyWidget):
         visible = [c for c, v in enumerate(self.channel_visible) if v]
         if not visible:
             return
-        image = self.session.image(self.frame, channels=visible)
+        image = self.session.image(self.frame)  # the cached frame: bands are views of it, no copy
         messages = frame_messages(
             xfer=next(self._xfers),
             frame=self.frame,
             population=self.population,
             shape=self.session.frame_shape,
-            channels=[(c, image[k]) for k, c in enumerate(visible)],
+            channels=[(c, image[c]) for c in visible],
             labels=None,
             preview_step=1,
             partial=True,
