@@ -11,7 +11,11 @@ Runs JupyterLab on loopback and drives it with headless Chromium (Debian's ``chr
   page's ``performance.timeOrigin + performance.now()``, the same system clock), messages per stroke
   (comm messages handled by the kernel; websocket frames out/in), and ``move cost`` (main-thread
   task time of the page per pointer move, from Chromium's ``Performance.getMetrics``);
-- the same strokes with 50 ms added each way by a loopback TCP proxy (the remote-kernel case);
+- the same strokes through a loopback TCP proxy adding 50 ms each way and limiting each
+  direction to 50 Mbit/s (``--latency-ms``, ``--bandwidth-mbit``: the remote-kernel case);
+- ``frame_remote``: frame slider -> first picture through that proxy at 2048² x 2 channels
+  uint16, the picture's level of detail against the screen's (``display_ok``) and the bytes it
+  waited for; the lossless channels that follow arrive before the next change;
 - frame switch (frame slider → new frame drawn) at 2048² x 2 channels uint16 and 4096² x 1 channel;
 - contrast change (contrast slider → redrawn) at 2048², with the websocket frames it sent;
 - scrub: frame changes at 2048² x 2 channels, each 200 ms after the previous one was drawn (so
@@ -24,6 +28,7 @@ p50/p95 over ``--reps`` repetitions after ``--warmup``; a table on stdout and JS
 Usage::
 
     .venv/bin/python benchmarks/bench_browser.py [--reps 12] [--warmup 2] [--quick]
+        [--only strokes scrub redraw remote baseline] [--latency-sizes 2048] [--out name.json]
 """
 
 from __future__ import annotations

@@ -154,16 +154,41 @@ export function decodeRuns(labels, start, values, lengths, zeroed = false) {
   return pos - start;
 }
 
+/** Retired channel arrays kept for reuse (two channels, preview and full resolution). */
+export const SPARE_ARRAYS = 4;
+
 /** Reassembles a frame sent as a header, row bands per array, and an end marker. */
 export class FrameAssembler {
   constructor() {
     /** @type {Frame | null} */
     this.pending = null;
+    /**
+     * Channel arrays no longer shown (`retire`), reused by the next transfer of their type and
+     * length: scrubbing then allocates no new megabytes per frame (nor makes the collector free
+     * them). Every sample of a reused array is overwritten before its transfer is installed.
+     * @type {PixelArray[]}
+     */
+    this.spare = [];
+  }
+
+  /** Hand back a channel array nobody shows any more. @param {PixelArray} data */
+  retire(data) {
+    if (this.spare.includes(data)) return;
+    this.spare.push(data);
+    if (this.spare.length > SPARE_ARRAYS) this.spare.shift();
+  }
+
+  /** @param {new (n: number) => PixelArray} ctor @param {number} n */
+  take(ctor, n) {
+    const i = this.spare.findIndex((a) => a instanceof ctor && a.length === n);
+    return i >= 0 ? this.spare.splice(i, 1)[0] : new ctor(n);
   }
 
   /** Start a transfer from a "frame" header; returns the pending transfer. */
   begin(header) {
     const { height, width } = header;
+    // An abandoned transfer's arrays were never shown: reuse them.
+    if (this.pending) for (const ch of this.pending.channels.values()) this.retire(ch.data);
     // Channels may come decimated by the preview step (matched to the zoom); labels never.
     const previewStep = header.preview_step || 1;
     const chanHeight = Math.ceil(height / previewStep);
@@ -173,7 +198,7 @@ export class FrameAssembler {
       const ctor = DTYPES[ch.dtype];
       if (!ctor) throw new Error(`unsupported channel dtype ${ch.dtype}`);
       /** @type {ChannelBand} */
-      const band = { index: ch.index, dtype: ch.dtype, data: new ctor(chanHeight * chanWidth) };
+      const band = { index: ch.index, dtype: ch.dtype, data: this.take(ctor, chanHeight * chanWidth) };
       if (Array.isArray(ch.quant)) {
         if (ch.dtype !== "uint8" || !(ch.quant[1] > ch.quant[0])) throw new Error(`quantized channel ${ch.index} must be uint8 with quant [lo, hi], lo < hi; got ${ch.dtype} ${JSON.stringify(ch.quant)}`);
         band.quant = [Number(ch.quant[0]), Number(ch.quant[1])];

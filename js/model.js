@@ -294,6 +294,8 @@ export class ModelState {
   install(p) {
     const sizeChanged = p.height !== this.height || p.width !== this.width;
     const newFrame = !p.partial || sizeChanged || p.frame !== this.frame;
+    // Arrays this transfer replaces: once every view shows the new ones, the assembler reuses them.
+    const replaced = newFrame || p.previewStep !== this.previewStep ? [...this.channelData.values()] : [...p.channels.keys()].map((i) => this.channelData.get(i));
     if (newFrame || p.previewStep !== this.previewStep) this.channelData = new Map();
     this.previewStep = p.previewStep;
     for (const [idx, ch] of p.channels) {
@@ -319,6 +321,8 @@ export class ModelState {
       this.labels = new Uint32Array(n);
     }
     for (const v of this.views.keys()) v.frame?.(p);
+    const shown = new Set([...this.channelData.values()].map((ch) => ch.data));
+    for (const ch of replaced) if (ch && !shown.has(ch.data)) this.assembler.retire(ch.data);
   }
 
   /**

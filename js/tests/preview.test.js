@@ -138,3 +138,29 @@ describe("quantized preview channels", () => {
     expect(Array.from(dirty)).toEqual(want); // not known to be zeroed: every run written
   });
 });
+
+describe("channel arrays reused across transfers", () => {
+  it("a retired array is reused for the next transfer of its size and every sample is rewritten", () => {
+    const a = new FrameAssembler();
+    const first = assemble(previewMessages(1));
+    const old = first.channels.get(0).data;
+    old.fill(77); // what a shown-and-replaced array holds: anything
+    a.retire(old);
+    a.retire(old); // twice: still one spare
+    expect(a.spare.length).toBe(1);
+    for (const [msg, buffers] of previewMessages(2)) {
+      if (msg.type === "frame") a.begin(msg);
+      else if (msg.type === "band") a.band(msg, buffers);
+    }
+    const p = a.end({ type: "frame-end", xfer: 2 });
+    expect(p.channels.get(0).data).toBe(old);
+    expect(Array.from(p.channels.get(0).data)).toEqual(Array.from(quantized()));
+    expect(a.spare.length).toBe(0);
+    // A transfer abandoned by the next header hands its arrays back; other sizes are not taken.
+    a.begin({ ...previewMessages(3)[0][0], xfer: 3 });
+    const abandoned = a.pending.channels.get(0).data;
+    a.begin({ ...previewMessages(4)[0][0], xfer: 4, preview_step: 1, channels: [{ index: 0, dtype: "uint16" }] });
+    expect(a.spare).toEqual([abandoned]);
+    expect(a.pending.channels.get(0).data).not.toBe(abandoned);
+  });
+});
