@@ -282,6 +282,10 @@ export class Display {
       this.fitted = true;
     }
     renderer.setView(this.view.scale, this.view.tx, this.view.ty);
+    // The level of detail asked for follows the view as it is now: a resize seen first here (not
+    // by the ResizeObserver) or the first fit must not leave Python sending a coarser preview
+    // than the screen shows (bench_browser's frame_remote checks it).
+    this.syncPreviewStep();
     // Draw at once (not on the next animation frame) so a frame change shows as soon as data arrived.
     this.redraw();
     if (state.previewStep === 1) ui.root.setAttribute("data-full-frame", String(state.frame));
