@@ -11,7 +11,11 @@ Runs JupyterLab on loopback and drives it with headless Chromium (Debian's ``chr
   page's ``performance.timeOrigin + performance.now()``, the same system clock), messages per stroke
   (comm messages handled by the kernel; websocket frames out/in), and ``move cost`` (main-thread
   task time of the page per pointer move, from Chromium's ``Performance.getMetrics``);
-- the same strokes with 50 ms added each way by a loopback TCP proxy (the remote-kernel case);
+- the same strokes through a loopback TCP proxy adding 50 ms each way and limiting each
+  direction to 50 Mbit/s (``--latency-ms``, ``--bandwidth-mbit``: the remote-kernel case);
+- ``frame_remote``: frame slider -> first picture through that proxy at 2048² x 2 channels
+  uint16, the picture's level of detail against the screen's (``display_ok``) and the bytes it
+  waited for; the lossless channels that follow arrive before the next change;
 - frame switch (frame slider → new frame drawn) at 2048² x 2 channels uint16 and 4096² x 1 channel;
 - contrast change (contrast slider → redrawn) at 2048², with the websocket frames it sent;
 - scrub: frame changes at 2048² x 2 channels, each 200 ms after the previous one was drawn (so
@@ -24,6 +28,7 @@ p50/p95 over ``--reps`` repetitions after ``--warmup``; a table on stdout and JS
 Usage::
 
     .venv/bin/python benchmarks/bench_browser.py [--reps 12] [--warmup 2] [--quick]
+        [--only strokes scrub redraw remote baseline] [--latency-sizes 2048] [--out name.json]
 """
 
 from __future__ import annotations
@@ -76,14 +81,23 @@ H = _load_harness()
 # latency proxy: loopback TCP forwarder that delays every chunk by `delay_s` in each direction
 # --------------------------------------------------------------------------------------------
 class LatencyProxy:
-    """Forward ``127.0.0.1:port`` to ``127.0.0.1:target_port``, holding data ``delay_s`` each way.
+    """Forward ``127.0.0.1:port`` to ``127.0.0.1:target_port`` like a slow network link.
 
-    Order is kept per direction; bandwidth is not limited. HTTP and websockets both pass.
+    Every chunk is held ``delay_s`` in each direction, and with ``bandwidth_bps`` > 0 each
+    direction of each connection is a token bucket of that many bits per second (a serial link:
+    a chunk leaves once the link has sent the chunks before it). Order is kept per direction; HTTP
+    and websockets both pass. Both settings may change while connections are open.
     """
 
-    def __init__(self, target_port: int, *, delay_s: float = 0.0) -> None:
+    PIECE = 16 * 1024
+    """Bytes released at once by the bandwidth limit (smooth at 50 Mbit/s: 2.6 ms a piece)."""
+
+    def __init__(
+        self, target_port: int, *, delay_s: float = 0.0, bandwidth_bps: float = 0.0
+    ) -> None:
         self.target_port = target_port
         self.delay_s = delay_s
+        self.bandwidth_bps = bandwidth_bps
         self.port = H.free_port()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -106,11 +120,16 @@ class LatencyProxy:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:
+            link_free = 0.0  # when the link has sent everything before (bandwidth limit)
             while True:
                 due, chunk = await queue.get()
                 if not chunk:
                     break
-                wait = due - time.perf_counter()
+                at = due
+                if self.bandwidth_bps > 0:
+                    at = max(due, link_free)
+                    link_free = at + len(chunk) * 8 / self.bandwidth_bps
+                wait = at - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 writer.write(chunk)
@@ -122,7 +141,9 @@ class LatencyProxy:
         try:
             while True:
                 chunk = await reader.read(1 << 20)
-                queue.put_nowait((time.perf_counter() + self.delay_s, chunk))
+                due = time.perf_counter() + self.delay_s
+                for k in range(0, max(len(chunk), 1), self.PIECE):
+                    queue.put_nowait((due, chunk[k : k + self.PIECE]))
                 if not chunk:
                     break
         except OSError:
@@ -531,6 +552,7 @@ def bench_strokes(
                 painter = Painter(kind, nb)
                 idle = idle_task_ms(cdp)
                 proxy.delay_s = latency_ms / 1000.0
+                proxy.bandwidth_bps = args.bandwidth_mbit * 1e6 if latency_ms else 0.0
                 try:
                     samples = []
                     for rep in range(args.warmup + args.reps):
@@ -539,12 +561,14 @@ def bench_strokes(
                             samples.append(sample)
                 finally:
                     proxy.delay_s = 0.0
+                    proxy.bandwidth_bps = 0.0
                 H.save_screenshot(nb.page, f"bench_stroke_{kind}_{size}_{int(latency_ms)}ms")
             row = {
                 "figure": "stroke",
                 "painter": kind,
                 "size": size,
                 "added_latency_ms": latency_ms,
+                "bandwidth_mbit": args.bandwidth_mbit if latency_ms else 0.0,
                 "reps": len(samples),
                 **summarise(samples),
                 "idle_page_ms_per_move_interval": idle,
@@ -581,6 +605,7 @@ def bench_redraws(
                     ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
                     if ms < 0:
                         raise TimeoutError(f"{action} at {size}: no redraw within 20 s")
+                    first = nb.page.evaluate(FIRST_PICTURE_JS)
                     wait_quiet(nb.page, ws)
                     out, _ = ws.counts(t0, time.perf_counter())
                     if action == "contrast":  # release the slider: the limits go to Python
@@ -588,7 +613,21 @@ def bench_redraws(
                         nb.page.wait_for_timeout(100)
                     if rep >= args.warmup:
                         mb_in = ws.bytes_received(t0, time.perf_counter()) / 1e6
-                        samples.append({"redraw_ms": ms, "ws_out": float(out), "mb_in": mb_in})
+                        samples.append(
+                            {
+                                "redraw_ms": ms,
+                                "ws_out": float(out),
+                                "mb_in": mb_in,
+                                "receive_ms": float(first["receiveMs"]),
+                                "install_ms": float(first["installMs"]),
+                                "draw_ms": float(
+                                    nb.page.evaluate(
+                                        "() => document.querySelector('.segpaint-annotator')"
+                                        ".__segpaint.lastDrawMs"
+                                    )
+                                ),
+                            }
+                        )
                 H.save_screenshot(nb.page, f"bench_{action}_{size}")
                 row = {
                     "figure": action,
@@ -636,6 +675,103 @@ def bench_scrub(
         f"scrub    segpaint  {size:>5}² x {n_channels}ch       | "
         f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in per change | "
         f"next change {pause_ms} ms after each draw"
+    )
+    return [row]
+
+
+FIRST_PICTURE_JS = """
+() => {
+  // What the first picture after a frame change holds: the level of detail of its channels
+  // against the screen's (image pixels per device pixel), and their bytes per sample.
+  const s = document.querySelector('.segpaint-annotator').__segpaint;
+  const r = s.renderer;
+  const f = s.lastFrame || {receiveMs: -1, installMs: -1};
+  return {step: r.previewStep, scale: s.view.scale, dpr: window.devicePixelRatio || 1,
+          bytes: r.channels.map((c) => c.data.BYTES_PER_ELEMENT),
+          receiveMs: f.receiveMs, installMs: f.installMs};
+}
+"""
+
+
+def bench_remote_frame(
+    browser: Any,
+    server: Any,
+    proxy: LatencyProxy,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Frame change -> first picture through the slow-link proxy, at 2048² x 2 channels.
+
+    The page talks to the kernel through ``proxy`` (``--latency-ms`` each way, ``--bandwidth-mbit``
+    per direction). Each change starts from an idle widget (the lossless data of the previous one
+    all arrived); the figure is frame slider -> the new frame first drawn, and that picture's
+    level of detail is checked against the screen (``display_ok``: at most one image pixel per
+    device pixel dropped, i.e. preview step <= 1 / (scale * devicePixelRatio)).
+    """
+    size, n_channels = 2048, 2
+    cells = segpaint_cells(3, n_channels, size)
+    with opened(browser, server, "remote_frame.ipynb", cells, port=proxy.port) as (nb, ws, _cdp):
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', timeout=180, name="bench")
+        proxy.delay_s = args.latency_ms / 1000.0
+        proxy.bandwidth_bps = args.bandwidth_mbit * 1e6
+        try:
+            wait_quiet(nb.page, ws, quiet_s=1.0, timeout_s=60)
+            samples = []
+            for rep in range(args.warmup + args.reps):
+                t0 = time.perf_counter()
+                params = {"action": "frame", "frame": (rep + 1) % 3, "channel": 0, "value": 0}
+                ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
+                if ms < 0:
+                    raise TimeoutError(f"remote frame change at {size}: no picture within 20 s")
+                first = nb.page.evaluate(FIRST_PICTURE_JS)
+                mb_first = ws.bytes_received(t0, time.perf_counter()) / 1e6
+                # The lossless bands follow; the next change starts once they all arrived.
+                wait_quiet(nb.page, ws, quiet_s=1.0, timeout_s=60)
+                full = bool(
+                    nb.page.evaluate(
+                        "() => document.querySelector('.segpaint-annotator')"
+                        ".getAttribute('data-full-frame') !== ''"
+                    )
+                )
+                shows = first["step"] * first["scale"] * first["dpr"]
+                if rep >= args.warmup:
+                    samples.append(
+                        {
+                            "first_picture_ms": ms,
+                            "receive_ms": float(first["receiveMs"]),
+                            "install_ms": float(first["installMs"]),
+                            "mb_first": mb_first,
+                            "mb_total": ws.bytes_received(t0, time.perf_counter()) / 1e6,
+                            "preview_step": float(first["step"]),
+                            "scale": float(first["scale"]),
+                            "bytes_per_sample": float(max(first["bytes"] or [0])),
+                            "display_ok": float(shows <= 1.0 + 1e-6),
+                            "lossless_after": float(full),
+                        }
+                    )
+        finally:
+            proxy.delay_s = 0.0
+            proxy.bandwidth_bps = 0.0
+        H.save_screenshot(nb.page, f"bench_frame_remote_{size}")
+    row = {
+        "figure": "frame_remote",
+        "painter": "segpaint",
+        "size": size,
+        "channels": n_channels,
+        "added_latency_ms": args.latency_ms,
+        "bandwidth_mbit": args.bandwidth_mbit,
+        "reps": len(samples),
+        **summarise(samples),
+    }
+    log(
+        f"frame    remote    {size:>5}² x {n_channels}ch +{args.latency_ms:.0f} ms "
+        f"{args.bandwidth_mbit:.0f} Mbit/s | first picture {fmt(row['first_picture_ms'])} | "
+        f"{row['mb_first']['p50']:.2f} MB before it, {row['mb_total']['p50']:.1f} MB in all | "
+        f"header->end {fmt(row['receive_ms'])}, install {fmt(row['install_ms'])} | "
+        f"step {row['preview_step']['p50']:.0f} at scale {row['scale']['p50']:.3f}, "
+        f"{row['bytes_per_sample']['p50']:.0f} B/sample, "
+        f"display-resolution {row['display_ok']['p50']:.0f}, lossless after "
+        f"{row['lossless_after']['p50']:.0f}"
     )
     return [row]
 
@@ -733,9 +869,16 @@ def format_redraw(row: dict[str, Any]) -> str:
         what = f"ws out during the slider change {row['ws_out']['p50']:.0f}"
     else:
         what = f"ws out during the drag (input events) {row['ws_out']['p50']:.0f}"
+    parts = ""
+    if row["painter"] == "segpaint":
+        parts = f" | draw {fmt(row['draw_ms'])}"
+        if row["figure"] == "frame":
+            parts = (
+                f" | header->end {fmt(row['receive_ms'])}, install {fmt(row['install_ms'])}{parts}"
+            )
     return (
         f"{row['figure']:<8} {row['painter']:<9} {row['size']:>5}² x {row['channels']}ch       | "
-        f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in | {what}"
+        f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in | {what}{parts}"
     )
 
 
@@ -743,9 +886,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[512, 2048])
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--latency-sizes", type=int, nargs="*", default=[512])
+    parser.add_argument(
+        "--bandwidth-mbit",
+        type=float,
+        default=50.0,
+        help="bandwidth per direction of the remote-kernel proxy (strokes and frame_remote)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["strokes", "scrub", "redraw", "remote", "baseline"],
+        help="run only these figures (default: all)",
+    )
     parser.add_argument(
         "--painters",
         nargs="+",
@@ -755,6 +910,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-redraw", action="store_true")
     parser.add_argument("--skip-strokes", action="store_true")
     parser.add_argument("--only-scrub", action="store_true", help="only the scrub figure")
+    parser.add_argument(
+        "--out", default="browser.json", help="file name of the JSON in benchmarks/results/"
+    )
     parser.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up (a smoke run)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -765,6 +923,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from playwright.sync_api import sync_playwright
+
+    def wanted(figure: str) -> bool:
+        if args.only:
+            return figure in args.only
+        if args.only_scrub:
+            return figure == "scrub"
+        if figure == "strokes":
+            return not args.skip_strokes
+        if figure in ("redraw", "baseline"):
+            return not args.skip_redraw
+        return True
 
     def log(line: str) -> None:
         print(line, flush=True)
@@ -783,16 +952,17 @@ def main(argv: list[str] | None = None) -> int:
                         "p50 / p95 in ms; msgs = comm messages the kernel handled per stroke; "
                         "ws = websocket frames out/in; move = page task ms per pointer move"
                     )
-                    rows = (
-                        []
-                        if args.skip_strokes or args.only_scrub
-                        else bench_strokes(browser, server, proxy, args, log)
-                    )
-                    rows += bench_scrub(browser, server, args, log)
-                    if not args.skip_redraw and not args.only_scrub:
+                    rows = []
+                    if wanted("strokes"):
+                        rows += bench_strokes(browser, server, proxy, args, log)
+                    if wanted("scrub"):
+                        rows += bench_scrub(browser, server, args, log)
+                    if wanted("remote"):
+                        rows += bench_remote_frame(browser, server, proxy, args, log)
+                    if wanted("redraw"):
                         rows += bench_redraws(browser, server, args, log)
-                        if "ipycanvas" in args.painters:
-                            rows += bench_redraws_baseline(browser, server, args, log)
+                    if wanted("baseline") and "ipycanvas" in args.painters:
+                        rows += bench_redraws_baseline(browser, server, args, log)
                     chromium_version = browser.version
                 finally:
                     browser.close()
@@ -825,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
         check=False,
     ).stdout.strip()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "browser.json"
+    out = RESULTS / args.out
     out.write_text(
         json.dumps(
             {

@@ -4,6 +4,7 @@
 // trait goes to Python once, on release.
 
 import { parseHex, percentileLimits } from "./colors.js";
+import { dequantize } from "./codec.js";
 import { h, nameControls } from "./dom.js";
 import { fmt } from "./display.js";
 
@@ -166,7 +167,9 @@ export class ChannelPanel {
         }
         const cl = this.get("contrast").map((/** @type {number[]} */ x) => x.slice());
         const [pLow, pHigh] = d.model.get("auto_percentiles") || [1, 99.8];
-        cl[c] = percentileLimits(ch.data, ch.dtype, pLow, pHigh);
+        // On a quantized preview the percentiles are of its samples: map them back to values.
+        cl[c] = percentileLimits(ch.data, ch.dtype, pLow, pHigh).map((v) => dequantize(v, ch.quant));
+        if (!(cl[c][1] > cl[c][0])) cl[c] = [cl[c][0], cl[c][0] + 1];
         d.save("contrast", cl);
         this.sync();
       });
@@ -201,7 +204,7 @@ export class ChannelPanel {
     this.controls.forEach((ctl, c) => {
       const [mn, mx] = this.range(c);
       const ch = this.d.state.channelData.get(c);
-      const isInt = !ch || ch.dtype !== "float32";
+      const isInt = !ch || (ch.sourceDtype || ch.dtype) !== "float32";
       const step = isInt ? 1 : (mx - mn) / 1000 || 0.001;
       for (const s of [ctl.lo, ctl.hi]) {
         s.min = String(mn);
@@ -282,8 +285,8 @@ export class ChannelPanel {
       } catch {
         /* default white */
       }
-      const [lo, hi] = cl[idx] || percentileLimits(ch.data, ch.dtype);
-      list.push({ index: idx, dtype: ch.dtype, data: ch.data, visible: vis[idx] !== false, rgb, lo, hi, gamma: g[idx] ?? 1 });
+      const [lo, hi] = cl[idx] || ch.quant || percentileLimits(ch.data, ch.dtype);
+      list.push({ index: idx, dtype: ch.dtype, data: ch.data, quant: ch.quant, visible: vis[idx] !== false, rgb, lo, hi, gamma: g[idx] ?? 1 });
     }
     return list;
   }

@@ -7,8 +7,29 @@
 // An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
 // never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
 // Channels may be decimated by the transfer's preview step (`preview_step`); labels never are.
+// A preview's channels may be quantized: uint8 samples under contrast limits `quant: [lo, hi]`
+// (sample k stands for lo + k * (hi - lo) / 255, see `dequantize`), with the true `range`.
 
 /** @typedef {Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array | Float32Array | Float64Array} PixelArray */
+
+/**
+ * One channel of a transfer. A quantized one (a preview) has `quant`, `range` and `sourceDtype`.
+ * @typedef {object} ChannelBand
+ * @property {number} [index]
+ * @property {string} dtype dtype of `data`
+ * @property {PixelArray} data
+ * @property {number[]} [quant] [lo, hi]: sample k stands for lo + k * (hi - lo) / 255
+ * @property {number[]} [range] [min, max] of the channel's true values
+ * @property {string} [sourceDtype] dtype of the channel's true values
+ */
+
+/**
+ * The image value a sample stands for: itself, or for a quantized channel lo + k * (hi - lo) / 255.
+ * @param {number} sample @param {number[] | undefined} quant
+ */
+export function dequantize(sample, quant) {
+  return quant ? quant[0] + (sample * (quant[1] - quant[0])) / 255 : sample;
+}
 
 /**
  * A frame transfer being reassembled, then installed (see segpaint.widgets._wire.frame_messages).
@@ -21,7 +42,7 @@
  * @property {number} width
  * @property {number} previewStep channels are decimated by the preview step; labels never are
  * @property {number} chanWidth
- * @property {Map<number, {index?: number, dtype: string, data: PixelArray}>} channels
+ * @property {Map<number, ChannelBand>} channels
  * @property {Uint32Array | null} labels
  * @property {number} maxLabel
  * @property {number} labelsFilled
@@ -116,28 +137,58 @@ export function writeLabelBox(labels, width, bbox, dtype, buffer) {
 
 /**
  * Decode a run-length encoded label image: `values[i]` repeated `lengths[i]` times, in C order.
- * Writes into `labels` starting at element `start`; returns the number of elements written.
+ * Writes into `labels` starting at element `start`; returns the number of elements covered.
+ * `zeroed`: `labels` is known to hold zeros there (a fresh buffer): runs of 0 are skipped, so
+ * the background of a 4096² frame never touches its 64 MB (the pages stay unmapped zeros).
+ * @param {Uint32Array} labels @param {number} start @param {ArrayLike<number>} values
+ * @param {ArrayLike<number>} lengths @param {boolean} [zeroed]
  */
-export function decodeRuns(labels, start, values, lengths) {
+export function decodeRuns(labels, start, values, lengths, zeroed = false) {
   let pos = start;
   for (let i = 0; i < values.length; i++) {
     const n = lengths[i];
-    labels.fill(values[i], pos, pos + n);
+    const v = values[i];
+    if (v !== 0 || !zeroed) labels.fill(v, pos, pos + n);
     pos += n;
   }
   return pos - start;
 }
+
+/** Retired channel arrays kept for reuse (two channels, preview and full resolution). */
+export const SPARE_ARRAYS = 4;
 
 /** Reassembles a frame sent as a header, row bands per array, and an end marker. */
 export class FrameAssembler {
   constructor() {
     /** @type {Frame | null} */
     this.pending = null;
+    /**
+     * Channel arrays no longer shown (`retire`), reused by the next transfer of their type and
+     * length: scrubbing then allocates no new megabytes per frame (nor makes the collector free
+     * them). Every sample of a reused array is overwritten before its transfer is installed.
+     * @type {PixelArray[]}
+     */
+    this.spare = [];
+  }
+
+  /** Hand back a channel array nobody shows any more. @param {PixelArray} data */
+  retire(data) {
+    if (this.spare.includes(data)) return;
+    this.spare.push(data);
+    if (this.spare.length > SPARE_ARRAYS) this.spare.shift();
+  }
+
+  /** @param {new (n: number) => PixelArray} ctor @param {number} n */
+  take(ctor, n) {
+    const i = this.spare.findIndex((a) => a instanceof ctor && a.length === n);
+    return i >= 0 ? this.spare.splice(i, 1)[0] : new ctor(n);
   }
 
   /** Start a transfer from a "frame" header; returns the pending transfer. */
   begin(header) {
     const { height, width } = header;
+    // An abandoned transfer's arrays were never shown: reuse them.
+    if (this.pending) for (const ch of this.pending.channels.values()) this.retire(ch.data);
     // Channels may come decimated by the preview step (matched to the zoom); labels never.
     const previewStep = header.preview_step || 1;
     const chanHeight = Math.ceil(height / previewStep);
@@ -146,7 +197,15 @@ export class FrameAssembler {
     for (const ch of header.channels) {
       const ctor = DTYPES[ch.dtype];
       if (!ctor) throw new Error(`unsupported channel dtype ${ch.dtype}`);
-      channels.set(ch.index, { index: ch.index, dtype: ch.dtype, data: new ctor(chanHeight * chanWidth) });
+      /** @type {ChannelBand} */
+      const band = { index: ch.index, dtype: ch.dtype, data: this.take(ctor, chanHeight * chanWidth) };
+      if (Array.isArray(ch.quant)) {
+        if (ch.dtype !== "uint8" || !(ch.quant[1] > ch.quant[0])) throw new Error(`quantized channel ${ch.index} must be uint8 with quant [lo, hi], lo < hi; got ${ch.dtype} ${JSON.stringify(ch.quant)}`);
+        band.quant = [Number(ch.quant[0]), Number(ch.quant[1])];
+        band.range = Array.isArray(ch.range) ? [Number(ch.range[0]), Number(ch.range[1])] : band.quant.slice();
+        band.sourceDtype = String(ch.source_dtype || "uint16");
+      }
+      channels.set(ch.index, band);
     }
     this.pending = {
       xfer: header.xfer,
@@ -170,11 +229,12 @@ export class FrameAssembler {
     const p = this.pending;
     if (!p || msg.xfer !== p.xfer) return false;
     if (msg.key === "labels") {
+      if (!p.labels) throw new Error(`a labels band in transfer ${p.xfer}, whose header has labels=false`);
       if (msg.encoding === "rle") {
         const values = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[0]);
         const lengths = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[1]);
         // RLE bands carry their start element (runs need not end on a row boundary).
-        decodeRuns(p.labels, msg.start, values, lengths);
+        decodeRuns(p.labels, msg.start, values, lengths, true); // p.labels is fresh from begin()
       } else {
         writeLabelBox(p.labels, p.width, [msg.row0, msg.row1, 0, p.width], msg.dtype, buffers[0]);
       }

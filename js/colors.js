@@ -296,22 +296,43 @@ export function intensity(value, lo, hi, gamma) {
 /**
  * Packed colour lookup for integer channels: entry v holds the channel's contribution for value v,
  * as r | g << 10 | b << 20 (10-bit lanes so up to four channels add without overflow).
+ * `quant` ([lo, hi] of a quantized preview channel, uint8): entry k is for the value k stands for,
+ * lo + k * (hi - lo) / 255, so contrast and gamma act on a preview as on the lossless data.
+ * @param {string} dtype @param {number} lo @param {number} hi @param {number} gamma
+ * @param {number[]} rgb @param {number[] | null} [quant]
  */
-export function buildLut(dtype, lo, hi, gamma, rgb) {
+export function buildLut(dtype, lo, hi, gamma, rgb, quant = null) {
   const size = dtype === "uint8" ? 256 : dtype === "uint16" ? 65536 : 0;
   if (!size) return null;
   const lut = new Uint32Array(size);
   const [cr, cg, cb] = rgb;
+  /** @param {number} i */
+  const lanes = (i) => pack10((i * cr + 127) / 255 | 0, (i * cg + 127) / 255 | 0, (i * cb + 127) / 255 | 0);
+  if (quant) {
+    const [qlo, qhi] = quant;
+    for (let k = 0; k < size; k++) lut[k] = lanes(intensity(qlo + (k * (qhi - qlo)) / 255, lo, hi, gamma));
+    return lut;
+  }
+  // Intensity is 0 up to lo and 255 from hi on: only the values between need computing (a
+  // contrast drag on uint16 then costs the width of the window, not 65,536 powers).
+  let first = 0;
+  let stop = size;
+  if (Number.isFinite(lo) && Number.isFinite(hi) && hi > lo) {
+    first = Math.min(size, Math.max(0, Math.floor(lo)));
+    stop = Math.min(size, Math.max(first, Math.ceil(hi) + 1));
+  }
+  if (first > 0) lut.fill(lanes(intensity(first - 1, lo, hi, gamma)), 0, first);
   let prev = -1;
   let packed = 0;
-  for (let v = 0; v < size; v++) {
+  for (let v = first; v < stop; v++) {
     const i = intensity(v, lo, hi, gamma);
     if (i !== prev) {
-      packed = pack10((i * cr + 127) / 255 | 0, (i * cg + 127) / 255 | 0, (i * cb + 127) / 255 | 0);
+      packed = lanes(i);
       prev = i;
     }
     lut[v] = packed;
   }
+  if (stop < size) lut.fill(lanes(intensity(stop, lo, hi, gamma)), stop, size);
   return lut;
 }
 

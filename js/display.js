@@ -6,6 +6,7 @@
 import { Renderer, now } from "./render.js";
 import { View, pixelOf } from "./tools.js";
 import { cssColor } from "./colors.js";
+import { dequantize } from "./codec.js";
 
 /** @typedef {import("./model.js").ModelState} ModelState */
 /** @typedef {import("./model.js").WidgetModel} WidgetModel */
@@ -214,7 +215,9 @@ export class Display {
         const vals = [];
         for (const [idx, ch] of state.channelData) {
           if (visible[idx] === false) continue;
-          vals.push(`${names[idx] ?? "c" + idx}=${fmt(ch.data[renderer.chanIndex(r, c)])}`);
+          // A quantized preview shows the value its sample stands for, marked approximate.
+          const v = ch.data[renderer.chanIndex(r, c)];
+          vals.push(`${names[idx] ?? "c" + idx}=${ch.quant ? "≈" + fmt(Math.round(dequantize(v, ch.quant) * 100) / 100) : fmt(v)}`);
         }
         if (vals.length) parts.push(vals.join(" "));
         under = state.labels[r * renderer.width + c];
@@ -279,6 +282,10 @@ export class Display {
       this.fitted = true;
     }
     renderer.setView(this.view.scale, this.view.tx, this.view.ty);
+    // The level of detail asked for follows the view as it is now: a resize seen first here (not
+    // by the ResizeObserver) or the first fit must not leave Python sending a coarser preview
+    // than the screen shows (bench_browser's frame_remote checks it).
+    this.syncPreviewStep();
     // Draw at once (not on the next animation frame) so a frame change shows as soon as data arrived.
     this.redraw();
     if (state.previewStep === 1) ui.root.setAttribute("data-full-frame", String(state.frame));

@@ -8,7 +8,7 @@ import { FrameAssembler, encodeStroke, writeLabelBox } from "./codec.js";
 import { now } from "./render.js";
 
 /** @typedef {import("./codec.js").Frame} Frame */
-/** @typedef {{ dtype: string, data: import("./codec.js").PixelArray }} ChannelData */
+/** @typedef {import("./codec.js").ChannelBand} ChannelData a channel held (quantized in a preview) */
 
 /**
  * What a view listens to (each hook optional).
@@ -294,11 +294,14 @@ export class ModelState {
   install(p) {
     const sizeChanged = p.height !== this.height || p.width !== this.width;
     const newFrame = !p.partial || sizeChanged || p.frame !== this.frame;
+    // Arrays this transfer replaces: once every view shows the new ones, the assembler reuses them.
+    const replaced = newFrame || p.previewStep !== this.previewStep ? [...this.channelData.values()] : [...p.channels.keys()].map((i) => this.channelData.get(i));
     if (newFrame || p.previewStep !== this.previewStep) this.channelData = new Map();
     this.previewStep = p.previewStep;
     for (const [idx, ch] of p.channels) {
-      this.channelData.set(idx, { dtype: ch.dtype, data: ch.data });
-      const r = computeRange(ch.data);
+      this.channelData.set(idx, ch);
+      // A quantized preview says its channel's true range (its samples are 0..255).
+      const r = ch.range || computeRange(ch.data);
       const prev = this.ranges[idx];
       this.ranges[idx] = prev ? [Math.min(prev[0], r[0]), Math.max(prev[1], r[1])] : r;
     }
@@ -318,6 +321,8 @@ export class ModelState {
       this.labels = new Uint32Array(n);
     }
     for (const v of this.views.keys()) v.frame?.(p);
+    const shown = new Set([...this.channelData.values()].map((ch) => ch.data));
+    for (const ch of replaced) if (ch && !shown.has(ch.data)) this.assembler.retire(ch.data);
   }
 
   /**

@@ -165,11 +165,12 @@ export class Renderer {
   }
 
   /**
-   * Set the channel list: [{index, dtype, data, visible, rgb, lo, hi, gamma}]. All channels hold
-   * the frame decimated by `previewStep` (1 = full resolution), i.e. ceil(width / previewStep) columns.
+   * Set the channel list: [{index, dtype, data, visible, rgb, lo, hi, gamma, quant?}]. All channels
+   * hold the frame decimated by `previewStep` (1 = full resolution), i.e. ceil(width / previewStep)
+   * columns; a quantized preview channel (`quant`, uint8) is looked up as the values it stands for.
    */
   setChannels(channels, previewStep = 1) {
-    this.channels = channels.map((c) => ({ ...c, lut: buildLut(c.dtype, c.lo, c.hi, c.gamma, c.rgb) }));
+    this.channels = channels.map((c) => ({ ...c, lut: buildLut(c.dtype, c.lo, c.hi, c.gamma, c.rgb, c.quant) }));
     this.previewStep = previewStep;
     this.chanWidth = Math.ceil(this.width / previewStep);
     this._chanMapping();
@@ -189,7 +190,7 @@ export class Renderer {
       ch.rgb[0] === rgb[0] && ch.rgb[1] === rgb[1] && ch.rgb[2] === rgb[2];
     if (sameLut && ch.visible === visible) return false;
     Object.assign(ch, { lo, hi, gamma, rgb, visible });
-    if (!sameLut) ch.lut = buildLut(ch.dtype, lo, hi, gamma, rgb);
+    if (!sameLut) ch.lut = buildLut(ch.dtype, lo, hi, gamma, rgb, ch.quant);
     return true;
   }
 

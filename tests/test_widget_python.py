@@ -552,7 +552,16 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     widget.frame = 1
     got = decode_frame(sent)
     assert got["header"]["preview_step"] == 3
-    np.testing.assert_array_equal(got["channels"][0], session.image(1)[0, ::3, ::3])
+    # The preview: 8 bits per sample under the contrast on screen; each sample within half a
+    # grey level of the value it stands for (inside the limits), the true range alongside.
+    preview = session.image(1)[0, ::3, ::3].astype(float)
+    lo, hi = widget.contrast[0]
+    info = got["header"]["channels"][0]
+    assert (info["dtype"], info["quant"], info["source_dtype"]) == ("uint8", [lo, hi], "uint16")
+    assert info["range"] == [preview.min(), preview.max()]
+    shown = lo + got["channels"][0] * (hi - lo) / 255
+    assert got["channels"][0].dtype == np.uint8
+    assert np.abs(shown - np.clip(preview, lo, hi)).max() <= (hi - lo) / 510 + 1e-9
     np.testing.assert_array_equal(got["labels"], session.labels("cells", 1))  # labels: always full
     assert got["header"]["max_label"] == 5
     sent.clear()
@@ -562,12 +571,61 @@ def test_a_zoomed_out_view_gets_a_preview_then_full_resolution(
     assert full["header"]["preview_step"] == 1
     assert full["header"]["partial"] is True
     assert full["labels"] is None
+    assert all("quant" not in ch for ch in full["header"]["channels"])  # lossless after
     for c in range(2):
+        assert full["channels"][c].dtype == np.uint16
         np.testing.assert_array_equal(full["channels"][c], session.image(1)[c])
     sent.clear()
     widget._handle_message({"type": "request-full", "frame": 1}, [])  # already full: nothing
     widget._handle_message({"type": "request-full", "frame": 0}, [])  # a stale request: nothing
     assert sent == []
+
+
+def test_a_preview_is_quantized_under_the_contrast_set_when_it_is_sent(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = capture(widget, monkeypatch)
+    widget.set_contrast("nuclei", 100, 1100)
+    widget.set_trait("_preview_step", 2)
+    widget.frame = 2
+    got = decode_frame(sent)
+    info = {ch["index"]: ch for ch in got["header"]["channels"]}
+    assert info[1]["quant"] == [100.0, 1100.0]
+    raw = session.image(2)[1, ::2, ::2].astype(np.int64)
+    expect = np.clip(np.rint((raw - 100) * 255 / 1000), 0, 255)
+    np.testing.assert_array_equal(got["channels"][1], expect)
+    # Zoomed in (step 1) the frame travels lossless at once: nothing to pull after it.
+    sent.clear()
+    widget.set_trait("_preview_step", 1)
+    widget.frame = 0
+    full = decode_frame(sent)
+    assert [ch["dtype"] for ch in full["header"]["channels"]] == ["uint16", "uint16"]
+    np.testing.assert_array_equal(full["channels"][1], session.image(0)[1])
+
+
+def test_quantize_channel_rounds_clips_and_names_bad_limits() -> None:
+    from segpaint.widgets._wire import frame_messages, quantize_channel
+
+    values = np.array([[0, 99, 100, 150, 199, 200, 65535]], np.uint16)
+    assert quantize_channel(values, 100.0, 200.0).tolist() == [[0, 0, 0, 127, 252, 255, 255]]
+    floats = np.array([[np.nan, -1.0, 0.5, 2.0]], np.float32)
+    assert quantize_channel(floats, 0.0, 1.0).tolist() == [[0, 0, 128, 255]]
+    with pytest.raises(ValueError, match=r"lo < hi; got lo=5.0, hi=5.0"):
+        quantize_channel(values, 5.0, 5.0)
+    with pytest.raises(ValueError, match=r"quantize applies to previews only"):
+        frame_messages(
+            xfer=1, frame=0, population="cells", shape=(1, 7), channels=[(0, values)],
+            labels=None, quantize={0: (0.0, 1.0)},
+        )  # fmt: skip
+    # A uint8 channel is already 8 bits: it travels as it is, lossless, even in a preview.
+    small = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    msgs = frame_messages(
+        xfer=1, frame=0, population="cells", shape=(6, 8), channels=[(0, small)],
+        labels=None, preview_step=2, quantize={0: (0.0, 1.0)},
+    )  # fmt: skip
+    got = wire_decode_frame(msgs)
+    assert got.header["channels"] == [{"index": 0, "dtype": "uint8"}]
+    np.testing.assert_array_equal(got.channels[0], small)
 
 
 def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(

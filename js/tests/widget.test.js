@@ -404,6 +404,24 @@ describe("Annotator front-end", () => {
     expect(dbg.renderedPixel(3, 5)).toEqual([255, 0, 255, 255]);
   });
 
+  it("asks for the level of detail its fitted view shows as soon as a frame is installed", async () => {
+    // A 1024² frame in the 512 px jsdom viewport: fitted at scale 0.5, so the view wants step 2.
+    const n = 1024;
+    const xfer = 70;
+    const quantized = new Uint8Array(128 * 128).fill(128);
+    model.deliver({ type: "frame", xfer, frame: 0, population: "cells", height: n, width: n, preview_step: 8, channels: [{ index: 0, dtype: "uint8", quant: [0, 1000], range: [0, 1000], source_dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+    model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([n * n])]);
+    model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 128, dtype: "uint8" }, [quantized]);
+    model.deliver({ type: "frame-end", xfer });
+    expect(dbg.view.scale).toBe(0.5);
+    expect(model.get("_preview_step")).toBe(2);
+    // The preview held is coarser than the screen: full resolution is asked for at once.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(model.sent.filter((m) => m.content.type === "request-full").map((m) => m.content)).toEqual([{ type: "request-full", frame: 0 }]);
+    // Sample 128 of [0, 1000] stands for 502: 128 of 255 under the contrast [0, 1000], magenta.
+    expect(dbg.renderedPixel(500, 500)).toEqual([128, 0, 128, 255]);
+  });
+
   it("pulls full resolution band by band and stops asking, and drops old bands, when the frame changes", () => {
     const lowres = (t) => {
       const xfer = 10 + t;

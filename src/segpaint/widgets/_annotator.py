@@ -669,11 +669,18 @@ class Annotator(anywidget.AnyWidget):
         if not wanted and not labels:
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
-        image = self.session.image(self.frame, channels=wanted) if wanted else None
+        # The whole (cached) frame, not session.image(channels=...): that copies every channel
+        # at full resolution before the preview keeps one pixel in step².
+        image = self.session.image(self.frame) if wanted else None
         chans = []
         if image is not None:
-            chans = [(c, image[k, ::step, ::step]) for k, c in enumerate(wanted)]
+            chans = [(c, image[c, ::step, ::step]) for c in wanted]
         lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
+        # A preview is what the screen shows first: 8 bits per sample under the contrast now on
+        # screen (half the bytes of uint16); the lossless channels are pulled right after it.
+        quantize = None
+        if step > 1:
+            quantize = {c: (float(self.contrast[c][0]), float(self.contrast[c][1])) for c in wanted}
         messages = frame_messages(
             xfer=next(self._xfers),
             frame=self.frame,
@@ -684,6 +691,7 @@ class Annotator(anywidget.AnyWidget):
             preview_step=step,
             partial=partial,
             max_bytes=CHUNK_BYTES,
+            quantize=quantize,
         )
         if not partial or step != self._sent_preview_step:
             self._sent_channels = set()
@@ -700,13 +708,13 @@ class Annotator(anywidget.AnyWidget):
         visible = [c for c, v in enumerate(self.channel_visible) if v]
         if not visible:
             return
-        image = self.session.image(self.frame, channels=visible)
+        image = self.session.image(self.frame)  # the cached frame: bands are views of it, no copy
         messages = frame_messages(
             xfer=next(self._xfers),
             frame=self.frame,
             population=self.population,
             shape=self.session.frame_shape,
-            channels=[(c, image[k]) for k, c in enumerate(visible)],
+            channels=[(c, image[c]) for c in visible],
             labels=None,
             preview_step=1,
             partial=True,

@@ -15,6 +15,11 @@ browser -> kernel
 
 The level of detail a transfer's channels are decimated by is its *preview step* everywhere: the
 header field ``preview_step``, the browser's ``_preview_step`` trait, ``previewStep`` in JS.
+
+A preview (step > 1) is what the screen shows first; its channels may travel *quantized*: 8 bits
+per sample under the channel's contrast limits at send time (header ``quant: [lo, hi]``; sample
+``k`` stands for ``lo + k * (hi - lo) / 255``, see :func:`quantize_channel`), with the channel's
+true ``range: [min, max]``. The lossless full-resolution channels are pulled after it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,41 @@ def wire_image(image: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], str]:
     if name is None:
         return np.ascontiguousarray(arr, dtype="<f4"), "float32"
     return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")), name
+
+
+def quantize_channel(image: npt.NDArray[Any], lo: float, hi: float) -> npt.NDArray[np.uint8]:
+    """Map a channel to 8 bits under contrast limits: ``round((v - lo) * 255 / (hi - lo))``,
+    clipped to 0..255 (NaN to 0). The browser reads sample ``k`` as ``lo + k * (hi - lo) / 255``.
+
+    uint16 goes through a 65,536-entry table (one lookup per pixel, no float image).
+
+    Examples
+    --------
+    >>> quantize_channel(np.array([[0, 100, 150, 300]], np.uint16), 100.0, 200.0).tolist()
+    [[0, 0, 127, 255]]
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise ValueError(f"contrast limits must be finite with lo < hi; got lo={lo!r}, hi={hi!r}")
+    arr = np.asarray(image)
+    factor = 255.0 / (hi - lo)
+    if arr.dtype.kind in "ub" and arr.dtype.itemsize <= 2:
+        values = np.arange(1 << (8 * arr.dtype.itemsize), dtype=np.float64)
+        table = np.clip(np.rint((values - lo) * factor), 0, 255).astype(np.uint8)
+        looked_up: npt.NDArray[np.uint8] = table[arr]
+        return looked_up
+    scaled = (arr.astype(np.float32) - np.float32(lo)) * np.float32(factor)
+    out = np.clip(np.rint(scaled), 0, 255)
+    result: npt.NDArray[np.uint8] = np.nan_to_num(out, nan=0.0).astype(np.uint8)
+    return result
+
+
+def _finite_range(arr: npt.NDArray[Any]) -> list[float]:
+    """[min, max] of the finite values of ``arr`` ([0, 1] when there are none)."""
+    if arr.dtype.kind == "f":
+        arr = arr[np.isfinite(arr)]
+    if not arr.size:
+        return [0.0, 1.0]
+    return [float(arr.min()), float(arr.max())]
 
 
 def narrow_labels(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], str]:
@@ -111,9 +151,11 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     """
     arr = np.asarray(labels)
     values, lengths = runs(arr)
-    narrow, dtype = narrow_labels(arr)
+    # The narrowed raw array is at least one byte per pixel: RLE wins without computing it.
+    rle = values.size * 8 * 2 <= arr.size
+    narrow, dtype = (arr, "") if rle else narrow_labels(arr)
     out: list[Message] = []
-    if values.size * 8 * 2 <= narrow.nbytes:
+    if rle or values.size * 8 * 2 <= narrow.nbytes:
         step = max(1, max_bytes // 8)
         starts = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths, dtype=np.int64)])
         for a in range(0, values.size, step):
@@ -155,6 +197,7 @@ def frame_messages(
     preview_step: int = 1,
     partial: bool = False,
     max_bytes: int = CHUNK_BYTES,
+    quantize: dict[int, tuple[float, float]] | None = None,
 ) -> list[Message]:
     """All messages of one frame transfer: a header, row bands, an end marker.
 
@@ -163,6 +206,9 @@ def frame_messages(
     channel);
     ``labels`` are always full resolution, or None in a partial transfer (e.g. a channel that was
     just made visible, or the full-resolution channels that follow a preview).
+    ``quantize`` maps channel indices to contrast limits ``(lo, hi)``: those channels travel as
+    8 bits per sample (:func:`quantize_channel`; a uint8 channel is sent as it is), only in a
+    preview (``preview_step > 1``): the lossless channels follow it.
     """
     height, width = shape
     want = preview_shape(height, width, preview_step)
@@ -175,7 +221,19 @@ def frame_messages(
             )
     if labels is not None and labels.shape != (height, width):
         raise ValueError(f"labels have shape {labels.shape}; the frame is {height}x{width}")
+    if quantize and preview_step <= 1:
+        raise ValueError("quantize applies to previews only (preview_step > 1); got preview_step=1")
     wired = [(idx, *wire_image(img)) for idx, img in channels]
+    described: list[dict[str, Any]] = []
+    for k, (idx, arr, dtype) in enumerate(wired):
+        info: dict[str, Any] = {"index": idx, "dtype": dtype}
+        limits = (quantize or {}).get(idx)
+        if limits is not None and dtype != "uint8":
+            lo, hi = float(limits[0]), float(limits[1])
+            info.update(source_dtype=dtype, quant=[lo, hi], range=_finite_range(arr))
+            wired[k] = (idx, quantize_channel(arr, lo, hi), "uint8")
+            info["dtype"] = "uint8"
+        described.append(info)
     header = {
         "type": "frame",
         "xfer": xfer,
@@ -184,15 +242,21 @@ def frame_messages(
         "height": height,
         "width": width,
         "preview_step": preview_step,
-        "channels": [{"index": idx, "dtype": dtype} for idx, _, dtype in wired],
+        "channels": described,
         "labels": labels is not None,
-        "max_label": int(labels.max()) if labels is not None and labels.size else 0,
+        "max_label": 0,
         "partial": partial,
     }
     out: list[Message] = [(header, [])]
     # Labels first: they are small (run-length encoded) and are what editing needs.
     if labels is not None:
-        for content, buffers in label_bands(labels, max_bytes=max_bytes):
+        bands = label_bands(labels, max_bytes=max_bytes)
+        # The largest label, from the runs' values when RLE (a fraction of the pixels).
+        if bands and bands[0][0]["encoding"] == "rle":
+            header["max_label"] = max((int(np.max(b[0])) for _, b in bands if len(b[0])), default=0)
+        elif labels.size:
+            header["max_label"] = int(labels.max())
+        for content, buffers in bands:
             out.append(({"type": "band", "xfer": xfer, **content}, buffers))
     ch_height, ch_width = want
     for idx, arr, dtype in wired:

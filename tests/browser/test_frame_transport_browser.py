@@ -1,0 +1,122 @@
+"""The frame transport in real JupyterLab: a zoomed-out view first gets a preview quantized to
+8 bits under the contrast on screen, then the lossless full-resolution channels, which must end
+up in the browser bit for bit as the kernel holds them (a checksum of every sample on both sides).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from segpaint_browser_harness import JupyterServer, Notebook, write_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+SIZE = 1024
+CELLS = [
+    f"""
+import numpy as np
+import segpaint
+_rng = np.random.default_rng(3)
+stack = _rng.integers(0, 65536, size=(2, 2, {SIZE}, {SIZE}), dtype=np.uint16)
+session = segpaint.open(stack, axes="TCYX")
+annotator = segpaint.Annotator(session)
+""",
+    "annotator",
+]
+
+FRAME_CHANGE_JS = """
+async (frame) => {
+  // Move the frame slider; at the first draw of the new frame, say what the renderer holds.
+  const root = document.querySelector('.segpaint-annotator');
+  const s = root.__segpaint;
+  const input = root.querySelector('input[data-control="frame"]');
+  const draws0 = s.draws;
+  input.value = String(frame);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  input.dispatchEvent(new Event('change', {bubbles: true}));
+  const loop = new MessageChannel();
+  return await new Promise((resolve) => {
+    const check = () => {
+      if (s.draws > draws0 && s.frame === frame) {
+        resolve({
+          step: s.renderer.previewStep,
+          scale: s.view.scale,
+          kinds: s.renderer.channels.map((c) => c.data.constructor.name),
+          quant: s.renderer.channels.map((c) => c.quant || null),
+          full: root.getAttribute('data-full-frame'),
+        });
+        return;
+      }
+      loop.port2.postMessage(0);
+    };
+    loop.port1.onmessage = check;
+    check();
+  });
+}
+"""
+
+CHECKSUM_JS = """
+() => {
+  // Per channel: dtype, length, and sum of v[i] * (i * 2654435761) mod 2^32 over every sample.
+  const s = document.querySelector('.segpaint-annotator').__segpaint;
+  return s.renderer.channels.map((c) => {
+    let acc = 0;
+    const d = c.data;
+    for (let i = 0; i < d.length; i++) acc = (acc + Math.imul(d[i], Math.imul(i, 2654435761))) >>> 0;
+    return [c.data.constructor.name, d.length, acc, c.quant || null];
+  });
+}
+"""
+
+
+def checksum(values: np.ndarray) -> int:
+    """The CHECKSUM_JS sum of a channel, computed with numpy."""
+    flat = values.ravel().astype(np.uint64)
+    weights = (np.arange(flat.size, dtype=np.uint64) * np.uint64(2654435761)) & np.uint64(
+        0xFFFFFFFF
+    )
+    products = (flat * weights) & np.uint64(0xFFFFFFFF)
+    return int(products.sum() % (1 << 32))
+
+
+def test_a_quantized_preview_then_lossless_channels_bit_exact(
+    browser: Any, jupyter_server: JupyterServer
+) -> None:
+    # A short page: the 1024² frame is fitted into ~250 px, a quarter of its pixels or fewer.
+    context = browser.new_context(viewport={"width": 1200, "height": 700})
+    page = context.new_page()
+    path = write_notebook(jupyter_server.root_dir, "frame_transport.ipynb", CELLS)
+    nb = Notebook.open(page, jupyter_server, path)
+    try:
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="frame_transport")
+        page.wait_for_function(
+            "() => document.querySelector('.segpaint-annotator').getAttribute('data-full-frame')"
+            " === '0'",
+            timeout=60_000,
+        )
+        first = page.evaluate(FRAME_CHANGE_JS, 1)
+        contrast = nb.kernel.eval("annotator.contrast")
+        # The first picture: decimated to what the screen shows, 8 bits under the contrast.
+        assert first["step"] > 1 and first["step"] * first["scale"] <= 1.0 + 1e-9, first
+        assert first["kinds"] == ["Uint8Array", "Uint8Array"], first
+        assert first["quant"] == contrast, first
+        assert first["full"] == "", first
+        # Then the lossless channels arrive: every sample as the kernel holds it.
+        page.wait_for_function(
+            "() => document.querySelector('.segpaint-annotator').getAttribute('data-full-frame')"
+            " === '1'",
+            timeout=60_000,
+        )
+        got = page.evaluate(CHECKSUM_JS)
+        stack = nb.kernel.array("stack[1]")
+        want = [["Uint16Array", SIZE * SIZE, checksum(stack[c]), None] for c in range(2)]
+        assert got == want
+        # The checksum tells one changed sample apart (it is not blind to the data).
+        changed = stack[0].copy()
+        changed[SIZE // 2, 7] ^= 1
+        assert checksum(changed) != want[0][2]
+    finally:
+        nb.close()
+        context.close()
