@@ -22,12 +22,16 @@ error type has one fixed policy, with fallbacks that cost actions.
   (a).  Boundary error: when the outline is uniformly 1-2 px too wide/narrow (visible),
   ``morph`` shrink/grow on that cell (one click, plus one to set radius 2); otherwise one click
   that re-segments the cell under the same label (``segment_at(label=...)``); undo if it got
-  worse; then (a)'s strokes for what is left.  False and split cells: as (a).  Same kinds of
-  boundary fix are done in a row (fewer tool switches).  No ``copy_labels``: each frame starts
+  worse or is not that cell (IoU < 0.5); then (a)'s strokes for what is left.  After a
+  click-tool result that is the right cell but not yet good (IoU 0.5..0.85): up to 2
+  refinement clicks where the outline is most wrong (the NoC rule; a click along the edge
+  moves the edge), each undone if it makes it worse.  False and split cells: as (a).  Same
+  kinds of boundary fix are done in a row (fewer tool switches).  No ``copy_labels``: each
+  frame starts
   from its own pre-segmentation.
 
-Not in the widget yet (Session only, counted as one click): ``morph``, and a click-tool click
-on an existing cell re-segmenting it.
+Not in the widget yet (Session only, counted as one click each): ``morph``, refinement
+clicks, and a click-tool click on an existing cell re-segmenting it.
 
 Datasets: the synthetic time-lapse (targets and effectors, pre-segmentation = the default
 threshold pipeline on the nuclei channel) and, when stardist is importable, its bundled nuclei
@@ -67,6 +71,7 @@ from segpaint.segment import segment
 RESULTS = Path(__file__).parent / "results"
 FIX_IOU = 0.85  # the annotator fixes a matched cell whose IoU is below this
 MAX_PASSES = 3
+REFINE_CLICKS = 2  # (b): refinement clicks after a click tool result that is close
 WAND_START = 0.1  # the browser wand's starting tolerance (js/assist.js WAND_START)
 
 
@@ -324,6 +329,29 @@ class Annotator:
             tol, area = float(step), n
         return tol
 
+    def refine(self, seed: tuple[int, int], value: int, cell: np.ndarray, kind: str) -> None:
+        """Up to ``REFINE_CLICKS`` refinement clicks where the outline is most wrong (the
+        NoC protocol: the user sees where; a click along the edge moves the edge).  Each is
+        one click and one undo step; a click that makes it worse is undone (one more)."""
+        pos: list[tuple[int, int]] = []
+        neg: list[tuple[int, int]] = []
+        for _ in range(REFINE_CLICKS):
+            now = iou(self.lab == value, cell)
+            if now >= FIX_IOU:
+                return
+            nxt = next_click(self.lab == value, cell)
+            if nxt is None:
+                return
+            (pos if nxt[1] else neg).append(nxt[0])
+            change = self.s.segment_at(
+                self.pop, self.t, seed, label=value, channels=self.channels,
+                positive=pos, negative=neg,
+            )  # fmt: skip
+            self.act(kind, "click")
+            if change is not None and iou(self.lab == value, cell) < now:
+                self.undo(kind)
+                return
+
     def assisted_missed(self, t: int) -> None:
         cell = self.truth == t
         seed = centre(cell)
@@ -335,6 +363,7 @@ class Annotator:
             value = int(self.lab[seed])  # the region always holds the click
             self.active = value
             if iou(self.lab == value, cell) >= 0.5:
+                self.refine(seed, value, cell, "missed")
                 return  # right cell; below FIX_IOU the boundary pass finishes it
             self.undo("missed")
         # 2. the wand, dragged until the preview looks right (one drag)
@@ -399,10 +428,12 @@ class Annotator:
                 self.pop, self.t, centre(cell), label=p, channels=self.channels
             )
             self.act("boundary", "click")
+            if change is not None and iou(self.lab == p, cell) >= max(start, 0.5):
+                self.refine(centre(cell), p, cell, "boundary")
         now = iou(self.lab == p, cell)
         if now >= FIX_IOU:
             return
-        if change is not None and now < start:
+        if change is not None and (now < start or now < 0.5):  # worse, or not that cell
             self.undo("boundary")
         if (self.lab == p).any():
             self.brush_boundary(t, p)
