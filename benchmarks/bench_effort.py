@@ -27,8 +27,7 @@ error type has one fixed policy, with fallbacks that cost actions.
   refinement clicks where the outline is most wrong (the NoC rule; a click along the edge
   moves the edge), each undone if it makes it worse.  False and split cells: as (a).  Same
   kinds of boundary fix are done in a row (fewer tool switches).  No ``copy_labels``: each
-  frame starts
-  from its own pre-segmentation.
+  frame starts from its own pre-segmentation.
 
 Not in the widget yet (Session only, counted as one click each): ``morph``, refinement
 clicks, and a click-tool click on an existing cell re-segmenting it.
