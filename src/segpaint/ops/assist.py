@@ -42,6 +42,7 @@ MORPH_OPS = ("fill_holes", "grow", "shrink", "smooth", "remove_specks")
 """The operations `morph_labels` knows."""
 
 _BACKGROUND_PERCENTILE = 5.0
+_EDGE_BAND = 3.0
 _AUTO_RADIUS = (4.0, 6.5)
 _AUTO_LEVEL = (0.6, 0.45)
 MIN_CONTRAST = 0.05
@@ -280,7 +281,11 @@ def _band_region(
 ) -> npt.NDArray[np.bool_] | None:
     """The connected pieces of the object's intensity band holding the seeds, holes filled.
 
-    The band comes from the first seed (`_local_band`).  Refinement clicks change it only
+    The band comes from the first seed (`_local_band`).  A refinement click within
+    ``_EDGE_BAND`` (3) px of the first seed's outline moves the whole outline: a positive
+    click just outside lowers the level to its intensity everywhere, a negative click just
+    inside raises it above its intensity everywhere (the user says "the edge is here").
+    Other refinement clicks change the band only
     near themselves, within the object's inscribed radius ``R`` (and never more than halfway
     to a click of the other kind): a positive click darker than
     the band's low end lowers it to ``b + level * (v_click - b)`` there; a negative click
@@ -303,6 +308,16 @@ def _band_region(
             gaps = [math.hypot(point[0] - o[0], point[1] - o[1]) / 2 for o in others]
             return min([most, *gaps])
 
+        # a click in the thin band along the object's edge moves the whole edge (its level):
+        # just outside lowers it to the click, just inside (negative) raises it above the click
+        inner = ndi.distance_transform_edt(base)
+        outer = ndi.distance_transform_edt(~base)
+        for r, c in extra:
+            if not base[r, c] and outer[r, c] <= _EDGE_BAND:
+                threshold = np.minimum(threshold, float(v[r, c]))
+        for r, c in negatives:
+            if base[r, c] and inner[r, c] <= _EDGE_BAND:
+                threshold = np.maximum(threshold, float(v[r, c]) + 0.02 * (high - low))
         for r, c in extra:
             d = reach((r, c), negatives, radius)
             near = (rr - r) ** 2 + (cc - c) ** 2 <= d * d
@@ -393,7 +408,9 @@ def region_at(
     seed_point : (row, col)
         The click, inside the object.
     positive, negative : sequence of (row, col), keyword-only
-        Extra clicks: more of the object / not the object (refinement).
+        Extra clicks: more of the object / not the object (refinement).  A click within 3 px
+        of the first click's outline moves the whole edge to its intensity (just outside:
+        wider, just inside: tighter); farther clicks change the object near themselves.
     limits : sequence of (low, high), keyword-only, optional
         Contrast limits per channel (default: `default_limits`).
     exclude : ndarray of bool, keyword-only, optional
@@ -602,7 +619,9 @@ def split_label(
         cell.
     image : array_like, keyword-only, optional
         Intensities ``(rows, cols)`` or ``(channels, rows, cols)``: when given, the watershed
-        runs on the smoothed intensity's gradient; otherwise on the cell's distance transform.
+        runs on the cell's distance transform plus its smoothed intensity (each scaled to
+        0..1), so the cut falls in the dim valley between two nuclei or, where there is
+        none, at the neck of the shape; otherwise on the distance transform only.
     limits : sequence of (low, high), keyword-only, optional
         Contrast limits for ``image``.
 
@@ -656,10 +675,16 @@ def split_label(
                 f"image: shape {stack.shape[1:]} differs from label_image {label_image.shape}"
             )
         pairs = _check_limits(limits, stack.shape[0]) or default_limits(stack)
-        v = channel_intensity(_crop(stack, box), limits=pairs)
-        elevation = ndi.gaussian_gradient_magnitude(v, 1.0)
-    else:
-        elevation = -ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    dist = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    elevation = -dist / max(float(dist.max()), 1.0)
+    if image is not None:
+        v = ndi.gaussian_filter(channel_intensity(_crop(stack, box), limits=pairs), 1.0)
+        inside = v[mask]
+        span = float(inside.max() - inside.min())
+        if span > 0:
+            # the cut follows the dim valley between two nuclei and, where there is none
+            # (one flat bright blob), the neck of the shape: both terms are scaled to 0..1
+            elevation = elevation - (v - float(inside.min())) / span
     ws = watershed(elevation, markers, mask=mask)  # type: ignore[no-untyped-call]
     parts: npt.NDArray[np.int32] = np.asarray(ws, dtype=np.int32)
     return box, parts
