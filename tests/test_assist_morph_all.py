@@ -119,6 +119,16 @@ def test_grow_ties_go_where_the_distance_transform_sends_them():
     assert new[3, 3] == 4 and new[1, 2] == 2
 
 
+@pytest.mark.parametrize(("radius", "reach2"), [(1, 1), (1, 2), (2, 4), (2, 6), (3, 12)])
+@pytest.mark.parametrize("k", range(len(IMAGES)))
+def test_grow_on_the_band_equals_the_two_pass_grow(k, radius, reach2):
+    # grow_all picks one of two kernels by radius; both must give the same pixels at any reach
+    lab = IMAGES[k]
+    band = _morph_all._grow_band(lab, radius, reach2=reach2)
+    np.testing.assert_array_equal(band, _morph_all._grow_separable(lab, radius, reach2=reach2))
+    assert (band != lab).any() or k == 4
+
+
 @pytest.mark.parametrize("min_size", [0, 25, 120])
 @pytest.mark.parametrize("k", range(len(IMAGES)))
 def test_remove_specks_equals_the_per_label_loop(k, min_size):

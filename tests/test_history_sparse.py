@@ -120,3 +120,22 @@ def test_sparse_record_round_trips_and_a_bad_one_stops_reading(tmp_path):
     outside = encode_record("cells", 0, (10, 16, 20, 30), values, index=index + 1)
     path.write_bytes(dense + outside + dense)
     assert len(list(read_journal(path))) == 1
+
+
+def test_sparse_write_of_a_strided_values_array(session):
+    # _assist_commit clips values to an ROI: a strided view, not a contiguous array
+    lab = _cells()
+    session.set_labels("cells", 0, lab)
+    big = np.zeros((256, 512), np.uint32)
+    big[:, ::2] = lab
+    big[10, 20] = 77
+    values = big[:, ::2]
+    assert not values.flags.c_contiguous
+    change = session.apply_patch("cells", 0, (0, 256, 0, 256), lab)
+    assert change is None
+    session._commit("cells", 0, (0, 256, 0, 256), values, None)
+    expected = lab.copy()
+    expected[10, 10] = 77
+    np.testing.assert_array_equal(session.labels("cells", 0), expected)
+    session.undo()
+    np.testing.assert_array_equal(session.labels("cells", 0), lab)

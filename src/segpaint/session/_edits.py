@@ -138,7 +138,8 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
             bbox[2] + int(cols.max()) + 1,
         )
         if isinstance(values, np.ndarray):
-            new_vals = np.ascontiguousarray(values[rows, cols], dtype=np.uint32)
+            picked = values.reshape(-1)[flat] if values.flags.c_contiguous else values[rows, cols]
+            new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
         else:
             new_vals = np.full(flat.size, values, np.uint32)
         index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
@@ -147,7 +148,11 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         # kept as uint32 (half the memory) when the frame allows it
         kept = index.astype(np.uint32) if arr.size <= np.iinfo(np.uint32).max else index
         self._history.push(Edit(population, t, abs_box, old_vals, new_vals, kept))
-        self._log_sparse(population, t, abs_box, index, new_vals)
+        if self._journal is not None:
+            inner = (rows - (abs_box[0] - bbox[0])) * (abs_box[3] - abs_box[2]) + (
+                cols - (abs_box[2] - bbox[2])
+            )
+            self._log(population, t, abs_box, new_vals, index=inner)
         return abs_box
 
     def _log_sparse(
