@@ -165,11 +165,18 @@ def main_match_labels(source: Any, target: Any, *, min_iou: float = 0.5) -> dict
     return pairs
 
 
-def main_encode_record(population, frame, bbox, values, base=None) -> bytes:
-    """The journal record as on main: zlib level 1 of the whole box."""
+def main_encode_record(population, frame, bbox, values, base=None, *, index=None) -> bytes:
+    """The journal record as on main: zlib level 1 of the whole box (of the listed pixels for
+    a sparse record, which main did not have: the same payload as the LZ4 one)."""
     head = {"p": population, "t": int(frame), "b": [int(v) for v in bbox],
             "base": list(base) if base is not None else None}  # fmt: skip
-    payload = zlib.compress(np.ascontiguousarray(values, dtype="<u4").tobytes(), 1)
+    if index is not None:
+        steps = np.diff(index, prepend=0).astype("<u4")
+        raw = np.concatenate([steps, np.asarray(values, dtype="<u4").reshape(-1)])
+        head["s"] = int(steps.size)
+    else:
+        raw = np.ascontiguousarray(values, dtype="<u4")
+    payload = zlib.compress(raw.tobytes(), 1)
     return journal_module._pack(json.dumps(head).encode(), payload)
 
 
@@ -177,16 +184,21 @@ def main_encode_record(population, frame, bbox, values, base=None) -> bytes:
 def main_kernels() -> Iterator[None]:
     """Put main's kernels back for the duration (the Session imports them at each call)."""
     saved = (assist.morph_labels, assist.match_labels, assist.label_values,
-             journal_module.encode_record)  # fmt: skip
+             journal_module.encode_record, assist._label_counts, assist._match_counted)  # fmt: skip
     assist.morph_labels = main_morph_labels  # type: ignore[assignment]
     assist.match_labels = main_match_labels
     assist.label_values = main_label_values
     journal_module.encode_record = main_encode_record
+    # the session's copy_labels counts each frame once through these two
+    assist._label_counts = lambda image: (main_label_values(image), None)
+    assist._match_counted = lambda src, tgt, min_iou, *_: main_match_labels(
+        src, tgt, min_iou=min_iou
+    )
     try:
         yield
     finally:
         (assist.morph_labels, assist.match_labels, assist.label_values,
-         journal_module.encode_record) = saved  # fmt: skip
+         journal_module.encode_record, assist._label_counts, assist._match_counted) = saved  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- frames
@@ -441,14 +453,20 @@ def _p(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, max(0, math.ceil(q * len(v)) - 1))]
 
 
-def against(rev: str, rounds: int, reps: int) -> None:
-    """Alternate child runs of ``rev``'s code and this tree's; print and save pooled figures."""
-    root = Path(__file__).resolve().parent.parent
+def _export(root: Path, rev: str) -> Path:
+    """``rev``'s ``src`` folder, exported into a new temporary folder."""
     base = Path(tempfile.mkdtemp(prefix=f"bench_tools-{rev}-"))
     archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], check=True,
                              capture_output=True).stdout  # fmt: skip
     subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-    sides = {rev: base / "src", "this tree": root / "src"}
+    return base / "src"
+
+
+def against(rev: str, rounds: int, reps: int, this: str | None = None) -> None:
+    """Alternate child runs of ``rev``'s code and this tree's (or revision ``this``'s); print
+    and save pooled figures."""
+    root = Path(__file__).resolve().parent.parent
+    sides = {rev: _export(root, rev), "this tree": _export(root, this) if this else root / "src"}
     pooled: dict[str, dict[str, dict[str, list[float]]]] = {k: {} for k in sides}
     load = os.getloadavg()[0]
     for rnd in range(rounds):
@@ -494,13 +512,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="crowded frame only, 5 reps")
     parser.add_argument("--against", metavar="REV", help="A/B against a git revision's src")
     parser.add_argument("--rounds", type=int, default=3, help="with --against: rounds a side")
+    parser.add_argument("--this", metavar="REV", help="with --against: a revision, not the tree")
     parser.add_argument("--side-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side_run:
         print(json.dumps(side_run(args.reps)))
         return
     if args.against:
-        against(args.against, args.rounds, args.reps)
+        against(args.against, args.rounds, args.reps, args.this)
         return
     reps = 5 if args.quick else args.reps
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

@@ -950,14 +950,23 @@ def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     >>> label_values(np.array([[0, 7, 7], [2, 0, 7]])).tolist()
     [2, 7]
     """
+    return _label_counts(label_image)[0]
+
+
+def _label_counts(
+    label_image: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The non-zero labels present, sorted, and each one's pixel count (one pass)."""
     flat = np.asarray(label_image).ravel()
     top = int(flat.max()) if flat.size else 0
     if top <= 4 * flat.size + 4096:
-        present = np.bincount(flat, minlength=top + 1).astype(bool)
-        present[0] = False
-        return np.flatnonzero(present).astype(np.int64)
-    ids = np.unique(flat)
-    return ids[ids > 0].astype(np.int64)
+        counts = np.bincount(flat, minlength=top + 1)
+        counts[0] = 0
+        ids = np.flatnonzero(counts)
+        return ids.astype(np.int64), counts[ids].astype(np.int64)
+    values, counts = np.unique(flat, return_counts=True)
+    keep = values > 0
+    return values[keep].astype(np.int64), counts[keep].astype(np.int64)
 
 
 def _overlaps(
@@ -986,15 +995,12 @@ def _overlaps(
     return (pairs >> np.uint64(32)).astype(np.int64), (pairs & low).astype(np.int64), inter
 
 
-def _areas(label_image: npt.NDArray[Any], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Pixel count of each label in ``ids``."""
-    flat = np.asarray(label_image).ravel()
-    top = int(ids.max()) if ids.size else 0
-    if top <= 4 * flat.size + 4096:
-        counts = np.bincount(flat, minlength=top + 1)
-        return counts[ids].astype(np.int64)
-    values, counts = np.unique(flat, return_counts=True)
-    return counts[np.searchsorted(values, ids)].astype(np.int64)
+def _areas(
+    counted: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ids: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Pixel count of each label in ``ids`` (all present), from `_label_counts`."""
+    values, counts = counted
+    return counts[np.searchsorted(values, ids)]
 
 
 def match_labels(
@@ -1018,11 +1024,23 @@ def match_labels(
         raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
     if not 0 < float(min_iou) <= 1:
         raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
+    return _match_counted(src, tgt, min_iou, _label_counts(src), _label_counts(tgt))
+
+
+def _match_counted(
+    src: npt.NDArray[Any],
+    tgt: npt.NDArray[Any],
+    min_iou: float,
+    src_counts: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    tgt_counts: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+) -> dict[int, int]:
+    """`match_labels` with each image's `_label_counts` already known (a caller that needs
+    them too counts each image once)."""
     s_ids, t_ids, inter = _overlaps(src, tgt)
     if inter.size == 0:
         return {}
-    s_area = _areas(src, s_ids)
-    t_area = _areas(tgt, t_ids)
+    s_area = _areas(src_counts, s_ids)
+    t_area = _areas(tgt_counts, t_ids)
     iou = inter / (s_area + t_area - inter)
     order = np.argsort(-iou, kind="stable")  # pairs come sorted by (source, target)
     pairs: dict[int, int] = {}

@@ -516,7 +516,7 @@ class _AssistMixin(_EditsMixin):
         min_iou : float
             Overlap that makes two masks the same cell.
         """
-        from segpaint.ops.assist import label_values, match_labels
+        from segpaint.ops.assist import _label_counts, _match_counted, label_values
 
         t = self.stack.check_frame(frame)
         s = self.stack.check_frame(source_frame)
@@ -532,9 +532,13 @@ class _AssistMixin(_EditsMixin):
             target_all = pop.view(t)
             src = pop.view(s)[bbox_slices(box)]
             tgt = target_all[bbox_slices(box)]
-            pairs = match_labels(src, tgt, min_iou=min_iou)
-            used = set(label_values(target_all).tolist())
-            src_ids = [int(v) for v in label_values(src)]
+            if not 0 < float(min_iou) <= 1:
+                raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
+            src_counts, tgt_counts = _label_counts(src), _label_counts(tgt)
+            pairs = _match_counted(src, tgt, min_iou, src_counts, tgt_counts)
+            whole = box == (0, h, 0, w)
+            used = set((tgt_counts[0] if whole else label_values(target_all)).tolist())
+            src_ids = src_counts[0].tolist()
             lut = {0: 0}
             fresh = [v for v in src_ids if v not in pairs and v in used]
             new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
@@ -549,14 +553,20 @@ class _AssistMixin(_EditsMixin):
             vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
             loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
             if keys[-1] <= 4 * src.size + 4096:
-                # a lookup table indexed by the label: a gather instead of a binary search
-                index: npt.NDArray[Any] = np.zeros(int(keys[-1]) + 1, np.int64)
-                index[keys] = np.arange(len(keys))
-                index = index[src]
+                # tables indexed by the label: one gather each, no index array
+                table = np.zeros(int(keys[-1]) + 1, LABEL_DTYPE)
+                table[keys] = vals
+                mapped = table[src]
+                if mode == "replace":
+                    mask = np.ones(src.shape, bool)
+                else:
+                    add = np.zeros(int(keys[-1]) + 1, bool)
+                    add[keys] = loose
+                    mask = add[src] & (tgt == 0)
             else:
                 index = np.searchsorted(keys, src)
-            mapped = vals[index]
-            mask = np.ones(src.shape, bool) if mode == "replace" else loose[index] & (tgt == 0)
+                mapped = vals[index]
+                mask = np.ones(src.shape, bool) if mode == "replace" else loose[index] & (tgt == 0)
             return self._assist_commit(population, t, box, mapped, mask, clip=None)
 
     def delete_in_box(
