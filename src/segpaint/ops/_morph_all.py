@@ -82,53 +82,51 @@ def _grow_band(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
 
 
 def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
-    """`grow_all` in two passes over the frame.
+    """`grow_all` in two separable passes over the frame, bounded by ``radius``.
 
-    A background pixel takes the label of its nearest labelled pixel when that one is within
-    ``radius``; among equally near labelled pixels the one with the smallest column, then the
-    smallest row, wins.  That is the choice ``scipy.ndimage.distance_transform_edt``'s feature
-    transform makes, so this equals the transform-based definition pixel for pixel, in two
-    separable passes bounded by ``radius`` (that keep offsets, not labels) instead of a
-    whole-frame transform.  ``reach2``
-    (default ``radius**2``, at most ``radius**2 + radius``) is the largest squared distance
-    that grows.
+    Each pass keeps one small integer per pixel, a *key* ``d2 * S + offset + radius`` (``S`` a
+    power of two above ``2 * radius``): its minimum is the nearest labelled pixel, ties going
+    to the smallest offset, so a pass is one add and one ``minimum`` per shift.  Pass 1, along
+    the columns: the nearest labelled pixel within ``radius`` rows (above first on a tie).
+    Pass 2, along the rows: the column minimising ``dx**2 + dy**2`` (leftmost on a tie).
     """
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     fg = lab != 0
-    # squared distances in the smallest type that holds "nothing within reach" + radius**2
-    kind = np.uint8 if far2 + 1 + radius * radius <= 255 else np.uint16
-    far = kind(far2 + 1)
-    # pass 1, along each column: the nearest labelled pixel within `radius` rows (above first)
-    dv2 = np.where(fg, kind(0), far)
-    dy = np.zeros((h, w), np.int8)
-    for k in range(1, min(radius, h - 1) + 1):
-        for dst, src, step in (
-            (slice(k, None), slice(None, -k), -k),
-            (slice(None, -k), slice(k, None), k),
-        ):
-            take = fg[src] & (dv2[dst] == far)
-            np.copyto(dv2[dst], kind(k * k), where=take)
-            np.copyto(dy[dst], np.int8(step), where=take)
-    # pass 2, along each row: the column minimising dx**2 + dv**2 (leftmost on a tie): dx = 0
-    # first, then leftwards taking ties (the farther left wins), then rightwards losing them
-    best = dv2.copy()
-    dx = np.zeros((h, w), np.int8)
-    for shift in [*range(-1, -radius - 1, -1), *range(1, radius + 1)]:
+    bits = (2 * radius).bit_length()  # S = 2**bits > 2 * radius
+    mask = (1 << bits) - 1
+    top1 = (radius * radius << bits) + 2 * radius  # the largest key of pass 1
+    # "no labelled pixel within reach": above every key, and its d2 is beyond far2
+    none1 = max(1 << top1.bit_length(), far2 + 1 << bits)
+    top2 = (far2 + 1 + radius * radius << bits) + 2 * radius
+    kind = next(k for k in (np.uint8, np.uint16, np.uint32)
+                if max(none1 + top1, top2) <= np.iinfo(k).max)  # fmt: skip
+    # pass 1: key1 = dy**2 * S + dy + radius, or none1 and above
+    cost = np.where(fg, kind(0), kind(none1))
+    key1 = cost + kind(radius)
+    for dy in range(1, min(radius, h - 1) + 1):
+        for step in (-dy, dy):
+            dst = slice(-step, None) if step < 0 else slice(None, -step)
+            src = slice(None, step) if step < 0 else slice(step, None)
+            cand = cost[src] + kind((dy * dy << bits) + step + radius)
+            np.minimum(key1[dst], cand, out=key1[dst])
+    # pass 2: key2 = (dy**2 + dx**2) * S + dx + radius, with dy**2 capped at far2 + 1
+    dv2 = np.minimum(key1 >> kind(bits), kind(far2 + 1))
+    dv2 <<= kind(bits)
+    key2 = dv2 + kind(radius)
+    for shift in [*range(-radius, 0), *range(1, radius + 1)]:
         if abs(shift) >= w:
             continue
         dst = slice(max(-shift, 0), w - max(shift, 0))
         src = slice(max(shift, 0), w - max(-shift, 0))
-        cand = dv2[:, src] + kind(shift * shift)
-        better = cand <= best[:, dst] if shift < 0 else cand < best[:, dst]
-        np.copyto(best[:, dst], cand, where=better)
-        np.copyto(dx[:, dst], np.int8(shift), where=better)
-    grow = np.flatnonzero(~fg & (best <= far2))
+        cand = dv2[:, src] + kind((shift * shift << bits) + shift + radius)
+        np.minimum(key2[:, dst], cand, out=key2[:, dst])
+    grow = np.flatnonzero(~fg & ((key2 >> kind(bits)) <= far2))
     out: Labels = lab.copy()
     if grow.size:
         # follow the offsets: along the row to the column, then along it to the pixel
-        at = grow + dx.ravel()[grow]
-        at += dy.ravel()[at].astype(np.intp) * w
+        at = grow + ((key2.ravel()[grow] & kind(mask)).astype(np.intp) - radius)
+        at += ((key1.ravel()[at] & kind(mask)).astype(np.intp) - radius) * w
         out.ravel()[grow] = lab.ravel()[at]
     return out
 
