@@ -365,14 +365,19 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
         connected_pieces(lab, connectivity=1, background=0),  # type: ignore[no-untyped-call]
         dtype=np.intp,
     )
-    n = int(pieces.max()) if pieces.size else 0
+    flat = pieces.ravel()
+    # runs of one piece in row-major order: sizes and owners from the runs, not the pixels
+    starts = np.concatenate([np.zeros(min(flat.size, 1), np.intp),
+                             np.flatnonzero(flat[1:] != flat[:-1]) + 1])  # fmt: skip
+    run_piece = flat[starts]
+    n = int(run_piece.max()) if run_piece.size else 0
     if n == 0:
         same: Labels = lab.copy()
         return same
-    flat = pieces.ravel()
-    size = np.bincount(flat, minlength=n + 1)
+    size = np.bincount(run_piece, weights=np.diff(starts, append=flat.size), minlength=n + 1)
+    size = size.astype(np.int64)
     owner = np.zeros(n + 1, np.int64)
-    owner[flat] = lab.ravel()
+    owner[run_piece] = lab.ravel()[starts]
     ids = np.arange(1, n + 1)
     # per owner: biggest piece first, then the lowest piece number (first in row-major order)
     order = np.lexsort((ids, -size[1:], owner[1:]))
@@ -387,7 +392,8 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
         keep[ids[order[small]]] = False
     keep[0] = True  # background stays as it is
     out: Labels = lab.copy()
-    out[~keep[pieces]] = 0
+    if not keep.all():
+        out[~keep[pieces]] = 0
     return out
 
 

@@ -956,17 +956,31 @@ def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
 def _label_counts(
     label_image: npt.ArrayLike,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The non-zero labels present, sorted, and each one's pixel count (one pass)."""
-    flat = np.asarray(label_image).ravel()
-    top = int(flat.max()) if flat.size else 0
+    """The non-zero labels present, sorted, and each one's pixel count.
+
+    Counted over runs of one value in row-major order (cells span many pixels of a row), so
+    only the runs are binned, not the pixels.
+    """
+    flat = np.ascontiguousarray(label_image).ravel()
+    empty = np.zeros(0, np.int64)
+    if flat.size == 0:
+        return empty, empty
+    starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts = np.concatenate([np.zeros(1, np.intp), starts])
+    lengths = np.diff(starts, append=flat.size)
+    values = flat[starts]
+    on = values != 0
+    values, lengths = values[on], lengths[on]
+    if values.size == 0:
+        return empty, empty
+    top = int(values.max())
     if top <= 4 * flat.size + 4096:
-        counts = np.bincount(flat, minlength=top + 1)
-        counts[0] = 0
+        counts = np.bincount(values, weights=lengths, minlength=top + 1)
         ids = np.flatnonzero(counts)
         return ids.astype(np.int64), counts[ids].astype(np.int64)
-    values, counts = np.unique(flat, return_counts=True)
-    keep = values > 0
-    return values[keep].astype(np.int64), counts[keep].astype(np.int64)
+    ids, where = np.unique(values, return_inverse=True)
+    counts = np.bincount(where.ravel(), weights=lengths, minlength=ids.size)
+    return ids.astype(np.int64), counts.astype(np.int64)
 
 
 def _overlaps(
