@@ -94,6 +94,14 @@ def test_a_crashed_sessions_sparse_records_rebuild_the_labels(tmp_path):
     s.redo()
     s.paint("cells", 0, [(30, 30), (60, 90)], 3, 99)
     s.morph("cells", 0, None, "smooth", radius=2)
+    # sparse edits of a box narrower than the frame, and of whole rows lower down
+    for box in [(40, 120, 30, 200), (50, 256, 0, 256)]:
+        values = s.labels("cells", 0)[box[0] : box[1], box[2] : box[3]].copy()
+        values[5, 7] = 123
+        values[-1, -2] = 124
+        values[-3, 1] = 0
+        s.apply_patch("cells", 0, box, values)
+        assert s.history.peek().index is not None
     expected = s.labels("cells", 0).copy()
     records = list(read_journal(path, frame_shape=(256, 256)))
     assert any(r.index is not None for r in records)

@@ -142,16 +142,23 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
             new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
         else:
             new_vals = np.full(flat.size, values, np.uint32)
-        index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
+        if width == arr.shape[1]:  # whole rows: the box's flat positions are the frame's, shifted
+            index = flat + bbox[0] * width if bbox[0] else flat
+        else:
+            index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
         old_vals = arr.reshape(-1)[index]  # a view: _apply checked the frame is C-contiguous
         self._write_at(pop, t, index, new_vals, old_vals)
         # kept as uint32 (half the memory) when the frame allows it
         kept = index.astype(np.uint32) if arr.size <= np.iinfo(np.uint32).max else index
         self._history.push(Edit(population, t, abs_box, old_vals, new_vals, kept))
         if self._journal is not None:
-            inner = (rows - (abs_box[0] - bbox[0])) * (abs_box[3] - abs_box[2]) + (
-                cols - (abs_box[2] - bbox[2])
-            )
+            if abs_box[2:] == bbox[2:]:  # the same columns: positions in the box, shifted
+                top = (abs_box[0] - bbox[0]) * width
+                inner = flat - top if top else flat
+            else:
+                inner = (rows - (abs_box[0] - bbox[0])) * (abs_box[3] - abs_box[2]) + (
+                    cols - (abs_box[2] - bbox[2])
+                )
             self._log(population, t, abs_box, new_vals, index=inner)
         return abs_box
 
