@@ -211,8 +211,15 @@ def fill_holes_all(lab: Labels) -> Labels:
     if edge.all():
         return out
     flat = pieces.ravel()
-    inner = np.flatnonzero(~edge[flat])
-    which = flat[inner]
+    # the pixels of inner pieces, from the runs of one piece in row-major order (few holes in a
+    # big frame: no lookup per pixel)
+    starts = np.concatenate([np.zeros(1, np.intp), np.flatnonzero(flat[1:] != flat[:-1]) + 1])
+    run_piece = flat[starts]
+    run_length = np.diff(starts, append=flat.size)
+    sel = ~edge[run_piece]
+    first_px, length = starts[sel], run_length[sel]
+    inner = np.repeat(first_px - (np.cumsum(length) - length), length) + np.arange(length.sum())
+    which = np.repeat(run_piece[sel], length)
     values = lab.ravel()
     lo = np.full(n + 1, np.iinfo(np.uint32).max, np.uint32)
     hi = np.zeros(n + 1, np.uint32)
@@ -293,30 +300,32 @@ def _escapes(
     n = seeds.size
     found: list[set[int]] = [set() for _ in range(n)]
     rows, cols = np.divmod(seeds, w)
-    for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        idx = np.arange(n)
-        r, c = rows.copy(), cols.copy()
-        through = np.zeros(n, np.int64)  # 0 while still inside the hole
-        for _ in range(steps * 2):
-            if idx.size == 0:
-                break
-            r, c = r + dr, c + dc
-            outside = (r < 0) | (r >= h) | (c < 0) | (c >= w)
-            esc = outside & (through != 0)  # out through the frame edge
-            for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
-                found[i].add(int(u))
-            keep = ~outside
-            idx, r, c, through = idx[keep], r[keep], c[keep], through[keep]
-            v = lab[r, c].astype(np.int64)
-            in_hole = (through == 0) & (pieces[r, c] == which[idx])
-            enter = (through == 0) & ~in_hole & (v != 0)
-            through = np.where(enter, v, through)
-            same = (through != 0) & (v == through)
-            esc = (through != 0) & ~same & open_bg[r, c]
-            for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
-                found[i].add(int(u))
-            go = in_hole | same
-            idx, r, c, through = idx[go], r[go], c[go], through[go]
+    # the four walks of every seed go together: one array step per pixel walked, not four
+    idx = np.tile(np.arange(n), 4)
+    r, c = np.tile(rows, 4), np.tile(cols, 4)
+    dr = np.repeat(np.array([-1, 1, 0, 0]), n)
+    dc = np.repeat(np.array([0, 0, -1, 1]), n)
+    through = np.zeros(4 * n, np.int64)  # 0 while still inside the hole
+    for _ in range(steps * 2):
+        if idx.size == 0:
+            break
+        r, c = r + dr, c + dc
+        outside = (r < 0) | (r >= h) | (c < 0) | (c >= w)
+        esc = outside & (through != 0)  # out through the frame edge
+        for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
+            found[i].add(int(u))
+        keep = ~outside
+        idx, r, c, dr, dc, through = idx[keep], r[keep], c[keep], dr[keep], dc[keep], through[keep]
+        v = lab[r, c].astype(np.int64)
+        in_hole = (through == 0) & (pieces[r, c] == which[idx])
+        enter = (through == 0) & ~in_hole & (v != 0)
+        through = np.where(enter, v, through)
+        same = (through != 0) & (v == through)
+        esc = (through != 0) & ~same & open_bg[r, c]
+        for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
+            found[i].add(int(u))
+        go = in_hole | same
+        idx, r, c, dr, dc, through = idx[go], r[go], c[go], dr[go], dc[go], through[go]
     return found
 
 
