@@ -210,6 +210,17 @@ def test_smooth_removes_bumps_fills_notches_and_never_takes_a_neighbour():
     assert (one[lab == 2] == 2).all()
 
 
+@pytest.mark.parametrize("radius", [1, 2, 3])
+@pytest.mark.parametrize("k", range(len(IMAGES)))
+def test_smooth_equals_closing_the_opening_without_taking_a_neighbour(k, radius):
+    # smooth_all fuses the closing into one pass; its definition, composed step by step:
+    lab = IMAGES[k]
+    opened = _morph_all.open_all(lab, radius)
+    closed = _morph_all.close_all(opened, radius)
+    closed[(closed != opened) & (lab != 0) & (closed != lab)] = 0
+    np.testing.assert_array_equal(_morph_all.smooth_all(lab, radius), closed)
+
+
 @pytest.mark.parametrize("k", range(len(IMAGES)))
 def test_smooth_changes_only_background_and_its_own_pixels(k):
     lab = IMAGES[k]

@@ -163,6 +163,12 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
     is (row ``dy`` spans ``isqrt(radius**2 - dy**2)`` px either side).  ``reach2`` (default
     ``radius**2``, at most ``radius**2 + radius``) is the disk's largest squared distance.
     """
+    out: Labels = np.where(_shrink_marked(lab, radius, reach2=reach2), np.uint32(0), lab)
+    return out
+
+
+def _shrink_marked(lab: Labels, radius: int, *, reach2: int | None = None) -> npt.NDArray[np.bool_]:
+    """The pixels `shrink_all` clears (labelled or not): a different value within the disk."""
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     across = _any_change_within(lab[:, 1:] != lab[:, :-1], w, radius)
@@ -180,8 +186,7 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
             marked[: h - dy] |= row[dy:]
         else:
             marked[-dy:] |= row[: h + dy]
-    out: Labels = np.where(marked, np.uint32(0), lab)
-    return out
+    return marked
 
 
 def fill_holes_all(lab: Labels) -> Labels:
@@ -441,7 +446,8 @@ def open_all(lab: Labels, radius: int) -> Labels:
     A disk that fits inside a label holds no other value, so the label-blind dilation of all
     the disks' centres only ever covers pixels of the label they came from.
     """
-    core = shrink_all(lab, radius, reach2=_round(radius)) != 0
+    core = lab != 0
+    core &= ~_shrink_marked(lab, radius, reach2=_round(radius))
     out: Labels = np.where(_dilate(core, radius, _round(radius)), lab, np.uint32(0))
     return out
 
@@ -461,6 +467,13 @@ def smooth_all(lab: Labels, radius: int) -> Labels:
     """Opening then closing of every label by a disk of ``radius`` (`open_all`, `close_all`):
     bumps and bridges thinner than the disk go, then notches narrower than it are filled."""
     opened = open_all(lab, radius)
-    out = close_all(opened, radius)
-    out[(out != opened) & (lab != 0) & (out != lab)] = 0  # never a pixel another cell had
+    # close_all(opened), fused: a background pixel of `opened` takes its grown label when the
+    # disk around it is uniform in the grown image, and never a pixel another cell had in `lab`
+    grown = grow_all(opened, radius, reach2=_round(radius))
+    fill = opened == 0
+    fill &= ~_shrink_marked(grown, radius, reach2=_round(radius))
+    fill &= grown != 0
+    fill &= (lab == 0) | (grown == lab)
+    out: Labels = opened
+    np.copyto(out, grown, where=fill)
     return out
