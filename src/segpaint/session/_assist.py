@@ -63,14 +63,14 @@ class _AssistMixin(_EditsMixin):
         t: int,
         bbox: BBox,
         values: npt.NDArray[np.uint32] | int,
-        mask: npt.NDArray[np.bool_],
+        mask: npt.NDArray[np.bool_] | None,
         *,
         clip: BBox | None,
         preserve_label: int | None = None,
     ) -> Change | None:
-        """Commit ``values`` where ``mask``, never outside ``clip``; one undo step.
-
-        With ``preserve_label`` set, pixels of any other label than it (and 0) are kept.
+        """Commit ``values`` where ``mask`` (everywhere in ``bbox`` when None: an array of
+        values then changes only the pixels it differs in), never outside ``clip``; one undo
+        step. With ``preserve_label`` set, pixels of any other label than it (and 0) are kept.
         """
         if clip is not None:
             box = (
@@ -82,14 +82,16 @@ class _AssistMixin(_EditsMixin):
             if box[0] >= box[1] or box[2] >= box[3]:
                 return None
             inner = (box[0] - bbox[0], box[1] - bbox[0], box[2] - bbox[2], box[3] - bbox[2])
-            mask = mask[bbox_slices(inner)]
+            if mask is not None:
+                mask = mask[bbox_slices(inner)]
             if isinstance(values, np.ndarray):
                 values = values[bbox_slices(inner)]
             bbox = box
         if preserve_label is not None:
             current = self._pop(population).view(t)[bbox_slices(bbox)]
-            mask = mask & ((current == 0) | (current == preserve_label))
-        if not mask.any():
+            keep = (current == 0) | (current == preserve_label)
+            mask = keep if mask is None else mask & keep
+        if mask is not None and not mask.any():
             return None
         return self._commit(population, t, bbox, values, mask)
 
@@ -483,10 +485,8 @@ class _AssistMixin(_EditsMixin):
             window = clip if clip is not None else (0, h, 0, w)
         region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
-        changed = new != region
-        if not changed.any():
-            return None
-        return self._assist_commit(population, t, window, new, changed, clip=clip)
+        # no mask: the commit writes (and records) only the pixels where `new` differs
+        return self._assist_commit(population, t, window, new, None, clip=clip)
 
     def copy_labels(
         self,
@@ -557,16 +557,15 @@ class _AssistMixin(_EditsMixin):
                 table = np.zeros(int(keys[-1]) + 1, LABEL_DTYPE)
                 table[keys] = vals
                 mapped = table[src]
-                if mode == "replace":
-                    mask = np.ones(src.shape, bool)
-                else:
+                mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
+                if mode == "fill-empty":
                     add = np.zeros(int(keys[-1]) + 1, bool)
                     add[keys] = loose
                     mask = add[src] & (tgt == 0)
             else:
                 index = np.searchsorted(keys, src)
                 mapped = vals[index]
-                mask = np.ones(src.shape, bool) if mode == "replace" else loose[index] & (tgt == 0)
+                mask = None if mode == "replace" else loose[index] & (tgt == 0)
             return self._assist_commit(population, t, box, mapped, mask, clip=None)
 
     def delete_in_box(
