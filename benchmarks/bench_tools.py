@@ -184,21 +184,20 @@ def main_encode_record(population, frame, bbox, values, base=None, *, index=None
 def main_kernels() -> Iterator[None]:
     """Put main's kernels back for the duration (the Session imports them at each call)."""
     saved = (assist.morph_labels, assist.match_labels, assist.label_values,
-             journal_module.encode_record, assist._label_counts, assist._match_counted)  # fmt: skip
+             journal_module.encode_record, assist._match_and_count)  # fmt: skip
     assist.morph_labels = main_morph_labels  # type: ignore[assignment]
     assist.match_labels = main_match_labels
     assist.label_values = main_label_values
     journal_module.encode_record = main_encode_record
-    # the session's copy_labels counts each frame once through these two
-    assist._label_counts = lambda image: (main_label_values(image), None)
-    assist._match_counted = lambda src, tgt, min_iou, *_: main_match_labels(
-        src, tgt, min_iou=min_iou
-    )
+    # the session's copy_labels matches and lists both frames' labels in one call
+    assist._match_and_count = lambda src, tgt, *, min_iou: (
+        main_match_labels(src, tgt, min_iou=min_iou), main_label_values(src),
+        main_label_values(tgt), None)  # fmt: skip
     try:
         yield
     finally:
         (assist.morph_labels, assist.match_labels, assist.label_values,
-         journal_module.encode_record, assist._label_counts, assist._match_counted) = saved  # fmt: skip
+         journal_module.encode_record, assist._match_and_count) = saved  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- frames

@@ -953,28 +953,34 @@ def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return _label_counts(label_image)[0]
 
 
-def _label_counts(
-    label_image: npt.ArrayLike,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The non-zero labels present, sorted, and each one's pixel count.
+Counted = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+"""Labels present (sorted, non-zero) and each one's pixel count."""
 
-    Counted over runs of one value in row-major order (cells span many pixels of a row), so
-    only the runs are binned, not the pixels.
-    """
-    flat = np.ascontiguousarray(label_image).ravel()
+
+def _runs(*images: npt.ArrayLike) -> tuple[list[npt.NDArray[Any]], npt.NDArray[np.intp]]:
+    """Runs of pixels (row-major) along which every image keeps one value: each image's value
+    on each run, and the runs' lengths.  Cells span many pixels of a row, so the runs are far
+    fewer than the pixels, and counting or sorting them is cheap."""
+    flats = [np.ascontiguousarray(im).ravel() for im in images]
+    size = flats[0].size
+    if size == 0:
+        return [f[:0] for f in flats], np.zeros(0, np.intp)
+    change = flats[0][1:] != flats[0][:-1]
+    for f in flats[1:]:
+        change |= f[1:] != f[:-1]
+    starts = np.concatenate([np.zeros(1, np.intp), np.flatnonzero(change) + 1])
+    return [f[starts] for f in flats], np.diff(starts, append=size)
+
+
+def _counts_of_runs(values: npt.NDArray[Any], lengths: npt.NDArray[np.intp]) -> Counted:
+    """`_label_counts` from runs (`_runs`)."""
     empty = np.zeros(0, np.int64)
-    if flat.size == 0:
-        return empty, empty
-    starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    starts = np.concatenate([np.zeros(1, np.intp), starts])
-    lengths = np.diff(starts, append=flat.size)
-    values = flat[starts]
     on = values != 0
     values, lengths = values[on], lengths[on]
     if values.size == 0:
         return empty, empty
     top = int(values.max())
-    if top <= 4 * flat.size + 4096:
+    if top <= 4 * int(lengths.sum()) + 4096:
         counts = np.bincount(values, weights=lengths, minlength=top + 1)
         ids = np.flatnonzero(counts)
         return ids.astype(np.int64), counts[ids].astype(np.int64)
@@ -983,35 +989,33 @@ def _label_counts(
     return ids.astype(np.int64), counts.astype(np.int64)
 
 
-def _overlaps(
-    src: npt.NDArray[Any], tgt: npt.NDArray[Any]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Every pair of non-zero labels ``(s, t)`` sharing pixels, and how many pixels.
+def _label_counts(label_image: npt.ArrayLike) -> Counted:
+    """The non-zero labels present, sorted, and each one's pixel count (over runs)."""
+    (values,), lengths = _runs(label_image)
+    return _counts_of_runs(values, lengths)
 
-    One pass: the pixels labelled in both images, cut into runs of one pair along the rows
-    (cells span many pixels of a row), so only the runs are sorted, not the pixels.
-    """
-    s = np.ascontiguousarray(src).ravel()
-    t = np.ascontiguousarray(tgt).ravel()
-    idx = np.flatnonzero((s != 0) & (t != 0))
-    if idx.size == 0:
+
+def _overlaps(
+    ss: npt.NDArray[Any], tt: npt.NDArray[Any], lengths: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair of non-zero labels ``(s, t)`` sharing pixels, and how many pixels, from the
+    runs of one ``(source, target)`` pair (`_runs`): only the runs are sorted, not the pixels."""
+    both = (ss != 0) & (tt != 0)
+    if not both.any():
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    ss, tt = s[idx], t[idx]
-    start = np.ones(idx.size, bool)
-    start[1:] = (ss[1:] != ss[:-1]) | (tt[1:] != tt[:-1]) | (idx[1:] != idx[:-1] + 1)
-    first = np.flatnonzero(start)
-    runs = np.diff(np.append(first, idx.size))
-    code = (ss[first].astype(np.uint64) << np.uint64(32)) | tt[first].astype(np.uint64)
+    code = (ss[both].astype(np.uint64) << np.uint64(32)) | tt[both].astype(np.uint64)
     pairs, where = np.unique(code, return_inverse=True)
-    inter = np.bincount(where.ravel(), weights=runs, minlength=pairs.size).astype(np.int64)
+    inter = np.bincount(where.ravel(), weights=lengths[both], minlength=pairs.size)
     low = np.uint64(0xFFFFFFFF)
-    return (pairs >> np.uint64(32)).astype(np.int64), (pairs & low).astype(np.int64), inter
+    return (
+        (pairs >> np.uint64(32)).astype(np.int64),
+        (pairs & low).astype(np.int64),
+        inter.astype(np.int64),
+    )
 
 
-def _areas(
-    counted: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ids: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
+def _areas(counted: Counted, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Pixel count of each label in ``ids`` (all present), from `_label_counts`."""
     values, counts = counted
     return counts[np.searchsorted(values, ids)]
@@ -1032,32 +1036,32 @@ def match_labels(
     >>> match_labels(a, b)
     {1: 7, 2: 9}
     """
+    return _match_and_count(source, target, min_iou=min_iou)[0]
+
+
+def _match_and_count(
+    source: npt.ArrayLike, target: npt.ArrayLike, *, min_iou: float = 0.5
+) -> tuple[dict[int, int], npt.NDArray[np.int64], npt.NDArray[np.int64], Any]:
+    """`match_labels`, the labels present in ``source`` and in ``target`` (`label_values`),
+    and the runs of one ``(source, target)`` pair they came from (`_runs`: ``((s, t),
+    lengths)``), from one pass over the pixels."""
     src = np.asarray(source)
     tgt = np.asarray(target)
     if src.shape != tgt.shape:
         raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
     if not 0 < float(min_iou) <= 1:
         raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
-    return _match_counted(src, tgt, min_iou, _label_counts(src), _label_counts(tgt))
-
-
-def _match_counted(
-    src: npt.NDArray[Any],
-    tgt: npt.NDArray[Any],
-    min_iou: float,
-    src_counts: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    tgt_counts: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
-) -> dict[int, int]:
-    """`match_labels` with each image's `_label_counts` already known (a caller that needs
-    them too counts each image once)."""
-    s_ids, t_ids, inter = _overlaps(src, tgt)
+    runs = _runs(src, tgt)
+    (ss, tt), lengths = runs
+    src_counts, tgt_counts = _counts_of_runs(ss, lengths), _counts_of_runs(tt, lengths)
+    s_ids, t_ids, inter = _overlaps(ss, tt, lengths)
+    pairs: dict[int, int] = {}
     if inter.size == 0:
-        return {}
+        return pairs, src_counts[0], tgt_counts[0], runs
     s_area = _areas(src_counts, s_ids)
     t_area = _areas(tgt_counts, t_ids)
     iou = inter / (s_area + t_area - inter)
     order = np.argsort(-iou, kind="stable")  # pairs come sorted by (source, target)
-    pairs: dict[int, int] = {}
     used: set[int] = set()
     for k in order.tolist():
         if iou[k] < min_iou:
@@ -1067,7 +1071,7 @@ def _match_counted(
             continue
         pairs[s] = t
         used.add(t)
-    return pairs
+    return pairs, src_counts[0], tgt_counts[0], runs
 
 
 def cells_in_box(

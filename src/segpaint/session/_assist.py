@@ -516,7 +516,7 @@ class _AssistMixin(_EditsMixin):
         min_iou : float
             Overlap that makes two masks the same cell.
         """
-        from segpaint.ops.assist import _label_counts, _match_counted, label_values
+        from segpaint.ops.assist import _match_and_count, label_values
 
         t = self.stack.check_frame(frame)
         s = self.stack.check_frame(source_frame)
@@ -532,13 +532,10 @@ class _AssistMixin(_EditsMixin):
             target_all = pop.view(t)
             src = pop.view(s)[bbox_slices(box)]
             tgt = target_all[bbox_slices(box)]
-            if not 0 < float(min_iou) <= 1:
-                raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
-            src_counts, tgt_counts = _label_counts(src), _label_counts(tgt)
-            pairs = _match_counted(src, tgt, min_iou, src_counts, tgt_counts)
+            pairs, src_ids_arr, tgt_ids, runs = _match_and_count(src, tgt, min_iou=min_iou)
             whole = box == (0, h, 0, w)
-            used = set((tgt_counts[0] if whole else label_values(target_all)).tolist())
-            src_ids = src_counts[0].tolist()
+            used = set((tgt_ids if whole else label_values(target_all)).tolist())
+            src_ids = src_ids_arr.tolist()
             lut = {0: 0}
             fresh = [v for v in src_ids if v not in pairs and v in used]
             new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
@@ -552,12 +549,20 @@ class _AssistMixin(_EditsMixin):
             keys = np.array(sorted(lut), dtype=np.int64)
             vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
             loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
-            if keys[-1] <= 4 * src.size + 4096:
+            if runs is not None:
+                # the runs of one (source, target) pair: map each run, then spread the runs
+                (ss, tt), lengths = runs
+                at = np.searchsorted(keys, ss)
+                mapped = np.repeat(vals[at], lengths).reshape(src.shape)
+                mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
+                if mode == "fill-empty":
+                    mask = np.repeat(loose[at] & (tt == 0), lengths).reshape(src.shape)
+            elif keys[-1] <= 4 * src.size + 4096:
                 # tables indexed by the label: one gather each, no index array
                 table = np.zeros(int(keys[-1]) + 1, LABEL_DTYPE)
                 table[keys] = vals
                 mapped = table[src]
-                mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
+                mask = None
                 if mode == "fill-empty":
                     add = np.zeros(int(keys[-1]) + 1, bool)
                     add[keys] = loose
