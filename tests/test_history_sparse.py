@@ -147,3 +147,13 @@ def test_sparse_write_of_a_strided_values_array(session):
     np.testing.assert_array_equal(session.labels("cells", 0), expected)
     session.undo()
     np.testing.assert_array_equal(session.labels("cells", 0), lab)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16])
+@pytest.mark.parametrize("n_changed", [3, 40_000])  # sparse, dense
+def test_commit_takes_values_of_any_integer_type(session, dtype, n_changed):
+    values = np.zeros((256, 256), dtype)
+    values.reshape(-1)[:n_changed] = 9
+    session._commit("cells", 1, (0, 256, 0, 256), values, None)
+    got = session.labels("cells", 1)
+    assert got.dtype == np.uint32 and int((got == 9).sum()) == n_changed

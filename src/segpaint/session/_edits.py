@@ -109,7 +109,10 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         old_vals = arr[bbox_slices(abs_box)].copy()
         new_vals = old_vals.copy()
         np.copyto(
-            new_vals, values[sub] if isinstance(values, np.ndarray) else values, where=changed[sub]
+            new_vals,
+            values[sub] if isinstance(values, np.ndarray) else values,
+            where=changed[sub],
+            casting="unsafe",  # like assignment: callers pass labels of any integer type
         )
         self._write(pop, t, abs_box, new_vals, old_vals)
         self._history.push(Edit(population, t, abs_box, old_vals, new_vals))
