@@ -104,11 +104,12 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
     # pass 1: key1 = dy**2 * S + dy + radius, or none1 and above
     cost = np.where(fg, kind(0), kind(none1))
     key1 = cost + kind(radius)
+    buf = np.empty_like(cost)  # one scratch array for every shift's candidates
     for dy in range(1, min(radius, h - 1) + 1):
         for step in (-dy, dy):
             dst = slice(-step, None) if step < 0 else slice(None, -step)
             src = slice(None, step) if step < 0 else slice(step, None)
-            cand = cost[src] + kind((dy * dy << bits) + step + radius)
+            cand = np.add(cost[src], kind((dy * dy << bits) + step + radius), out=buf[src])
             np.minimum(key1[dst], cand, out=key1[dst])
     # pass 2: key2 = (dy**2 + dx**2) * S + dx + radius, with dy**2 capped at far2 + 1
     dv2 = np.minimum(key1 >> kind(bits), kind(far2 + 1))
@@ -119,7 +120,7 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
             continue
         dst = slice(max(-shift, 0), w - max(shift, 0))
         src = slice(max(shift, 0), w - max(-shift, 0))
-        cand = dv2[:, src] + kind((shift * shift << bits) + shift + radius)
+        cand = np.add(dv2[:, src], kind((shift * shift << bits) + shift + radius), out=buf[:, src])
         np.minimum(key2[:, dst], cand, out=key2[:, dst])
     grow = np.flatnonzero(~fg & ((key2 >> kind(bits)) <= far2))
     out: Labels = lab.copy()
