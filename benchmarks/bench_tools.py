@@ -17,6 +17,13 @@ Frames: ``movie`` = 4x4 tiles of the synthetic time-lapse (640 nuclei, like benc
 
 Run:  python benchmarks/bench_tools.py [--reps 10] [--baseline-reps 3] [--quick]
 Prints a table and writes benchmarks/results/tools.json.  Not a test: nothing fails on a time.
+
+A/B against a git revision (the tree this branch started from, say):
+      python benchmarks/bench_tools.py --against 2f73db4 [--rounds 3] [--reps 5]
+exports that revision's ``src`` into a temporary folder and times the crowded frame's
+whole-frame tools and the session's own cost in child processes, alternating the revision's
+code and this tree's round after round (so both see the same load), then pools each side's
+samples: wall and CPU (process_time) p50/p95 and the ratios.  Writes results/tools_ab.json.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -157,11 +165,18 @@ def main_match_labels(source: Any, target: Any, *, min_iou: float = 0.5) -> dict
     return pairs
 
 
-def main_encode_record(population, frame, bbox, values, base=None) -> bytes:
-    """The journal record as on main: zlib level 1 of the whole box."""
+def main_encode_record(population, frame, bbox, values, base=None, *, index=None) -> bytes:
+    """The journal record as on main: zlib level 1 of the whole box (of the listed pixels for
+    a sparse record, which main did not have: the same payload as the LZ4 one)."""
     head = {"p": population, "t": int(frame), "b": [int(v) for v in bbox],
             "base": list(base) if base is not None else None}  # fmt: skip
-    payload = zlib.compress(np.ascontiguousarray(values, dtype="<u4").tobytes(), 1)
+    if index is not None:
+        steps = np.diff(index, prepend=0).astype("<u4")
+        raw = np.concatenate([steps, np.asarray(values, dtype="<u4").reshape(-1)])
+        head["s"] = int(steps.size)
+    else:
+        raw = np.ascontiguousarray(values, dtype="<u4")
+    payload = zlib.compress(raw.tobytes(), 1)
     return journal_module._pack(json.dumps(head).encode(), payload)
 
 
@@ -169,16 +184,20 @@ def main_encode_record(population, frame, bbox, values, base=None) -> bytes:
 def main_kernels() -> Iterator[None]:
     """Put main's kernels back for the duration (the Session imports them at each call)."""
     saved = (assist.morph_labels, assist.match_labels, assist.label_values,
-             journal_module.encode_record)  # fmt: skip
+             journal_module.encode_record, assist._match_and_count)  # fmt: skip
     assist.morph_labels = main_morph_labels  # type: ignore[assignment]
     assist.match_labels = main_match_labels
     assist.label_values = main_label_values
     journal_module.encode_record = main_encode_record
+    # the session's copy_labels matches and lists both frames' labels in one call
+    assist._match_and_count = lambda src, tgt, *, min_iou: (
+        main_match_labels(src, tgt, min_iou=min_iou), main_label_values(src),
+        main_label_values(tgt), None)  # fmt: skip
     try:
         yield
     finally:
         (assist.morph_labels, assist.match_labels, assist.label_values,
-         journal_module.encode_record) = saved  # fmt: skip
+         journal_module.encode_record, assist._match_and_count) = saved  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- frames
@@ -233,6 +252,8 @@ def timeit(
         "p95_ms": times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)],
         "cpu_p50_ms": statistics.median(cpu[warmup:]),
         "reps": reps,
+        "wall_ms": times,
+        "cpu_ms": cpu[warmup:],
     }
 
 
@@ -386,12 +407,119 @@ def _print_row(name: str, row: dict[str, Any], *, target: bool = True) -> None:
 HEADER = f"{'main p50/p95 cpu':>22s} {'new p50/p95 cpu (ms)':>22s} {'x p50':>6s}"
 
 
+# ------------------------------------------------------------------- A/B against a revision
+def side_run(reps: int) -> dict[str, Any]:
+    """One child's samples: the crowded frame's whole-frame tools and the session's own cost of
+    a whole-frame change (journal on), with whatever ``segpaint`` the child imports."""
+    folder = Path(tempfile.mkdtemp(prefix="bench_tools_ab-"))
+    lab = crowded()
+    image = np.zeros((2, 1, *lab.shape), np.uint16)
+    s = open_session(image, None, folder)
+    s.set_labels("cells", 0, lab)
+    s.set_labels("cells", 1, np.roll(lab, (2, 3), axis=(0, 1)))
+    calls: list[tuple[str, Callable[[], Any]]] = [
+        (f"morph {op}({','.join(f'{k}={v}' for k, v in kw.items())})",
+         lambda op=op, kw=kw: s.morph("cells", 0, None, op, **kw))
+        for op, kw in MORPH
+    ]  # fmt: skip
+    calls.append(("copy_labels fill-empty", lambda: s.copy_labels("cells", 1, 0)))
+    calls.append(("copy_labels replace", lambda: s.copy_labels("cells", 1, 0, mode="replace")))
+    grown = ops.morph_labels(lab, "grow", radius=1)
+    changed = grown != lab
+    box = (0, lab.shape[0], 0, lab.shape[1])
+    calls.append(("session cost (commit grow r1)",
+                  lambda: s._assist_commit("cells", 0, box, grown, changed, clip=None)))  # fmt: skip
+    calls.append(("undo of that commit", lambda: None))
+    out: dict[str, Any] = {}
+    for name, call in calls:
+        if name.startswith("undo"):
+            undo = []
+            for _ in range(reps + 1):
+                s._assist_commit("cells", 0, box, grown, changed, clip=None)
+                c0, t0 = time.process_time(), time.perf_counter()
+                s.undo()
+                undo.append(((time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3))
+            out[name] = {"wall_ms": [u[0] for u in undo[1:]], "cpu_ms": [u[1] for u in undo[1:]]}
+            continue
+        r = timeit(call, s.undo, reps=reps, warmup=1)
+        out[name] = {"wall_ms": r["wall_ms"], "cpu_ms": r["cpu_ms"]}
+    s.close()
+    return out
+
+
+def _p(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, math.ceil(q * len(v)) - 1))]
+
+
+def _export(root: Path, rev: str) -> Path:
+    """``rev``'s ``src`` folder, exported into a new temporary folder."""
+    base = Path(tempfile.mkdtemp(prefix=f"bench_tools-{rev}-"))
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    return base / "src"
+
+
+def against(rev: str, rounds: int, reps: int, this: str | None = None) -> None:
+    """Alternate child runs of ``rev``'s code and this tree's (or revision ``this``'s); print
+    and save pooled figures."""
+    root = Path(__file__).resolve().parent.parent
+    sides = {rev: _export(root, rev), "this tree": _export(root, this) if this else root / "src"}
+    pooled: dict[str, dict[str, dict[str, list[float]]]] = {k: {} for k in sides}
+    load = os.getloadavg()[0]
+    for rnd in range(rounds):
+        for side, src in sides.items():
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            res = subprocess.run(
+                [sys.executable, __file__, "--side-run", "--reps", str(reps)],
+                env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            for tool, r in json.loads(res.stdout.strip().splitlines()[-1]).items():
+                row = pooled[side].setdefault(tool, {"wall_ms": [], "cpu_ms": []})
+                row["wall_ms"] += r["wall_ms"]
+                row["cpu_ms"] += r["cpu_ms"]
+            print(f"round {rnd + 1}/{rounds}: {side} done", file=sys.stderr, flush=True)
+    b = pooled["this tree"]
+    print(f"crowded 2048x2048, 3,000 cells, journal on; {rounds} rounds x {reps} reps a side, "
+          f"alternating; load {load:.1f} -> {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"{'tool':34s} {rev + ' wall p50/p95':>17s} {'cpu p50/p95':>13s}  "
+          f"{'this wall p50/p95':>17s} {'cpu p50/p95':>13s} {'x cpu50':>7s} {'x wall50':>8s} "
+          f"{'cpu95<50':>8s}")  # fmt: skip
+    table = {}
+    for tool in b:
+        row = {side: {f"{k}_{q}": _p(pooled[side][tool][f"{k}_ms"], v)
+                      for k in ("wall", "cpu") for q, v in (("p50", 0.5), ("p95", 0.95))}
+               for side in sides}  # fmt: skip
+        table[tool] = row
+        x, y = row[rev], row["this tree"]
+        print(f"{tool:34s} {x['wall_p50']:8.1f}/{x['wall_p95']:<8.1f} "
+              f"{x['cpu_p50']:6.1f}/{x['cpu_p95']:<6.1f}  {y['wall_p50']:8.1f}/{y['wall_p95']:<8.1f} "
+              f"{y['cpu_p50']:6.1f}/{y['cpu_p95']:<6.1f} {x['cpu_p50'] / y['cpu_p50']:7.2f} "
+              f"{x['wall_p50'] / y['wall_p50']:8.2f} {'yes' if y['cpu_p95'] < TARGET_MS else 'no':>8s}")  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tools_ab.json").write_text(json.dumps(
+        {"against": rev, "rounds": rounds, "reps": reps, "table": table, "samples": pooled},
+        indent=1))  # fmt: skip
+    print(f"wrote {RESULTS / 'tools_ab.json'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--baseline-reps", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="crowded frame only, 5 reps")
+    parser.add_argument("--against", metavar="REV", help="A/B against a git revision's src")
+    parser.add_argument("--rounds", type=int, default=3, help="with --against: rounds a side")
+    parser.add_argument("--this", metavar="REV", help="with --against: a revision, not the tree")
+    parser.add_argument("--side-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side_run:
+        print(json.dumps(side_run(args.reps)))
+        return
+    if args.against:
+        against(args.against, args.rounds, args.reps, args.this)
+        return
     reps = 5 if args.quick else args.reps
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = {

@@ -119,6 +119,16 @@ def test_grow_ties_go_where_the_distance_transform_sends_them():
     assert new[3, 3] == 4 and new[1, 2] == 2
 
 
+@pytest.mark.parametrize(("radius", "reach2"), [(1, 1), (1, 2), (2, 4), (2, 6), (3, 12)])
+@pytest.mark.parametrize("k", range(len(IMAGES)))
+def test_grow_on_the_band_equals_the_two_pass_grow(k, radius, reach2):
+    # grow_all picks one of two kernels by radius; both must give the same pixels at any reach
+    lab = IMAGES[k]
+    band = _morph_all._grow_band(lab, radius, reach2=reach2)
+    np.testing.assert_array_equal(band, _morph_all._grow_separable(lab, radius, reach2=reach2))
+    assert (band != lab).any() or k == 4
+
+
 @pytest.mark.parametrize("min_size", [0, 25, 120])
 @pytest.mark.parametrize("k", range(len(IMAGES)))
 def test_remove_specks_equals_the_per_label_loop(k, min_size):
@@ -198,6 +208,17 @@ def test_smooth_removes_bumps_fills_notches_and_never_takes_a_neighbour():
     one = ops.morph_labels(lab, "smooth", label=1, radius=1)
     assert (one[12, 20:22] == 0).all() and (one[5:7, 12] == 1).all()
     assert (one[lab == 2] == 2).all()
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3])
+@pytest.mark.parametrize("k", range(len(IMAGES)))
+def test_smooth_equals_closing_the_opening_without_taking_a_neighbour(k, radius):
+    # smooth_all fuses the closing into one pass; its definition, composed step by step:
+    lab = IMAGES[k]
+    opened = _morph_all.open_all(lab, radius)
+    closed = _morph_all.close_all(opened, radius)
+    closed[(closed != opened) & (lab != 0) & (closed != lab)] = 0
+    np.testing.assert_array_equal(_morph_all.smooth_all(lab, radius), closed)
 
 
 @pytest.mark.parametrize("k", range(len(IMAGES)))

@@ -25,18 +25,28 @@ DEFAULT_BUDGET = 256 * 1024**2
 
 @dataclass(frozen=True)
 class Edit:
-    """One undo step: the values of ``bbox`` in ``population``/``frame`` before and after."""
+    """One undo step: the values of ``bbox`` in ``population``/``frame`` before and after.
+
+    Dense (``index`` is None): ``old`` and ``new`` are the whole box, shape of ``bbox``.
+    Sparse: ``index`` holds the flat (C-order) positions *in the frame* of the pixels that
+    changed, ``old`` and ``new`` their values (1-D, same length); pixels of the box that are
+    not listed did not change. A large change that touches few pixels of its box (a
+    whole-frame ``grow``) is recorded sparse: 12 bytes per changed pixel instead of 8 per
+    pixel of the box.
+    """
 
     population: str
     frame: int
     bbox: BBox
     old: npt.NDArray[np.uint32]
     new: npt.NDArray[np.uint32]
+    index: npt.NDArray[np.integer[Any]] | None = None
 
     @property
     def nbytes(self) -> int:
         """Memory the step holds."""
-        return int(self.old.nbytes + self.new.nbytes)
+        extra = 0 if self.index is None else int(self.index.nbytes)
+        return int(self.old.nbytes + self.new.nbytes) + extra
 
 
 @dataclass

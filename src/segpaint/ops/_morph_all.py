@@ -19,54 +19,115 @@ from skimage.measure import label as connected_pieces
 Labels = npt.NDArray[np.uint32]
 
 
+BAND_MAX_RADIUS = 1
+"""`grow_all` checks the background band pixel by pixel up to this radius (at most 8 offsets
+each, most settled by the first four), and runs two separable passes over the frame above it:
+at radius 3 a band pixel of a crowded 2048x2048 frame tries 14 offsets on average, which costs
+more than the passes."""
+
+
 def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
     """Every label grows by ``radius`` px (Euclidean) into the background.
 
     A background pixel takes the label of its nearest labelled pixel when that one is within
     ``radius``; among equally near labelled pixels the one with the smallest column, then the
-    smallest row, wins.  That is the choice ``scipy.ndimage.distance_transform_edt``'s feature
-    transform makes, so this equals the transform-based definition pixel for pixel, in two
-    separable passes bounded by ``radius`` (that keep offsets, not labels) instead of a
-    whole-frame transform.  ``reach2``
+    smallest row, wins (``scipy.ndimage.distance_transform_edt``'s choice).  ``reach2``
     (default ``radius**2``, at most ``radius**2 + radius``) is the largest squared distance
-    that grows.
+    that grows.  Small radii look only at the background band that grows (`_grow_band`),
+    larger ones make two passes over the frame (`_grow_separable`); both give the same pixels.
+    """
+    if radius <= BAND_MAX_RADIUS:
+        return _grow_band(lab, radius, reach2=reach2)
+    return _grow_separable(lab, radius, reach2=reach2)
+
+
+def _offsets(radius: int, far2: int) -> list[tuple[int, int]]:
+    """The ``(dy, dx)`` of the disk ``dy**2 + dx**2 <= far2`` (centre excluded), in the order a
+    background pixel prefers them: nearest first, then the smallest column, then the smallest
+    row."""
+    span = range(-radius, radius + 1)
+    offs = [(dy, dx) for dy in span for dx in span if 0 < dy * dy + dx * dx <= far2]
+    return sorted(offs, key=lambda o: (o[0] * o[0] + o[1] * o[1], o[1], o[0]))
+
+
+def _grow_band(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
+    """`grow_all` on the band only: the background pixels with a label within reach (found by
+    one label-blind dilation) try the disk's offsets in preference order; each takes the first
+    labelled one.  Its cost follows the band, not the frame."""
+    far2 = radius * radius if reach2 is None else reach2
+    h, w = lab.shape
+    fg = lab != 0
+    band = _dilate(fg, radius, far2)
+    band &= ~fg
+    idx = np.flatnonzero(band)
+    out: Labels = lab.copy()
+    if idx.size == 0:
+        return out
+    rows, cols = np.divmod(idx, w)
+    flat, dest = lab.ravel(), out.ravel()
+    for dy, dx in _offsets(radius, far2):
+        inside = (rows >= -dy) & (rows < h - dy) & (cols >= -dx) & (cols < w - dx)
+        if inside.all():
+            v = flat[idx + (dy * w + dx)]
+        else:
+            v = np.zeros(idx.size, np.uint32)
+            v[inside] = flat[idx[inside] + (dy * w + dx)]
+        hit = v != 0
+        dest[idx[hit]] = v[hit]
+        left = ~hit
+        idx, rows, cols = idx[left], rows[left], cols[left]
+        if idx.size == 0:
+            break
+    return out
+
+
+def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
+    """`grow_all` in two separable passes over the frame, bounded by ``radius``.
+
+    Each pass keeps one small integer per pixel, a *key* ``d2 * S + offset + radius`` (``S`` a
+    power of two above ``2 * radius``): its minimum is the nearest labelled pixel, ties going
+    to the smallest offset, so a pass is one add and one ``minimum`` per shift.  Pass 1, along
+    the columns: the nearest labelled pixel within ``radius`` rows (above first on a tie).
+    Pass 2, along the rows: the column minimising ``dx**2 + dy**2`` (leftmost on a tie).
     """
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     fg = lab != 0
-    # squared distances in the smallest type that holds "nothing within reach" + radius**2
-    kind = np.uint8 if far2 + 1 + radius * radius <= 255 else np.uint16
-    far = kind(far2 + 1)
-    # pass 1, along each column: the nearest labelled pixel within `radius` rows (above first)
-    dv2 = np.where(fg, kind(0), far)
-    dy = np.zeros((h, w), np.int8)
-    for k in range(1, min(radius, h - 1) + 1):
-        for dst, src, step in (
-            (slice(k, None), slice(None, -k), -k),
-            (slice(None, -k), slice(k, None), k),
-        ):
-            take = fg[src] & (dv2[dst] == far)
-            np.copyto(dv2[dst], kind(k * k), where=take)
-            np.copyto(dy[dst], np.int8(step), where=take)
-    # pass 2, along each row: the column minimising dx**2 + dv**2 (leftmost on a tie): dx = 0
-    # first, then leftwards taking ties (the farther left wins), then rightwards losing them
-    best = dv2.copy()
-    dx = np.zeros((h, w), np.int8)
-    for shift in [*range(-1, -radius - 1, -1), *range(1, radius + 1)]:
+    bits = (2 * radius).bit_length()  # S = 2**bits > 2 * radius
+    mask = (1 << bits) - 1
+    top1 = (radius * radius << bits) + 2 * radius  # the largest key of pass 1
+    # "no labelled pixel within reach": above every key, and its d2 is beyond far2
+    none1 = max(1 << top1.bit_length(), far2 + 1 << bits)
+    top2 = (far2 + 1 + radius * radius << bits) + 2 * radius
+    kind = next(k for k in (np.uint8, np.uint16, np.uint32)
+                if max(none1 + top1, top2) <= np.iinfo(k).max)  # fmt: skip
+    # pass 1: key1 = dy**2 * S + dy + radius, or none1 and above
+    cost = np.where(fg, kind(0), kind(none1))
+    key1 = cost + kind(radius)
+    buf = np.empty_like(cost)  # one scratch array for every shift's candidates
+    for dy in range(1, min(radius, h - 1) + 1):
+        for step in (-dy, dy):
+            dst = slice(-step, None) if step < 0 else slice(None, -step)
+            src = slice(None, step) if step < 0 else slice(step, None)
+            cand = np.add(cost[src], kind((dy * dy << bits) + step + radius), out=buf[src])
+            np.minimum(key1[dst], cand, out=key1[dst])
+    # pass 2: key2 = (dy**2 + dx**2) * S + dx + radius, with dy**2 capped at far2 + 1
+    dv2 = np.minimum(key1 >> kind(bits), kind(far2 + 1))
+    dv2 <<= kind(bits)
+    key2 = dv2 + kind(radius)
+    for shift in [*range(-radius, 0), *range(1, radius + 1)]:
         if abs(shift) >= w:
             continue
         dst = slice(max(-shift, 0), w - max(shift, 0))
         src = slice(max(shift, 0), w - max(-shift, 0))
-        cand = dv2[:, src] + kind(shift * shift)
-        better = cand <= best[:, dst] if shift < 0 else cand < best[:, dst]
-        np.copyto(best[:, dst], cand, where=better)
-        np.copyto(dx[:, dst], np.int8(shift), where=better)
-    grow = np.flatnonzero(~fg & (best <= far2))
+        cand = np.add(dv2[:, src], kind((shift * shift << bits) + shift + radius), out=buf[:, src])
+        np.minimum(key2[:, dst], cand, out=key2[:, dst])
+    grow = np.flatnonzero(~fg & ((key2 >> kind(bits)) <= far2))
     out: Labels = lab.copy()
     if grow.size:
         # follow the offsets: along the row to the column, then along it to the pixel
-        at = grow + dx.ravel()[grow]
-        at += dy.ravel()[at].astype(np.intp) * w
+        at = grow + ((key2.ravel()[grow] & kind(mask)).astype(np.intp) - radius)
+        at += ((key1.ravel()[at] & kind(mask)).astype(np.intp) - radius) * w
         out.ravel()[grow] = lab.ravel()[at]
     return out
 
@@ -103,6 +164,12 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
     is (row ``dy`` spans ``isqrt(radius**2 - dy**2)`` px either side).  ``reach2`` (default
     ``radius**2``, at most ``radius**2 + radius``) is the disk's largest squared distance.
     """
+    out: Labels = np.where(_shrink_marked(lab, radius, reach2=reach2), np.uint32(0), lab)
+    return out
+
+
+def _shrink_marked(lab: Labels, radius: int, *, reach2: int | None = None) -> npt.NDArray[np.bool_]:
+    """The pixels `shrink_all` clears (labelled or not): a different value within the disk."""
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
     across = _any_change_within(lab[:, 1:] != lab[:, :-1], w, radius)
@@ -120,8 +187,7 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
             marked[: h - dy] |= row[dy:]
         else:
             marked[-dy:] |= row[: h + dy]
-    out: Labels = np.where(marked, np.uint32(0), lab)
-    return out
+    return marked
 
 
 def fill_holes_all(lab: Labels) -> Labels:
@@ -151,8 +217,15 @@ def fill_holes_all(lab: Labels) -> Labels:
     if edge.all():
         return out
     flat = pieces.ravel()
-    inner = np.flatnonzero(~edge[flat])
-    which = flat[inner]
+    # the pixels of inner pieces, from the runs of one piece in row-major order (few holes in a
+    # big frame: no lookup per pixel)
+    starts = np.concatenate([np.zeros(1, np.intp), np.flatnonzero(flat[1:] != flat[:-1]) + 1])
+    run_piece = flat[starts]
+    run_length = np.diff(starts, append=flat.size)
+    sel = ~edge[run_piece]
+    first_px, length = starts[sel], run_length[sel]
+    inner = np.repeat(first_px - (np.cumsum(length) - length), length) + np.arange(length.sum())
+    which = np.repeat(run_piece[sel], length)
     values = lab.ravel()
     lo = np.full(n + 1, np.iinfo(np.uint32).max, np.uint32)
     hi = np.zeros(n + 1, np.uint32)
@@ -233,30 +306,32 @@ def _escapes(
     n = seeds.size
     found: list[set[int]] = [set() for _ in range(n)]
     rows, cols = np.divmod(seeds, w)
-    for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        idx = np.arange(n)
-        r, c = rows.copy(), cols.copy()
-        through = np.zeros(n, np.int64)  # 0 while still inside the hole
-        for _ in range(steps * 2):
-            if idx.size == 0:
-                break
-            r, c = r + dr, c + dc
-            outside = (r < 0) | (r >= h) | (c < 0) | (c >= w)
-            esc = outside & (through != 0)  # out through the frame edge
-            for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
-                found[i].add(int(u))
-            keep = ~outside
-            idx, r, c, through = idx[keep], r[keep], c[keep], through[keep]
-            v = lab[r, c].astype(np.int64)
-            in_hole = (through == 0) & (pieces[r, c] == which[idx])
-            enter = (through == 0) & ~in_hole & (v != 0)
-            through = np.where(enter, v, through)
-            same = (through != 0) & (v == through)
-            esc = (through != 0) & ~same & open_bg[r, c]
-            for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
-                found[i].add(int(u))
-            go = in_hole | same
-            idx, r, c, through = idx[go], r[go], c[go], through[go]
+    # the four walks of every seed go together: one array step per pixel walked, not four
+    idx = np.tile(np.arange(n), 4)
+    r, c = np.tile(rows, 4), np.tile(cols, 4)
+    dr = np.repeat(np.array([-1, 1, 0, 0]), n)
+    dc = np.repeat(np.array([0, 0, -1, 1]), n)
+    through = np.zeros(4 * n, np.int64)  # 0 while still inside the hole
+    for _ in range(steps * 2):
+        if idx.size == 0:
+            break
+        r, c = r + dr, c + dc
+        outside = (r < 0) | (r >= h) | (c < 0) | (c >= w)
+        esc = outside & (through != 0)  # out through the frame edge
+        for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
+            found[i].add(int(u))
+        keep = ~outside
+        idx, r, c, dr, dc, through = idx[keep], r[keep], c[keep], dr[keep], dc[keep], through[keep]
+        v = lab[r, c].astype(np.int64)
+        in_hole = (through == 0) & (pieces[r, c] == which[idx])
+        enter = (through == 0) & ~in_hole & (v != 0)
+        through = np.where(enter, v, through)
+        same = (through != 0) & (v == through)
+        esc = (through != 0) & ~same & open_bg[r, c]
+        for i, u in zip(idx[esc].tolist(), through[esc].tolist(), strict=True):
+            found[i].add(int(u))
+        go = in_hole | same
+        idx, r, c, dr, dc, through = idx[go], r[go], c[go], dr[go], dc[go], through[go]
     return found
 
 
@@ -305,14 +380,19 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
         connected_pieces(lab, connectivity=1, background=0),  # type: ignore[no-untyped-call]
         dtype=np.intp,
     )
-    n = int(pieces.max()) if pieces.size else 0
+    flat = pieces.ravel()
+    # runs of one piece in row-major order: sizes and owners from the runs, not the pixels
+    starts = np.concatenate([np.zeros(min(flat.size, 1), np.intp),
+                             np.flatnonzero(flat[1:] != flat[:-1]) + 1])  # fmt: skip
+    run_piece = flat[starts]
+    n = int(run_piece.max()) if run_piece.size else 0
     if n == 0:
         same: Labels = lab.copy()
         return same
-    flat = pieces.ravel()
-    size = np.bincount(flat, minlength=n + 1)
+    size = np.bincount(run_piece, weights=np.diff(starts, append=flat.size), minlength=n + 1)
+    size = size.astype(np.int64)
     owner = np.zeros(n + 1, np.int64)
-    owner[flat] = lab.ravel()
+    owner[run_piece] = lab.ravel()[starts]
     ids = np.arange(1, n + 1)
     # per owner: biggest piece first, then the lowest piece number (first in row-major order)
     order = np.lexsort((ids, -size[1:], owner[1:]))
@@ -327,7 +407,8 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
         keep[ids[order[small]]] = False
     keep[0] = True  # background stays as it is
     out: Labels = lab.copy()
-    out[~keep[pieces]] = 0
+    if not keep.all():
+        out[~keep[pieces]] = 0
     return out
 
 
@@ -366,7 +447,8 @@ def open_all(lab: Labels, radius: int) -> Labels:
     A disk that fits inside a label holds no other value, so the label-blind dilation of all
     the disks' centres only ever covers pixels of the label they came from.
     """
-    core = shrink_all(lab, radius, reach2=_round(radius)) != 0
+    core = lab != 0
+    core &= ~_shrink_marked(lab, radius, reach2=_round(radius))
     out: Labels = np.where(_dilate(core, radius, _round(radius)), lab, np.uint32(0))
     return out
 
@@ -386,6 +468,13 @@ def smooth_all(lab: Labels, radius: int) -> Labels:
     """Opening then closing of every label by a disk of ``radius`` (`open_all`, `close_all`):
     bumps and bridges thinner than the disk go, then notches narrower than it are filled."""
     opened = open_all(lab, radius)
-    out = close_all(opened, radius)
-    out[(out != opened) & (lab != 0) & (out != lab)] = 0  # never a pixel another cell had
+    # close_all(opened), fused: a background pixel of `opened` takes its grown label when the
+    # disk around it is uniform in the grown image, and never a pixel another cell had in `lab`
+    grown = grow_all(opened, radius, reach2=_round(radius))
+    fill = opened == 0
+    fill &= ~_shrink_marked(grown, radius, reach2=_round(radius))
+    fill &= grown != 0
+    fill &= (lab == 0) | (grown == lab)
+    out: Labels = opened
+    np.copyto(out, grown, where=fill)
     return out

@@ -975,51 +975,75 @@ def label_values(label_image: npt.ArrayLike) -> npt.NDArray[np.int64]:
     >>> label_values(np.array([[0, 7, 7], [2, 0, 7]])).tolist()
     [2, 7]
     """
-    flat = np.asarray(label_image).ravel()
-    top = int(flat.max()) if flat.size else 0
-    if top <= 4 * flat.size + 4096:
-        present = np.bincount(flat, minlength=top + 1).astype(bool)
-        present[0] = False
-        return np.flatnonzero(present).astype(np.int64)
-    ids = np.unique(flat)
-    return ids[ids > 0].astype(np.int64)
+    return _label_counts(label_image)[0]
+
+
+Counted = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+"""Labels present (sorted, non-zero) and each one's pixel count."""
+
+
+def _runs(*images: npt.ArrayLike) -> tuple[list[npt.NDArray[Any]], npt.NDArray[np.intp]]:
+    """Runs of pixels (row-major) along which every image keeps one value: each image's value
+    on each run, and the runs' lengths.  Cells span many pixels of a row, so the runs are far
+    fewer than the pixels, and counting or sorting them is cheap."""
+    flats = [np.ascontiguousarray(im).ravel() for im in images]
+    size = flats[0].size
+    if size == 0:
+        return [f[:0] for f in flats], np.zeros(0, np.intp)
+    change = flats[0][1:] != flats[0][:-1]
+    for f in flats[1:]:
+        change |= f[1:] != f[:-1]
+    starts = np.concatenate([np.zeros(1, np.intp), np.flatnonzero(change) + 1])
+    return [f[starts] for f in flats], np.diff(starts, append=size)
+
+
+def _counts_of_runs(values: npt.NDArray[Any], lengths: npt.NDArray[np.intp]) -> Counted:
+    """`_label_counts` from runs (`_runs`)."""
+    empty = np.zeros(0, np.int64)
+    on = values != 0
+    values, lengths = values[on], lengths[on]
+    if values.size == 0:
+        return empty, empty
+    top = int(values.max())
+    if top <= 4 * int(lengths.sum()) + 4096:
+        counts = np.bincount(values, weights=lengths, minlength=top + 1)
+        ids = np.flatnonzero(counts)
+        return ids.astype(np.int64), counts[ids].astype(np.int64)
+    ids, where = np.unique(values, return_inverse=True)
+    counts = np.bincount(where.ravel(), weights=lengths, minlength=ids.size)
+    return ids.astype(np.int64), counts.astype(np.int64)
+
+
+def _label_counts(label_image: npt.ArrayLike) -> Counted:
+    """The non-zero labels present, sorted, and each one's pixel count (over runs)."""
+    (values,), lengths = _runs(label_image)
+    return _counts_of_runs(values, lengths)
 
 
 def _overlaps(
-    src: npt.NDArray[Any], tgt: npt.NDArray[Any]
+    ss: npt.NDArray[Any], tt: npt.NDArray[Any], lengths: npt.NDArray[np.intp]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Every pair of non-zero labels ``(s, t)`` sharing pixels, and how many pixels.
-
-    One pass: the pixels labelled in both images, cut into runs of one pair along the rows
-    (cells span many pixels of a row), so only the runs are sorted, not the pixels.
-    """
-    s = np.ascontiguousarray(src).ravel()
-    t = np.ascontiguousarray(tgt).ravel()
-    idx = np.flatnonzero((s != 0) & (t != 0))
-    if idx.size == 0:
+    """Every pair of non-zero labels ``(s, t)`` sharing pixels, and how many pixels, from the
+    runs of one ``(source, target)`` pair (`_runs`): only the runs are sorted, not the pixels."""
+    both = (ss != 0) & (tt != 0)
+    if not both.any():
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    ss, tt = s[idx], t[idx]
-    start = np.ones(idx.size, bool)
-    start[1:] = (ss[1:] != ss[:-1]) | (tt[1:] != tt[:-1]) | (idx[1:] != idx[:-1] + 1)
-    first = np.flatnonzero(start)
-    runs = np.diff(np.append(first, idx.size))
-    code = (ss[first].astype(np.uint64) << np.uint64(32)) | tt[first].astype(np.uint64)
+    code = (ss[both].astype(np.uint64) << np.uint64(32)) | tt[both].astype(np.uint64)
     pairs, where = np.unique(code, return_inverse=True)
-    inter = np.bincount(where.ravel(), weights=runs, minlength=pairs.size).astype(np.int64)
+    inter = np.bincount(where.ravel(), weights=lengths[both], minlength=pairs.size)
     low = np.uint64(0xFFFFFFFF)
-    return (pairs >> np.uint64(32)).astype(np.int64), (pairs & low).astype(np.int64), inter
+    return (
+        (pairs >> np.uint64(32)).astype(np.int64),
+        (pairs & low).astype(np.int64),
+        inter.astype(np.int64),
+    )
 
 
-def _areas(label_image: npt.NDArray[Any], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Pixel count of each label in ``ids``."""
-    flat = np.asarray(label_image).ravel()
-    top = int(ids.max()) if ids.size else 0
-    if top <= 4 * flat.size + 4096:
-        counts = np.bincount(flat, minlength=top + 1)
-        return counts[ids].astype(np.int64)
-    values, counts = np.unique(flat, return_counts=True)
-    return counts[np.searchsorted(values, ids)].astype(np.int64)
+def _areas(counted: Counted, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Pixel count of each label in ``ids`` (all present), from `_label_counts`."""
+    values, counts = counted
+    return counts[np.searchsorted(values, ids)]
 
 
 def match_labels(
@@ -1037,20 +1061,32 @@ def match_labels(
     >>> match_labels(a, b)
     {1: 7, 2: 9}
     """
+    return _match_and_count(source, target, min_iou=min_iou)[0]
+
+
+def _match_and_count(
+    source: npt.ArrayLike, target: npt.ArrayLike, *, min_iou: float = 0.5
+) -> tuple[dict[int, int], npt.NDArray[np.int64], npt.NDArray[np.int64], Any]:
+    """`match_labels`, the labels present in ``source`` and in ``target`` (`label_values`),
+    and the runs of one ``(source, target)`` pair they came from (`_runs`: ``((s, t),
+    lengths)``), from one pass over the pixels."""
     src = np.asarray(source)
     tgt = np.asarray(target)
     if src.shape != tgt.shape:
         raise ValueError(f"target: shape {tgt.shape} differs from source {src.shape}")
     if not 0 < float(min_iou) <= 1:
         raise ValueError(f"min_iou: expected a number in (0, 1], got {min_iou!r}")
-    s_ids, t_ids, inter = _overlaps(src, tgt)
+    runs = _runs(src, tgt)
+    (ss, tt), lengths = runs
+    src_counts, tgt_counts = _counts_of_runs(ss, lengths), _counts_of_runs(tt, lengths)
+    s_ids, t_ids, inter = _overlaps(ss, tt, lengths)
+    pairs: dict[int, int] = {}
     if inter.size == 0:
-        return {}
-    s_area = _areas(src, s_ids)
-    t_area = _areas(tgt, t_ids)
+        return pairs, src_counts[0], tgt_counts[0], runs
+    s_area = _areas(src_counts, s_ids)
+    t_area = _areas(tgt_counts, t_ids)
     iou = inter / (s_area + t_area - inter)
     order = np.argsort(-iou, kind="stable")  # pairs come sorted by (source, target)
-    pairs: dict[int, int] = {}
     used: set[int] = set()
     for k in order.tolist():
         if iou[k] < min_iou:
@@ -1060,7 +1096,7 @@ def match_labels(
             continue
         pairs[s] = t
         used.add(t)
-    return pairs
+    return pairs, src_counts[0], tgt_counts[0], runs
 
 
 def cells_in_box(

@@ -63,14 +63,14 @@ class _AssistMixin(_EditsMixin):
         t: int,
         bbox: BBox,
         values: npt.NDArray[np.uint32] | int,
-        mask: npt.NDArray[np.bool_],
+        mask: npt.NDArray[np.bool_] | None,
         *,
         clip: BBox | None,
         preserve_label: int | None = None,
     ) -> Change | None:
-        """Commit ``values`` where ``mask``, never outside ``clip``; one undo step.
-
-        With ``preserve_label`` set, pixels of any other label than it (and 0) are kept.
+        """Commit ``values`` where ``mask`` (everywhere in ``bbox`` when None: an array of
+        values then changes only the pixels it differs in), never outside ``clip``; one undo
+        step. With ``preserve_label`` set, pixels of any other label than it (and 0) are kept.
         """
         if clip is not None:
             box = (
@@ -82,14 +82,16 @@ class _AssistMixin(_EditsMixin):
             if box[0] >= box[1] or box[2] >= box[3]:
                 return None
             inner = (box[0] - bbox[0], box[1] - bbox[0], box[2] - bbox[2], box[3] - bbox[2])
-            mask = mask[bbox_slices(inner)]
+            if mask is not None:
+                mask = mask[bbox_slices(inner)]
             if isinstance(values, np.ndarray):
                 values = values[bbox_slices(inner)]
             bbox = box
         if preserve_label is not None:
             current = self._pop(population).view(t)[bbox_slices(bbox)]
-            mask = mask & ((current == 0) | (current == preserve_label))
-        if not mask.any():
+            keep = (current == 0) | (current == preserve_label)
+            mask = keep if mask is None else mask & keep
+        if mask is not None and not mask.any():
             return None
         return self._commit(population, t, bbox, values, mask)
 
@@ -483,10 +485,8 @@ class _AssistMixin(_EditsMixin):
             window = clip if clip is not None else (0, h, 0, w)
         region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
-        changed = new != region
-        if not changed.any():
-            return None
-        return self._assist_commit(population, t, window, new, changed, clip=clip)
+        # no mask: the commit writes (and records) only the pixels where `new` differs
+        return self._assist_commit(population, t, window, new, None, clip=clip)
 
     def copy_labels(
         self,
@@ -516,7 +516,7 @@ class _AssistMixin(_EditsMixin):
         min_iou : float
             Overlap that makes two masks the same cell.
         """
-        from segpaint.ops.assist import label_values, match_labels
+        from segpaint.ops.assist import _match_and_count, label_values
 
         t = self.stack.check_frame(frame)
         s = self.stack.check_frame(source_frame)
@@ -532,9 +532,10 @@ class _AssistMixin(_EditsMixin):
             target_all = pop.view(t)
             src = pop.view(s)[bbox_slices(box)]
             tgt = target_all[bbox_slices(box)]
-            pairs = match_labels(src, tgt, min_iou=min_iou)
-            used = set(label_values(target_all).tolist())
-            src_ids = [int(v) for v in label_values(src)]
+            pairs, src_ids_arr, tgt_ids, runs = _match_and_count(src, tgt, min_iou=min_iou)
+            whole = box == (0, h, 0, w)
+            used = set((tgt_ids if whole else label_values(target_all)).tolist())
+            src_ids = src_ids_arr.tolist()
             lut = {0: 0}
             fresh = [v for v in src_ids if v not in pairs and v in used]
             new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
@@ -548,15 +549,28 @@ class _AssistMixin(_EditsMixin):
             keys = np.array(sorted(lut), dtype=np.int64)
             vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
             loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
-            if keys[-1] <= 4 * src.size + 4096:
-                # a lookup table indexed by the label: a gather instead of a binary search
-                index: npt.NDArray[Any] = np.zeros(int(keys[-1]) + 1, np.int64)
-                index[keys] = np.arange(len(keys))
-                index = index[src]
+            if runs is not None:
+                # the runs of one (source, target) pair: map each run, then spread the runs
+                (ss, tt), lengths = runs
+                at = np.searchsorted(keys, ss)
+                mapped = np.repeat(vals[at], lengths).reshape(src.shape)
+                mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
+                if mode == "fill-empty":
+                    mask = np.repeat(loose[at] & (tt == 0), lengths).reshape(src.shape)
+            elif keys[-1] <= 4 * src.size + 4096:
+                # tables indexed by the label: one gather each, no index array
+                table = np.zeros(int(keys[-1]) + 1, LABEL_DTYPE)
+                table[keys] = vals
+                mapped = table[src]
+                mask = None
+                if mode == "fill-empty":
+                    add = np.zeros(int(keys[-1]) + 1, bool)
+                    add[keys] = loose
+                    mask = add[src] & (tgt == 0)
             else:
                 index = np.searchsorted(keys, src)
-            mapped = vals[index]
-            mask = np.ones(src.shape, bool) if mode == "replace" else loose[index] & (tgt == 0)
+                mapped = vals[index]
+                mask = None if mode == "replace" else loose[index] & (tgt == 0)
             return self._assist_commit(population, t, box, mapped, mask, clip=None)
 
     def delete_in_box(

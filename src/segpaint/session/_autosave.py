@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,8 +34,17 @@ class _JournalMixin(SessionBase):
             return None
         return (st.st_mtime_ns, st.st_size)
 
-    def _log(self, population: str, frame: int, bbox: BBox, values: npt.NDArray[np.uint32]) -> None:
-        """Journal one edit (call with the lock held). A failed write never blocks editing:
+    def _log(
+        self,
+        population: str,
+        frame: int,
+        bbox: BBox,
+        values: npt.NDArray[np.uint32],
+        *,
+        index: npt.NDArray[np.integer[Any]] | None = None,
+    ) -> None:
+        """Journal one edit (call with the lock held); with ``index`` (positions in ``bbox``) a
+        sparse record of those pixels' new ``values``. A failed write never blocks editing:
         autosave is reported off and comes back, complete, once writing works again."""
         if self._journal is None:
             return
@@ -45,7 +55,7 @@ class _JournalMixin(SessionBase):
             if self._autosave_error is not None:
                 self._compact_journal()  # the records since the failure are not on disk
             else:
-                self._journal.append(population, frame, bbox, values, pop.base[frame])
+                self._journal.append(population, frame, bbox, values, pop.base[frame], index=index)
                 limit = max(JOURNAL_MIN_BYTES, 4 * self._journal_compacted)
                 if self._journal.nbytes > limit:
                     self._compact_journal()

@@ -70,31 +70,133 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         values: npt.NDArray[np.uint32] | int,
         mask: npt.NDArray[np.bool_] | None,
     ) -> BBox | None:
-        """The body of :meth:`_commit`, with the lock held: returns the changed box, or None."""
+        """The body of :meth:`_commit`, with the lock held: returns the changed box, or None.
+
+        One pass finds the changed pixels; a change that touches at most a third of its box
+        is written and recorded sparse (positions + old/new values, see `Edit`), else the
+        tight box of the change is recorded dense.
+        """
         pop = self._pop(population)
         with self._lock:
             arr = pop.writable(t)
             region = arr[bbox_slices(bbox)]
-            new = region.copy()
-            if mask is None:
-                new[...] = values
-            elif isinstance(values, np.ndarray):
-                new[mask] = values[mask]
-            else:
-                new[mask] = values
-            changed = new != region
-            if not changed.any():
+            changed = values != region if isinstance(values, np.ndarray) else region != values
+            if mask is not None:
+                changed &= mask
+            n = int(np.count_nonzero(changed))
+            if n == 0:
                 return None
-            box, _ = tight_bbox(changed)
-            sub = bbox_slices(box)
-            old_vals, new_vals = region[sub].copy(), new[sub]
-            abs_box = (bbox[0] + box[0], bbox[0] + box[1], bbox[2] + box[2], bbox[2] + box[3])
-            self._write(pop, t, abs_box, new_vals, old_vals)
-            self._history.push(
-                Edit(population, t, abs_box, old_vals, np.ascontiguousarray(new_vals))
-            )
-            self._log(population, t, abs_box, new_vals)
+            if 3 * n <= changed.size and arr.flags.c_contiguous:
+                abs_box = self._apply_sparse(population, t, bbox, values, changed)
+            else:
+                abs_box = self._apply_dense(population, t, bbox, values, changed)
         return abs_box
+
+    def _apply_dense(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        values: npt.NDArray[np.uint32] | int,
+        changed: npt.NDArray[np.bool_],
+    ) -> BBox:
+        """Record the tight box of ``changed`` whole (old and new values) and write it."""
+        pop = self._pops[population]
+        arr = pop.writable(t)
+        box, _ = tight_bbox(changed)
+        sub = bbox_slices(box)
+        abs_box = (bbox[0] + box[0], bbox[0] + box[1], bbox[2] + box[2], bbox[2] + box[3])
+        old_vals = arr[bbox_slices(abs_box)].copy()
+        new_vals = old_vals.copy()
+        np.copyto(
+            new_vals,
+            values[sub] if isinstance(values, np.ndarray) else values,
+            where=changed[sub],
+            casting="unsafe",  # like assignment: callers pass labels of any integer type
+        )
+        self._write(pop, t, abs_box, new_vals, old_vals)
+        self._history.push(Edit(population, t, abs_box, old_vals, new_vals))
+        self._log(population, t, abs_box, new_vals)
+        return abs_box
+
+    def _apply_sparse(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        values: npt.NDArray[np.uint32] | int,
+        changed: npt.NDArray[np.bool_],
+    ) -> BBox:
+        """Record the changed pixels only (frame positions, old and new values) and write them."""
+        pop = self._pops[population]
+        arr = pop.writable(t)
+        width = changed.shape[1]
+        flat = np.flatnonzero(changed)
+        rows = flat // width
+        cols = flat - rows * width
+        abs_box = (
+            bbox[0] + int(rows[0]),
+            bbox[0] + int(rows[-1]) + 1,
+            bbox[2] + int(cols.min()),
+            bbox[2] + int(cols.max()) + 1,
+        )
+        if isinstance(values, np.ndarray):
+            picked = values.reshape(-1)[flat] if values.flags.c_contiguous else values[rows, cols]
+            new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
+        else:
+            new_vals = np.full(flat.size, values, np.uint32)
+        if width == arr.shape[1]:  # whole rows: the box's flat positions are the frame's, shifted
+            index = flat + bbox[0] * width if bbox[0] else flat
+        else:
+            index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
+        old_vals = arr.reshape(-1)[index]  # a view: _apply checked the frame is C-contiguous
+        self._write_at(pop, t, index, new_vals, old_vals)
+        # kept as uint32 (half the memory) when the frame allows it
+        kept = index.astype(np.uint32) if arr.size <= np.iinfo(np.uint32).max else index
+        self._history.push(Edit(population, t, abs_box, old_vals, new_vals, kept))
+        if self._journal is not None:
+            if abs_box[2:] == bbox[2:]:  # the same columns: positions in the box, shifted
+                top = (abs_box[0] - bbox[0]) * width
+                inner = flat - top if top else flat
+            else:
+                inner = (rows - (abs_box[0] - bbox[0])) * (abs_box[3] - abs_box[2]) + (
+                    cols - (abs_box[2] - bbox[2])
+                )
+            self._log(population, t, abs_box, new_vals, index=inner)
+        return abs_box
+
+    def _log_sparse(
+        self,
+        population: str,
+        t: int,
+        box: BBox,
+        index: npt.NDArray[np.integer[Any]],
+        values: npt.NDArray[np.uint32],
+    ) -> None:
+        """Journal a sparse write: ``index`` (increasing flat positions in the frame) get
+        ``values``; the record lists their positions in ``box``."""
+        if self._journal is None:
+            return
+        rows, cols = np.divmod(index.astype(np.intp, copy=False), self.frame_shape[1])
+        inner = (rows - box[0]) * (box[3] - box[2]) + (cols - box[2])
+        self._log(population, t, box, values, index=inner)
+
+    def _write_at(
+        self,
+        pop: _Population,
+        t: int,
+        index: npt.NDArray[np.integer[Any]],
+        new: npt.NDArray[np.uint32],
+        old: npt.NDArray[np.uint32],
+    ) -> None:
+        """Write ``new`` at the flat positions ``index`` of frame ``t`` (a sparse `Edit`)."""
+        arr = pop.writable(t)
+        index = index.astype(np.intp, copy=False)  # numpy scatters faster with intp
+        if arr.flags.c_contiguous:
+            arr.reshape(-1)[index] = new  # a view: C-contiguous
+        else:  # pragma: no cover - frames are C-contiguous; kept for any other store
+            arr[np.unravel_index(index, arr.shape)] = new
+        self._bookkeep(pop, t, new, old)
 
     def _write(
         self,
@@ -106,6 +208,13 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
     ) -> None:
         arr = pop.writable(t)
         arr[bbox_slices(bbox)] = new
+        self._bookkeep(pop, t, new, old)
+
+    @staticmethod
+    def _bookkeep(
+        pop: _Population, t: int, new: npt.NDArray[np.uint32], old: npt.NDArray[np.uint32]
+    ) -> None:
+        """Mark frame ``t`` changed and keep its known maximum label right."""
         pop.touch(t)
         top = int(new.max()) if new.size else 0
         known = pop.maxima.get(t)
@@ -390,7 +499,17 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
                 ):
                     stale += 1
                     continue
-                change = self.apply_patch(rec.population, rec.frame, rec.bbox, rec.values)
+                if rec.index is None:
+                    change = self.apply_patch(rec.population, rec.frame, rec.bbox, rec.values)
+                else:  # a sparse record: only the listed pixels of the box
+                    shape = (rec.bbox[1] - rec.bbox[0], rec.bbox[3] - rec.bbox[2])
+                    values = np.zeros(shape, np.uint32)
+                    mask = np.zeros(shape, bool)
+                    values.reshape(-1)[rec.index] = rec.values
+                    mask.reshape(-1)[rec.index] = True
+                    change = self.apply_patch(
+                        rec.population, rec.frame, rec.bbox, values, mask=mask
+                    )
                 if change is not None:
                     changes.append(change)
         if stale:
@@ -446,8 +565,13 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         boxes = []
         for edit in reversed(edits) if undo else edits:
             values, other = (edit.old, edit.new) if undo else (edit.new, edit.old)
-            self._write(self._pops[edit.population], edit.frame, edit.bbox, values, other)
-            self._log(edit.population, edit.frame, edit.bbox, values)
+            pop = self._pops[edit.population]
+            if edit.index is None:
+                self._write(pop, edit.frame, edit.bbox, values, other)
+                self._log(edit.population, edit.frame, edit.bbox, values)
+            else:
+                self._write_at(pop, edit.frame, edit.index, values, other)
+                self._log_sparse(edit.population, edit.frame, edit.bbox, edit.index, values)
             boxes.append((edit.population, edit.frame, edit.bbox))
         for kind, key, before, after in reversed(changes) if undo else changes:
             self._restore(kind, key, before if undo else after)
