@@ -234,6 +234,18 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
         np.testing.assert_array_equal(labels == 2, start == 2)
         assert "re-segmented cell 1" in nb.kernel.eval("annotator.status")
         wait_canvas(page, labels)
+        # Shift+click near its right edge: a negative click, the cell loses that part (one call
+        # with the first click as seed); undo brings the re-segmented cell back
+        page.keyboard.down("Shift")
+        page.mouse.click(*client(page, r, c + 8))
+        page.keyboard.up("Shift")
+        wait_kernel(nb, f"{lab0}[{r}, {c + 8}] == 0")
+        refined = nb.kernel.array(lab0)
+        assert refined[r, c] == 1 and (refined == 1).sum() < (labels == 1).sum()
+        assert "1 refinement click" in nb.kernel.eval("annotator.status")
+        nb.kernel.run("session.undo()")
+        np.testing.assert_array_equal(nb.kernel.array(lab0), labels)
+        wait_canvas(page, labels)
 
         # 2. select cell 2, `t`: it grows by exactly 1 px
         nb.kernel.run("annotator.selected_label = 2")
