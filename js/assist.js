@@ -1,11 +1,13 @@
 // @ts-check
-// Assisted tools (issue 11) of one view. Click-to-segment (c), split (s: drag from one part of a
-// cell to another, or across it), merge (g: click cells, Enter), polygon (o: click vertices,
-// double-click or Enter closes), delete in a box (x, or Shift-drag with the ROI tool) send one
+// Assisted tools (issue 11) of one view. Click-to-segment (c: a new cell, or re-segment and refine
+// one, see assist_cells.js), split (k: drag from one part of a cell to another, or across it),
+// merge (g: click cells, Enter), polygon (o: click vertices, double-click or Enter closes), delete
+// in a box (d, or Shift-drag with the ROI tool), morph (i t j u q) and copy labels (y) send one
 // `assist` message; Python runs the Session's tool (one undo step) and the result comes back as a
 // labels-patch. The magic wand (w) runs in the browser (wand.js) on the shown channels: drag
 // sideways to widen or narrow the tolerance, release to commit the region as one stroke.
 
+import { CellTools } from "./assist_cells.js";
 import { pixelOf } from "./tools.js";
 import { Wand } from "./wand.js";
 import { WandView } from "./wand_overlay.js";
@@ -45,6 +47,8 @@ export class Assist {
     this.wandView = null;
     /** pending animation frame of the wand's preview (one budgeted flood step per frame, not per move) */
     this.wandFrame = 0;
+    /** click-to-segment refinement, morph and copy labels */
+    this.cells = new CellTools(d, (tool, points, extra) => this.send(tool, points, extra));
   }
 
   /**
@@ -65,6 +69,12 @@ export class Assist {
     sync();
     listen(box, "change", () => this.d.save("preserve_labels", box.checked));
     onModel("change:preserve_labels", sync);
+    this.cells.bindControls(listen, label);
+  }
+
+  /** A morph or copy-labels action (keys i t j u q y, with Shift; buttons). @param {string} action */
+  run(action) {
+    this.cells.run(action);
   }
 
   /** The tool changed: drop what is picked; with the wand, prepare it while the user aims. */
@@ -84,8 +94,9 @@ export class Assist {
   /**
    * Pointer down; true when a drag follows (split, box, wand).
    * @param {Point} point @param {{x: number, y: number}} at viewport px @param {string} tool
+   * @param {{shiftKey?: boolean}} [e] the pointer event (Shift+click: a negative refinement click)
    */
-  down(point, at, tool) {
+  down(point, at, tool, e = {}) {
     const { d } = this;
     const px = pixelOf(point);
     if (!d.editor.canEdit() || !this.inside(px)) return false;
@@ -93,8 +104,7 @@ export class Assist {
     const double = now - this.lastDown.t < DOUBLE_CLICK_MS && Math.hypot(at.x - this.lastDown.x, at.y - this.lastDown.y) < 6;
     this.lastDown = { t: now, x: at.x, y: at.y };
     if (tool === "segment") {
-      this.send("segment_at", [px]);
-      d.say(`segmenting the cell at (${px[0]}, ${px[1]})…`);
+      this.cells.click(px, Boolean(e.shiftKey));
       return false;
     }
     if (tool === "merge") {
@@ -184,7 +194,8 @@ export class Assist {
 
   /** Escape or a tool change: drop what is picked or dragged. */
   cancel() {
-    const had = this.points.length > 0 || this.gesture !== null;
+    const refining = this.cells.cancel();
+    const had = this.points.length > 0 || this.gesture !== null || refining;
     if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
     this.wandFrame = 0;
     this.points = [];

@@ -170,6 +170,7 @@ export class Controls {
         break;
       default:
         if (action.startsWith("tool:")) this.setTool(action.slice(5));
+        else if (action.startsWith("assist:")) d.assist.run(action.slice(7));
     }
   }
 

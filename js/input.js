@@ -63,7 +63,7 @@ export function bindInput(d, listen) {
       return;
     }
     if (d.assist.handles(tool, e)) {
-      if (d.assist.down(point, { x, y }, tool)) drag = { kind: "assist", id: e.pointerId };
+      if (d.assist.down(point, { x, y }, tool, e)) drag = { kind: "assist", id: e.pointerId };
     } else if (tool === "brush" || tool === "eraser") {
       if (d.editor.startStroke(point, tool)) drag = { kind: "stroke", id: e.pointerId };
     } else if (tool === "fill") {

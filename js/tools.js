@@ -121,6 +121,11 @@ export function handleCursor(handle) {
   return handle === "nw" || handle === "se" ? "nwse-resize" : "nesw-resize";
 }
 
+/** Morph keys (js/assist_cells.js) -> `session.morph` operations; with Shift: every cell. */
+export const MORPH_KEYS = /** @type {Record<string, string>} */ ({
+  i: "fill_holes", t: "grow", j: "shrink", u: "smooth", q: "remove_specks",
+});
+
 /**
  * napari-like keys -> action names (null when the key is not ours). `e` is a KeyboardEvent-like
  * object ({key, ctrlKey, metaKey, shiftKey, altKey}).
@@ -135,6 +140,10 @@ export function keyAction(e) {
     return null;
   }
   if (e.altKey || mod) return null;
+  // assisted tools on cells (js/assist_cells.js): upper case (Shift) = every cell / replace
+  const lower = key.length === 1 ? key.toLowerCase() : "";
+  if (lower in MORPH_KEYS) return `assist:morph${key === lower ? "" : "-all"}:${MORPH_KEYS[lower]}`;
+  if (lower === "y") return key === lower ? "assist:copy" : "assist:copy-replace";
   switch (key) {
     case "m":
       return "new-label";

@@ -313,3 +313,225 @@ def test_a_bad_assist_message_changes_nothing_and_says_why(
     assert re.search(message, widget.status), widget.status
     np.testing.assert_array_equal(_lab(session), before)
     assert not session.can_undo
+
+
+# ------------------------------------------- re-segment, refine, morph, copy labels, split channels
+def test_a_click_on_an_existing_cell_re_segments_it_keeping_its_label(
+    movie: Any, annotated: Any
+) -> None:
+    """A bad mask of cell 4 (its truth grown 6 px): the click keeps label 4 and fits the cell."""
+    from scipy import ndimage as ndi
+
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    cell = truth == 4
+    bad = np.where(ndi.binary_dilation(cell, iterations=6), 4, 0).astype(np.uint32)
+    bad[truth == 1] = 1  # another cell, left alone
+    session.set_labels("targets", 0, bad)
+    other_frame, effectors = _lab(session, 1), _lab(session, 0, "effectors")
+    next_before = session.new_label("targets")
+    _assist(widget, "segment_at", [list(_centre(cell))])
+    lab = _lab(session)
+    assert _iou(lab == 4, cell) >= 0.85 and _iou(bad == 4, cell) < 0.7
+    assert widget.status.startswith("segment_at: re-segmented cell 4"), widget.status
+    assert widget.selected_label == 4 and session.new_label("targets") == next_before
+    np.testing.assert_array_equal(lab == 1, bad == 1)
+    np.testing.assert_array_equal(_lab(session, 1), other_frame)
+    np.testing.assert_array_equal(_lab(session, 0, "effectors"), effectors)
+    session.undo()
+    np.testing.assert_array_equal(_lab(session), bad)
+
+
+def test_refinement_clicks_go_with_the_cells_label_in_one_call(movie: Any, annotated: Any) -> None:
+    """label= names the cell; a negative click takes its part away; one undo step per call."""
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    cell = truth == 4
+    seed = _centre(cell)
+    _assist(widget, "segment_at", [list(seed)])
+    value = widget.selected_label
+    first = _lab(session)
+    rows, cols = np.nonzero(first == value)
+    far = int(np.argmax((rows - seed[0]) ** 2 + (cols - seed[1]) ** 2))
+    # a point inside the cell, two thirds of the way to its farthest pixel
+    neg = (
+        round(seed[0] + (rows[far] - seed[0]) * 2 / 3),
+        round(seed[1] + (cols[far] - seed[1]) * 2 / 3),
+    )
+    assert first[neg] == value
+    _assist(widget, "segment_at", [list(seed)], label=value, negative=[list(neg)])
+    lab = _lab(session)
+    assert lab[neg] != value and lab[seed] == value, widget.status
+    assert (lab == value).sum() < (first == value).sum()
+    assert "re-segmented cell" in widget.status and "1 refinement click" in widget.status
+    # a positive click on the cell with the negative one dropped: back to the whole cell
+    _assist(widget, "segment_at", [list(seed)], label=value, positive=[list(neg)])
+    assert _lab(session)[neg] == value
+    session.undo()
+    np.testing.assert_array_equal(_lab(session), lab)
+    session.undo()
+    np.testing.assert_array_equal(_lab(session), first)
+
+
+def _morph(widget: Annotator, op: str, label: int, points: list[Any] | None = None) -> None:
+    _assist(widget, "morph", points or [], op=op, label=label)
+
+
+def test_morph_grows_and_shrinks_the_selected_cell_by_one_pixel_or_every_cell(
+    movie: Any, annotated: Any
+) -> None:
+    from scipy import ndimage as ndi
+
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    start = np.where(np.isin(truth, [1, 4]), truth, 0).astype(np.uint32)
+    session.set_labels("targets", 0, start)
+    other_frame = _lab(session, 1)
+    _morph(widget, "grow", 4)
+    lab = _lab(session)
+    ring = ndi.binary_dilation(start == 4) & (start == 0)
+    assert widget.status.startswith("morph: grow on cell 4"), widget.status
+    np.testing.assert_array_equal(lab == 4, (start == 4) | ring)  # exactly 1 px (Euclidean)
+    np.testing.assert_array_equal(lab == 1, start == 1)
+    _morph(widget, "shrink", 0)  # Shift: every cell
+    both = _lab(session)
+    assert (both == 1).sum() < (start == 1).sum() and (both == 4).sum() < (lab == 4).sum()
+    np.testing.assert_array_equal(_lab(session, 1), other_frame)
+    session.undo()
+    np.testing.assert_array_equal(_lab(session), lab)
+    session.undo()
+    np.testing.assert_array_equal(_lab(session), start)
+
+
+def test_morph_fill_holes_smooth_and_specks_and_the_roi_lock(movie: Any, annotated: Any) -> None:
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    start = np.where(np.isin(truth, [1, 4]), truth, 0).astype(np.uint32)
+    holes = start.copy()
+    for v in (1, 4):
+        r, c = _centre(truth == v)
+        holes[r - 1 : r + 2, c - 1 : c + 2] = 0  # a hole in each
+    holes[0:2, 0:2] = 4  # a speck of cell 4 in a corner
+    session.set_labels("targets", 0, holes)
+    r4, c4 = _centre(truth == 4)
+    _morph(widget, "fill_holes", 4)
+    lab = _lab(session)
+    assert lab[r4, c4] == 4 and lab[_centre(truth == 1)] == 0
+    _morph(widget, "remove_specks", 4)
+    assert not _lab(session)[0:2, 0:2].any()
+    # locked to one ROI around cell 1: every-cell fill holes changes only inside it
+    r1, c1 = _centre(truth == 1)
+    session.add_roi(0, (r1 - 5, r1 + 5), (c1 - 30, c1 + 30))
+    widget.lock_to_roi = True
+    before = _lab(session)
+    _morph(widget, "fill_holes", 0)
+    after = _lab(session)
+    assert after[r1, c1] == 1 and "every cell in the ROI" in widget.status
+    outside = np.ones_like(after, bool)
+    outside[r1 - 5 : r1 + 5, c1 - 30 : c1 + 30] = False
+    np.testing.assert_array_equal(after[outside], before[outside])
+    # two ROIs and no point: which one is ambiguous, so nothing happens
+    session.add_roi(0, (0, 10), (0, 10))
+    _morph(widget, "smooth", 0)
+    assert "frame 0 has 2: select the ROI" in widget.status
+    np.testing.assert_array_equal(_lab(session), after)
+    # the point names the ROI
+    _morph(widget, "grow", 0, points=[[r1, c1]])
+    grown = _lab(session)
+    np.testing.assert_array_equal(grown[outside], before[outside])
+    assert (grown == 1).sum() > (after == 1).sum()
+
+
+def test_copy_labels_brings_the_previous_frames_cells_keeping_identities(
+    movie: Any, annotated: Any
+) -> None:
+    session, widget, _ = annotated
+    t0, t1 = movie.labels["targets"][0], movie.labels["targets"][1]
+    session.set_labels("targets", 0, t0.astype(np.uint32))
+    # frame 1 already has cell 2 (as label 7) and a false cell 9 where frame 0 has cell 3
+    mine = np.where(t1 == 2, 7, 0).astype(np.uint32)
+    mine[t0 == 3] = 9
+    session.set_labels("targets", 1, mine)
+    effectors = _lab(session, 1, "effectors")
+    frame0 = _lab(session, 0)
+    _assist(widget, "copy_labels", [], frame=1, source_frame=0)
+    lab = _lab(session, 1)
+    assert widget.status.startswith("copy_labels: copied frame 0's cells (fill-empty)")
+    np.testing.assert_array_equal(lab == 7, t1 == 2)  # kept, not overwritten
+    assert (lab == 9).sum() == (t0 == 3).sum()  # the match keeps its label 9
+    for v in (1, 4):  # the others arrive with their own labels, on background only
+        np.testing.assert_array_equal(lab == v, (t0 == v) & (mine == 0))
+    np.testing.assert_array_equal(_lab(session, 0), frame0)
+    np.testing.assert_array_equal(_lab(session, 1, "effectors"), effectors)
+    session.undo()
+    np.testing.assert_array_equal(_lab(session, 1), mine)
+    # Shift: replace — frame 1 becomes frame 0's masks, cell 2 keeps its identity 7
+    _assist(widget, "copy_labels", [], frame=1, source_frame=0, mode="replace")
+    lab = _lab(session, 1)
+    np.testing.assert_array_equal(lab > 0, t0 > 0)
+    assert (lab == 9).sum() == (t0 == 3).sum() and 3 not in lab
+    session.undo()
+    np.testing.assert_array_equal(_lab(session, 1), mine)
+
+
+def test_copy_labels_respects_the_roi_lock(movie: Any, annotated: Any) -> None:
+    session, widget, _ = annotated
+    t0 = movie.labels["targets"][0]
+    session.set_labels("targets", 0, t0.astype(np.uint32))
+    r, c = _centre(t0 == 4)
+    session.add_roi(1, (r - 20, r + 20), (c - 20, c + 20))
+    widget.lock_to_roi = True
+    _assist(widget, "copy_labels", [[r, c]], frame=1, source_frame=0, mode="replace")
+    lab = _lab(session, 1)
+    inside = np.zeros_like(lab, bool)
+    inside[r - 20 : r + 20, c - 20 : c + 20] = True
+    assert lab[r, c] == 4 and not lab[~inside].any()
+
+
+def test_the_widgets_split_follows_the_shown_channels(
+    movie: Any, annotated: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The split gets the channels and contrast segment_at gets (the intensity-aware split)."""
+    session, widget, _ = annotated
+    truth = movie.labels["targets"][0]
+    a, b = _centre(truth == 1), _centre(truth == 2)
+    pair = np.where((truth == 1) | (truth == 2), 1, 0).astype(np.uint32)
+    session.set_labels("targets", 0, pair)
+    seen: list[dict[str, Any]] = []
+    split = type(session).split
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return split(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(session), "split", spy)
+    _assist(widget, "split", [list(a), list(b)])
+    channels, limits = widget._assist_channels()
+    assert seen == [{"channels": channels, "limits": limits, "roi": None}]
+    assert channels == [session.channel_names.index("nuclei")]
+    lab = _lab(session)
+    assert _iou(lab == 1, truth == 1) >= 0.85 and _iou(lab == 2, truth == 2) >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tool": "morph", "op": "blur", "label": 1}, "op must be one of 'fill_holes'"),
+        ({"tool": "morph", "op": "grow"}, "label is missing"),
+        ({"tool": "morph", "op": "grow", "label": 3}, "assist failed: label: 3 is not in frame 0"),
+        ({"tool": "copy_labels"}, "source_frame is missing"),
+        ({"tool": "copy_labels", "source_frame": 0}, "source_frame: 0 is the frame being edited"),
+        ({"tool": "copy_labels", "source_frame": 1, "mode": "all"}, "mode must be one of"),
+        ({"positive": [[1, 99999]]}, r"positive\[0\] col must be an integer"),
+        ({"label": 0}, "label must be an integer from 1"),
+    ],
+)
+def test_a_bad_morph_copy_or_refine_message_changes_nothing(
+    annotated: Any, change: dict[str, Any], message: str
+) -> None:
+    session, widget, _ = annotated
+    msg = {"type": "assist", "tool": "segment_at", "population": "targets", "frame": 0}
+    msg["points"] = [[10, 10]]
+    widget._handle_message({**msg, **change}, [])
+    assert re.search(message, widget.status), widget.status
+    assert _lab(session).max() == 0 and not session.can_undo

@@ -181,3 +181,106 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
     finally:
         nb.close()
         context.close()
+
+
+# a two-frame movie: frame 0 has cell 1 too small (radius 5) and cell 2 right; frame 1 is empty
+SETUP_CELLS = [
+    f"""
+import numpy as np
+import segpaint
+rng = np.random.default_rng(1)
+rr, cc = np.mgrid[:{ROWS}, :{COLS}]
+truth = np.zeros(({ROWS}, {COLS}), np.uint32)
+for k, (r, c, rad) in enumerate({CELLS[:2]}, start=1):
+    truth[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = k
+image = (300 + rng.normal(0, 15, (2, {ROWS}, {COLS})) + 1200 * (truth > 0)).astype(np.uint16)
+session = segpaint.open(image, axes="TYX", populations=["cells"])
+r, c, _ = {CELLS[0]}
+start = np.where(truth == 2, 2, 0).astype(np.uint32)
+start[(rr - r) ** 2 + (cc - c) ** 2 <= 25] = 1
+session.set_labels("cells", 0, start)
+annotator = segpaint.Annotator(session)
+""",
+    "annotator",
+]
+
+
+def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
+    browser: Any, jupyter_server: JupyterServer
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    ws = track_websockets(page)
+    path = write_notebook(jupyter_server.root_dir, "assist_cells.ipynb", SETUP_CELLS)
+    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
+    lab0 = "np.asarray(session.labels('cells', 0))"
+    try:
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="assist_cells")
+        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+        js(page, "root.focus({preventScroll: true}); return true;")
+        truth = nb.kernel.array("truth")
+        start = nb.kernel.array(lab0)
+
+        # 1. `c`, a click on cell 1 (too small): it is re-segmented, keeping label 1
+        page.keyboard.press("c")
+        wait_kernel(nb, "annotator.tool == 'segment'")
+        r, c, _ = CELLS[0]
+        page.mouse.click(*client(page, r + 1, c - 1))
+        wait_kernel(nb, f"({lab0} == 1).sum() > {(start == 1).sum() + 50}")
+        labels = nb.kernel.array(lab0)
+        got, cell = labels == 1, truth == 1
+        assert (got & cell).sum() / (got | cell).sum() >= 0.85
+        assert set(np.unique(labels)) == {0, 1, 2}  # no new label
+        np.testing.assert_array_equal(labels == 2, start == 2)
+        assert "re-segmented cell 1" in nb.kernel.eval("annotator.status")
+        wait_canvas(page, labels)
+        # Shift+click near its right edge: a negative click, the cell loses that part (one call
+        # with the first click as seed); undo brings the re-segmented cell back
+        page.keyboard.down("Shift")
+        page.mouse.click(*client(page, r, c + 8))
+        page.keyboard.up("Shift")
+        wait_kernel(nb, f"{lab0}[{r}, {c + 8}] == 0")
+        refined = nb.kernel.array(lab0)
+        assert refined[r, c] == 1 and (refined == 1).sum() < (labels == 1).sum()
+        assert "1 refinement click" in nb.kernel.eval("annotator.status")
+        nb.kernel.run("session.undo()")
+        np.testing.assert_array_equal(nb.kernel.array(lab0), labels)
+        wait_canvas(page, labels)
+
+        # 2. select cell 2, `t`: it grows by exactly 1 px
+        nb.kernel.run("annotator.selected_label = 2")
+        page.wait_for_function(  # the trait reached the browser
+            "() => document.querySelector('[data-control=\"selected-label\"]').value === '2'"
+        )
+        page.keyboard.press("t")
+        wait_kernel(nb, f"({lab0} == 2).sum() > {(labels == 2).sum()}")
+        grown = nb.kernel.array(lab0)
+        from scipy import ndimage as ndi
+
+        np.testing.assert_array_equal(
+            grown == 2, ndi.binary_dilation(labels == 2) & ((labels == 0) | (labels == 2))
+        )
+        np.testing.assert_array_equal(grown == 1, labels == 1)
+        wait_canvas(page, grown)
+
+        # 3. `.` to frame 1 (empty), `y`: frame 0's cells arrive with their labels
+        page.keyboard.press(".")
+        wait_kernel(nb, "annotator.frame == 1")
+        page.wait_for_function(
+            "() => document.querySelector('.segpaint-annotator').__segpaint.frame === 1"
+        )
+        page.keyboard.press("y")
+        wait_kernel(nb, "np.asarray(session.labels('cells', 1)).any()")
+        copied = nb.kernel.array("np.asarray(session.labels('cells', 1))")
+        np.testing.assert_array_equal(copied, grown)
+        np.testing.assert_array_equal(nb.kernel.array(lab0), grown)
+        wait_canvas(page, copied)
+        save_screenshot(
+            page, "assist_cells_browser", element=page.locator(".segpaint-annotator").first
+        )
+        # one undo step each: undo brings frame 1 back to empty
+        nb.kernel.run("session.undo()")
+        assert not nb.kernel.eval("bool(np.asarray(session.labels('cells', 1)).any())")
+    finally:
+        nb.close()
+        context.close()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
+import numpy.typing as npt
 import traitlets
 
 from segpaint.ops import percentile_limits, split_seeds
@@ -29,6 +30,7 @@ from segpaint.widgets._traits import (
 )
 from segpaint.widgets._wire import (
     CHUNK_BYTES,
+    AssistRequest,
     Message,
     Stroke,
     StrokeAssembler,
@@ -46,6 +48,10 @@ from segpaint.widgets._wire import (
 if TYPE_CHECKING:
     from segpaint.experiment import Experiment
     from segpaint.session import ROI, Change, Session
+
+ASSIST_MORPH_RADIUS = {"grow": 1, "shrink": 1, "smooth": 2}
+"""Pixels per press of the widget's morph keys: grow and shrink step by 1 px whatever the brush
+size; smoothing by a disk of 1 px changes almost nothing, so it uses 2."""
 
 __all__ = [
     "BRUSH_SIZE_MAX",
@@ -1478,12 +1484,24 @@ class Annotator(anywidget.AnyWidget):
         channels = shown or list(range(len(self.channel_names)))
         return channels, [[float(v) for v in self.contrast[c]] for c in channels]
 
-    def _assist_clip(self, frame: int, point: tuple[int, int]) -> tuple[int, int, int, int] | None:
-        """With edits locked to ROIs: the ROI under the gesture's first point (else None)."""
+    def _assist_clip(
+        self, frame: int, point: tuple[int, int] | None
+    ) -> tuple[int, int, int, int] | None:
+        """With edits locked to ROIs: the ROI under the gesture's first point (else None).
+
+        ``point=None`` (morph, copy labels: no click) stands for the frame's only ROI."""
         if not self.lock_to_roi:
             return None
+        rois = self.session.rois(frame)
+        if point is None:
+            if len(rois) == 1:
+                return rois[0].bbox
+            raise ValueError(
+                f"edits are locked to ROIs and frame {frame} has {len(rois)}: select the ROI to "
+                "work in (ROI tool, click it), or untick 'lock to ROI'"
+            )
         r, c = point
-        for roi in self.session.rois(frame):
+        for roi in rois:
             if roi.row0 <= r < roi.row1 and roi.col0 <= c < roi.col1:
                 return roi.bbox
         raise ValueError(
@@ -1502,26 +1520,30 @@ class Annotator(anywidget.AnyWidget):
             populations=self.session.populations,
         )
         s, pop, t = self.session, req.population, req.frame
-        clip = self._assist_clip(t, req.points[0])
+        where = req.points[0] if req.points else None
+        clip = self._assist_clip(t, where)
         labels = np.asarray(s.labels(pop, t))
         change: Change | None
         done = ""
         if req.tool == "segment_at":
+            change, done = self._assist_segment(req, clip, labels)
+        elif req.tool == "morph":
             channels, limits = self._assist_channels()
-            value = s.new_label(pop)
-            change = s.segment_at(
+            label = int(req.label or 0)
+            change = s.morph(
                 pop,
                 t,
-                req.points[0],
-                label=value,
-                channels=channels,
-                limits=limits,
+                label or None,
+                req.op,
+                radius=ASSIST_MORPH_RADIUS.get(req.op, 1),
                 roi=clip,
-                preserve_labels=self.preserve_labels,
             )
-            if change is not None:
-                self.selected_label = value
-                done = f"new cell {value}"
+            what = f"cell {label}" if label else ("every cell in the ROI" if clip else "every cell")
+            done = f"{req.op.replace('_', ' ')} on {what}"
+        elif req.tool == "copy_labels":
+            assert req.source_frame is not None
+            change = s.copy_labels(pop, req.source_frame, t, roi=clip, mode=req.mode)
+            done = f"copied frame {req.source_frame}'s cells ({req.mode})"
         elif req.tool == "merge":
             picked = sorted({int(labels[r, c]) for r, c in req.points} - {0})
             if len(picked) < 2:
@@ -1533,7 +1555,8 @@ class Annotator(anywidget.AnyWidget):
             done = f"merged {picked} into {picked[0]}"
         elif req.tool == "split":
             label, seeds = split_seeds(labels, req.points[0], req.points[1])
-            change = s.split(pop, t, label, seeds, roi=clip)
+            channels, limits = self._assist_channels()
+            change = s.split(pop, t, label, seeds, channels=channels, limits=limits, roi=clip)
             done = f"split cell {label}"
         elif req.tool == "polygon":
             change = s.polygon(
@@ -1551,9 +1574,47 @@ class Annotator(anywidget.AnyWidget):
             done = f"deleted the cells inside {list(req.bbox)}"
         ms = (time.perf_counter() - t0) * 1000
         if change is None:
-            self.status = f"{req.tool}: nothing changed at {list(req.points[0])}"
+            at = f" at {list(req.points[0])}" if req.points else ""
+            self.status = f"{req.tool}: nothing changed{at}"
         else:
             self.status = f"{req.tool}: {done} ({ms:.0f} ms)"
+
+    def _assist_segment(
+        self,
+        req: AssistRequest,
+        clip: tuple[int, int, int, int] | None,
+        labels: npt.NDArray[Any],
+    ) -> tuple[Change | None, str]:
+        """Click-to-segment: background makes a new cell; a click on a cell (or ``label``)
+        re-segments that cell, with the refinement clicks ``positive``/``negative``."""
+        s, pop, t = self.session, req.population, req.frame
+        channels, limits = self._assist_channels()
+        point = req.points[0]
+        under = int(labels[point])
+        value = int(req.label) if req.label else under
+        fresh = value == 0
+        if fresh:
+            value = s.new_label(pop)
+        change = s.segment_at(
+            pop,
+            t,
+            point,
+            label=value,
+            channels=channels,
+            limits=limits,
+            roi=clip,
+            preserve_labels=self.preserve_labels,
+            positive=req.positive,
+            negative=req.negative,
+        )
+        if change is None:
+            return None, ""
+        self.selected_label = value
+        if fresh:
+            return change, f"new cell {value}"
+        clicks = len(req.positive) + len(req.negative)
+        more = f" with {clicks} refinement click(s)" if clicks else ""
+        return change, f"re-segmented cell {value}{more}"
 
     # ------------------------------------------------ assisted tools (issue 11): end
 

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from segpaint.ops import MORPH_OPS
+
 CHUNK_BYTES = 4 * 1024 * 1024
 """Largest buffer payload of one message, in bytes."""
 
@@ -717,7 +719,15 @@ class StrokeAssembler:
 
 
 # ----------------------------------------------------------------- assisted tools (issue 11)
-ASSIST_TOOLS = ("segment_at", "merge", "split", "polygon", "delete_in_box")
+ASSIST_TOOLS = (
+    "segment_at",
+    "merge",
+    "split",
+    "polygon",
+    "delete_in_box",
+    "morph",
+    "copy_labels",
+)
 """Session tools an ``assist`` message may ask for (the wand travels as a stroke)."""
 MAX_ASSIST_POINTS = 4096
 """Most points one ``assist`` message may carry (polygon vertices, merge clicks)."""
@@ -736,7 +746,18 @@ class AssistRequest:
     bbox: tuple[int, int, int, int] | None = None
     """delete_in_box: the drawn box."""
     label: int | None = None
-    """polygon: the label to fill with (0 deletes)."""
+    """polygon: the label to fill with (0 deletes); segment_at: the cell to re-segment (None:
+    the cell under the click, or a new one on background); morph: the cell (0: every cell)."""
+    positive: list[tuple[int, int]] = field(default_factory=list)
+    """segment_at: refinement clicks on the cell (more of it)."""
+    negative: list[tuple[int, int]] = field(default_factory=list)
+    """segment_at: refinement clicks off the cell (not it)."""
+    op: str = ""
+    """morph: one of `segpaint.ops.MORPH_OPS`."""
+    source_frame: int | None = None
+    """copy_labels: the frame copied from."""
+    mode: str = "fill-empty"
+    """copy_labels: ``"fill-empty"`` or ``"replace"``."""
 
 
 def wire_points(
@@ -770,7 +791,11 @@ def assist_request(
     """Validate an ``assist`` message (every field, before anything runs).
 
     ``{type: "assist", tool, population, frame, points: [[row, col], ...]}``, plus ``bbox`` for
-    ``delete_in_box`` and ``label`` for ``polygon``.  Raises `WireError` naming the field.
+    ``delete_in_box``, ``label`` for ``polygon`` and ``morph`` (0: every cell), optional
+    ``label``/``positive``/``negative`` for ``segment_at`` (re-segment and refine a cell),
+    ``op`` for ``morph``, ``source_frame`` and ``mode`` for ``copy_labels``.  ``morph`` and
+    ``copy_labels`` take zero or one point (a point inside the ROI to stay in when edits are
+    locked).  Raises `WireError` naming the field.
 
     Examples
     --------
@@ -787,12 +812,25 @@ def assist_request(
         "split": (2, 2),
         "polygon": (3, MAX_ASSIST_POINTS),
         "delete_in_box": (1, 1),
+        "morph": (0, 1),
+        "copy_labels": (0, 1),
     }
     low, high = counts[tool]
-    points = wire_points(content, "points", shape, low=low, high=high)
+    points = wire_points({"points": [], **content}, "points", shape, low=low, high=high)
     request = AssistRequest(tool, population, frame, points)
     if tool == "delete_in_box":
         request.bbox = wire_bbox(content, "bbox", shape)
-    if tool == "polygon":
+    if tool in ("polygon", "morph"):
         request.label = wire_int(content, "label", low=0, high=LABEL_MAX)
+    if tool == "segment_at":
+        if content.get("label") is not None:
+            request.label = wire_int(content, "label", low=1, high=LABEL_MAX)
+        for key in ("positive", "negative"):
+            clicks = wire_points({key: [], **content}, key, shape, low=0, high=MAX_ASSIST_POINTS)
+            setattr(request, key, clicks)
+    if tool == "morph":
+        request.op = wire_choice(content, "op", MORPH_OPS)
+    if tool == "copy_labels":
+        request.source_frame = wire_int(content, "source_frame", low=0, high=n_frames - 1)
+        request.mode = wire_choice(content, "mode", ("fill-empty", "replace"), "fill-empty")
     return request
