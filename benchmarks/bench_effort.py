@@ -35,7 +35,8 @@ error type has one fixed policy, with fallbacks that cost actions.
   bands) -> fill (false cells with 0, then split fragments with their kept label) -> (b)
   split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
   missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
-  the cell) -> per cell: ``m`` + fill for the parts of merged cells, outline + fill for missed
+  the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
+  as its policy says) -> per cell: ``m`` + fill for the parts of merged cells, outline + fill for missed
   cells, brush strokes for boundary pieces inside the cell, redraws.  The last group stays per
   cell because each needs its own label (``m`` or a pick) and the brush-then-fill of one cell
   is cheaper than a pick per cell in two passes.  What a pass could not fix goes on to the
@@ -443,13 +444,14 @@ class Annotator:
             return ("grow", r) if 1 <= r <= 2 else None
         return None
 
-    def morph_boundary(self, t: int, p: int) -> bool:
+    def morph_boundary(self, t: int, p: int) -> bool | None:
         """Morph pass: the whole outline is off by 1-2 px: one shrink/grow click on the cell
-        (plus one to set radius 2).  Undone if it got worse.  True: the cell is fixed."""
+        (plus one to set radius 2).  Undone if it got worse.  True: the cell is fixed; False:
+        tried, not enough (the strokes finish it); None: not a band (the click pass)."""
         cell = self.truth == t
         fix = self.band(cell, self.lab == p)
         if fix is None:
-            return False
+            return None
         start = iou(self.lab == p, cell)
         op, radius = fix
         self.use("morph", "boundary")
@@ -510,11 +512,19 @@ class Annotator:
             if not any(errors.values()):
                 return
             merged, missed, boundary = errors["merged"], errors["missed"], errors["boundary"]
+            banded: list[tuple[int, int]] = []  # morphed, not enough: strokes, no click
             if assisted:  # morph pass
                 self.remove_specks(errors["false"])
-                boundary = [
-                    (t, p) for t, p in boundary if self.alive(p) and not self.morph_boundary(t, p)
-                ]
+                todo = []
+                for t, p in boundary:
+                    if not self.alive(p):
+                        continue
+                    done = self.morph_boundary(t, p)
+                    if done is None:
+                        todo.append((t, p))
+                    elif not done:
+                        banded.append((t, p))
+                boundary = todo
             # fill pass (label 0, then the kept fragments)
             for p in errors["false"]:
                 if self.alive(p):
@@ -530,6 +540,7 @@ class Annotator:
                     (t, p) for t, p in boundary if self.alive(p) and not self.click_boundary(t, p)
                 ]
                 missed = [t for t in missed if not self.wand_missed(t)]
+                boundary = banded + boundary
             # eraser pass: merged interfaces, boundary pieces outside the cell
             merged = [(p, ts) for p, ts in merged if self.alive(p)]
             for p, ts in merged:
