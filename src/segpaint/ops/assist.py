@@ -47,6 +47,7 @@ _AUTO_RADIUS = (4.0, 6.5)
 _AUTO_LEVEL = (0.6, 0.45)
 _EDGE_RING = (2.0, 6.0)
 _EDGE_LEVEL = 0.45
+_EDGE_SMALL = 0.5
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
 
@@ -380,8 +381,10 @@ def _object_edge(
 ) -> float | None:
     """The edge level of one found object, from its own background and its own plateau.
 
-    ``background + 0.45 * (plateau - background)`` (near the half-maximum of a blurred edge;
-    0.45 measured best on both the synthetic targets and StarDist's nuclei).
+    ``background + level * (plateau - background)``, ``level`` 0.45 for objects with an
+    inscribed radius of 6.5 px or more, rising to 0.5 at 4 px and below (near the
+    half-maximum of a blurred edge; measured best on the synthetic targets and effectors and
+    on StarDist's nuclei, see benchmarks/bench_effort.py).
 
     Plateau: the median of the object's interior (pixels at least 2 px inside ``region``).
     Background: the median of the ring 2..6 px outside ``region``, over the ring pixels
@@ -403,7 +406,9 @@ def _object_edge(
     plateau, background = float(np.median(interior)), float(np.median(values))
     if plateau - background < MIN_CONTRAST:
         return None
-    return background + _EDGE_LEVEL * (plateau - background)
+    radius = float(inside.max())
+    level = float(np.interp(radius, _AUTO_RADIUS, (_EDGE_SMALL, _EDGE_LEVEL)))
+    return background + level * (plateau - background)
 
 
 def region_at(
@@ -434,7 +439,8 @@ def region_at(
         window's edge, the window doubles (up to ``max_half``) and steps 1-3 run again: the
         window is sized by the local structure, never the whole frame.
     3b. With ``level=None``: the edge level is measured again on the object just found
-        (`_object_edge`): ``b' + 0.45 * (o' - b')`` with ``o'`` the median of its interior
+        (`_object_edge`): ``b' + l * (o' - b')`` (``l`` 0.45, 0.5 for small objects) with
+       ``o'`` the median of its interior
         (its plateau, not the brighter click point) and ``b'`` the median of a ring 2..6 px
         outside it over the pixels darker than the object (its own background, not the
         window's darkest noise).  Step 3 runs once more at that level, kept unless it
