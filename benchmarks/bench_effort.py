@@ -20,16 +20,33 @@ error type has one fixed policy, with fallbacks that cost actions.
   too: undo and (a).  Merged cells: the split tool, one drag per extra part (its two ends are
   the seeds, the cut follows the cell's shape as in the widget); if a part is wrong: undo and
   (a).  Boundary error: when the outline is uniformly 1-2 px too wide/narrow (visible),
-  ``morph`` shrink/grow on that cell (one click, plus one to set radius 2); otherwise one click
-  that re-segments the cell under the same label (``segment_at(label=...)``); undo if it got
-  worse or is not that cell (IoU < 0.5); then (a)'s strokes for what is left.  After a
-  click-tool result that is the right cell but not yet good (IoU 0.5..0.85): up to 2
-  refinement clicks where the outline is most wrong (the NoC rule; a click along the edge
-  moves the edge), each undone if it makes it worse.  False cells: when 3 or more are smaller
-  than every real cell, one ``morph remove_specks`` with ``min_size`` set below the smallest
-  real cell (2 actions); the rest as (a).  Split cells: as (a).  Same
-  kinds of boundary fix are done in a row (fewer tool switches).  No ``copy_labels``: each
-  frame starts from its own pre-segmentation.
+  ``morph`` shrink/grow on that cell (one click, plus one to set radius 2; undone if worse);
+  otherwise one click that re-segments the cell under the same label
+  (``segment_at(label=...)``); undo if it got worse or is not that cell (IoU < 0.5); then
+  (a)'s strokes for what is left.  After a click-tool result that is the right cell but not
+  yet good (IoU 0.5..0.85): up to 2 refinement clicks where the outline is most wrong (the
+  NoC rule; a click along the edge moves the edge), each undone if it makes it worse.  False
+  cells: when 3 or more are smaller than every real cell, one ``morph remove_specks`` with
+  ``min_size`` set below the smallest real cell (2 actions); the rest as (a).  Split cells:
+  as (a).
+* Batching (both modes, fixed order): in each round (at most `MAX_PASSES`) the errors found
+  at its start are fixed one tool at a time, each tool's pass over every cell that needs it,
+  so a tool switch is paid once per pass, not per cell: (b) morph (specks, then the 1-2 px
+  bands) -> fill (false cells with 0, then split fragments with their kept label) -> (b)
+  split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
+  missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
+  the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
+  as its policy says) -> per cell: ``m`` + fill for the parts of merged cells, outline + fill for missed
+  cells, brush strokes for boundary pieces inside the cell, redraws.  The last group stays per
+  cell because each needs its own label (``m`` or a pick) and the brush-then-fill of one cell
+  is cheaper than a pick per cell in two passes.  What a pass could not fix goes on to the
+  next tool's pass.  The table reports tool switches and label picks on their own.
+* Time-lapse (b) only, two extra rows: from the second frame on, first
+  ``copy_labels(previous, frame, mode=...)`` (1 action) onto the frame's pre-segmentation,
+  then the same policy for what is left: ``"fill-empty"`` (adds previous cells only where
+  this frame has none) and ``"replace"`` (the frame becomes the corrected previous frame).
+  (a) cannot copy, so it stays as is.  Cells to fix are counted on the pre-segmentation in
+  every row, so actions per corrected cell compare.
 
 Not in the widget yet (Session only, counted as one click each): ``morph``, refinement
 clicks, and a click-tool click on an existing cell re-segmenting it.
@@ -40,7 +57,7 @@ image with a degraded copy of the true masks as pre-segmentation.  Also NoC@85/N
 ``segment_at`` (clicks until a cell reaches IoU 0.85/0.90, at most 20; later clicks go to the
 deepest point of the largest error, positive or negative) and every tool's time at 2048².
 
-Run:  python benchmarks/bench_effort.py [--quick] [--no-timing] [--no-nuclei]
+Run:  python benchmarks/bench_effort.py [--quick] [--no-timing] [--no-nuclei] [--picture]
 Prints tables and writes benchmarks/results/effort.json.  Not a test: nothing fails on a figure.
 """
 
@@ -272,19 +289,24 @@ class Annotator:
         value = self.new("missed")
         self.draw_cell(self.truth == t, value, "missed")
 
-    def brush_merged(self, p: int, ts: list[int]) -> None:
+    def erase_merged(self, p: int, ts: list[int]) -> None:
+        """Merged pair, eraser pass: one stroke along each interface between the true cells."""
         ts = sorted(ts, key=lambda v: -(self.truth == v).sum())
         for t in ts[1:]:
-            cell = self.truth == t
             others = np.isin(self.truth, [v for v in ts if v != t])
-            line = ndi.binary_dilation(cell) & others & (self.lab == p)
+            line = ndi.binary_dilation(self.truth == t) & others & (self.lab == p)
             if line.any():
                 rr, cc = np.nonzero(line)
                 axis = np.linalg.svd(np.stack([rr - rr.mean(), cc - cc.mean()]), False)[0][:, 0]
                 order = np.argsort(axis[0] * rr + axis[1] * cc)
                 self.stroke(np.stack([rr[order], cc[order]], 1), 1.0, 0, "merged")
+
+    def label_merged(self, p: int, ts: list[int]) -> None:
+        """Merged pair, fill pass: ``m`` and one fill per part cut off by the eraser."""
+        ts = sorted(ts, key=lambda v: -(self.truth == v).sum())
+        for t in ts[1:]:
+            part = (self.truth == t) & (self.lab == p)
             value = self.new("merged")
-            part = cell & (self.lab == p)
             if part.any():
                 self.fill(centre(part), value, "merged")
 
@@ -297,7 +319,8 @@ class Annotator:
     def delete(self, p: int) -> None:
         self.fill(centre(self.lab == p), 0, "false")
 
-    def brush_boundary(self, t: int, p: int) -> None:
+    def boundary_pieces(self, t: int, p: int) -> list[tuple[int, np.ndarray]] | None:
+        """The error pieces of a badly bounded cell (value to paint, mask), None: redraw it."""
         cell = self.truth == t
         lab = self.lab
         pieces = []
@@ -305,14 +328,20 @@ class Annotator:
             parts, n = ndi.label(mask, np.ones((3, 3)))
             sizes = np.bincount(parts.ravel())[1:]
             pieces += [(wanted, parts == k + 1) for k in range(n) if sizes[k] >= 3]
-        if len(pieces) > 3:  # redraw: fill 0, outline, fill
-            self.fill(centre(lab == p), 0, "boundary")
-            self.draw_cell(cell, p, "boundary")
-            return
-        around = centre(cell)
+        return None if len(pieces) > 3 else pieces
+
+    def paint_pieces(self, t: int, pieces: list[tuple[int, np.ndarray]], value: int) -> None:
+        """One stroke per piece that gets ``value`` (0: the eraser pass, a label: the brush)."""
+        around = centre(self.truth == t)
         for wanted, piece in pieces:
-            points, radius = stroke_through(piece, around)
-            self.stroke(points, radius, wanted, "boundary")
+            if wanted == value:
+                points, radius = stroke_through(piece, around)
+                self.stroke(points, radius, wanted, "boundary")
+
+    def redraw(self, t: int, p: int) -> None:
+        """More than 3 error pieces: fill the cell with 0, outline it, fill it."""
+        self.fill(centre(self.lab == p), 0, "boundary")
+        self.draw_cell(self.truth == t, p, "boundary")
 
     # (b) every tool ----------------------------------------------------------------
     def wand_tolerance(self, seed: tuple[int, int]) -> float:
@@ -353,21 +382,28 @@ class Annotator:
                 self.undo(kind)
                 return
 
-    def assisted_missed(self, t: int) -> None:
+    def click_missed(self, t: int) -> bool:
+        """Click pass: one click of the click tool (a new label, as in the widget), then
+        refinement clicks; undone when it is not that cell (IoU < 0.5).  True: done."""
         cell = self.truth == t
         seed = centre(cell)
-        # 1. the click tool: one click, a new label (as the widget's click tool does)
         self.use("click", "missed")
         change = self.s.segment_at(self.pop, self.t, seed, channels=self.channels)
         self.act("missed", "click")
-        if change is not None:
-            value = int(self.lab[seed])  # the region always holds the click
-            self.active = value
-            if iou(self.lab == value, cell) >= 0.5:
-                self.refine(seed, value, cell, "missed")
-                return  # right cell; below FIX_IOU the boundary pass finishes it
-            self.undo("missed")
-        # 2. the wand, dragged until the preview looks right (one drag)
+        if change is None:
+            return False
+        value = int(self.lab[seed])  # the region always holds the click
+        self.active = value
+        if iou(self.lab == value, cell) >= 0.5:
+            self.refine(seed, value, cell, "missed")
+            return True  # right cell; below FIX_IOU the next pass's boundary fixes finish it
+        self.undo("missed")
+        return False
+
+    def wand_missed(self, t: int) -> bool:
+        """Wand pass: one drag, the way a user widens it (`wand_tolerance`).  True: done."""
+        cell = self.truth == t
+        seed = centre(cell)
         self.use("wand", "missed")
         value = self.s.new_label(self.pop)  # the wand paints a new label (no key)
         tol = self.wand_tolerance(seed)
@@ -376,28 +412,25 @@ class Annotator:
         self.act("missed", "drag")
         if change is not None and iou(self.lab == value, cell) >= 0.5:
             self.active = value
-            return
+            return True
         if change is not None:
             self.undo("missed")
-        # 3. by hand
-        self.brush_missed(t)
+        return False
 
-    def assisted_merged(self, p: int, ts: list[int]) -> None:
+    def split_merged(self, p: int, ts: list[int]) -> bool:
+        """Split pass: one drag per extra part (its two ends are the seeds, the cut follows
+        the cell's shape as in the widget, which passes no channels).  True: done."""
         seeds = [centre((self.truth == t) & (self.lab == p)) for t in ts]
         self.use("split", "merged")
-        # the widget's split: drags whose two ends are the seeds (one drag per extra part),
-        # cut on the cell's shape (the widget passes no channels)
         change = self.s.split(self.pop, self.t, p, seeds)
         self.act("merged", "drag", len(ts) - 1)
         lab = self.lab
         ok = change is not None and all(
             iou(lab == lab[sd], self.truth == t) >= 0.5 for sd, t in zip(seeds, ts, strict=True)
         )
-        if ok:
-            return
-        if change is not None:
+        if not ok and change is not None:
             self.undo("merged")
-        self.brush_merged(p, ts)
+        return ok
 
     def band(self, cell: np.ndarray, mine: np.ndarray) -> tuple[str, int] | None:
         """The outline is uniformly too wide or too narrow by 1 or 2 px (visible)."""
@@ -411,33 +444,43 @@ class Annotator:
             return ("grow", r) if 1 <= r <= 2 else None
         return None
 
-    def assisted_boundary(self, t: int, p: int) -> None:
+    def morph_boundary(self, t: int, p: int) -> bool | None:
+        """Morph pass: the whole outline is off by 1-2 px: one shrink/grow click on the cell
+        (plus one to set radius 2).  Undone if it got worse.  True: the cell is fixed; False:
+        tried, not enough (the strokes finish it); None: not a band (the click pass)."""
+        cell = self.truth == t
+        fix = self.band(cell, self.lab == p)
+        if fix is None:
+            return None
+        start = iou(self.lab == p, cell)
+        op, radius = fix
+        self.use("morph", "boundary")
+        if radius != 1:
+            self.act("boundary", "morph radius")
+        change = self.s.morph(self.pop, self.t, p, op, radius=radius)
+        self.act("boundary", "click")
+        now = iou(self.lab == p, cell)
+        if change is not None and now < start:
+            self.undo("boundary")
+        return now >= FIX_IOU
+
+    def click_boundary(self, t: int, p: int) -> bool:
+        """Click pass: one click re-segments the cell under its label (no pick: it acts on
+        the cell under the click), then refinement clicks; undone if it got worse or is not
+        that cell.  True: the cell is fixed."""
         cell = self.truth == t
         start = iou(self.lab == p, cell)
-        fix = self.band(cell, self.lab == p)
-        # both tools act on the cell under the click: no label to pick
-        if fix is not None:  # the whole outline is off by r px: one morph
-            op, radius = fix
-            self.use("morph", "boundary")
-            if radius != 1:
-                self.act("boundary", "morph radius")
-            change = self.s.morph(self.pop, self.t, p, op, radius=radius)
-            self.act("boundary", "click")
-        else:  # a badly bounded cell: one click re-segments it under the same label
-            self.use("click", "boundary")
-            change = self.s.segment_at(
-                self.pop, self.t, centre(cell), label=p, channels=self.channels
-            )
-            self.act("boundary", "click")
-            if change is not None and iou(self.lab == p, cell) >= max(start, 0.5):
-                self.refine(centre(cell), p, cell, "boundary")
+        self.use("click", "boundary")
+        change = self.s.segment_at(self.pop, self.t, centre(cell), label=p, channels=self.channels)
+        self.act("boundary", "click")
+        if change is not None and iou(self.lab == p, cell) >= max(start, 0.5):
+            self.refine(centre(cell), p, cell, "boundary")
         now = iou(self.lab == p, cell)
         if now >= FIX_IOU:
-            return
+            return True
         if change is not None and (now < start or now < 0.5):  # worse, or not that cell
             self.undo("boundary")
-        if (self.lab == p).any():
-            self.brush_boundary(t, p)
+        return False
 
     def remove_specks(self, false: list[int]) -> None:
         """(b): when at least 3 false cells are all smaller than every real cell (visible: a
@@ -458,32 +501,64 @@ class Annotator:
         self.act("false", "click")
 
     # the loop -------------------------------------------------------------------
+    def alive(self, p: int) -> bool:
+        return bool((self.lab == p).any())
+
     def run(self) -> None:
+        """Up to `MAX_PASSES` rounds; in each, one pass per tool (see the module docstring)."""
         assisted = self.mode == "all"
         for _ in range(MAX_PASSES):
             errors = analyse(self.lab, self.truth)
             if not any(errors.values()):
                 return
-            if assisted:
+            merged, missed, boundary = errors["merged"], errors["missed"], errors["boundary"]
+            banded: list[tuple[int, int]] = []  # morphed, not enough: strokes, no click
+            if assisted:  # morph pass
                 self.remove_specks(errors["false"])
+                todo = []
+                for t, p in boundary:
+                    if not self.alive(p):
+                        continue
+                    done = self.morph_boundary(t, p)
+                    if done is None:
+                        todo.append((t, p))
+                    elif not done:
+                        banded.append((t, p))
+                boundary = todo
+            # fill pass (label 0, then the kept fragments)
             for p in errors["false"]:
-                if (self.lab == p).any():
+                if self.alive(p):
                     self.delete(p)
-            for p, ts in errors["merged"]:
-                if (self.lab == p).any():
-                    (self.assisted_merged if assisted else self.brush_merged)(p, ts)
             for t, fragments in errors["split"]:
-                self.fill_split(t, [p for p in fragments if (self.lab == p).any()])
-            for t in errors["missed"]:
-                (self.assisted_missed if assisted else self.brush_missed)(t)
-            # a careful user does the same kind of fix in a row: morph first, then clicks
-            boundary = sorted(
-                errors["boundary"],
-                key=lambda tp: self.band(self.truth == tp[0], self.lab == tp[1]) is None,
-            )
-            for t, p in boundary if assisted else errors["boundary"]:
-                if (self.lab == p).any():
-                    (self.assisted_boundary if assisted else self.brush_boundary)(t, p)
+                self.fill_split(t, [p for p in fragments if self.alive(p)])
+            if assisted:  # split pass, click pass, wand pass
+                merged = [
+                    (p, ts) for p, ts in merged if self.alive(p) and not self.split_merged(p, ts)
+                ]
+                missed = [t for t in missed if not self.click_missed(t)]
+                boundary = [
+                    (t, p) for t, p in boundary if self.alive(p) and not self.click_boundary(t, p)
+                ]
+                missed = [t for t in missed if not self.wand_missed(t)]
+                boundary = banded + boundary
+            # eraser pass: merged interfaces, boundary pieces outside the cell
+            merged = [(p, ts) for p, ts in merged if self.alive(p)]
+            for p, ts in merged:
+                self.erase_merged(p, ts)
+            plans = [(t, p, self.boundary_pieces(t, p)) for t, p in boundary if self.alive(p)]
+            for t, _, pieces in plans:
+                if pieces is not None:
+                    self.paint_pieces(t, pieces, 0)
+            # per cell (the label matters: m or a pick each): fills, outlines, brush strokes
+            for p, ts in merged:
+                self.label_merged(p, ts)
+            for t in missed:
+                self.brush_missed(t)
+            for t, p, pieces in plans:
+                if pieces is None:
+                    self.redraw(t, p)
+                else:
+                    self.paint_pieces(t, pieces, p)
 
 
 def next_click(pred: np.ndarray, truth: np.ndarray) -> tuple[tuple[int, int], bool] | None:
@@ -515,8 +590,14 @@ def correct_movie(
     *,
     mode: str,
     channels: list[int | str] | None,
+    copy: str | None = None,
 ) -> dict[str, Any]:
-    """Correct every frame of ``preseg`` (T, Y, X) from its own pre-segmentation."""
+    """Correct every frame of ``preseg`` (T, Y, X) from its own pre-segmentation.
+
+    ``copy`` (mode "all" only): from the second frame on, first ``copy_labels(previous,
+    frame, mode=copy)`` (one action, kind "copy"), then correct what is left.  The cells to
+    fix are always counted on the pre-segmentation, so the rows compare.
+    """
     session = make_session()
     actions: Counter[str] = Counter()
     how: Counter[str] = Counter()
@@ -524,6 +605,10 @@ def correct_movie(
     for t in range(len(preseg)):
         session.set_labels(population, t, preseg[t])
         to_fix += n_cells_to_fix(preseg[t], truth[t])
+        if copy is not None and t > 0:
+            session.copy_labels(population, t - 1, t, mode=copy)
+            actions["copy"] += 1
+            how["copy labels"] += 1
         annotator = Annotator(session, population, t, truth[t], mode=mode, channels=channels)
         annotator.run()
         actions.update(annotator.actions)
@@ -532,8 +617,11 @@ def correct_movie(
     f1s, ious = zip(*(score(final[t], truth[t]) for t in range(len(final))), strict=True)
     total = sum(actions.values())
     return {
-        "mode": mode,
+        "labels": final,  # popped before the JSON is written
+        "mode": mode if copy is None else f"{mode}, copy {copy}",
         "actions": total,
+        "tool_switches": how["tool switch"],
+        "label_picks": how["pick label"],
         "by_kind": dict(actions),
         "by_action": dict(how),
         "cells_to_fix": to_fix,
@@ -733,20 +821,56 @@ def tool_timings(reps: int) -> dict[str, dict[str, float]]:
     }
 
 
+# ------------------------------------------------------------------------------ picture
+def picture(image: np.ndarray, labels: np.ndarray, truth: np.ndarray, path: Path) -> None:
+    """The image with the final label outlines (yellow) and the truth's (cyan, thin)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from skimage.segmentation import find_boundaries
+
+    f1, mean_iou = score(labels, truth)
+    fig, ax = plt.subplots(figsize=(10, 10), dpi=100)
+    lo, hi = np.percentile(image, (1, 99.8))
+    ax.imshow(image, cmap="gray", vmin=lo, vmax=hi)
+    overlay = np.zeros((*labels.shape, 4))
+    overlay[find_boundaries(truth, mode="inner")] = (0, 1, 1, 0.6)
+    overlay[find_boundaries(labels, mode="inner")] = (1, 1, 0, 1)
+    ax.imshow(overlay)
+    ax.set_title(
+        f"StarDist nuclei corrected with every tool: {len(np.unique(labels)) - 1} labels, "
+        f"F1@0.5 {f1:.3f}, mean IoU {mean_iou:.3f} (yellow: final, cyan: truth)"
+    )
+    ax.axis("off")
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {path}", file=sys.stderr)
+
+
 # ------------------------------------------------------------------------------ main
 def effort_rows(name: str, runs: dict[str, dict[str, Any]]) -> list[str]:
     rows = []
-    for mode, r in runs.items():
+    for r in runs.values():
         rows.append(
-            f"| {name} | {mode} | {r['cells_to_fix']} | {r['actions']} | "
+            f"| {name} | {r['mode']} | {r['cells_to_fix']} | {r['actions']} | "
+            f"{r['tool_switches']} | {r['label_picks']} | "
             f"{r['actions_per_corrected_cell']:.2f} | {r['f1']:.3f} | {r['mean_iou']:.3f} | "
             + ", ".join(f"{k} {v}" for k, v in sorted(r["by_kind"].items()))
             + " | "
             + ", ".join(f"{k} {v}" for k, v in sorted(r["by_action"].items()))
             + " |"
         )
-    a, b = runs["brush"]["actions"], runs["all"]["actions"]
-    rows.append(f"| {name} | ratio (a)/(b) | | {a / max(b, 1):.2f}x | | | | | |")
+    for r in runs.values():
+        r.pop("labels", None)
+    a = runs["brush"]["actions"]
+    for key, r in runs.items():
+        if key != "brush":
+            rows.append(
+                f"| {name} | ratio (a)/({r['mode']}) | | {a / max(r['actions'], 1):.2f}x "
+                "| | | | | | | |"
+            )
     return rows
 
 
@@ -756,6 +880,11 @@ def main() -> int:
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--no-nuclei", action="store_true")
     parser.add_argument("--frames", type=int, default=None)
+    parser.add_argument(
+        "--picture",
+        action="store_true",
+        help="save the nuclei frame corrected with every tool: benchmarks/results/effort_nuclei.png",
+    )
     args = parser.parse_args()
     n_frames = args.frames or (2 if args.quick else 4)
     reps = 10 if args.quick else 20
@@ -766,9 +895,9 @@ def main() -> int:
         "fix_iou": FIX_IOU,
     }
     lines = [
-        "| data | mode | cells to fix | actions | actions/cell | F1@0.5 | mean IoU | by error "
-        "| by action |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| data | mode | cells to fix | actions | tool switches | label picks | actions/cell "
+        "| F1@0.5 | mean IoU | by error | by action |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     data = synthetic_timelapse(n_frames=n_frames, seed=0)
@@ -786,6 +915,10 @@ def main() -> int:
             )
             for mode in ("brush", "all")
         }
+        for copy in ("fill-empty", "replace"):  # (b) with the previous frame copied first
+            runs[f"all+copy {copy}"] = correct_movie(
+                data.open, population, truth, preseg, mode="all", channels=["nuclei"], copy=copy
+            )
         name = f"synthetic {population} ({n_frames} frames)"
         effort[name] = {
             "preseg_f1": float(np.mean(pre_f1)),
@@ -820,6 +953,8 @@ def main() -> int:
                 )
                 for mode in ("brush", "all")
             }
+            if args.picture:
+                picture(image, runs["all"]["labels"][0], truth[0], RESULTS / "effort_nuclei.png")
             name = "StarDist nuclei (degraded)"
             effort[name] = {"preseg_f1": pre_f1, "preseg_iou": pre_iou, **runs}
             lines += effort_rows(name, runs)

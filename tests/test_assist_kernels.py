@@ -46,6 +46,25 @@ def test_click_on_a_blurred_nucleus_finds_its_true_edge():
     assert (got & ring).sum() <= 0.5 * ring.sum()
 
 
+def test_the_edge_is_measured_on_the_object_not_on_the_window():
+    # a nucleus (100) in its dimmer cytoplasm (40) on a dark background (10): the window's
+    # darkest pixels are the background, so a level taken from them cuts into the cytoplasm;
+    # the object's own ring (cytoplasm) and plateau put the edge at the nucleus
+    shape = (96, 96)
+    cell = disk_mask(shape, (48, 48), 10)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        img = np.full(shape, 10.0)
+        img[disk_mask(shape, (48, 50), 22)] = 40.0
+        img[cell] = 100.0
+        img = ndi.gaussian_filter(img, 2.0) + rng.normal(0, 3, shape)
+        got = full(shape, region_at(img, (48, 48), limits=[(0, 120)]))
+        assert iou(got, cell) >= 0.85, f"seed {seed}"
+        window_level = full(shape, region_at(img, (48, 48), limits=[(0, 120)], level=0.45))
+        assert iou(window_level, cell) < 0.8  # what a fixed level on the window's range gives
+        assert window_level.sum() > 1.2 * cell.sum()
+
+
 def test_click_on_one_of_two_touching_disks_takes_only_that_disk():
     shape = (80, 120)
     left = disk_mask(shape, (40, 42), 14)

@@ -45,6 +45,9 @@ _BACKGROUND_PERCENTILE = 5.0
 _EDGE_BAND = 3.0
 _AUTO_RADIUS = (4.0, 6.5)
 _AUTO_LEVEL = (0.6, 0.45)
+_EDGE_RING = (2.0, 6.0)
+_EDGE_LEVEL = 0.45
+_EDGE_SMALL = 0.5
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
 
@@ -278,6 +281,7 @@ def _band_region(
     level: float,
     exclude: npt.NDArray[np.bool_] | None,
     negatives: Sequence[tuple[int, int]] = (),
+    low: float | None = None,
 ) -> npt.NDArray[np.bool_] | None:
     """The connected pieces of the object's intensity band holding the seeds, holes filled.
 
@@ -290,10 +294,12 @@ def _band_region(
     to a click of the other kind): a positive click darker than
     the band's low end lowers it to ``b + level * (v_click - b)`` there; a negative click
     raises it to just above ``v_click`` there.  None when the first seed is on background.
+    ``low``: the band's low end (the edge level) instead of `_local_band`'s.
     """
-    low, high = _local_band(v, seeds[:1], level=level)
-    if not math.isfinite(low):
+    band_low, high = _local_band(v, seeds[:1], level=level)
+    if not math.isfinite(band_low):
         return None
+    low = band_low if low is None else low
     background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
     threshold: npt.NDArray[np.float64] | float = low
     extra = [p for p in seeds[1:] if v[p] < low]
@@ -368,6 +374,43 @@ def _local_band(
     return background + level * (obj - background), obj + 1.5 * (obj - background)
 
 
+def _object_edge(
+    v: npt.NDArray[np.float64],
+    region: npt.NDArray[np.bool_],
+    exclude: npt.NDArray[np.bool_] | None,
+) -> float | None:
+    """The edge level of one found object, from its own background and its own plateau.
+
+    ``background + level * (plateau - background)``, ``level`` 0.45 for objects with an
+    inscribed radius of 6.5 px or more, rising to 0.5 at 4 px and below (near the
+    half-maximum of a blurred edge; measured best on the synthetic targets and effectors and
+    on StarDist's nuclei, see benchmarks/bench_effort.py).
+
+    Plateau: the median of the object's interior (pixels at least 2 px inside ``region``).
+    Background: the median of the ring 2..6 px outside ``region``, over the ring pixels
+    darker than the region's dimmest tenth (a neighbour in the ring is not background), and
+    not in ``exclude``.  None when either has fewer than 8 pixels.
+    """
+    inside = ndi.distance_transform_edt(region)
+    interior = v[inside >= 2]
+    if interior.size < 8:
+        interior = v[region]
+    outside = ndi.distance_transform_edt(~region)
+    ring = (outside > _EDGE_RING[0]) & (outside <= _EDGE_RING[1])
+    if exclude is not None:
+        ring &= ~exclude
+    values = v[ring]
+    values = values[values < np.percentile(v[region], 10)]
+    if interior.size < 8 or values.size < 8:
+        return None
+    plateau, background = float(np.median(interior)), float(np.median(values))
+    if plateau - background < MIN_CONTRAST:
+        return None
+    radius = float(inside.max())
+    level = float(np.interp(radius, _AUTO_RADIUS, (_EDGE_SMALL, _EDGE_LEVEL)))
+    return background + level * (plateau - background)
+
+
 def region_at(
     image: npt.ArrayLike,
     seed_point: Sequence[float],
@@ -386,64 +429,73 @@ def region_at(
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
     """The one bright object under a click: a local threshold, then a seeded watershed.
 
-    1. ``v`` = `channel_intensity` smoothed by a Gaussian of ``sigma`` in a window around the
-       click (half-size 24 px to start, more when positive clicks are farther apart).
-    2. A band of intensities: from ``b + level * (o - b)`` to ``o + 1.5 * (o - b)``, where
-       ``b`` is the window's 5th percentile (background) and ``o`` the darkest median of a
-       7x7 box around each positive click (the object).  ``level=0.5`` is the half-maximum of
-       a blurred edge; the upper end keeps a much brighter neighbour out.
-    3. The connected pieces of the band that hold the clicks, holes filled.  If they reach the
-       window's edge, the window doubles (up to ``max_half``) and steps 1-3 run again: the
-       window is sized by the local structure, never the whole frame.
-    4. Touching objects are cut apart by a watershed of the distance transform seeded at the
-       clicks and at the neighbours' centres (maxima at least ``h`` deep that are too far from
-       every click to be the clicked object's own centre).  Negative clicks inside the result
-       compete with the positive ones in a last watershed of the (inverted) intensity, and
-       lose their part.
+     1. ``v`` = `channel_intensity` smoothed by a Gaussian of ``sigma`` in a window around the
+        click (half-size 24 px to start, more when positive clicks are farther apart).
+     2. A band of intensities: from ``b + level * (o - b)`` to ``o + 1.5 * (o - b)``, where
+        ``b`` is the window's 5th percentile (background) and ``o`` the darkest median of a
+        7x7 box around each positive click (the object).  ``level=0.5`` is the half-maximum of
+        a blurred edge; the upper end keeps a much brighter neighbour out.
+     3. The connected pieces of the band that hold the clicks, holes filled.  If they reach the
+        window's edge, the window doubles (up to ``max_half``) and steps 1-3 run again: the
+        window is sized by the local structure, never the whole frame.
+    3b. With ``level=None``: the edge level is measured again on the object just found
+        (`_object_edge`): ``b' + l * (o' - b')`` (``l`` 0.45, 0.5 for small objects) with
+       ``o'`` the median of its interior
+        (its plateau, not the brighter click point) and ``b'`` the median of a ring 2..6 px
+        outside it over the pixels darker than the object (its own background, not the
+        window's darkest noise).  Step 3 runs once more at that level, kept unless it
+        reaches the window's edge.
+     4. Touching objects are cut apart by a watershed of the distance transform seeded at the
+        clicks and at the neighbours' centres (maxima at least ``h`` deep that are too far from
+        every click to be the clicked object's own centre).  Negative clicks inside the result
+        compete with the positive ones in a last watershed of the (inverted) intensity, and
+        lose their part.
 
-    Parameters
-    ----------
-    image : array_like, shape (rows, cols) or (channels, rows, cols)
-        Raw intensities (bright objects on a darker background).
-    seed_point : (row, col)
-        The click, inside the object.
-    positive, negative : sequence of (row, col), keyword-only
-        Extra clicks: more of the object / not the object (refinement).  A click within 3 px
-        of the first click's outline moves the whole edge to its intensity (just outside:
-        wider, just inside: tighter); farther clicks change the object near themselves.
-    limits : sequence of (low, high), keyword-only, optional
-        Contrast limits per channel (default: `default_limits`).
-    exclude : ndarray of bool, keyword-only, optional
-        Pixels the object may not take, shape (rows, cols).
-    labels, label : ndarray of int and int, keyword-only, optional
-        Existing labels, shape (rows, cols): the object never takes a pixel of another label
-        than ``label`` (read only in the window, so a big frame costs nothing extra).
-    clip : (row0, row1, col0, col1), keyword-only, optional
-        The object never leaves this box.
-    sigma : float, keyword-only
-        Gaussian smoothing in pixels before thresholding (0 for none).
-    h : float, keyword-only
-        Minimum depth, in pixels of the distance transform, of a neck that separates two
-        touching objects.
-    level : float or None, keyword-only
-        Where between background (0) and the object (1) its edge is cut.  None (default):
-        0.45 for objects with an inscribed radius of 6.5 px or more, rising to 0.6 at 4 px and
-        below (blur lowers a small object's peak, so its true edge sits higher).
-    max_half : int, keyword-only
-        Largest window half-size: bounds the cost of a click on background.
+     Parameters
+     ----------
+     image : array_like, shape (rows, cols) or (channels, rows, cols)
+         Raw intensities (bright objects on a darker background).
+     seed_point : (row, col)
+         The click, inside the object.
+     positive, negative : sequence of (row, col), keyword-only
+         Extra clicks: more of the object / not the object (refinement).  A click within 3 px
+         of the first click's outline moves the whole edge to its intensity (just outside:
+         wider, just inside: tighter); farther clicks change the object near themselves.
+     limits : sequence of (low, high), keyword-only, optional
+         Contrast limits per channel (default: `default_limits`).
+     exclude : ndarray of bool, keyword-only, optional
+         Pixels the object may not take, shape (rows, cols).
+     labels, label : ndarray of int and int, keyword-only, optional
+         Existing labels, shape (rows, cols): the object never takes a pixel of another label
+         than ``label`` (read only in the window, so a big frame costs nothing extra).
+     clip : (row0, row1, col0, col1), keyword-only, optional
+         The object never leaves this box.
+     sigma : float, keyword-only
+         Gaussian smoothing in pixels before thresholding (0 for none).
+     h : float, keyword-only
+         Minimum depth, in pixels of the distance transform, of a neck that separates two
+         touching objects.
+     level : float or None, keyword-only
+         Where between background (0) and the object (1) its edge is cut, both taken from
+         the window as in step 2.  None (default): the object is first found at 0.45 for
+         objects with an inscribed radius of 6.5 px or more, rising to 0.6 at 4 px and below
+         (blur lowers a small object's peak), then its edge is measured on the object itself
+         (step 3b).
+     max_half : int, keyword-only
+         Largest window half-size: bounds the cost of a click on background.
 
-    Returns
-    -------
-    (bbox, mask) or None
-        Tight half-open box and mask of the object, or None when the click is on nothing: less
-        than `MIN_CONTRAST` above the background, or no edge within ``max_half``.
+     Returns
+     -------
+     (bbox, mask) or None
+         Tight half-open box and mask of the object, or None when the click is on nothing: less
+         than `MIN_CONTRAST` above the background, or no edge within ``max_half``.
 
-    Examples
-    --------
-    >>> img = np.zeros((40, 40)); img[5:15, 5:15] = 1; img[20:35, 22:30] = 1
-    >>> box, m = region_at(img, (8, 9), limits=[(0, 1)], sigma=0)
-    >>> box, int(m.sum())
-    ((5, 15, 5, 15), 100)
+     Examples
+     --------
+     >>> img = np.zeros((40, 40)); img[5:15, 5:15] = 1; img[20:35, 22:30] = 1
+     >>> box, m = region_at(img, (8, 9), limits=[(0, 1)], sigma=0)
+     >>> box, int(m.sum())
+     ((5, 15, 5, 15), 100)
     """
     stack = _as_stack(image)
     shape = (int(stack.shape[1]), int(stack.shape[2]))
@@ -513,6 +565,12 @@ def region_at(
             smaller = _band_region(v, local, level=auto, exclude=keep_out, negatives=lneg)
             if smaller is not None and smaller.any():
                 region = smaller
+    if level is None:
+        edge = _object_edge(v, region, keep_out)
+        if edge is not None:
+            again = _band_region(v, local, level=0.45, exclude=keep_out, negatives=lneg, low=edge)
+            if again is not None and again.any() and not _touches(again, win, lim):
+                region = again
     region = _split_off(region, local, h=h)
     lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
     lneg = [p for p in lneg if 0 <= p[0] < region.shape[0] and 0 <= p[1] < region.shape[1]]
