@@ -15,6 +15,10 @@ import { MORPH_KEYS } from "./tools.js";
 const MORPH_NAMES = /** @type {Record<string, string>} */ ({
   fill_holes: "fill holes", grow: "grow 1 px", shrink: "shrink 1 px", smooth: "smooth", remove_specks: "remove specks",
 });
+/** Button faces: short, so the row fits a 1024 px wide notebook (the title says the rest). */
+const MORPH_SHORT = /** @type {Record<string, string>} */ ({
+  fill_holes: "holes", grow: "+1 px", shrink: "−1 px", smooth: "smooth", remove_specks: "specks",
+});
 /** A click this close to the refined cell (px, Chebyshev) is on its edge: a positive click. */
 export const EDGE_PX = 3;
 
@@ -39,8 +43,8 @@ export class CellTools {
     const row = document.createElement("span");
     row.className = "segpaint-cell-tools";
     const buttons = [
-      ...Object.entries(MORPH_KEYS).map(([k, op]) => [`morph:${op}`, MORPH_NAMES[op], `${MORPH_NAMES[op]}: the selected cell (${k}); Shift: every cell (${k.toUpperCase()})`]),
-      ["copy", "⤓ prev frame", "Copy the previous frame's cells where this frame is empty (y); Shift: replace (Y)"],
+      ...Object.entries(MORPH_KEYS).map(([k, op]) => [`morph:${op}`, MORPH_SHORT[op], `${MORPH_NAMES[op]}: the selected cell (${k}); Shift: every cell (${k.toUpperCase()})`]),
+      ["copy", "⤓ prev", "Copy the previous frame's cells where this frame is empty (y); Shift: replace (Y)"],
     ];
     for (const [action, text, title] of buttons) {
       const b = document.createElement("button");
