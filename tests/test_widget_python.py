@@ -658,6 +658,38 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
         np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])
 
 
+def test_a_frame_change_sends_the_frames_scribbles_after_it_and_nothing_when_unmarked(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scribble marks of the new frame follow its transfer, cut to the marked box; a frame
+    # without marks sends none and never copies the frame's (all-zero) marks to find that out.
+    session.scribble("cells", 1, [(10, 12), (20, 30)], 2, mark=1)
+    sent = capture(widget, monkeypatch)
+    copies: list[int] = []
+    real = session.scribbles
+
+    def counted(population: str, frame: int) -> np.ndarray:
+        copies.append(frame)
+        return real(population, frame)
+
+    monkeypatch.setattr(session, "scribbles", counted)
+    widget.frame = 1
+    types = [c["type"] for c, _ in sent]
+    assert types.index("frame-end") < types.index("scribble-patch")
+    ((content, buffers),) = [(c, b) for c, b in sent if c["type"] == "scribble-patch"]
+    r0, r1, c0, c1 = content["bbox"]
+    marks = real("cells", 1)
+    rows, cols = np.nonzero(marks)
+    assert (r0, r1, c0, c1) == (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+    values = np.frombuffer(buffers[0], np.uint8).reshape(r1 - r0, c1 - c0)
+    np.testing.assert_array_equal(values, marks[r0:r1, c0:c1])
+    sent.clear()
+    copies.clear()
+    widget.frame = 2
+    assert [c["type"] for c, _ in sent if c["type"] == "scribble-patch"] == []
+    assert copies == []
+
+
 # --------------------------------------------------------------------------- hostile messages
 INF, NAN = float("inf"), float("nan")
 

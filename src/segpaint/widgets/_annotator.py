@@ -1318,11 +1318,18 @@ class Annotator(anywidget.AnyWidget):
 
     def _send_scribbles(self, population: str, frame: int, bbox: Sequence[int] | None) -> None:
         """Send the session's scribble marks of ``bbox`` (default: the frame) as uint8 patches."""
+        if bbox is None and frame not in self.session.scribbled_frames(population):
+            # Nothing marked (the usual frame change): no frame-sized copy nor scan of zeros
+            # after the frame's messages went out.
+            return
         marks = self.session.scribbles(population, frame)
         if bbox is None:  # the marked part only; the browser holds zeros elsewhere
-            marked_rows, marked_cols = np.flatnonzero(marks.any(1)), np.flatnonzero(marks.any(0))
-            if not marked_rows.size:
+            marked_rows = np.flatnonzero(marks.any(1))
+            if not marked_rows.size:  # erased since scribbled_frames looked
                 return
+            # Columns from the marked rows only (one pass over the frame, not two).
+            band = marks[marked_rows[0] : marked_rows[-1] + 1]
+            marked_cols = np.flatnonzero(band.any(0))
             bbox = (
                 int(marked_rows[0]),
                 int(marked_rows[-1]) + 1,
