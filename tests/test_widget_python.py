@@ -603,6 +603,34 @@ def test_a_preview_is_quantized_under_the_contrast_set_when_it_is_sent(
     np.testing.assert_array_equal(full["channels"][1], session.image(0)[1])
 
 
+def test_a_preview_has_the_display_resolution_not_a_whole_number_step(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A view showing 1 display pixel per 2.7 image pixels asks for 2.7: the preview is the frame
+    # sampled at ceil(j * 2.625) (snapped to 1/8), not every 2nd pixel (a third more of them).
+    height, width = session.frame_shape
+    sent = capture(widget, monkeypatch)
+    widget.set_trait("_preview_step", 2.7)
+    widget.frame = 1
+    got = decode_frame(sent)
+    assert got["header"]["preview_step"] == 2.625
+    rows = np.minimum(np.ceil(np.arange(-(-height * 8 // 21)) * 2.625).astype(int), height - 1)
+    cols = np.minimum(np.ceil(np.arange(-(-width * 8 // 21)) * 2.625).astype(int), width - 1)
+    lo, hi = widget.contrast[0]
+    raw = session.image(1)[0][np.ix_(rows, cols)].astype(np.int64)
+    expect = np.clip(np.rint((raw - lo) * 255 / (hi - lo)), 0, 255)
+    np.testing.assert_array_equal(got["channels"][0], expect)
+    np.testing.assert_array_equal(got["labels"], session.labels("cells", 1))
+    # Hostile or zoomed-in asks: whole frames (below 1.25, not a number) or at most 16.
+    for asked, step in [(1.2, 1), (float("nan"), 1), (-4.0, 1), (1e9, 16), (3.0, 3)]:
+        sent.clear()
+        widget.set_trait("_preview_step", asked)
+        widget.frame = 2 if widget.frame != 2 else 0
+        got = decode_frame(sent)
+        assert got["header"]["preview_step"] == step, asked
+        assert got["channels"][1].shape == (-(-height // step), -(-width // step)), asked
+
+
 def test_quantize_channel_rounds_clips_and_names_bad_limits() -> None:
     from segpaint.widgets._wire import frame_messages, quantize_channel
 

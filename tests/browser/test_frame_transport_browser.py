@@ -119,6 +119,9 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
         contrast = nb.kernel.eval("annotator.contrast")
         # The first picture: decimated to what the screen shows, 8 bits under the contrast.
         assert first["step"] > 1 and first["step"] * first["scale"] <= 1.0 + 1e-9, first
+        # ... and no finer than that: within 1/8 of image pixels per display pixel, not a whole
+        # number of them (3 where the screen shows 1 pixel in 3.9 sends 1.7x the samples).
+        assert 1 / first["scale"] - first["step"] < 0.125 + 1e-9, first
         assert first["kinds"] == ["Uint8Array", "Uint8Array"], first
         assert first["quant"] == contrast, first
         assert first["full"] == "", first
