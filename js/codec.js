@@ -258,8 +258,9 @@ export class FrameAssembler {
     if (msg.key === "labels") {
       if (!p.labels) throw new Error(`a labels band in transfer ${p.xfer}, whose header has labels=false`);
       if (msg.encoding === "rle") {
-        const values = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[0]);
-        const lengths = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[1]);
+        // Values and lengths come as narrow as they fit (uint8/16/32; uint32 when not said).
+        const values = decodeArray({ dtype: msg.values_dtype || "uint32", shape: [msg.runs] }, buffers[0]);
+        const lengths = decodeArray({ dtype: msg.lengths_dtype || "uint32", shape: [msg.runs] }, buffers[1]);
         // RLE bands carry their start element (runs need not end on a row boundary).
         // A fresh buffer holds zeros: runs of 0 are skipped; a reused one gets every run written.
         decodeRuns(p.labels, msg.start, values, lengths, Boolean(p.labelsZeroed));

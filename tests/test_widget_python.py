@@ -631,6 +631,31 @@ def test_a_preview_has_the_display_resolution_not_a_whole_number_step(
         assert got["channels"][1].shape == (-(-height // step), -(-width // step)), asked
 
 
+def test_dense_labels_travel_as_narrow_runs_and_decode_exactly() -> None:
+    from segpaint.widgets._wire import frame_messages
+
+    # 2500 round cells on a 2048² frame: 4 bytes per run (uint16 values and lengths), not 8.
+    yy, xx = np.mgrid[0:2048, 0:2048]
+    inside = ((yy % 41 - 20) ** 2 + (xx % 41 - 20) ** 2) <= 18**2
+    dense = np.where(inside, (yy // 41) * 50 + xx // 41 + 1, 0).astype(np.uint32)
+    # Large labels and a long background run: uint32 values and lengths, still exact.
+    sparse = np.zeros((512, 512), np.uint32)
+    sparse[300:310, 5:9] = 4294967295
+    sparse[400, 0] = 70000
+    for labels, dtypes in [(dense, ("uint16", "uint16")), (sparse, ("uint32", "uint32"))]:
+        sent = frame_messages(
+            xfer=1, frame=0, population="p", shape=labels.shape, channels=[], labels=labels
+        )
+        bands = [(c, b) for c, b in sent if c["type"] == "band"]
+        assert {(c["values_dtype"], c["lengths_dtype"]) for c, _ in bands} == {dtypes}
+        runs = sum(c["runs"] for c, _ in bands)
+        width = np.dtype(dtypes[0]).itemsize + np.dtype(dtypes[1]).itemsize
+        assert sum(memoryview(x).nbytes for _, b in bands for x in b) == runs * width
+        got = wire_decode_frame(sent)
+        np.testing.assert_array_equal(got.labels, labels)
+        assert got.header["max_label"] == labels.max()
+
+
 def test_quantize_channel_rounds_clips_and_names_bad_limits() -> None:
     from segpaint.widgets._wire import frame_messages, quantize_channel
 

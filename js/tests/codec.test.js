@@ -74,6 +74,14 @@ describe("FrameAssembler", () => {
     expect(asm.end({ xfer: 2 })).toBe(null);
   });
 
+  it("decodes run-length labels sent as narrow values and lengths", () => {
+    const asm = new FrameAssembler();
+    asm.begin({ xfer: 1, frame: 0, population: "p", height: 2, width: 3, channels: [], labels: true });
+    asm.band({ xfer: 1, key: "labels", encoding: "rle", start: 0, runs: 3, values_dtype: "uint16", lengths_dtype: "uint8" },
+      [new Uint16Array([0, 65535, 300]), new Uint8Array([1, 4, 1])]);
+    expect(Array.from(asm.end({ xfer: 1 }).labels)).toEqual([0, 65535, 65535, 65535, 65535, 300]);
+  });
+
   it("decodes the next frame's labels into the retired buffer, zero runs included", () => {
     const asm = new FrameAssembler();
     const header = { population: "p", height: 2, width: 3, channels: [], labels: true };

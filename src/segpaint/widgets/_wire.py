@@ -158,6 +158,9 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     if rle or values.size * 8 * 2 <= narrow.nbytes:
         step = max(1, max_bytes // 8)
         starts = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths, dtype=np.int64)])
+        # Values and lengths as narrow as they fit (a dense 2048² frame: 4 bytes per run, not 8).
+        values, values_dtype = narrow_labels(values)
+        lengths, lengths_dtype = narrow_labels(lengths)
         for a in range(0, values.size, step):
             b = min(values.size, a + step)
             content = {
@@ -165,6 +168,8 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
                 "encoding": "rle",
                 "start": int(starts[a]),
                 "runs": b - a,
+                "values_dtype": values_dtype,
+                "lengths_dtype": lengths_dtype,
             }
             out.append((content, [values[a:b].data, lengths[a:b].data]))
         return out
@@ -417,8 +422,10 @@ def decode_frame(messages: Sequence[Message], xfer: int | None = None) -> Decode
         elif labels is None:
             raise ValueError("a labels band in a transfer whose header has labels=False")
         elif content["encoding"] == "rle":
-            values = np.frombuffer(buffers[0], "<u4")
-            lengths = np.frombuffer(buffers[1], "<u4")
+            values = np.frombuffer(buffers[0], content.get("values_dtype", "uint32"))
+            lengths = np.frombuffer(buffers[1], content.get("lengths_dtype", "uint32")).astype(
+                np.int64
+            )
             start = content["start"]
             labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
         else:
