@@ -768,7 +768,7 @@ def bench_remote_frame(
         f"{args.bandwidth_mbit:.0f} Mbit/s | first picture {fmt(row['first_picture_ms'])} | "
         f"{row['mb_first']['p50']:.2f} MB before it, {row['mb_total']['p50']:.1f} MB in all | "
         f"header->end {fmt(row['receive_ms'])}, install {fmt(row['install_ms'])} | "
-        f"step {row['preview_step']['p50']:.0f} at scale {row['scale']['p50']:.3f}, "
+        f"step {row['preview_step']['p50']:g} at scale {row['scale']['p50']:.3f}, "
         f"{row['bytes_per_sample']['p50']:.0f} B/sample, "
         f"display-resolution {row['display_ok']['p50']:.0f}, lossless after "
         f"{row['lossless_after']['p50']:.0f}"

@@ -46,6 +46,8 @@ export function dequantize(sample, quant) {
  * @property {Uint32Array | null} labels
  * @property {number} maxLabel
  * @property {number} labelsFilled
+ * @property {boolean} [labelsZeroed] `labels` held zeros when the transfer began (a fresh
+ *   buffer), so runs of 0 need not be written; false for a reused buffer
  */
 
 /** Typed-array constructors for the dtypes that cross the wire. */
@@ -169,6 +171,27 @@ export class FrameAssembler {
      * @type {PixelArray[]}
      */
     this.spare = [];
+    /**
+     * The label buffer of a frame no longer shown (`retireLabels`): the next full transfer of
+     * the same size decodes into it instead of allocating 16 MB (2048²) or 64 MB (4096²) again.
+     * @type {Uint32Array | null}
+     */
+    this.spareLabels = null;
+  }
+
+  /** Hand back a label buffer nobody shows or paints any more. @param {Uint32Array} labels */
+  retireLabels(labels) {
+    if (this.pending?.labels !== labels) this.spareLabels = labels;
+  }
+
+  /** A label buffer of `n` elements: the spare one when it fits, else a fresh (zeroed) one. @param {number} n */
+  takeLabels(n) {
+    const spare = this.spareLabels;
+    if (spare && spare.length === n) {
+      this.spareLabels = null;
+      return { labels: spare, zeroed: false };
+    }
+    return { labels: new Uint32Array(n), zeroed: true };
   }
 
   /** Hand back a channel array nobody shows any more. @param {PixelArray} data */
@@ -189,11 +212,14 @@ export class FrameAssembler {
     const { height, width } = header;
     // An abandoned transfer's arrays were never shown: reuse them.
     if (this.pending) for (const ch of this.pending.channels.values()) this.retire(ch.data);
+    if (this.pending?.labels) this.spareLabels = this.pending.labels;
+    this.pending = null;
     // Channels may come decimated by the preview step (matched to the zoom); labels never.
     const previewStep = header.preview_step || 1;
     const chanHeight = Math.ceil(height / previewStep);
     const chanWidth = Math.ceil(width / previewStep);
     const channels = new Map();
+    const fresh = header.labels ? this.takeLabels(height * width) : null;
     for (const ch of header.channels) {
       const ctor = DTYPES[ch.dtype];
       if (!ctor) throw new Error(`unsupported channel dtype ${ch.dtype}`);
@@ -217,7 +243,8 @@ export class FrameAssembler {
       previewStep,
       chanWidth,
       channels,
-      labels: header.labels ? new Uint32Array(height * width) : null,
+      labels: fresh ? fresh.labels : null,
+      labelsZeroed: fresh ? fresh.zeroed : false,
       maxLabel: header.max_label || 0,
       labelsFilled: 0,
     };
@@ -231,10 +258,12 @@ export class FrameAssembler {
     if (msg.key === "labels") {
       if (!p.labels) throw new Error(`a labels band in transfer ${p.xfer}, whose header has labels=false`);
       if (msg.encoding === "rle") {
-        const values = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[0]);
-        const lengths = decodeArray({ dtype: "uint32", shape: [msg.runs] }, buffers[1]);
+        // Values and lengths come as narrow as they fit (uint8/16/32; uint32 when not said).
+        const values = decodeArray({ dtype: msg.values_dtype || "uint32", shape: [msg.runs] }, buffers[0]);
+        const lengths = decodeArray({ dtype: msg.lengths_dtype || "uint32", shape: [msg.runs] }, buffers[1]);
         // RLE bands carry their start element (runs need not end on a row boundary).
-        decodeRuns(p.labels, msg.start, values, lengths, true); // p.labels is fresh from begin()
+        // A fresh buffer holds zeros: runs of 0 are skipped; a reused one gets every run written.
+        decodeRuns(p.labels, msg.start, values, lengths, Boolean(p.labelsZeroed));
       } else {
         writeLabelBox(p.labels, p.width, [msg.row0, msg.row1, 0, p.width], msg.dtype, buffers[0]);
       }

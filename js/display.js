@@ -252,9 +252,15 @@ export class Display {
     this.updateStatus();
   }
 
-  /** The preview step the view can show without visible loss at its zoom (1 when zoomed in). */
+  /**
+   * The preview step the view can show without visible loss at its zoom: image pixels per
+   * display pixel, rounded down to 1/8 (not to a whole number: 3.625 for a 2048² frame in 550 px
+   * sends 565², not 683²); 1 below 1.25 (zoomed in: full resolution). Python snaps it the same
+   * way (`_wire.snap_preview_step`).
+   */
   wantedPreviewStep() {
-    return Math.min(16, Math.max(1, Math.floor(1 / this.view.scale)));
+    const step = Math.floor(8 / this.view.scale) / 8;
+    return Number.isFinite(step) && step >= 1.25 ? Math.min(16, step) : 1;
   }
 
   syncPreviewStep() {

@@ -315,6 +315,9 @@ export class ModelState {
     this.frame = p.frame;
     this.population = p.population;
     if (p.labels) {
+      // The previous frame's buffer: every view switches to the new one below (and drops a
+      // stroke it was painting), so the next frame change decodes into it, no new allocation.
+      if (this.labels && this.labels !== p.labels) this.assembler.retireLabels(this.labels);
       this.labels = p.labels;
       this.localMax = p.maxLabel;
     } else if (!this.labels || this.labels.length !== n) {

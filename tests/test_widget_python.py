@@ -603,6 +603,59 @@ def test_a_preview_is_quantized_under_the_contrast_set_when_it_is_sent(
     np.testing.assert_array_equal(full["channels"][1], session.image(0)[1])
 
 
+def test_a_preview_has_the_display_resolution_not_a_whole_number_step(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A view showing 1 display pixel per 2.7 image pixels asks for 2.7: the preview is the frame
+    # sampled at ceil(j * 2.625) (snapped to 1/8), not every 2nd pixel (a third more of them).
+    height, width = session.frame_shape
+    sent = capture(widget, monkeypatch)
+    widget.set_trait("_preview_step", 2.7)
+    widget.frame = 1
+    got = decode_frame(sent)
+    assert got["header"]["preview_step"] == 2.625
+    rows = np.minimum(np.ceil(np.arange(-(-height * 8 // 21)) * 2.625).astype(int), height - 1)
+    cols = np.minimum(np.ceil(np.arange(-(-width * 8 // 21)) * 2.625).astype(int), width - 1)
+    lo, hi = widget.contrast[0]
+    raw = session.image(1)[0][np.ix_(rows, cols)].astype(np.int64)
+    expect = np.clip(np.rint((raw - lo) * 255 / (hi - lo)), 0, 255)
+    np.testing.assert_array_equal(got["channels"][0], expect)
+    np.testing.assert_array_equal(got["labels"], session.labels("cells", 1))
+    # Hostile or zoomed-in asks: whole frames (below 1.25, not a number) or at most 16.
+    for asked, step in [(1.2, 1), (float("nan"), 1), (-4.0, 1), (1e9, 16), (3.0, 3)]:
+        sent.clear()
+        widget.set_trait("_preview_step", asked)
+        widget.frame = 2 if widget.frame != 2 else 0
+        got = decode_frame(sent)
+        assert got["header"]["preview_step"] == step, asked
+        assert got["channels"][1].shape == (-(-height // step), -(-width // step)), asked
+
+
+def test_dense_labels_travel_as_narrow_runs_and_decode_exactly() -> None:
+    from segpaint.widgets._wire import frame_messages
+
+    # 2500 round cells on a 2048² frame: 4 bytes per run (uint16 values and lengths), not 8.
+    yy, xx = np.mgrid[0:2048, 0:2048]
+    inside = ((yy % 41 - 20) ** 2 + (xx % 41 - 20) ** 2) <= 18**2
+    dense = np.where(inside, (yy // 41) * 50 + xx // 41 + 1, 0).astype(np.uint32)
+    # Large labels and a long background run: uint32 values and lengths, still exact.
+    sparse = np.zeros((512, 512), np.uint32)
+    sparse[300:310, 5:9] = 4294967295
+    sparse[400, 0] = 70000
+    for labels, dtypes in [(dense, ("uint16", "uint16")), (sparse, ("uint32", "uint32"))]:
+        sent = frame_messages(
+            xfer=1, frame=0, population="p", shape=labels.shape, channels=[], labels=labels
+        )
+        bands = [(c, b) for c, b in sent if c["type"] == "band"]
+        assert {(c["values_dtype"], c["lengths_dtype"]) for c, _ in bands} == {dtypes}
+        runs = sum(c["runs"] for c, _ in bands)
+        width = np.dtype(dtypes[0]).itemsize + np.dtype(dtypes[1]).itemsize
+        assert sum(memoryview(x).nbytes for _, b in bands for x in b) == runs * width
+        got = wire_decode_frame(sent)
+        np.testing.assert_array_equal(got.labels, labels)
+        assert got.header["max_label"] == labels.max()
+
+
 def test_quantize_channel_rounds_clips_and_names_bad_limits() -> None:
     from segpaint.widgets._wire import frame_messages, quantize_channel
 
@@ -656,6 +709,38 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     assert full["header"]["frame"] == 2
     for c in range(2):
         np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])
+
+
+def test_a_frame_change_sends_the_frames_scribbles_after_it_and_nothing_when_unmarked(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scribble marks of the new frame follow its transfer, cut to the marked box; a frame
+    # without marks sends none and never copies the frame's (all-zero) marks to find that out.
+    session.scribble("cells", 1, [(10, 12), (20, 30)], 2, mark=1)
+    sent = capture(widget, monkeypatch)
+    copies: list[int] = []
+    real = session.scribbles
+
+    def counted(population: str, frame: int) -> np.ndarray:
+        copies.append(frame)
+        return real(population, frame)
+
+    monkeypatch.setattr(session, "scribbles", counted)
+    widget.frame = 1
+    types = [c["type"] for c, _ in sent]
+    assert types.index("frame-end") < types.index("scribble-patch")
+    ((content, buffers),) = [(c, b) for c, b in sent if c["type"] == "scribble-patch"]
+    r0, r1, c0, c1 = content["bbox"]
+    marks = real("cells", 1)
+    rows, cols = np.nonzero(marks)
+    assert (r0, r1, c0, c1) == (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+    values = np.frombuffer(buffers[0], np.uint8).reshape(r1 - r0, c1 - c0)
+    np.testing.assert_array_equal(values, marks[r0:r1, c0:c1])
+    sent.clear()
+    copies.clear()
+    widget.frame = 2
+    assert [c["type"] for c, _ in sent if c["type"] == "scribble-patch"] == []
+    assert copies == []
 
 
 # --------------------------------------------------------------------------- hostile messages

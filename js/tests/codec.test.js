@@ -73,4 +73,35 @@ describe("FrameAssembler", () => {
     expect(Array.from(p.labels)).toEqual([0, 0, 0, 0, 8, 8]);
     expect(asm.end({ xfer: 2 })).toBe(null);
   });
+
+  it("decodes run-length labels sent as narrow values and lengths", () => {
+    const asm = new FrameAssembler();
+    asm.begin({ xfer: 1, frame: 0, population: "p", height: 2, width: 3, channels: [], labels: true });
+    asm.band({ xfer: 1, key: "labels", encoding: "rle", start: 0, runs: 3, values_dtype: "uint16", lengths_dtype: "uint8" },
+      [new Uint16Array([0, 65535, 300]), new Uint8Array([1, 4, 1])]);
+    expect(Array.from(asm.end({ xfer: 1 }).labels)).toEqual([0, 65535, 65535, 65535, 65535, 300]);
+  });
+
+  it("decodes the next frame's labels into the retired buffer, zero runs included", () => {
+    const asm = new FrameAssembler();
+    const header = { population: "p", height: 2, width: 3, channels: [], labels: true };
+    const rle = (/** @type {number} */ xfer, /** @type {number[]} */ v, /** @type {number[]} */ n) =>
+      asm.band({ xfer, key: "labels", encoding: "rle", start: 0, runs: v.length }, [new Uint32Array(v), new Uint32Array(n)]);
+    asm.begin({ ...header, xfer: 1, frame: 0 });
+    rle(1, [7, 9], [3, 3]);
+    const first = asm.end({ xfer: 1 }).labels;
+    expect(Array.from(first)).toEqual([7, 7, 7, 9, 9, 9]);
+    asm.retireLabels(first);
+    asm.begin({ ...header, xfer: 2, frame: 1 });
+    rle(2, [0, 5, 0], [2, 1, 3]);
+    const second = asm.end({ xfer: 2 });
+    expect(second.labels).toBe(first); // no new buffer
+    expect(Array.from(second.labels)).toEqual([0, 0, 5, 0, 0, 0]); // old labels gone
+    // another size: a fresh buffer; an abandoned transfer's buffer is reused by the next one
+    asm.begin({ ...header, xfer: 3, frame: 2, height: 1 });
+    const abandoned = asm.pending.labels;
+    expect(abandoned).not.toBe(first);
+    asm.begin({ ...header, xfer: 4, frame: 3, height: 1 });
+    expect(asm.pending.labels).toBe(abandoned);
+  });
 });

@@ -112,6 +112,34 @@ describe("quantized preview channels", () => {
     expect(r.pixel(2, 2)[0]).toBe(intensity(dequantize(ch.data[4], QUANT), 600, 1600, 0.5));
   });
 
+  it("a preview at a fractional step (display resolution): each pixel shows the sample of its cell", () => {
+    // Python's _wire.decimate at step 2.5 keeps rows/columns ceil(j * 2.5) of the 4x6 frame: 0, 3, 5.
+    const step = 2.5;
+    const keep = (/** @type {number} */ n) => Array.from({ length: Math.ceil(n / step) }, (_, j) => Math.min(n - 1, Math.ceil(j * step)));
+    const rows = keep(HEIGHT);
+    const cols = keep(WIDTH);
+    expect([rows, cols]).toEqual([[0, 3], [0, 3, 5]]);
+    const samples = Uint16Array.from(rows.flatMap((r) => cols.map((c) => FULL[r * WIDTH + c])));
+    const p = assemble([
+      [{ type: "frame", xfer: 1, frame: 0, population: "cells", height: HEIGHT, width: WIDTH, preview_step: step,
+        channels: [{ index: 0, dtype: "uint16" }], labels: false, max_label: 0, partial: false }, []],
+      [{ type: "band", xfer: 1, key: "channel", channel: 0, row0: 0, row1: 2, dtype: "uint16" }, [new DataView(samples.buffer)]],
+      [{ type: "frame-end", xfer: 1 }, []],
+    ]);
+    expect(p.channels.get(0).data.length).toBe(6);
+    const r = show(p, 0, 2200);
+    for (let row = 0; row < HEIGHT; row++) {
+      for (let col = 0; col < WIDTH; col++) {
+        const k = Math.floor(row / step) * cols.length + Math.floor(col / step);
+        expect(r.pixel(row, col)[0]).toBe(intensity(samples[k], 0, 2200, 1));
+        // the sample a pixel shows comes from inside that pixel's cell [j * step, (j + 1) * step)
+        const [sr, sc] = [rows[Math.floor(row / step)], cols[Math.floor(col / step)]];
+        expect(Math.floor(sr / step)).toBe(Math.floor(row / step));
+        expect(Math.floor(sc / step)).toBe(Math.floor(col / step));
+      }
+    }
+  });
+
   it("the uint16 LUT computed over the contrast window only equals the one computed everywhere", () => {
     for (const [lo, hi, gamma] of [[100, 300, 1], [1000.5, 1000.7, 2], [0, 65535, 0.5], [-50, 20, 1], [60000, 70000, 1], [5, 5, 1]]) {
       const lut = buildLut("uint16", lo, hi, gamma, [255, 128, 0]);

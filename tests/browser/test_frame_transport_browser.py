@@ -19,8 +19,16 @@ CELLS = [
 import numpy as np
 import segpaint
 _rng = np.random.default_rng(3)
-stack = _rng.integers(0, 65536, size=(2, 2, {SIZE}, {SIZE}), dtype=np.uint16)
+stack = _rng.integers(0, 65536, size=(3, 2, {SIZE}, {SIZE}), dtype=np.uint16)
 session = segpaint.open(stack, axes="TCYX")
+# Labels that differ from frame to frame: frame 2 decodes into frame 0's reused label buffer.
+_labels = np.zeros((3, {SIZE}, {SIZE}), np.uint32)
+_labels[0, 100:400, 50:900] = 5
+_labels[1, 500:600, 500:600] = 9
+_labels[2, 300:350, 0:{SIZE}] = 70000
+_labels[2, 0:3, 0:5] = 4294967295
+for _t in range(3):
+    session.set_labels(session.populations[0], _t, _labels[_t])
 annotator = segpaint.Annotator(session)
 """,
     "annotator",
@@ -71,6 +79,17 @@ CHECKSUM_JS = """
 """
 
 
+LABELS_CHECKSUM_JS = """
+() => {
+  const s = document.querySelector('.segpaint-annotator').__segpaint;
+  const d = s.renderer.labels;
+  let acc = 0;
+  for (let i = 0; i < d.length; i++) acc = (acc + Math.imul(d[i], Math.imul(i, 2654435761))) >>> 0;
+  return [d.constructor.name, d.length, acc];
+}
+"""
+
+
 def checksum(values: np.ndarray) -> int:
     """The CHECKSUM_JS sum of a channel, computed with numpy."""
     flat = values.ravel().astype(np.uint64)
@@ -100,6 +119,9 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
         contrast = nb.kernel.eval("annotator.contrast")
         # The first picture: decimated to what the screen shows, 8 bits under the contrast.
         assert first["step"] > 1 and first["step"] * first["scale"] <= 1.0 + 1e-9, first
+        # ... and no finer than that: within 1/8 of image pixels per display pixel, not a whole
+        # number of them (3 where the screen shows 1 pixel in 3.9 sends 1.7x the samples).
+        assert 1 / first["scale"] - first["step"] < 0.125 + 1e-9, first
         assert first["kinds"] == ["Uint8Array", "Uint8Array"], first
         assert first["quant"] == contrast, first
         assert first["full"] == "", first
@@ -117,6 +139,16 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
         changed = stack[0].copy()
         changed[SIZE // 2, 7] ^= 1
         assert checksum(changed) != want[0][2]
+        assert page.evaluate(LABELS_CHECKSUM_JS) == [
+            "Uint32Array",
+            SIZE * SIZE,
+            checksum(nb.kernel.array("_labels[1]")),
+        ]
+        # Frame 2's labels go into the buffer frame 0's were in: none of frame 0's survive.
+        page.evaluate(FRAME_CHANGE_JS, 2)
+        labels2 = nb.kernel.array("_labels[2]")
+        assert page.evaluate(LABELS_CHECKSUM_JS) == ["Uint32Array", SIZE * SIZE, checksum(labels2)]
+        assert checksum(labels2) != checksum(nb.kernel.array("_labels[0]"))
     finally:
         nb.close()
         context.close()

@@ -38,8 +38,10 @@ from segpaint.widgets._wire import (
     ack_message,
     assist_request,
     clipped_bbox,
+    decimate,
     frame_messages,
     labels_patch_messages,
+    snap_preview_step,
     wire_bbox,
     wire_choice,
     wire_int,
@@ -302,8 +304,10 @@ class Annotator(anywidget.AnyWidget):
         help="Constants the front-end uses, sent once from here: chunk_bytes, brush_size "
         "[min, max], gamma [min, max], tools, export_formats, label_max.",
     ).tag(sync=True)
-    _preview_step = traitlets.Int(
-        1, help="Decimation the view can show without loss at its zoom (set by the browser)."
+    _preview_step = traitlets.Float(
+        1.0,
+        help="Decimation the view can show without loss at its zoom, display pixels per image "
+        "pixel's reciprocal (set by the browser; snapped to 1/8 steps from 1.25, else 1).",
     ).tag(sync=True)
     busy = traitlets.Bool(False, read_only=True, help="True while a pre-segmentation runs.").tag(
         sync=True
@@ -382,7 +386,7 @@ class Annotator(anywidget.AnyWidget):
         # Passed as `origin` with this widget's strokes: their change events are not echoed.
         self._stroke_origin = _StrokeOrigin(self)
         self._sent_channels: set[int] = set()
-        self._sent_preview_step = 1
+        self._sent_preview_step: float = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
         self._pull: _Pull | None = None
         self._worker: threading.Thread | None = None
@@ -662,16 +666,22 @@ class Annotator(anywidget.AnyWidget):
         *,
         channels: Sequence[int] | None = None,
         labels: bool = True,
-        preview_step: int | None = None,
+        preview_step: float | None = None,
     ) -> None:
         """Send the current frame: the given (default: visible) channels, decimated by
         ``preview_step`` (default: the one the view asked for), and the full-resolution labels."""
         visible = [c for c, v in enumerate(self.channel_visible) if v]
         wanted = visible if channels is None else list(channels)
         partial = channels is not None or not labels
-        step = preview_step
-        if step is None:
-            step = self._sent_preview_step if partial else max(1, int(self._preview_step))
+        step: float
+        if preview_step is not None:
+            step = preview_step
+        elif partial:
+            step = self._sent_preview_step
+        else:
+            step = snap_preview_step(self._preview_step)
+        if step == int(step):
+            step = int(step)  # the header says 3, not 3.0
         if not wanted and not labels:
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
@@ -680,7 +690,7 @@ class Annotator(anywidget.AnyWidget):
         image = self.session.image(self.frame) if wanted else None
         chans = []
         if image is not None:
-            chans = [(c, image[c, ::step, ::step]) for c in wanted]
+            chans = [(c, decimate(image[c], step)) for c in wanted]
         lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
         # A preview is what the screen shows first: 8 bits per sample under the contrast now on
         # screen (half the bytes of uint16); the lossless channels are pulled right after it.
@@ -1324,11 +1334,18 @@ class Annotator(anywidget.AnyWidget):
 
     def _send_scribbles(self, population: str, frame: int, bbox: Sequence[int] | None) -> None:
         """Send the session's scribble marks of ``bbox`` (default: the frame) as uint8 patches."""
+        if bbox is None and frame not in self.session.scribbled_frames(population):
+            # Nothing marked (the usual frame change): no frame-sized copy nor scan of zeros
+            # after the frame's messages went out.
+            return
         marks = self.session.scribbles(population, frame)
         if bbox is None:  # the marked part only; the browser holds zeros elsewhere
-            marked_rows, marked_cols = np.flatnonzero(marks.any(1)), np.flatnonzero(marks.any(0))
-            if not marked_rows.size:
+            marked_rows = np.flatnonzero(marks.any(1))
+            if not marked_rows.size:  # erased since scribbled_frames looked
                 return
+            # Columns from the marked rows only (one pass over the frame, not two).
+            band = marks[marked_rows[0] : marked_rows[-1] + 1]
+            marked_cols = np.flatnonzero(band.any(0))
             bbox = (
                 int(marked_rows[0]),
                 int(marked_rows[-1]) + 1,

@@ -160,6 +160,9 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     if rle or values.size * 8 * 2 <= narrow.nbytes:
         step = max(1, max_bytes // 8)
         starts = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths, dtype=np.int64)])
+        # Values and lengths as narrow as they fit (a dense 2048² frame: 4 bytes per run, not 8).
+        values, values_dtype = narrow_labels(values)
+        lengths, lengths_dtype = narrow_labels(lengths)
         for a in range(0, values.size, step):
             b = min(values.size, a + step)
             content = {
@@ -167,6 +170,8 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
                 "encoding": "rle",
                 "start": int(starts[a]),
                 "runs": b - a,
+                "values_dtype": values_dtype,
+                "lengths_dtype": lengths_dtype,
             }
             out.append((content, [values[a:b].data, lengths[a:b].data]))
         return out
@@ -177,15 +182,78 @@ def label_bands(labels: npt.NDArray[Any], *, max_bytes: int = CHUNK_BYTES) -> li
     return out
 
 
-def preview_shape(height: int, width: int, preview_step: int) -> tuple[int, int]:
-    """Shape of a frame decimated by ``preview_step`` (every n-th row and column, from 0).
+#: Preview steps are multiples of this (exact binary fractions: Python and JS agree on every
+#: ``ceil(height / step)``); a step below :data:`PREVIEW_STEP_MIN` means full resolution.
+PREVIEW_STEP_QUANTUM = 0.125
+PREVIEW_STEP_MIN = 1.25
+PREVIEW_STEP_MAX = 16.0
+
+
+def snap_preview_step(step: Any) -> float:
+    """A preview step the wire accepts: ``step`` rounded down to a multiple of 1/8, clamped to
+    [1, 16]; below 1.25 (or not a finite number) it is 1, full resolution.
+
+    The browser asks for the reciprocal of its zoom (display pixels per image pixel), so the
+    preview has what the screen shows and no more: 565² for a 2048² frame in 550 px, where a
+    whole-number step (3) sends 683².
+
+    Examples
+    --------
+    >>> snap_preview_step(3.72), snap_preview_step(1.2), snap_preview_step(99), snap_preview_step(3)
+    (3.625, 1.0, 16.0, 3.0)
+    """
+    try:
+        value = float(step)
+    except (TypeError, ValueError):
+        return 1.0
+    if not math.isfinite(value) or value < PREVIEW_STEP_MIN:
+        return 1.0
+    return math.floor(min(value, PREVIEW_STEP_MAX) / PREVIEW_STEP_QUANTUM) * PREVIEW_STEP_QUANTUM
+
+
+def preview_shape(height: int, width: int, preview_step: float) -> tuple[int, int]:
+    """Shape of a frame decimated by ``preview_step`` (see :func:`preview_index`).
 
     Examples
     --------
     >>> preview_shape(2048, 2000, 3)
     (683, 667)
+    >>> preview_shape(2048, 2048, 3.625)
+    (565, 565)
     """
-    return -(-height // preview_step), -(-width // preview_step)
+    return math.ceil(height / preview_step), math.ceil(width / preview_step)
+
+
+def preview_index(n: int, preview_step: float) -> npt.NDArray[np.intp]:
+    """The rows (or columns) of ``n`` a preview keeps: preview pixel ``j`` stands for image
+    pixels ``[j * step, (j + 1) * step)`` (the renderer maps pixel ``c`` to ``floor(c / step)``)
+    and holds the first of them, ``ceil(j * step)``; every ``step``-th for a whole-number step.
+
+    Examples
+    --------
+    >>> preview_index(10, 2.5).tolist(), preview_index(7, 3).tolist()
+    ([0, 3, 5, 8], [0, 3, 6])
+    """
+    count = math.ceil(n / preview_step)
+    index: npt.NDArray[np.intp] = np.ceil(np.arange(count) * preview_step).astype(np.intp)
+    return np.minimum(index, n - 1, out=index)
+
+
+def decimate(image: npt.NDArray[Any], preview_step: float) -> npt.NDArray[Any]:
+    """A 2-D image decimated by ``preview_step`` (nearest sampling, :func:`preview_index`): a
+    view for a whole-number step, a small copy otherwise.
+
+    Examples
+    --------
+    >>> decimate(np.arange(100).reshape(10, 10), 2.5)[1].tolist()
+    [30, 33, 35, 38]
+    """
+    if preview_step == int(preview_step):
+        step = int(preview_step)
+        return image[::step, ::step]
+    rows = preview_index(image.shape[0], preview_step)
+    cols = preview_index(image.shape[1], preview_step)
+    return image[rows[:, None], cols[None, :]]
 
 
 def frame_messages(
@@ -196,7 +264,7 @@ def frame_messages(
     shape: tuple[int, int],
     channels: Sequence[tuple[int, npt.NDArray[Any]]],
     labels: npt.NDArray[Any] | None,
-    preview_step: int = 1,
+    preview_step: float = 1,
     partial: bool = False,
     max_bytes: int = CHUNK_BYTES,
     quantize: dict[int, tuple[float, float]] | None = None,
@@ -356,8 +424,10 @@ def decode_frame(messages: Sequence[Message], xfer: int | None = None) -> Decode
         elif labels is None:
             raise ValueError("a labels band in a transfer whose header has labels=False")
         elif content["encoding"] == "rle":
-            values = np.frombuffer(buffers[0], "<u4")
-            lengths = np.frombuffer(buffers[1], "<u4")
+            values = np.frombuffer(buffers[0], content.get("values_dtype", "uint32"))
+            lengths = np.frombuffer(buffers[1], content.get("lengths_dtype", "uint32")).astype(
+                np.int64
+            )
             start = content["start"]
             labels[start : start + int(lengths.sum())] = np.repeat(values, lengths)
         else:
