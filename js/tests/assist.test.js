@@ -3,67 +3,16 @@
 // gesture puts on the wire (one `assist` message, or one stroke for the wand) and, for the wand,
 // the pixels it paints (those of wand.js, the port of segpaint.ops.wand_mask).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import widget from "../widget.js";
 import { Wand } from "../wand.js";
 import { keyAction } from "../tools.js";
-import { MockModel } from "./mock_model.js";
+import { mountWidget, H, W, C0, C1, LABELS, pointer, key } from "./assist_fixture.js";
 
 
-const H = 8;
-const W = 10;
-const TOOLS = ["pan", "brush", "eraser", "fill", "picker", "roi", "segment", "wand", "split", "merge", "polygon", "delete-box"];
-// channel 0: a ramp (i * 10), channel 1: constant; labels: cell 2 at rows 0-1 cols 0-3, cell 3 at rows 5-7 cols 6-9
-const C0 = new Uint16Array(H * W).map((_, i) => i * 10);
-const C1 = new Uint8Array(H * W).fill(50);
-const LABELS = new Uint32Array(H * W).map((_, i) => {
-  const r = Math.floor(i / W);
-  const c = i % W;
-  if (r <= 1 && c <= 3) return 2;
-  if (r >= 5 && c >= 6) return 3;
-  return 0;
-});
-
-function sendFrame(model) {
-  const xfer = 1;
-  model.deliver({ type: "frame", xfer, frame: 0, population: "cells", height: H, width: W, channels: [{ index: 0, dtype: "uint16" }, { index: 1, dtype: "uint8" }], labels: true, partial: false });
-  model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: H, dtype: "uint16" }, [C0]);
-  model.deliver({ type: "band", xfer, key: "channel", channel: 1, row0: 0, row1: H, dtype: "uint8" }, [C1]);
-  model.deliver({ type: "band", xfer, key: "labels", encoding: "raw", row0: 0, row1: H, dtype: "uint32" }, [LABELS.slice()]);
-  model.deliver({ type: "frame-end", xfer });
-}
-
-function pointer(target, type, x, y, extra = {}) {
-  const e = new MouseEvent(type, { clientX: x, clientY: y, button: 0, bubbles: true, cancelable: true, ...extra });
-  Object.defineProperty(e, "pointerId", { value: 1 });
-  target.dispatchEvent(e);
-}
-const key = (target, k) => target.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
-
-let el, model, cleanup, disposeModel, root, dbg, canvas;
+let model, root, dbg, canvas, unmount;
 beforeEach(() => {
-  HTMLCanvasElement.prototype.getContext = () => null;
-  el = document.createElement("div");
-  document.body.append(el);
-  model = new MockModel({
-    frame: 0, n_frames: 1, population: "cells", populations: ["cells"], tool: "brush", selected_label: 7,
-    next_label: 8, brush_size: 3, contrast: [[0, 1000], [0, 100]], gamma: [1, 1], channel_visible: [true, true],
-    channel_colors: ["#ff00ff", "#00ff00"], channel_names: ["phase", "nuclei"], opacity: 0.5, contour: false,
-    show_selected_only: false, lock_to_roi: false, preserve_labels: true, status: "", rois: [], export_format: "celldetective",
-    presegment_methods: ["threshold"], busy: false, progress: 0, _preview_step: 1, _widget_id: "assist-w",
-    limits: { chunk_bytes: 4 * 1024 * 1024, brush_size: [1, 1024], gamma: [0.1, 4], tools: TOOLS, export_formats: ["celldetective"], label_max: 4294967295 },
-  });
-  disposeModel = widget.initialize({ model });
-  cleanup = widget.render({ model, el });
-  root = el.querySelector(".segpaint-annotator");
-  dbg = root.__segpaint;
-  canvas = el.querySelector("canvas.segpaint-view");
-  sendFrame(model);
+  ({ model, root, dbg, canvas, unmount } = mountWidget());
 });
-afterEach(() => {
-  cleanup?.();
-  disposeModel?.();
-  el.remove();
-});
+afterEach(() => unmount());
 
 const at = (row, col) => dbg.imageToClient(row, col);
 const assists = () => model.sent.filter((m) => m.content.type === "assist").map((m) => m.content);
