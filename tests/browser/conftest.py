@@ -455,6 +455,18 @@ class Notebook:
             ).all_inner_texts()
         )
 
+    def wait_kernel(self, expr: str, timeout_s: float = 30.0) -> None:
+        """Wait until ``expr`` is true in the kernel (polled over ZeroMQ); on timeout, fail with
+        the annotator's status line."""
+        deadline = time.monotonic() + timeout_s
+        while not self.kernel.eval(f"bool({expr})"):
+            if time.monotonic() > deadline:
+                status = self.kernel.eval("annotator.status")
+                raise AssertionError(
+                    f"kernel: {expr!r} still false after {timeout_s} s; annotator.status = {status!r}"
+                )
+            time.sleep(0.05)
+
     def wait_for(self, selector: str, *, timeout: float = 90.0, name: str = "wait") -> Any:
         """Wait until ``selector`` is attached and return its locator.
 

@@ -56,16 +56,6 @@ def client(page: Any, row: float, col: float) -> tuple[float, float]:
     return float(p[0]), float(p[1])
 
 
-def wait_kernel(nb: Notebook, expr: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not nb.kernel.eval(f"bool({expr})"):
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{expr!r} still false; status: {nb.kernel.eval('annotator.status')!r}"
-            )
-        time.sleep(0.05)
-
-
 def browser_labels(page: Any) -> np.ndarray:
     flat = js(
         page,
@@ -100,10 +90,10 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
 
         # 1. click-to-segment: `c`, then a click inside cell 2, which the pre-segmentation missed
         page.keyboard.press("c")
-        wait_kernel(nb, "annotator.tool == 'segment'")
+        nb.wait_kernel("annotator.tool == 'segment'")
         r, c, _ = CELLS[1]
         page.mouse.click(*client(page, r + 2, c - 3))
-        wait_kernel(nb, f"np.asarray(session.labels('cells', 0))[{r}, {c}] != 0")
+        nb.wait_kernel(f"np.asarray(session.labels('cells', 0))[{r}, {c}] != 0")
         labels = nb.kernel.array("np.asarray(session.labels('cells', 0))")
         new = labels[r, c]
         assert new not in (0, 1)
@@ -117,7 +107,7 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
         # 2. the wand: `w`, label 9, press in cell 3, drag 40 px right (tolerance 0.1 + 40/400)
         nb.kernel.run("annotator.selected_label = 9")
         page.keyboard.press("w")
-        wait_kernel(nb, "annotator.tool == 'wand'")
+        nb.wait_kernel("annotator.tool == 'wand'")
         r, c, _ = CELLS[2]
         x, y = (float(round(v)) for v in client(page, r, c))
         seed = js(page, "return s.clientToImage(arg[0], arg[1]);", [x, y])
@@ -135,7 +125,7 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
         page.mouse.up()
         tol = 0.1 + 40 * (1 / 400)
         point = (math.floor(seed["row"] + 0.5), math.floor(seed["col"] + 0.5))
-        wait_kernel(nb, "(np.asarray(session.labels('cells', 0)) == 9).any()")
+        nb.wait_kernel("(np.asarray(session.labels('cells', 0)) == 9).any()")
         expected = nb.kernel.array(
             f"segpaint.ops.wand_mask(session.image(0), {point}, {tol!r}, "
             "limits=[tuple(x) for x in annotator.contrast])[1]"
@@ -158,21 +148,21 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
         # a drag from one to the other): each one step, each seen by the kernel
         (r1, c1, _), (r3, c3, _) = CELLS[0], CELLS[2]
         page.keyboard.press("g")
-        wait_kernel(nb, "annotator.tool == 'merge'")
+        nb.wait_kernel("annotator.tool == 'merge'")
         page.mouse.click(*client(page, r1, c1))
         page.mouse.click(*client(page, r3, c3))
         page.keyboard.press("Enter")
-        wait_kernel(nb, "9 not in np.asarray(session.labels('cells', 0))")
+        nb.wait_kernel("9 not in np.asarray(session.labels('cells', 0))")
         merged = nb.kernel.array("np.asarray(session.labels('cells', 0))")
         np.testing.assert_array_equal(merged == 1, (after == 1) | (after == 9))
         page.keyboard.press("k")
-        wait_kernel(nb, "annotator.tool == 'split'")
+        nb.wait_kernel("annotator.tool == 'split'")
         page.mouse.move(*client(page, r1, c1))
         page.mouse.down()
         for k in range(1, 11):
             page.mouse.move(*client(page, r1 + (r3 - r1) * k / 10, c1 + (c3 - c1) * k / 10))
         page.mouse.up()
-        wait_kernel(nb, f"np.asarray(session.labels('cells', 0))[{r3}, {c3}] != 1")
+        nb.wait_kernel(f"np.asarray(session.labels('cells', 0))[{r3}, {c3}] != 1")
         split = nb.kernel.array("np.asarray(session.labels('cells', 0))")
         assert split[r1, c1] == 1
         np.testing.assert_array_equal(split == split[r3, c3], after == 9)
@@ -223,10 +213,10 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
 
         # 1. `c`, a click on cell 1 (too small): it is re-segmented, keeping label 1
         page.keyboard.press("c")
-        wait_kernel(nb, "annotator.tool == 'segment'")
+        nb.wait_kernel("annotator.tool == 'segment'")
         r, c, _ = CELLS[0]
         page.mouse.click(*client(page, r + 1, c - 1))
-        wait_kernel(nb, f"({lab0} == 1).sum() > {(start == 1).sum() + 50}")
+        nb.wait_kernel(f"({lab0} == 1).sum() > {(start == 1).sum() + 50}")
         labels = nb.kernel.array(lab0)
         got, cell = labels == 1, truth == 1
         assert (got & cell).sum() / (got | cell).sum() >= 0.85
@@ -239,7 +229,7 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
         page.keyboard.down("Shift")
         page.mouse.click(*client(page, r, c + 8))
         page.keyboard.up("Shift")
-        wait_kernel(nb, f"{lab0}[{r}, {c + 8}] == 0")
+        nb.wait_kernel(f"{lab0}[{r}, {c + 8}] == 0")
         refined = nb.kernel.array(lab0)
         assert refined[r, c] == 1 and (refined == 1).sum() < (labels == 1).sum()
         assert "1 refinement click" in nb.kernel.eval("annotator.status")
@@ -253,7 +243,7 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
             "() => document.querySelector('[data-control=\"selected-label\"]').value === '2'"
         )
         page.keyboard.press("t")
-        wait_kernel(nb, f"({lab0} == 2).sum() > {(labels == 2).sum()}")
+        nb.wait_kernel(f"({lab0} == 2).sum() > {(labels == 2).sum()}")
         grown = nb.kernel.array(lab0)
         from scipy import ndimage as ndi
 
@@ -265,12 +255,12 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
 
         # 3. `.` to frame 1 (empty), `y`: frame 0's cells arrive with their labels
         page.keyboard.press(".")
-        wait_kernel(nb, "annotator.frame == 1")
+        nb.wait_kernel("annotator.frame == 1")
         page.wait_for_function(
             "() => document.querySelector('.segpaint-annotator').__segpaint.frame === 1"
         )
         page.keyboard.press("y")
-        wait_kernel(nb, "np.asarray(session.labels('cells', 1)).any()")
+        nb.wait_kernel("np.asarray(session.labels('cells', 1)).any()")
         copied = nb.kernel.array("np.asarray(session.labels('cells', 1))")
         np.testing.assert_array_equal(copied, grown)
         np.testing.assert_array_equal(nb.kernel.array(lab0), grown)

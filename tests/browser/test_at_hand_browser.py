@@ -7,7 +7,6 @@ Screenshots go to test-artifacts/at_hand_*.png.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -39,20 +38,6 @@ annotator
 """,
     "print('\\n'.join(f'line {i}' for i in range(150)))",
 ]
-
-
-def _kernel_settles(nb: Any, expr: str, want: Any, timeout_s: float = 10.0) -> bool:
-    """Poll the kernel until ``expr`` equals ``want`` (a trait synced from the page)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = nb.kernel.eval(expr)
-        if got == want:
-            return True
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{expr} is {got!r} in the kernel after {timeout_s} s, not {want!r}"
-            )
-        time.sleep(0.05)
 
 
 def js(page: Any, body: str, arg: Any = None) -> Any:
@@ -197,7 +182,7 @@ def test_fits_1024x700_enter_applies_label_help_overlay_and_resize(
             f"() => document.querySelector('{ROOT} .segpaint-status').textContent.includes('label 7:')"
         )
         # The page says so at once; the trait reaches the kernel a moment later (a comm message).
-        assert _kernel_settles(nb, "annotator.selected_label", 7)
+        nb.wait_kernel("annotator.selected_label == 7", 10)
         js(page, "root.querySelector('[data-action=fit]').click(); return 1;")
         # A typed contrast limit applies on Enter in JupyterLab too.
         hi = page.locator(f'{ROOT} input[data-control="contrast-hi-value"][data-channel="0"]').first

@@ -61,15 +61,6 @@ def drag(page: Any, a: tuple[int, int], b: tuple[int, int]) -> None:
     page.mouse.up()
 
 
-def wait_kernel(nb: Notebook, expr: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not nb.kernel.eval(f"bool({expr})"):
-        if time.monotonic() > deadline:
-            status = nb.kernel.eval("annotator.status")
-            raise AssertionError(f"kernel: {expr!r} still false; annotator.status = {status!r}")
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("ui", ["lab", "notebook"])
 def test_no_surprise_in_the_page(
     browser: Any, jupyter_server: JupyterServer, tmp_path: Path, ui: str
@@ -101,12 +92,12 @@ def test_no_surprise_in_the_page(
         root.focus()
         page.keyboard.press("r")
         drag(page, (10, 10), (60, 70))
-        wait_kernel(nb, "len(session.rois(0)) == 1")
+        nb.wait_kernel("len(session.rois(0)) == 1")
         page.locator(f'{ROOT} button[data-action="delete-roi"]').click()
-        wait_kernel(nb, "len(session.rois(0)) == 0")
+        nb.wait_kernel("len(session.rois(0)) == 0")
         root.focus()
         page.keyboard.press("Control+z")
-        wait_kernel(nb, "len(session.rois(0)) == 1")
+        nb.wait_kernel("len(session.rois(0)) == 1")
         page.wait_for_function(
             f"() => document.querySelector('{ROOT}').__segpaint.rois.length === 1", timeout=30_000
         )
@@ -119,17 +110,17 @@ def test_no_surprise_in_the_page(
         out = tmp_path / "samples"
         folder.fill(str(out))
         folder.press("Enter")
-        wait_kernel(nb, f"annotator.export_to == {str(out)!r}")
+        nb.wait_kernel(f"annotator.export_to == {str(out)!r}")
 
         # 4. Export, then export again: a choice, and "new version" writes _v2.
         page.locator(f'{ROOT} button[data-action="export"]').click()
-        wait_kernel(nb, "annotator.rois_exported == [1]")
+        nb.wait_kernel("annotator.rois_exported == [1]")
         page.locator(f'{ROOT} button[data-action="export"]').click()
         conflict = page.locator(f'{ROOT} [data-panel="export-conflict"]')
         conflict.wait_for(state="visible", timeout=30_000)
         save_screenshot(page, f"no_surprise_re_export_{ui}", element=root)
         page.locator(f'{ROOT} button[data-action="export-version"]').click()
-        wait_kernel(nb, "annotator.rois_exported == [2]")
+        nb.wait_kernel("annotator.rois_exported == [2]")
         assert conflict.is_hidden()
         names = sorted(p.name for p in out.iterdir())
         assert len(names) == 6, names  # the first export and its version 2, three files each
@@ -139,7 +130,7 @@ def test_no_surprise_in_the_page(
         nb.kernel.run("session.paint('cells', 1, [(70, 100)], 3, 9)")
         root.focus()
         page.keyboard.press("Control+z")
-        wait_kernel(nb, "annotator.frame == 1")
+        nb.wait_kernel("annotator.frame == 1")
         page.wait_for_function(
             f"() => document.querySelector('{ROOT}').dataset.frame === '1'", timeout=30_000
         )
@@ -161,7 +152,7 @@ def test_no_surprise_in_the_page(
         # 7. The kernel goes: a banner, and a stroke paints nothing.
         root.focus()
         page.keyboard.press("b")
-        wait_kernel(nb, "annotator.tool == 'brush'")
+        nb.wait_kernel("annotator.tool == 'brush'")
         nb.kernel.close()
         jupyter_server.shutdown_kernel(path)
         drag(page, (80, 80), (80, 120))  # sent to nobody: no ack comes

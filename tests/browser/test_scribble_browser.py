@@ -82,17 +82,6 @@ def drag(page: Any, points: list[list[int]]) -> None:
     page.mouse.up()
 
 
-def wait_kernel(nb: Notebook, expr: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not nb.kernel.eval(f"bool({expr})"):
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{expr!r} still false after {timeout_s} s; status: "
-                f"{nb.kernel.eval('annotator.status')!r}"
-            )
-        time.sleep(0.1)
-
-
 def test_scribble_then_train_presegments_the_frame(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
@@ -106,7 +95,7 @@ def test_scribble_then_train_presegments_the_frame(
         page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
         js(page, "root.focus({preventScroll: true}); return true;")
         page.keyboard.press("s")
-        wait_kernel(nb, "annotator.tool == 'scribble'", 30)
+        nb.wait_kernel("annotator.tool == 'scribble'", 30)
         cells = nb.kernel.eval("cell_strokes")
         for stroke in cells:
             drag(page, stroke)
@@ -140,7 +129,7 @@ def test_scribble_then_train_presegments_the_frame(
         save_screenshot(page, "scribbles_drawn", element=page.locator(ROOT).first)
 
         page.locator('button[data-action="train-scribbles"]').click()
-        wait_kernel(nb, "annotator.last_model is not None and not annotator.busy", 180)
+        nb.wait_kernel("annotator.last_model is not None and not annotator.busy", 180)
         status = nb.kernel.eval("annotator.status")
         assert "model:" in status, status
         model = Path(nb.kernel.eval("str(annotator.last_model)"))
