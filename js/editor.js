@@ -233,12 +233,12 @@ export class Editor {
     const s = this.stroke;
     this.stroke = null;
     if (!s) return;
-    this.pointerMoved(); // the status line catches up with the pointer
     const patch = s.finish();
-    if (!patch) return;
-    // Send first: the kernel gets the stroke while the browser recolours neighbours.
-    this.send(patch, s.label);
-    this.afterEdit(patch.bbox, s.label);
+    // Send first: the kernel gets the stroke while the browser recolours neighbours and the
+    // status line catches up with the pointer.
+    if (patch) this.send(patch, s.label);
+    this.pointerMoved();
+    if (patch) this.afterEdit(patch.bbox, s.label);
   }
 
   /** @param {Point} point */

@@ -743,6 +743,17 @@ class StrokeAssembler:
             values = _buffer_array(buffers[0], "<u4", n, "stroke values")
             mask = _buffer_array(buffers[1], "u1", n, "stroke mask")
         pending = self._pending.get(stroke)
+        if pending is None and parts == 1 and (a, b) == (r0, r1):
+            # The whole stroke in one message (nearly every stroke): no assembly buffers.
+            whole = mask.reshape(r1 - r0, width)
+            return Stroke(
+                stroke=stroke,
+                population=population,
+                frame=frame,
+                bbox=(r0, r1, c0, c1),
+                values=label if values is None else values.reshape(r1 - r0, width),
+                mask=whole.view(bool) if label is not None else whole != 0,
+            )
         if pending is not None and (
             pending.population,
             pending.frame,
