@@ -102,7 +102,7 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
     kind = next(k for k in (np.uint8, np.uint16, np.uint32)
                 if max(none1 + top1, top2) <= np.iinfo(k).max)  # fmt: skip
     # pass 1: key1 = dy**2 * S + dy + radius, or none1 and above
-    cost = np.where(fg, kind(0), kind(none1))
+    cost = np.multiply(~fg, kind(none1), dtype=kind)  # 0 on labels, none1 elsewhere
     key1 = cost + kind(radius)
     buf = np.empty_like(cost)  # one scratch array for every shift's candidates
     for dy in range(1, min(radius, h - 1) + 1):
@@ -112,8 +112,9 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
             cand = np.add(cost[src], kind((dy * dy << bits) + step + radius), out=buf[src])
             np.minimum(key1[dst], cand, out=key1[dst])
     # pass 2: key2 = (dy**2 + dx**2) * S + dx + radius, with dy**2 capped at far2 + 1
-    dv2 = np.minimum(key1 >> kind(bits), kind(far2 + 1))
-    dv2 <<= kind(bits)
+    # dy**2 * S (the key without its offset bits), capped at (far2 + 1) * S: masks, not shifts
+    dv2 = np.bitwise_and(key1, kind(~mask & np.iinfo(kind).max))
+    np.minimum(dv2, kind(far2 + 1 << bits), out=dv2)
     key2 = dv2 + kind(radius)
     for shift in [*range(-radius, 0), *range(1, radius + 1)]:
         if abs(shift) >= w:
@@ -122,7 +123,8 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
         src = slice(max(shift, 0), w - max(-shift, 0))
         cand = np.add(dv2[:, src], kind((shift * shift << bits) + shift + radius), out=buf[:, src])
         np.minimum(key2[:, dst], cand, out=key2[:, dst])
-    grow = np.flatnonzero(~fg & ((key2 >> kind(bits)) <= far2))
+    # d2 <= far2, i.e. key2 < (far2 + 1) * S (the offset bits are below S)
+    grow = np.flatnonzero(~fg & (key2 < kind(far2 + 1 << bits)))
     out: Labels = lab.copy()
     if grow.size:
         # follow the offsets: along the row to the column, then along it to the pixel
