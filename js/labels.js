@@ -11,30 +11,38 @@ import { h } from "./dom.js";
 export const LIST_DEBOUNCE_MS = 250;
 /** Options listed at most (the largest labels first); the count covers them all. */
 export const LIST_MAX = 2000;
+/** Pixels the label count scans in one task (about 2 ms) before it lets the page go on. */
+export const LIST_SLICE_PIXELS = 1 << 19;
 
 /**
- * Pixel count and bounding box [row0, row1, col0, col1] (half-open) of every non-zero label.
+ * Pixel count and bounding box [row0, row1, col0, col1] (half-open) of every non-zero label, of
+ * `height` rows from row `first` on, added to `stats` (a new map by default).
  * @param {ArrayLike<number>} labels @param {number} width @param {number} height
+ * @param {Map<number, {count: number, box: number[]}>} [stats] @param {number} [first]
  * @returns {Map<number, {count: number, box: number[]}>}
  */
-export function labelStats(labels, width, height) {
-  /** @type {Map<number, {count: number, box: number[]}>} */
-  const stats = new Map();
-  for (let r = 0; r < height; r++) {
+export function labelStats(labels, width, height, stats = new Map(), first = 0) {
+  // Run by run: the map is looked up once per run of one value, not once per pixel.
+  for (let r = first; r < first + height; r++) {
     const base = r * width;
-    for (let c = 0; c < width; c++) {
+    let c = 0;
+    while (c < width) {
       const v = labels[base + c];
-      if (v === 0) continue;
-      const s = stats.get(v);
-      if (!s) {
-        stats.set(v, { count: 1, box: [r, r + 1, c, c + 1] });
-        continue;
+      let e = c + 1;
+      while (e < width && labels[base + e] === v) e++;
+      if (v !== 0) {
+        const s = stats.get(v);
+        if (!s) {
+          stats.set(v, { count: e - c, box: [r, r + 1, c, e] });
+        } else {
+          s.count += e - c;
+          const b = s.box;
+          if (r + 1 > b[1]) b[1] = r + 1;
+          if (c < b[2]) b[2] = c;
+          if (e > b[3]) b[3] = e;
+        }
       }
-      s.count++;
-      const b = s.box;
-      if (r + 1 > b[1]) b[1] = r + 1;
-      if (c < b[2]) b[2] = c;
-      if (c + 1 > b[3]) b[3] = c + 1;
+      c = e;
     }
   }
   return stats;
@@ -51,6 +59,10 @@ export class LabelList {
     this.timer = 0;
     /** @type {Map<number, {count: number, box: number[]}>} */
     this.stats = new Map();
+    /** @type {ReturnType<typeof setTimeout> | 0} */
+    this.sliceTimer = 0;
+    this.scan = 0;
+    this.slicePixels = LIST_SLICE_PIXELS;
     const { ui } = d;
     listen(ui.labelList, "change", () => {
       const label = Number(ui.labelList.value);
@@ -61,8 +73,11 @@ export class LabelList {
     listen(ui.root, "keyup", () => this.dirty());
   }
 
-  /** Count again soon (edits come in bursts). */
+  /** Count again soon (edits come in bursts); a count under way is stale: drop it. */
   dirty() {
+    this.scan++;
+    if (this.sliceTimer) clearTimeout(this.sliceTimer);
+    this.sliceTimer = 0;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = 0;
@@ -72,15 +87,46 @@ export class LabelList {
 
   dispose() {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = 0;
+    if (this.sliceTimer) clearTimeout(this.sliceTimer);
+    this.timer = this.sliceTimer = 0;
+    this.scan++;
   }
 
-  /** Count the labels of the frame shown and rebuild the list. */
+  /**
+   * Count the labels of the frame shown and rebuild the list. A large frame is counted in row
+   * bands of about `slicePixels`, one task each, so a 4096² frame never blocks the page for
+   * tens of ms after a stroke; an edit or a new frame meanwhile starts the count again.
+   */
   refresh() {
     const { d } = this;
     const { labels } = d.state;
     const { width, height } = d.renderer;
-    this.stats = labels && width && height ? labelStats(labels, width, height) : new Map();
+    const scan = ++this.scan;
+    if (this.sliceTimer) clearTimeout(this.sliceTimer);
+    this.sliceTimer = 0;
+    if (!labels || !width || !height) {
+      this.show(new Map());
+      return;
+    }
+    const rows = Math.max(1, Math.ceil(this.slicePixels / width));
+    /** @type {Map<number, {count: number, box: number[]}>} */
+    const stats = new Map();
+    /** @param {number} r0 */
+    const band = (r0) => {
+      if (scan !== this.scan || d.state.labels !== labels) return; // superseded
+      const r1 = Math.min(height, r0 + rows);
+      labelStats(labels, width, r1 - r0, stats, r0);
+      if (r1 < height) this.sliceTimer = setTimeout(() => band(r1), 0);
+      else this.show(stats);
+    };
+    band(0);
+  }
+
+  /** @param {Map<number, {count: number, box: number[]}>} stats */
+  show(stats) {
+    const { d } = this;
+    this.sliceTimer = 0;
+    this.stats = stats;
     const n = this.stats.size;
     d.ui.labelCount.textContent = `${n} label${n === 1 ? "" : "s"}`;
     const sorted = [...this.stats].sort((a, b) => a[0] - b[0]);

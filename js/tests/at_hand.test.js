@@ -9,7 +9,7 @@ import { keyAction } from "../tools.js";
 import { MESSAGE_SECONDS, ZOOM_OUT_OF_FIT } from "../display.js";
 import { HUE_GAP_DEG, PALETTE, cssColor, hueDistance, hueOf, parseHex } from "../colors.js";
 import { parseLabel } from "../controls.js";
-import { LIST_DEBOUNCE_MS, labelStats } from "../labels.js";
+import { LIST_DEBOUNCE_MS, LabelList, labelStats } from "../labels.js";
 import { MockModel } from "./mock_model.js";
 
 
@@ -200,6 +200,50 @@ describe("label list", () => {
     expect([...st.keys()].sort()).toEqual([2, 4]);
     expect(st.get(4)).toEqual({ count: 3, box: [0, 2, 1, 3] });
     expect(st.get(2)).toEqual({ count: 1, box: [2, 3, 0, 1] });
+  });
+
+  it("labelStats over row bands adds up to the whole frame (runs crossing rows and gaps)", () => {
+    const w = 7, hgt = 9;
+    const lab = new Uint32Array(w * hgt).map((_, i) => [0, 3, 3, 9, 0, 0, 9, 3][(i * 5) % 8]);
+    const whole = labelStats(lab, w, hgt);
+    const banded = new Map();
+    for (let r = 0; r < hgt; r += 2) labelStats(lab, w, Math.min(2, hgt - r), banded, r);
+    expect([...banded].sort((a, b) => a[0] - b[0])).toEqual([...whole].sort((a, b) => a[0] - b[0]));
+    // pixel by pixel, the plain definition
+    for (const [v, st] of whole) {
+      let n = 0, r0 = hgt, r1 = 0, c0 = w, c1 = 0;
+      for (let i = 0; i < lab.length; i++) {
+        if (lab[i] !== v) continue;
+        const r = Math.floor(i / w), c = i % w;
+        n++; r0 = Math.min(r0, r); r1 = Math.max(r1, r + 1); c0 = Math.min(c0, c); c1 = Math.max(c1, c + 1);
+      }
+      expect(st).toEqual({ count: n, box: [r0, r1, c0, c1] });
+    }
+  });
+
+  it("a large frame is counted in bands, one task each; an edit meanwhile drops the stale count", async () => {
+    const w = 64, hgt = 64;
+    const labels = new Uint32Array(w * hgt);
+    labels.fill(2, 0, 10 * w); // rows 0-9: label 2
+    labels.fill(7, 60 * w); // rows 60-63: label 7
+    const fake = /** @type {any} */ ({
+      state: { labels }, renderer: { width: w, height: hgt },
+      ui: { labelList: document.createElement("select"), labelCount: document.createElement("span"), viewCanvas: document.createElement("canvas"), root: document.createElement("div") },
+    });
+    const list = new LabelList(fake, () => {});
+    list.slicePixels = 8 * w; // 8 bands
+    list.refresh();
+    expect(fake.ui.labelCount.textContent).toBe(""); // only the first band is done
+    labels.fill(5, 0, 10 * w); // an edit in the rows already counted: label 2 becomes 5...
+    list.dirty(); // ...and the pointerup that follows it
+    await wait(60); // long enough for the other 7 bands: the stale count is never shown
+    expect(fake.ui.labelCount.textContent).toBe("");
+    await wait(LIST_DEBOUNCE_MS + 100);
+    expect(fake.ui.labelCount.textContent).toBe("2 labels");
+    expect([...list.stats.keys()].sort()).toEqual([5, 7]);
+    expect(list.stats.get(5)).toEqual({ count: 10 * w, box: [0, 10, 0, w] });
+    expect(list.stats.get(7)).toEqual({ count: 4 * w, box: [60, 64, 0, w] });
+    list.dispose();
   });
 
   it("lists the frame's labels with sizes; choosing one selects it and centres it; edits update it", async () => {
