@@ -39,6 +39,9 @@ export class Editor {
     /** @type {number[]} image box one pointer event dirtied, [r0, r1, c0, c1] (reused) */
     this.dirty = [0, 0, 0, 0];
     this.frameQueued = 0;
+    /** @type {ReturnType<typeof setTimeout> | 0} */
+    this.statusTimer = 0;
+    this.cursorNative = false;
     this.statusAt = -Infinity;
   }
 
@@ -56,6 +59,7 @@ export class Editor {
     const color = tool === "eraser" ? "#ff6060" : "#ffffff";
     const size = Math.ceil(2 * r + 2);
     const native = brush && size <= CURSOR_MAX_PX;
+    this.cursorNative = native;
     const canvas = d.ui.viewCanvas;
     if (native) {
       const key = `${size}:${r}:${color}`;
@@ -114,9 +118,23 @@ export class Editor {
       this.d.updateStatus();
       return;
     }
+    if (this.stroke && this.cursorNative) {
+      // Painting with the outline as the pointer's cursor: nothing to place at each frame, and
+      // the status line catches up every STROKE_STATUS_MS (no animation-frame callback per move).
+      if (!this.statusTimer) this.statusTimer = setTimeout(this.onStatus, STROKE_STATUS_MS);
+      return;
+    }
     if (this.frameQueued) return;
     this.frameQueued = requestAnimationFrame(this.onFrame);
   }
+
+  /** @type {() => void} */
+  onStatus = () => {
+    this.statusTimer = 0;
+    if (!this.d.ui.root.isConnected) return;
+    this.statusAt = now();
+    this.d.updateStatus();
+  };
 
   /** @type {() => void} */
   onFrame = () => {

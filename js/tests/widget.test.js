@@ -1,9 +1,10 @@
 // @vitest-environment jsdom
 // Mounts the widget against a mocked anywidget model (no Jupyter): frames arrive as binary bands,
 // pointer events paint locally, and exactly one binary patch per stroke goes to "Python".
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../widget.js";
 import { MockModel } from "./mock_model.js";
+import { STROKE_STATUS_MS } from "../editor.js";
 
 
 const H = 8;
@@ -153,6 +154,26 @@ describe("Annotator front-end", () => {
     pointer(canvas, "pointerup", at(4, 8).x, at(4, 8).y);
     expect(patches().length).toBe(1);
     expect(patches()[0].content.bbox).toEqual([0, 6, 0, 10]);
+  });
+
+  it("paints with a small brush without an animation-frame callback per move; the status line follows every STROKE_STATUS_MS", async () => {
+    sendFrame(model, 0);
+    model.set("brush_size", 1); // the outline is the pointer's own cursor image
+    const status = () => root.querySelector(".segpaint-status-text").textContent;
+    const p0 = at(2, 2);
+    pointer(canvas, "pointermove", p0.x, p0.y);
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    expect(status()).toContain("(2, 2)");
+    const raf = vi.spyOn(window, "requestAnimationFrame");
+    pointer(canvas, "pointerdown", p0.x, p0.y);
+    for (const col of [3, 4, 5, 6]) pointer(canvas, "pointermove", at(2, col).x, at(2, col).y);
+    expect(raf).not.toHaveBeenCalled();
+    expect(dbg.label(2, 6)).toBe(1); // painted at once
+    await new Promise((resolve) => setTimeout(resolve, STROKE_STATUS_MS + 30));
+    expect(status()).toContain("(2, 6)"); // caught up during the stroke
+    pointer(canvas, "pointerup", at(2, 6).x, at(2, 6).y);
+    expect(raf).toHaveBeenCalled(); // the release puts the cursor and status back at once
+    raf.mockRestore();
   });
 
   it("shows a wide brush outline as an element under the pointer, red for the eraser, none for fill", async () => {
