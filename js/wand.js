@@ -15,6 +15,8 @@
 // stopped, narrowing only finds a shorter prefix, and a move can stop the flood at a deadline and
 // go on at the next frame. Costs are the exact float64 d values, so the prefix is exact.
 
+import { KeyHeap, Levels } from "./key_heap.js";
+
 /** @typedef {ArrayLike<number>} Channel */
 /** @typedef {{deadline?: number, maxPixels?: number}} Budget */
 
@@ -62,17 +64,13 @@ export class Wand {
     /** links of the bucket lists (a pixel sits in at most one list) */
     this.next = new Int32Array(n);
     this.head = new Int32Array(WAND_BUCKETS).fill(-1);
-    /** where the cost rises along `order`: levelPos[k] pixels come before levelKey[k] */
-    this.levelPos = new Int32Array(256);
-    this.levelKey = new Float64Array(256);
-    this.nlevels = 0;
+    /** where the cost rises along `order` */
+    this.levels = new Levels();
     /** pixels at the current level, not yet taken */
     this.stack = new Int32Array(1024);
     this.top = 0;
     /** the bucket being emptied: a binary min-heap on (key, pixel) */
-    this.heapKey = new Float64Array(1024);
-    this.heapPix = new Int32Array(1024);
-    this.hsize = 0;
+    this.heap = new KeyHeap();
     /** the cost of the last pixel taken, and its bucket */
     this.cur = 0;
     this.bucket = 0;
@@ -218,15 +216,7 @@ export class Wand {
    * @param {number} tolerance
    */
   countAt(tolerance) {
-    const { levelKey, levelPos } = this;
-    let lo = 0;
-    let hi = this.nlevels;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (levelKey[mid] <= tolerance) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.nlevels ? levelPos[lo] : this.done;
+    return this.levels.find(tolerance, this.done);
   }
 
   /**
@@ -243,9 +233,9 @@ export class Wand {
     this.flood = { s0, key, vs, r0, r1, c0, c1 };
     this.done = 0;
     this.box = [Infinity, -Infinity, Infinity, -Infinity];
-    this.nlevels = 0;
+    this.levels.clear();
     this.top = 0;
-    this.hsize = 0;
+    this.heap.clear();
     this.cur = 0;
     this.bucket = 0;
     this.complete = !(Math.abs(vs - vs) <= 1);
@@ -261,7 +251,7 @@ export class Wand {
     const deadline = budget.deadline ?? Infinity;
     const stopAt = budget.maxPixels === undefined ? Infinity : this.done + Math.max(1, budget.maxPixels);
     const f = /** @type {NonNullable<Wand["flood"]>} */ (this.flood);
-    const { v, seen, order, next, head, width, box } = this;
+    const { v, seen, order, next, head, width, box, heap, levels } = this;
     const { vs, r0, r1, c0, c1 } = f;
     const stamp = this.stamp;
     let { cur, bucket, done, top, stack } = this;
@@ -280,7 +270,7 @@ export class Wand {
         let j = head[bucket];
         let k = 0;
         for (; j >= 0; j = next[j]) {
-          this.heapPush(Math.abs(v[j] - vs), j);
+          heap.push(Math.abs(v[j] - vs), j);
           if ((++k & 4095) === 0 && performance.now() >= deadline) {
             j = next[j];
             break;
@@ -292,10 +282,10 @@ export class Wand {
           break;
         }
         continue;
-      } else if (this.hsize > 0) {
-        if (this.heapKey[0] > tol) break;
-        cur = this.heapKey[0];
-        p = this.heapPop();
+      } else if (heap.size > 0) {
+        if (heap.top() > tol) break;
+        cur = heap.top();
+        p = heap.pop();
       } else {
         // the bucket is empty: go to the next non-empty one, unless all of it costs more than tol
         let b = bucket + 1;
@@ -316,7 +306,7 @@ export class Wand {
         break;
       }
       order[done++] = p;
-      if (this.nlevels === 0 || cur > this.levelKey[this.nlevels - 1]) this.addLevel(done - 1, cur);
+      if (cur > levels.last()) levels.add(done - 1, cur);
       const r = (p / width) | 0;
       const c = p - r * width;
       if (r < box[0]) box[0] = r;
@@ -339,7 +329,7 @@ export class Wand {
         } else if (d <= 1) {
           // d > cur, so its bucket is this one or a later one (NaN fails both tests: never inside)
           const b = Math.min(WAND_BUCKETS - 1, Math.floor(d * WAND_BUCKETS));
-          if (b === bucket) this.heapPush(d, j);
+          if (b === bucket) heap.push(d, j);
           else {
             next[j] = head[b];
             head[b] = j;
@@ -352,61 +342,6 @@ export class Wand {
     this.done = done;
     this.top = top;
     return exact;
-  }
-
-  /** @param {number} pos @param {number} key */
-  addLevel(pos, key) {
-    if (this.nlevels === this.levelPos.length) {
-      this.levelPos = grow(this.levelPos);
-      const k = new Float64Array(this.levelKey.length * 2);
-      k.set(this.levelKey);
-      this.levelKey = k;
-    }
-    this.levelPos[this.nlevels] = pos;
-    this.levelKey[this.nlevels++] = key;
-  }
-
-  /** @param {number} key @param {number} pix */
-  heapPush(key, pix) {
-    if (this.hsize === this.heapPix.length) {
-      this.heapPix = grow(this.heapPix);
-      const k = new Float64Array(this.heapKey.length * 2);
-      k.set(this.heapKey);
-      this.heapKey = k;
-    }
-    const { heapKey, heapPix } = this;
-    let i = this.hsize++;
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (heapKey[up] <= key) break;
-      heapKey[i] = heapKey[up];
-      heapPix[i] = heapPix[up];
-      i = up;
-    }
-    heapKey[i] = key;
-    heapPix[i] = pix;
-  }
-
-  /** The pixel of the smallest key (removed). */
-  heapPop() {
-    const { heapKey, heapPix } = this;
-    const out = heapPix[0];
-    const n = --this.hsize;
-    const key = heapKey[n];
-    const pix = heapPix[n];
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && heapKey[child + 1] < heapKey[child]) child++;
-      if (heapKey[child] >= key) break;
-      heapKey[i] = heapKey[child];
-      heapPix[i] = heapPix[child];
-      i = child;
-    }
-    heapKey[i] = key;
-    heapPix[i] = pix;
-    return out;
   }
 }
 
