@@ -8,9 +8,8 @@
 // sideways to widen or narrow the tolerance, release to commit the region as one stroke.
 
 import { CellTools } from "./assist_cells.js";
+import { WandTool } from "./assist_wand.js";
 import { pixelOf } from "./tools.js";
-import { Wand } from "./wand.js";
-import { WandView } from "./wand_overlay.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {{row: number, col: number}} Point */
@@ -19,14 +18,7 @@ import { WandView } from "./wand_overlay.js";
 export const ASSIST_TOOLS = /** @type {Record<string, string>} */ ({
   segment: "segment_at", split: "split", merge: "merge", polygon: "polygon", "delete-box": "delete_in_box", wand: "",
 });
-/** Tolerance change per CSS pixel of horizontal drag (400 px: the whole 0..1 range). */
-export const WAND_PX = 1 / 400;
-/** Tolerance a wand press starts from (later presses start from the last one used). */
-export const WAND_START = 0.1;
-/** Flood time per animation frame of a drag (ms): the rest of the 16 ms draws the preview. */
-export const WAND_BUDGET_MS = 6;
-/** Preview pixels written per animation frame at most (the rest on the next frames). */
-export const WAND_SHOW_MAX = 1 << 18;
+export { WAND_BUDGET_MS, WAND_PX, WAND_SHOW_MAX, WAND_START } from "./assist_wand.js";
 const DOUBLE_CLICK_MS = 350;
 
 export class Assist {
@@ -35,18 +27,11 @@ export class Assist {
     this.d = d;
     /** @type {number[][]} merge clicks or polygon vertices, [row, col] pixels */
     this.points = [];
-    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null, tol?: number} | null} */
+    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null} | null} split or box drag */
     this.gesture = null;
     this.lastDown = { t: 0, x: 0, y: 0 };
-    this.tolerance = WAND_START;
-    /** @type {{key: string, wand: Wand} | null} */
-    this.wandCache = null;
-    /** @type {{count: number, exact: boolean} | null} the wand's region now previewed */
-    this.preview = null;
-    /** @type {WandView | null} the preview's pixels and their off-screen canvas */
-    this.wandView = null;
-    /** pending animation frame of the wand's preview (one budgeted flood step per frame, not per move) */
-    this.wandFrame = 0;
+    /** the magic wand (w) */
+    this.wandTool = new WandTool(d, (px) => this.clipAt(px), () => this.draw());
     /** click-to-segment refinement, morph and copy labels */
     this.cells = new CellTools(d, (tool, points, extra) => this.send(tool, points, extra));
   }
@@ -80,7 +65,7 @@ export class Assist {
   /** The tool changed: drop what is picked; with the wand, prepare it while the user aims. */
   toolChanged() {
     this.cancel();
-    if (this.d.model.get("tool") === "wand" && this.d.state.previewStep === 1) setTimeout(() => this.wand(true), 0);
+    if (this.d.model.get("tool") === "wand" && this.d.state.previewStep === 1) setTimeout(() => this.wandTool.wand(true), 0);
   }
 
   /**
@@ -126,7 +111,7 @@ export class Assist {
       this.draw();
       return false;
     }
-    if (tool === "wand") return this.startWand(point, at);
+    if (tool === "wand") return this.wandTool.startWand(point, at);
     // split, delete-box, Shift+ROI: a drag
     this.gesture = { kind: tool === "split" ? "split" : "box", start: px, end: px, x: at.x, frame: d.state.frame };
     return true;
@@ -134,37 +119,32 @@ export class Assist {
 
   /** @param {Point} point @param {{x: number, y: number}} at */
   move(point, at) {
-    const g = this.gesture;
-    if (!g) return;
-    if (g.kind === "wand") {
-      this.tolerance = Math.min(Math.max((g.tol ?? WAND_START) + (at.x - g.x) * WAND_PX, 0), 1);
-      this.scheduleWand();
+    if (this.wandTool.gesture) {
+      this.wandTool.move(at);
       return;
     }
+    const g = this.gesture;
+    if (!g) return;
     g.end = pixelOf(point);
     this.draw();
   }
 
   up() {
+    if (this.wandTool.gesture) {
+      this.wandTool.up();
+      this.draw();
+      return;
+    }
     const g = this.gesture;
     this.gesture = null;
     if (!g) return;
     if (g.frame !== this.d.state.frame) {
       // the frame changed under the drag: what it drew belongs to the other frame
-      if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
-      this.wandFrame = 0;
-      this.hideWand();
       this.d.say("the frame changed during the drag: nothing was done");
       this.draw();
       return;
     }
-    if (g.kind === "wand") {
-      if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
-      this.wandFrame = 0;
-      this.gesture = g;
-      this.commitWand(); // the whole region at the tolerance of the last move
-      this.gesture = null;
-    } else if (g.kind === "split") {
+    if (g.kind === "split") {
       if (g.start[0] === g.end[0] && g.start[1] === g.end[1]) this.d.say("split: drag from one part of the cell to the other, or across it");
       else this.send("split", [g.start, g.end]);
     } else {
@@ -195,12 +175,10 @@ export class Assist {
   /** Escape or a tool change: drop what is picked or dragged. */
   cancel() {
     const refining = this.cells.cancel();
-    const had = this.points.length > 0 || this.gesture !== null || refining;
-    if (this.wandFrame) cancelAnimationFrame(this.wandFrame);
-    this.wandFrame = 0;
+    const wand = this.wandTool.cancel();
+    const had = this.points.length > 0 || this.gesture !== null || refining || wand;
     this.points = [];
     this.gesture = null;
-    this.hideWand();
     if (had) this.d.rois.draw();
     return had;
   }
@@ -251,139 +229,6 @@ export class Assist {
     state.send({ type: "assist", tool, population: state.population, frame: state.frame, points: points.map((p) => p.slice()), ...extra });
   }
 
-  // ------------------------------------------------------------------------------ the wand
-  /**
-   * The wand for the shown channels and contrast of the frame held (made once, then reused).
-   * @param {boolean} [quiet] preparing ahead: say nothing, ask for nothing
-   */
-  wand(quiet = false) {
-    const { d } = this;
-    const { state, model } = d;
-    if (quiet && (state.previewStep !== 1 || !state.channelData.size)) return null;
-    if (state.previewStep !== 1) {
-      state.requestFull(0);
-      d.say("wand: loading the frame at full resolution; press again in a moment");
-      return null;
-    }
-    const visible = model.get("channel_visible") || [];
-    const contrast = model.get("contrast") || [];
-    let shown = [...state.channelData.keys()].filter((i) => visible[i] !== false).sort((a, b) => a - b);
-    if (!shown.length) shown = [...state.channelData.keys()].sort((a, b) => a - b);
-    if (!shown.length || shown.some((i) => !contrast[i])) {
-      d.say("wand: no channel data yet");
-      return null;
-    }
-    const limits = shown.map((i) => [Number(contrast[i][0]), Number(contrast[i][1])]);
-    const key = JSON.stringify([state.frame, state.width, state.height, shown, limits]);
-    const data = shown.map((i) => /** @type {import("./model.js").ChannelData} */ (state.channelData.get(i)).data);
-    const c = this.wandCache;
-    if (c && c.key === key && c.wand.channels.every((ch, k) => ch === data[k])) return c.wand;
-    const wand = new Wand(data, limits, state.width, state.height);
-    this.wandCache = { key, wand };
-    return wand;
-  }
-
-  /** @param {Point} point @param {{x: number, y: number}} at */
-  startWand(point, at) {
-    if (!this.wand()) return false;
-    this.hideWand();
-    this.gesture = { kind: "wand", start: [point.row, point.col], end: [point.row, point.col], x: at.x, frame: this.d.state.frame, tol: this.tolerance };
-    if (this.updateWand()) this.scheduleWand();
-    this.draw();
-    return true;
-  }
-
-  /** Pointer moves can come faster than frames: one budgeted flood step per animation frame,
-   * and more frames while the flood has not reached the tolerance (the drag paused). */
-  scheduleWand() {
-    if (typeof requestAnimationFrame !== "function") {
-      while (this.updateWand());
-      this.draw();
-    } else if (!this.wandFrame) {
-      this.wandFrame = requestAnimationFrame(() => {
-        this.wandFrame = 0;
-        const more = this.updateWand();
-        this.draw();
-        if (more) this.scheduleWand();
-      });
-    }
-  }
-
-  /**
-   * Flood on (for WAND_BUDGET_MS at most) towards the tolerance and show what is reached.
-   * @returns {boolean} true when the preview is not yet the whole region (call again next frame)
-   */
-  updateWand() {
-    const g = this.gesture;
-    const wand = this.wandCache?.wand;
-    if (!g || g.kind !== "wand" || !wand) return false;
-    const clip = this.clipAt(pixelOf({ row: g.start[0], col: g.start[1] })) ?? null;
-    const flood = wand.flood;
-    const got = wand.reach(g.start, this.tolerance, clip, { deadline: performance.now() + WAND_BUDGET_MS });
-    // a new flood (the clip changed under the drag) rewrote the order the preview follows
-    if (wand.flood !== flood) this.wandView?.clear();
-    this.preview = got;
-    const n = got ? got.count : 0;
-    const shown = this.showWand(wand, n);
-    const more = got !== null && (!got.exact || !shown);
-    this.d.say(`wand: tolerance ${this.tolerance.toFixed(3)} · ${n}${more ? "+" : ""} px (drag sideways to change, release to paint)`);
-    return more;
-  }
-
-  /** @param {Wand} wand @param {number} count @returns {boolean} true when all of it is shown */
-  showWand(wand, count) {
-    if (!this.wandView || !this.wandView.fits(wand)) this.wandView = new WandView(wand.width, wand.height);
-    return this.wandView.show(wand, count, WAND_SHOW_MAX);
-  }
-
-  /** Clear the preview (its flood may be replaced by the next press's). */
-  hideWand() {
-    this.preview = null;
-    this.wandView?.clear();
-  }
-
-  /** Paint the wand's whole region at the gesture's tolerance with the selected label (only on
-   * background and that label when preserve_labels is on) and send it as one stroke, like the
-   * fill bucket: the same pixels as `session.wand`, however far the preview had got. */
-  commitWand() {
-    const { d } = this;
-    const g = this.gesture;
-    const wand = this.wandCache?.wand;
-    this.hideWand();
-    if (!g || !wand) return;
-    const clip = this.clipAt(pixelOf({ row: g.start[0], col: g.start[1] })) ?? null;
-    const p = wand.mask(g.start, this.tolerance, clip);
-    if (!p || !p.count || !d.state.labels || !d.editor.canEdit()) return;
-    const labels = d.state.labels;
-    const width = d.renderer.width;
-    const label = d.model.get("selected_label") >>> 0;
-    const preserve = d.model.get("preserve_labels") !== false;
-    const [r0, r1, c0, c1] = p.bbox;
-    const w = c1 - c0;
-    const mask = p.mask;
-    let n = 0;
-    for (let r = r0; r < r1; r++) {
-      for (let c = c0; c < c1; c++) {
-        const k = (r - r0) * w + (c - c0);
-        if (!mask[k]) continue;
-        const i = r * width + c;
-        if (labels[i] === label || (preserve && labels[i] !== 0)) mask[k] = 0;
-        else {
-          labels[i] = label;
-          n++;
-        }
-      }
-    }
-    if (!n) {
-      d.say(`wand: nothing to paint (the region is already label ${label}${preserve ? " or other cells" : ""})`);
-      return;
-    }
-    d.renderer.updateBox(p.bbox);
-    d.editor.send({ bbox: p.bbox, mask }, label);
-    d.editor.afterEdit(p.bbox, label);
-    d.say(`wand: painted ${n} px with label ${label} (tolerance ${this.tolerance.toFixed(3)})`);
-  }
-
   // ---------------------------------------------------------------------------- the overlay
   draw() {
     this.d.rois.draw();
@@ -391,7 +236,7 @@ export class Assist {
 
   /** True when `drawOverlay` has something to draw (picks, a gesture, the wand's region). */
   hasOverlay() {
-    return this.points.length > 0 || this.gesture !== null || Boolean(this.preview && this.preview.count);
+    return this.points.length > 0 || this.gesture !== null || this.wandTool.hasOverlay();
   }
 
   /**
@@ -429,7 +274,7 @@ export class Assist {
       ctx.setLineDash([4, 3]);
       ctx.strokeRect(a.x, a.y, b.x - a.x, b.y - a.y);
     }
-    if (this.preview && this.preview.count) this.wandView?.draw(ctx, view, this.d.viewSize());
+    this.wandTool.drawOverlay(ctx);
     ctx.restore();
   }
 }
