@@ -7,7 +7,9 @@ length of the outlines, so a 2048x2048 frame with hundreds of cells takes tens o
 
 The rule, for each cell ``A`` (all at once):
 
-1. The band: pixels within ``radius`` px (a disk) of a border between a cell and background.
+1. The band: pixels within ``radius`` 4-connected steps of a border between a cell and
+   background, each on its side (background through background, a cell through its own
+   pixels; diagonally that reaches ``radius / sqrt(2)`` px).
    Borders between two cells are not outlines: they never move.
 2. Each band pixel belongs to the cell it is in, or (background) to the nearest cell within
    ``radius + 1`` px (`_owners`).
@@ -39,7 +41,7 @@ __all__ = ["MIN_EDGE_CONTRAST", "RADIUS_MAX", "REFINE_RADIUS", "refine_outlines"
 
 Labels = npt.NDArray[np.uint32]
 
-REFINE_RADIUS = 4
+REFINE_RADIUS = 3
 """Default ``radius`` of `refine_outlines`: how far (px) an outline may move."""
 
 RADIUS_MAX = 16
@@ -76,7 +78,9 @@ def refine_outlines(
     clip : (row0, row1, col0, col1), keyword-only, optional
         Only this box is looked at and changed (the ROI lock).
     radius : int, keyword-only
-        How far an outline may move, in px (1 to `RADIUS_MAX`).
+        How far an outline may move, in px (1 to `RADIUS_MAX`): the band's half-width.  An
+        outline up to about ``radius - 1`` px off comes back whole; one ``radius`` px off
+        only where the image's edge reaches into the band (blurred edges do).
 
     Returns
     -------
@@ -86,13 +90,13 @@ def refine_outlines(
 
     Examples
     --------
-    A disk of radius 6 in the image, labelled as a disk of radius 3:
+    A disk of radius 6 in the image, labelled as a disk of radius 4:
 
     >>> yy, xx = np.mgrid[:21, :21]; d2 = (yy - 10) ** 2 + (xx - 10) ** 2
-    >>> img = (d2 <= 36) * 1.0; lab = (d2 <= 9).astype(np.uint32) * 7
+    >>> img = (d2 <= 36) * 1.0; lab = (d2 <= 16).astype(np.uint32) * 7
     >>> box, new = refine_outlines(img, lab, limits=[(0, 1)])
     >>> int((lab == 7).sum()), int((new == 7).sum()), int((img > 0).sum())
-    (29, 109, 113)
+    (49, 109, 113)
     """
     from segpaint.ops.assist import _as_stack, _check_limits, default_limits
 
@@ -148,45 +152,68 @@ def _border_pairs(lab: Labels) -> tuple[npt.NDArray[np.intp], Labels]:
     return np.concatenate([first, second]), np.concatenate([owner, owner])
 
 
+def _fence(lab: Labels) -> np.uint32:
+    """A value no pixel of ``lab`` has, other than 0: the frame of `_rings`' padded copy."""
+    top = int(lab.max()) if lab.size else 0
+    if top < 0xFFFFFFFF:
+        return np.uint32(0xFFFFFFFF)
+    values = np.unique(lab)  # every value taken up to the top: rare, so the sort is fine
+    gaps = np.flatnonzero(np.diff(values.astype(np.int64)) > 1)
+    return np.uint32(int(values[gaps[0]]) + 1 if gaps.size else 1)
+
+
 def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels]:
     """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
     its side (background through background, a cell through its own pixels).  Returns the
     band's flat indices and the cell each belongs to (the nearest across the border)."""
     h, w = lab.shape
-    flat = lab.ravel()
+    wide = w + 2
+    # a padded copy framed by a value no step can want: no bounds checks in the loop
+    padded = np.full((h + 2, wide), _fence(lab), np.uint32)
+    padded[1:-1, 1:-1] = lab
+    flat = padded.ravel()
     px, own = _border_pairs(lab)
-    # 1 + the band position of each band pixel, 0: not (yet) in the band; it also keeps one
-    # candidate per pixel (the last written) when several reach it in the same step
-    slot = np.zeros(h * w, np.int32)
+    px = px + (px // w) * 2 + (wide + 1)  # (row + 1) * wide + col + 1
+    # nonzero: in the band; it also keeps one candidate per pixel (the last written) when
+    # several reach it in the same step
+    slot = np.zeros(flat.size, np.int32)
     parts_idx, parts_own = [], []
     done = 0
+    inner = flat[px] != 0
+    # the two sides apart: background steps to background, a cell's pixels to its own
+    fronts = [(px[inner], own[inner], False), (px[~inner], own[~inner], True)]
     for step in range(radius + 1):
-        fresh = slot[px] == 0
-        px, own = px[fresh], own[fresh]
-        if px.size == 0:
-            break
-        order = np.arange(done + 1, done + 1 + px.size, dtype=np.int32)
-        slot[px] = order
-        one = slot[px] == order
-        px, own = px[one], own[one]
-        slot[px] = np.arange(done + 1, done + 1 + px.size, dtype=np.int32)
-        done += px.size
-        parts_idx.append(px)
-        parts_own.append(own)
-        if step == radius:
-            break
-        want = np.where(flat[px] != 0, own, np.uint32(0))  # stay on this side
-        r, c = np.divmod(px, w)
-        nxt, nown = [], []
-        for ok, d in ((r > 0, -w), (r < h - 1, w), (c > 0, -1), (c < w - 1, 1)):
-            q = px[ok] + d
-            keep = (flat[q] == want[ok]) & (slot[q] == 0)
-            nxt.append(q[keep])
-            nown.append(own[ok][keep])
-        px, own = np.concatenate(nxt), np.concatenate(nown)
+        nxt_fronts = []
+        for candidates, their_owner, background in fronts:
+            if candidates.size == 0:
+                continue
+            order = np.arange(done + 1, done + 1 + candidates.size, dtype=np.int32)
+            done += candidates.size
+            slot[candidates] = order
+            one = slot[candidates] == order
+            front, owner = candidates[one], their_owner[one]
+            parts_idx.append(front)
+            parts_own.append(owner)
+            if step == radius:
+                continue
+            nxt, nown = [], []
+            for d in (-wide, wide, -1, 1):
+                q = front + d
+                value = flat[q]
+                keep = value == 0 if background else value == owner
+                keep &= slot[q] == 0
+                nxt.append(q[keep])
+                nown.append(owner[keep])
+            nxt_fronts.append((np.concatenate(nxt), np.concatenate(nown), background))
+        fronts = nxt_fronts
     if not parts_idx:
         return np.zeros(0, np.intp), np.zeros(0, np.uint32)
-    return np.concatenate(parts_idx), np.concatenate(parts_own)
+    rows, cols = np.divmod(np.concatenate(parts_idx), wide)
+    rows -= 1
+    rows *= w
+    rows += cols
+    rows -= 1
+    return rows, np.concatenate(parts_own)
 
 
 def _smoothed_and_gradient(

@@ -535,7 +535,7 @@ class _AssistMixin(_EditsMixin):
         >>> import segpaint
         >>> yy, xx = np.mgrid[:40, :40]; d2 = (yy - 20) ** 2 + (xx - 20) ** 2
         >>> s = segpaint.open((d2 <= 100) * 100.0, axes="YX", populations=["cells"])
-        >>> _ = s.set_labels("cells", 0, (d2 <= 49).astype(np.uint32))
+        >>> _ = s.set_labels("cells", 0, (d2 <= 64).astype(np.uint32))
         >>> _ = s.refine("cells", 0)
         >>> int((s.labels("cells", 0) == 1).sum()), int((d2 <= 100).sum())
         (313, 317)
