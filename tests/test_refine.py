@@ -158,3 +158,14 @@ def test_errors_name_the_parameter(session, frame):
         refine_outlines(image, wrong.astype(np.int32))
     with pytest.raises(ValueError, match="clip: .* does not overlap"):
         refine_outlines(image, wrong, clip=(500, 600, 0, 10))
+
+
+def test_the_largest_label_value_is_a_cell_like_any_other():
+    """The band's padded copy is framed by a value no cell has, even at the top of uint32."""
+    image = np.zeros((20, 20))
+    image[4:16, 4:16] = 1.0
+    labels = np.zeros((20, 20), np.uint32)
+    labels[6:14, 6:14] = 0xFFFFFFFF
+    labels[0, 0] = 1
+    _, new = refine_outlines(image, labels, limits=[(0.0, 1.0)])
+    assert int((new == 0xFFFFFFFF).sum()) == 12 * 12

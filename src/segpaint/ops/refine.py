@@ -152,14 +152,14 @@ def _border_pairs(lab: Labels) -> tuple[npt.NDArray[np.intp], Labels]:
     return np.concatenate([first, second]), np.concatenate([owner, owner])
 
 
-def _fence(lab: Labels) -> np.uint32:
+def _fence(lab: Labels) -> int:
     """A value no pixel of ``lab`` has, other than 0: the frame of `_rings`' padded copy."""
     top = int(lab.max()) if lab.size else 0
     if top < 0xFFFFFFFF:
-        return np.uint32(0xFFFFFFFF)
+        return 0xFFFFFFFF
     values = np.unique(lab)  # every value taken up to the top: rare, so the sort is fine
     gaps = np.flatnonzero(np.diff(values.astype(np.int64)) > 1)
-    return np.uint32(int(values[gaps[0]]) + 1 if gaps.size else 1)
+    return int(values[gaps[0]]) + 1 if gaps.size else 1
 
 
 def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels]:
