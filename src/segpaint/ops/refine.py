@@ -11,14 +11,16 @@ The rule, for each cell ``A`` (all at once):
    background, each on its side (background through background, a cell through its own
    pixels; diagonally that reaches ``radius / sqrt(2)`` px).
    Borders between two cells are not outlines: they never move.
-2. Each band pixel belongs to the cell it is in, or (background) to the nearest cell within
-   ``radius + 1`` px (`_owners`).
+2. Each band pixel belongs to the cell it is in, or (background) to the cell whose rings
+   reached it first (`_rings`).
 3. The image: the chosen channels normalised by their contrast limits and averaged
    (`segpaint.ops.channel_intensity`); its gradient (central differences).
 4. ``A``'s edge level is the mean of the intensity over ``A``'s band pixels
    weighted by the squared gradient: the intensity where the image changes most, i.e. at the
    edge ``A`` sits on (half-way between inside and outside for a blurred step edge), whichever
-   side of it the current outline is and however wide each side of the band is.
+   side of it the current outline is and however wide each side of the band is.  It is
+   taken twice: the second time without the pixels brighter than the mean of the first
+   level's bright side (texture inside a cell has gradients too; `_levels`).
 5. A band pixel of ``A`` is in ``A`` when it is at least as bright as that level; background
    pixels that would join ``A`` must connect to it (4-connected, through pixels that join) or
    they stay background.  Cells darker than their surroundings are not handled (bright
