@@ -170,46 +170,43 @@ def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels]:
     band's flat indices and the cell each belongs to (the nearest across the border)."""
     h, w = lab.shape
     wide = w + 2
-    # a padded copy framed by a value no step can want: no bounds checks in the loop
-    padded = np.full((h + 2, wide), _fence(lab), np.uint32)
+    fence = _fence(lab)
+    # a padded copy framed by a value no step can want (no bounds checks in the loop); a pixel
+    # taken into the band becomes that value too, so no step takes it twice
+    padded = np.full((h + 2, wide), fence, np.uint32)
     padded[1:-1, 1:-1] = lab
     flat = padded.ravel()
     px, own = _border_pairs(lab)
     px = px + (px // w) * 2 + (wide + 1)  # (row + 1) * wide + col + 1
-    # nonzero: in the band; it also keeps one candidate per pixel (the last written) when
-    # several reach it in the same step
-    slot = np.zeros(flat.size, np.int32)
-    parts_idx, parts_own = [], []
-    done = 0
+    # border pixels come twice or more: keep one each (the last written)
+    slot = np.empty(flat.size, np.int32)
+    order = np.arange(px.size, dtype=np.int32)
+    slot[px] = order
+    one = slot[px] == order
+    px, own = px[one], own[one]
     inner = flat[px] != 0
+    flat[px] = fence
     # the two sides apart: background steps to background, a cell's pixels to its own
     fronts = [(px[inner], own[inner], False), (px[~inner], own[~inner], True)]
-    for step in range(radius + 1):
+    parts_idx, parts_own = [px], [own]
+    for _ in range(radius):
         nxt_fronts = []
-        for candidates, their_owner, background in fronts:
-            if candidates.size == 0:
-                continue
-            order = np.arange(done + 1, done + 1 + candidates.size, dtype=np.int32)
-            done += candidates.size
-            slot[candidates] = order
-            one = slot[candidates] == order
-            front, owner = candidates[one], their_owner[one]
-            parts_idx.append(front)
-            parts_own.append(owner)
-            if step == radius:
-                continue
+        for front, owner, background in fronts:
             nxt, nown = [], []
             for d in (-wide, wide, -1, 1):
                 q = front + d
                 value = flat[q]
                 keep = value == 0 if background else value == owner
-                keep &= slot[q] == 0
-                nxt.append(q[keep])
+                q = q[keep]
+                flat[q] = fence
+                nxt.append(q)
                 nown.append(owner[keep])
-            nxt_fronts.append((np.concatenate(nxt), np.concatenate(nown), background))
+            step_idx, step_own = np.concatenate(nxt), np.concatenate(nown)
+            parts_idx.append(step_idx)
+            parts_own.append(step_own)
+            if step_idx.size:
+                nxt_fronts.append((step_idx, step_own, background))
         fronts = nxt_fronts
-    if not parts_idx:
-        return np.zeros(0, np.intp), np.zeros(0, np.uint32)
     rows, cols = np.divmod(np.concatenate(parts_idx), wide)
     rows -= 1
     rows *= w
