@@ -169,3 +169,29 @@ def test_the_largest_label_value_is_a_cell_like_any_other():
     labels[0, 0] = 1
     _, new = refine_outlines(image, labels, limits=[(0.0, 1.0)])
     assert int((new == 0xFFFFFFFF).sum()) == 12 * 12
+
+
+def test_on_random_frames_no_cell_takes_another_and_label_limits_the_change():
+    """Small random label images (touching cells, one-pixel cells, 1-px-wide frames), random
+    radius, ROI and label: no new value appears, no cell's pixel goes to another cell, and with
+    ``label`` every pixel of the other cells stays as it was."""
+    rng = np.random.default_rng(0)
+    for trial in range(120):
+        h, w = (int(v) for v in rng.integers(1, 12, 2))
+        labels = (rng.integers(0, 4, (h, w)) * (rng.random((h, w)) < 0.6)).astype(np.uint32)
+        image = rng.random((int(rng.integers(1, 3)), h, w)) * 100
+        clip = None if trial % 3 else (0, max(1, h // 2), 0, w)
+        label = None if trial % 2 else (int(labels.max()) or None)
+        found = refine_outlines(
+            image, labels, limits=[(0.0, 100.0)] * image.shape[0], clip=clip, label=label,
+            radius=int(rng.integers(1, 5)),
+        )  # fmt: skip
+        if found is None:
+            continue
+        box, new = found
+        old = labels[box[0] : box[1], box[2] : box[3]]
+        assert set(np.unique(new).tolist()) <= set(np.unique(old).tolist()) | {0}
+        assert not ((old != 0) & (new != 0) & (new != old)).any()
+        if label is not None:
+            others = (old != label) & (new != label)
+            np.testing.assert_array_equal(new[others], old[others])
