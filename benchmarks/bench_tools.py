@@ -1,8 +1,9 @@
 """Round trip of every assisted tool at 2048x2048 through the Session, against main's kernels.
 
 What a user waits for: ``session.morph`` (every cell of the frame, each operation),
-``session.copy_labels`` (a whole frame), ``segment_at``, ``wand``, ``split``, ``merge``,
-``polygon`` and ``delete_in_box``, each on a session with its autosave journal on (the default
+``session.copy_labels`` (a whole frame), ``session.refine`` (every cell's outline snapped to the
+image, the ROI, one cell: no baseline, so beside ``morph grow`` on the same session in the same
+run), ``segment_at``, ``wand``, ``split``, ``merge``, ``polygon`` and ``delete_in_box``, each on a session with its autosave journal on (the default
 for files), undone between repetitions (undo is not timed).  p50/p95 over ``--reps`` runs after
 two warm-up runs.
 
@@ -15,7 +16,7 @@ the session's own costs around them (undo record + journal + event for a whole-f
 Frames: ``movie`` = 4x4 tiles of the synthetic time-lapse (640 nuclei, like bench_effort);
 ``crowded`` = 3,000 touching cells with holes and specks (the worst case for per-cell loops).
 
-Run:  python benchmarks/bench_tools.py [--reps 10] [--baseline-reps 3] [--quick]
+Run:  python benchmarks/bench_tools.py [--reps 10] [--baseline-reps 3] [--quick] [--refine]
 Prints a table and writes benchmarks/results/tools.json.  Not a test: nothing fails on a time.
 
 A/B against a git revision (the tree this branch started from, say):
@@ -264,7 +265,9 @@ def open_session(image: np.ndarray, names: list[str] | None, folder: Path) -> An
     )  # fmt: skip
 
 
-def bench(reps: int, baseline_reps: int, quick: bool) -> dict[str, Any]:
+def bench(
+    reps: int, baseline_reps: int, quick: bool, *, only_refine: bool = False
+) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench_tools-"))
     image, truth, names = movie_frames()
     rows: dict[str, dict[str, Any]] = {}
@@ -279,6 +282,9 @@ def bench(reps: int, baseline_reps: int, quick: bool) -> dict[str, Any]:
         _print_row(name, row)
 
     print(f"{'tool (2048x2048, journal on)':48s} {HEADER}  <{TARGET_MS:.0f} p95")
+    if only_refine:
+        refine_rows(rows, image=image, truth=truth[0], names=names, folder=folder, both=both)
+        return {"tools": rows}
     frames = {"crowded": crowded()}
     if not quick:
         frames["movie"] = truth[0]
@@ -327,8 +333,61 @@ def bench(reps: int, baseline_reps: int, quick: bool) -> dict[str, Any]:
          lambda: s.delete_in_box("cells", 0, (896, 1152, 896, 1152)), changed=False)  # fmt: skip
     for x in (s, s2, empty):
         x.close()
+    refine_rows(rows, image=image, truth=truth[0], names=names, folder=folder, both=both)
     return {"tools": rows, "kernels": kernels(frames["crowded"], reps, baseline_reps),
             "session_costs": session_costs(frames["crowded"], reps, folder)}  # fmt: skip
+
+
+def off_by(lab: np.ndarray, px: int) -> np.ndarray:
+    """Every other cell grown by ``px``, the others shrunk by ``px``: what ``refine`` fixes."""
+    from segpaint.ops._morph_all import grow_all, shrink_all
+
+    odd = np.isin(lab, ops.label_values(lab)[::2])
+    return np.where(odd, grow_all(lab, px), shrink_all(lab, px)).astype(np.uint32)
+
+
+def refine_rows(
+    rows: dict[str, dict[str, Any]],
+    *,
+    image: np.ndarray,
+    truth: np.ndarray,
+    names: list[str],
+    folder: Path,
+    both: Callable[..., None],
+) -> None:
+    """``refine`` (new: no baseline kernel) beside ``morph grow(radius=1) all`` on the same
+    session in the same run (a whole-frame tool of the same kind), and the ratio of the two."""
+    rng = np.random.default_rng(0)
+    lab = crowded()
+    # an image of the crowded frame: bright cells of random brightness, blurred, noisy
+    bright = rng.uniform(400, 1500, int(lab.max()) + 1)
+    bright[0] = 0
+    picture = ndi.gaussian_filter(bright[lab].astype(np.float32), 1.0) + 100
+    picture += rng.normal(0, 20, lab.shape).astype(np.float32)
+    cases = {
+        "movie": (image, truth, names),
+        "crowded": (np.clip(picture, 0, None).astype(np.uint16)[None, None], lab, None),
+    }
+    for fname, (img, cells, chans) in cases.items():
+        s = open_session(img, chans, folder)
+        s.set_labels("cells", 0, off_by(cells, 2))
+        n = int(ops.label_values(cells).size)
+        ref = f"{fname} ({n} cells): morph grow(radius=1) all (reference)"
+        both(ref, s, lambda s=s: s.morph("cells", 0, None, "grow", radius=1), changed=False)
+        name = f"{fname} ({n} cells): refine every cell (outlines ±2 px)"
+        both(name, s, lambda s=s: s.refine("cells", 0, channels=[0]), changed=False)
+        ratio = rows[name]["new"]["p50_ms"] / rows[ref]["new"]["p50_ms"]
+        ratio95 = rows[name]["new"]["p95_ms"] / rows[ref]["new"]["p95_ms"]
+        rows[name]["vs_reference"] = {"p50": ratio, "p95": ratio95}
+        print(f"{'  refine / morph grow, same run':48s} p50 x{ratio:.2f}, p95 x{ratio95:.2f}")
+        both(f"{fname} ({n} cells): refine every cell, 512² ROI", s,
+             lambda s=s: s.refine("cells", 0, channels=[0], roi=(768, 1280, 768, 1280)),
+             changed=False)  # fmt: skip
+        one = int(ops.label_values(cells)[n // 2])
+        both(f"{fname} ({n} cells): refine one cell", s,
+             lambda s=s, one=one: s.refine("cells", 0, label=one, channels=[0]),
+             changed=False)  # fmt: skip
+        s.close()
 
 
 def _centre(mask: np.ndarray) -> tuple[int, int]:
@@ -509,6 +568,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--baseline-reps", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="crowded frame only, 5 reps")
+    parser.add_argument("--refine", action="store_true", help="only the refine rows")
     parser.add_argument("--against", metavar="REV", help="A/B against a git revision's src")
     parser.add_argument("--rounds", type=int, default=3, help="with --against: rounds a side")
     parser.add_argument("--this", metavar="REV", help="with --against: a revision, not the tree")
@@ -527,7 +587,7 @@ def main() -> None:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "load_before": load,
-        **bench(reps, args.baseline_reps, args.quick),
+        **bench(reps, args.baseline_reps, args.quick, only_refine=args.refine),
         "load_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     RESULTS.mkdir(exist_ok=True)

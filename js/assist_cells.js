@@ -6,6 +6,8 @@
 //     all of them in each call): a click on it or just outside its edge adds, Shift+click removes;
 //   - morph (i fill holes, t grow 1 px, j shrink 1 px, u smooth, q remove specks) on the
 //     selected cell, with Shift on every cell of the frame (or of the ROI when edits are locked);
+//   - snap outlines (a): the selected cell's outline moves to the image's edge near it
+//     (`Session.refine`); Shift+a every cell of the frame (or of the ROI when edits are locked);
 //   - copy labels (y): the previous frame's cells where this frame is empty; Shift+y replaces.
 
 import { MORPH_KEYS } from "./tools.js";
@@ -36,7 +38,8 @@ export class CellTools {
   }
 
   /**
-   * Buttons for morph and copy labels (Shift-click: every cell / replace), after `after`.
+   * Buttons for morph, snap outlines and copy labels (Shift-click: every cell / replace), after
+   * `after`.
    * @param {import("./input.js").Listen} listen @param {Element} after
    */
   bindControls(listen, after) {
@@ -44,6 +47,7 @@ export class CellTools {
     row.className = "segpaint-cell-tools";
     const buttons = [
       ...Object.entries(MORPH_KEYS).map(([k, op]) => [`morph:${op}`, MORPH_SHORT[op], `${MORPH_NAMES[op]}: the selected cell (${k}); Shift: every cell (${k.toUpperCase()})`]),
+      ["refine", "snap", "Snap outlines to the image's edges (the shown channels): the selected cell (a); Shift: every cell (A)"],
       ["copy", "⤓ prev", "Copy the previous frame's cells where this frame is empty (y); Shift: replace (Y)"],
     ];
     for (const [action, text, title] of buttons) {
@@ -151,7 +155,8 @@ export class CellTools {
   }
 
   /**
-   * Run `morph:<op>`, `morph-all:<op>`, `copy` or `copy-replace` (keys and buttons).
+   * Run `morph:<op>`, `morph-all:<op>`, `refine`, `refine-all`, `copy` or `copy-replace` (keys
+   * and buttons).
    * @param {string} action
    */
   run(action) {
@@ -159,7 +164,7 @@ export class CellTools {
     if (!d.editor.canEdit()) return;
     const points = this.where();
     if (!points) return;
-    const { state, model } = d;
+    const { state } = d;
     if (action === "copy" || action === "copy-replace") {
       if (state.frame === null) return;
       if (state.frame === 0) {
@@ -171,22 +176,40 @@ export class CellTools {
       d.say(`copying frame ${state.frame - 1}'s cells (${mode})…`);
       return;
     }
+    if (action === "refine" || action === "refine-all") {
+      const label = action === "refine" ? this.selected("snap outlines") : 0;
+      if (label === null) return;
+      this.send("refine", points, { label });
+      d.say(`snapping ${label ? `cell ${label}'s outline` : "every cell's outline"} to the image's edges…`);
+      return;
+    }
     const [kind, op] = action.split(":");
     if (!(op in MORPH_NAMES)) return;
-    let label = 0;
-    if (kind === "morph") {
-      label = model.get("selected_label") >>> 0;
-      if (!label || !state.labels || !state.labels.includes(label)) {
-        d.say(`${MORPH_NAMES[op]}: cell ${label} is not in this frame; pick a cell (l) or hold Shift for every cell`);
-        return;
-      }
-    }
+    const label = kind === "morph" ? this.selected(MORPH_NAMES[op]) : 0;
+    if (label === null) return;
     this.send("morph", points, { op, label });
     d.say(`${MORPH_NAMES[op]}: ${label ? `cell ${label}` : "every cell"}…`);
+  }
+
+  /**
+   * The selected label when it is in this frame, else null (said why).
+   * @param {string} what the action, for the status line
+   * @returns {number | null}
+   */
+  selected(what) {
+    const { d } = this;
+    const label = d.model.get("selected_label") >>> 0;
+    if (!label || !d.state.labels || !d.state.labels.includes(label)) {
+      d.say(`${what}: cell ${label} is not in this frame; pick a cell (l) or hold Shift for every cell`);
+      return null;
+    }
+    return label;
   }
 }
 
 /** The Shift variant of an action: every cell, or replace. @param {string} action */
 export function shifted(action) {
-  return action === "copy" ? "copy-replace" : action.replace(/^morph:/, "morph-all:");
+  if (action === "copy") return "copy-replace";
+  if (action === "refine") return "refine-all";
+  return action.replace(/^morph:/, "morph-all:");
 }

@@ -144,6 +144,7 @@ export function keyAction(e) {
   const lower = key.length === 1 ? key.toLowerCase() : "";
   if (lower in MORPH_KEYS) return `assist:morph${key === lower ? "" : "-all"}:${MORPH_KEYS[lower]}`;
   if (lower === "y") return key === lower ? "assist:copy" : "assist:copy-replace";
+  if (lower === "a") return key === lower ? "assist:refine" : "assist:refine-all"; // snap outlines
   switch (key) {
     case "m":
       return "new-label";

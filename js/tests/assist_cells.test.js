@@ -37,6 +37,7 @@ describe("assisted tools on cells", () => {
       i: "assist:morph:fill_holes", I: "assist:morph-all:fill_holes", t: "assist:morph:grow", T: "assist:morph-all:grow",
       j: "assist:morph:shrink", J: "assist:morph-all:shrink", u: "assist:morph:smooth", U: "assist:morph-all:smooth",
       q: "assist:morph:remove_specks", Q: "assist:morph-all:remove_specks", y: "assist:copy", Y: "assist:copy-replace",
+      a: "assist:refine", A: "assist:refine-all",
     };
     for (const [k, action] of Object.entries(keys)) expect(keyAction({ key: k, shiftKey: k !== k.toLowerCase() })).toBe(action);
     expect(keyAction({ key: "y", ctrlKey: true })).toBe("redo"); // Ctrl+Y stays redo
@@ -96,7 +97,30 @@ describe("assisted tools on cells", () => {
     root.querySelector('button[data-action="morph:smooth"]').click();
     root.querySelector('button[data-action="morph:remove_specks"]').dispatchEvent(new MouseEvent("click", { shiftKey: true, bubbles: true }));
     expect(assists().map((m) => [m.op, m.label])).toEqual([["smooth", 2], ["remove_specks", 0]]);
-    expect(root.querySelectorAll(".segpaint-cell-tools button").length).toBe(6);
+    expect(root.querySelectorAll(".segpaint-cell-tools button").length).toBe(7);
+  });
+
+  it("snap outlines: a for the selected cell, Shift+a and Shift-click for every cell, the ROI when locked", () => {
+    model.set("selected_label", 3);
+    key(root, "a");
+    key(root, "A", { shiftKey: true });
+    root.querySelector('button[data-action="refine"]').click();
+    root.querySelector('button[data-action="refine"]').dispatchEvent(new MouseEvent("click", { shiftKey: true, bubbles: true }));
+    expect(assists()).toEqual([
+      { type: "assist", tool: "refine", population: "cells", frame: 0, points: [], label: 3 },
+      { type: "assist", tool: "refine", population: "cells", frame: 0, points: [], label: 0 },
+      { type: "assist", tool: "refine", population: "cells", frame: 0, points: [], label: 3 },
+      { type: "assist", tool: "refine", population: "cells", frame: 0, points: [], label: 0 },
+    ]);
+    expect(status()).toMatch(/snapping every cell's outline/);
+    model.set("selected_label", 7); // not in this frame: refused, said why
+    key(root, "a");
+    expect(assists().length).toBe(4);
+    expect(status()).toMatch(/snap outlines: cell 7 is not in this frame/);
+    model.set("rois", [[4, 8, 5, 10]]);
+    model.set("lock_to_roi", true);
+    key(root, "A", { shiftKey: true });
+    expect(assists()[4]).toEqual({ type: "assist", tool: "refine", population: "cells", frame: 0, points: [[4, 5]], label: 0 });
   });
 
   it("copy labels brings the previous frame (none on frame 0), Shift replaces", () => {

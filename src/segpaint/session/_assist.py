@@ -488,6 +488,85 @@ class _AssistMixin(_EditsMixin):
         # no mask: the commit writes (and records) only the pixels where `new` differs
         return self._assist_commit(population, t, window, new, None, clip=clip)
 
+    def refine(
+        self,
+        population: str,
+        frame: int,
+        *,
+        label: int | None = None,
+        channels: Sequence[int | str] | None = None,
+        roi: ROI | Sequence[int] | None = None,
+        limits: Sequence[Sequence[float]] | None = None,
+        radius: int | None = None,
+    ) -> Change | None:
+        """Snap outlines to the image: every cell's outline moves to the edge near it.
+
+        One call fixes the boundaries of every cell of the frame (or of ``roi``), one undo
+        step.  The rule is `segpaint.ops.refine.refine_outlines`: in a band of ``radius`` px
+        around each cell/background border, a pixel belongs to the cell when it is at least as
+        bright as the cell's own edge level (the intensity where the image changes most
+        around that cell); background that joins a cell must touch it.  Borders between two
+        cells never move, no cell takes another's pixels, a cell with no edge near it (or that
+        would lose most of its outline) stays as it is.  Bright cells on a darker background.
+
+        Parameters
+        ----------
+        population, frame
+            Which labels to edit (only that frame of that population changes).
+        label : int, optional
+            Only this cell (default: every cell).
+        channels : sequence of int or str, optional
+            Channels to look at (default: all); their contrast-normalised mean is used.
+        roi : ROI or (row0, row1, col0, col1), optional
+            Only this box is looked at and changed (the ROI lock).
+        limits : sequence of (low, high), optional
+            Contrast limits per chosen channel (the display contrast); default percentiles.
+        radius : int, optional
+            How far an outline may move, in px (default
+            `segpaint.ops.refine.REFINE_RADIUS`).
+
+        Returns
+        -------
+        Change or None
+            None when no outline moved.
+
+        Examples
+        --------
+        >>> import segpaint
+        >>> yy, xx = np.mgrid[:40, :40]; d2 = (yy - 20) ** 2 + (xx - 20) ** 2
+        >>> s = segpaint.open((d2 <= 100) * 100.0, axes="YX", populations=["cells"])
+        >>> _ = s.set_labels("cells", 0, (d2 <= 64).astype(np.uint32))
+        >>> _ = s.refine("cells", 0)
+        >>> int((s.labels("cells", 0) == 1).sum()), int((d2 <= 100).sum())
+        (317, 317)
+        """
+        from segpaint.ops.refine import REFINE_RADIUS, refine_outlines
+
+        t = self.stack.check_frame(frame)
+        clip = self._roi_box(roi, t)
+        value = None if label is None else check_label(label)
+        if value == 0:
+            raise ValueError("label: 0 is the background; pass label=None for every cell")
+        current = self._pop(population).view(t)
+        if value is not None and not (current == value).any():
+            raise ValueError(
+                f"label: {value} is not in frame {t} of {population!r}; pick a label that exists"
+            )
+        image, pairs = self._assist_channels(t, channels, limits)
+        found = refine_outlines(
+            image,
+            current,
+            limits=pairs,
+            label=value,
+            clip=clip,
+            radius=REFINE_RADIUS if radius is None else radius,
+        )
+        if found is None:
+            return None
+        window, new = found
+        # no mask: the commit writes (and records) only the pixels where `new` differs
+        return self._assist_commit(population, t, window, new, None, clip=clip)
+
     def copy_labels(
         self,
         population: str,

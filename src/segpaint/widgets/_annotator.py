@@ -1557,6 +1557,14 @@ class Annotator(anywidget.AnyWidget):
             )
             what = f"cell {label}" if label else ("every cell in the ROI" if clip else "every cell")
             done = f"{req.op.replace('_', ' ')} on {what}"
+        elif req.tool == "refine":
+            channels, limits = self._assist_channels()
+            label = int(req.label or 0)
+            change = s.refine(
+                pop, t, label=label or None, channels=channels, limits=limits, roi=clip
+            )
+            what = f"cell {label}" if label else ("every cell in the ROI" if clip else "every cell")
+            done = f"outlines snapped to the image's edges on {what}"
         elif req.tool == "copy_labels":
             assert req.source_frame is not None
             change = s.copy_labels(pop, req.source_frame, t, roi=clip, mode=req.mode)

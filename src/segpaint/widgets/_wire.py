@@ -808,6 +808,7 @@ ASSIST_TOOLS = (
     "delete_in_box",
     "morph",
     "copy_labels",
+    "refine",
 )
 """Session tools an ``assist`` message may ask for (the wand travels as a stroke)."""
 MAX_ASSIST_POINTS = 4096
@@ -828,7 +829,8 @@ class AssistRequest:
     """delete_in_box: the drawn box."""
     label: int | None = None
     """polygon: the label to fill with (0 deletes); segment_at: the cell to re-segment (None:
-    the cell under the click, or a new one on background); morph: the cell (0: every cell)."""
+    the cell under the click, or a new one on background); morph, refine: the cell (0: every
+    cell)."""
     positive: list[tuple[int, int]] = field(default_factory=list)
     """segment_at: refinement clicks on the cell (more of it)."""
     negative: list[tuple[int, int]] = field(default_factory=list)
@@ -874,8 +876,8 @@ def assist_request(
     ``{type: "assist", tool, population, frame, points: [[row, col], ...]}``, plus ``bbox`` for
     ``delete_in_box``, ``label`` for ``polygon`` and ``morph`` (0: every cell), optional
     ``label``/``positive``/``negative`` for ``segment_at`` (re-segment and refine a cell),
-    ``op`` for ``morph``, ``source_frame`` and ``mode`` for ``copy_labels``.  ``morph`` and
-    ``copy_labels`` take zero or one point (a point inside the ROI to stay in when edits are
+    ``op`` for ``morph``, ``source_frame`` and ``mode`` for ``copy_labels``, ``label`` for
+    ``refine`` (0: every cell).  ``morph``, ``refine`` and ``copy_labels`` take zero or one point (a point inside the ROI to stay in when edits are
     locked).  Raises `WireError` naming the field.
 
     Examples
@@ -895,13 +897,14 @@ def assist_request(
         "delete_in_box": (1, 1),
         "morph": (0, 1),
         "copy_labels": (0, 1),
+        "refine": (0, 1),
     }
     low, high = counts[tool]
     points = wire_points({"points": [], **content}, "points", shape, low=low, high=high)
     request = AssistRequest(tool, population, frame, points)
     if tool == "delete_in_box":
         request.bbox = wire_bbox(content, "bbox", shape)
-    if tool in ("polygon", "morph"):
+    if tool in ("polygon", "morph", "refine"):
         request.label = wire_int(content, "label", low=0, high=LABEL_MAX)
     if tool == "segment_at":
         if content.get("label") is not None:
