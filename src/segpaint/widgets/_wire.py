@@ -746,13 +746,19 @@ class StrokeAssembler:
         if pending is None and parts == 1 and (a, b) == (r0, r1):
             # The whole stroke in one message (nearly every stroke): no assembly buffers.
             whole = mask.reshape(r1 - r0, width)
+            one: npt.NDArray[np.uint32] | int
+            if label is not None:  # a mask stroke: 0/1 bytes, viewed as bool
+                one, whole = label, whole.view(bool)
+            else:
+                assert values is not None  # a values stroke: both buffers were checked above
+                one, whole = values.reshape(r1 - r0, width), whole != 0
             return Stroke(
                 stroke=stroke,
                 population=population,
                 frame=frame,
                 bbox=(r0, r1, c0, c1),
-                values=label if values is None else values.reshape(r1 - r0, width),
-                mask=whole.view(bool) if label is not None else whole != 0,
+                values=one,
+                mask=whole,
             )
         if pending is not None and (
             pending.population,
