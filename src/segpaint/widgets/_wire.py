@@ -747,18 +747,19 @@ class StrokeAssembler:
             # The whole stroke in one message (nearly every stroke): no assembly buffers.
             whole = mask.reshape(r1 - r0, width)
             one: npt.NDArray[np.uint32] | int
+            flags: npt.NDArray[np.bool_]
             if label is not None:  # a mask stroke: 0/1 bytes, viewed as bool
-                one, whole = label, whole.view(bool)
+                one, flags = label, whole.view(np.bool_)
             else:
                 assert values is not None  # a values stroke: both buffers were checked above
-                one, whole = values.reshape(r1 - r0, width), whole != 0
+                one, flags = values.reshape(r1 - r0, width), whole != 0
             return Stroke(
                 stroke=stroke,
                 population=population,
                 frame=frame,
                 bbox=(r0, r1, c0, c1),
                 values=one,
-                mask=whole,
+                mask=flags,
             )
         if pending is not None and (
             pending.population,
