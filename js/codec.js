@@ -207,13 +207,18 @@ export class FrameAssembler {
     return i >= 0 ? this.spare.splice(i, 1)[0] : new ctor(n);
   }
 
-  /** Start a transfer from a "frame" header; returns the pending transfer. */
-  begin(header) {
-    const { height, width } = header;
+  /** Drop the pending transfer (its later bands and end marker are then ignored). */
+  abandon() {
     // An abandoned transfer's arrays were never shown: reuse them.
     if (this.pending) for (const ch of this.pending.channels.values()) this.retire(ch.data);
     if (this.pending?.labels) this.spareLabels = this.pending.labels;
     this.pending = null;
+  }
+
+  /** Start a transfer from a "frame" header; returns the pending transfer. */
+  begin(header) {
+    const { height, width } = header;
+    this.abandon();
     // Channels may come decimated by the preview step (matched to the zoom); labels never.
     const previewStep = header.preview_step || 1;
     const chanHeight = Math.ceil(height / previewStep);

@@ -24,6 +24,23 @@ import { now } from "./render.js";
 export const ACK_WAIT_MS = 4000;
 /** A ping unanswered this long (ms) means the kernel is gone. */
 export const PING_WAIT_MS = 3000;
+/**
+ * A "more" request asks for about this many ms of the pulled transfer, at the rate seen so far:
+ * one round trip per band only where a band takes that long anyway (a slow link); on loopback a
+ * few round trips for the whole frame. Each round trip is a kernel busy/idle pair, which
+ * JupyterLab answers by re-rendering its toolbar (layout included): 33 of them per 2048² x 2
+ * frame cost the page more than drawing it.
+ */
+export const PULL_BATCH_MS = 40;
+
+/**
+ * Bands to ask for next: PULL_BATCH_MS of the transfer at `bytesPerMs`, from 1 to `max`.
+ * @param {number} bytesPerMs @param {number} bandBytes @param {number} max
+ */
+export function pullBatch(bytesPerMs, bandBytes, max) {
+  const n = Math.floor((bytesPerMs * PULL_BATCH_MS) / Math.max(1, bandBytes));
+  return Math.max(1, Math.min(max, Number.isFinite(n) ? n : 1));
+}
 
 /**
  * The part of an anywidget model this module uses.
@@ -67,6 +84,8 @@ export class ModelState {
     this.pendingAcks = new Map();
     /** @type {number | null} xfer of the full-resolution transfer being pulled band by band */
     this.pullXfer = null;
+    /** bands of the pulled transfer asked for and not yet received; its bytes and start time */
+    this.pull = { outstanding: 0, bytes: 0, since: 0 };
     /** @type {number | null} */
     this.fullRequested = null;
     /** @type {ReturnType<typeof setTimeout> | 0} */
@@ -250,16 +269,37 @@ export class ModelState {
         a.begin(msg);
         this.incomingPosition = typeof msg.position === "string" ? [msg.xfer, msg.position] : null;
         this.pullXfer = msg.pull ? msg.xfer : null;
+        // A pull's header comes with `window` bands (1 when not said).
+        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, bytes: 0, since: now() };
         this.counters.frameStart = now();
         break;
-      case "band":
+      case "band": {
         // Bands of an older transfer (another frame, a superseded pull) are dropped here.
+        const pending = a.pending;
+        if (msg.xfer === this.pullXfer && pending && pending.xfer === msg.xfer && pending.frame !== this.model.get("frame")) {
+          // The user moved on: the pulled frame is stale. Drop it whole (its late bands and end
+          // marker are ignored, nothing half-copied is ever installed) and ask for no more.
+          a.abandon();
+          this.pullXfer = null;
+          this.fullRequested = null;
+          break;
+        }
         if (a.band(msg, buffers) && msg.xfer === this.pullXfer) {
-          // Pulled transfers come one band per request, so a frame change never waits behind them.
-          if (a.pending?.frame === this.model.get("frame")) this.send({ type: "more", xfer: msg.xfer });
-          else this.pullXfer = null;
+          // Pulled transfers come in small batches, sized to ~PULL_BATCH_MS at the rate seen, so
+          // a frame change never waits behind more than that.
+          const pull = this.pull;
+          const bytes = buffers[0]?.byteLength || 0;
+          pull.bytes += bytes;
+          pull.outstanding--;
+          if (pull.outstanding <= 0) {
+            const max = Number(this.model.get("limits")?.pull_batch_max) || 1;
+            const n = pullBatch(pull.bytes / Math.max(1, now() - pull.since), bytes, max);
+            pull.outstanding = n;
+            this.send(n === 1 ? { type: "more", xfer: msg.xfer } : { type: "more", xfer: msg.xfer, n });
+          }
         }
         break;
+      }
       case "frame-end": {
         const p = a.end(msg);
         if (p && p.xfer === this.pullXfer) this.pullXfer = null;

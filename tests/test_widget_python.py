@@ -698,6 +698,9 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * window  # header, first band(s)
     widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])
     assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * (window + 1)
+    # One request may ask for several bands (the browser sizes it to the rate it sees).
+    widget._handle_message({"type": "more", "xfer": header["xfer"], "n": 3}, [])
+    assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * (window + 4)
     widget.frame = 2  # the user scrubs on
     sent.clear()
     widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])  # late request: nothing
@@ -940,6 +943,8 @@ def test_at_most_a_few_unfinished_strokes_wait_for_their_parts(
     ("content", "status"),
     [
         ({"type": "request-full", "frame": INF}, "request-full refused: frame must be an integer"),
+        ({"type": "more", "xfer": 1, "n": 1e9}, "more refused: n must be an integer from 1 to 16"),
+        ({"type": "more", "xfer": 1, "n": NAN}, "more refused: n must be an integer from 1 to 16"),
         ({"type": "roi-add", "frame": 0, "bbox": [0, INF, 0, 3]}, "roi-add refused: bbox row1"),
         ({"type": "roi-add", "frame": NAN, "bbox": [0, 4, 0, 3]}, "roi-add refused: frame must"),
         ({"type": "roi-add", "frame": 0, "bbox": [0, 65, 0, 3]}, "roi-add refused: bbox row1"),
@@ -1022,6 +1027,7 @@ def test_the_front_end_limits_come_from_python(widget: Annotator) -> None:
         "tools": list(TOOLS),
         "export_formats": list(EXPORT_FORMATS),
         "label_max": LABEL_MAX,
+        "pull_batch_max": segpaint.widgets._annotator.PULL_BATCH_MAX,
     }
     assert "limits" in widget.get_state()
     with pytest.raises(traitlets.TraitError, match="read-only"):
