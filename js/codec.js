@@ -331,3 +331,21 @@ export function encodeStroke(edit, chunkBytes) {
   }
   return out;
 }
+
+/**
+ * A "more" request asks for about this many ms of the pulled transfer, at the rate seen so far:
+ * one round trip per band only where a band takes that long anyway (a slow link); on loopback a
+ * few round trips for the whole frame. Each round trip is a kernel busy/idle pair, which
+ * JupyterLab answers by re-rendering its toolbar (layout included): 33 of them per 2048² x 2
+ * frame cost the page more than drawing it.
+ */
+export const PULL_BATCH_MS = 40;
+
+/**
+ * Bands to ask for next: PULL_BATCH_MS of the transfer at `bytesPerMs`, from 1 to `max`.
+ * @param {number} bytesPerMs @param {number} bandBytes @param {number} max
+ */
+export function pullBatch(bytesPerMs, bandBytes, max) {
+  const n = Math.floor((bytesPerMs * PULL_BATCH_MS) / Math.max(1, bandBytes));
+  return Math.max(1, Math.min(max, Number.isFinite(n) ? n : 1));
+}

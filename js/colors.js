@@ -376,3 +376,21 @@ export function percentileLimits(data, dtype, pLow = 1, pHigh = 99.8) {
   if (!(hi > lo)) hi = lo + 1;
   return [lo, hi];
 }
+
+/**
+ * Range of a channel for its contrast sliders, from a strided sample (cheap on frame changes).
+ * @param {ArrayLike<number>} data
+ * @returns {number[]}
+ */
+export function computeRange(data) {
+  let mn = Infinity;
+  let mx = -Infinity;
+  const step = Math.max(1, Math.floor(data.length / 262144));
+  for (let i = 0; i < data.length; i += step) {
+    const v = data[i];
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  if (!Number.isFinite(mn)) return [0, 1];
+  return mx > mn ? [mn, mx] : [mn, mn + 1];
+}

@@ -135,6 +135,18 @@ export class Display {
     this.updateStatus();
   }
 
+  /**
+   * Redraw after a change of channel display (contrast, gamma, colour, visibility) or of label
+   * colours, with the labels unchanged: from the samples the renderer gathered (see
+   * Renderer.redrawChannels), not from the frame.
+   */
+  redrawChannels() {
+    if (!this.state.labels && this.state.channelData.size === 0) return;
+    this.renderer.redrawChannels(); // the scribble layer is its own canvas: unchanged
+    this.markDrawn();
+    this.updateStatus();
+  }
+
   applyTransform() {
     const v = this.view;
     this.renderer.setView(v.scale, v.tx, v.ty);
@@ -170,7 +182,7 @@ export class Display {
       while (!res.done && now() - t0 < 8) res = gen.next();
       if (res.done) {
         this.recolorTimer = 0;
-        if (res.value) this.redraw();
+        if (res.value) this.redrawChannels();
       } else {
         this.recolorTimer = setTimeout(step, 0);
       }

@@ -4,7 +4,8 @@
 // full-resolution transfer) and the frame it assembled (channels, the label buffer). Every view
 // of the widget renders from this one copy, so two views put the same bytes on the wire as one.
 
-import { FrameAssembler, encodeStroke, writeLabelBox } from "./codec.js";
+import { FrameAssembler, encodeStroke, pullBatch, writeLabelBox } from "./codec.js";
+import { computeRange } from "./colors.js";
 import { now } from "./render.js";
 
 /** @typedef {import("./codec.js").Frame} Frame */
@@ -24,24 +25,6 @@ import { now } from "./render.js";
 export const ACK_WAIT_MS = 4000;
 /** A ping unanswered this long (ms) means the kernel is gone. */
 export const PING_WAIT_MS = 3000;
-/**
- * A "more" request asks for about this many ms of the pulled transfer, at the rate seen so far:
- * one round trip per band only where a band takes that long anyway (a slow link); on loopback a
- * few round trips for the whole frame. Each round trip is a kernel busy/idle pair, which
- * JupyterLab answers by re-rendering its toolbar (layout included): 33 of them per 2048² x 2
- * frame cost the page more than drawing it.
- */
-export const PULL_BATCH_MS = 40;
-
-/**
- * Bands to ask for next: PULL_BATCH_MS of the transfer at `bytesPerMs`, from 1 to `max`.
- * @param {number} bytesPerMs @param {number} bandBytes @param {number} max
- */
-export function pullBatch(bytesPerMs, bandBytes, max) {
-  const n = Math.floor((bytesPerMs * PULL_BATCH_MS) / Math.max(1, bandBytes));
-  return Math.max(1, Math.min(max, Number.isFinite(n) ? n : 1));
-}
-
 /**
  * The part of an anywidget model this module uses.
  * @typedef {object} WidgetModel
@@ -285,7 +268,7 @@ export class ModelState {
           break;
         }
         if (a.band(msg, buffers) && msg.xfer === this.pullXfer) {
-          // Pulled transfers come in small batches, sized to ~PULL_BATCH_MS at the rate seen, so
+          // Pulled transfers come in small batches, sized to ~PULL_BATCH_MS (codec.js) at the rate seen, so
           // a frame change never waits behind more than that.
           const pull = this.pull;
           const bytes = buffers[0]?.byteLength || 0;
@@ -388,24 +371,6 @@ export class ModelState {
     }
     for (const v of this.views.keys()) v.labels?.(msg.bbox, edited);
   }
-}
-
-/**
- * Range of a channel for its contrast sliders, from a strided sample (cheap on frame changes).
- * @param {ArrayLike<number>} data
- * @returns {number[]}
- */
-export function computeRange(data) {
-  let mn = Infinity;
-  let mx = -Infinity;
-  const step = Math.max(1, Math.floor(data.length / 262144));
-  for (let i = 0; i < data.length; i += step) {
-    const v = data[i];
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  if (!Number.isFinite(mn)) return [0, 1];
-  return mx > mn ? [mn, mx] : [mn, mn + 1];
 }
 
 /**
