@@ -227,9 +227,10 @@ export class LabelColors {
    * The same as `reset`, in bands of rows between which the caller may yield (a 4096² frame takes
    * a few hundred ms). Returns a generator; the colours switch over when it finishes.
    */
-  *resetInSteps(labels, width, height, rowsPerStep = 256) {
+  *resetInSteps(labels, width, height, rowsPerStep = 256, empty = false) {
     const pairs = new Set();
-    for (let r = 0; r < height; r += rowsPerStep) {
+    // A frame known to hold no label (its header's max_label is 0) has no neighbours to find.
+    for (let r = 0; r < (empty ? 0 : height); r += rowsPerStep) {
       collectPairs(labels, width, height, [r, Math.min(height, r + rowsPerStep), 0, width], pairs);
       yield r;
     }

@@ -4,7 +4,7 @@
 // full-resolution transfer) and the frame it assembled (channels, the label buffer). Every view
 // of the widget renders from this one copy, so two views put the same bytes on the wire as one.
 
-import { FrameAssembler, encodeStroke, pullBatch, writeLabelBox } from "./codec.js";
+import { FrameAssembler, encodeStroke, nextPullBatch, writeLabelBox } from "./codec.js";
 import { computeRange } from "./colors.js";
 import { now } from "./render.js";
 
@@ -67,8 +67,8 @@ export class ModelState {
     this.pendingAcks = new Map();
     /** @type {number | null} xfer of the full-resolution transfer being pulled band by band */
     this.pullXfer = null;
-    /** bands of the pulled transfer asked for and not yet received; its bytes and start time */
-    this.pull = { outstanding: 0, bytes: 0, since: 0 };
+    /** the pulled transfer's batch: bands not received yet, when the last one came, the gaps */
+    this.pull = { outstanding: 0, last: -1, gaps: 0, count: 0 };
     /** @type {number | null} */
     this.fullRequested = null;
     /** @type {ReturnType<typeof setTimeout> | 0} */
@@ -108,6 +108,7 @@ export class ModelState {
     this.model.off("comm:close", this.onCommClose);
     this.model.off("comm_live_update", this.onLiveChange);
     if (this.fullTimer) clearTimeout(this.fullTimer);
+    this.assembler.dispose();
     for (const t of this.watchTimers) clearTimeout(t);
     this.watchTimers.clear();
     this.views.clear();
@@ -253,7 +254,7 @@ export class ModelState {
         this.incomingPosition = typeof msg.position === "string" ? [msg.xfer, msg.position] : null;
         this.pullXfer = msg.pull ? msg.xfer : null;
         // A pull's header comes with `window` bands (1 when not said).
-        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, bytes: 0, since: now() };
+        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, last: now(), gaps: 0, count: 0 };
         this.counters.frameStart = now();
         break;
       case "band": {
@@ -268,16 +269,20 @@ export class ModelState {
           break;
         }
         if (a.band(msg, buffers) && msg.xfer === this.pullXfer) {
-          // Pulled transfers come in small batches, sized to ~PULL_BATCH_MS (codec.js) at the rate seen, so
-          // a frame change never waits behind more than that.
+          // Pulled transfers come in batches that take ~PULL_BATCH_MS (codec.js), so a frame
+          // change never waits behind more than about that.
           const pull = this.pull;
-          const bytes = buffers[0]?.byteLength || 0;
-          pull.bytes += bytes;
-          pull.outstanding--;
-          if (pull.outstanding <= 0) {
+          const t = now();
+          if (pull.last >= 0) {
+            pull.gaps += t - pull.last;
+            pull.count++;
+          }
+          pull.last = t;
+          if (--pull.outstanding <= 0) {
             const max = Number(this.model.get("limits")?.pull_batch_max) || 1;
-            const n = pullBatch(pull.bytes / Math.max(1, now() - pull.since), bytes, max);
-            pull.outstanding = n;
+            const n = nextPullBatch(pull.count ? pull.gaps / pull.count : null, max);
+            // The first band of the next batch comes a round trip later: not a gap.
+            this.pull = { outstanding: n, last: -1, gaps: 0, count: 0 };
             this.send(n === 1 ? { type: "more", xfer: msg.xfer } : { type: "more", xfer: msg.xfer, n });
           }
         }

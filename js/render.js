@@ -149,10 +149,10 @@ export class Renderer {
    * Recompute neighbour-aware label colours for the whole frame, in steps (a generator the caller
    * drives between tasks); returns true on change.
    */
-  *recolorSteps() {
+  *recolorSteps(empty = false) {
     if (!this.labels) return false;
     const before = this.colors.assigned;
-    yield* this.colors.resetInSteps(this.labels, this.width, this.height);
+    yield* this.colors.resetInSteps(this.labels, this.width, this.height, 256, empty);
     for (const [l, i] of this.colors.assigned) if (before.get(l) !== i) return true;
     return false;
   }

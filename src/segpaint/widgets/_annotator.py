@@ -114,10 +114,10 @@ PULL_BYTES = 512 * 1024
 PULL_WINDOW = 1
 """Bands of such a transfer in flight at once: a frame change never waits behind more."""
 PULL_BATCH_MAX = 16
-"""Most bands one "more" request may ask for. The browser sizes its requests to ~40 ms of the
-transfer rate it sees: on loopback one request brings several bands, so a 2048² x 2 pull costs
-a few kernel round trips (each one busy/idle pair that JupyterLab re-renders its toolbar for),
-not 33; over a slow link it asks for one band at a time as before."""
+"""Most bands one "more" request may ask for. The browser doubles its batch while a batch comes
+within ~40 ms and halves it when one takes over twice that (``nextPullBatch`` in codec.js): on
+loopback a 2048² x 2 pull then costs a handful of kernel round trips (each a busy/idle pair that
+JupyterLab re-renders its toolbar for), not 33; over a slow link it stays at one band a time."""
 _LIMITS: dict[str, Any] = {
     "chunk_bytes": CHUNK_BYTES,
     "brush_size": [BRUSH_SIZE_MIN, BRUSH_SIZE_MAX],
