@@ -389,12 +389,14 @@ export const PULL_BATCH_MS = 40;
 
 /**
  * Bands to ask for next, from the time between bands arriving back to back in the last batch
- * (`gapMs`; null when it had one band): PULL_BATCH_MS of them, at least 2 (so the next batch
- * measures again) and at most `max` (the `limits` trait; 1 for a kernel that takes one per request).
- * @param {number | null} gapMs @param {number} max
+ * (`gapMs`; null when it had one band): PULL_BATCH_MS of them, at most `max` (the `limits`
+ * trait; 1 for a kernel that takes one per request) and at most 2^`asked` after `asked`
+ * requests, so a pull that a frame change cuts short (scrubbing) never had more than a band or
+ * two on its way, and a pull left alone grows to full batches after a few requests.
+ * @param {number | null} gapMs @param {number} max @param {number} asked
  */
-export function nextPullBatch(gapMs, max) {
-  const low = Math.min(2, max);
-  if (gapMs === null) return low;
-  return Math.max(low, Math.min(max, Math.floor(PULL_BATCH_MS / Math.max(gapMs, 0.5))));
+export function nextPullBatch(gapMs, max, asked) {
+  const cap = Math.max(1, Math.min(max, 2 ** asked));
+  const n = gapMs === null ? 2 : Math.floor(PULL_BATCH_MS / Math.max(gapMs, 0.5));
+  return Math.max(Math.min(2, cap), Math.min(cap, n));
 }

@@ -68,7 +68,7 @@ export class ModelState {
     /** @type {number | null} xfer of the full-resolution transfer being pulled band by band */
     this.pullXfer = null;
     /** the pulled transfer's batch: bands not received yet, when the last one came, the gaps */
-    this.pull = { outstanding: 0, last: -1, gaps: 0, count: 0 };
+    this.pull = { outstanding: 0, last: -1, gaps: 0, count: 0, asked: 0 };
     /** @type {number | null} */
     this.fullRequested = null;
     /** @type {ReturnType<typeof setTimeout> | 0} */
@@ -254,7 +254,7 @@ export class ModelState {
         this.incomingPosition = typeof msg.position === "string" ? [msg.xfer, msg.position] : null;
         this.pullXfer = msg.pull ? msg.xfer : null;
         // A pull's header comes with `window` bands (1 when not said).
-        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, last: now(), gaps: 0, count: 0 };
+        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, last: now(), gaps: 0, count: 0, asked: 0 };
         this.counters.frameStart = now();
         break;
       case "band": {
@@ -280,9 +280,9 @@ export class ModelState {
           pull.last = t;
           if (--pull.outstanding <= 0) {
             const max = Number(this.model.get("limits")?.pull_batch_max) || 1;
-            const n = nextPullBatch(pull.count ? pull.gaps / pull.count : null, max);
+            const n = nextPullBatch(pull.count ? pull.gaps / pull.count : null, max, pull.asked);
             // The first band of the next batch comes a round trip later: not a gap.
-            this.pull = { outstanding: n, last: -1, gaps: 0, count: 0 };
+            this.pull = { outstanding: n, last: -1, gaps: 0, count: 0, asked: pull.asked + 1 };
             this.send(n === 1 ? { type: "more", xfer: msg.xfer } : { type: "more", xfer: msg.xfer, n });
           }
         }

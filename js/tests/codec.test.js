@@ -138,11 +138,12 @@ describe("label buffers and pulls between frames", () => {
     asm.dispose();
   });
 
-  it("asks for as many pulled bands as come back to back in PULL_BATCH_MS", () => {
-    expect(nextPullBatch(null, 16)).toBe(2); // one band, no gap seen: two, to measure one
-    expect(nextPullBatch(PULL_BATCH_MS / 8, 16)).toBe(8);
-    expect(nextPullBatch(0, 16)).toBe(16);
-    expect(nextPullBatch(PULL_BATCH_MS * 3, 16)).toBe(2); // a slow link: two in flight, as before
-    expect(nextPullBatch(1, 1)).toBe(1); // a kernel that sends one band per request
+  it("asks for as many pulled bands as come back to back in PULL_BATCH_MS, growing from one", () => {
+    // The first requests of a pull stay small, whatever the rate: 1, 2, 4, 8, then the rate's.
+    expect([0, 1, 2, 3, 4, 5].map((asked) => nextPullBatch(0, 16, asked))).toEqual([1, 2, 4, 8, 16, 16]);
+    expect(nextPullBatch(null, 16, 5)).toBe(2); // one band, no gap seen: two, to measure one
+    expect(nextPullBatch(PULL_BATCH_MS / 8, 16, 5)).toBe(8);
+    expect(nextPullBatch(PULL_BATCH_MS * 3, 16, 5)).toBe(2); // a slow link: two in flight, as before
+    expect(nextPullBatch(1, 1, 5)).toBe(1); // a kernel that sends one band per request
   });
 });

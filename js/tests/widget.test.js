@@ -467,11 +467,14 @@ describe("Annotator front-end", () => {
     lowres(0);
     header(50, 0);
     row(50, 0);
-    // The header's band came right behind it (jsdom: no gap at all): the next request asks for
-    // the most bands allowed.
-    expect(more()).toEqual([{ type: "more", xfer: 50, n: 16 }]);
-    for (let r = 1; r < H; r++) row(50, r);
-    expect(more()).toHaveLength(1); // 9 of those 16 still due: no new request
+    // Bands come without a gap (jsdom): each request asks for twice as many as the last.
+    expect(more()).toEqual([{ type: "more", xfer: 50 }]);
+    row(50, 1);
+    expect(more().map((m) => m.n)).toEqual([undefined, 2]);
+    for (let r = 2; r < 4; r++) row(50, r);
+    expect(more().map((m) => m.n)).toEqual([undefined, 2, 4]);
+    for (let r = 4; r < H; r++) row(50, r);
+    expect(more().map((m) => m.n)).toEqual([undefined, 2, 4, 8]);
     model.deliver({ type: "frame-end", xfer: 50 });
     expect(root.getAttribute("data-full-frame")).toBe("0");
     const lossless = dbg.renderedPixel(5, 5);
@@ -480,11 +483,12 @@ describe("Annotator front-end", () => {
     lowres(1);
     header(51, 1);
     row(51, 0);
-    expect(more()).toHaveLength(2);
+    expect(more()).toHaveLength(5); // a new pull starts small again
+    expect(more()[4]).toEqual({ type: "more", xfer: 51 });
     model.set("frame", 2);
     for (let r = 1; r < H; r++) row(51, r); // late bands: dropped, no request
     model.deliver({ type: "frame-end", xfer: 51 });
-    expect(more()).toHaveLength(2);
+    expect(more()).toHaveLength(5);
     // Nothing of the stale pull was installed: frame 1's preview is still what is shown.
     expect(root.getAttribute("data-frame")).toBe("1");
     expect(root.getAttribute("data-full-frame")).toBe("");
