@@ -714,6 +714,39 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
         np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])
 
 
+def test_frames_nobody_labelled_reuse_their_label_bands_and_a_painted_frame_sends_its_paint(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The session hands out one read-only array of zeros for every unlabelled frame: its
+    # run-length encoding is computed once, not at every frame change.
+    encoded: list[tuple[int, ...]] = []
+    real = segpaint.widgets._annotator.label_bands
+
+    def counted(labels: np.ndarray, **kwargs: Any) -> Any:
+        encoded.append(labels.shape)
+        return real(labels, **kwargs)
+
+    monkeypatch.setattr(segpaint.widgets._annotator, "label_bands", counted)
+    sent = capture(widget, monkeypatch)
+    for frame in (1, 2, 0, 1):
+        sent.clear()
+        widget.frame = frame
+        got = decode_frame(sent)
+        assert got["header"]["frame"] == frame
+        assert not got["labels"].any()
+    assert encoded == []  # encoded once, for the first frame the widget sent when it was made
+    # Painted: that frame's labels are its own (writable) array now, encoded as they are.
+    session.paint("cells", 2, [(3, 4)], 2, 9)
+    sent.clear()
+    widget.frame = 2
+    got = decode_frame(sent)
+    np.testing.assert_array_equal(got["labels"], session.labels("cells", 2))
+    assert got["labels"][3, 4] == 9
+    sent.clear()
+    widget.frame = 0  # still unlabelled: the cached zeros again
+    assert not decode_frame(sent)["labels"].any()
+
+
 def test_a_frame_change_sends_the_frames_scribbles_after_it_and_nothing_when_unmarked(
     session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
