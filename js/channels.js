@@ -268,7 +268,7 @@ export class ChannelPanel {
       changed = true;
       this.d.controls?.syncSwatch();
     }
-    if (changed) this.d.redraw();
+    if (changed) this.d.redrawChannels();
   }
 
   /** The renderer's channel list for the data the model holds. */

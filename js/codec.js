@@ -46,6 +46,8 @@ export function dequantize(sample, quant) {
  * @property {Uint32Array | null} labels
  * @property {number} maxLabel
  * @property {number} labelsFilled
+ * @property {boolean} [labelsNonzero] a band of this transfer wrote a non-zero label (or raw
+ *   labels, not looked at); false: the frame holds no label at all
  * @property {boolean} [labelsZeroed] `labels` held zeros when the transfer began (a fresh
  *   buffer), so runs of 0 need not be written; false for a reused buffer
  */
@@ -158,6 +160,12 @@ export function decodeRuns(labels, start, values, lengths, zeroed = false) {
 
 /** Retired channel arrays kept for reuse (two channels, preview and full resolution). */
 export const SPARE_ARRAYS = 4;
+/**
+ * Elements of a retired label buffer zeroed per task in the background (4 MB: about a
+ * millisecond), so the next frame decodes into zeros and skips its runs of 0 instead of filling
+ * 16 MB (2048²) or 64 MB (4096²) while the user waits for it.
+ */
+export const ZERO_STEP = 1 << 20;
 
 /** Reassembles a frame sent as a header, row bands per array, and an end marker. */
 export class FrameAssembler {
@@ -177,19 +185,53 @@ export class FrameAssembler {
      * @type {Uint32Array | null}
      */
     this.spareLabels = null;
+    /** elements of `spareLabels` from 0 known to be zero (zeroed between tasks) */
+    this.spareZeroed = 0;
+    /** @type {ReturnType<typeof setTimeout> | 0} */
+    this.zeroTimer = 0;
   }
 
   /** Hand back a label buffer nobody shows or paints any more. @param {Uint32Array} labels */
   retireLabels(labels) {
-    if (this.pending?.labels !== labels) this.spareLabels = labels;
+    if (this.pending?.labels === labels) return;
+    this.spareLabels = labels;
+    this.spareZeroed = 0;
+    this.zeroSoon();
   }
 
-  /** A label buffer of `n` elements: the spare one when it fits, else a fresh (zeroed) one. @param {number} n */
+  /** Zero the spare label buffer, ZERO_STEP elements per task, while nothing else runs. */
+  zeroSoon() {
+    if (this.zeroTimer || typeof setTimeout !== "function") return;
+    this.zeroTimer = setTimeout(() => {
+      this.zeroTimer = 0;
+      const spare = this.spareLabels;
+      if (!spare || this.spareZeroed >= spare.length) return;
+      const end = Math.min(spare.length, this.spareZeroed + ZERO_STEP);
+      spare.fill(0, this.spareZeroed, end);
+      this.spareZeroed = end;
+      if (end < spare.length) this.zeroSoon();
+    }, 0);
+  }
+
+  /** Stop zeroing in the background (the widget goes). */
+  dispose() {
+    if (this.zeroTimer) clearTimeout(this.zeroTimer);
+    this.zeroTimer = 0;
+    this.spareLabels = null;
+    this.spare = [];
+  }
+
+  /**
+   * A label buffer of `n` zeros: the spare one when it fits (what the background has not zeroed
+   * yet is zeroed now), else a fresh one.
+   * @param {number} n
+   */
   takeLabels(n) {
     const spare = this.spareLabels;
     if (spare && spare.length === n) {
       this.spareLabels = null;
-      return { labels: spare, zeroed: false };
+      if (this.spareZeroed < n) spare.fill(0, this.spareZeroed);
+      return { labels: spare, zeroed: true };
     }
     return { labels: new Uint32Array(n), zeroed: true };
   }
@@ -207,13 +249,19 @@ export class FrameAssembler {
     return i >= 0 ? this.spare.splice(i, 1)[0] : new ctor(n);
   }
 
+  /** Drop the pending transfer (its later bands and end marker are then ignored). */
+  abandon() {
+    // An abandoned transfer's arrays were never shown: reuse them.
+    if (this.pending) for (const ch of this.pending.channels.values()) this.retire(ch.data);
+    const labels = this.pending?.labels;
+    this.pending = null;
+    if (labels) this.retireLabels(labels);
+  }
+
   /** Start a transfer from a "frame" header; returns the pending transfer. */
   begin(header) {
     const { height, width } = header;
-    // An abandoned transfer's arrays were never shown: reuse them.
-    if (this.pending) for (const ch of this.pending.channels.values()) this.retire(ch.data);
-    if (this.pending?.labels) this.spareLabels = this.pending.labels;
-    this.pending = null;
+    this.abandon();
     // Channels may come decimated by the preview step (matched to the zoom); labels never.
     const previewStep = header.preview_step || 1;
     const chanHeight = Math.ceil(height / previewStep);
@@ -247,6 +295,7 @@ export class FrameAssembler {
       labelsZeroed: fresh ? fresh.zeroed : false,
       maxLabel: header.max_label || 0,
       labelsFilled: 0,
+      labelsNonzero: false,
     };
     return this.pending;
   }
@@ -264,7 +313,9 @@ export class FrameAssembler {
         // RLE bands carry their start element (runs need not end on a row boundary).
         // A fresh buffer holds zeros: runs of 0 are skipped; a reused one gets every run written.
         decodeRuns(p.labels, msg.start, values, lengths, Boolean(p.labelsZeroed));
+        if (!p.labelsNonzero) for (let i = 0; i < values.length && !p.labelsNonzero; i++) p.labelsNonzero = values[i] !== 0;
       } else {
+        p.labelsNonzero = true;
         writeLabelBox(p.labels, p.width, [msg.row0, msg.row1, 0, p.width], msg.dtype, buffers[0]);
       }
     } else {
@@ -325,4 +376,27 @@ export function encodeStroke(edit, chunkBytes) {
     }
   }
   return out;
+}
+
+/**
+ * A "more" request asks for as many bands as arrive in about this long (ms), back to back: what
+ * a frame change may wait behind. The round trip of a request is not counted (nothing queues
+ * behind it), so on loopback, where it is most of what a band costs, a 2048² x 2 pull takes a
+ * handful of requests, not 33. Each request is a kernel busy/idle pair, which JupyterLab answers
+ * by re-rendering its toolbar (layout included): 33 of them cost the page more than the frame.
+ */
+export const PULL_BATCH_MS = 40;
+
+/**
+ * Bands to ask for next, from the time between bands arriving back to back in the last batch
+ * (`gapMs`; null when it had one band): PULL_BATCH_MS of them, at most `max` (the `limits`
+ * trait; 1 for a kernel that takes one per request) and at most 2^`asked` after `asked`
+ * requests, so a pull that a frame change cuts short (scrubbing) never had more than a band or
+ * two on its way, and a pull left alone grows to full batches after a few requests.
+ * @param {number | null} gapMs @param {number} max @param {number} asked
+ */
+export function nextPullBatch(gapMs, max, asked) {
+  const cap = Math.max(1, Math.min(max, 2 ** asked));
+  const n = gapMs === null ? 2 : Math.floor(PULL_BATCH_MS / Math.max(gapMs, 0.5));
+  return Math.max(Math.min(2, cap), Math.min(cap, n));
 }

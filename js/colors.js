@@ -227,9 +227,10 @@ export class LabelColors {
    * The same as `reset`, in bands of rows between which the caller may yield (a 4096² frame takes
    * a few hundred ms). Returns a generator; the colours switch over when it finishes.
    */
-  *resetInSteps(labels, width, height, rowsPerStep = 256) {
+  *resetInSteps(labels, width, height, rowsPerStep = 256, empty = false) {
     const pairs = new Set();
-    for (let r = 0; r < height; r += rowsPerStep) {
+    // A frame known to hold no label (its header's max_label is 0) has no neighbours to find.
+    for (let r = 0; r < (empty ? 0 : height); r += rowsPerStep) {
       collectPairs(labels, width, height, [r, Math.min(height, r + rowsPerStep), 0, width], pairs);
       yield r;
     }
@@ -375,4 +376,22 @@ export function percentileLimits(data, dtype, pLow = 1, pHigh = 99.8) {
   let hi = at(pHigh);
   if (!(hi > lo)) hi = lo + 1;
   return [lo, hi];
+}
+
+/**
+ * Range of a channel for its contrast sliders, from a strided sample (cheap on frame changes).
+ * @param {ArrayLike<number>} data
+ * @returns {number[]}
+ */
+export function computeRange(data) {
+  let mn = Infinity;
+  let mx = -Infinity;
+  const step = Math.max(1, Math.floor(data.length / 262144));
+  for (let i = 0; i < data.length; i += step) {
+    const v = data[i];
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  if (!Number.isFinite(mn)) return [0, 1];
+  return mx > mn ? [mn, mx] : [mn, mn + 1];
 }

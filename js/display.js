@@ -135,6 +135,18 @@ export class Display {
     this.updateStatus();
   }
 
+  /**
+   * Redraw after a change of channel display (contrast, gamma, colour, visibility) or of label
+   * colours, with the labels unchanged: from the samples the renderer gathered (see
+   * Renderer.redrawChannels), not from the frame.
+   */
+  redrawChannels() {
+    if (!this.state.labels && this.state.channelData.size === 0) return;
+    this.renderer.redrawChannels(); // the scribble layer is its own canvas: unchanged
+    this.markDrawn();
+    this.updateStatus();
+  }
+
   applyTransform() {
     const v = this.view;
     this.renderer.setView(v.scale, v.tx, v.ty);
@@ -161,16 +173,16 @@ export class Display {
    * Label colours that keep neighbours apart are recomputed after a frame is shown, in steps, so
    * they never delay the frame itself.
    */
-  recolor() {
+  recolor(empty = false) {
     if (this.recolorTimer) clearTimeout(this.recolorTimer);
-    const gen = this.renderer.recolorSteps();
+    const gen = this.renderer.recolorSteps(empty);
     const step = () => {
       const t0 = now();
       let res = gen.next();
       while (!res.done && now() - t0 < 8) res = gen.next();
       if (res.done) {
         this.recolorTimer = 0;
-        if (res.value) this.redraw();
+        if (res.value) this.redrawChannels();
       } else {
         this.recolorTimer = setTimeout(step, 0);
       }
@@ -275,7 +287,8 @@ export class Display {
     const { state, renderer, ui } = this;
     const sizeChanged = p.height !== renderer.height || p.width !== renderer.width;
     renderer.setImageSize(p.height, p.width);
-    if (p.labels || renderer.labels !== state.labels) {
+    const newLabels = Boolean(p.labels) || renderer.labels !== state.labels;
+    if (newLabels) {
       this.editor.abandon(); // a new label buffer: a stroke on the old one cannot continue
       renderer.setLabels(state.labels);
     }
@@ -299,8 +312,12 @@ export class Display {
       ui.root.setAttribute("data-full-frame", "");
       state.requestFull(this.wantedPreviewStep() < state.previewStep ? 0 : 150);
     }
-    if (p.labels) this.recolor();
-    this.labelList?.dirty();
+    // A frame whose runs were all 0 needs no scan of its pixels: no neighbours to colour apart,
+    // and a list that already says "no labels" stays right. Channels alone (the lossless pull)
+    // leave the labels, and so the list, as they were.
+    const empty = Boolean(p.labels) && !p.labelsNonzero;
+    if (p.labels) this.recolor(empty);
+    if (newLabels && !(empty && this.labelList?.stats.size === 0)) this.labelList?.dirty();
     if (!this.ready) {
       this.ready = true;
       ui.root.setAttribute("data-ready", "1");

@@ -4,7 +4,8 @@
 // full-resolution transfer) and the frame it assembled (channels, the label buffer). Every view
 // of the widget renders from this one copy, so two views put the same bytes on the wire as one.
 
-import { FrameAssembler, encodeStroke, writeLabelBox } from "./codec.js";
+import { FrameAssembler, encodeStroke, nextPullBatch, writeLabelBox } from "./codec.js";
+import { computeRange } from "./colors.js";
 import { now } from "./render.js";
 
 /** @typedef {import("./codec.js").Frame} Frame */
@@ -24,7 +25,6 @@ import { now } from "./render.js";
 export const ACK_WAIT_MS = 4000;
 /** A ping unanswered this long (ms) means the kernel is gone. */
 export const PING_WAIT_MS = 3000;
-
 /**
  * The part of an anywidget model this module uses.
  * @typedef {object} WidgetModel
@@ -67,6 +67,8 @@ export class ModelState {
     this.pendingAcks = new Map();
     /** @type {number | null} xfer of the full-resolution transfer being pulled band by band */
     this.pullXfer = null;
+    /** the pulled transfer's batch: bands not received yet, when the last one came, the gaps */
+    this.pull = { outstanding: 0, last: -1, gaps: 0, count: 0, asked: 0 };
     /** @type {number | null} */
     this.fullRequested = null;
     /** @type {ReturnType<typeof setTimeout> | 0} */
@@ -106,6 +108,7 @@ export class ModelState {
     this.model.off("comm:close", this.onCommClose);
     this.model.off("comm_live_update", this.onLiveChange);
     if (this.fullTimer) clearTimeout(this.fullTimer);
+    this.assembler.dispose();
     for (const t of this.watchTimers) clearTimeout(t);
     this.watchTimers.clear();
     this.views.clear();
@@ -250,16 +253,41 @@ export class ModelState {
         a.begin(msg);
         this.incomingPosition = typeof msg.position === "string" ? [msg.xfer, msg.position] : null;
         this.pullXfer = msg.pull ? msg.xfer : null;
+        // A pull's header comes with `window` bands (1 when not said).
+        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, last: now(), gaps: 0, count: 0, asked: 0 };
         this.counters.frameStart = now();
         break;
-      case "band":
+      case "band": {
         // Bands of an older transfer (another frame, a superseded pull) are dropped here.
+        const pending = a.pending;
+        if (msg.xfer === this.pullXfer && pending && pending.xfer === msg.xfer && pending.frame !== this.model.get("frame")) {
+          // The user moved on: the pulled frame is stale. Drop it whole (its late bands and end
+          // marker are ignored, nothing half-copied is ever installed) and ask for no more.
+          a.abandon();
+          this.pullXfer = null;
+          this.fullRequested = null;
+          break;
+        }
         if (a.band(msg, buffers) && msg.xfer === this.pullXfer) {
-          // Pulled transfers come one band per request, so a frame change never waits behind them.
-          if (a.pending?.frame === this.model.get("frame")) this.send({ type: "more", xfer: msg.xfer });
-          else this.pullXfer = null;
+          // Pulled transfers come in batches that take ~PULL_BATCH_MS (codec.js), so a frame
+          // change never waits behind more than about that.
+          const pull = this.pull;
+          const t = now();
+          if (pull.last >= 0) {
+            pull.gaps += t - pull.last;
+            pull.count++;
+          }
+          pull.last = t;
+          if (--pull.outstanding <= 0) {
+            const max = Number(this.model.get("limits")?.pull_batch_max) || 1;
+            const n = nextPullBatch(pull.count ? pull.gaps / pull.count : null, max, pull.asked);
+            // The first band of the next batch comes a round trip later: not a gap.
+            this.pull = { outstanding: n, last: -1, gaps: 0, count: 0, asked: pull.asked + 1 };
+            this.send(n === 1 ? { type: "more", xfer: msg.xfer } : { type: "more", xfer: msg.xfer, n });
+          }
         }
         break;
+      }
       case "frame-end": {
         const p = a.end(msg);
         if (p && p.xfer === this.pullXfer) this.pullXfer = null;
@@ -348,24 +376,6 @@ export class ModelState {
     }
     for (const v of this.views.keys()) v.labels?.(msg.bbox, edited);
   }
-}
-
-/**
- * Range of a channel for its contrast sliders, from a strided sample (cheap on frame changes).
- * @param {ArrayLike<number>} data
- * @returns {number[]}
- */
-export function computeRange(data) {
-  let mn = Infinity;
-  let mx = -Infinity;
-  const step = Math.max(1, Math.floor(data.length / 262144));
-  for (let i = 0; i < data.length; i += step) {
-    const v = data[i];
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  if (!Number.isFinite(mn)) return [0, 1];
-  return mx > mn ? [mn, mx] : [mn, mn + 1];
 }
 
 /**

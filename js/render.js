@@ -6,67 +6,8 @@
 // Channels go through per-channel LUTs (contrast, gamma, colour) and add up; labels are blended on
 // top with the opacity, optionally as contours or for the selected label only.
 
-import { buildLut, intensity, LabelColors, pack10 } from "./colors.js";
-
-const ALPHA = 0xff000000;
-const BACKGROUND = 0xff1a1a1a; // outside the image (little-endian RGBA: #1a1a1a)
-// Bits 8-9 of each 10-bit lane: set when a lane sum went above 255 and must saturate.
-const OVER = 0x300c0300;
-
-function clampLanes(v) {
-  let r = v & 1023;
-  let g = (v >>> 10) & 1023;
-  let b = (v >>> 20) & 1023;
-  if (r > 255) r = 255;
-  if (g > 255) g = 255;
-  if (b > 255) b = 255;
-  return (ALPHA | (b << 16) | (g << 8) | r) >>> 0;
-}
-
-/** Packed 10-bit lanes -> opaque RGBA (lanes known to be <= 255). */
-function lanesRgba(v) {
-  return (ALPHA | ((v >>> 4) & 0xff0000) | ((v >>> 2) & 0xff00) | (v & 0xff)) >>> 0;
-}
-
-/** Packed lanes of one channel value (LUT for integers, computed for floats). */
-function channelLanes(ch, value) {
-  if (ch.lut) return ch.lut[value];
-  const t = intensity(value, ch.lo, ch.hi, ch.gamma);
-  const [cr, cg, cb] = ch.rgb;
-  return pack10((t * cr + 127) / 255 | 0, (t * cg + 127) / 255 | 0, (t * cb + 127) / 255 | 0);
-}
-
-// Channel composite of a screen row segment: `idx[k]` is the image pixel index of screen pixel
-// x0 + k (or -1 outside). Separate loops per case keep each call site monomorphic.
-function rowOne(out, o, idx, n, d0, l0) {
-  for (let k = 0; k < n; k++) {
-    const i = idx[k];
-    out[o + k] = i < 0 ? BACKGROUND : lanesRgba(l0[d0[i]]);
-  }
-}
-function rowTwo(out, o, idx, n, d0, l0, d1, l1) {
-  for (let k = 0; k < n; k++) {
-    const i = idx[k];
-    if (i < 0) {
-      out[o + k] = BACKGROUND;
-      continue;
-    }
-    const v = l0[d0[i]] + l1[d1[i]];
-    out[o + k] = (v & OVER) === 0 ? lanesRgba(v) : clampLanes(v);
-  }
-}
-function rowMany(out, o, idx, n, chans) {
-  for (let k = 0; k < n; k++) {
-    const i = idx[k];
-    if (i < 0) {
-      out[o + k] = BACKGROUND;
-      continue;
-    }
-    let v = 0;
-    for (let c = 0; c < chans.length; c++) v += channelLanes(chans[c], chans[c].data[i]);
-    out[o + k] = clampLanes(v);
-  }
-}
+import { buildLut, LabelColors } from "./colors.js";
+import { ALPHA, channelLanes, clampLanes, composeDirect, gatherRect, shadeRect } from "./shade.js";
 
 export class Renderer {
   /** @param {HTMLCanvasElement|null} canvas the viewport canvas (null in tests without a 2D context) */
@@ -98,6 +39,9 @@ export class Renderer {
     this.draws = 0;
     this.lastDrawMs = 0;
     this._idx = null;
+    /** @type {any} samples and labels per screen pixel (see _dropGathered) */
+    this.gathered = null;
+    this._dropGathered();
   }
 
   /** Size the viewport (CSS pixels). */
@@ -155,6 +99,7 @@ export class Renderer {
   }
 
   _chanMapping() {
+    this._dropGathered();
     if (!this.colIdx) return;
     const step = this.previewStep;
     this.colIdxC = new Int32Array(this.colIdx.length);
@@ -197,16 +142,17 @@ export class Renderer {
   /** Install a frame's label buffer (colours keep their assignment until `recolorSteps` runs). */
   setLabels(labels) {
     this.labels = labels;
+    this._dropGathered();
   }
 
   /**
    * Recompute neighbour-aware label colours for the whole frame, in steps (a generator the caller
    * drives between tasks); returns true on change.
    */
-  *recolorSteps() {
+  *recolorSteps(empty = false) {
     if (!this.labels) return false;
     const before = this.colors.assigned;
-    yield* this.colors.resetInSteps(this.labels, this.width, this.height);
+    yield* this.colors.resetInSteps(this.labels, this.width, this.height, 256, empty);
     for (const [l, i] of this.colors.assigned) if (before.get(l) !== i) return true;
     return false;
   }
@@ -222,78 +168,49 @@ export class Renderer {
     return x1 > x0 && y1 > y0 ? [y0, y1, x0, x1] : null;
   }
 
-  /** Compute a screen rectangle into `out`. */
+  /**
+   * Per-screen-pixel copies of what the viewport shows (`gather`): each visible channel's sample
+   * and the label blended there (0: none, contours already applied). A contrast, gamma or colour
+   * change then maps these through the new LUTs (`redrawChannels`), reading the viewport's few
+   * hundred thousand samples in order instead of looking them up again in a 4096² frame.
+   * Every drawing path (full redraw, dirty box) gathers what it draws, so they stay in step
+   * with the screen; anything that moves the mapping or replaces the data drops them.
+   */
+  _dropGathered() {
+    // The arrays stay allocated (a frame change must not allocate megabytes): only marked stale.
+    if (!this.gathered) this.gathered = { full: false, contour: false, arrays: new Map(), valid: new Set(), labels: null };
+    this.gathered.full = false;
+    this.gathered.valid.clear();
+  }
+
+  /** The gathered-sample array of a channel (its dtype, one element per screen pixel). */
+  _gatherArray(ch) {
+    const n = this.viewWidth * this.viewHeight;
+    const have = this.gathered.arrays.get(ch.index);
+    if (have && have.constructor === ch.data.constructor && have.length === n) return have;
+    const arr = new ch.data.constructor(n);
+    this.gathered.arrays.set(ch.index, arr);
+    return arr;
+  }
+
+  /**
+   * Compute a screen rectangle into `out`. A full redraw looks every sample up in one pass; a box
+   * (a brush step, a patch) also keeps the gathered samples in step when they are whole.
+   */
   compose(rect) {
     if (!this.out || !this.rowIdx || !this.colIdx || !this._idx || !this._idxC || !this.colIdxC) return;
-    const [y0, y1, x0, x1] = rect;
-    const { out, width, height, labels, colIdx, rowIdx, viewWidth } = this;
-    const n = x1 - x0;
-    const idx = this._idx;
-    const step = this.previewStep;
-    const idxC = step === 1 ? idx : this._idxC;
-    const colIdxC = this.colIdxC;
-    const chanWidth = this.chanWidth;
     const vis = this.channels.filter((c) => c.visible && c.data);
-    const intLuts = vis.every((c) => c.lut);
-    const a = Math.round(Math.min(Math.max(this.opacity, 0), 1) * 256);
-    const na = 256 - a;
-    const contour = this.contour;
-    const only = this.selectedOnly ? this.selected >>> 0 : -1;
-    for (let y = y0; y < y1; y++) {
-      const o = y * viewWidth + x0;
-      const r = rowIdx[y];
-      if (r < 0) {
-        out.fill(BACKGROUND, o, o + n);
-        continue;
-      }
-      const rowBase = r * width;
-      for (let k = 0; k < n; k++) {
-        const c = colIdx[x0 + k];
-        idx[k] = c < 0 ? -1 : rowBase + c;
-      }
-      if (step !== 1) {
-        const rowBaseC = Math.floor(r / step) * chanWidth;
-        for (let k = 0; k < n; k++) {
-          const c = colIdxC[x0 + k];
-          idxC[k] = c < 0 ? -1 : rowBaseC + c;
-        }
-      }
-      if (vis.length === 0) {
-        for (let k = 0; k < n; k++) out[o + k] = idx[k] < 0 ? BACKGROUND : ALPHA;
-      } else if (vis.length === 1 && intLuts) rowOne(out, o, idxC, n, vis[0].data, vis[0].lut);
-      else if (vis.length === 2 && intLuts) rowTwo(out, o, idxC, n, vis[0].data, vis[0].lut, vis[1].data, vis[1].lut);
-      else rowMany(out, o, idxC, n, vis);
-      if (!labels || a === 0) continue;
-      let lastLabel = -1;
-      let lr = 0;
-      let lg = 0;
-      let lb = 0;
-      for (let k = 0; k < n; k++) {
-        const i = idx[k];
-        if (i < 0) continue;
-        const L = labels[i];
-        if (L === 0 || (only >= 0 && L !== only)) continue;
-        if (contour) {
-          const c = i - rowBase;
-          const edge =
-            c === 0 || c === width - 1 || r === 0 || r === height - 1 ||
-            labels[i - 1] !== L || labels[i + 1] !== L || labels[i - width] !== L || labels[i + width] !== L;
-          if (!edge) continue;
-        }
-        if (L !== lastLabel) {
-          const rgb = this.colors.rgb(L);
-          lr = rgb[0] * a;
-          lg = rgb[1] * a;
-          lb = rgb[2] * a;
-          lastLabel = L;
-        }
-        const b = out[o + k];
-        const rr = ((b & 0xff) * na + lr) >>> 8;
-        const gg = (((b >>> 8) & 0xff) * na + lg) >>> 8;
-        const bb = (((b >>> 16) & 0xff) * na + lb) >>> 8;
-        out[o + k] = (ALPHA | (bb << 16) | (gg << 8) | rr) >>> 0;
-      }
+    const g = this.gathered;
+    const full = rect[0] === 0 && rect[1] === this.viewHeight && rect[2] === 0 && rect[3] === this.viewWidth;
+    if (full || !g.full || g.contour !== this.contour) {
+      g.full = false; // gathered again by the next redrawChannels
+      composeDirect(this, rect, vis);
+      return;
     }
+    // The box's hidden channels are not gathered: their samples go stale there.
+    for (const idx of [...g.valid]) if (!vis.some((c) => c.index === idx)) g.valid.delete(idx);
+    gatherRect(this, rect, vis);
+    shadeRect(this, rect, vis);
   }
 
   flush(rect) {
@@ -317,6 +234,30 @@ export class Renderer {
     const t0 = now();
     const rect = [0, this.viewHeight, 0, this.viewWidth];
     this.compose(rect);
+    this.flush(rect);
+    this.lastDrawMs = now() - t0;
+    this.draws++;
+  }
+
+  /**
+   * Redraw after a change of channel display only (contrast, gamma, colour, visibility) or of
+   * label colours: from the samples gathered by the last full redraw when they cover every
+   * visible channel (no lookup in the frame), else a full redraw.
+   */
+  redrawChannels() {
+    if (!this.out || !this.rowIdx || !this.colIdx || !this._idx || !this._idxC || !this.colIdxC) return;
+    const t0 = now();
+    const g = this.gathered;
+    const vis = this.channels.filter((c) => c.visible && c.data);
+    const rect = [0, this.viewHeight, 0, this.viewWidth];
+    if (!(g.full && g.contour === this.contour && g.labels && vis.every((c) => g.valid.has(c.index)))) {
+      // The first change after a new frame or view gathers (a full lookup); the next ones do not.
+      g.valid.clear();
+      gatherRect(this, rect, vis);
+      g.full = true;
+      for (const c of vis) g.valid.add(c.index);
+    }
+    shadeRect(this, rect, vis);
     this.flush(rect);
     this.lastDrawMs = now() - t0;
     this.draws++;

@@ -698,6 +698,9 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * window  # header, first band(s)
     widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])
     assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * (window + 1)
+    # One request may ask for several bands (the browser sizes it to the rate it sees).
+    widget._handle_message({"type": "more", "xfer": header["xfer"], "n": 3}, [])
+    assert [c["type"] for c, _ in sent] == ["frame"] + ["band"] * (window + 4)
     widget.frame = 2  # the user scrubs on
     sent.clear()
     widget._handle_message({"type": "more", "xfer": header["xfer"]}, [])  # late request: nothing
@@ -709,6 +712,39 @@ def test_a_frame_change_abandons_the_rest_of_a_full_resolution_transfer(
     assert full["header"]["frame"] == 2
     for c in range(2):
         np.testing.assert_array_equal(full["channels"][c], session.image(2)[c])
+
+
+def test_frames_nobody_labelled_reuse_their_label_bands_and_a_painted_frame_sends_its_paint(
+    session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The session hands out one read-only array of zeros for every unlabelled frame: its
+    # run-length encoding is computed once, not at every frame change.
+    encoded: list[tuple[int, ...]] = []
+    real = segpaint.widgets._annotator.label_bands
+
+    def counted(labels: np.ndarray, **kwargs: Any) -> Any:
+        encoded.append(labels.shape)
+        return real(labels, **kwargs)
+
+    monkeypatch.setattr(segpaint.widgets._annotator, "label_bands", counted)
+    sent = capture(widget, monkeypatch)
+    for frame in (1, 2, 0, 1):
+        sent.clear()
+        widget.frame = frame
+        got = decode_frame(sent)
+        assert got["header"]["frame"] == frame
+        assert not got["labels"].any()
+    assert encoded == []  # encoded once, for the first frame the widget sent when it was made
+    # Painted: that frame's labels are its own (writable) array now, encoded as they are.
+    session.paint("cells", 2, [(3, 4)], 2, 9)
+    sent.clear()
+    widget.frame = 2
+    got = decode_frame(sent)
+    np.testing.assert_array_equal(got["labels"], session.labels("cells", 2))
+    assert got["labels"][3, 4] == 9
+    sent.clear()
+    widget.frame = 0  # still unlabelled: the cached zeros again
+    assert not decode_frame(sent)["labels"].any()
 
 
 def test_a_frame_change_sends_the_frames_scribbles_after_it_and_nothing_when_unmarked(
@@ -940,6 +976,8 @@ def test_at_most_a_few_unfinished_strokes_wait_for_their_parts(
     ("content", "status"),
     [
         ({"type": "request-full", "frame": INF}, "request-full refused: frame must be an integer"),
+        ({"type": "more", "xfer": 1, "n": 1e9}, "more refused: n must be an integer from 1 to 16"),
+        ({"type": "more", "xfer": 1, "n": NAN}, "more refused: n must be an integer from 1 to 16"),
         ({"type": "roi-add", "frame": 0, "bbox": [0, INF, 0, 3]}, "roi-add refused: bbox row1"),
         ({"type": "roi-add", "frame": NAN, "bbox": [0, 4, 0, 3]}, "roi-add refused: frame must"),
         ({"type": "roi-add", "frame": 0, "bbox": [0, 65, 0, 3]}, "roi-add refused: bbox row1"),
@@ -1022,6 +1060,7 @@ def test_the_front_end_limits_come_from_python(widget: Annotator) -> None:
         "tools": list(TOOLS),
         "export_formats": list(EXPORT_FORMATS),
         "label_max": LABEL_MAX,
+        "pull_batch_max": segpaint.widgets._annotator.PULL_BATCH_MAX,
     }
     assert "limits" in widget.get_state()
     with pytest.raises(traitlets.TraitError, match="read-only"):

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeArray, decodeRuns, encodeArray, FrameAssembler, itemsize, writeLabelBox, writeRows } from "../codec.js";
+import { decodeArray, decodeRuns, encodeArray, FrameAssembler, itemsize, nextPullBatch, PULL_BATCH_MS, writeLabelBox, writeRows, ZERO_STEP } from "../codec.js";
 
 describe("decodeArray / encodeArray", () => {
   it("round-trips every wire dtype bit-exactly", () => {
@@ -103,5 +103,47 @@ describe("FrameAssembler", () => {
     expect(abandoned).not.toBe(first);
     asm.begin({ ...header, xfer: 4, frame: 3, height: 1 });
     expect(asm.pending.labels).toBe(abandoned);
+  });
+});
+
+describe("label buffers and pulls between frames", () => {
+  const header = (xfer) => ({ xfer, frame: 0, population: "cells", height: 4, width: 5, channels: [], labels: true, max_label: 9 });
+  const rle = (asm, xfer, values, lengths) =>
+    asm.band({ xfer, key: "labels", encoding: "rle", start: 0, runs: values.length }, [Uint32Array.from(values), Uint32Array.from(lengths)]);
+
+  it("zeroes a retired label buffer in the background, so the next frame writes only its cells", async () => {
+    const asm = new FrameAssembler();
+    const old = new Uint32Array(20).fill(7);
+    asm.retireLabels(old);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(Array.from(old)).toEqual(new Array(20).fill(0)); // zeroed between tasks
+    const p = asm.begin(header(1));
+    expect(p.labels).toBe(old); // reused, known to be zero: runs of 0 are skipped
+    expect(p.labelsZeroed).toBe(true);
+    rle(asm, 1, [0, 9, 0], [6, 2, 12]);
+    expect(Array.from(asm.end({ xfer: 1 }).labels)).toEqual([0, 0, 0, 0, 0, 0, 9, 9, ...new Array(12).fill(0)]);
+    expect(p.labelsNonzero).toBe(true);
+    expect(ZERO_STEP).toBeGreaterThan(0);
+  });
+
+  it("a buffer taken before the background got to it is zeroed then; an all-zero frame says so", () => {
+    const asm = new FrameAssembler();
+    const old = new Uint32Array(20).fill(3);
+    asm.retireLabels(old);
+    const p = asm.begin(header(2)); // at once: no task ran in between
+    expect(p.labels).toBe(old);
+    rle(asm, 2, [0], [20]);
+    expect(Array.from(asm.end({ xfer: 2 }).labels)).toEqual(new Array(20).fill(0));
+    expect(p.labelsNonzero).toBe(false);
+    asm.dispose();
+  });
+
+  it("asks for as many pulled bands as come back to back in PULL_BATCH_MS, growing from one", () => {
+    // The first requests of a pull stay small, whatever the rate: 1, 2, 4, 8, then the rate's.
+    expect([0, 1, 2, 3, 4, 5].map((asked) => nextPullBatch(0, 16, asked))).toEqual([1, 2, 4, 8, 16, 16]);
+    expect(nextPullBatch(null, 16, 5)).toBe(2); // one band, no gap seen: two, to measure one
+    expect(nextPullBatch(PULL_BATCH_MS / 8, 16, 5)).toBe(8);
+    expect(nextPullBatch(PULL_BATCH_MS * 3, 16, 5)).toBe(2); // a slow link: two in flight, as before
+    expect(nextPullBatch(1, 1, 5)).toBe(1); // a kernel that sends one band per request
   });
 });

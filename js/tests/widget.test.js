@@ -472,6 +472,50 @@ describe("Annotator front-end", () => {
     expect(more()).toHaveLength(1);
   });
 
+  it("asks for several pulled bands per request when they come fast, and drops a stale pull whole", () => {
+    model.set("limits", { ...model.get("limits"), pull_batch_max: 16 });
+    const lowres = (t) => {
+      const xfer = 40 + t;
+      model.deliver({ type: "frame", xfer, frame: t, population: "cells", height: H, width: W, preview_step: 2, channels: [{ index: 0, dtype: "uint16" }], labels: true, max_label: 0, partial: false });
+      model.deliver({ type: "band", xfer, key: "labels", encoding: "rle", start: 0, runs: 1 }, [Uint32Array.from([0]), Uint32Array.from([H * W])]);
+      model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: 4, dtype: "uint16" }, [new Uint16Array(20)]);
+      model.deliver({ type: "frame-end", xfer });
+    };
+    const more = () => model.sent.filter((m) => m.content.type === "more").map((m) => m.content);
+    const full = new Uint16Array(H * W).fill(1000);
+    const header = (xfer, frame) => model.deliver({ type: "frame", xfer, frame, population: "cells", height: H, width: W, preview_step: 1, channels: [{ index: 0, dtype: "uint16" }], labels: false, partial: true, pull: true, window: 1 });
+    const row = (xfer, r) => model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: r, row1: r + 1, dtype: "uint16" }, [full.subarray(r * W, (r + 1) * W)]);
+    lowres(0);
+    header(50, 0);
+    row(50, 0);
+    // Bands come without a gap (jsdom): each request asks for twice as many as the last.
+    expect(more()).toEqual([{ type: "more", xfer: 50 }]);
+    row(50, 1);
+    expect(more().map((m) => m.n)).toEqual([undefined, 2]);
+    for (let r = 2; r < 4; r++) row(50, r);
+    expect(more().map((m) => m.n)).toEqual([undefined, 2, 4]);
+    for (let r = 4; r < H; r++) row(50, r);
+    expect(more().map((m) => m.n)).toEqual([undefined, 2, 4, 8]);
+    model.deliver({ type: "frame-end", xfer: 50 });
+    expect(root.getAttribute("data-full-frame")).toBe("0");
+    const lossless = dbg.renderedPixel(5, 5);
+    // Frame 1: its pull starts, then the user moves on to frame 2 before it is whole.
+    model.set("frame", 1);
+    lowres(1);
+    header(51, 1);
+    row(51, 0);
+    expect(more()).toHaveLength(5); // a new pull starts small again
+    expect(more()[4]).toEqual({ type: "more", xfer: 51 });
+    model.set("frame", 2);
+    for (let r = 1; r < H; r++) row(51, r); // late bands: dropped, no request
+    model.deliver({ type: "frame-end", xfer: 51 });
+    expect(more()).toHaveLength(5);
+    // Nothing of the stale pull was installed: frame 1's preview is still what is shown.
+    expect(root.getAttribute("data-frame")).toBe("1");
+    expect(root.getAttribute("data-full-frame")).toBe("");
+    expect(dbg.renderedPixel(5, 5)).not.toEqual(lossless);
+  });
+
   it("steps a focused slider with arrow keys before the notebook's document-level handlers see them", () => {
     sendFrame(model, 0);
     const seen = [];

@@ -40,6 +40,7 @@ from segpaint.widgets._wire import (
     clipped_bbox,
     decimate,
     frame_messages,
+    label_bands,
     labels_patch_messages,
     snap_preview_step,
     wire_bbox,
@@ -109,6 +110,15 @@ export default { render({ el }) {
   el.style.color = "#b00020";
 } };
 """
+PULL_BYTES = 512 * 1024
+"""Band size of a full-resolution transfer that follows a preview (the browser pulls it)."""
+PULL_WINDOW = 1
+"""Bands of such a transfer in flight at once: a frame change never waits behind more."""
+PULL_BATCH_MAX = 16
+"""Most bands one "more" request may ask for. The browser doubles its batch while a batch comes
+within ~40 ms and halves it when one takes over twice that (``nextPullBatch`` in codec.js): on
+loopback a 2048² x 2 pull then costs a handful of kernel round trips (each a busy/idle pair that
+JupyterLab re-renders its toolbar for), not 33; over a slow link it stays at one band a time."""
 _LIMITS: dict[str, Any] = {
     "chunk_bytes": CHUNK_BYTES,
     "brush_size": [BRUSH_SIZE_MIN, BRUSH_SIZE_MAX],
@@ -116,11 +126,8 @@ _LIMITS: dict[str, Any] = {
     "tools": list(TOOLS),
     "export_formats": list(EXPORT_FORMATS),
     "label_max": LABEL_MAX,
+    "pull_batch_max": PULL_BATCH_MAX,
 }
-PULL_BYTES = 512 * 1024
-"""Band size of a full-resolution transfer that follows a preview (the browser pulls it)."""
-PULL_WINDOW = 1
-"""Bands of such a transfer in flight at once: a frame change never waits behind more."""
 # What a handler may raise on a bad request; anything else is a bug and is not swallowed.
 _FAILURES = (ValueError, TypeError, KeyError, IndexError, OSError, RuntimeError, ArithmeticError)
 
@@ -389,6 +396,10 @@ class Annotator(anywidget.AnyWidget):
         self._sent_preview_step: float = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
         self._pull: _Pull | None = None
+        # The label bands of the last read-only array that owns its data (the session hands out
+        # one shared array of zeros for every frame nobody labelled): a frame change onto such a
+        # frame reuses them instead of run-length encoding 16 M zeros again (4096²: ~6 ms).
+        self._label_bands: tuple[npt.NDArray[Any], list[Message]] | None = None
         self._worker: threading.Thread | None = None
         if population is None:
             if not session.populations:
@@ -692,6 +703,7 @@ class Annotator(anywidget.AnyWidget):
         if image is not None:
             chans = [(c, decimate(image[c], step)) for c in wanted]
         lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
+        label_messages = self._cached_label_bands(lab)
         # A preview is what the screen shows first: 8 bits per sample under the contrast now on
         # screen (half the bytes of uint16); the lossless channels are pulled right after it.
         quantize = None
@@ -708,12 +720,26 @@ class Annotator(anywidget.AnyWidget):
             partial=partial,
             max_bytes=CHUNK_BYTES,
             quantize=quantize,
+            label_messages=label_messages,
         )
         if not partial or step != self._sent_preview_step:
             self._sent_channels = set()
         self._sent_channels |= set(wanted)
         self._sent_preview_step = step
         self._send_messages(messages)
+
+    def _cached_label_bands(self, lab: npt.NDArray[Any] | None) -> list[Message] | None:
+        """Label bands of ``lab`` when it is an array whose bands are known and cannot have
+        changed: the same object, read-only and owning its data (no view of a writable array).
+        Otherwise None, after remembering the bands of such an array for next time."""
+        if lab is None or lab.flags.writeable or lab.base is not None:
+            return None
+        cached = self._label_bands
+        if cached is not None and cached[0] is lab:
+            return cached[1]
+        bands = label_bands(lab, max_bytes=CHUNK_BYTES)
+        self._label_bands = (lab, bands)
+        return bands
 
     def _on_request_full(self, content: dict[str, Any]) -> None:
         """The view settled on a frame shown at a reduced level of detail: send full resolution."""
@@ -740,15 +766,18 @@ class Annotator(anywidget.AnyWidget):
         # from the browser. A frame change in between abandons the rest (it never queues behind
         # megabytes of a frame nobody looks at any more).
         messages[0][0]["pull"] = True
+        messages[0][0]["window"] = PULL_WINDOW  # bands that come with the header
         self._pull = _Pull(messages[0][0]["xfer"], self.frame, visible, messages)
         self._send_pulled(1 + PULL_WINDOW)
 
     def _on_more(self, content: dict[str, Any]) -> None:
-        """The browser received a band of the pulled transfer ``xfer``: send the next one."""
+        """The browser received a band of the pulled transfer ``xfer``: send the next ``n``
+        (default 1, at most :data:`PULL_BATCH_MAX`)."""
+        n = wire_int(content, "n", low=1, high=PULL_BATCH_MAX, default=1)
         pull = self._pull
         if pull is None or content.get("xfer") != pull.xfer or pull.frame != self.frame:
             return  # a transfer that was abandoned (frame change, another transfer)
-        self._send_pulled(1)
+        self._send_pulled(n)
 
     def _send_pulled(self, n: int) -> None:
         pull = self._pull

@@ -268,6 +268,7 @@ def frame_messages(
     partial: bool = False,
     max_bytes: int = CHUNK_BYTES,
     quantize: dict[int, tuple[float, float]] | None = None,
+    label_messages: list[Message] | None = None,
 ) -> list[Message]:
     """All messages of one frame transfer: a header, row bands, an end marker.
 
@@ -279,6 +280,8 @@ def frame_messages(
     ``quantize`` maps channel indices to contrast limits ``(lo, hi)``: those channels travel as
     8 bits per sample (:func:`quantize_channel`; a uint8 channel is sent as it is), only in a
     preview (``preview_step > 1``): the lossless channels follow it.
+    ``label_messages``: :func:`label_bands` of ``labels``, already computed (the caller knows
+    they have not changed since), so they are not encoded again.
     """
     height, width = shape
     want = preview_shape(height, width, preview_step)
@@ -320,7 +323,9 @@ def frame_messages(
     out: list[Message] = [(header, [])]
     # Labels first: they are small (run-length encoded) and are what editing needs.
     if labels is not None:
-        bands = label_bands(labels, max_bytes=max_bytes)
+        bands = (
+            label_bands(labels, max_bytes=max_bytes) if label_messages is None else label_messages
+        )
         # The largest label, from the runs' values when RLE (a fraction of the pixels).
         if bands and bands[0][0]["encoding"] == "rle":
             header["max_label"] = max((int(np.max(b[0])) for _, b in bands if len(b[0])), default=0)
