@@ -4,7 +4,8 @@
 // full-resolution transfer) and the frame it assembled (channels, the label buffer). Every view
 // of the widget renders from this one copy, so two views put the same bytes on the wire as one.
 
-import { FrameAssembler, encodeStroke, nextPullBatch, writeLabelBox } from "./codec.js";
+import { encodeStroke, nextPullBatch, writeLabelBox } from "./codec.js";
+import { FrameAssembler } from "./frame_assembler.js";
 import { computeRange } from "./colors.js";
 import { now } from "./render.js";
 

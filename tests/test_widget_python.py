@@ -72,7 +72,7 @@ def browser_stroke(
 
 def decode_frame(sent: Sent) -> dict[str, Any]:
     """The first frame transfer in ``sent``, decoded by the codec's decoder (the mirror of
-    js/codec.js FrameAssembler); every message stays under the chunk size."""
+    js/frame_assembler.js FrameAssembler); every message stays under the chunk size."""
     for _, buffers in sent:
         assert sum(memoryview(b).nbytes for b in buffers) <= CHUNK_BYTES
     got = wire_decode_frame(sent)
@@ -1069,13 +1069,15 @@ def test_the_front_end_limits_come_from_python(widget: Annotator) -> None:
 
 # --------------------------------------------------------------------------- one codec per side
 _CODEC_JS = Path(__file__).resolve().parents[1] / "js" / "codec.js"
+_ASSEMBLER_JS = _CODEC_JS.with_name("frame_assembler.js")
 _NODE_SCRIPT = """
 import { readFileSync } from "node:fs";
 const codec = await import(process.argv[1]);
+const { FrameAssembler } = await import(process.argv[2]);
 const input = JSON.parse(readFileSync(0, "utf8"));
 const b64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
 const buf = (s) => { const b = Buffer.from(s, "base64"); return new Uint8Array(b.buffer, b.byteOffset, b.length); };
-const asm = new codec.FrameAssembler();
+const asm = new FrameAssembler();
 let frame = null;
 for (const { content, buffers } of input.frame) {
   const bufs = buffers.map(buf);
@@ -1155,7 +1157,14 @@ def test_the_browser_codec_reads_what_python_writes_and_python_reads_its_strokes
     }
     payload = json.dumps({"frame": wire(frame), "patches": wire(patches), "stroke": stroke_in})
     run = subprocess.run(
-        [node, "--input-type=module", "-e", _NODE_SCRIPT, _CODEC_JS.as_uri()],
+        [
+            node,
+            "--input-type=module",
+            "-e",
+            _NODE_SCRIPT,
+            _CODEC_JS.as_uri(),
+            _ASSEMBLER_JS.as_uri(),
+        ],
         input=payload,
         capture_output=True,
         text=True,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeArray, decodeRuns, encodeArray, FrameAssembler, itemsize, nextPullBatch, PULL_BATCH_MS, writeLabelBox, writeRows, ZERO_STEP } from "../codec.js";
+import { decodeArray, decodeRuns, encodeArray, itemsize, nextPullBatch, PULL_BATCH_MS, writeLabelBox, writeRows } from "../codec.js";
+import { FrameAssembler, ZERO_STEP } from "../frame_assembler.js";
 
 describe("decodeArray / encodeArray", () => {
   it("round-trips every wire dtype bit-exactly", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeRuns, dequantize, FrameAssembler } from "../codec.js";
+import { decodeRuns, dequantize } from "../codec.js";
+import { FrameAssembler } from "../frame_assembler.js";
 import { buildLut, intensity, pack10 } from "../colors.js";
 import { Renderer } from "../render.js";
 

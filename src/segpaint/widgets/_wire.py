@@ -384,7 +384,7 @@ def labels_patch_messages(
 
 @dataclass
 class DecodedFrame:
-    """A frame transfer decoded by :func:`decode_frame` (what ``FrameAssembler`` in codec.js builds)."""
+    """A frame transfer decoded by :func:`decode_frame` (what ``FrameAssembler`` in js/frame_assembler.js builds)."""
 
     header: dict[str, Any]
     channels: dict[int, npt.NDArray[Any]]
@@ -394,7 +394,7 @@ class DecodedFrame:
 def decode_frame(messages: Sequence[Message], xfer: int | None = None) -> DecodedFrame:
     """Reassemble one frame transfer (the first one, or ``xfer``) from the messages sent.
 
-    The mirror of ``FrameAssembler`` in js/codec.js, for scripts and tests that act as the browser.
+    The mirror of ``FrameAssembler`` in js/frame_assembler.js, for scripts and tests that act as the browser.
 
     Examples
     --------
