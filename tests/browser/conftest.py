@@ -10,6 +10,7 @@ Fixtures (session scope unless noted):
   websocket frames each page sends and receives.
 
 Helpers used by the tests and by ``benchmarks/bench_browser.py``: :func:`write_notebook`,
+:func:`annotator_js`, :func:`browser_labels`, :func:`wait_canvas`,
 :class:`Notebook` (open in JupyterLab or Notebook 7, run all cells, reach the kernel), and
 :class:`KernelClient` (evaluate Python in the notebook's kernel directly over ZeroMQ, so checking
 state from the tests adds no traffic to the page's websocket).
@@ -488,6 +489,36 @@ class Notebook:
             shot = save_screenshot(self.page, f"{name}-timeout")
             text = "\n".join(errors) or "(no error output in the notebook)"
             raise AssertionError(f"{selector!r} did not appear (screenshot {shot}):\n{text}")
+
+
+def annotator_js(page: Any, body: str, arg: Any = None) -> Any:
+    """Run ``body`` in the page with ``root`` (the first Annotator's element), ``s`` (its debug
+    hooks, ``root.__segpaint``) and ``arg`` in scope; returns what it returns."""
+    script = (
+        "(arg) => { const root = document.querySelector('.segpaint-annotator');"
+        f" const s = root.__segpaint; return (() => {{ {body} }})(); }}"
+    )
+    return page.evaluate(script, arg)
+
+
+def browser_labels(page: Any, rows: int, cols: int) -> np.ndarray:
+    """The first Annotator's label buffer in the browser, ``rows`` x ``cols`` pixels from (0, 0)."""
+    flat = annotator_js(
+        page,
+        "const out = []; for (let r = 0; r < arg[0]; r++) for (let c = 0; c < arg[1]; c++) "
+        "out.push(s.label(r, c)); return out;",
+        [rows, cols],
+    )
+    return np.asarray(flat, np.uint32).reshape(rows, cols)
+
+
+def wait_canvas(page: Any, expected: np.ndarray, *, timeout_s: float = 30.0) -> None:
+    """Wait until the browser's label buffer equals ``expected`` (the kernel's labels)."""
+    deadline = time.monotonic() + timeout_s
+    while not np.array_equal(browser_labels(page, *expected.shape), expected):
+        if time.monotonic() > deadline:
+            raise AssertionError("the canvas' label buffer never matched the session")
+        time.sleep(0.05)
 
 
 def save_screenshot(page: Any, name: str, *, element: Any | None = None) -> Path:

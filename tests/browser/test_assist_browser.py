@@ -7,7 +7,6 @@ labels in the kernel (read over ZeroMQ) and the canvas' label buffer.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -15,8 +14,10 @@ import pytest
 from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
+    annotator_js,
     save_screenshot,
     track_websockets,
+    wait_canvas,
     write_notebook,
 )
 
@@ -44,34 +45,12 @@ annotator = segpaint.Annotator(session)
 
 
 def js(page: Any, body: str, arg: Any = None) -> Any:
-    script = (
-        "(arg) => { const root = document.querySelector('.segpaint-annotator');"
-        f" const s = root.__segpaint; return (() => {{ {body} }})(); }}"
-    )
-    return page.evaluate(script, arg)
+    return annotator_js(page, body, arg)
 
 
 def client(page: Any, row: float, col: float) -> tuple[float, float]:
     p = js(page, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col])
     return float(p[0]), float(p[1])
-
-
-def browser_labels(page: Any) -> np.ndarray:
-    flat = js(
-        page,
-        "const out = []; for (let r = 0; r < arg[0]; r++) for (let c = 0; c < arg[1]; c++) "
-        "out.push(s.label(r, c)); return out;",
-        [ROWS, COLS],
-    )
-    return np.asarray(flat, np.uint32).reshape(ROWS, COLS)
-
-
-def wait_canvas(page: Any, expected: np.ndarray) -> None:
-    deadline = time.monotonic() + 30
-    while not np.array_equal(browser_labels(page), expected):
-        if time.monotonic() > deadline:
-            raise AssertionError("the canvas' label buffer never matched the session")
-        time.sleep(0.05)
 
 
 def test_click_to_segment_and_the_wand_in_jupyterlab(

@@ -6,7 +6,6 @@ only; the "snap" button sits in the cell-tools row.  The canvas' label buffer fo
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,10 @@ import pytest
 from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
+    annotator_js,
     save_screenshot,
     track_websockets,
+    wait_canvas,
     write_notebook,
 )
 
@@ -46,29 +47,7 @@ annotator = segpaint.Annotator(session)
 
 
 def js(page: Any, body: str, arg: Any = None) -> Any:
-    script = (
-        "(arg) => { const root = document.querySelector('.segpaint-annotator');"
-        f" const s = root.__segpaint; return (() => {{ {body} }})(); }}"
-    )
-    return page.evaluate(script, arg)
-
-
-def browser_labels(page: Any) -> np.ndarray:
-    flat = js(
-        page,
-        "const out = []; for (let r = 0; r < arg[0]; r++) for (let c = 0; c < arg[1]; c++) "
-        "out.push(s.label(r, c)); return out;",
-        [ROWS, COLS],
-    )
-    return np.asarray(flat, np.uint32).reshape(ROWS, COLS)
-
-
-def wait_canvas(page: Any, expected: np.ndarray) -> None:
-    deadline = time.monotonic() + 30
-    while not np.array_equal(browser_labels(page), expected):
-        if time.monotonic() > deadline:
-            raise AssertionError("the canvas' label buffer never matched the session")
-        time.sleep(0.05)
+    return annotator_js(page, body, arg)
 
 
 def test_shift_a_snaps_every_outline_as_session_refine_does(
