@@ -96,6 +96,29 @@ function rowMany(out, o, cols, x0, n, chans, gs) {
 }
 
 /**
+ * The frame positions (`idx`) and, for decimated channels, the channel positions (`idxC`) of the
+ * `n` screen pixels from column `x0` on a screen row showing image row `row`; -1 off the image.
+ * @param {any} r the Renderer @param {number} row @param {number} x0 @param {number} n
+ * @param {Int32Array} idx @param {Int32Array} idxC (`idx` itself at full resolution)
+ */
+function rowIndex(r, row, x0, n, idx, idxC) {
+  const { colIdx, colIdxC, width, chanWidth } = r;
+  const step = r.previewStep;
+  const rowBase = row * width;
+  for (let k = 0; k < n; k++) {
+    const c = colIdx[x0 + k];
+    idx[k] = c < 0 ? -1 : rowBase + c;
+  }
+  if (step !== 1) {
+    const rowBaseC = Math.floor(row / step) * chanWidth;
+    for (let k = 0; k < n; k++) {
+      const c = colIdxC[x0 + k];
+      idxC[k] = c < 0 ? -1 : rowBaseC + c;
+    }
+  }
+}
+
+/**
  * Compute a screen rectangle of `r` into its `out` in one pass, looking every sample up in
  * the frame (a frame change, a view change).
  * @param {any} r the Renderer @param {number[]} rect @param {any[]} vis visible channels
@@ -103,13 +126,10 @@ function rowMany(out, o, cols, x0, n, chans, gs) {
 export function composeDirect(r, rect, vis) {
   if (!r.out || !r.rowIdx || !r.colIdx || !r._idx || !r._idxC || !r.colIdxC) return;
   const [y0, y1, x0, x1] = rect;
-  const { out, width, height, labels, colIdx, rowIdx, viewWidth } = r;
+  const { out, width, height, labels, rowIdx, viewWidth } = r;
   const n = x1 - x0;
   const idx = r._idx;
-  const step = r.previewStep;
-  const idxC = step === 1 ? idx : r._idxC;
-  const colIdxC = r.colIdxC;
-  const chanWidth = r.chanWidth;
+  const idxC = r.previewStep === 1 ? idx : r._idxC;
   const intLuts = vis.every((c) => c.lut);
   const a = Math.round(Math.min(Math.max(r.opacity, 0), 1) * 256);
   const na = 256 - a;
@@ -122,18 +142,8 @@ export function composeDirect(r, rect, vis) {
       out.fill(BACKGROUND, o, o + n);
       continue;
     }
+    rowIndex(r, row, x0, n, idx, idxC);
     const rowBase = row * width;
-    for (let k = 0; k < n; k++) {
-      const c = colIdx[x0 + k];
-      idx[k] = c < 0 ? -1 : rowBase + c;
-    }
-    if (step !== 1) {
-      const rowBaseC = Math.floor(row / step) * chanWidth;
-      for (let k = 0; k < n; k++) {
-        const c = colIdxC[x0 + k];
-        idxC[k] = c < 0 ? -1 : rowBaseC + c;
-      }
-    }
     if (vis.length === 0) {
       for (let k = 0; k < n; k++) out[o + k] = idx[k] < 0 ? BACKGROUND : ALPHA;
     } else if (vis.length === 1 && intLuts) rowOneAt(out, o, idxC, n, vis[0].data, vis[0].lut);
@@ -180,14 +190,11 @@ export function composeDirect(r, rect, vis) {
  */
 export function gatherRect(r, rect, vis) {
   const [y0, y1, x0, x1] = rect;
-  const { width, height, labels, colIdx, rowIdx, viewWidth } = r;
+  const { width, height, labels, rowIdx, viewWidth } = r;
   const n = x1 - x0;
   const idx = r._idx;
-  const step = r.previewStep;
-  const idxC = step === 1 ? idx : r._idxC;
-  const colIdxC = r.colIdxC;
-  const chanWidth = r.chanWidth;
-  if (!rowIdx || !colIdx || !idx || !idxC || !colIdxC) return;
+  const idxC = r.previewStep === 1 ? idx : r._idxC;
+  if (!rowIdx || !r.colIdx || !idx || !idxC || !r.colIdxC) return;
   const g = r.gathered;
   const contour = r.contour;
   if (g.contour !== contour) g.full = false; // label samples of the other mode are no use
@@ -203,18 +210,8 @@ export function gatherRect(r, rect, vis) {
       lab.fill(0, o, o + n);
       continue;
     }
+    rowIndex(r, row, x0, n, idx, idxC);
     const rowBase = row * width;
-    for (let k = 0; k < n; k++) {
-      const c = colIdx[x0 + k];
-      idx[k] = c < 0 ? -1 : rowBase + c;
-    }
-    if (step !== 1) {
-      const rowBaseC = Math.floor(row / step) * chanWidth;
-      for (let k = 0; k < n; k++) {
-        const c = colIdxC[x0 + k];
-        idxC[k] = c < 0 ? -1 : rowBaseC + c;
-      }
-    }
     for (let c = 0; c < vis.length; c++) {
       const data = vis[c].data;
       const dst = arrays[c];
