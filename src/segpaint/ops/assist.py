@@ -9,7 +9,7 @@ touches its edge, so their cost is bounded by the object, not by the frame.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,8 @@ _AUTO_LEVEL = (0.6, 0.45)
 _EDGE_RING = (2.0, 6.0)
 _EDGE_LEVEL = 0.45
 _EDGE_SMALL = 0.5
+_CORE = 2.0
+_REFINE_PAD = 12
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
 
@@ -426,6 +428,7 @@ def region_at(
     h: float = 2.0,
     level: float | None = None,
     max_half: int = 512,
+    refine: str = "level",
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
     """The one bright object under a click: a local threshold, then a seeded watershed.
 
@@ -483,6 +486,11 @@ def region_at(
          (step 3b).
      max_half : int, keyword-only
          Largest window half-size: bounds the cost of a click on background.
+     refine : {"level", "watershed"}, keyword-only
+         How refinement clicks act.  ``"level"`` (default): as in steps 2-4 above.
+         ``"watershed"`` (experimental): the object is found from ``seed_point`` alone, then
+         every refinement click is a marker of a watershed of the edges near itself
+         (`_refine`): each click lands on its side and takes the part it was placed in.
 
      Returns
      -------
@@ -506,6 +514,8 @@ def region_at(
         raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
     if not (math.isfinite(float(sigma)) and sigma >= 0):
         raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
+    if refine not in ("level", "watershed"):
+        raise ValueError(f"refine: expected 'level' or 'watershed', got {refine!r}")
     lim = _limits_box(shape, clip)
     seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
     pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
@@ -520,6 +530,12 @@ def region_at(
             others = (sub != 0) & (sub != label)
             out = others if out is None else out | others
         return out
+
+    if refine == "watershed" and (pos[1:] or neg):
+        found = region_at(stack, seed, limits=pairs, exclude=exclude, labels=labels,
+                          label=label, clip=clip, sigma=sigma, h=h, level=level,
+                          max_half=max_half)  # fmt: skip
+        return _refine(stack, pairs, found, pos, neg, lim=lim, taken=taken, sigma=sigma)
 
     def blocked(p: tuple[int, int]) -> bool:
         if exclude is not None and exclude[p]:
@@ -591,6 +607,88 @@ def region_at(
                     markers[q] = 1
         parts = watershed(-v, markers, mask=region)  # type: ignore[no-untyped-call]
         region = parts == 1
+    if not region.any():
+        return None
+    return tight_bbox(region, offset=(win[0], win[2]))
+
+
+def _refine(
+    stack: npt.NDArray[Any],
+    limits: Limits,
+    found: tuple[BBox, npt.NDArray[np.bool_]] | None,
+    positive: Sequence[tuple[int, int]],
+    negative: Sequence[tuple[int, int]],
+    *,
+    lim: BBox,
+    taken: Callable[[BBox], npt.NDArray[np.bool_] | None],
+    sigma: float,
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Correct the first click's object with refinement clicks: a marker watershed of the edges.
+
+    Markers: the object's core (pixels at least ``_CORE`` px inside it) and the clicks
+    ``positive`` (the first one is the first click) are the object; the pixels at least
+    ``_CORE`` px outside it and the ``negative`` clicks are not.  A positive click ``d`` px
+    outside the object clears the background markers within ``2 d + 2`` px of itself, a
+    negative click ``d`` px inside clears the object markers within ``2 d + 2`` px: the part
+    it was placed in is open to it.  The watershed of the gradient magnitude of the
+    (Gaussian 1 px) intensity then puts every open pixel on the side of the nearest marker
+    across the weakest edge, so each click lands on its side and takes the region up to the
+    object's edge with it.  Pixels of other labels (``taken``) are never taken.
+    """
+    everyone = [*positive, *negative]
+    r, c = positive[0]
+    box = found[0] if found is not None else (r, r + 1, c, c + 1)
+    win = (
+        max(min([box[0], *(p[0] for p in everyone)]) - _REFINE_PAD, lim[0]),
+        min(max([box[1], *(p[0] + 1 for p in everyone)]) + _REFINE_PAD, lim[1]),
+        max(min([box[2], *(p[1] for p in everyone)]) - _REFINE_PAD, lim[2]),
+        min(max([box[3], *(p[1] + 1 for p in everyone)]) + _REFINE_PAD, lim[3]),
+    )
+    obj = np.zeros((win[1] - win[0], win[3] - win[2]), bool)
+    if found is not None:
+        b = found[0]
+        obj[b[0] - win[0] : b[1] - win[0], b[2] - win[2] : b[3] - win[2]] = found[1]
+    v = channel_intensity(_crop(stack, win), limits=limits)
+    if sigma > 0:
+        v = ndi.gaussian_filter(v, sigma)
+    edges = np.hypot(ndi.sobel(v, 0), ndi.sobel(v, 1))
+    inside = ndi.distance_transform_edt(obj)
+    outside = ndi.distance_transform_edt(~obj)
+    core, back = inside >= _CORE, outside >= _CORE
+    rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
+    pos = [(p[0] - win[0], p[1] - win[2]) for p in positive]
+    neg = [(p[0] - win[0], p[1] - win[2]) for p in negative]
+    near = np.zeros(obj.shape, bool)
+    for q in pos[1:]:
+        rho = 2.0 * float(outside[q]) + 2.0
+        disc = (rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= rho * rho
+        back &= ~disc
+        near |= disc
+    for q in neg:
+        rho = 2.0 * float(inside[q]) + 2.0
+        disc = (rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= rho * rho
+        core &= ~disc
+        near |= disc
+    keep_out = taken(win)
+    markers = np.zeros(obj.shape, np.int32)
+    markers[back] = 2
+    markers[core] = 1
+    if keep_out is not None:
+        markers[keep_out] = 2
+    for q in neg:
+        markers[q] = 2
+    for q in pos:
+        if keep_out is None or not keep_out[q]:
+            markers[q] = 1
+    parts = watershed(edges, markers) == 1  # type: ignore[no-untyped-call]
+    # a click changes the object only in the part it was placed in
+    region = np.where(near, parts, obj)
+    for q in neg:
+        region[q] = False
+    for q in pos:
+        region[q] = True
+    if keep_out is not None:
+        region &= ~keep_out
     if not region.any():
         return None
     return tight_bbox(region, offset=(win[0], win[2]))

@@ -1,0 +1,78 @@
+"""Pixels of ``region_at(..., refine="watershed")``: refinement clicks as watershed markers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from segpaint.ops import bbox_slices, region_at
+
+
+def disk_mask(shape: tuple[int, int], centre: tuple[float, float], radius: float) -> np.ndarray:
+    rr, cc = np.ogrid[: shape[0], : shape[1]]
+    return (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
+
+
+def full(shape: tuple[int, int], found: tuple | None) -> np.ndarray:
+    assert found is not None, "region_at found nothing"
+    out = np.zeros(shape, bool)
+    out[bbox_slices(found[0])] = found[1]
+    return out
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def image_of(masks: list[np.ndarray], levels: list[float]) -> np.ndarray:
+    img = np.full(masks[0].shape, 20.0)
+    for m, level in zip(masks, levels, strict=True):
+        img[m] = level
+    rng = np.random.default_rng(0)
+    return ndi.gaussian_filter(img, 1.0) + rng.normal(0, 2, img.shape)
+
+
+def test_a_negative_click_removes_the_neighbour_it_was_placed_in():
+    shape = (80, 100)
+    a, b = disk_mask(shape, (40, 35), 12), disk_mask(shape, (40, 58), 12)  # overlapping: one blob
+    img = image_of([a | b, b], [100.0, 70.0])  # b dimmer: an edge between them
+    limits = [(0.0, 120.0)]
+    first = full(shape, region_at(img, (40, 30), limits=limits, h=50))  # h: no split at all
+    assert first[40, 62], "the setup expects the first click to take the neighbour too"
+    got = full(shape, region_at(img, (40, 30), negative=[(40, 62)], limits=limits, h=50,
+                                refine="watershed"))  # fmt: skip
+    assert not got[40, 62] and not got[40, 66]
+    assert iou(got, a & ~b) >= 0.85
+    # pixels far from the click keep the first answer
+    np.testing.assert_array_equal(got[:, :30], first[:, :30])
+
+
+def test_a_positive_click_adds_the_part_it_was_placed_in():
+    shape = (80, 100)
+    a, b = disk_mask(shape, (40, 30), 12), disk_mask(shape, (40, 62), 10)
+    img = image_of([a, b], [100.0, 100.0])
+    limits = [(0.0, 120.0)]
+    first = full(shape, region_at(img, (40, 30), limits=limits))
+    assert not first[b].any()
+    got = full(shape, region_at(img, (40, 30), positive=[(40, 62)], limits=limits,
+                                refine="watershed"))  # fmt: skip
+    assert iou(got, a | b) >= 0.85
+    assert got[40, 62] and not got[10, 62]
+
+
+def test_refine_never_takes_another_label():
+    shape = (80, 100)
+    a, b = disk_mask(shape, (40, 30), 12), disk_mask(shape, (40, 62), 10)
+    img = image_of([a, b], [100.0, 100.0])
+    labels = np.zeros(shape, np.uint32)
+    labels[b & (np.arange(100)[None, :] > 64)] = 7
+    got = full(shape, region_at(img, (40, 30), positive=[(40, 58)], limits=[(0.0, 120.0)],
+                                labels=labels, refine="watershed"))  # fmt: skip
+    assert not (got & (labels == 7)).any()
+    assert got[40, 58]
+
+
+def test_refine_names_the_bad_value():
+    with pytest.raises(ValueError, match="refine: expected 'level' or 'watershed', got 'x'"):
+        region_at(np.zeros((8, 8)), (4, 4), refine="x")
