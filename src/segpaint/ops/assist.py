@@ -48,6 +48,8 @@ _AUTO_LEVEL = (0.6, 0.45)
 _EDGE_RING = (2.0, 6.0)
 _EDGE_LEVEL = 0.45
 _EDGE_SMALL = 0.5
+_SPLIT_SMOOTH = 1.0
+_SPLIT_H = 0.5
 _CORE = 2.0
 _REFINE_PAD = 12
 MIN_CONTRAST = 0.05
@@ -477,7 +479,8 @@ def region_at(
          Gaussian smoothing in pixels before thresholding (0 for none).
      h : float, keyword-only
          Minimum depth, in pixels of the distance transform, of a neck that separates two
-         touching objects.
+         touching objects (``math.inf``: never cut).  With ``refine="watershed"`` the cut
+         is `_split_basin`'s, at depth 0.5 px of the smoothed distance transform.
      level : float or None, keyword-only
          Where between background (0) and the object (1) its edge is cut, both taken from
          the window as in step 2.  None (default): the object is first found at 0.45 for
@@ -488,9 +491,11 @@ def region_at(
          Largest window half-size: bounds the cost of a click on background.
      refine : {"level", "watershed"}, keyword-only
          How refinement clicks act.  ``"level"`` (default): as in steps 2-4 above.
-         ``"watershed"`` (experimental): the object is found from ``seed_point`` alone, then
-         every refinement click is a marker of a watershed of the edges near itself
-         (`_refine`): each click lands on its side and takes the part it was placed in.
+         ``"watershed"``: the object is found from ``seed_point`` alone and cut from touching
+         neighbours by `_split_basin`; then every refinement click is a marker of a watershed
+         of the intensity's edges (`_refine`): each click lands on its side and takes the
+         part it was placed in.  Fewer clicks to IoU 0.85 on StarDist's nuclei and on the
+         synthetic targets, more on the effectors (docs/performance.md).
 
      Returns
      -------
@@ -531,10 +536,20 @@ def region_at(
             out = others if out is None else out | others
         return out
 
-    if refine == "watershed" and (pos[1:] or neg):
-        found = region_at(stack, seed, limits=pairs, exclude=exclude, labels=labels,
-                          label=label, clip=clip, sigma=sigma, h=h, level=level,
-                          max_half=max_half)  # fmt: skip
+    if refine == "watershed":
+        # the object under the first click, uncut, then cut from its neighbours by _split_basin
+        blob = region_at(stack, seed, limits=pairs, exclude=exclude, labels=labels,
+                         label=label, clip=clip, sigma=sigma, h=math.inf, level=level,
+                         max_half=max_half, refine="level")  # fmt: skip
+        found = None
+        if blob is not None:
+            box, mask = blob
+            k = 4  # margin: the smoothing in _split_basin must not see the box's edge
+            cut = _split_basin(np.pad(mask, k), [(seed[0] - box[0] + k, seed[1] - box[2] + k)],
+                               h=_SPLIT_H)[k:-k, k:-k]  # fmt: skip
+            found = tight_bbox(cut, offset=(box[0], box[2])) if cut.any() else None
+        if not pos[1:] and not neg:
+            return found
         return _refine(stack, pairs, found, pos, neg, lim=lim, taken=taken, sigma=sigma)
 
     def blocked(p: tuple[int, int]) -> bool:
@@ -631,9 +646,11 @@ def _refine(
     outside the object clears the background markers within ``2 d + 2`` px of itself, a
     negative click ``d`` px inside clears the object markers within ``2 d + 2`` px: the part
     it was placed in is open to it.  The watershed of the gradient magnitude of the
-    (Gaussian 1 px) intensity then puts every open pixel on the side of the nearest marker
-    across the weakest edge, so each click lands on its side and takes the region up to the
-    object's edge with it.  Pixels of other labels (``taken``) are never taken.
+    intensity (smoothed by ``sigma``) then puts every unmarked pixel (the open parts and a
+    ``2 _CORE`` px band along the whole outline, which snaps to the strongest edge) on the
+    side of the marker it floods from across the weakest edge, so each click lands on its
+    side and takes the region up to the object's edge with it.  Pixels of other labels
+    (``taken``) are never taken.
     """
     everyone = [*positive, *negative]
     r, c = positive[0]
@@ -658,17 +675,12 @@ def _refine(
     rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
     pos = [(p[0] - win[0], p[1] - win[2]) for p in positive]
     neg = [(p[0] - win[0], p[1] - win[2]) for p in negative]
-    near = np.zeros(obj.shape, bool)
     for q in pos[1:]:
         rho = 2.0 * float(outside[q]) + 2.0
-        disc = (rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= rho * rho
-        back &= ~disc
-        near |= disc
+        back &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > rho * rho
     for q in neg:
         rho = 2.0 * float(inside[q]) + 2.0
-        disc = (rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= rho * rho
-        core &= ~disc
-        near |= disc
+        core &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > rho * rho
     keep_out = taken(win)
     markers = np.zeros(obj.shape, np.int32)
     markers[back] = 2
@@ -681,8 +693,7 @@ def _refine(
         if keep_out is None or not keep_out[q]:
             markers[q] = 1
     parts = watershed(edges, markers) == 1  # type: ignore[no-untyped-call]
-    # a click changes the object only in the part it was placed in
-    region = np.where(near, parts, obj)
+    region = parts
     for q in neg:
         region[q] = False
     for q in pos:
@@ -729,6 +740,8 @@ def _split_off(
     so ``p`` cannot be the clicked cell's own centre.  A watershed of the distance transform
     from the clicks (and their tops) and those centres keeps the clicks' part.
     """
+    if math.isinf(h):
+        return region
     dist = ndi.distance_transform_edt(region)
     tops = [_climb(dist, p) for p in seeds]
     hills, n = ndi.label(h_maxima(dist, h))  # type: ignore[no-untyped-call]
@@ -749,6 +762,37 @@ def _split_off(
         markers[p] = 1
     basins = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
     out: npt.NDArray[np.bool_] = basins == 1
+    return out
+
+
+def _split_basin(
+    region: npt.NDArray[np.bool_],
+    seeds: Sequence[tuple[int, int]],
+    *,
+    h: float,
+) -> npt.NDArray[np.bool_]:
+    """The part of ``region`` that belongs to the clicks, cut from touching neighbours.
+
+    Used by ``region_at(..., refine="watershed")``.  The distance transform of ``region``, smoothed by a Gaussian of ``_SPLIT_SMOOTH`` px (so
+    that a ragged outline makes no false centres), has one maximum at least ``h`` deep per
+    object.  Each click climbs it to the top of its hill; the hills that no click reached are
+    the neighbours' centres.  A watershed of the distance transform from all of them keeps
+    the clicks' basins.
+    """
+    dist = ndi.gaussian_filter(ndi.distance_transform_edt(region), _SPLIT_SMOOTH)
+    hills, n = ndi.label(h_maxima(dist, h))  # type: ignore[no-untyped-call]
+    if n <= 1:
+        return region
+    tops = [_climb(np.where(region, dist, -1.0), p) for p in seeds]
+    mine = {int(hills[t]) for t in tops} - {0}
+    ours = n + 1
+    markers = hills.astype(np.int32)
+    if mine:
+        markers[np.isin(hills, sorted(mine))] = ours
+    for p in [*seeds, *tops]:
+        markers[p] = ours
+    basins = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
+    out: npt.NDArray[np.bool_] = basins == ours
     return out
 
 
