@@ -86,3 +86,23 @@ def test_one_click_on_touching_nuclei_gives_the_clicked_one():
         got = full(shape, region_at(img, point, limits=[(0.0, 120.0)], refine="watershed"))
         assert iou(got, cell) >= 0.85
         assert not (got & (b if cell is a else a) & ~cell).sum() > 5
+
+
+def test_segment_at_passes_refine_and_a_negative_click_is_one_undo_step():
+    import segpaint
+
+    shape = (80, 100)
+    a, b = disk_mask(shape, (40, 42), 12), disk_mask(shape, (40, 56), 12)
+    img = image_of([a | b, b & ~a], [100.0, 80.0])
+    s = segpaint.open(img[None, None], axes="TCYX", populations=["cells"])
+    s.segment_at("cells", 0, (40, 36), label=3, limits=[(0, 120)], refine="watershed")
+    assert (np.asarray(s.labels("cells", 0)) == 3)[40, 62]
+    s.segment_at("cells", 0, (40, 36), label=3, negative=[(40, 62)], limits=[(0, 120)],
+                 refine="watershed")  # fmt: skip
+    lab = np.asarray(s.labels("cells", 0))
+    assert set(np.unique(lab)) == {0, 3}
+    assert iou(lab == 3, a) >= 0.9
+    s.undo()
+    assert (np.asarray(s.labels("cells", 0)) == 3)[40, 62]
+    with pytest.raises(ValueError, match="refine: expected 'level' or 'watershed'"):
+        s.segment_at("cells", 0, (40, 36), limits=[(0, 120)], refine="snap")
