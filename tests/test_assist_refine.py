@@ -106,3 +106,24 @@ def test_segment_at_passes_refine_and_a_negative_click_is_one_undo_step():
     assert (np.asarray(s.labels("cells", 0)) == 3)[40, 62]
     with pytest.raises(ValueError, match="refine: expected 'level' or 'watershed'"):
         s.segment_at("cells", 0, (40, 36), limits=[(0, 120)], refine="snap")
+
+
+def test_a_click_near_the_outline_moves_the_edge_near_itself_only():
+    shape = (80, 80)
+    cell = disk_mask(shape, (40, 40), 14)
+    img = ndi.gaussian_filter(np.where(cell, 100.0, 20.0), 1.5)
+    limits = [(0.0, 120.0)]
+    first = full(shape, region_at(img, (40, 40), limits=limits, sigma=0, refine="watershed"))
+    cols = np.nonzero(first[40])[0]
+    out_right = (40, int(cols.max()) + 2)  # 2 px outside the right edge
+    wider = full(shape, region_at(img, (40, 40), positive=[out_right], limits=limits, sigma=0,
+                                  refine="watershed"))  # fmt: skip
+    assert wider[out_right] and (wider >= first).all()
+    grown = wider & ~first
+    assert grown[:, 50:].sum() > 10 and not grown[:, :40].any()  # near the click only
+    in_right = (40, int(cols.max()) - 1)  # just inside the right edge
+    tighter = full(shape, region_at(img, (40, 40), negative=[in_right], limits=limits, sigma=0,
+                                    refine="watershed"))  # fmt: skip
+    assert not tighter[in_right] and (tighter <= first).all()
+    lost = first & ~tighter
+    assert lost[:, 50:].sum() > 5 and not lost[:, :40].any()
