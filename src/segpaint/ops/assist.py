@@ -51,7 +51,9 @@ _EDGE_SMALL = 0.5
 _SPLIT_SMOOTH = 1.0
 _SPLIT_H = 0.5
 _CORE = 2.0
-_DEEP = 3.0
+_DEEP = 2.0
+_MARK = 0.8
+_PAST = 1.0
 _SHIFT_REACH = 0.5
 _SHIFT_PAD = 30
 _REFINE_PAD = 12
@@ -659,8 +661,8 @@ def _refine(
     A click more than ``_DEEP`` px on the wrong side of the object (a neighbour taken, a part
     missed) is a marker of `_cut_with_markers`.  A click nearer the outline (the edge is off)
     moves the edge near itself: with ``phi`` the signed distance to the outline (< 0 inside),
-    the object becomes ``phi < s`` where ``s`` is the clicks' targets (``phi(click) + 1`` for a
-    positive click, ``phi(click) - 1`` for a negative one: the edge 1 px past the click)
+    the object becomes ``phi < s`` where ``s`` is the clicks' targets (``phi(click) + _PAST``
+    for a positive click, ``phi(click) - _PAST`` for a negative one: the edge 1 px past it)
     averaged with Gaussian weights of ``sigma = _SHIFT_REACH * r`` (``r``: the object's
     equivalent radius), divided by ``max(sum of weights, 1)`` so that it fades to 0 (the edge
     stays) far from every click.  The clicks' pixels are always on their side; the pieces
@@ -698,7 +700,7 @@ def _refine(
     den = np.zeros(obj.shape)
     for q, side in clicks:
         w = np.exp(-((rr - q[0]) ** 2 + (cc - q[1]) ** 2) / (2 * spread * spread))
-        num += w * (float(phi[q]) + side)
+        num += w * (float(phi[q]) + _PAST * side)
         den += w
     region = phi < num / np.maximum(den, 1.0)
     for q, side in clicks:
@@ -728,9 +730,13 @@ def _cut_with_markers(
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
     """Correct an object with clicks deep in its errors: a marker watershed of the edges.
 
-    Markers: the object's core (pixels at least ``_CORE`` px inside it) and the clicks
-    ``positive`` (the first one is the first click) are the object; the pixels at least
-    ``_CORE`` px outside it and the ``negative`` clicks are not.  A positive click ``d`` px
+    Markers: the object's core (pixels at least ``_CORE`` px inside it, and always the disc of
+    half its depth around the first click) and the clicks ``positive`` (the first one is the
+    first click) are the object; the pixels at least ``_CORE`` px outside it and the
+    ``negative`` clicks are not.  A click ``d`` px on the wrong side marks the disc of
+    ``_MARK * d`` px around itself (on that side of the outline; a positive click no more
+    than its depth in the piece brighter than halfway between it and the background): the
+    part it sits in.  A positive click ``d`` px
     outside the object clears the background markers within ``2 d + 2`` px of itself, a
     negative click ``d`` px inside clears the object markers within ``2 d + 2`` px: the part
     it was placed in is open to it.  The watershed of the gradient magnitude of the
@@ -778,11 +784,22 @@ def _cut_with_markers(
     markers[core] = 1
     if keep_out is not None:
         markers[keep_out] = 2
+    # each click marks a disc of half its depth: the part it sits in, not one pixel
     for q in neg:
+        half = _MARK * float(inside[q])
+        markers[((rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= half * half) & obj] = 2
         markers[q] = 2
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    for q in pos[1:]:
+        # a missed part: no deeper than the click is inside its own bright piece
+        own = float(ndi.distance_transform_edt(v >= (float(v[q]) + background) / 2)[q])
+        half = _MARK * min(float(outside[q]), own)
+        markers[((rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= half * half) & ~obj] = 1
     for q in pos:
         if keep_out is None or not keep_out[q]:
             markers[q] = 1
+    if keep_out is not None:
+        markers[keep_out] = 2
     parts = watershed(edges, markers) == 1  # type: ignore[no-untyped-call]
     region = parts
     for q in neg:
