@@ -665,8 +665,9 @@ def _refine(
     for a positive click, ``phi(click) - _PAST`` for a negative one: the edge 1 px past it)
     averaged with Gaussian weights of ``sigma = _SHIFT_REACH * r`` (``r``: the object's
     equivalent radius), divided by ``max(sum of weights, 1)`` so that it fades to 0 (the edge
-    stays) far from every click.  The clicks' pixels are always on their side; the pieces
-    holding no positive click are dropped; pixels of other labels are never taken.
+    stays) far from every click.  The clicks' pixels are always on their side; of the pieces
+    left, the largest and those holding a positive click are kept; pixels of other labels are
+    never taken.
     """
     everyone = [*positive, *negative]
     r, c = positive[0]
@@ -705,12 +706,18 @@ def _refine(
     region = phi < num / np.maximum(den, 1.0)
     for q, side in clicks:
         region[q] = side > 0
-    region[at(positive[0])] = True
     keep_out = taken(win)
     if keep_out is not None:
         region &= ~keep_out
-    pieces, _ = ndi.label(region)
-    ids = [int(pieces[at(positive[0])])] + [int(pieces[q]) for q, side in clicks if side > 0]
+    # keep the pieces holding a positive click (the first click's if it is still in) and the
+    # largest one: a dent that cuts the object never leaves a speck around the first click
+    pieces, n = ndi.label(region)
+    if n == 0:
+        return None
+    largest = 1 + int(np.argmax(np.bincount(pieces.ravel())[1:]))
+    ids = [largest, int(pieces[at(positive[0])])] + [
+        int(pieces[q]) for q, side in clicks if side > 0
+    ]
     region = np.isin(pieces, [k for k in ids if k])
     if not region.any():
         return None
