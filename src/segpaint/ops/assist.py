@@ -9,7 +9,7 @@ touches its edge, so their cost is bounded by the object, not by the frame.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,15 @@ _AUTO_LEVEL = (0.6, 0.45)
 _EDGE_RING = (2.0, 6.0)
 _EDGE_LEVEL = 0.45
 _EDGE_SMALL = 0.5
+_SPLIT_SMOOTH = 1.0
+_SPLIT_H = 0.5
+_CORE = 2.0
+_DEEP = 2.0
+_MARK = 0.8
+_PAST = 1.0
+_SHIFT_REACH = 0.5
+_SHIFT_PAD = 30
+_REFINE_PAD = 12
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
 
@@ -426,6 +435,7 @@ def region_at(
     h: float = 2.0,
     level: float | None = None,
     max_half: int = 512,
+    refine: str = "level",
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
     """The one bright object under a click: a local threshold, then a seeded watershed.
 
@@ -474,7 +484,8 @@ def region_at(
          Gaussian smoothing in pixels before thresholding (0 for none).
      h : float, keyword-only
          Minimum depth, in pixels of the distance transform, of a neck that separates two
-         touching objects.
+         touching objects (``math.inf``: never cut).  With ``refine="watershed"`` the cut
+         is `_split_basin`'s, at depth 0.5 px of the smoothed distance transform.
      level : float or None, keyword-only
          Where between background (0) and the object (1) its edge is cut, both taken from
          the window as in step 2.  None (default): the object is first found at 0.45 for
@@ -483,6 +494,13 @@ def region_at(
          (step 3b).
      max_half : int, keyword-only
          Largest window half-size: bounds the cost of a click on background.
+     refine : {"level", "watershed"}, keyword-only
+         How refinement clicks act.  ``"level"`` (default): as in steps 2-4 above.
+         ``"watershed"``: the object is found from ``seed_point`` alone and cut from touching
+         neighbours by `_split_basin`; then a refinement click deep in an error is a marker
+         of a watershed of the intensity's edges, and one near the outline moves the edge
+         near itself to 1 px past the click (`_refine`).  Fewer clicks to IoU 0.85 on
+         StarDist's nuclei, more on the synthetic effectors (docs/performance.md).
 
      Returns
      -------
@@ -506,6 +524,8 @@ def region_at(
         raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
     if not (math.isfinite(float(sigma)) and sigma >= 0):
         raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
+    if refine not in ("level", "watershed"):
+        raise ValueError(f"refine: expected 'level' or 'watershed', got {refine!r}")
     lim = _limits_box(shape, clip)
     seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
     pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
@@ -520,6 +540,22 @@ def region_at(
             others = (sub != 0) & (sub != label)
             out = others if out is None else out | others
         return out
+
+    if refine == "watershed":
+        # the object under the first click, uncut, then cut from its neighbours by _split_basin
+        blob = region_at(stack, seed, limits=pairs, exclude=exclude, labels=labels,
+                         label=label, clip=clip, sigma=sigma, h=math.inf, level=level,
+                         max_half=max_half, refine="level")  # fmt: skip
+        found = None
+        if blob is not None:
+            box, mask = blob
+            k = 4  # margin: the smoothing in _split_basin must not see the box's edge
+            cut = _split_basin(np.pad(mask, k), [(seed[0] - box[0] + k, seed[1] - box[2] + k)],
+                               h=_SPLIT_H)[k:-k, k:-k]  # fmt: skip
+            found = tight_bbox(cut, offset=(box[0], box[2])) if cut.any() else None
+        if not pos[1:] and not neg:
+            return found
+        return _refine(stack, pairs, found, pos, neg, lim=lim, taken=taken, sigma=sigma)
 
     def blocked(p: tuple[int, int]) -> bool:
         if exclude is not None and exclude[p]:
@@ -596,6 +632,194 @@ def region_at(
     return tight_bbox(region, offset=(win[0], win[2]))
 
 
+def _signed_distance(
+    found: tuple[BBox, npt.NDArray[np.bool_]] | None, win: BBox
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """The object in ``win`` and its signed distance to the outline (< 0 inside, in px)."""
+    obj = np.zeros((win[1] - win[0], win[3] - win[2]), bool)
+    if found is not None:
+        b = found[0]
+        obj[b[0] - win[0] : b[1] - win[0], b[2] - win[2] : b[3] - win[2]] = found[1]
+    inside = ndi.distance_transform_edt(obj)
+    outside = ndi.distance_transform_edt(~obj)
+    return obj, np.where(obj, 0.5 - inside, outside - 0.5)
+
+
+def _refine(
+    stack: npt.NDArray[Any],
+    limits: Limits,
+    found: tuple[BBox, npt.NDArray[np.bool_]] | None,
+    positive: Sequence[tuple[int, int]],
+    negative: Sequence[tuple[int, int]],
+    *,
+    lim: BBox,
+    taken: Callable[[BBox], npt.NDArray[np.bool_] | None],
+    sigma: float,
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Correct the first click's object with refinement clicks (``refine="watershed"``).
+
+    A click more than ``_DEEP`` px on the wrong side of the object (a neighbour taken, a part
+    missed) is a marker of `_cut_with_markers`.  A click nearer the outline (the edge is off)
+    moves the edge near itself: with ``phi`` the signed distance to the outline (< 0 inside),
+    the object becomes ``phi < s`` where ``s`` is the clicks' targets (``phi(click) + _PAST``
+    for a positive click, ``phi(click) - _PAST`` for a negative one: the edge 1 px past it)
+    averaged with Gaussian weights of ``sigma = _SHIFT_REACH * r`` (``r``: the object's
+    equivalent radius), divided by ``max(sum of weights, 1)`` so that it fades to 0 (the edge
+    stays) far from every click.  The clicks' pixels are always on their side; of the pieces
+    left, the largest and those holding a positive click are kept; pixels of other labels are
+    never taken.
+    """
+    everyone = [*positive, *negative]
+    r, c = positive[0]
+    box = found[0] if found is not None else (r, r + 1, c, c + 1)
+    pad = _SHIFT_PAD
+    win = (
+        max(min([box[0], *(p[0] for p in everyone)]) - pad, lim[0]),
+        min(max([box[1], *(p[0] + 1 for p in everyone)]) + pad, lim[1]),
+        max(min([box[2], *(p[1] for p in everyone)]) - pad, lim[2]),
+        min(max([box[3], *(p[1] + 1 for p in everyone)]) + pad, lim[3]),
+    )
+
+    def at(p: tuple[int, int]) -> tuple[int, int]:
+        return p[0] - win[0], p[1] - win[2]
+
+    obj, phi = _signed_distance(found, win)
+    deep_pos = [p for p in positive[1:] if phi[at(p)] > _DEEP]
+    deep_neg = [p for p in negative if phi[at(p)] < -_DEEP]
+    near_pos = [p for p in positive[1:] if p not in deep_pos]
+    near_neg = [p for p in negative if p not in deep_neg]
+    if deep_pos or deep_neg:
+        found = _cut_with_markers(stack, limits, found, [positive[0], *deep_pos], deep_neg,
+                                  lim=lim, taken=taken, sigma=sigma)  # fmt: skip
+        obj, phi = _signed_distance(found, win)
+    if not near_pos and not near_neg:
+        return found
+    clicks = [(at(p), 1.0) for p in near_pos] + [(at(p), -1.0) for p in near_neg]
+    spread = _SHIFT_REACH * math.sqrt(max(int(obj.sum()), 1) / math.pi)
+    rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
+    num = np.zeros(obj.shape)
+    den = np.zeros(obj.shape)
+    for q, side in clicks:
+        w = np.exp(-((rr - q[0]) ** 2 + (cc - q[1]) ** 2) / (2 * spread * spread))
+        num += w * (float(phi[q]) + _PAST * side)
+        den += w
+    region = phi < num / np.maximum(den, 1.0)
+    for q, side in clicks:
+        region[q] = side > 0
+    keep_out = taken(win)
+    if keep_out is not None:
+        region &= ~keep_out
+    # keep the pieces holding a positive click (the first click's if it is still in) and the
+    # largest one: a dent that cuts the object never leaves a speck around the first click
+    pieces, n = ndi.label(region)
+    if n == 0:
+        return None
+    largest = 1 + int(np.argmax(np.bincount(pieces.ravel())[1:]))
+    ids = [largest, int(pieces[at(positive[0])])] + [
+        int(pieces[q]) for q, side in clicks if side > 0
+    ]
+    region = np.isin(pieces, [k for k in ids if k])
+    if not region.any():
+        return None
+    return tight_bbox(region, offset=(win[0], win[2]))
+
+
+def _cut_with_markers(
+    stack: npt.NDArray[Any],
+    limits: Limits,
+    found: tuple[BBox, npt.NDArray[np.bool_]] | None,
+    positive: Sequence[tuple[int, int]],
+    negative: Sequence[tuple[int, int]],
+    *,
+    lim: BBox,
+    taken: Callable[[BBox], npt.NDArray[np.bool_] | None],
+    sigma: float,
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Correct an object with clicks deep in its errors: a marker watershed of the edges.
+
+    Markers: the object's core (pixels at least ``_CORE`` px inside it, and always the disc of
+    half its depth around the first click) and the clicks ``positive`` (the first one is the
+    first click) are the object; the pixels at least ``_CORE`` px outside it and the
+    ``negative`` clicks are not.  A click ``d`` px on the wrong side marks the disc of
+    ``_MARK * d`` px around itself (on that side of the outline; a positive click no more
+    than its depth in the piece brighter than halfway between it and the background): the
+    part it sits in.  A positive click ``d`` px
+    outside the object clears the background markers within ``2 d + 2`` px of itself, a
+    negative click ``d`` px inside clears the object markers within ``2 d + 2`` px: the part
+    it was placed in is open to it.  The watershed of the gradient magnitude of the
+    intensity (smoothed by ``sigma``) then puts every unmarked pixel (the open parts and a
+    ``2 _CORE`` px band along the whole outline, which snaps to the strongest edge) on the
+    side of the marker it floods from across the weakest edge, so each click lands on its
+    side and takes the region up to the object's edge with it.  Pixels of other labels
+    (``taken``) are never taken.
+    """
+    everyone = [*positive, *negative]
+    r, c = positive[0]
+    box = found[0] if found is not None else (r, r + 1, c, c + 1)
+    win = (
+        max(min([box[0], *(p[0] for p in everyone)]) - _REFINE_PAD, lim[0]),
+        min(max([box[1], *(p[0] + 1 for p in everyone)]) + _REFINE_PAD, lim[1]),
+        max(min([box[2], *(p[1] for p in everyone)]) - _REFINE_PAD, lim[2]),
+        min(max([box[3], *(p[1] + 1 for p in everyone)]) + _REFINE_PAD, lim[3]),
+    )
+    obj = np.zeros((win[1] - win[0], win[3] - win[2]), bool)
+    if found is not None:
+        b = found[0]
+        obj[b[0] - win[0] : b[1] - win[0], b[2] - win[2] : b[3] - win[2]] = found[1]
+    v = channel_intensity(_crop(stack, win), limits=limits)
+    if sigma > 0:
+        v = ndi.gaussian_filter(v, sigma)
+    edges = np.hypot(ndi.sobel(v, 0), ndi.sobel(v, 1))
+    inside = ndi.distance_transform_edt(obj)
+    outside = ndi.distance_transform_edt(~obj)
+    core, back = inside >= _CORE, outside >= _CORE
+    rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
+    pos = [(p[0] - win[0], p[1] - win[2]) for p in positive]
+    neg = [(p[0] - win[0], p[1] - win[2]) for p in negative]
+    for q in pos[1:]:
+        rho = 2.0 * float(outside[q]) + 2.0
+        back &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > rho * rho
+    for q in neg:
+        rho = 2.0 * float(inside[q]) + 2.0
+        core &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > rho * rho
+    # the heart of the first click's object stays it: half its depth around the first click
+    heart = 0.5 * float(inside[pos[0]])
+    core |= (rr - pos[0][0]) ** 2 + (cc - pos[0][1]) ** 2 <= heart * heart
+    keep_out = taken(win)
+    markers = np.zeros(obj.shape, np.int32)
+    markers[back] = 2
+    markers[core] = 1
+    if keep_out is not None:
+        markers[keep_out] = 2
+    # each click marks a disc of half its depth: the part it sits in, not one pixel
+    for q in neg:
+        half = _MARK * float(inside[q])
+        markers[((rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= half * half) & obj] = 2
+        markers[q] = 2
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    for q in pos[1:]:
+        # a missed part: no deeper than the click is inside its own bright piece
+        own = float(ndi.distance_transform_edt(v >= (float(v[q]) + background) / 2)[q])
+        half = _MARK * min(float(outside[q]), own)
+        markers[((rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= half * half) & ~obj] = 1
+    for q in pos:
+        if keep_out is None or not keep_out[q]:
+            markers[q] = 1
+    if keep_out is not None:
+        markers[keep_out] = 2
+    parts = watershed(edges, markers) == 1  # type: ignore[no-untyped-call]
+    region = parts
+    for q in neg:
+        region[q] = False
+    for q in pos:
+        region[q] = True
+    if keep_out is not None:
+        region &= ~keep_out
+    if not region.any():
+        return None
+    return tight_bbox(region, offset=(win[0], win[2]))
+
+
 def _climb_path(values: npt.NDArray[np.float64], point: tuple[int, int]) -> list[tuple[int, int]]:
     """Steepest ascent on ``values`` from ``point`` (8 neighbours): the pixels up to the top."""
     r, c = point
@@ -631,6 +855,8 @@ def _split_off(
     so ``p`` cannot be the clicked cell's own centre.  A watershed of the distance transform
     from the clicks (and their tops) and those centres keeps the clicks' part.
     """
+    if math.isinf(h):
+        return region
     dist = ndi.distance_transform_edt(region)
     tops = [_climb(dist, p) for p in seeds]
     hills, n = ndi.label(h_maxima(dist, h))  # type: ignore[no-untyped-call]
@@ -651,6 +877,37 @@ def _split_off(
         markers[p] = 1
     basins = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
     out: npt.NDArray[np.bool_] = basins == 1
+    return out
+
+
+def _split_basin(
+    region: npt.NDArray[np.bool_],
+    seeds: Sequence[tuple[int, int]],
+    *,
+    h: float,
+) -> npt.NDArray[np.bool_]:
+    """The part of ``region`` that belongs to the clicks, cut from touching neighbours.
+
+    Used by ``region_at(..., refine="watershed")``.  The distance transform of ``region``, smoothed by a Gaussian of ``_SPLIT_SMOOTH`` px (so
+    that a ragged outline makes no false centres), has one maximum at least ``h`` deep per
+    object.  Each click climbs it to the top of its hill; the hills that no click reached are
+    the neighbours' centres.  A watershed of the distance transform from all of them keeps
+    the clicks' basins.
+    """
+    dist = ndi.gaussian_filter(ndi.distance_transform_edt(region), _SPLIT_SMOOTH)
+    hills, n = ndi.label(h_maxima(dist, h))  # type: ignore[no-untyped-call]
+    if n <= 1:
+        return region
+    tops = [_climb(np.where(region, dist, -1.0), p) for p in seeds]
+    mine = {int(hills[t]) for t in tops} - {0}
+    ours = n + 1
+    markers = hills.astype(np.int32)
+    if mine:
+        markers[np.isin(hills, sorted(mine))] = ours
+    for p in [*seeds, *tops]:
+        markers[p] = ours
+    basins = watershed(-dist, markers, mask=region)  # type: ignore[no-untyped-call]
+    out: npt.NDArray[np.bool_] = basins == ours
     return out
 
 

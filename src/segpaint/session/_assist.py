@@ -27,7 +27,7 @@ class _AssistMixin(_EditsMixin):
     # ------------------------------------------------------- assisted tools (issue 11)
     # Kernels live in segpaint.ops.assist (imported here, not at the top, so that this block
     # stays one contiguous piece of the file).
-    _ASSIST_PARAMS = ("sigma", "h", "level", "max_half")
+    _ASSIST_PARAMS = ("sigma", "h", "level", "max_half", "refine")
 
     def _assist_channels(
         self, t: int, channels: Sequence[int | str] | None, limits: Sequence[Sequence[float]] | None
@@ -148,7 +148,8 @@ class _AssistMixin(_EditsMixin):
         positive, negative : sequence of (row, col)
             Refinement clicks: more of this cell / not this cell (``method="auto"`` only).
         **params
-            ``method="auto"``: ``sigma``, ``h``, ``level``, ``max_half`` (see `region_at`).
+            ``method="auto"``: ``sigma``, ``h``, ``level``, ``max_half``, ``refine`` (see
+            `region_at`).
             Otherwise ``window`` and the method's own parameters.
 
         Returns
