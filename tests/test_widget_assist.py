@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import traitlets
 
 from segpaint.data import synthetic_timelapse
 from segpaint.ops import wand_mask
@@ -192,6 +193,34 @@ def _assist(widget: Annotator, tool: str, points: list[Any], **extra: Any) -> No
 
 def _lab(session: Any, frame: int = 0, population: str = "targets") -> np.ndarray:
     return np.asarray(session.labels(population, frame)).copy()
+
+
+@pytest.mark.parametrize("mode", ["level", "watershed"])
+def test_the_click_tool_refines_as_click_refine_says(movie: Any, tmp_path: Path, mode: str) -> None:
+    """`Annotator.click_refine` is `segment_at`'s refine=: the widget's click and refinement
+    clicks give the pixels the Session method gives with that mode."""
+    truth = movie.labels["targets"][0]
+    cell = truth == 4
+    seed = list(_centre(cell))
+    rows, cols = np.nonzero(cell)
+    negative = [[int(rows.max()) + 3, int(cols.mean())]]  # just below the cell
+    session = movie.open()
+    widget = Annotator(session, labels_folder=tmp_path / "labels", click_refine=mode)
+    widget.channel_visible = [name == "nuclei" for name in session.channel_names]
+    widget.send = lambda content, buffers=None: None  # type: ignore[method-assign]
+    label = session.new_label("targets")
+    _assist(widget, "segment_at", [seed])
+    _assist(widget, "segment_at", [seed], label=label, negative=negative)
+    expected = movie.open()
+    shown = [i for i, name in enumerate(expected.channel_names) if name == "nuclei"]
+    limits = [list(map(float, widget.contrast[i])) for i in shown]
+    for neg in ([], negative):
+        expected.segment_at("targets", 0, tuple(seed), label=label, channels=shown,
+                            limits=limits, negative=neg, refine=mode)  # fmt: skip
+    assert np.array_equal(_lab(session), _lab(expected))
+    assert _iou(_lab(session) == label, cell) >= 0.85
+    with pytest.raises(traitlets.TraitError, match="level, watershed"):
+        widget.click_refine = "snap"
 
 
 def test_a_click_with_the_segment_tool_makes_the_missed_cell_one_undo_step(

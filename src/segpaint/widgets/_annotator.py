@@ -260,6 +260,15 @@ class Annotator(anywidget.AnyWidget):
     rois: traitlets.List[Any] = traitlets.List(
         read_only=True, help="ROIs of the current frame as [row0, row1, col0, col1]."
     ).tag(sync=True)
+    click_refine = OneOf(
+        "level",
+        choices=("level", "watershed"),
+        help=(
+            "How the click tool (c) finds and refines a cell (`segment_at`'s refine=): 'level' "
+            "moves the whole edge to a click near it; 'watershed' cuts touching nuclei apart "
+            "and lets each refinement click change only the part it lands in."
+        ),
+    ).tag(sync=True)
     export_format = OneOf(
         "celldetective",
         choices=EXPORT_FORMATS,
@@ -1660,6 +1669,7 @@ class Annotator(anywidget.AnyWidget):
             preserve_labels=self.preserve_labels,
             positive=req.positive,
             negative=req.negative,
+            refine=self.click_refine,
         )
         if change is None:
             return None, ""
