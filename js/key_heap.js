@@ -110,7 +110,7 @@ export class Levels {
 }
 
 /** A copy of `a` twice as long. @param {Int32Array} a */
-function growInt(a) {
+export function growInt(a) {
   const out = new Int32Array(a.length * 2);
   out.set(a);
   return out;

@@ -7,7 +7,7 @@
 // top with the opacity, optionally as contours or for the selected label only.
 
 import { buildLut, LabelColors } from "./colors.js";
-import { ALPHA, channelLanes, clampLanes, composeDirect, gatherRect, shadeRect } from "./shade.js";
+import { ALPHA, blend, channelLanes, clampLanes, composeDirect, gatherRect, shadeRect } from "./shade.js";
 
 export class Renderer {
   /** @param {HTMLCanvasElement|null} canvas the viewport canvas (null in tests without a 2D context) */
@@ -284,10 +284,7 @@ export class Renderer {
     if (shown) {
       const [cr, cg, cb] = this.colors.rgb(L);
       const na = 256 - a;
-      const rr = ((px & 0xff) * na + cr * a) >>> 8;
-      const gg = (((px >>> 8) & 0xff) * na + cg * a) >>> 8;
-      const bb = (((px >>> 16) & 0xff) * na + cb * a) >>> 8;
-      px = (ALPHA | (bb << 16) | (gg << 8) | rr) >>> 0;
+      px = blend(px, cr * a, cg * a, cb * a, na);
     }
     return [px & 255, (px >>> 8) & 255, (px >>> 16) & 255, 255];
   }

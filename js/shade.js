@@ -96,6 +96,18 @@ function rowMany(out, o, cols, x0, n, chans, gs) {
 }
 
 /**
+ * A packed RGBA pixel `px` under a label colour: `lr, lg, lb` are the colour's channels times the
+ * label opacity (0..256), `na` is 256 minus that opacity.
+ * @param {number} px @param {number} lr @param {number} lg @param {number} lb @param {number} na
+ */
+export function blend(px, lr, lg, lb, na) {
+  const rr = ((px & 0xff) * na + lr) >>> 8;
+  const gg = (((px >>> 8) & 0xff) * na + lg) >>> 8;
+  const bb = (((px >>> 16) & 0xff) * na + lb) >>> 8;
+  return (ALPHA | (bb << 16) | (gg << 8) | rr) >>> 0;
+}
+
+/**
  * The frame positions (`idx`) and, for decimated channels, the channel positions (`idxC`) of the
  * `n` screen pixels from column `x0` on a screen row showing image row `row`; -1 off the image.
  * @param {any} r the Renderer @param {number} row @param {number} x0 @param {number} n
@@ -173,11 +185,7 @@ export function composeDirect(r, rect, vis) {
         lb = rgb[2] * a;
         lastLabel = L;
       }
-      const b = out[o + k];
-      const rr = ((b & 0xff) * na + lr) >>> 8;
-      const gg = (((b >>> 8) & 0xff) * na + lg) >>> 8;
-      const bb = (((b >>> 16) & 0xff) * na + lb) >>> 8;
-      out[o + k] = (ALPHA | (bb << 16) | (gg << 8) | rr) >>> 0;
+      out[o + k] = blend(out[o + k], lr, lg, lb, na);
     }
   }
 }
@@ -281,11 +289,7 @@ export function shadeRect(r, rect, vis) {
         lb = rgb[2] * a;
         lastLabel = L;
       }
-      const b = out[o + k];
-      const rr = ((b & 0xff) * na + lr) >>> 8;
-      const gg = (((b >>> 8) & 0xff) * na + lg) >>> 8;
-      const bb = (((b >>> 16) & 0xff) * na + lb) >>> 8;
-      out[o + k] = (ALPHA | (bb << 16) | (gg << 8) | rr) >>> 0;
+      out[o + k] = blend(out[o + k], lr, lg, lb, na);
     }
   }
 }

@@ -15,7 +15,7 @@
 // stopped, narrowing only finds a shorter prefix, and a move can stop the flood at a deadline and
 // go on at the next frame. Costs are the exact float64 d values, so the prefix is exact.
 
-import { KeyHeap, Levels } from "./key_heap.js";
+import { KeyHeap, Levels, growInt } from "./key_heap.js";
 
 /** @typedef {ArrayLike<number>} Channel */
 /** @typedef {{deadline?: number, maxPixels?: number}} Budget */
@@ -194,7 +194,7 @@ export class Wand {
           const j = nrow + x;
           const inside = !mark[j] && Math.abs(v[j] - vs) <= tol;
           if (inside && !inRun) {
-            if (top === stack.length) stack = this.scanStack = grow(stack);
+            if (top === stack.length) stack = this.scanStack = growInt(stack);
             stack[top++] = j;
           }
           inRun = inside;
@@ -300,7 +300,7 @@ export class Wand {
       }
       if (done >= stopAt || (done >= check && (check = done + CLOCK_EVERY) && performance.now() >= deadline)) {
         // out of budget: put p back where it came from (top of the stack, at level cur)
-        if (top === stack.length) stack = this.stack = grow(stack);
+        if (top === stack.length) stack = this.stack = growInt(stack);
         stack[top++] = p;
         exact = false;
         break;
@@ -324,7 +324,7 @@ export class Wand {
         seen[j] = stamp;
         const d = Math.abs(v[j] - vs);
         if (d <= cur) {
-          if (top === stack.length) stack = this.stack = grow(stack);
+          if (top === stack.length) stack = this.stack = growInt(stack);
           stack[top++] = j;
         } else if (d <= 1) {
           // d > cur, so its bucket is this one or a later one (NaN fails both tests: never inside)
@@ -343,11 +343,4 @@ export class Wand {
     this.top = top;
     return exact;
   }
-}
-
-/** A copy of `a` twice as long. @param {Int32Array} a */
-function grow(a) {
-  const out = new Int32Array(a.length * 2);
-  out.set(a);
-  return out;
 }
