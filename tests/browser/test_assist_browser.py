@@ -14,12 +14,12 @@ import pytest
 from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
-    annotator_js,
     save_screenshot,
     track_websockets,
     wait_canvas,
     write_notebook,
 )
+from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -42,10 +42,6 @@ annotator = segpaint.Annotator(session)
 """,
     "annotator",
 ]
-
-
-def js(page: Any, body: str, arg: Any = None) -> Any:
-    return annotator_js(page, body, arg)
 
 
 def client(page: Any, row: float, col: float) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from segpaint_browser_harness import (
     track_websockets,
     write_notebook,
 )
+from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 
@@ -38,15 +39,6 @@ annotator
 """,
     "print('\\n'.join(f'line {i}' for i in range(150)))",
 ]
-
-
-def js(page: Any, body: str, arg: Any = None) -> Any:
-    """Evaluate ``body`` with ``s`` the widget's debug object and ``root`` its element."""
-    script = (
-        f"(arg) => {{ const root = document.querySelector('{ROOT}'); const s = root.__segpaint;"
-        f" return (() => {{ {body} }})(); }}"
-    )
-    return page.evaluate(script, arg)
 
 
 SCROLLER = """

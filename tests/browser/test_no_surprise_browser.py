@@ -20,6 +20,7 @@ from segpaint_browser_harness import (
     track_websockets,
     write_notebook,
 )
+from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -38,14 +39,6 @@ annotator = segpaint.Annotator(session, brush_size=7)
 annotator
 """,
 ]
-
-
-def js(page: Any, body: str, arg: Any = None) -> Any:
-    script = (
-        f"(arg) => {{ const root = document.querySelector('{ROOT}'); const s = root.__segpaint; "
-        f"return (() => {{ {body} }})(); }}"
-    )
-    return page.evaluate(script, arg)
 
 
 def client(page: Any, row: float, col: float) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from segpaint_browser_harness import JupyterServer, Notebook, track_websockets, write_notebook
+from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -47,15 +48,6 @@ annotator = experiment.annotator(brush_size=7, tool="brush", selected_label=1)
 """,
     "annotator",
 ]
-
-
-def js(page: Any, body: str, arg: Any = None) -> Any:
-    """Evaluate ``body`` with ``s`` the widget's debug object."""
-    script = (
-        "(arg) => { const s = document.querySelector('.segpaint-annotator').__segpaint;"
-        f" return (() => {{ {body} }})(); }}"
-    )
-    return page.evaluate(script, arg)
 
 
 def test_choosing_a_position_then_painting_edits_that_position_only(

@@ -24,6 +24,7 @@ from segpaint_browser_harness import (
     track_websockets,
     write_notebook,
 )
+from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -59,14 +60,6 @@ annotator = segpaint.Annotator(session, population="effectors", export_folder=mo
 annotator
 """,
 ]
-
-
-def js(page: Any, body: str, arg: Any = None) -> Any:
-    script = (
-        f"(arg) => {{ const root = document.querySelector('{ROOT}'); "
-        f"const s = root.__segpaint; return (() => {{ {body} }})(); }}"
-    )
-    return page.evaluate(script, arg)
 
 
 def drag(page: Any, points: list[list[int]]) -> None:
