@@ -738,9 +738,9 @@ class Annotator(anywidget.AnyWidget):
         self._send_messages(messages)
 
     def _cached_label_bands(self, lab: npt.NDArray[Any] | None) -> list[Message] | None:
-        """Label bands of ``lab`` when it is an array whose bands are known and cannot have
-        changed: the same object, read-only and owning its data (no view of a writable array).
-        Otherwise None, after remembering the bands of such an array for next time."""
+        """Label bands of ``lab`` when it cannot change under them (read-only and owning its
+        data, as the session's shared zeros of an unlabelled frame): encoded once and reused
+        while the same object comes back. None for any other array (encoded per transfer)."""
         if lab is None or lab.flags.writeable or lab.base is not None:
             return None
         cached = self._label_bands
