@@ -83,35 +83,14 @@ PAGE_STAMPS = """
 }
 """
 
-CHANGE_JS = """
-async ({action, frame, value}) => {
-  const root = document.querySelector('.segpaint-annotator');
-  const s = root.__segpaint;
-  const draws0 = s.draws;
-  let input;
-  if (action === 'frame') {
-    input = root.querySelector('input[data-control="frame"]');
-    input.value = String(frame);
-  } else {
-    input = root.querySelector('input[data-control="contrast-hi"][data-channel="0"]');
-    const lo = Number(input.min), hi = Number(input.max);
-    input.value = String(lo + (hi - lo) * value);
-  }
-  const t0 = performance.now();
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-  if (action === 'frame') input.dispatchEvent(new Event('change', {bubbles: true}));
-  const loop = new MessageChannel();
-  const ms = await new Promise((resolve) => {
-    const check = () => {
-      if (s.draws > draws0 && (action !== 'frame' || s.frame === frame)) { resolve(performance.now() - t0); return; }
-      if (performance.now() - t0 > 20000) { resolve(-1); return; }
-      loop.port2.postMessage(0);
-    };
-    loop.port1.onmessage = check;
-    check();
-  });
-  return {ms, t0: performance.timeOrigin + t0};
-}
+# bench_browser's change-and-wait-for-the-draw, plus the wall-clock time of the change (to line
+# up with the kernel's stamps)
+CHANGE_JS = f"""
+async (args) => {{
+  const t0 = performance.timeOrigin + performance.now();
+  const ms = await ({B.WAIT_REDRAW_JS})({{channel: 0, ...args}});
+  return {{ms, t0}};
+}}
 """
 
 
