@@ -44,6 +44,8 @@ export const SHORTCUTS = [
   { keys: ["o"], action: "tool:polygon", text: "Polygon" },
   { keys: ["d"], action: "tool:delete-box", text: "Delete every cell in a box" },
   { keys: ["c + click"], action: null, text: "Click-to-segment: on background a new cell; on a cell re-segments it; then click it (or just outside its edge) to add, Shift+click to remove" },
+  { keys: ["Ctrl + click", "Cmd + click"], action: null, text: "Delete the cell under the pointer, whatever the tool (as in Cellpose); Ctrl+Z brings it back" },
+  { keys: ["Alt + click"], action: null, text: "Pick the label under the pointer as the active one (eyedropper), whatever the tool; on background: label 0" },
   { keys: ["i"], action: "assist:morph:fill_holes", text: "Fill holes in the selected cell" },
   { keys: ["I"], action: "assist:morph-all:fill_holes", text: "Shift+i: the same on every cell (of the selected ROI when edits are locked)" },
   { keys: ["t"], action: "assist:morph:grow", text: "Grow the selected cell by 1 px (never over another cell)" },

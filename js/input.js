@@ -3,7 +3,7 @@
 // layer, the view and the controls. Handlers stay thin: geometry lives in tools.js.
 
 import { SLIDER_KEYS, stepSlider } from "./dom.js";
-import { keyAction } from "./tools.js";
+import { chordOf, keyAction, pixelOf } from "./tools.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** @typedef {(target: EventTarget, type: string, fn: (e: any) => void, opts?: AddEventListenerOptions | boolean) => void} Listen */
@@ -37,6 +37,38 @@ export function bindInput(d, listen) {
     return view.toImage(x, y);
   };
 
+  /** An Alt+click was used: the Alt key's release must not open the browser's menu bar. */
+  let chordUsed = false;
+
+  /**
+   * A modifier click (tools.js `chordOf`), whatever the tool: "delete" asks the kernel to
+   * delete the cell under the click (`Session.delete_label`, one undo step; the result comes
+   * back as a labels-patch), "pick" makes its label the active one (an eyedropper: no edit).
+   * @param {"delete" | "pick"} chord @param {{row: number, col: number}} point
+   */
+  const runChord = (chord, point) => {
+    const px = pixelOf(point);
+    const { state, renderer } = d;
+    if (!state.labels || px[0] < 0 || px[1] < 0 || px[0] >= renderer.height || px[1] >= renderer.width) return;
+    const label = state.labels[px[0] * renderer.width + px[1]] >>> 0;
+    if (chord === "pick") {
+      d.editor.setSelected(label);
+      d.say(label ? `picked label ${label} (Alt+click)` : "picked label 0: the brush erases, the fill bucket deletes (Alt+click)");
+      return;
+    }
+    if (state.lost) {
+      d.say("the kernel is gone: nothing is deleted (see the red banner)");
+      return;
+    }
+    if (!label) {
+      d.say("Ctrl+click deletes the cell under the pointer: this is background");
+      return;
+    }
+    if (!d.editor.canEdit() || !d.assist.inside(px)) return;
+    state.send({ type: "delete-cell", population: state.population, frame: state.frame, points: [px], label });
+    d.say(`deleting cell ${label} (Ctrl+click)…`);
+  };
+
   listen(canvas, "pointerdown", (/** @type {PointerEvent} */ e) => {
     if (e.button === 2) return;
     ui.root.focus({ preventScroll: true });
@@ -51,6 +83,12 @@ export function bindInput(d, listen) {
       /* synthetic events in tests have no active pointer */
     }
     e.preventDefault();
+    const chord = e.button === 1 || d.space ? null : chordOf(e);
+    if (chord) {
+      chordUsed = chord === "pick";
+      runChord(chord, point);
+      return;
+    }
     if (e.button === 1 || d.space || tool === "pan") {
       drag = { kind: "pan", x, y, id: e.pointerId };
       d.editor.panning = true;
@@ -193,6 +231,11 @@ export function bindInput(d, listen) {
     }, true);
   }
   listen(ui.root, "keyup", (/** @type {KeyboardEvent} */ e) => {
+    if (e.key === "Alt" && chordUsed) {
+      chordUsed = false;
+      e.preventDefault(); // Firefox / Windows: releasing Alt would focus the menu bar
+      return;
+    }
     if (e.key === " ") {
       d.space = false;
       e.stopPropagation();

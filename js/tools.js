@@ -208,6 +208,24 @@ export function keyAction(e) {
   }
 }
 
+/**
+ * Modifier clicks (chords) that act whatever the tool, so they save a tool switch: Ctrl+click
+ * (Cmd+click on a Mac) deletes the cell under the pointer (Cellpose's chord), Alt+click picks its
+ * label as the active one (the eyedropper of paint programs). Only the primary button, and only
+ * one modifier: Shift (refinement clicks, Shift-drag with the ROI tool) and Ctrl+Alt combinations
+ * stay with the tools. `e` is a PointerEvent-like object ({button, ctrlKey, metaKey, altKey,
+ * shiftKey}).
+ * @param {{button?: number, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean, shiftKey?: boolean}} e
+ * @returns {"delete" | "pick" | null}
+ */
+export function chordOf(e) {
+  if ((e.button ?? 0) !== 0 || e.shiftKey) return null;
+  const mod = Boolean(e.ctrlKey || e.metaKey);
+  if (mod && !e.altKey) return "delete";
+  if (e.altKey && !mod) return "pick";
+  return null;
+}
+
 /** Next brush size for `[` / `]`: steps of one below 10 px, ~10 % above. */
 export function stepBrush(size, dir, min, max) {
   const step = size < 10 ? 1 : Math.max(1, Math.round(size * 0.1));

@@ -678,3 +678,58 @@ class _AssistMixin(_EditsMixin):
             return None
         whole, mask = hit
         return self._assist_commit(population, t, whole, 0, mask, clip=clip)
+
+    def delete_label(
+        self,
+        population: str,
+        frame: int,
+        label: int,
+        *,
+        roi: ROI | Sequence[int] | None = None,
+    ) -> Change | None:
+        """Delete one cell: every pixel of ``label`` in ``frame`` becomes background (0).
+
+        What Ctrl+click (Cmd+click) on a cell does in the widget, whatever tool is active (the
+        chord Cellpose's GUI uses to delete a mask).  One undo step; no other frame, population
+        or label changes.
+
+        Parameters
+        ----------
+        population, frame
+            Which labels to edit.
+        label : int
+            The cell to delete (not 0, and present in the frame).
+        roi : ROI or (row0, row1, col0, col1), optional
+            Only the cell's pixels inside it are deleted (the ROI lock); the rest keep
+            ``label``.
+
+        Returns
+        -------
+        Change or None
+            None when ``roi`` holds no pixel of the cell.
+
+        Examples
+        --------
+        >>> import segpaint
+        >>> s = segpaint.open(np.zeros((8, 8)), axes="YX", populations=["cells"])
+        >>> lab = np.zeros((8, 8), np.uint32); lab[1:3, 1:3] = 4; lab[5:7, 5:7] = 7
+        >>> _ = s.set_labels("cells", 0, lab)
+        >>> _ = s.delete_label("cells", 0, 4)
+        >>> np.unique(s.labels("cells", 0)).tolist()
+        [0, 7]
+        """
+        t = self.stack.check_frame(frame)
+        clip = self._roi_box(roi, t)
+        value = check_label(label)
+        if value == 0:
+            raise ValueError(
+                "label: 0 is the background, there is no cell to delete; pass a cell's label"
+            )
+        current = self._pop(population).view(t)
+        cell = current == value
+        if not cell.any():
+            raise ValueError(
+                f"label: {value} is not in frame {t} of {population!r}; pick a label that exists"
+            )
+        bbox, mask = tight_bbox(cell)
+        return self._assist_commit(population, t, bbox, 0, mask, clip=clip)

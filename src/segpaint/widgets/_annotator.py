@@ -46,6 +46,7 @@ from segpaint.widgets._wire import (
     wire_bbox,
     wire_choice,
     wire_int,
+    wire_points,
 )
 
 if TYPE_CHECKING:
@@ -909,6 +910,7 @@ class Annotator(anywidget.AnyWidget):
             "train-scribbles": self.train_scribbles,
             "clear-scribbles": self._on_clear_scribbles,
             "assist": lambda: self._on_assist(content),
+            "delete-cell": lambda: self._on_delete_cell(content),  # Ctrl/Cmd+click
             "ping": lambda: self._on_ping(content),  # issue 10: is the kernel there?
             "recover": self._on_recover,
             "discard-pending": self._on_discard_pending,
@@ -1679,6 +1681,38 @@ class Annotator(anywidget.AnyWidget):
         clicks = len(req.positive) + len(req.negative)
         more = f" with {clicks} refinement click(s)" if clicks else ""
         return change, f"re-segmented cell {value}{more}"
+
+    def _on_delete_cell(self, content: dict[str, Any]) -> None:
+        """Ctrl/Cmd+click on a cell, whatever the tool: `Session.delete_label` on the cell under
+        the click (one undo step; only inside the clicked ROI when edits are locked).
+
+        ``{type: "delete-cell", population, frame, points: [[row, col]], label}``: ``label`` is
+        the cell the browser showed under the click; when the kernel's labels hold another
+        value there (an edit in flight), nothing is deleted and the status line says so.
+        """
+        s = self.session
+        pop = wire_choice(content, "population", list(s.populations))
+        t = self._wire_frame(content)
+        (point,) = wire_points(content, "points", s.frame_shape, low=1, high=1)
+        seen = wire_int(content, "label", low=0, high=LABEL_MAX)
+        clip = self._assist_clip(t, point)
+        under = int(np.asarray(s.labels(pop, t))[point])
+        if under != seen:
+            self.status = (
+                f"delete (Ctrl+click): the cell under {list(point)} is now {under}, not the "
+                f"{seen} shown; nothing deleted, click again"
+            )
+            return
+        if under == 0:
+            self.status = f"delete (Ctrl+click): background at {list(point)}, no cell to delete"
+            return
+        change = s.delete_label(pop, t, under, roi=clip)
+        inside = " inside the ROI" if clip is not None else ""
+        self.status = (
+            f"deleted cell {under}{inside} (Ctrl+click; Ctrl+Z brings it back)"
+            if change is not None
+            else f"delete (Ctrl+click): nothing changed at {list(point)}"
+        )
 
     # ------------------------------------------------ assisted tools (issue 11): end
 
