@@ -1,0 +1,102 @@
+"""Modifier clicks in a real browser (JupyterLab + headless Chromium), with the brush tool
+active: Ctrl+click on a cell deletes exactly that cell in the kernel's labels (as
+`Session.delete_label` does) and paints nothing; Alt+click picks a cell's label as the active
+one and changes no pixel; neither switches the tool.  Ctrl+Z brings the cell back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from segpaint_browser_harness import (
+    JupyterServer,
+    Notebook,
+    save_screenshot,
+    track_websockets,
+    wait_canvas,
+    write_notebook,
+)
+from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+ROWS, COLS = 96, 128
+CELLS = [(30, 30, 11), (60, 80, 12), (28, 100, 10)]
+SETUP = [
+    f"""
+import numpy as np
+import segpaint
+rng = np.random.default_rng(0)
+rr, cc = np.mgrid[:{ROWS}, :{COLS}]
+truth = np.zeros(({ROWS}, {COLS}), np.uint32)
+for k, (r, c, rad) in enumerate({CELLS}, start=1):
+    truth[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = k
+image = (300 + rng.normal(0, 15, ({ROWS}, {COLS})) + 1200 * (truth > 0)).astype(np.uint16)
+session = segpaint.open(image[None], axes="TYX", populations=["cells"])
+session.set_labels("cells", 0, truth)
+annotator = segpaint.Annotator(session)
+annotator.selected_label = 7
+""",
+    "annotator",
+]
+
+
+def client(page: Any, row: float, col: float) -> tuple[float, float]:
+    p = js(page, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col])
+    return float(p[0]), float(p[1])
+
+
+def test_ctrl_click_deletes_a_cell_and_alt_click_picks_one_with_the_brush_active(
+    browser: Any, jupyter_server: JupyterServer
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    ws = track_websockets(page)
+    path = write_notebook(jupyter_server.root_dir, "chords.ipynb", SETUP)
+    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
+    lab0 = "np.asarray(session.labels('cells', 0))"
+    try:
+        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="chords")
+        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+        js(page, "root.focus({preventScroll: true}); return true;")
+        truth = nb.kernel.array("truth")
+        page.keyboard.press("b")
+        nb.wait_kernel("annotator.tool == 'brush'")
+
+        # 1. Ctrl+click inside cell 2: cell 2 is gone, nothing else changed, nothing painted
+        r, c, _ = CELLS[1]
+        page.keyboard.down("Control")
+        page.mouse.click(*client(page, r + 3, c - 2))
+        page.keyboard.up("Control")
+        nb.wait_kernel(f"2 not in {lab0}")
+        after = nb.kernel.array(lab0)
+        np.testing.assert_array_equal(after, np.where(truth == 2, 0, truth))
+        assert nb.kernel.eval("annotator.tool") == "brush"
+        assert "deleted cell 2" in nb.kernel.eval("annotator.status")
+        wait_canvas(page, after)  # the labels-patch reached the canvas
+        save_screenshot(page, "chords_browser", element=page.locator(".segpaint-annotator").first)
+
+        # 2. Alt+click inside cell 3: label 3 is active, no pixel changed, still the brush
+        r, c, _ = CELLS[2]
+        page.keyboard.down("Alt")
+        page.mouse.click(*client(page, r, c + 1))
+        page.keyboard.up("Alt")
+        nb.wait_kernel("annotator.selected_label == 3")
+        np.testing.assert_array_equal(nb.kernel.array(lab0), after)
+        assert nb.kernel.eval("annotator.tool") == "brush"
+        # the picked label paints: a plain click of the brush on background gives label 3
+        page.mouse.click(*client(page, 80, 20))
+        nb.wait_kernel(f"{lab0}[80, 20] == 3")
+
+        # 3. Ctrl+Z twice: the dot, then the deletion (one undo step) are taken back
+        page.keyboard.press("Control+z")
+        nb.wait_kernel(f"{lab0}[80, 20] == 0")
+        page.keyboard.press("Control+z")
+        nb.wait_kernel(f"2 in {lab0}")
+        np.testing.assert_array_equal(nb.kernel.array(lab0), truth)
+        wait_canvas(page, truth)
+    finally:
+        nb.close()
+        context.close()
