@@ -14,7 +14,9 @@ error type has one fixed policy, with fallbacks that cost actions.
   False cell: pick 0, fill.  Boundary error: one brush (the cell's label) or eraser stroke per
   error piece (radius = the piece's half thickness), or a redraw (fill 0, outline, fill) when
   it has more than 3 pieces.
-* (b) ``all``: first, once per frame (before the first round, after the copy in the copy
+* (b) ``all``: the widget's chords replace switches: a label pick is Alt+click on the cell
+  (one action, no tool switch), a deletion (a false cell, or a cell to redraw) is Ctrl+click
+  on it (`Session.delete_label`, one action, no switch).  First, once per frame (before the first round, after the copy in the copy
   rows), one Shift+a (``refine`` on every cell of the frame: the whole-frame outline fix, one
   key, no tool switch since keys act whatever the tool).  The annotator looks at the result:
   if the frame got worse (more cells to fix, or as many and a lower mean matched IoU, or an
@@ -201,8 +203,12 @@ class Annotator:
     The annotator has what a user of the Annotator widget has: an active tool, an active
     label and a brush size.  Costs (each is one action): a tool switch (its key), ``m`` (a new
     label, which becomes active), a brush-size change (``[``/``]`` or the slider), every click,
-    stroke or drag, and every undo.  Picking an existing label (or 0) is the picker tool (a
-    switch) and a click on that cell.  A tool that does not give a usable result is undone
+    stroke or drag, and every undo.  Picking an existing label (or 0) is, in (a), the picker
+    tool (a switch) and a click on that cell; in (b), Alt+click on it (one action, no switch:
+    the widget's eyedropper chord, whatever the tool).  Deleting a cell is, in (a), pick 0 and
+    a fill-bucket click; in (b), Ctrl+click on it (one action, no switch: the widget's delete
+    chord, `Session.delete_label`).  A chord needs the cell on the canvas: (b) picks a cell's
+    label before deleting it for a redraw.  A tool that does not give a usable result is undone
     (Ctrl+Z), its attempt stays counted, and the fallback is paid in full.  No tool is tried
     and taken back for free.  ``actions`` counts by error kind, ``how`` by kind of action.
     """
@@ -243,10 +249,19 @@ class Annotator:
             self.act(kind, "tool switch")
 
     def pick(self, label: int, kind: str) -> None:
-        if self.active != label:
+        """Make ``label`` the active one: (a) the picker tool and a click on that label; (b)
+        Alt+click on it (a chord: whatever the tool, no switch).  Either way a pixel of that
+        label (or of background, for 0) must be on the canvas to click."""
+        if self.active == label:
+            return
+        if self.mode == "all":
+            if not (self.lab == label).any():
+                raise AssertionError(f"policy: Alt+click on label {label}, which is not shown")
+            self.act(kind, "Alt+click (pick)")
+        else:
             self.use("picker", kind)
             self.act(kind, "pick label")
-            self.active = label
+        self.active = label
 
     def new(self, kind: str) -> int:
         value = self.s.new_label(self.pop)
@@ -324,8 +339,14 @@ class Annotator:
             if p != keep:
                 self.fill(centre(self.lab == p), keep, "split")
 
-    def delete(self, p: int) -> None:
-        self.fill(centre(self.lab == p), 0, "false")
+    def delete(self, p: int, kind: str = "false") -> None:
+        """Delete a cell: (a) pick 0 and the fill bucket; (b) Ctrl+click on it
+        (`Session.delete_label`: every pixel of the label; a chord, no tool switch)."""
+        if self.mode == "all":
+            self.s.delete_label(self.pop, self.t, p)
+            self.act(kind, "Ctrl+click (delete)")
+        else:
+            self.fill(centre(self.lab == p), 0, kind)
 
     def boundary_pieces(self, t: int, p: int) -> list[tuple[int, np.ndarray]] | None:
         """The error pieces of a badly bounded cell (value to paint, mask), None: redraw it."""
@@ -347,8 +368,12 @@ class Annotator:
                 self.stroke(points, radius, wanted, "boundary")
 
     def redraw(self, t: int, p: int) -> None:
-        """More than 3 error pieces: fill the cell with 0, outline it, fill it."""
-        self.fill(centre(self.lab == p), 0, "boundary")
+        """More than 3 error pieces: delete the cell, outline it, fill it.  (b): Alt+click the
+        cell first (while it is still there to click: its label becomes active), then Ctrl+click
+        deletes it."""
+        if self.mode == "all":
+            self.pick(p, "boundary")
+        self.delete(p, "boundary")
         self.draw_cell(self.truth == t, p, "boundary")
 
     # (b) every tool ----------------------------------------------------------------
@@ -647,7 +672,8 @@ def correct_movie(
         "mode": mode if copy is None else f"{mode}, copy {copy}",
         "actions": total,
         "tool_switches": how["tool switch"],
-        "label_picks": how["pick label"],
+        "label_picks": how["pick label"] + how["Alt+click (pick)"],
+        "chords": how["Alt+click (pick)"] + how["Ctrl+click (delete)"],
         "by_kind": dict(actions),
         "by_action": dict(how),
         "cells_to_fix": to_fix,
@@ -947,7 +973,7 @@ def effort_rows(name: str, runs: dict[str, dict[str, Any]]) -> list[str]:
     for r in runs.values():
         rows.append(
             f"| {name} | {r['mode']} | {r['cells_to_fix']} | {r['actions']} | "
-            f"{r['tool_switches']} | {r['label_picks']} | "
+            f"{r['tool_switches']} | {r['label_picks']} | {r['chords']} | "
             f"{r['actions_per_corrected_cell']:.2f} | {r['f1']:.3f} | {r['mean_iou']:.3f} | "
             + ", ".join(f"{k} {v}" for k, v in sorted(r["by_kind"].items()))
             + " | "
@@ -961,7 +987,7 @@ def effort_rows(name: str, runs: dict[str, dict[str, Any]]) -> list[str]:
         if key != "brush":
             rows.append(
                 f"| {name} | ratio (a)/({r['mode']}) | | {a / max(r['actions'], 1):.2f}x "
-                "| | | | | | | |"
+                "| | | | | | | | |"
             )
     return rows
 
@@ -1001,9 +1027,9 @@ def main() -> int:
         "fix_iou": FIX_IOU,
     }
     lines = [
-        "| data | mode | cells to fix | actions | tool switches | label picks | actions/cell "
-        "| F1@0.5 | mean IoU | by error | by action |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| data | mode | cells to fix | actions | tool switches | label picks | chords "
+        "| actions/cell | F1@0.5 | mean IoU | by error | by action |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     data = synthetic_timelapse(n_frames=n_frames, seed=0)
