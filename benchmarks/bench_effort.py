@@ -4,7 +4,7 @@ A scripted annotator corrects a pre-segmentation against the ground truth throug
 methods and counts its actions (one click, one stroke, one key = one action).
 
 Every action is counted (honest accounting, see `Annotator`): tool switches (a key), picking a
-label (picker + click), ``m``, brush-size changes, every click/stroke/drag, and the undo (plus
+label ((a) picker + click, (b) Alt+click), ``m``, brush-size changes, every click/stroke/drag, and the undo (plus
 the wasted attempt) after a tool that did not work.  Nothing is tried and undone for free: each
 error type has one fixed policy, with fallbacks that cost actions.
 
@@ -14,34 +14,39 @@ error type has one fixed policy, with fallbacks that cost actions.
   False cell: pick 0, fill.  Boundary error: one brush (the cell's label) or eraser stroke per
   error piece (radius = the piece's half thickness), or a redraw (fill 0, outline, fill) when
   it has more than 3 pieces.
-* (b) ``all``: the widget's chords replace switches: a label pick is Alt+click on the cell
-  (one action, no tool switch), a deletion (a false cell, or a cell to redraw) is Ctrl+click
-  on it (`Session.delete_label`, one action, no switch).  First, once per frame (before the first round, after the copy in the copy
-  rows), one Shift+a (``refine`` on every cell of the frame: the whole-frame outline fix, one
-  key, no tool switch since keys act whatever the tool).  The annotator looks at the result:
-  if the frame got worse (more cells to fix, or as many and a lower mean matched IoU, or an
-  outline now around two cells: more merged cells), one undo (counted); either way the rounds
-  below follow.  (The merged-cells clause was added after the first measurement: there a
-  copied cell that grew over a moved neighbour counted as fewer cells to fix, yet cost a split
-  and its fallbacks; that run is in docs/performance.md.)  Then: missed cell: one click of the click tool (``segment_at``, a new label); if the
-  result is not that cell (IoU < 0.5): undo, then the wand dragged the way a user does (from a
-  tight tolerance, widened until just before the preview floods out; one drag); if that fails
-  too: undo and (a).  Merged cells: the split tool, one drag per extra part (its two ends are
-  the seeds, the cut follows the cell's shape as in the widget); if a part is wrong: undo and
-  (a).  Boundary error: when the outline is uniformly 1-2 px too wide/narrow (visible),
-  ``morph`` shrink/grow on that cell (one click, plus one to set radius 2; undone if worse);
-  otherwise one click that re-segments the cell under the same label
-  (``segment_at(label=...)``); undo if it got worse or is not that cell (IoU < 0.5); then
-  (a)'s strokes for what is left.  After a click-tool result that is the right cell but not
-  yet good (IoU 0.5..0.85): up to 2 refinement clicks where the outline is most wrong (the
-  NoC rule; a click along the edge moves the edge), each undone if it makes it worse.  False
-  cells: when 3 or more are smaller than every real cell, one ``morph remove_specks`` with
-  ``min_size`` set below the smallest real cell (2 actions); the rest as (a).  Split cells:
-  as (a).
+* (b) ``all``: every tool of the widget, used only as the widget offers it.  The chords
+  replace switches: a label pick is Alt+click on the cell (one action, no tool switch), a
+  deletion (a false cell, or a cell to redraw) is Ctrl+click on it (`Session.delete_label`,
+  one action, no switch).  First, once per frame (before the first round, after the copy in
+  the copy rows), one Shift+a (``refine`` on every cell of the frame: the whole-frame outline
+  fix, one key, no tool switch since keys act whatever the tool).  The annotator looks at the
+  result: if the frame got worse (more cells to fix, or as many and a lower mean matched IoU,
+  or an outline now around two cells: more merged cells), one undo (counted); either way the
+  rounds below follow.  (The merged-cells clause was added after the first measurement: there
+  a copied cell that grew over a moved neighbour counted as fewer cells to fix, yet cost a
+  split and its fallbacks; that run is in docs/performance.md.)  Then: missed cell: one click
+  of the click tool on its background part (``segment_at``, a new label, which becomes
+  active); if the result is not that cell (IoU < 0.5): undo, then the wand dragged the way a
+  user does (from a tight tolerance, widened until just before the preview floods out; one
+  drag; it paints the active label, so ``m`` first unless the active label is on no cell); if
+  that fails too: undo and (a).  Merged cells: the split tool, one drag per extra part (its
+  two ends are the seeds, the cut follows the cell's shape as in the widget); if a part is
+  wrong: undo and (a).  Boundary error: when the outline is uniformly 1-2 px too wide/narrow
+  (visible), select the cell (Alt+click) and press ``t`` (grow) or ``j`` (shrink) once per px
+  (the widget's keys: 1 px a press; every press undone if worse); otherwise one click on the
+  cell that re-segments it under the same label (``segment_at(label=...)``); undo if it got
+  worse or is not that cell (IoU < 0.5); then (a)'s strokes for what is left.  After a
+  click-tool result that is the right cell but not yet good (IoU 0.5..0.85): up to 2
+  refinement clicks where the outline is most wrong (the NoC rule), each undone if it makes
+  it worse; a positive click is only made where the widget takes it as one (on the cell, or
+  on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.  False cells:
+  Ctrl+click each (the widget's ``q``/``Q`` keep each cell's largest piece; it has no size
+  filter that removes small cells).  Split cells: Alt+click the kept fragment, then the fill
+  bucket on the others.
 * Batching (both modes, fixed order): in each round (at most `MAX_PASSES`) the errors found
   at its start are fixed one tool at a time, each tool's pass over every cell that needs it,
-  so a tool switch is paid once per pass, not per cell: (b) morph (specks, then the 1-2 px
-  bands) -> fill (false cells with 0, then split fragments with their kept label) -> (b)
+  so a tool switch is paid once per pass, not per cell: (b) morph keys (the 1-2 px bands)
+  -> fill (false cells: (b) Ctrl+click; then split fragments with their kept label) -> (b)
   split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
   missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
   the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
@@ -57,8 +62,9 @@ error type has one fixed policy, with fallbacks that cost actions.
   (a) cannot copy, so it stays as is.  Cells to fix are counted on the pre-segmentation in
   every row, so actions per corrected cell compare.
 
-In the widget: ``morph`` (keys i t j u q, Shift for every cell), ``refine`` (a / Shift+a),
-refinement clicks and a click-tool click on an existing cell re-segmenting it (the click tool).
+In the widget: ``morph`` (keys i t j u q on the selected cell, Shift for every cell),
+``refine`` (a / Shift+a), refinement clicks and a click-tool click on an existing cell
+re-segmenting it (the click tool), Ctrl+click (delete a cell) and Alt+click (pick its label).
 
 Datasets: the synthetic time-lapse (targets and effectors, pre-segmentation = the default
 threshold pipeline on the nuclei channel) and, when stardist is importable, its bundled nuclei
@@ -95,12 +101,14 @@ from segpaint import ops
 from segpaint.data import synthetic_timelapse
 from segpaint.metrics import match_instances
 from segpaint.segment import segment
+from segpaint.widgets._annotator import ASSIST_MORPH_RADIUS
 
 RESULTS = Path(__file__).parent / "results"
 FIX_IOU = 0.85  # the annotator fixes a matched cell whose IoU is below this
 MAX_PASSES = 3
 REFINE_CLICKS = 2  # (b): refinement clicks after a click tool result that is close
 WAND_START = 0.1  # the browser wand's starting tolerance (js/assist.js WAND_START)
+EDGE_PX = 3  # a click this close to the refined cell is a positive click (js/assist_cells.js)
 
 
 # ------------------------------------------------------------------------------ geometry
@@ -403,8 +411,8 @@ class Annotator:
             if now >= FIX_IOU:
                 return
             nxt = next_click(self.lab == value, cell)
-            if nxt is None:
-                return
+            if nxt is None or (nxt[1] and not self.refines(nxt[0], value)):
+                return  # the widget would start a new cell there, not refine this one
             (pos if nxt[1] else neg).append(nxt[0])
             change = self.s.segment_at(
                 self.pop, self.t, seed, label=value, channels=self.channels,
@@ -415,11 +423,28 @@ class Annotator:
                 self.undo(kind)
                 return
 
+    def refines(self, point: tuple[int, int], value: int) -> bool:
+        """Is a plain click at ``point`` a positive refinement click of cell ``value`` in the
+        widget (js/assist_cells.js)?  On the cell, or on background within `EDGE_PX` of it."""
+        lab = self.lab
+        if lab[point] == value:
+            return True
+        if lab[point] != 0:
+            return False
+        r, c = point
+        return bool(
+            (lab[max(r - EDGE_PX, 0) : r + EDGE_PX + 1, max(c - EDGE_PX, 0) : c + EDGE_PX + 1]
+             == value).any()
+        )  # fmt: skip
+
     def click_missed(self, t: int) -> bool:
         """Click pass: one click of the click tool (a new label, as in the widget), then
         refinement clicks; undone when it is not that cell (IoU < 0.5).  True: done."""
         cell = self.truth == t
-        seed = centre(cell)
+        free = cell & (self.lab == 0)  # a click on another cell would re-segment that cell
+        if not free.any():
+            return False
+        seed = centre(free)
         self.use("click", "missed")
         change = self.s.segment_at(self.pop, self.t, seed, channels=self.channels)
         self.act("missed", "click")
@@ -438,7 +463,12 @@ class Annotator:
         cell = self.truth == t
         seed = centre(cell)
         self.use("wand", "missed")
-        value = self.s.new_label(self.pop)  # the wand paints a new label (no key)
+        # the wand paints the active label: ``m`` first, unless the active label is on no cell
+        # (a click-tool cell undone just before leaves its label active and unused)
+        if self.active and not (self.lab == self.active).any():
+            value = self.active
+        else:
+            value = self.new("missed")
         tol = self.wand_tolerance(seed)
         change = self.s.wand(self.pop, self.t, seed, tol, label=value, channels=self.channels,
                              preserve_labels=True)  # fmt: skip
@@ -478,23 +508,28 @@ class Annotator:
         return None
 
     def morph_boundary(self, t: int, p: int) -> bool | None:
-        """Morph pass: the whole outline is off by 1-2 px: one shrink/grow click on the cell
-        (plus one to set radius 2).  Undone if it got worse.  True: the cell is fixed; False:
-        tried, not enough (the strokes finish it); None: not a band (the click pass)."""
+        """Morph pass: the whole outline is off by 1-2 px.  As in the widget: select the cell
+        (Alt+click; none when it is the active label) and press its key (``t`` grow, ``j``
+        shrink: `ASSIST_MORPH_RADIUS` px a press, one undo step each) once per px; keys act
+        whatever the tool, so no switch.  Every press undone if it got worse.  True: the cell
+        is fixed; False: tried, not enough (the strokes finish it); None: not a band (the click
+        pass)."""
         cell = self.truth == t
         fix = self.band(cell, self.lab == p)
         if fix is None:
             return None
         start = iou(self.lab == p, cell)
         op, radius = fix
-        self.use("morph", "boundary")
-        if radius != 1:
-            self.act("boundary", "morph radius")
-        change = self.s.morph(self.pop, self.t, p, op, radius=radius)
-        self.act("boundary", "click")
+        self.pick(p, "boundary")
+        changed = 0
+        for _ in range(radius // ASSIST_MORPH_RADIUS[op]):
+            change = self.s.morph(self.pop, self.t, p, op, radius=ASSIST_MORPH_RADIUS[op])
+            self.act("boundary", "morph key")
+            changed += change is not None
         now = iou(self.lab == p, cell)
-        if change is not None and now < start:
-            self.undo("boundary")
+        if now < start:
+            for _ in range(changed):
+                self.undo("boundary")
         return now >= FIX_IOU
 
     def click_boundary(self, t: int, p: int) -> bool:
@@ -503,35 +538,22 @@ class Annotator:
         that cell.  True: the cell is fixed."""
         cell = self.truth == t
         start = iou(self.lab == p, cell)
+        # the click must land on the cell: the widget re-segments the cell under the click
+        mine = cell & (self.lab == p)
+        if not mine.any():
+            return False
+        seed = centre(cell) if self.lab[centre(cell)] == p else centre(mine)
         self.use("click", "boundary")
-        change = self.s.segment_at(self.pop, self.t, centre(cell), label=p, channels=self.channels)
+        change = self.s.segment_at(self.pop, self.t, seed, label=p, channels=self.channels)
         self.act("boundary", "click")
         if change is not None and iou(self.lab == p, cell) >= max(start, 0.5):
-            self.refine(centre(cell), p, cell, "boundary")
+            self.refine(seed, p, cell, "boundary")
         now = iou(self.lab == p, cell)
         if now >= FIX_IOU:
             return True
         if change is not None and (now < start or now < 0.5):  # worse, or not that cell
             self.undo("boundary")
         return False
-
-    def remove_specks(self, false: list[int]) -> None:
-        """(b): when at least 3 false cells are all smaller than every real cell (visible: a
-        size gap), one ``morph remove_specks`` on the whole frame, its ``min_size`` set just
-        below the smallest real cell (one action to set it, one click to apply)."""
-        lab = self.lab
-        areas = np.bincount(lab.ravel())
-        real = [p for p in np.unique(lab)[1:] if p not in false]
-        if len(false) < 3 or not real:
-            return
-        smallest_real = int(min(areas[p] for p in real))
-        specks = [p for p in false if areas[p] < smallest_real]
-        if len(specks) < 3:
-            return
-        self.use("morph", "false")
-        self.act("false", "min size")
-        self.s.morph(self.pop, self.t, None, "remove_specks", min_size=smallest_real)
-        self.act("false", "click")
 
     def snap_frame(self) -> None:
         """(b), once per frame: Shift+a (``refine`` every cell), undone if the frame got worse
@@ -565,7 +587,6 @@ class Annotator:
             merged, missed, boundary = errors["merged"], errors["missed"], errors["boundary"]
             banded: list[tuple[int, int]] = []  # morphed, not enough: strokes, no click
             if assisted:  # morph pass
-                self.remove_specks(errors["false"])
                 todo = []
                 for t, p in boundary:
                     if not self.alive(p):
