@@ -65,7 +65,9 @@ export function bindInput(d, listen) {
       return;
     }
     if (!d.editor.canEdit() || !d.assist.inside(px)) return;
-    state.send({ type: "delete-cell", population: state.population, frame: state.frame, points: [px], label });
+    // tagged with the position shown (an Experiment's widget), like a stroke: Python refuses it if it moved on
+    const where = state.position === null ? {} : { position: state.position };
+    state.send({ type: "delete-cell", population: state.population, frame: state.frame, points: [px], label, ...where });
     d.say(`deleting cell ${label} (Ctrl+click)…`);
   };
 

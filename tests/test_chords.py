@@ -181,3 +181,32 @@ def test_a_bad_delete_cell_message_changes_nothing_and_says_why(
     assert re.search(message, widget.status), widget.status
     np.testing.assert_array_equal(_lab(session), before)
     assert not session.can_undo
+
+
+def test_a_ctrl_click_on_the_position_left_deletes_nothing(
+    write_experiment: Any, stack: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tifffile
+
+    root = write_experiment(tmp_path / "Exp", stack)
+    other = root / "W1" / "101" / "movie"
+    other.mkdir(parents=True)
+    tifffile.imwrite(other / "Aligned.tif", stack, imagej=True, metadata={"axes": "TCYX"})
+    experiment = segpaint.open_experiment(root)
+    lab = np.zeros(stack.shape[2:], np.uint32)
+    lab[10:20, 10:20] = 5
+    for well, pos in (("W1", "100"), ("W1", "101")):
+        experiment[well, pos].set_labels("targets", 0, lab)
+    widget = experiment.annotator(position="W1/101")
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: None)
+    msg = {"type": "delete-cell", "population": "targets", "frame": 0, "points": [[15, 15]]}
+    widget._handle_message({**msg, "label": 5, "position": "W1/100"}, [])
+    assert widget.status.startswith(
+        "delete (Ctrl+click) not done: it was clicked on position 'W1/100', but the widget "
+        "shows 'W1/101' now"
+    )
+    for well, pos in (("W1", "100"), ("W1", "101")):
+        np.testing.assert_array_equal(experiment[well, pos].labels("targets", 0), lab)
+    widget._handle_message({**msg, "label": 5, "position": "W1/101"}, [])
+    assert not experiment["W1", "101"].labels("targets", 0).any()
+    np.testing.assert_array_equal(experiment["W1", "100"].labels("targets", 0), lab)

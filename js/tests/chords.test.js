@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SHORTCUTS } from "../dom.js";
 import { chordOf } from "../tools.js";
-import { mountWidget, pointer } from "./assist_fixture.js";
+import { C0, C1, H, LABELS, W, mountWidget, pointer } from "./assist_fixture.js";
 
 let model, root, dbg, canvas, unmount, base;
 beforeEach(() => {
@@ -106,6 +106,17 @@ describe("modifier clicks in the widget", () => {
     expect(status()).toMatch(/locked to ROIs/);
     click(1, 1, { ctrlKey: true });
     expect(deletes().length).toBe(1);
+  });
+
+  it("Ctrl+click on an Experiment's frame carries its position, as a stroke does", () => {
+    const xfer = 9;
+    model.deliver({ type: "frame", xfer, frame: 0, population: "cells", height: H, width: W, channels: [{ index: 0, dtype: "uint16" }, { index: 1, dtype: "uint8" }], labels: true, partial: false, position: "W1/100" });
+    model.deliver({ type: "band", xfer, key: "channel", channel: 0, row0: 0, row1: H, dtype: "uint16" }, [C0]);
+    model.deliver({ type: "band", xfer, key: "channel", channel: 1, row0: 0, row1: H, dtype: "uint8" }, [C1]);
+    model.deliver({ type: "band", xfer, key: "labels", encoding: "raw", row0: 0, row1: H, dtype: "uint32" }, [LABELS.slice()]);
+    model.deliver({ type: "frame-end", xfer });
+    click(6, 7, { ctrlKey: true });
+    expect(deletes()).toEqual([{ type: "delete-cell", population: "cells", frame: 0, points: [[6, 7]], label: 3, position: "W1/100" }]);
   });
 
   it("releasing Alt after an Alt+click is kept from the browser (menu bar); a lone Alt is not", () => {

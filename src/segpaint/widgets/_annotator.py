@@ -1686,10 +1686,18 @@ class Annotator(anywidget.AnyWidget):
         """Ctrl/Cmd+click on a cell, whatever the tool: `Session.delete_label` on the cell under
         the click (one undo step; only inside the clicked ROI when edits are locked).
 
-        ``{type: "delete-cell", population, frame, points: [[row, col]], label}``: ``label`` is
-        the cell the browser showed under the click; when the kernel's labels hold another
-        value there (an edit in flight), nothing is deleted and the status line says so.
+        ``{type: "delete-cell", population, frame, points: [[row, col]], label, position?}``:
+        ``label`` is the cell the browser showed under the click; when the kernel's labels hold
+        another value there (an edit in flight), or the click was on another position than the
+        one shown now, nothing is deleted and the status line says so.
         """
+        where = content.get("position")
+        if self.experiment is not None and where is not None and where != self.position:
+            self.status = (
+                f"delete (Ctrl+click) not done: it was clicked on position {where!r}, but the "
+                f"widget shows {self.position!r} now; click again"
+            )
+            return
         s = self.session
         pop = wire_choice(content, "population", list(s.populations))
         t = self._wire_frame(content)
