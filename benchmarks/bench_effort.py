@@ -957,6 +957,9 @@ def tool_timings(reps: int) -> dict[str, dict[str, float]]:
         "delete_in_box (256²)": timeit(
             lambda: s.delete_in_box("targets", 0, (896, 1152, 896, 1152)), s.undo, reps=reps
         ),
+        "delete_label (one cell, Ctrl+click)": timeit(
+            lambda: s.delete_label("targets", 0, base + 1), s.undo, reps=reps
+        ),
     }
 
 
