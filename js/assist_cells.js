@@ -35,6 +35,15 @@ export class CellTools {
     /** @type {{population: string, frame: number, label: number, seed: number[], positive: number[][], negative: number[][]} | null}
      * the cell being refined (label 0: its first segmentation has not come back yet) */
     this.refine = null;
+    /** Shift+q also deletes every cell smaller than this many px (0: none); the label list shows sizes */
+    this.minSize = document.createElement("input");
+    this.minSize.type = "number";
+    this.minSize.min = "0";
+    this.minSize.step = "1";
+    this.minSize.value = "0";
+    this.minSize.setAttribute("data-control", "min-size");
+    this.minSize.title = "Shift+q (Shift-click specks) also deletes every cell smaller than this many px (0: none)";
+    this.minSize.style.width = "4.5em";
   }
 
   /**
@@ -58,6 +67,12 @@ export class CellTools {
       b.setAttribute("data-action", action);
       listen(b, "click", (/** @type {MouseEvent} */ e) => this.run(e.shiftKey ? shifted(action) : action));
       row.append(b);
+      if (action === "morph:remove_specks") {
+        const box = document.createElement("label");
+        box.title = this.minSize.title;
+        box.append(this.minSize, " min px");
+        row.append(box);
+      }
     }
     after.after(row);
   }
@@ -187,8 +202,10 @@ export class CellTools {
     if (!(op in MORPH_NAMES)) return;
     const label = kind === "morph" ? this.selected(MORPH_NAMES[op]) : 0;
     if (label === null) return;
-    this.send("morph", points, { op, label });
-    d.say(`${MORPH_NAMES[op]}: ${label ? `cell ${label}` : "every cell"}…`);
+    const value = Math.floor(Number(this.minSize.value));
+    const cut = !label && op === "remove_specks" && value > 0 ? value : 0; // every cell only
+    this.send("morph", points, cut ? { op, label, min_size: cut } : { op, label });
+    d.say(`${MORPH_NAMES[op]}: ${label ? `cell ${label}` : "every cell"}${cut ? `, and cells under ${cut} px` : ""}…`);
   }
 
   /**

@@ -1593,10 +1593,13 @@ class Annotator(anywidget.AnyWidget):
                 label or None,
                 req.op,
                 radius=ASSIST_MORPH_RADIUS.get(req.op, 1),
+                min_size=req.min_size,
                 roi=clip,
             )
             what = f"cell {label}" if label else ("every cell in the ROI" if clip else "every cell")
             done = f"{req.op.replace('_', ' ')} on {what}"
+            if req.min_size:
+                done += f", cells under {req.min_size} px deleted"
         elif req.tool == "refine":
             channels, limits = self._assist_channels()
             label = int(req.label or 0)

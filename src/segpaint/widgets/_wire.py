@@ -849,6 +849,8 @@ class AssistRequest:
     """segment_at: refinement clicks off the cell (not it)."""
     op: str = ""
     """morph: one of `segpaint.ops.MORPH_OPS`."""
+    min_size: int = 0
+    """morph ``remove_specks`` on every cell: cells with fewer pixels are deleted (0: none)."""
     source_frame: int | None = None
     """copy_labels: the frame copied from."""
     mode: str = "fill-empty"
@@ -888,7 +890,7 @@ def assist_request(
     ``{type: "assist", tool, population, frame, points: [[row, col], ...]}``, plus ``bbox`` for
     ``delete_in_box``, ``label`` for ``polygon`` and ``morph`` (0: every cell), optional
     ``label``/``positive``/``negative`` for ``segment_at`` (re-segment and refine a cell),
-    ``op`` for ``morph``, ``source_frame`` and ``mode`` for ``copy_labels``, ``label`` for
+    ``op`` for ``morph`` (and an optional ``min_size`` for ``remove_specks``), ``source_frame`` and ``mode`` for ``copy_labels``, ``label`` for
     ``refine`` (0: every cell).  ``morph``, ``refine`` and ``copy_labels`` take zero or one point (a point inside the ROI to stay in when edits are
     locked).  Raises `WireError` naming the field.
 
@@ -926,6 +928,10 @@ def assist_request(
             setattr(request, key, clicks)
     if tool == "morph":
         request.op = wire_choice(content, "op", MORPH_OPS)
+        if request.op == "remove_specks":
+            request.min_size = wire_int(
+                content, "min_size", low=0, high=shape[0] * shape[1], default=0
+            )
     if tool == "copy_labels":
         request.source_frame = wire_int(content, "source_frame", low=0, high=n_frames - 1)
         request.mode = wire_choice(content, "mode", ("fill-empty", "replace"), "fill-empty")
