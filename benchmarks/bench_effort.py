@@ -40,13 +40,15 @@ error type has one fixed policy, with fallbacks that cost actions.
   refinement clicks where the outline is most wrong (the NoC rule), each undone if it makes
   it worse; a positive click is only made where the widget takes it as one (on the cell, or
   on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.  False cells:
-  Ctrl+click each (the widget's ``q``/``Q`` keep each cell's largest piece; it has no size
-  filter that removes small cells).  Split cells: Alt+click the kept fragment, then the fill
-  bucket on the others.
+  when 3 or more are smaller than every real cell (the label list shows sizes), the widget's
+  "min px" box set just below the smallest real cell (one action) and Shift+q (one key:
+  ``morph remove_specks`` on every cell with ``min_size``); the rest Ctrl+clicked.  Split
+  cells: Alt+click the kept fragment, then the fill bucket on the others.
 * Batching (both modes, fixed order): in each round (at most `MAX_PASSES`) the errors found
   at its start are fixed one tool at a time, each tool's pass over every cell that needs it,
-  so a tool switch is paid once per pass, not per cell: (b) morph keys (the 1-2 px bands)
-  -> fill (false cells: (b) Ctrl+click; then split fragments with their kept label) -> (b)
+  so a tool switch is paid once per pass, not per cell: (b) morph keys (Shift+q for specks,
+  then the 1-2 px bands) -> fill (false cells: (b) Ctrl+click; then split fragments with their
+  kept label) -> (b)
   split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
   missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
   the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
@@ -555,6 +557,24 @@ class Annotator:
             self.undo("boundary")
         return False
 
+    def remove_specks(self, false: list[int]) -> None:
+        """(b): when at least 3 false cells are all smaller than every real cell (visible in
+        the label list: a size gap), the "min px" box set just below the smallest real cell
+        (one action) and Shift+q (one key, whatever the tool: ``morph remove_specks`` on every
+        cell with ``min_size``)."""
+        lab = self.lab
+        areas = np.bincount(lab.ravel())
+        real = [p for p in np.unique(lab)[1:] if p not in false]
+        if len(false) < 3 or not real:
+            return
+        smallest_real = int(min(areas[p] for p in real))
+        specks = [p for p in false if areas[p] < smallest_real]
+        if len(specks) < 3:
+            return
+        self.act("false", "min px")
+        self.s.morph(self.pop, self.t, None, "remove_specks", min_size=smallest_real)
+        self.act("false", "morph key")
+
     def snap_frame(self) -> None:
         """(b), once per frame: Shift+a (``refine`` every cell), undone if the frame got worse
         (more cells to fix, or as many and a lower mean matched IoU, or more merged cells)."""
@@ -587,6 +607,7 @@ class Annotator:
             merged, missed, boundary = errors["merged"], errors["missed"], errors["boundary"]
             banded: list[tuple[int, int]] = []  # morphed, not enough: strokes, no click
             if assisted:  # morph pass
+                self.remove_specks(errors["false"])
                 todo = []
                 for t, p in boundary:
                     if not self.alive(p):
