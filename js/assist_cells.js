@@ -43,7 +43,7 @@ export class CellTools {
     this.minSize.value = "0";
     this.minSize.setAttribute("data-control", "min-size");
     this.minSize.title = "Shift+q (Shift-click specks) also deletes every cell smaller than this many px (0: none)";
-    this.minSize.style.width = "4.5em";
+    this.minSize.style.width = "3.5em";
   }
 
   /**
@@ -70,6 +70,7 @@ export class CellTools {
       if (action === "morph:remove_specks") {
         const box = document.createElement("label");
         box.title = this.minSize.title;
+        box.style.margin = "0 0.5em 0 0.25em";
         box.append(this.minSize, " min px");
         row.append(box);
       }
