@@ -48,8 +48,7 @@ error type has one fixed policy, with fallbacks that cost actions.
   at its start are fixed one tool at a time, each tool's pass over every cell that needs it,
   so a tool switch is paid once per pass, not per cell: (b) morph keys (Shift+q for specks,
   then the 1-2 px bands) -> fill (false cells: (b) Ctrl+click; then split fragments with their
-  kept label) -> (b)
-  split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
+  kept label) -> (b) split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
   missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
   the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
   as its policy says) -> per cell: ``m`` + fill for the parts of merged cells, outline + fill for missed
