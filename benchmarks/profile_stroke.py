@@ -84,7 +84,7 @@ def _child(size: int, n: int, journal: bool, cprofile: bool) -> dict[str, Any]:
         bbox, mask = hit
         messages.append(
             stroke_messages(
-                stroke=k + 1, population="cells", frame=0, bbox=bbox, label=1 + k % 3, mask=mask
+                stroke=k + 1, population="cells", frame=0, bbox=bbox, label=k + 1, mask=mask
             )
         )
     profiler = None
@@ -105,7 +105,7 @@ def _child(size: int, n: int, journal: bool, cprofile: bool) -> dict[str, Any]:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
     acks = [c for c, _ in sent if c.get("type") == "ack"]
     if len(acks) != len(messages) or not all(c["applied"] for c in acks):
         raise RuntimeError(f"a stroke was not applied: {acks[-1:]}")
