@@ -121,3 +121,28 @@ def test_constant_views_are_read_only() -> None:
     with pytest.raises(ValueError, match="read-only"):
         zeros[0, 0] = 1
     assert held_bytes(zeros) == 4 and held_bytes(np.zeros((4, 5), np.uint32)) == 80
+
+
+def test_the_widget_acks_a_stroke_before_it_publishes_the_next_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from segpaint.widgets import Annotator
+    from segpaint.widgets._wire import stroke_messages
+
+    s = segpaint.open(np.zeros((40, 64, 64), np.uint8), axes="TYX", journal=False)
+    widget = Annotator(s)
+    order: list[str] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: order.append(content["type"]))
+    widget.observe(lambda change: order.append(f"next_label={change['new']}"), "next_label")
+    assert widget.next_label == 1
+    (r0, r1, c0, c1), mask = ops.stroke_mask(s.frame_shape, [(10, 10), (10, 40)], 3)
+    ((content, buffers),) = stroke_messages(
+        stroke=1, population=widget.population, frame=0, bbox=(r0, r1, c0, c1), label=1, mask=mask
+    )
+    widget._handle_message(content, buffers)
+    assert order == ["ack", "next_label=2"]
+    assert (s.labels(widget.population, 0)[r0:r1, c0:c1][mask] == 1).all()
+    # A refused stroke (a box outside the frame) changes nothing and publishes nothing else.
+    order.clear()
+    widget._handle_message({**content, "stroke": 2, "bbox": [60, 70, 0, 30]}, buffers)
+    assert order[0] == "ack" and "next_label=2" not in order and widget.next_label == 2

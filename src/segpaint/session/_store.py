@@ -153,7 +153,15 @@ class _Population:
             return self.maxima[t]
 
     def max_label(self) -> int:
-        return max((self.frame_max(t) for t in range(self.shape[0])), default=0)
+        """The largest label over all frames (each frame's maximum is cached: a widget asks
+        after every stroke, so a long movie costs one lock and one pass over the cache)."""
+        with self.lock:
+            maxima = self.maxima
+            if len(maxima) < self.shape[0]:
+                for t in range(self.shape[0]):
+                    if t not in maxima:
+                        self.frame_max(t)
+            return max(maxima.values(), default=0)
 
 
 class LabelStack:
