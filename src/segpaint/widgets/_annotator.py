@@ -951,7 +951,6 @@ class Annotator(anywidget.AnyWidget):
             return
         if stroke is None:
             return
-        self._stroke_next_label = None
         applied: bool | None = None
         try:
             applied = self._apply(stroke)
