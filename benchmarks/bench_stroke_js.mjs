@@ -74,68 +74,67 @@ const pct = (xs, q) => {
   return s[Math.min(s.length - 1, Math.round((q / 100) * (s.length - 1)))];
 };
 
-function contrastRun(mod, fr, size, gamma) {
-  const r = renderer(mod, size, fr.data, fr.labels);
-  const out = [];
-  for (let k = 0; k < reps + 3; k++) {
+// Each figure alternates the trees change by change (stroke by stroke), so both share the load.
+function contrastRuns(names, fr, size, gamma) {
+  const rs = names.map((name) => renderer(mods[name], size, fr.data, fr.labels));
+  const out = names.map(() => []);
+  for (let k = 0; k < 3 * reps + 3; k++) {
     const hi = 1500 + ((k * 97) % 1800);
-    const t0 = performance.now();
-    r.setChannelDisplay(0, { lo: 300, hi, gamma, rgb: [255, 255, 255], visible: true });
-    r.redrawChannels();
-    out.push(performance.now() - t0);
+    names.forEach((_, j) => {
+      const t0 = performance.now();
+      rs[j].setChannelDisplay(0, { lo: 300, hi, gamma, rgb: [255, 255, 255], visible: true });
+      rs[j].redrawChannels();
+      if (k >= 3) out[j].push(performance.now() - t0);
+    });
   }
-  return out.slice(3);
+  return out;
 }
 
-function strokeRun(mod, size) {
-  const labels = new Uint32Array(size * size);
-  const touched = new Uint8Array(size * size);
-  const data = new Uint16Array(size * size).fill(1000);
-  const r = renderer(mod, size, data, labels);
-  const moves = [];
-  const release = [];
-  for (let k = 0; k < reps; k++) {
+function strokeRuns(names, size) {
+  const state = names.map((name) => {
+    const labels = new Uint32Array(size * size);
+    const touched = new Uint8Array(size * size);
+    const r = renderer(mods[name], size, new Uint16Array(size * size).fill(1000), labels);
+    return { mod: mods[name], labels, touched, r, moves: [], release: [] };
+  });
+  for (let k = 0; k < 3 * reps; k++) {
     const row = size * (0.15 + 0.7 * ((k * 0.035) % 1));
-    const stroke = new mod.Stroke({ labels, touched, width: size, height: size, radius: 6, label: k + 1 });
-    stroke.lineTo(row, size * 0.3);
-    for (let m = 1; m <= 40; m++) {
+    for (const st of state) {
+      const { mod, labels, touched, r } = st;
+      const stroke = new mod.Stroke({ labels, touched, width: size, height: size, radius: 6, label: k + 1 });
+      stroke.lineTo(row, size * 0.3);
+      for (let m = 1; m <= 40; m++) {
+        const t0 = performance.now();
+        const box = stroke.lineTo(row, size * (0.3 + (0.4 * m) / 40));
+        if (box) r.updateBox(box);
+        st.moves.push(performance.now() - t0);
+      }
+      // What Editor.endStroke runs before model.send: this tree's mask-only patch, the before
+      // tree's Stroke.finish (values and mask), then the codec's encoding.
       const t0 = performance.now();
-      const box = stroke.lineTo(row, size * (0.3 + (0.4 * m) / 40));
-      if (box) r.updateBox(box);
-      moves.push(performance.now() - t0);
+      const patch = mod.extractMask ? mod.extractMask(touched, size, stroke.bbox) : stroke.finish();
+      const msgs = mod.encodeStroke({ bbox: patch.bbox, mask: patch.mask, label: stroke.label, stroke: k, population: "cells", frame: 0 }, 2 ** 20);
+      st.release.push(performance.now() - t0);
+      if (mod.extractMask) mod.clearBox(touched, size, patch.bbox);
+      if (!msgs.length) throw new Error("no stroke message");
     }
-    const t0 = performance.now();
-    // What Editor.endStroke runs before model.send: this tree's mask-only patch, the before
-    // tree's Stroke.finish (values and mask), then the codec's encoding.
-    const patch = mod.extractMask ? mod.extractMask(touched, size, stroke.bbox) : stroke.finish();
-    const msgs = mod.encodeStroke({ bbox: patch.bbox, mask: patch.mask, label: stroke.label, stroke: k, population: "cells", frame: 0 }, 2 ** 20);
-    release.push(performance.now() - t0);
-    if (mod.extractMask) mod.clearBox(touched, size, patch.bbox);
-    if (!msgs.length) throw new Error("no stroke message");
   }
-  return { moves, release };
+  return state;
 }
 
 const mods = {};
 for (const [name, dir] of Object.entries(trees)) mods[name] = await load(dir);
+const names = Object.keys(trees);
 const rows = [];
 const fr = frame(4096);
 for (const gamma of [1, 0.7]) {
-  const got = {};
-  for (let round = 0; round < 3; round++)
-    for (const name of Object.keys(trees)) (got[name] ??= []).push(...contrastRun(mods[name], fr, 4096, gamma));
-  for (const [name, xs] of Object.entries(got)) rows.push({ figure: `contrast 4096² gamma ${gamma}`, tree: name, p50: pct(xs, 50), p95: pct(xs, 95) });
+  const got = contrastRuns(names, fr, 4096, gamma);
+  names.forEach((name, j) => rows.push({ figure: `contrast 4096² gamma ${gamma}`, tree: name, p50: pct(got[j], 50), p95: pct(got[j], 95) }));
 }
 for (const size of [512, 2048, 4096]) {
-  const got = {};
-  for (let round = 0; round < 3; round++)
-    for (const name of Object.keys(trees)) {
-      const { moves, release } = strokeRun(mods[name], size);
-      (got[`move ${size}²`] ??= {})[name] = [...(got[`move ${size}²`]?.[name] ?? []), ...moves];
-      (got[`release ${size}²`] ??= {})[name] = [...(got[`release ${size}²`]?.[name] ?? []), ...release];
-    }
-  for (const [figure, byTree] of Object.entries(got))
-    for (const [name, xs] of Object.entries(byTree)) rows.push({ figure, tree: name, p50: pct(xs, 50), p95: pct(xs, 95) });
+  const state = strokeRuns(names, size);
+  names.forEach((name, j) => rows.push({ figure: `move ${size}²`, tree: name, p50: pct(state[j].moves, 50), p95: pct(state[j].moves, 95) }));
+  names.forEach((name, j) => rows.push({ figure: `release ${size}²`, tree: name, p50: pct(state[j].release, 50), p95: pct(state[j].release, 95) }));
 }
 console.log(`page script under Node ${process.version}, viewport ${viewW}x${viewH}, ms p50 / p95`);
 for (const row of rows) {
