@@ -101,8 +101,9 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         arr: npt.NDArray[np.uint32],
         n: int,
     ) -> BBox:
-        """Record the tight box of ``changed`` (``n`` pixels of frame ``arr``) whole, old and new
-        values, and write it."""
+        """Record the tight box of ``changed`` (``n`` pixels of frame ``arr``) and write it: old
+        and new values, or for one label (``values`` an int) the old values and the changed
+        pixels as bits (see `Edit`)."""
         h, w = changed.shape
         if n == h * w:  # every pixel of the box changed: it is its own tight box
             a, b, c, d = 0, h, 0, w
