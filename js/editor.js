@@ -2,7 +2,7 @@
 // Editing the shared label buffer: brush and eraser strokes, the fill bucket, the label picker and
 // `m` (next label). Painting is local and at once; each finished edit goes to Python as one stroke.
 
-import { floodFill, replaceValue, extractPatch, clearBox, Stroke, inClips } from "./raster.js";
+import { floodFill, replaceValue, extractMask, clearBox, Stroke, inClips } from "./raster.js";
 import { pixelOf } from "./tools.js";
 import { now } from "./render.js";
 
@@ -251,12 +251,18 @@ export class Editor {
     const s = this.stroke;
     this.stroke = null;
     if (!s) return;
-    const patch = s.finish();
-    // Send first: the kernel gets the stroke while the browser recolours neighbours and the
-    // status line catches up with the pointer.
-    if (patch) this.send(patch, s.label);
+    if (!s.bbox) {
+      this.pointerMoved(); // nothing painted (all of it outside the ROIs)
+      return;
+    }
+    // Send first: the kernel gets the stroke while the browser clears the stroke's marks,
+    // recolours neighbours and the status line catches up with the pointer. The message needs
+    // the mask only (one label), not the box's values.
+    const patch = extractMask(s.touched, s.width, s.bbox);
+    this.send(patch, s.label);
+    clearBox(s.touched, s.width, patch.bbox);
     this.pointerMoved();
-    if (patch) this.afterEdit(patch.bbox, s.label);
+    this.afterEdit(patch.bbox, s.label);
   }
 
   /** @param {Point} point */
@@ -275,10 +281,10 @@ export class Editor {
       d.say(inClips(c, r, col) ? `already label ${label} here` : "outside the ROI (edits are locked)");
       return;
     }
-    const patch = extractPatch(labels, touched, width, box);
+    const patch = extractMask(touched, width, box);
+    this.send(patch, label);
     clearBox(touched, width, box);
     d.renderer.updateBox(box);
-    this.send(patch, label);
     this.afterEdit(box, label);
   }
 

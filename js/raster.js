@@ -217,6 +217,19 @@ export function extractPatch(labels, touched, width, bbox) {
   return { bbox: bbox.slice(), values, mask };
 }
 
+/**
+ * The mask of a box (`touched` there) without its values: what a stroke of one label sends (the
+ * brush, the eraser, the fill), so pointer-up copies one byte a pixel of the box, not five.
+ * @param {Uint8Array} touched @param {number} width @param {number[]} bbox
+ */
+export function extractMask(touched, width, bbox) {
+  const [r0, r1, c0, c1] = bbox;
+  const w = c1 - c0;
+  const mask = new Uint8Array((r1 - r0) * w);
+  for (let r = r0; r < r1; r++) mask.set(touched.subarray(r * width + c0, r * width + c1), (r - r0) * w);
+  return { bbox: bbox.slice(), mask };
+}
+
 /** Zero a box of a frame-size Uint8Array. */
 export function clearBox(arr, width, bbox) {
   const [r0, r1, c0, c1] = bbox;

@@ -39,6 +39,10 @@ export class Renderer {
     this.draws = 0;
     this.lastDrawMs = 0;
     this._idx = null;
+    /** @type {number[] | null} the screen rect [y0, y1, x0, x1] that shows image pixels, or null */
+    this.imageRect = null;
+    /** whether the screen outside `imageRect` was drawn since the mapping last changed */
+    this.backgroundDrawn = false;
     /** @type {any} samples and labels per screen pixel (see _dropGathered) */
     this.gathered = null;
     this._dropGathered();
@@ -84,6 +88,8 @@ export class Renderer {
 
   _mapping() {
     const { viewWidth, viewHeight, width, height, scale, tx, ty } = this;
+    // The screen outside the image holds its background from the last full draw only.
+    this.backgroundDrawn = false;
     if (!viewWidth) return;
     this.colIdx = new Int32Array(viewWidth);
     this.rowIdx = new Int32Array(viewHeight);
@@ -95,6 +101,7 @@ export class Renderer {
       const r = Math.floor((y + 0.5 - ty) / scale);
       this.rowIdx[y] = r >= 0 && r < height ? r : -1;
     }
+    this.imageRect = shownSpan(this.rowIdx, this.colIdx);
     this._chanMapping();
   }
 
@@ -235,6 +242,7 @@ export class Renderer {
     const rect = [0, this.viewHeight, 0, this.viewWidth];
     this.compose(rect);
     this.flush(rect);
+    this.backgroundDrawn = Boolean(this.rowIdx);
     this.lastDrawMs = now() - t0;
     this.draws++;
   }
@@ -249,16 +257,23 @@ export class Renderer {
     const t0 = now();
     const g = this.gathered;
     const vis = this.channels.filter((c) => c.visible && c.data);
-    const rect = [0, this.viewHeight, 0, this.viewWidth];
-    if (!(g.full && g.contour === this.contour && g.labels && vis.every((c) => g.valid.has(c.index)))) {
-      // The first change after a new frame or view gathers (a full lookup); the next ones do not.
-      g.valid.clear();
-      gatherRect(this, rect, vis);
-      g.full = true;
-      for (const c of vis) g.valid.add(c.index);
+    // Channel display and label colours change nothing outside the image: once the background
+    // is on screen, only the screen rect that shows the image is recomputed and uploaded (at
+    // 4096² in a 958 x 550 viewport, 550 of the 958 columns).
+    const full = [0, this.viewHeight, 0, this.viewWidth];
+    const rect = this.backgroundDrawn ? this.imageRect : full;
+    if (rect) {
+      if (!(g.full && g.contour === this.contour && g.labels && vis.every((c) => g.valid.has(c.index)))) {
+        // The first change after a new frame or view gathers (a full lookup); the next ones do not.
+        g.valid.clear();
+        gatherRect(this, rect, vis);
+        g.full = true;
+        for (const c of vis) g.valid.add(c.index);
+      }
+      shadeRect(this, rect, vis);
+      this.flush(rect);
+      this.backgroundDrawn = true;
     }
-    shadeRect(this, rect, vis);
-    this.flush(rect);
     this.lastDrawMs = now() - t0;
     this.draws++;
   }
@@ -297,6 +312,24 @@ export class Renderer {
     const v = this.out[yi * this.viewWidth + xi];
     return [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255];
   }
+}
+
+/**
+ * The screen rect [y0, y1, x0, x1] whose pixels show the image (`rowIdx` and `colIdx` >= 0: each
+ * is one run, the mapping being monotonic), or null when the image is off screen.
+ * @param {Int32Array} rowIdx @param {Int32Array} colIdx
+ */
+export function shownSpan(rowIdx, colIdx) {
+  const run = (/** @type {Int32Array} */ idx) => {
+    let a = 0;
+    while (a < idx.length && idx[a] < 0) a++;
+    let b = idx.length;
+    while (b > a && idx[b - 1] < 0) b--;
+    return [a, b];
+  };
+  const [y0, y1] = run(rowIdx);
+  const [x0, x1] = run(colIdx);
+  return y1 > y0 && x1 > x0 ? [y0, y1, x0, x1] : null;
 }
 
 export function now() {

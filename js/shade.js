@@ -96,6 +96,68 @@ function rowMany(out, o, cols, x0, n, chans, gs) {
 }
 
 /**
+ * `rowOne` and the label blend of `shadeRect` in one pass, for a row segment that lies inside the
+ * image: screen pixels `o .. o + n` from gathered samples `g0`, LUT `l0` and gathered labels `lab`.
+ * @param {any} r the Renderer @param {Uint32Array} out @param {number} o @param {number} n
+ * @param {ArrayLike<number>} g0 @param {Uint32Array} l0 @param {Uint32Array} lab
+ * @param {number} a label opacity 1..256 @param {number} only the one label shown, or -1
+ */
+function rowOneLabels(r, out, o, n, g0, l0, lab, a, only) {
+  const na = 256 - a;
+  let lastLabel = -1;
+  let lr = 0;
+  let lg = 0;
+  let lb = 0;
+  for (let p = o; p < o + n; p++) {
+    const v = l0[g0[p]];
+    const L = lab[p];
+    if (L === 0 || (only >= 0 && L !== only)) {
+      out[p] = (ALPHA | ((v >>> 4) & 0xff0000) | ((v >>> 2) & 0xff00) | (v & 0xff)) >>> 0;
+      continue;
+    }
+    if (L !== lastLabel) {
+      const rgb = r.colors.rgb(L);
+      lr = rgb[0] * a;
+      lg = rgb[1] * a;
+      lb = rgb[2] * a;
+      lastLabel = L;
+    }
+    out[p] = blend(lanesRgba(v), lr, lg, lb, na);
+  }
+}
+
+/**
+ * `rowOneLabels` for two channels (their lanes added, saturated at 255).
+ * @param {any} r @param {Uint32Array} out @param {number} o @param {number} n
+ * @param {ArrayLike<number>} g0 @param {Uint32Array} l0 @param {ArrayLike<number>} g1
+ * @param {Uint32Array} l1 @param {Uint32Array} lab @param {number} a @param {number} only
+ */
+function rowTwoLabels(r, out, o, n, g0, l0, g1, l1, lab, a, only) {
+  const na = 256 - a;
+  let lastLabel = -1;
+  let lr = 0;
+  let lg = 0;
+  let lb = 0;
+  for (let p = o; p < o + n; p++) {
+    const v = l0[g0[p]] + l1[g1[p]];
+    const px = (v & OVER) === 0 ? lanesRgba(v) : clampLanes(v);
+    const L = lab[p];
+    if (L === 0 || (only >= 0 && L !== only)) {
+      out[p] = px;
+      continue;
+    }
+    if (L !== lastLabel) {
+      const rgb = r.colors.rgb(L);
+      lr = rgb[0] * a;
+      lg = rgb[1] * a;
+      lb = rgb[2] * a;
+      lastLabel = L;
+    }
+    out[p] = blend(px, lr, lg, lb, na);
+  }
+}
+
+/**
  * A packed RGBA pixel `px` under a label colour: `lr, lg, lb` are the colour's channels times the
  * label opacity (0..256), `na` is 256 minus that opacity.
  * @param {number} px @param {number} lr @param {number} lg @param {number} lb @param {number} na
@@ -263,10 +325,19 @@ export function shadeRect(r, rect, vis) {
   const a = Math.round(Math.min(Math.max(r.opacity, 0), 1) * 256);
   const na = 256 - a;
   const only = r.selectedOnly ? r.selected >>> 0 : -1;
+  // A rect inside the image (what a contrast change redraws) with one integer channel: channel
+  // and label in one pass over the row, no test for the background.
+  const inside = n > 0 && colIdx[x0] >= 0 && colIdx[x1 - 1] >= 0;
+  const fused = inside && a !== 0 && intLuts && (vis.length === 1 || vis.length === 2);
   for (let y = y0; y < y1; y++) {
     const o = y * viewWidth + x0;
     if (rowIdx[y] < 0) {
       out.fill(BACKGROUND, o, o + n);
+      continue;
+    }
+    if (fused) {
+      if (vis.length === 1) rowOneLabels(r, out, o, n, gs[0], vis[0].lut, lab, a, only);
+      else rowTwoLabels(r, out, o, n, gs[0], vis[0].lut, gs[1], vis[1].lut, lab, a, only);
       continue;
     }
     if (vis.length === 0) {

@@ -129,12 +129,25 @@ def test_new_edit_clears_redo(session):
 
 
 def test_history_stores_only_changed_box(session):
+    # A brush stroke is one label under a mask: the step holds the box's old values (none when
+    # they were all background) and the changed pixels as bits (7 bytes for the 7 x 7 box).
     session.paint("targets", 0, [(10, 10)], 3, 1)
-    assert session.history.nbytes == 2 * 7 * 7 * 4
+    assert session.history.nbytes == 4 + 7
+    session.paint("targets", 0, [(10, 10)], 3, 2)  # over label 1: its old values are kept
+    assert session.history.nbytes == (4 + 7) + (7 * 7 * 4 + 7)
+    session.undo()
+    session.undo()
+    assert not session.labels("targets", 0).any()
+    session.redo()
+    session.redo()
+    expected = np.zeros(session.frame_shape, np.uint32)
+    (r0, r1, c0, c1), mask = ops.stroke_mask(session.frame_shape, [(10, 10)], 3)
+    expected[r0:r1, c0:c1][mask] = 2
+    np.testing.assert_array_equal(session.labels("targets", 0), expected)
 
 
 def test_history_byte_budget_drops_oldest(stack):
-    s = segpaint.open(stack, history_bytes=3 * 2 * 7 * 7 * 4)
+    s = segpaint.open(stack, history_bytes=3 * (4 + 7))
     for i in range(5):
         s.paint("cells", 0, [(10, 10 + 10 * i)], 3, i + 1)
     assert len(s.history) == 3

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diskSpans, floodFill, Stroke, segmentCentres } from "../raster.js";
+import { clearBox, diskSpans, extractMask, extractPatch, floodFill, Stroke, segmentCentres } from "../raster.js";
 
 /** Reference: docs/architecture.md "Brush rasterisation", written as plainly as possible. */
 function referenceMask(h, w, points, radius) {
@@ -186,5 +186,25 @@ describe("floodFill", () => {
     const box = floodFill(labels, new Uint8Array(n * n), n, n, [0, 0], 6);
     expect(box).toEqual([0, n, 0, n]);
     expect(labels.every((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe("extractMask", () => {
+  it("is extractPatch's mask without the values, and the stroke's marks clear after it", () => {
+    const w = 9;
+    const labels = new Uint32Array(w * 7);
+    const touched = new Uint8Array(w * 7);
+    const s = new Stroke({ labels, touched, width: w, height: 7, radius: 1.5, label: 4 });
+    s.lineTo(2, 1);
+    s.lineTo(4, 6);
+    const bbox = /** @type {number[]} */ (s.bbox);
+    const got = extractMask(touched, w, bbox);
+    const want = extractPatch(labels, touched, w, bbox);
+    expect(got.bbox).toEqual(want.bbox);
+    expect(got.bbox).not.toBe(bbox);
+    expect(Array.from(got.mask)).toEqual(Array.from(want.mask));
+    expect(got.mask.reduce((a, b) => a + b, 0)).toBe(s.changed);
+    clearBox(touched, w, got.bbox);
+    expect(touched.every((v) => v === 0)).toBe(true);
   });
 });

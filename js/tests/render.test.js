@@ -187,4 +187,52 @@ describe("Renderer", () => {
     });
     labels[7 * w + 2] = 0;
   });
+
+  it("a contrast change recomputes only the screen rect of the image, once the background is drawn", () => {
+    const w = 10;
+    const h = 6;
+    const data = new Uint16Array(w * h).map((_, i) => (i * 53) % 3000);
+    const labels = new Uint32Array(w * h);
+    labels.fill(7, 2 * w, 3 * w);
+    labels.fill(8, 4 * w + 3, 4 * w + 6);
+    const chan = () => [{ index: 0, dtype: "uint16", data, visible: true, rgb: [255, 255, 255], lo: 0, hi: 3000, gamma: 1 }];
+    const r = new Renderer(null);
+    r.setViewport(40, 20);
+    r.setImageSize(h, w);
+    r.setView(2, 5, 3); // the image covers screen rows 3..15 and columns 5..25
+    r.setChannels(chan());
+    r.setLabels(labels);
+    r.selectedOnly = true;
+    r.selected = 8;
+    r.redraw();
+    expect(r.imageRect).toEqual([3, 15, 5, 25]);
+    const flushed = [];
+    r.flush = (rect) => flushed.push(rect);
+    const display = { lo: 200, hi: 1800, gamma: 0.8, rgb: [255, 128, 0], visible: true };
+    r.setChannelDisplay(0, display);
+    r.redrawChannels();
+    expect(flushed).toEqual([[3, 15, 5, 25]]);
+    const want = new Renderer(null);
+    want.setViewport(40, 20);
+    want.setImageSize(h, w);
+    want.setView(2, 5, 3);
+    want.setChannels(chan());
+    want.setLabels(labels);
+    want.selectedOnly = true;
+    want.selected = 8;
+    want.setChannelDisplay(0, display);
+    want.redraw();
+    expect(Array.from(r.out)).toEqual(Array.from(want.out));
+    // The view moved and nothing drew it yet: the next contrast change draws the whole screen.
+    r.setView(2, 0, 0);
+    want.setView(2, 0, 0);
+    flushed.length = 0;
+    r.setChannelDisplay(0, { ...display, hi: 1500 });
+    r.redrawChannels();
+    expect(flushed).toEqual([[0, 20, 0, 40]]);
+    want.setChannelDisplay(0, { ...display, hi: 1500 });
+    want.redraw();
+    expect(Array.from(r.out)).toEqual(Array.from(want.out));
+    expect(r.screenPixel(39, 19)).toEqual([26, 26, 26, 255]); // background where the image was
+  });
 });

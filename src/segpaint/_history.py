@@ -23,6 +23,26 @@ DEFAULT_BUDGET = 256 * 1024**2
 """Default undo budget in bytes (256 MB)."""
 
 
+def constant(value: int, shape: tuple[int, ...]) -> npt.NDArray[np.uint32]:
+    """A read-only uint32 array of one value that holds no memory of its own (a broadcast view):
+    what an `Edit` keeps for a box that held only background, or a label painted everywhere.
+
+    Examples
+    --------
+    >>> zeros = constant(0, (512, 512))
+    >>> held_bytes(zeros), zeros.shape, int(zeros[3, 4])
+    (4, (512, 512), 0)
+    """
+    return np.broadcast_to(np.uint32(value), shape)
+
+
+def held_bytes(array: npt.NDArray[Any]) -> int:
+    """Bytes ``array`` holds: its element's size for a :func:`constant`, else ``nbytes``."""
+    if array.size > 1 and 0 in array.strides:
+        return int(array.itemsize)
+    return int(array.nbytes)
+
+
 @dataclass(frozen=True)
 class Edit:
     """One undo step: the values of ``bbox`` in ``population``/``frame`` before and after.
@@ -33,20 +53,38 @@ class Edit:
     not listed did not change. A large change that touches few pixels of its box (a
     whole-frame ``grow``) is recorded sparse: 12 bytes per changed pixel instead of 8 per
     pixel of the box.
+
+    Painted (``label`` is not None, dense): one label written under a mask, which is what
+    brush, eraser and fill strokes are; ``new`` holds the changed pixels of the box as bits
+    (``np.packbits``, little bit order, row-major): 4 bytes and 1 bit per pixel of the box
+    instead of 8. ``old`` and ``new`` may be :func:`constant` views (a box that held only
+    background, a sparse edit of one label), which hold no memory. :meth:`new_values` gives
+    the values after the edit in every case.
     """
 
     population: str
     frame: int
     bbox: BBox
     old: npt.NDArray[np.uint32]
-    new: npt.NDArray[np.uint32]
+    new: npt.NDArray[Any]
     index: npt.NDArray[np.integer[Any]] | None = None
+    label: int | None = None
 
     @property
     def nbytes(self) -> int:
         """Memory the step holds."""
         extra = 0 if self.index is None else int(self.index.nbytes)
-        return int(self.old.nbytes + self.new.nbytes) + extra
+        return held_bytes(self.old) + held_bytes(self.new) + extra
+
+    def new_values(self) -> npt.NDArray[np.uint32]:
+        """The values after the edit: the box's (dense) or the listed pixels' (sparse)."""
+        if self.label is None or self.index is not None:
+            return self.new
+        shape = (self.bbox[1] - self.bbox[0], self.bbox[3] - self.bbox[2])
+        bits = np.unpackbits(self.new, count=shape[0] * shape[1], bitorder="little")
+        out = np.array(self.old, dtype=np.uint32)  # a copy: old may be a constant view
+        out[bits.view(np.bool_).reshape(shape)] = self.label
+        return out
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from segpaint._history import Edit, Group, History, Step
+from segpaint._history import Edit, Group, History, Step, constant
 from segpaint._journal import Signature, read_journal
 from segpaint.ops import (
     BBox,
@@ -20,7 +20,6 @@ from segpaint.ops import (
     fill_mask,
     next_label,
     stroke_mask,
-    tight_bbox,
 )
 from segpaint.session._autosave import _JournalMixin
 from segpaint.session._scribbles import _ScribblesMixin
@@ -79,7 +78,7 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         pop = self._pop(population)
         with self._lock:
             arr = pop.writable(t)
-            region = arr[bbox_slices(bbox)]
+            region = arr[bbox[0] : bbox[1], bbox[2] : bbox[3]]
             changed = values != region if isinstance(values, np.ndarray) else region != values
             if mask is not None:
                 changed &= mask
@@ -87,10 +86,8 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
             if n == 0:
                 return None
             if 3 * n <= changed.size and arr.flags.c_contiguous:
-                abs_box = self._apply_sparse(population, t, bbox, values, changed)
-            else:
-                abs_box = self._apply_dense(population, t, bbox, values, changed)
-        return abs_box
+                return self._apply_sparse(population, t, bbox, values, changed, pop=pop, arr=arr)
+            return self._apply_dense(population, t, bbox, values, changed, pop=pop, arr=arr, n=n)
 
     def _apply_dense(
         self,
@@ -99,24 +96,50 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         bbox: BBox,
         values: npt.NDArray[np.uint32] | int,
         changed: npt.NDArray[np.bool_],
+        *,
+        pop: _Population,
+        arr: npt.NDArray[np.uint32],
+        n: int,
     ) -> BBox:
-        """Record the tight box of ``changed`` whole (old and new values) and write it."""
-        pop = self._pops[population]
-        arr = pop.writable(t)
-        box, _ = tight_bbox(changed)
-        sub = bbox_slices(box)
-        abs_box = (bbox[0] + box[0], bbox[0] + box[1], bbox[2] + box[2], bbox[2] + box[3])
-        old_vals = arr[bbox_slices(abs_box)].copy()
-        new_vals = old_vals.copy()
-        np.copyto(
-            new_vals,
-            values[sub] if isinstance(values, np.ndarray) else values,
-            where=changed[sub],
-            casting="unsafe",  # like assignment: callers pass labels of any integer type
-        )
-        self._write(pop, t, abs_box, new_vals, old_vals)
-        self._history.push(Edit(population, t, abs_box, old_vals, new_vals))
-        self._log(population, t, abs_box, new_vals)
+        """Record the tight box of ``changed`` (``n`` pixels of frame ``arr``) and write it: old
+        and new values, or for one label (``values`` an int) the old values and the changed
+        pixels as bits (see `Edit`)."""
+        h, w = changed.shape
+        if n == h * w:  # every pixel of the box changed: it is its own tight box
+            a, b, c, d = 0, h, 0, w
+            sub = changed
+        else:
+            rows = np.asarray(changed.any(axis=1))
+            cols = np.asarray(changed.any(axis=0))
+            a, b = int(rows.argmax()), h - int(rows[::-1].argmax())
+            c, d = int(cols.argmax()), w - int(cols[::-1].argmax())
+            sub = changed[a:b, c:d]
+        abs_box = (bbox[0] + a, bbox[0] + b, bbox[2] + c, bbox[2] + d)
+        target = arr[abs_box[0] : abs_box[1], abs_box[2] : abs_box[3]]
+        if isinstance(values, np.ndarray):
+            old_vals = target.copy()
+            new_vals = old_vals.copy()
+            np.copyto(
+                new_vals,
+                values[a:b, c:d],
+                where=sub,
+                casting="unsafe",  # like assignment: callers pass labels of any integer type
+            )
+            target[...] = new_vals
+            self._bookkeep(pop, t, new_vals, old_vals)
+            self._history.push(Edit(population, t, abs_box, old_vals, new_vals))
+            self._log(population, t, abs_box, new_vals)
+            return abs_box
+        # One label under a mask (brush, eraser, fill): the step keeps the old values (nothing
+        # when they were all background) and the mask as bits. Every array the history keeps
+        # is new memory, whose first touch costs page faults: what is not kept is not paid.
+        label = int(values)
+        old_vals = target.copy() if target.any() else constant(0, target.shape)
+        np.copyto(target, label, where=sub, casting="unsafe")
+        self._bookkeep(pop, t, target, old_vals, value=label)
+        bits = np.packbits(sub, bitorder="little")
+        self._history.push(Edit(population, t, abs_box, old_vals, bits, label=label))
+        self._log(population, t, abs_box, target)  # the journal copies what it writes
         return abs_box
 
     def _apply_sparse(
@@ -126,10 +149,12 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         bbox: BBox,
         values: npt.NDArray[np.uint32] | int,
         changed: npt.NDArray[np.bool_],
+        *,
+        pop: _Population,
+        arr: npt.NDArray[np.uint32],
     ) -> BBox:
-        """Record the changed pixels only (frame positions, old and new values) and write them."""
-        pop = self._pops[population]
-        arr = pop.writable(t)
+        """Record the changed pixels only (frame positions, old and new values) and write them
+        into frame ``arr`` (C-contiguous)."""
         width = changed.shape[1]
         flat = np.flatnonzero(changed)
         rows = flat // width
@@ -140,17 +165,22 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
             bbox[2] + int(cols.min()),
             bbox[2] + int(cols.max()) + 1,
         )
+        label = None if isinstance(values, np.ndarray) else int(values)
         if isinstance(values, np.ndarray):
             picked = values.reshape(-1)[flat] if values.flags.c_contiguous else values[rows, cols]
             new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
-        else:
-            new_vals = np.full(flat.size, values, np.uint32)
+        else:  # one label: kept as a constant view, no memory per pixel
+            new_vals = constant(values, flat.shape)
         if width == arr.shape[1]:  # whole rows: the box's flat positions are the frame's, shifted
             index = flat + bbox[0] * width if bbox[0] else flat
         else:
             index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
-        old_vals = arr.reshape(-1)[index]  # a view: _apply checked the frame is C-contiguous
-        self._write_at(pop, t, index, new_vals, old_vals)
+        flat_frame = arr.reshape(-1)  # a view: _apply checked the frame is C-contiguous
+        old_vals = flat_frame[index]
+        if label is not None and not old_vals.any():  # only background was under the stroke
+            old_vals = constant(0, old_vals.shape)
+        flat_frame[index] = new_vals
+        self._bookkeep(pop, t, new_vals, old_vals, value=label)
         # kept as uint32 (half the memory) when the frame allows it
         kept = index.astype(np.uint32) if arr.size <= np.iinfo(np.uint32).max else index
         self._history.push(Edit(population, t, abs_box, old_vals, new_vals, kept))
@@ -212,13 +242,24 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
 
     @staticmethod
     def _bookkeep(
-        pop: _Population, t: int, new: npt.NDArray[np.uint32], old: npt.NDArray[np.uint32]
+        pop: _Population,
+        t: int,
+        new: npt.NDArray[np.uint32],
+        old: npt.NDArray[np.uint32],
+        *,
+        value: int | None = None,
     ) -> None:
-        """Mark frame ``t`` changed and keep its known maximum label right."""
+        """Mark frame ``t`` changed and keep its known maximum label right.
+
+        ``value``: the one label the edit wrote (``new`` holds it and old values that did not
+        change); when it is at least the known maximum it is the new one, without a pass."""
         pop.touch(t)
-        top = int(new.max()) if new.size else 0
         known = pop.maxima.get(t)
         if known is not None:
+            if value is not None and value >= known:
+                pop.maxima[t] = value
+                return
+            top = int(new.max()) if new.size else 0
             if top >= known:
                 pop.maxima[t] = top
             elif old.size and int(old.max()) >= known:
@@ -564,7 +605,7 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         changes = step.changes if isinstance(step, Group) else []
         boxes = []
         for edit in reversed(edits) if undo else edits:
-            values, other = (edit.old, edit.new) if undo else (edit.new, edit.old)
+            values, other = (edit.old, edit.new_values()) if undo else (edit.new_values(), edit.old)
             pop = self._pops[edit.population]
             if edit.index is None:
                 self._write(pop, edit.frame, edit.bbox, values, other)

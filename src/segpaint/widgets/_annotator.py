@@ -402,6 +402,7 @@ class Annotator(anywidget.AnyWidget):
         self._strokes = StrokeAssembler()
         # Passed as `origin` with this widget's strokes: their change events are not echoed.
         self._stroke_origin = _StrokeOrigin(self)
+        self._stroke_next_label: int | None = None  # from this widget's stroke, sent after its ack
         self._sent_channels: set[int] = set()
         self._sent_preview_step: float = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
@@ -817,9 +818,13 @@ class Annotator(anywidget.AnyWidget):
 
     def _on_session_edit(self, change: Change) -> None:
         """Any edit, undo or redo: the session says the next label; the canvas gets the box,
-        unless the change is one of this widget's strokes (already on the canvas)."""
+        unless the change is one of this widget's strokes (already on the canvas: its next
+        label is published after the stroke's ack, see `_on_stroke`)."""
         try:
             if change.population != self.population:
+                return
+            if change.origin is self._stroke_origin:
+                self._stroke_next_label = change.next_label
                 return
             if change.next_label is not None:
                 self._set_next_label(change.next_label)
@@ -948,15 +953,21 @@ class Annotator(anywidget.AnyWidget):
             return
         if stroke is None:
             return
+        applied: bool | None = None
         try:
             applied = self._apply(stroke)
         except _FAILURES as err:
             # The browser painted something the session refused: put the truth back on the canvas.
             self._refuse(content, f"edit not applied: {err}")
-            return
-        ms = (time.perf_counter() - t0) * 1000
-        self._send_messages([ack_message(stroke.stroke, applied=applied, ms=ms)])
-        self._report_autosave()
+        if applied is not None:
+            ms = (time.perf_counter() - t0) * 1000
+            self._send_messages([ack_message(stroke.stroke, applied=applied, ms=ms)])
+        # The ack goes first (the page waits for it), then the next unused label.
+        nxt, self._stroke_next_label = self._stroke_next_label, None
+        if nxt is not None:
+            self._set_next_label(nxt)
+        if applied is not None:
+            self._report_autosave()
 
     def _report_autosave(self) -> None:
         """Say so on the status line while the autosave journal cannot be written (and when it is
