@@ -194,21 +194,25 @@ def _any_change_within(
     """``[a_0, ..., a_reach]``: ``a_k[i]`` says whether one of the pairs ``(j, j + 1)`` with
     ``i - k <= j < i + k`` (inside ``0 .. n - 1``) differs, along axis 1.
 
-    ``changes[:, j]`` is pair ``(j, j + 1)``, for ``j`` in ``0 .. n - 2``.
+    ``changes[:, j]`` is pair ``(j, j + 1)``, for ``j`` in ``0 .. n - 2``.  Each ``a_k`` is a
+    view of shape ``(rows, n)`` into rows ``n + 2 * reach`` wide: the windows are shifts of
+    the whole padded buffer, one contiguous pass each (a shift of columns in 2-D is slower).
     """
     rows = changes.shape[0]
-    padded = np.zeros((rows, n + 2 * reach), bool)
-    padded[:, reach : reach + n - 1] = changes
-    out = [np.zeros((rows, n), bool)]
+    wide = n + 2 * reach
+    padded = np.zeros((rows + 1, wide), bool)  # one spare row: every shift stays inside
+    padded[:rows, reach : reach + n - 1] = changes
+    flat = padded.ravel()
+    size = rows * wide
+    out = [np.zeros((rows, wide), bool)]
     for k in range(1, reach + 1):
         # window [i - k, i + k - 1] grows by pair i - k on the left and pair i + k - 1 on the right
-        a = (
-            out[-1]
-            | padded[:, reach - k : reach - k + n]
-            | padded[:, reach + k - 1 : reach + k - 1 + n]
+        a = np.logical_or(
+            flat[reach - k : reach - k + size], flat[reach + k - 1 : reach + k - 1 + size]
         )
-        out.append(a)
-    return out
+        a |= out[-1].ravel()
+        out.append(a.reshape(rows, wide))
+    return [a[:, :n] for a in out]
 
 
 def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
@@ -523,25 +527,34 @@ def _round(radius: int) -> int:
 
 
 def _dilate(mask: npt.NDArray[np.bool_], radius: int, reach2: int) -> npt.NDArray[np.bool_]:
-    """Binary dilation by the disk ``dy**2 + dx**2 <= reach2``: row spans, then rows, OR-ed."""
+    """Binary dilation by the disk ``dy**2 + dx**2 <= reach2``: row spans, then rows, OR-ed.
+
+    The row spans are shifts of the flat mask (one contiguous pass each; a shift of columns
+    in 2-D is slower): the pixels a shift would carry into the next row are cleared in a copy
+    first (the last ``k`` columns for a shift right, the first ``k`` for a shift left).
+    """
     h, w = mask.shape
     spans = [mask]
+    right, left = mask.copy(), mask.copy()
     for k in range(1, radius + 1):
         grown = spans[-1].copy()
         if k < w:
-            grown[:, k:] |= mask[:, :-k]
-            grown[:, :-k] |= mask[:, k:]
+            right[:, w - k] = False
+            left[:, k - 1] = False
+            out = grown.ravel()
+            out[k:] |= right.ravel()[:-k]
+            out[:-k] |= left.ravel()[k:]
         spans.append(grown)
-    out = np.zeros((h, w), bool)
+    dilated = np.zeros((h, w), bool)
     for dy in range(-radius, radius + 1):
         if abs(dy) >= h:
             continue
         row = spans[math.isqrt(reach2 - dy * dy)]
         if dy >= 0:
-            out[dy:] |= row[: h - dy]
+            dilated[dy:] |= row[: h - dy]
         else:
-            out[: h + dy] |= row[-dy:]
-    return out
+            dilated[: h + dy] |= row[-dy:]
+    return dilated
 
 
 def open_all(lab: Labels, radius: int) -> Labels:
@@ -617,10 +630,41 @@ def _close_sparse(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius
     """`_close_dense` on the candidate pixels ``idx`` (flat; background of ``opened``, whose
     disk is within reach of a label), changing ``opened`` in place.
 
-    A candidate takes its grown value (`_grown_at`) when every pixel of its disk has it too:
-    first the disk's labelled pixels are compared (gathers), which rules out most candidates
-    (gaps between two cells), then the grown value of its background pixels.
+    A candidate takes its grown value (`_grown_at`) when every pixel of its disk has it too.
+    The disk's pixels go nearest first, each one gather for the candidates still standing:
+    first its labelled pixels (a different cell rules a candidate out: most are gaps between
+    two cells), then the grown value of its background pixels.
     """
+    reach2 = _round(radius)
+    h, w = lab.shape
+    flat = opened.ravel()
+    rows, cols = np.divmod(idx, w)
+    far = 2 * radius  # a disk pixel's own disk stays in the frame
+    edge = (rows < far) | (rows >= h - far) | (cols < far) | (cols >= w - far)
+    if edge.any():  # near the frame's edge the disks are cut: the checks with bounds, few pixels
+        _close_near_edge(lab, opened, idx[edge], radius)
+        idx = idx[~edge]
+    value = _grown_inside(opened, idx, radius, reach2)
+    before = lab.ravel()[idx]
+    alive = (before == 0) | (before == value)
+    idx, value = idx[alive], value[alive]
+    steps = [dy * w + dx for dy, dx in _offsets(radius, reach2)]
+    for step in steps:  # labelled pixels of the disk: the candidate's grown value or none
+        there = np.take(flat, idx + step)
+        keep = (there == 0) | (there == value)
+        idx, value = idx[keep], value[keep]
+    for step in steps:  # background pixels of the disk: grown to the same value
+        at = idx + step
+        empty = np.flatnonzero(np.take(flat, at) == 0)
+        keep = np.ones(idx.size, bool)
+        keep[empty] = _grown_inside(opened, at[empty], radius, reach2) == value[empty]
+        idx, value = idx[keep], value[keep]
+    flat[idx] = value
+
+
+def _close_near_edge(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int) -> None:
+    """`_close_sparse` for candidates within ``2 * radius`` of the frame's edge (disk pixels
+    beyond it do not count): every disk pixel of every candidate at once (they are few)."""
     reach2 = _round(radius)
     h, w = lab.shape
     flat = opened.ravel()
@@ -629,21 +673,14 @@ def _close_sparse(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius
     alive = (before == 0) | (before == value)
     idx, value = idx[alive], value[alive]
     offs = np.array(_offsets(radius, reach2), np.intp).reshape(-1, 2)
-    step = offs[:, 0] * w + offs[:, 1]
     rows, cols = np.divmod(idx, w)
     r = rows[:, None] + offs[:, 0]
     c = cols[:, None] + offs[:, 1]
     inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
     # a disk pixel beyond the frame's edge does not count: the candidate itself stands in
-    at = idx[:, None] + step
-    if not inside.all():
-        at = np.where(inside, at, idx[:, None])
-    there = np.take(flat, at)  # the candidate is background: a stand-in is 0 here, `value` below
-    keep = ((there == 0) | (there == value[:, None])).all(axis=1)
-    idx, value, at, there = idx[keep], value[keep], at[keep], there[keep]
+    at = np.where(inside, r * w + c, idx[:, None])
+    there = flat[at]
     empty = there == 0
-    grown = _grown_at(opened, at[empty], radius, reach2)
-    keep = np.ones(idx.size, bool)
-    bad = grown != value.repeat(empty.sum(axis=1))
-    keep[np.nonzero(empty)[0][bad]] = False
-    flat[idx[keep]] = value[keep]
+    there[empty] = _grown_at(opened, at[empty], radius, reach2)
+    same = (there == value[:, None]).all(axis=1)
+    flat[idx[same]] = value[same]
