@@ -66,11 +66,12 @@ def reference_rings(lab: np.ndarray, radius: int) -> dict[tuple[int, int], int]:
     return owner
 
 
+@pytest.mark.parametrize("way", ["masks", "fronts"])
 @pytest.mark.parametrize("radius", [1, 3])
 @pytest.mark.parametrize("seed", range(3))
-def test_band_and_each_pixels_cell_follow_the_documented_rule(seed, radius):
+def test_band_and_each_pixels_cell_follow_the_documented_rule(seed, radius, way):
     lab = crowded(seed=seed)
-    idx, owner, padded = refine._rings(lab, radius)
+    idx, owner, padded = getattr(refine, f"_rings_{way}")(lab, radius)
     wide = lab.shape[1] + 2
     rows, cols = np.divmod(idx, wide)
     pixels = zip((rows - 1).tolist(), (cols - 1).tolist(), strict=True)
@@ -78,6 +79,34 @@ def test_band_and_each_pixels_cell_follow_the_documented_rule(seed, radius):
     assert got == reference_rings(lab, radius)
     np.testing.assert_array_equal(padded[1:-1, 1:-1], lab)
     assert not padded[0].any() and not padded[:, -1].any()
+
+
+def few_cells(shape=(200, 240)):
+    """Four disks, two of them touching, one cut by the frame's edge."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    lab = np.zeros(shape, np.uint32)
+    for value, (r, c) in ((4, (50, 60)), (9, (50, 80)), (2, (150, 150)), (7, (0, 200))):
+        lab[((yy - r) ** 2 + (xx - c) ** 2 <= 100) & (lab == 0)] = value
+    return lab
+
+
+@pytest.mark.parametrize("way", ["masks", "fronts"])
+def test_the_band_is_found_with_masks_on_crowded_frames_and_fronts_on_sparse_ones(way, monkeypatch):
+    lab = crowded(seed=1) if way == "masks" else few_cells()
+    ways = []
+    for name in ("_rings_masks", "_rings_fronts"):
+        real = getattr(refine, name)
+        monkeypatch.setattr(
+            refine, name, lambda *a, real=real, name=name: ways.append(name) or real(*a)
+        )
+    idx, owner, _ = refine._rings(lab, 3)
+    assert ways == [f"_rings_{way}"]
+    monkeypatch.undo()
+    other = refine._rings_fronts if way == "masks" else refine._rings_masks
+    idx2, owner2, _ = other(lab, 3)
+    order, order2 = np.argsort(idx), np.argsort(idx2)
+    np.testing.assert_array_equal(idx[order], idx2[order2])
+    np.testing.assert_array_equal(owner[order], owner2[order2])
 
 
 def scene(seed=0, shape=(90, 110)):

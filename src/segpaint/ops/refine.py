@@ -154,8 +154,97 @@ def _padded(image: npt.NDArray[Any], *, edge: bool) -> npt.NDArray[Any]:
     return out
 
 
+DENSE_BAND = 0.15
+"""`_rings` finds the band with masks of the whole frame (`_rings_masks`) when it is likely
+to cover more than this fraction of the frame (crowded frames: every cell, hole and speck has
+an outline), else by stepping fronts of pixels (`_rings_fronts`, cost of the band only)."""
+
+
 def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
     """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
+    its side (background through background, a cell through its own pixels).
+
+    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
+    side); the cell each belongs to (its own; a background pixel: the nearest across the
+    border: on the border, the cell above it, else left, below, right; further out, that of
+    its neighbour one step nearer, below, above, right, then left first); and ``lab`` padded
+    with 0.  Both ways give the same band and cells (the order of the pixels may differ).
+    """
+    # the borders met along every 16th row and column: the band's likely size
+    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
+    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
+        cols[1:] != cols[:-1]
+    )
+    if 16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size:
+        return _rings_masks(lab, radius)
+    return _rings_fronts(lab, radius)
+
+
+def _fence(lab: Labels) -> int:
+    """A value no pixel of ``lab`` has, other than 0: the frame of `_rings_fronts`' copy."""
+    top = int(lab.max()) if lab.size else 0
+    if top < 0xFFFFFFFF:
+        return 0xFFFFFFFF
+    values = np.unique(lab)  # every value taken up to the top: rare, so the sort is fine
+    gaps = np.flatnonzero(np.diff(values.astype(np.int64)) > 1)
+    return int(values[gaps[0]]) + 1 if gaps.size else 1
+
+
+def _rings_fronts(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+    """`_rings` for a thin band: fronts of pixels step out from the borders, one gather per
+    step and direction, on a copy framed by a value no step can want (a pixel taken becomes
+    that value too, so no step takes it twice)."""
+    w = lab.shape[1]
+    wide = w + 2
+    padded = _padded(lab, edge=False)
+    fence = _fence(lab)
+    work = padded.copy()
+    work[0], work[-1], work[:, 0], work[:, -1] = fence, fence, fence, fence
+    flat = work.ravel()
+    bg = lab == 0
+    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
+    across += across // (w - 1) * 3 + wide + 1  # to the padded grid
+    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w) on the (h, w) grid
+    down += down // w * 2 + wide + 1
+    first = np.concatenate([across, down])
+    second = np.concatenate([across + 1, down + wide])
+    owner = np.maximum(flat[first], flat[second])  # one of the two is background
+    px = np.concatenate([first, second])
+    own = np.concatenate([owner, owner])
+    # a border pixel comes two to four times: keep one, the last written (the priority above)
+    slot = np.empty(flat.size, np.int32)
+    order = np.arange(px.size, dtype=np.int32)
+    slot[px] = order
+    one = slot[px] == order
+    px, own = px[one], own[one]
+    inner = flat[px] != 0
+    flat[px] = fence
+    # the two sides apart: background steps to background, a cell's pixels to its own
+    fronts = [(px[inner], own[inner], False), (px[~inner], own[~inner], True)]
+    parts_idx, parts_own = [px], [own]
+    for _ in range(radius):
+        nxt_fronts = []
+        for front, owners, background in fronts:
+            nxt, nown = [], []
+            for d in (-wide, wide, -1, 1):
+                q = front + d
+                value = flat[q]
+                keep = value == 0 if background else value == owners
+                q = q[keep]
+                flat[q] = fence
+                nxt.append(q)
+                nown.append(owners[keep])
+            step_idx, step_own = np.concatenate(nxt), np.concatenate(nown)
+            parts_idx.append(step_idx)
+            parts_own.append(step_own)
+            if step_idx.size:
+                nxt_fronts.append((step_idx, step_own, background))
+        fronts = nxt_fronts
+    return np.concatenate(parts_idx), np.concatenate(parts_own), padded
+
+
+def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+    """`_rings` for a band that covers much of the frame.  The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
     its side (background through background, a cell through its own pixels).
 
     Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
