@@ -530,20 +530,20 @@ def _dilate(mask: npt.NDArray[np.bool_], radius: int, reach2: int) -> npt.NDArra
     """Binary dilation by the disk ``dy**2 + dx**2 <= reach2``: row spans, then rows, OR-ed.
 
     The row spans are shifts of the flat mask (one contiguous pass each; a shift of columns
-    in 2-D is slower): the pixels a shift would carry into the next row are cleared in a copy
-    first (the last ``k`` columns for a shift right, the first ``k`` for a shift left).
+    in 2-D is slower); the first and last ``k`` columns, where a shift carries pixels from
+    the row before or after, are then computed again from the mask (a few columns).
     """
     h, w = mask.shape
     spans = [mask]
-    right, left = mask.copy(), mask.copy()
+    flat = mask.ravel()
     for k in range(1, radius + 1):
         grown = spans[-1].copy()
         if k < w:
-            right[:, w - k] = False
-            left[:, k - 1] = False
             out = grown.ravel()
-            out[k:] |= right.ravel()[:-k]
-            out[:-k] |= left.ravel()[k:]
+            out[k:] |= flat[:-k]
+            out[:-k] |= flat[k:]
+            for c in (*range(k), *range(max(w - k, k), w)):
+                np.any(mask[:, max(c - k, 0) : c + k + 1], axis=1, out=grown[:, c])
         spans.append(grown)
     dilated = np.zeros((h, w), bool)
     for dy in range(-radius, radius + 1):
