@@ -260,32 +260,32 @@ def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels
     padded = _padded(lab, edge=False)
     flat = padded.ravel()
     size = flat.size
-    # pairs of the padded frame, flat: (i, i + 1) and (i, i + wide); pairs with a pixel of the
-    # padding are cleared, so every step stays inside the window (no bounds to check)
-    ends = np.zeros(size, bool)
-    ends[:wide], ends[-wide:], ends[::wide], ends[wide - 1 :: wide] = True, True, True, True
-    across = ends[1:] | ends[:-1]
-    down = ends[wide:] | ends[:-wide]
     bg = flat == 0
-    same_across = flat[1:] == flat[:-1]
-    same_across &= ~across
-    same_down = flat[wide:] == flat[:-wide]
-    same_down &= ~down
+    same_across = flat[1:] == flat[:-1]  # pairs (i, i + 1), flat
+    same_down = flat[wide:] == flat[:-wide]  # pairs (i, i + wide)
     # the borders: both pixels of every cell/background pair
     front = np.zeros(size, bool)
-    pair = bg[1:] != bg[:-1]
-    pair &= ~across
-    front[:-1] |= pair
-    front[1:] |= pair
-    pair = bg[wide:] != bg[:-wide]
-    pair &= ~down
-    front[:-wide] |= pair
-    front[wide:] |= pair
+    pair_across = bg[1:] != bg[:-1]
+    pair_down = bg[wide:] != bg[:-wide]
+    # pairs with a pixel of the padding are cleared (strided writes, no masks of the frame),
+    # so every step stays inside the window and no bounds are checked
+    for across in (same_across, pair_across):
+        across[:wide], across[-wide:] = False, False
+        across[::wide], across[wide - 2 :: wide], across[wide - 1 :: wide] = False, False, False
+    for down in (same_down, pair_down):
+        down[:wide], down[-wide:], down[::wide], down[wide - 1 :: wide] = False, False, False, False
+    front[:-1] |= pair_across
+    front[1:] |= pair_across
+    front[:-wide] |= pair_down
+    front[wide:] |= pair_down
+    del pair_across, pair_down
     taken = front.copy()
     level = front.view(np.uint8).copy()  # 1 + steps from the border, 0 off the band
     step = np.empty(size, bool)
+    nxt = np.empty(size, bool)
     for k in range(2, radius + 2):
-        nxt = np.zeros(size, bool)
+        # buffers reused step to step: a fresh array of the frame costs page faults
+        nxt.fill(False)
         np.logical_and(front[:-1], same_across, out=step[1:])
         nxt[1:] |= step[1:]
         np.logical_and(front[1:], same_across, out=step[:-1])
@@ -294,10 +294,11 @@ def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels
         nxt[wide:] |= step[wide:]
         np.logical_and(front[wide:], same_down, out=step[:-wide])
         nxt[:-wide] |= step[:-wide]
-        nxt &= ~taken
+        np.greater(nxt, taken, out=nxt)  # not taken before
         taken |= nxt
-        level += nxt.view(np.uint8) * np.uint8(k)
-        front = nxt
+        np.multiply(nxt.view(np.uint8), np.uint8(k), out=step.view(np.uint8))
+        level += step.view(np.uint8)
+        front, nxt = nxt, front
     idx = np.flatnonzero(taken)
     owner: Labels = flat[idx]
     # background pixels: their cell, ring by ring
