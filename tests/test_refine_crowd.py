@@ -227,3 +227,12 @@ def test_copy_labels_replace_on_a_crowded_frame_keeps_identities(offset):
         np.testing.assert_array_equal(new == tgt_value, moved == src_value)
     np.testing.assert_array_equal(new != 0, moved != 0)  # replace: the source's masks
     np.testing.assert_array_equal(s.labels("c", 0), moved)  # the source frame is untouched
+
+
+def test_two_counts_in_one_pass_equal_two_bincounts():
+    rng = np.random.default_rng(3)
+    dense = np.concatenate([rng.integers(0, 40, 5000), np.full(70_000, 7)]).astype(np.intp)
+    a, b = rng.random(dense.size) > 0.3, rng.random(dense.size) > 0.6
+    got = refine._two_counts(dense, 41, a, b)
+    np.testing.assert_array_equal(got[0], np.bincount(dense, a, minlength=41))
+    np.testing.assert_array_equal(got[1], np.bincount(dense, b, minlength=41))

@@ -368,11 +368,16 @@ def _dense_ids(owner: Labels) -> tuple[npt.NDArray[np.intp], int]:
 def _two_counts(
     dense: npt.NDArray[np.intp], n: int, a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """``bincount(dense, a)`` and ``bincount(dense, b)`` in one pass (exact: integer counts
-    below 2**26 packed in one float64)."""
-    both = np.bincount(dense, a + b * np.float64(1 << 26), minlength=n)
-    high = np.floor(both / (1 << 26))
-    return both - high * (1 << 26), high
+    """``bincount(dense, a)`` and ``bincount(dense, b)`` in one pass: both integer counts
+    packed in one float64, ``a + b * 2**bits`` with ``2**bits`` above any count, exact while
+    the packed sum stays under 2**53 (two passes above that)."""
+    bits = max(int(dense.size).bit_length(), 1)
+    if 2 * bits >= 53:
+        return np.bincount(dense, a, minlength=n), np.bincount(dense, b, minlength=n)
+    scale = np.float64(1 << bits)
+    both = np.bincount(dense, a + b * scale, minlength=n)
+    high = np.floor(both / scale)
+    return both - high * scale, high
 
 
 def _levels(
