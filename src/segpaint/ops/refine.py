@@ -373,7 +373,8 @@ def _two_counts(
     the packed sum stays under 2**53 (two passes above that)."""
     bits = max(int(dense.size).bit_length(), 1)
     if 2 * bits >= 53:
-        return np.bincount(dense, a, minlength=n), np.bincount(dense, b, minlength=n)
+        first: npt.NDArray[np.float64] = np.bincount(dense, a, minlength=n).astype(np.float64)
+        return first, np.bincount(dense, b, minlength=n).astype(np.float64)
     scale = np.float64(1 << bits)
     both = np.bincount(dense, a + b * scale, minlength=n)
     high = np.floor(both / scale)
