@@ -22,7 +22,8 @@ Prints a table and writes benchmarks/results/tools.json.  Not a test: nothing fa
 A/B against a git revision (the tree this branch started from, say):
       python benchmarks/bench_tools.py --against 2f73db4 [--rounds 3] [--reps 5]
 exports that revision's ``src`` into a temporary folder and times the crowded frame's
-whole-frame tools and the session's own cost in child processes, alternating the revision's
+whole-frame tools (``refine`` of every cell included) and the session's own cost in child
+processes, alternating the revision's
 code and this tree's round after round (so both see the same load), then pools each side's
 samples: wall and CPU (process_time) p50/p95 and the ratios.  Writes results/tools_ab.json.
 """
@@ -346,6 +347,17 @@ def off_by(lab: np.ndarray, px: int) -> np.ndarray:
     return np.where(odd, grow_all(lab, px), shrink_all(lab, px)).astype(np.uint32)
 
 
+def crowded_picture(lab: np.ndarray) -> np.ndarray:
+    """An image of the crowded frame: bright cells of random brightness, blurred, noisy."""
+    rng = np.random.default_rng(0)
+    bright = rng.uniform(400, 1500, int(lab.max()) + 1)
+    bright[0] = 0
+    picture = ndi.gaussian_filter(bright[lab].astype(np.float32), 1.0) + 100
+    picture += rng.normal(0, 20, lab.shape).astype(np.float32)
+    out: np.ndarray = np.clip(picture, 0, None).astype(np.uint16)
+    return out
+
+
 def refine_rows(
     rows: dict[str, dict[str, Any]],
     *,
@@ -357,16 +369,10 @@ def refine_rows(
 ) -> None:
     """``refine`` (new: no baseline kernel) beside ``morph grow(radius=1) all`` on the same
     session in the same run (a whole-frame tool of the same kind), and the ratio of the two."""
-    rng = np.random.default_rng(0)
     lab = crowded()
-    # an image of the crowded frame: bright cells of random brightness, blurred, noisy
-    bright = rng.uniform(400, 1500, int(lab.max()) + 1)
-    bright[0] = 0
-    picture = ndi.gaussian_filter(bright[lab].astype(np.float32), 1.0) + 100
-    picture += rng.normal(0, 20, lab.shape).astype(np.float32)
     cases = {
         "movie": (image, truth, names),
-        "crowded": (np.clip(picture, 0, None).astype(np.uint16)[None, None], lab, None),
+        "crowded": (crowded_picture(lab)[None, None], lab, None),
     }
     for fname, (img, cells, chans) in cases.items():
         s = open_session(img, chans, folder)
@@ -489,6 +495,10 @@ def side_run(reps: int) -> dict[str, Any]:
     calls.append(("session cost (commit grow r1)",
                   lambda: s._assist_commit("cells", 0, box, grown, changed, clip=None)))  # fmt: skip
     calls.append(("undo of that commit", lambda: None))
+    # refine on the crowded frame's picture (as `refine_rows`), every outline 2 px off
+    r = open_session(crowded_picture(lab)[None, None], None, folder)
+    r.set_labels("cells", 0, off_by(lab, 2))
+    calls.append(("refine every cell (±2 px)", lambda: r.refine("cells", 0, channels=[0])))
     out: dict[str, Any] = {}
     for name, call in calls:
         if name.startswith("undo"):
@@ -500,9 +510,11 @@ def side_run(reps: int) -> dict[str, Any]:
                 undo.append(((time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3))
             out[name] = {"wall_ms": [u[0] for u in undo[1:]], "cpu_ms": [u[1] for u in undo[1:]]}
             continue
-        r = timeit(call, s.undo, reps=reps, warmup=1)
-        out[name] = {"wall_ms": r["wall_ms"], "cpu_ms": r["cpu_ms"]}
+        owner = r if name.startswith("refine") else s
+        res = timeit(call, owner.undo, reps=reps, warmup=1)
+        out[name] = {"wall_ms": res["wall_ms"], "cpu_ms": res["cpu_ms"]}
     s.close()
+    r.close()
     return out
 
 

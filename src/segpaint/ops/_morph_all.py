@@ -1,7 +1,8 @@
 """Whole-frame morphology of every label at once: no loop over labels.
 
 `segpaint.ops.morph_labels` with ``label=None`` runs these.  Each one is a few passes over the
-frame (shifted slices, one connected-components labelling), so its cost follows the frame
+frame (shifted slices of label-blind masks; a graph of row runs for connected pieces), and
+the few pixels that may change are then checked one by one, so the cost follows the frame
 size, not the number of cells: a 2048x2048 frame with thousands of cells takes tens of ms
 where a loop over the cells took seconds.  They give the same pixels as the per-label
 definitions (tests keep the loops as the reference), except where a docstring says otherwise.
@@ -14,7 +15,6 @@ import math
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
-from skimage.measure import label as connected_pieces
 
 Labels = npt.NDArray[np.uint32]
 
@@ -81,6 +81,60 @@ def _grow_band(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
     return out
 
 
+_CHUNK = 1 << 16  # pixels per block of `_grown_at`'s (pixels x offsets) gathers
+
+
+def _grown_at(lab: Labels, idx: npt.NDArray[np.intp], radius: int, far2: int) -> Labels:
+    """`grow_all`'s value at the background pixels ``idx`` (flat indices): the label of the
+    first labelled pixel of the disk ``dy**2 + dx**2 <= far2`` in `_offsets` order, else 0.
+
+    The offsets go by rings of equal distance, nearest first: one gather of a ring's offsets
+    per pixel still looking, so most pixels are settled by the first ring or two.
+    """
+    h, w = lab.shape
+    rows, cols = np.divmod(idx, w)
+    edge = (rows < radius) | (rows >= h - radius) | (cols < radius) | (cols >= w - radius)
+    if not edge.any():
+        return _grown_inside(lab, idx, radius, far2)
+    found: Labels = np.zeros(idx.size, np.uint32)
+    inner = np.flatnonzero(~edge)
+    found[inner] = _grown_inside(lab, idx[inner], radius, far2)
+    # near the frame's edge, offsets beyond it do not count: the slow way, on few pixels
+    outer = np.flatnonzero(edge)
+    flat = lab.ravel()
+    for dy, dx in _offsets(radius, far2):
+        r, c = rows[outer] + dy, cols[outer] + dx
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        v = np.zeros(outer.size, np.uint32)
+        v[inside] = flat[r[inside] * w + c[inside]]
+        hit = v != 0
+        found[outer[hit]] = v[hit]
+        outer = outer[~hit]
+        if outer.size == 0:
+            break
+    return found
+
+
+def _grown_inside(lab: Labels, idx: npt.NDArray[np.intp], radius: int, far2: int) -> Labels:
+    """`_grown_at` for pixels at least ``radius`` px from the frame's edge."""
+    w = lab.shape[1]
+    flat = lab.ravel()
+    found: Labels = np.zeros(idx.size, np.uint32)
+    todo = np.arange(idx.size)
+    offsets = _offsets(radius, far2)
+    for d2 in sorted({dy * dy + dx * dx for dy, dx in offsets}):
+        step = np.array([dy * w + dx for dy, dx in offsets if dy * dy + dx * dx == d2], np.intp)
+        for lo in range(0, todo.size, _CHUNK):
+            part = todo[lo : lo + _CHUNK]
+            v = np.take(flat, idx[part, None] + step)
+            first = np.argmax(v != 0, axis=1)  # 0 (a zero) when none is labelled
+            found[part] = v[np.arange(part.size), first]
+        todo = todo[found[todo] == 0]
+        if todo.size == 0:
+            break
+    return found
+
+
 def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
     """`grow_all` in two separable passes over the frame, bounded by ``radius``.
 
@@ -140,21 +194,25 @@ def _any_change_within(
     """``[a_0, ..., a_reach]``: ``a_k[i]`` says whether one of the pairs ``(j, j + 1)`` with
     ``i - k <= j < i + k`` (inside ``0 .. n - 1``) differs, along axis 1.
 
-    ``changes[:, j]`` is pair ``(j, j + 1)``, for ``j`` in ``0 .. n - 2``.
+    ``changes[:, j]`` is pair ``(j, j + 1)``, for ``j`` in ``0 .. n - 2``.  Each ``a_k`` is a
+    view of shape ``(rows, n)`` into rows ``n + 2 * reach`` wide: the windows are shifts of
+    the whole padded buffer, one contiguous pass each (a shift of columns in 2-D is slower).
     """
     rows = changes.shape[0]
-    padded = np.zeros((rows, n + 2 * reach), bool)
-    padded[:, reach : reach + n - 1] = changes
-    out = [np.zeros((rows, n), bool)]
+    wide = n + 2 * reach
+    padded = np.zeros((rows + 1, wide), bool)  # one spare row: every shift stays inside
+    padded[:rows, reach : reach + n - 1] = changes
+    flat = padded.ravel()
+    size = rows * wide
+    out = [np.zeros((rows, wide), bool)]
     for k in range(1, reach + 1):
         # window [i - k, i + k - 1] grows by pair i - k on the left and pair i + k - 1 on the right
-        a = (
-            out[-1]
-            | padded[:, reach - k : reach - k + n]
-            | padded[:, reach + k - 1 : reach + k - 1 + n]
+        a = np.logical_or(
+            flat[reach - k : reach - k + size], flat[reach + k - 1 : reach + k - 1 + size]
         )
-        out.append(a)
-    return out
+        a |= out[-1].ravel()
+        out.append(a.reshape(rows, wide))
+    return [a[:, :n] for a in out]
 
 
 def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
@@ -377,41 +435,89 @@ def _closed_behind(
 
 def remove_specks_all(lab: Labels, min_size: int) -> Labels:
     """Every label keeps its largest 4-connected piece (the first in row-major order on a tie);
-    labels with fewer than ``min_size`` pixels are deleted.  One labelling of the label image."""
-    pieces = np.asarray(
-        connected_pieces(lab, connectivity=1, background=0),  # type: ignore[no-untyped-call]
-        dtype=np.intp,
-    )
-    flat = pieces.ravel()
-    # runs of one piece in row-major order: sizes and owners from the runs, not the pixels
-    starts = np.concatenate([np.zeros(min(flat.size, 1), np.intp),
-                             np.flatnonzero(flat[1:] != flat[:-1]) + 1])  # fmt: skip
-    run_piece = flat[starts]
-    n = int(run_piece.max()) if run_piece.size else 0
-    if n == 0:
-        same: Labels = lab.copy()
-        return same
-    size = np.bincount(run_piece, weights=np.diff(starts, append=flat.size), minlength=n + 1)
-    size = size.astype(np.int64)
-    owner = np.zeros(n + 1, np.int64)
-    owner[run_piece] = lab.ravel()[starts]
-    ids = np.arange(1, n + 1)
-    # per owner: biggest piece first, then the lowest piece number (first in row-major order)
-    order = np.lexsort((ids, -size[1:], owner[1:]))
-    first = np.ones(n, bool)
-    first[1:] = owner[1:][order[1:]] != owner[1:][order[:-1]]
-    keep = np.zeros(n + 1, bool)
-    keep[ids[order[first]]] = True
-    if min_size > 0:
-        starts = np.flatnonzero(first)
-        area = np.add.reduceat(size[1:][order], starts)  # each owner's pixels
-        small = np.repeat(area < min_size, np.diff(np.append(starts, n)))
-        keep[ids[order[small]]] = False
-    keep[0] = True  # background stays as it is
+    labels with fewer than ``min_size`` pixels are deleted.
+
+    The pieces come from the runs of one label along the rows (`_label_runs`), joined where
+    two runs of the same label in neighbouring rows share a column: a graph of runs (one
+    ``connected_components``), not a labelling of every pixel.
+    """
     out: Labels = lab.copy()
-    if not keep.all():
-        out[~keep[pieces]] = 0
+    starts, lengths, values, piece, n = _label_runs(lab)
+    if n == 0:
+        return out
+    size = np.bincount(piece, weights=lengths, minlength=n).astype(np.int64)
+    owner = np.zeros(n, np.int64)
+    owner[piece] = values
+    # each piece's first run (runs are in row-major order): the tie-break
+    first_run = np.empty(n, np.intp)
+    first_run[piece[::-1]] = np.arange(piece.size - 1, -1, -1)
+    # per owner: biggest piece first, then the first in row-major order
+    order = np.lexsort((first_run, -size, owner))
+    first = np.ones(n, bool)
+    first[1:] = owner[order[1:]] != owner[order[:-1]]
+    keep = np.zeros(n, bool)
+    keep[order[first]] = True
+    if min_size > 0:
+        heads = np.flatnonzero(first)
+        area = np.add.reduceat(size[order], heads)  # each owner's pixels
+        small = np.repeat(area < min_size, np.diff(np.append(heads, n)))
+        keep[order[small]] = False
+    gone = ~keep[piece]
+    if gone.any():
+        first_px, length = starts[gone], lengths[gone]
+        pixels = np.repeat(first_px - (np.cumsum(length) - length), length) + np.arange(
+            length.sum()
+        )
+        out.ravel()[pixels] = 0
     return out
+
+
+def _label_runs(
+    lab: Labels,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Labels, npt.NDArray[np.intp], int]:
+    """The runs of one non-zero label along the rows (first flat index, length, label) and
+    the 4-connected piece each belongs to (0 .. count - 1); and their count.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    h, w = lab.shape
+    flat = lab.ravel()
+    if flat.size == 0:
+        none = np.zeros(0, np.intp)
+        return none, none, flat[:0], none, 0
+    # ends[p]: pixel p is the last of its run (the label changes after it, or the row ends)
+    ends = np.empty(flat.size, bool)
+    np.not_equal(flat[1:], flat[:-1], out=ends[:-1])
+    ends[w - 1 :: w] = True
+    starts = np.flatnonzero(ends[:-1])
+    starts += 1
+    starts = np.concatenate([np.zeros(1, np.intp), starts])
+    lengths = np.diff(starts, append=flat.size)
+    values = flat[starts]
+    fg = values != 0
+    starts, lengths, values = starts[fg], lengths[fg], values[fg]
+    if starts.size == 0:
+        none = np.zeros(0, np.intp)
+        return none, none, values, none, 0
+    # the same label in the row below, at the first column of each stretch shared by two
+    # runs (a stretch goes on while both rows' runs go on)
+    same = lab[:-1] == lab[1:]
+    same &= lab[:-1] != 0
+    # a stretch starts where the column before is not shared, or either run ends there
+    # (the run above ends there exactly when the one below does: both rows have one label)
+    link = np.logical_not(same[:, :-1])
+    link |= ends.reshape(h, w)[:-1, :-1]
+    link &= same[:, 1:]
+    link = np.concatenate([same[:, :1], link], axis=1)
+    top = np.flatnonzero(link)
+    run_top = np.searchsorted(starts, top, side="right") - 1
+    run_below = np.searchsorted(starts, top + w, side="right") - 1
+    graph = coo_matrix(
+        (np.ones(top.size, np.int8), (run_top, run_below)), shape=(starts.size, starts.size)
+    )
+    n, piece = connected_components(graph, directed=False)
+    return starts, lengths, values, piece.astype(np.intp), int(n)
 
 
 def _round(radius: int) -> int:
@@ -421,25 +527,34 @@ def _round(radius: int) -> int:
 
 
 def _dilate(mask: npt.NDArray[np.bool_], radius: int, reach2: int) -> npt.NDArray[np.bool_]:
-    """Binary dilation by the disk ``dy**2 + dx**2 <= reach2``: row spans, then rows, OR-ed."""
+    """Binary dilation by the disk ``dy**2 + dx**2 <= reach2``: row spans, then rows, OR-ed.
+
+    The row spans are shifts of the flat mask (one contiguous pass each; a shift of columns
+    in 2-D is slower); the first and last ``k`` columns, where a shift carries pixels from
+    the row before or after, are then computed again from the mask (a few columns).
+    """
     h, w = mask.shape
     spans = [mask]
+    flat = mask.ravel()
     for k in range(1, radius + 1):
         grown = spans[-1].copy()
         if k < w:
-            grown[:, k:] |= mask[:, :-k]
-            grown[:, :-k] |= mask[:, k:]
+            out = grown.ravel()
+            out[k:] |= flat[:-k]
+            out[:-k] |= flat[k:]
+            for c in (*range(k), *range(max(w - k, k), w)):
+                np.any(mask[:, max(c - k, 0) : c + k + 1], axis=1, out=grown[:, c])
         spans.append(grown)
-    out = np.zeros((h, w), bool)
+    dilated = np.zeros((h, w), bool)
     for dy in range(-radius, radius + 1):
         if abs(dy) >= h:
             continue
         row = spans[math.isqrt(reach2 - dy * dy)]
         if dy >= 0:
-            out[dy:] |= row[: h - dy]
+            dilated[dy:] |= row[: h - dy]
         else:
-            out[: h + dy] |= row[-dy:]
-    return out
+            dilated[: h + dy] |= row[-dy:]
+    return dilated
 
 
 def open_all(lab: Labels, radius: int) -> Labels:
@@ -466,17 +581,106 @@ def close_all(lab: Labels, radius: int) -> Labels:
     return out
 
 
+SPARSE_CLOSE_MAX = 16
+"""`smooth_all` checks the closing's candidates one by one (`_close_sparse`) while they are
+at most 1/16 of the frame (a few percent on a crowded frame), else makes dense passes."""
+
+
 def smooth_all(lab: Labels, radius: int) -> Labels:
     """Opening then closing of every label by a disk of ``radius`` (`open_all`, `close_all`):
-    bumps and bridges thinner than the disk go, then notches narrower than it are filled."""
-    opened = open_all(lab, radius)
-    # close_all(opened), fused: a background pixel of `opened` takes its grown label when the
-    # disk around it is uniform in the grown image, and never a pixel another cell had in `lab`
+    bumps and bridges thinner than the disk go, then notches narrower than it are filled.
+
+    The closing fills a background pixel of the opened image only when the whole disk around
+    it is within reach of a label (one label-blind erosion of the grown mask): those few
+    candidates are checked pixel by pixel (`_close_sparse`), not the frame.
+    """
+    reach2 = _round(radius)
+    fg = lab != 0
+    core = fg & ~_shrink_marked(lab, radius, reach2=reach2)
+    kept = _dilate(core, radius, reach2)
+    out: Labels = lab.copy()
+    gone = fg & ~kept  # the opening's pixels: usually few
+    out.ravel()[np.flatnonzero(gone)] = 0
+    kept &= fg  # the opened image's labelled pixels
+    # grown != 0 is the dilation of the labelled pixels; the closing needs its whole disk
+    cand = _dilate(~_dilate(kept, radius, reach2), radius, reach2)
+    np.logical_or(cand, kept, out=cand)
+    idx = np.flatnonzero(~cand)
+    if idx.size * SPARSE_CLOSE_MAX > lab.size:
+        return _close_dense(lab, out, radius)
+    if idx.size:
+        _close_sparse(lab, out, idx, radius)
+    return out
+
+
+def _close_dense(lab: Labels, opened: Labels, radius: int) -> Labels:
+    """`smooth_all`'s closing of ``opened`` (changed in place and returned) in passes over the
+    frame: a background pixel takes its grown label when the disk around it is uniform in the
+    grown image, and never a pixel another cell had in ``lab``."""
     grown = grow_all(opened, radius, reach2=_round(radius))
     fill = opened == 0
     fill &= ~_shrink_marked(grown, radius, reach2=_round(radius))
     fill &= grown != 0
     fill &= (lab == 0) | (grown == lab)
-    out: Labels = opened
-    np.copyto(out, grown, where=fill)
-    return out
+    np.copyto(opened, grown, where=fill)
+    return opened
+
+
+def _close_sparse(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int) -> None:
+    """`_close_dense` on the candidate pixels ``idx`` (flat; background of ``opened``, whose
+    disk is within reach of a label), changing ``opened`` in place.
+
+    A candidate takes its grown value (`_grown_at`) when every pixel of its disk has it too.
+    The disk's pixels go nearest first, each one gather for the candidates still standing:
+    first its labelled pixels (a different cell rules a candidate out: most are gaps between
+    two cells), then the grown value of its background pixels.
+    """
+    reach2 = _round(radius)
+    h, w = lab.shape
+    flat = opened.ravel()
+    rows, cols = np.divmod(idx, w)
+    far = 2 * radius  # a disk pixel's own disk stays in the frame
+    edge = (rows < far) | (rows >= h - far) | (cols < far) | (cols >= w - far)
+    if edge.any():  # near the frame's edge the disks are cut: the checks with bounds, few pixels
+        _close_near_edge(lab, opened, idx[edge], radius)
+        idx = idx[~edge]
+    value = _grown_inside(opened, idx, radius, reach2)
+    before = lab.ravel()[idx]
+    alive = (before == 0) | (before == value)
+    idx, value = idx[alive], value[alive]
+    steps = [dy * w + dx for dy, dx in _offsets(radius, reach2)]
+    for step in steps:  # labelled pixels of the disk: the candidate's grown value or none
+        there = np.take(flat, idx + step)
+        keep = (there == 0) | (there == value)
+        idx, value = idx[keep], value[keep]
+    for step in steps:  # background pixels of the disk: grown to the same value
+        at = idx + step
+        empty = np.flatnonzero(np.take(flat, at) == 0)
+        keep = np.ones(idx.size, bool)
+        keep[empty] = _grown_inside(opened, at[empty], radius, reach2) == value[empty]
+        idx, value = idx[keep], value[keep]
+    flat[idx] = value
+
+
+def _close_near_edge(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int) -> None:
+    """`_close_sparse` for candidates within ``2 * radius`` of the frame's edge (disk pixels
+    beyond it do not count): every disk pixel of every candidate at once (they are few)."""
+    reach2 = _round(radius)
+    h, w = lab.shape
+    flat = opened.ravel()
+    value = _grown_at(opened, idx, radius, reach2)
+    before = lab.ravel()[idx]
+    alive = (before == 0) | (before == value)
+    idx, value = idx[alive], value[alive]
+    offs = np.array(_offsets(radius, reach2), np.intp).reshape(-1, 2)
+    rows, cols = np.divmod(idx, w)
+    r = rows[:, None] + offs[:, 0]
+    c = cols[:, None] + offs[:, 1]
+    inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+    # a disk pixel beyond the frame's edge does not count: the candidate itself stands in
+    at = np.where(inside, r * w + c, idx[:, None])
+    there = flat[at]
+    empty = there == 0
+    there[empty] = _grown_at(opened, at[empty], radius, reach2)
+    same = (there == value[:, None]).all(axis=1)
+    flat[idx[same]] = value[same]

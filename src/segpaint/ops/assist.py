@@ -1315,15 +1315,19 @@ def _runs(*images: npt.ArrayLike) -> tuple[list[npt.NDArray[Any]], npt.NDArray[n
 def _counts_of_runs(values: npt.NDArray[Any], lengths: npt.NDArray[np.intp]) -> Counted:
     """`_label_counts` from runs (`_runs`)."""
     empty = np.zeros(0, np.int64)
-    on = values != 0
-    values, lengths = values[on], lengths[on]
     if values.size == 0:
         return empty, empty
     top = int(values.max())
-    if top <= 4 * int(lengths.sum()) + 4096:
+    if top == 0:
+        return empty, empty
+    if top <= 4 * values.size + 4096:
+        # background runs count in bin 0, which is dropped: no pass to leave them out
         counts = np.bincount(values, weights=lengths, minlength=top + 1)
+        counts[0] = 0
         ids = np.flatnonzero(counts)
         return ids.astype(np.int64), counts[ids].astype(np.int64)
+    on = values != 0
+    values, lengths = values[on], lengths[on]
     ids, where = np.unique(values, return_inverse=True)
     counts = np.bincount(where.ravel(), weights=lengths, minlength=ids.size)
     return ids.astype(np.int64), counts.astype(np.int64)
@@ -1344,13 +1348,19 @@ def _overlaps(
     if not both.any():
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    code = (ss[both].astype(np.uint64) << np.uint64(32)) | tt[both].astype(np.uint64)
-    pairs, where = np.unique(code, return_inverse=True)
-    inter = np.bincount(where.ravel(), weights=lengths[both], minlength=pairs.size)
-    low = np.uint64(0xFFFFFFFF)
+    s, t = ss[both], tt[both]
+    # one integer per pair, as narrow as the labels allow (a narrower sort is faster)
+    bits = max(int(t.max()).bit_length(), 1)
+    wide = (int(s.max()) << bits) >= 1 << 32
+    kind = np.uint64 if wide else np.uint32
+    code = s.astype(kind) << kind(bits)
+    code |= t.astype(kind)
+    pairs = np.unique(code)  # few pairs: their sort is cheap, then one search per run
+    where = np.searchsorted(pairs, code)
+    inter = np.bincount(where, weights=lengths[both], minlength=pairs.size)
     return (
-        (pairs >> np.uint64(32)).astype(np.int64),
-        (pairs & low).astype(np.int64),
+        (pairs >> kind(bits)).astype(np.int64),
+        (pairs & kind((1 << bits) - 1)).astype(np.int64),
         inter.astype(np.int64),
     )
 
@@ -1401,6 +1411,12 @@ def _match_and_count(
     s_area = _areas(src_counts, s_ids)
     t_area = _areas(tgt_counts, t_ids)
     iou = inter / (s_area + t_area - inter)
+    good = np.flatnonzero(iou >= min_iou)
+    s_good, t_good = s_ids[good], t_ids[good]
+    if np.unique(s_good).size == good.size and np.unique(t_good).size == good.size:
+        # no cell in two such pairs (always so for min_iou > 0.5): greedy takes them all
+        pairs = dict(zip(s_good.tolist(), t_good.tolist(), strict=True))
+        return pairs, src_counts[0], tgt_counts[0], runs
     order = np.argsort(-iou, kind="stable")  # pairs come sorted by (source, target)
     used: set[int] = set()
     for k in order.tolist():

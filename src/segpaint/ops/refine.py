@@ -2,8 +2,10 @@
 
 `refine_outlines` works on a thin band around the current outlines (the pixels within
 ``radius`` of a cell/background border), never on the whole frame, and has no loop over the
-cells: every step is one numpy pass over the band's pixels.  Its cost follows the total
-length of the outlines, so a 2048x2048 frame with hundreds of cells takes tens of ms.
+cells: the band is found with a few label-blind passes over masks of the frame, then every
+step is one numpy pass over the band's pixels (increasing flat indices in a frame padded by
+one pixel, so neighbours need no bounds checks).  Its cost follows the total length of the
+outlines, so a 2048x2048 frame with hundreds of cells takes tens of ms.
 
 The rule, for each cell ``A`` (all at once):
 
@@ -33,6 +35,7 @@ The rule, for each cell ``A`` (all at once):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -138,24 +141,47 @@ def refine_outlines(
     return (window, new) if new is not None else None
 
 
-def _border_pairs(lab: Labels) -> tuple[npt.NDArray[np.intp], Labels]:
-    """The pixels on a cell/background border (both sides, 4-neighbours; a pixel may repeat)
-    and the cell each belongs to (a background pixel: the cell across the border)."""
-    w = lab.shape[1]
-    flat = lab.ravel()
-    bg = lab == 0
-    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
-    if w > 1:
-        across += across // (w - 1)  # back to the (h, w) grid
-    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w)
-    first = np.concatenate([across, down])
-    second = np.concatenate([across + 1, down + w])
-    owner = np.maximum(flat[first], flat[second])  # one of the two is background
-    return np.concatenate([first, second]), np.concatenate([owner, owner])
+def _padded(image: npt.NDArray[Any], *, edge: bool) -> npt.NDArray[Any]:
+    """``image`` with one more pixel on each side: a copy of its edge (``edge``) or 0."""
+    h, w = image.shape
+    out = np.empty((h + 2, w + 2), image.dtype)
+    out[1:-1, 1:-1] = image
+    if edge:
+        out[0, 1:-1], out[-1, 1:-1] = image[0], image[-1]
+        out[:, 0], out[:, -1] = out[:, 1], out[:, -2]
+    else:
+        out[0], out[-1], out[:, 0], out[:, -1] = 0, 0, 0, 0
+    return out
+
+
+DENSE_BAND = 0.15
+"""`_rings` finds the band with masks of the whole frame (`_rings_masks`) when it is likely
+to cover more than this fraction of the frame (crowded frames: every cell, hole and speck has
+an outline), else by stepping fronts of pixels (`_rings_fronts`, cost of the band only)."""
+
+
+def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+    """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
+    its side (background through background, a cell through its own pixels).
+
+    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
+    side); the cell each belongs to (its own; a background pixel: the nearest across the
+    border: on the border, the cell above it, else left, below, right; further out, that of
+    its neighbour one step nearer, below, above, right, then left first); and ``lab`` padded
+    with 0.  Both ways give the same band and cells (the order of the pixels may differ).
+    """
+    # the borders met along every 16th row and column: the band's likely size
+    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
+    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
+        cols[1:] != cols[:-1]
+    )
+    if 16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size:
+        return _rings_masks(lab, radius)
+    return _rings_fronts(lab, radius)
 
 
 def _fence(lab: Labels) -> int:
-    """A value no pixel of ``lab`` has, other than 0: the frame of `_rings`' padded copy."""
+    """A value no pixel of ``lab`` has, other than 0: the frame of `_rings_fronts`' copy."""
     top = int(lab.max()) if lab.size else 0
     if top < 0xFFFFFFFF:
         return 0xFFFFFFFF
@@ -164,21 +190,28 @@ def _fence(lab: Labels) -> int:
     return int(values[gaps[0]]) + 1 if gaps.size else 1
 
 
-def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels]:
-    """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
-    its side (background through background, a cell through its own pixels).  Returns the
-    band's flat indices and the cell each belongs to (the nearest across the border)."""
-    h, w = lab.shape
+def _rings_fronts(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+    """`_rings` for a thin band: fronts of pixels step out from the borders, one gather per
+    step and direction, on a copy framed by a value no step can want (a pixel taken becomes
+    that value too, so no step takes it twice)."""
+    w = lab.shape[1]
     wide = w + 2
+    padded = _padded(lab, edge=False)
     fence = _fence(lab)
-    # a padded copy framed by a value no step can want (no bounds checks in the loop); a pixel
-    # taken into the band becomes that value too, so no step takes it twice
-    padded = np.full((h + 2, wide), fence, np.uint32)
-    padded[1:-1, 1:-1] = lab
-    flat = padded.ravel()
-    px, own = _border_pairs(lab)
-    px = px + (px // w) * 2 + (wide + 1)  # (row + 1) * wide + col + 1
-    # border pixels come twice or more: keep one each (the last written)
+    work = padded.copy()
+    work[0], work[-1], work[:, 0], work[:, -1] = fence, fence, fence, fence
+    flat = work.ravel()
+    bg = lab == 0
+    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
+    across += across // (w - 1) * 3 + wide + 1  # to the padded grid
+    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w) on the (h, w) grid
+    down += down // w * 2 + wide + 1
+    first = np.concatenate([across, down])
+    second = np.concatenate([across + 1, down + wide])
+    owner = np.maximum(flat[first], flat[second])  # one of the two is background
+    px = np.concatenate([first, second])
+    own = np.concatenate([owner, owner])
+    # a border pixel comes two to four times: keep one, the last written (the priority above)
     slot = np.empty(flat.size, np.int32)
     order = np.arange(px.size, dtype=np.int32)
     slot[px] = order
@@ -191,28 +224,106 @@ def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels]:
     parts_idx, parts_own = [px], [own]
     for _ in range(radius):
         nxt_fronts = []
-        for front, owner, background in fronts:
+        for front, owners, background in fronts:
             nxt, nown = [], []
             for d in (-wide, wide, -1, 1):
                 q = front + d
                 value = flat[q]
-                keep = value == 0 if background else value == owner
+                keep = value == 0 if background else value == owners
                 q = q[keep]
                 flat[q] = fence
                 nxt.append(q)
-                nown.append(owner[keep])
+                nown.append(owners[keep])
             step_idx, step_own = np.concatenate(nxt), np.concatenate(nown)
             parts_idx.append(step_idx)
             parts_own.append(step_own)
             if step_idx.size:
                 nxt_fronts.append((step_idx, step_own, background))
         fronts = nxt_fronts
-    rows, cols = np.divmod(np.concatenate(parts_idx), wide)
-    rows -= 1
-    rows *= w
-    rows += cols
-    rows -= 1
-    return rows, np.concatenate(parts_own)
+    return np.concatenate(parts_idx), np.concatenate(parts_own), padded
+
+
+def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+    """`_rings` for a band that covers much of the frame.  The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
+    its side (background through background, a cell through its own pixels).
+
+    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
+    side), increasing; the cell each belongs to (its own; a background pixel: the nearest
+    across the border, see below); and ``lab`` padded with 0.
+
+    The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
+    same value), so their cost is a few passes over bits.  A background pixel's cell comes
+    from its neighbour one step nearer the border: below, above, right, then left first; on
+    the border itself from the cell next to it: above, left, below, then right first.
+    """
+    wide = lab.shape[1] + 2
+    padded = _padded(lab, edge=False)
+    flat = padded.ravel()
+    size = flat.size
+    bg = flat == 0
+    same_across = flat[1:] == flat[:-1]  # pairs (i, i + 1), flat
+    same_down = flat[wide:] == flat[:-wide]  # pairs (i, i + wide)
+    # the borders: both pixels of every cell/background pair
+    front = np.zeros(size, bool)
+    pair_across = bg[1:] != bg[:-1]
+    pair_down = bg[wide:] != bg[:-wide]
+    # pairs with a pixel of the padding are cleared (strided writes, no masks of the frame),
+    # so every step stays inside the window and no bounds are checked
+    for across in (same_across, pair_across):
+        across[:wide], across[-wide:] = False, False
+        across[::wide], across[wide - 2 :: wide], across[wide - 1 :: wide] = False, False, False
+    for down in (same_down, pair_down):
+        down[:wide], down[-wide:], down[::wide], down[wide - 1 :: wide] = False, False, False, False
+    front[:-1] |= pair_across
+    front[1:] |= pair_across
+    front[:-wide] |= pair_down
+    front[wide:] |= pair_down
+    del pair_across, pair_down
+    taken = front.copy()
+    level = front.view(np.uint8).copy()  # 1 + steps from the border, 0 off the band
+    step = np.empty(size, bool)
+    nxt = np.empty(size, bool)
+    for k in range(2, radius + 2):
+        # buffers reused step to step: a fresh array of the frame costs page faults
+        nxt.fill(False)
+        np.logical_and(front[:-1], same_across, out=step[1:])
+        nxt[1:] |= step[1:]
+        np.logical_and(front[1:], same_across, out=step[:-1])
+        nxt[:-1] |= step[:-1]
+        np.logical_and(front[:-wide], same_down, out=step[wide:])
+        nxt[wide:] |= step[wide:]
+        np.logical_and(front[wide:], same_down, out=step[:-wide])
+        nxt[:-wide] |= step[:-wide]
+        np.greater(nxt, taken, out=nxt)  # not taken before
+        taken |= nxt
+        np.multiply(nxt.view(np.uint8), np.uint8(k), out=step.view(np.uint8))
+        level += step.view(np.uint8)
+        front, nxt = nxt, front
+    idx = np.flatnonzero(taken)
+    owner: Labels = flat[idx]
+    # background pixels: their cell, ring by ring
+    on_bg = np.flatnonzero(owner == 0)
+    bg_px = idx[on_bg]
+    bg_steps = level[bg_px]
+    ring_owner = np.zeros(size, np.uint32)
+    for k in range(1, radius + 2):
+        at = np.flatnonzero(bg_steps == k)
+        if at.size == 0:
+            break
+        px = bg_px[at]
+        if k == 1:  # next to a cell: above, left, below, right
+            source, order = flat, (-wide, -1, wide, 1)
+        else:  # one step nearer: below, above, right, left
+            source, order = ring_owner, (wide, -wide, 1, -1)
+        found = source[px + order[0]]
+        for d in order[1:]:
+            miss = np.flatnonzero(found == 0)
+            if miss.size == 0:
+                break
+            found[miss] = source[px[miss] + d]
+        ring_owner[px] = found
+        owner[on_bg[at]] = found
+    return idx, owner, padded
 
 
 def _value_and_gradient(
@@ -221,20 +332,16 @@ def _value_and_gradient(
     idx: npt.NDArray[np.intp],
     shape: tuple[int, int],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """At each band pixel: the normalised intensity and its squared central-difference
-    gradient (neighbours beyond the window repeat the edge)."""
-    h, w = shape
-    r, c = np.divmod(idx, w)
-    up = np.where(r > 0, idx - w, idx)
-    down = np.where(r < h - 1, idx + w, idx)
-    left = np.where(c > 0, idx - 1, idx)
-    right = np.where(c < w - 1, idx + 1, idx)
+    """At each band pixel (``idx``: flat indices in the padded frame of ``shape``): the
+    normalised intensity and its squared central-difference gradient (neighbours beyond the
+    window repeat the edge)."""
+    wide = shape[1] + 2
     vals = np.zeros((5, idx.size), np.float32)
     for channel, (lo, hi) in zip(channels, limits, strict=True):
-        flat = channel.ravel()
+        flat = _padded(np.asarray(channel), edge=True).ravel()
         scale = np.float32(1.0 / (hi - lo))
-        for k, at in enumerate((idx, up, down, left, right)):
-            v = flat[at].astype(np.float32)
+        for k, d in enumerate((0, -wide, wide, -1, 1)):
+            v = flat[idx + d if d else idx].astype(np.float32)
             v -= np.float32(lo)
             v *= scale
             np.clip(v, 0.0, 1.0, out=v)
@@ -247,18 +354,31 @@ def _value_and_gradient(
 
 
 def _dense_ids(owner: Labels) -> tuple[npt.NDArray[np.intp], int]:
-    """Each owner's index among the owners present (0 stays 0) and their count + 1."""
+    """An index per owner for `numpy.bincount` (0 stays 0) and the number of bins: the label
+    itself when the labels are small enough, else its rank among the owners present."""
     top = int(owner.max()) if owner.size else 0
     if top <= 4 * owner.size + 4096:
-        present = np.zeros(top + 1, bool)
-        present[owner] = True
-        present[0] = True
-        table = np.cumsum(present) - 1
-        return table[owner].astype(np.intp), int(table[-1]) + 1
+        return owner.astype(np.intp), top + 1
     ids, inverse = np.unique(owner, return_inverse=True)
     if ids[0] != 0:
         return inverse.astype(np.intp) + 1, ids.size + 1
     return inverse.astype(np.intp), ids.size
+
+
+def _two_counts(
+    dense: npt.NDArray[np.intp], n: int, a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``bincount(dense, a)`` and ``bincount(dense, b)`` in one pass: both integer counts
+    packed in one float64, ``a + b * 2**bits`` with ``2**bits`` above any count, exact while
+    the packed sum stays under 2**53 (two passes above that)."""
+    bits = max(int(dense.size).bit_length(), 1)
+    if 2 * bits >= 53:
+        first: npt.NDArray[np.float64] = np.bincount(dense, a, minlength=n).astype(np.float64)
+        return first, np.bincount(dense, b, minlength=n).astype(np.float64)
+    scale = np.float64(1 << bits)
+    both = np.bincount(dense, a + b * scale, minlength=n)
+    high = np.floor(both / scale)
+    return both - high * scale, high
 
 
 def _levels(
@@ -281,11 +401,10 @@ def _levels(
     level = np.bincount(dense, rim * value, minlength=n) / np.maximum(weight, 1e-30)
     # contrast: the means of the two sides of the level
     inside = value >= level[dense]
-    n_in = np.bincount(dense, inside, minlength=n)
-    n_out = np.bincount(dense, ~inside, minlength=n)
-    hi = np.bincount(dense, np.where(inside, value, 0), minlength=n) / np.maximum(n_in, 1)
-    lo = np.bincount(dense, np.where(inside, 0, value), minlength=n) / np.maximum(n_out, 1)
-    ok = (weight > 0) & (n_in > 0) & (n_out > 0) & (hi - lo >= MIN_EDGE_CONTRAST)
+    n_up, n_down = _two_counts(dense, n, inside, ~inside)
+    hi = np.bincount(dense, np.where(inside, value, 0), minlength=n) / np.maximum(n_up, 1)
+    lo = np.bincount(dense, np.where(inside, 0, value), minlength=n) / np.maximum(n_down, 1)
+    ok = (weight > 0) & (n_up > 0) & (n_down > 0) & (hi - lo >= MIN_EDGE_CONTRAST)
     return level, ok
 
 
@@ -298,7 +417,8 @@ def _refine_window(
 ) -> Labels | None:
     """`refine_outlines` on one window: the new labels, or None when there is no outline."""
     h, w = lab.shape
-    idx, owner = _rings(lab, radius)
+    wide = w + 2
+    idx, owner, padded = _rings(lab, radius)
     if label is not None:
         keep = owner == label
         idx, owner = idx[keep], owner[keep]
@@ -308,31 +428,30 @@ def _refine_window(
     dense, n = _dense_ids(owner)
     level, ok = _levels(dense, n, value, grad2)
     inside = value >= level[dense]
-    flat = lab.ravel()
-    was = flat[idx] != 0  # band pixels of a cell are their owner's
-    out: Labels = lab.copy()
+    flat = padded.ravel()
+    before = flat[idx]
+    was = before != 0  # band pixels of a cell are their owner's
+    out = padded.copy()  # the padding stays 0: no neighbour beyond the window is a cell's
     oflat = out.ravel()
-    oflat[idx] = np.where(was & inside, owner, np.uint32(0))
+    oflat[idx[was & ~inside]] = 0  # band pixels of a cell below its level leave it
     # background that joins a cell must connect to it through pixels that join too
     grow = np.flatnonzero(~was & inside & ok[dense])
     for _ in range(radius + 1):
         if grow.size == 0:
             break
         p, o = idx[grow], owner[grow]
-        r, c = np.divmod(p, w)
-        hit = (r > 0) & (oflat[np.maximum(p - w, 0)] == o)
-        hit |= (r < h - 1) & (oflat[np.minimum(p + w, h * w - 1)] == o)
-        hit |= (c > 0) & (oflat[np.maximum(p - 1, 0)] == o)
-        hit |= (c < w - 1) & (oflat[np.minimum(p + 1, h * w - 1)] == o)
+        hit = oflat[p - wide] == o
+        hit |= oflat[p + wide] == o
+        hit |= oflat[p - 1] == o
+        hit |= oflat[p + 1] == o
         if not hit.any():
             break
         oflat[p[hit]] = o[hit]
         grow = grow[~hit]
-    after = oflat[idx] == owner
-    ok &= np.bincount(dense, after, minlength=n) >= _KEEP_FRACTION * np.bincount(
-        dense, was, minlength=n
-    )
+    kept, had = _two_counts(dense, n, oflat[idx] == owner, was)
+    ok &= kept >= _KEEP_FRACTION * had
     back = ~ok[dense]
     if back.any():  # cells with no edge, or that would mostly vanish, stay as they were
-        oflat[idx[back]] = flat[idx[back]]
-    return out
+        oflat[idx[back]] = before[back]
+    result: Labels = out[1:-1, 1:-1]
+    return result

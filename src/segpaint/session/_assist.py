@@ -632,7 +632,12 @@ class _AssistMixin(_EditsMixin):
             if runs is not None:
                 # the runs of one (source, target) pair: map each run, then spread the runs
                 (ss, tt), lengths = runs
-                at = np.searchsorted(keys, ss)
+                if keys[-1] <= 4 * ss.size + 4096:  # a table indexed by the label
+                    at = np.zeros(int(keys[-1]) + 1, np.intp)
+                    at[keys] = np.arange(keys.size)
+                    at = at[ss]
+                else:  # same dtype on both sides: numpy's fast search
+                    at = np.searchsorted(keys, ss.astype(keys.dtype))
                 mapped = np.repeat(vals[at], lengths).reshape(src.shape)
                 mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
                 if mode == "fill-empty":
