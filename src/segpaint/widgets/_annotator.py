@@ -804,12 +804,20 @@ class Annotator(anywidget.AnyWidget):
 
     def _on_prefetch_hit(self, content: dict[str, Any]) -> None:
         """The browser leaves frame ``from`` for ``frame`` and shows the picture it read ahead
-        (transfer ``xfer``): the frame change that follows sends no preview, if nothing changed
-        that picture since (see :meth:`_frame_changed`)."""
+        (transfer ``xfer``): the frame moves here at once, and sends no preview if nothing
+        changed that picture since (see :meth:`_preview_held`).
+
+        The frame moves on this message, not only on the trait update that follows it: the
+        widget manager holds a trait update back while an earlier one is unanswered, and the
+        requests the page sends after a hit (``request-full``, ``prefetch``) must find the
+        kernel on the new frame. Ignored when the browser had left another frame."""
         frame = self._wire_frame(content)
         shown = wire_int(content, "from", low=0, high=self.n_frames - 1)
         xfer = wire_int(content, "xfer", low=1, high=2**53)
-        self._page_holds = (frame, xfer) if shown == self.frame else None
+        if shown != self.frame or frame == self.frame:
+            return
+        self._page_holds = (frame, xfer)
+        self.frame = frame
 
     def _preview_held(self) -> _Ahead | None:
         """On a frame change: the picture read ahead that the browser installed for this frame,
