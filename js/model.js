@@ -332,7 +332,8 @@ export class ModelState {
     const n = p.height * p.width;
     if (!this.touched || this.touched.length !== n) this.touched = new Uint8Array(n);
     const position = this.incomingPosition?.[0] === p.xfer ? this.incomingPosition[1] : this.position;
-    if (p.frame !== this.frame || position !== this.position) this.fullRequested = null;
+    // A whole frame (not the pull's channels): the kernel starts over, the pull may be asked again.
+    if (!p.partial || p.frame !== this.frame || position !== this.position) this.fullRequested = null;
     this.position = position;
     this.frame = p.frame;
     this.population = p.population;

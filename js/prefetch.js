@@ -275,6 +275,9 @@ export class ReadAhead {
   /** A whole frame was installed and drawn: it is not read ahead any more; its neighbours are. @param {number} frame */
   installed(frame) {
     this.cache.forget(frame);
+    // A request in flight may have reached the kernel before it moved to this frame (it ignores
+    // those): the chain starts again from here.
+    this.cache.asked = null;
     if (frame !== this.state.model.get("frame")) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {

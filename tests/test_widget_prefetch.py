@@ -116,6 +116,8 @@ def test_a_hit_sends_no_preview_and_the_lossless_pull_follows(
     session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent = capture(widget, monkeypatch)
+    states: list[dict[str, Any]] = []  # trait updates sent to the page
+    monkeypatch.setattr(widget, "_send", lambda msg, buffers=None: states.append(msg))
     ask(widget, 1)
     xfer = headers(sent)[0]["xfer"]
     sent.clear()
@@ -123,6 +125,9 @@ def test_a_hit_sends_no_preview_and_the_lossless_pull_follows(
     widget._handle_message({"type": "prefetch-hit", "frame": 1, "from": 0, "xfer": xfer}, [])
     assert widget.frame == 1  # moved by the hit: what the page asks next finds it there
     assert headers(sent) == []  # no preview, no labels: the browser has them
+    # ... and not sent back to the page (it is the page's own value; an update from here could
+    # come after the user moved on and pull the page back).
+    assert not [m for m in states if "frame" in m.get("state", {})]
     # The page's next requests may overtake its trait update (the widget manager holds one back
     # while an earlier one is unanswered): they are answered all the same.
     widget._handle_message({"type": "request-full", "frame": 1}, [])
@@ -133,6 +138,9 @@ def test_a_hit_sends_no_preview_and_the_lossless_pull_follows(
     assert [h["frame"] for h in headers(sent)] == [1, 2]
     widget.frame = 1  # the trait update, when it comes, changes nothing
     assert len(headers(sent)) == 2
+    widget.frame = 2  # a change from Python does reach the page
+    assert [m["state"]["frame"] for m in states if "frame" in m.get("state", {})] == [2]
+    widget.frame = 1
     sent[:] = [m for m in sent if m[0].get("xfer") == headers(sent)[0]["xfer"]]
     full = decode_frame(sent)
     assert full.header["preview_step"] == 1 and full.labels is None

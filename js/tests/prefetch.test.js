@@ -181,6 +181,26 @@ describe("read-ahead in the model state", () => {
     expect(off.sent()).toEqual([]);
   });
 
+  it("a hit the kernel could not honour: its frame comes anyway, and the lossless pull is asked again", async () => {
+    const { model, state, sent } = setup();
+    const view = { frame: () => state.requestFull(0) }; // what a view does after drawing a preview
+    state.attach(view);
+    deliver(model, transfer({ xfer: 1, frame: 0 }));
+    await tick();
+    deliver(model, transfer({ xfer: 2, frame: 1, prefetch: true }));
+    model.set("frame", 1);
+    await tick();
+    const fulls = () => sent().filter((c) => c.type === "request-full");
+    expect(fulls()).toEqual([{ type: "request-full", frame: 0 }, { type: "request-full", frame: 1 }]);
+    // The kernel had not moved yet (it ignored the hit and the requests): it sends frame 1.
+    deliver(model, transfer({ xfer: 3, frame: 1, labels: [1, 1, 1, 1, 1, 1] }));
+    await tick();
+    expect(fulls()).toEqual([{ type: "request-full", frame: 0 }, { type: "request-full", frame: 1 }, { type: "request-full", frame: 1 }]);
+    expect(Array.from(state.labels)).toEqual([1, 1, 1, 1, 1, 1]);
+    // ... and the read-ahead from frame 1 is asked again (its first request may have been ignored).
+    expect(sent().filter((c) => c.type === "prefetch" && c.from === 1).length).toBe(2);
+  });
+
   it("a picture read ahead does not disturb a pull in progress", async () => {
     const { model, state } = setup();
     deliver(model, transfer({ xfer: 1, frame: 0 }));

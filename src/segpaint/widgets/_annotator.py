@@ -817,7 +817,10 @@ class Annotator(anywidget.AnyWidget):
         if shown != self.frame or frame == self.frame:
             return
         self._page_holds = (frame, xfer)
-        self.frame = frame
+        # As a trait update from the page: nothing is sent back (an update from here could
+        # arrive after the user moved on and pull the page back to this frame).
+        with self._lock_property(frame=frame):
+            self.frame = frame
 
     def _preview_held(self) -> _Ahead | None:
         """On a frame change: the picture read ahead that the browser installed for this frame,
