@@ -357,6 +357,18 @@ HITS_JS = """
 """
 
 
+SETTLE_S = 0.6
+"""Wait after a frame change before looking for quiet (see ``wait_quiet``)."""
+
+READ_AHEAD_JS = """
+() => {
+  // The read-ahead counters (asked, stored, hits, misses, dropped; null without read-ahead).
+  const s = document.querySelector('.segpaint-annotator').__segpaint;
+  return s.prefetch ? s.prefetch : null;
+}
+"""
+
+
 def prefetch_arg(args: argparse.Namespace) -> int | None:
     return 0 if args.no_prefetch else None
 
@@ -638,7 +650,7 @@ def bench_redraws(
                         raise TimeoutError(f"{action} at {size}: no redraw within 20 s")
                     hit = float(nb.page.evaluate(HITS_JS) > hits0)
                     first = nb.page.evaluate(FIRST_PICTURE_JS)
-                    wait_quiet(nb.page, ws)
+                    wait_quiet(nb.page, ws, settle_s=SETTLE_S)
                     out, _ = ws.counts(t0, time.perf_counter())
                     if action == "contrast":  # release the slider: the limits go to Python
                         nb.page.evaluate(COMMIT_JS, 0)
@@ -768,7 +780,7 @@ def bench_remote_frame(
                 first = nb.page.evaluate(FIRST_PICTURE_JS)
                 mb_first = ws.bytes_received(t0, time.perf_counter()) / 1e6
                 # The lossless bands follow; the next change starts once they all arrived.
-                wait_quiet(nb.page, ws, quiet_s=1.0, timeout_s=60)
+                wait_quiet(nb.page, ws, quiet_s=1.0, timeout_s=60, settle_s=SETTLE_S)
                 full = bool(
                     nb.page.evaluate(
                         "() => document.querySelector('.segpaint-annotator')"
@@ -795,6 +807,7 @@ def bench_remote_frame(
         finally:
             proxy.delay_s = 0.0
             proxy.bandwidth_bps = 0.0
+        read_ahead_counters = nb.page.evaluate(READ_AHEAD_JS)
         H.save_screenshot(nb.page, f"bench_frame_remote_{size}")
     row = {
         "figure": "frame_remote",
@@ -806,6 +819,9 @@ def bench_remote_frame(
         "prefetch": 0 if args.no_prefetch else 1,
         "reps": len(samples),
         **summarise(samples),
+        "first_picture_ms_each": [round(x["first_picture_ms"], 1) for x in samples],
+        "hit_each": [int(x["hit"]) for x in samples],
+        "read_ahead": read_ahead_counters,
     }
     log(
         f"frame    remote    {size:>5}² x {n_channels}ch +{args.latency_ms:.0f} ms "
@@ -821,13 +837,19 @@ def bench_remote_frame(
     return [row]
 
 
-def wait_quiet(page: Any, ws: Any, *, quiet_s: float = 0.3, timeout_s: float = 20.0) -> None:
+def wait_quiet(
+    page: Any, ws: Any, *, quiet_s: float = 0.3, timeout_s: float = 20.0, settle_s: float = 0.0
+) -> None:
     """Wait until the page has received no websocket frame for ``quiet_s``.
 
     Frame switches are measured from an idle widget: segpaint sends a preview at the view's
     resolution first and the full-resolution frame after it, and a switch that starts while that
     transfer is still running waits behind it (what fast scrubbing costs; see the report).
+    ``settle_s``: wait that long first. A change drawn from a picture read ahead received nothing
+    yet: its lossless pull (asked 150 ms after the draw) and the next read-ahead start after it.
     """
+    if settle_s > 0:
+        page.wait_for_timeout(settle_s * 1000)
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         page.wait_for_timeout(50)  # lets Playwright deliver pending frame events
