@@ -234,3 +234,21 @@ def test_a_population_change_forgets_what_was_read_ahead(
     widget.frame = 1
     (header,) = headers(sent)  # the hit of the other population's picture is not trusted
     assert header["population"] == "nuclei"
+
+
+def test_an_experiment_annotator_tags_pictures_and_drops_with_its_position(
+    experiment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    widget = Annotator(segpaint.open_experiment(experiment))
+    sent = capture(widget, monkeypatch)
+    shown = {"type": "prefetch", "frame": 1, "from": 0}
+    widget._handle_message({**shown, "position": "W2/200"}, [])  # asked from another position
+    assert headers(sent) == []
+    widget._handle_message({**shown, "position": "W1/100"}, [])
+    (header,) = headers(sent)
+    assert (header["position"], header["frame"], header["prefetch"]) == ("W1/100", 1, True)
+    sent.clear()
+    widget.session.paint(widget.population, 1, [(5, 5)], 2, 3)
+    assert [c for c, _ in sent] == [
+        {"type": "prefetch-drop", "frame": 1, "population": widget.population, "position": "W1/100"}
+    ]
