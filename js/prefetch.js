@@ -243,7 +243,11 @@ export class ReadAhead {
     this.cache.asked = null; // a new chain of requests starts once this frame is drawn
     const pic = Number(m.get("prefetch")) > 0 && typeof from === "number" && !this.state.lost ? this.cache.take(this.want(t)) : null;
     this.cache.forget(t);
-    if (!pic) return;
+    if (!pic) {
+      // A change from Python whose frame arrived before the trait: read ahead from it now.
+      if (this.state.frame === t) this.installed(t);
+      return;
+    }
     this.state.send({ type: "prefetch-hit", frame: t, from, xfer: pic.header.xfer });
     this.replay(pic);
   }

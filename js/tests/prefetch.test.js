@@ -201,6 +201,18 @@ describe("read-ahead in the model state", () => {
     expect(sent().filter((c) => c.type === "prefetch" && c.from === 1).length).toBe(2);
   });
 
+  it("a frame change from Python whose frame came before the trait still reads ahead", async () => {
+    const { model, sent } = setup();
+    deliver(model, transfer({ xfer: 1, frame: 0 }));
+    await tick();
+    deliver(model, transfer({ xfer: 2, frame: 2 })); // e.g. an undo on frame 2, sent from the kernel
+    await tick();
+    expect(sent().filter((c) => c.type === "prefetch")).toEqual([{ type: "prefetch", frame: 1, from: 0 }]);
+    model.set("frame", 2); // its trait update comes after
+    await tick();
+    expect(sent().filter((c) => c.type === "prefetch").at(-1)).toEqual({ type: "prefetch", frame: 1, from: 2 });
+  });
+
   it("a picture read ahead does not disturb a pull in progress", async () => {
     const { model, state } = setup();
     deliver(model, transfer({ xfer: 1, frame: 0 }));
