@@ -29,6 +29,11 @@ Usage::
 
     .venv/bin/python benchmarks/bench_browser.py [--reps 12] [--warmup 2] [--quick]
         [--only strokes scrub redraw remote baseline] [--latency-sizes 2048] [--out name.json]
+        [--no-prefetch]
+
+The frame figures run with the Annotator's read-ahead (``prefetch=1``: a change to a neighbour of
+the frame shown draws from the page) unless ``--no-prefetch`` (the cold path); each row says how
+many of its changes were hits. The redraw figure's frames go 1, 2, 0 (a jump of two: a miss).
 """
 
 from __future__ import annotations
@@ -327,15 +332,49 @@ for _t in range({n_frames}):
 """
 
 
-def segpaint_cells(n_frames: int, n_channels: int, size: int) -> list[str]:
+def segpaint_cells(
+    n_frames: int, n_channels: int, size: int, *, prefetch: int | None = None
+) -> list[str]:
+    """The notebook of a segpaint figure; ``prefetch``: the Annotator's read-ahead (None: its
+    default; 0 turns it off, the cold path of every frame change)."""
+    extra = "" if prefetch is None else f", prefetch={prefetch}"
     return [
         KERNEL_SETUP + synthetic_stack(n_frames, n_channels, size),
         "import segpaint\n"
         "session = segpaint.open(stack, axes='TCYX', populations=['cells'])\n"
         "session.on_change(lambda p, f, b: _bench['changes'].append(time.time()))\n"
-        "annotator = segpaint.Annotator(session, population='cells')\n"
+        f"annotator = segpaint.Annotator(session, population='cells'{extra})\n"
         "annotator",
     ]
+
+
+HITS_JS = """
+() => {
+  // Frame changes drawn from a picture read ahead so far (0 for a front-end without read-ahead).
+  const s = document.querySelector('.segpaint-annotator').__segpaint;
+  return s.prefetch ? s.prefetch.hits : 0;
+}
+"""
+
+
+SETTLE_S = 0.6
+"""Wait after a frame change before looking for quiet (see ``wait_quiet``)."""
+
+READ_AHEAD_JS = """
+() => {
+  // The read-ahead counters (asked, stored, hits, misses, dropped; null without read-ahead).
+  const s = document.querySelector('.segpaint-annotator').__segpaint;
+  return s.prefetch ? s.prefetch : null;
+}
+"""
+
+
+def prefetch_arg(args: argparse.Namespace) -> int | None:
+    return 0 if args.no_prefetch else None
+
+
+def read_ahead(args: argparse.Namespace) -> str:
+    return "read-ahead off" if args.no_prefetch else "read-ahead on"
 
 
 def ipycanvas_cells(size: int) -> list[str]:
@@ -586,7 +625,10 @@ def bench_redraws(
     for size in {c[1] for c in cases}:
         n_channels = 2 if size == 2048 else 1
         with opened(
-            browser, server, f"redraw_{size}.ipynb", segpaint_cells(3, n_channels, size)
+            browser,
+            server,
+            f"redraw_{size}.ipynb",
+            segpaint_cells(3, n_channels, size, prefetch=prefetch_arg(args)),
         ) as (nb, ws, _cdp):
             nb.wait_for('.segpaint-annotator[data-ready="1"]', timeout=180, name="bench")
             wait_quiet(nb.page, ws)
@@ -602,11 +644,13 @@ def bench_redraws(
                         "channel": 0,
                         "value": 0.5 + 0.04 * (rep % 10),
                     }
+                    hits0 = nb.page.evaluate(HITS_JS)
                     ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
                     if ms < 0:
                         raise TimeoutError(f"{action} at {size}: no redraw within 20 s")
+                    hit = float(nb.page.evaluate(HITS_JS) > hits0)
                     first = nb.page.evaluate(FIRST_PICTURE_JS)
-                    wait_quiet(nb.page, ws)
+                    wait_quiet(nb.page, ws, settle_s=SETTLE_S)
                     out, _ = ws.counts(t0, time.perf_counter())
                     if action == "contrast":  # release the slider: the limits go to Python
                         nb.page.evaluate(COMMIT_JS, 0)
@@ -616,6 +660,7 @@ def bench_redraws(
                         samples.append(
                             {
                                 "redraw_ms": ms,
+                                "hit": hit,
                                 "ws_out": float(out),
                                 "mb_in": mb_in,
                                 "receive_ms": float(first["receiveMs"]),
@@ -634,6 +679,8 @@ def bench_redraws(
                     "painter": "segpaint",
                     "size": size,
                     "channels": n_channels,
+                    "prefetch": 0 if args.no_prefetch else 1,
+                    "hits": int(sum(x["hit"] for x in samples)),
                     "reps": len(samples),
                     **summarise(samples),
                 }
@@ -647,14 +694,16 @@ def bench_scrub(
 ) -> list[dict[str, Any]]:
     """Back-to-back frame changes at 2048² x 2 channels, 200 ms after each draw."""
     size, n_channels, n_frames, pause_ms = 2048, 2, 4, 200
-    cells = segpaint_cells(n_frames, n_channels, size)
+    cells = segpaint_cells(n_frames, n_channels, size, prefetch=prefetch_arg(args))
     with opened(browser, server, "scrub.ipynb", cells) as (nb, ws, _cdp):
         nb.wait_for('.segpaint-annotator[data-ready="1"]', timeout=180, name="bench")
         wait_quiet(nb.page, ws)
         frames = [1, 2, 3, 0]
         n = args.warmup + args.reps
         t0 = time.perf_counter()
+        hits0 = nb.page.evaluate(HITS_JS)
         times = nb.page.evaluate(SCRUB_JS, {"frames": frames, "n": n, "pauseMs": pause_ms})
+        hits = nb.page.evaluate(HITS_JS) - hits0
         if len(times) < n or min(times) < 0:
             raise TimeoutError(f"scrub at {size}: a frame was not drawn within 20 s ({times})")
         mb_in = ws.bytes_received(t0, time.perf_counter()) / 1e6
@@ -667,6 +716,9 @@ def bench_scrub(
         "size": size,
         "channels": n_channels,
         "pause_ms": pause_ms,
+        "prefetch": 0 if args.no_prefetch else 1,
+        "hits": hits,
+        "changes": n,
         "reps": len(samples),
         **summarise(samples),
         "redraw_ms_each": [round(float(ms), 1) for ms in times[args.warmup :]],
@@ -674,7 +726,7 @@ def bench_scrub(
     log(
         f"scrub    segpaint  {size:>5}² x {n_channels}ch       | "
         f"redraw {fmt(row['redraw_ms'])} | {row['mb_in']['p50']:.1f} MB in per change | "
-        f"next change {pause_ms} ms after each draw"
+        f"next change {pause_ms} ms after each draw | {read_ahead(args)}: {hits}/{n} hits"
     )
     return [row]
 
@@ -709,7 +761,7 @@ def bench_remote_frame(
     device pixel dropped, i.e. preview step <= 1 / (scale * devicePixelRatio)).
     """
     size, n_channels = 2048, 2
-    cells = segpaint_cells(3, n_channels, size)
+    cells = segpaint_cells(3, n_channels, size, prefetch=prefetch_arg(args))
     with opened(browser, server, "remote_frame.ipynb", cells, port=proxy.port) as (nb, ws, _cdp):
         nb.wait_for('.segpaint-annotator[data-ready="1"]', timeout=180, name="bench")
         proxy.delay_s = args.latency_ms / 1000.0
@@ -720,13 +772,15 @@ def bench_remote_frame(
             for rep in range(args.warmup + args.reps):
                 t0 = time.perf_counter()
                 params = {"action": "frame", "frame": (rep + 1) % 3, "channel": 0, "value": 0}
+                hits0 = nb.page.evaluate(HITS_JS)
                 ms = nb.page.evaluate(WAIT_REDRAW_JS, params)
                 if ms < 0:
                     raise TimeoutError(f"remote frame change at {size}: no picture within 20 s")
+                hit = float(nb.page.evaluate(HITS_JS) > hits0)
                 first = nb.page.evaluate(FIRST_PICTURE_JS)
                 mb_first = ws.bytes_received(t0, time.perf_counter()) / 1e6
                 # The lossless bands follow; the next change starts once they all arrived.
-                wait_quiet(nb.page, ws, quiet_s=1.0, timeout_s=60)
+                wait_quiet(nb.page, ws, quiet_s=1.0, timeout_s=60, settle_s=SETTLE_S)
                 full = bool(
                     nb.page.evaluate(
                         "() => document.querySelector('.segpaint-annotator')"
@@ -738,6 +792,7 @@ def bench_remote_frame(
                     samples.append(
                         {
                             "first_picture_ms": ms,
+                            "hit": hit,
                             "receive_ms": float(first["receiveMs"]),
                             "install_ms": float(first["installMs"]),
                             "mb_first": mb_first,
@@ -752,6 +807,7 @@ def bench_remote_frame(
         finally:
             proxy.delay_s = 0.0
             proxy.bandwidth_bps = 0.0
+        read_ahead_counters = nb.page.evaluate(READ_AHEAD_JS)
         H.save_screenshot(nb.page, f"bench_frame_remote_{size}")
     row = {
         "figure": "frame_remote",
@@ -760,8 +816,12 @@ def bench_remote_frame(
         "channels": n_channels,
         "added_latency_ms": args.latency_ms,
         "bandwidth_mbit": args.bandwidth_mbit,
+        "prefetch": 0 if args.no_prefetch else 1,
         "reps": len(samples),
         **summarise(samples),
+        "first_picture_ms_each": [round(x["first_picture_ms"], 1) for x in samples],
+        "hit_each": [int(x["hit"]) for x in samples],
+        "read_ahead": read_ahead_counters,
     }
     log(
         f"frame    remote    {size:>5}² x {n_channels}ch +{args.latency_ms:.0f} ms "
@@ -771,18 +831,25 @@ def bench_remote_frame(
         f"step {row['preview_step']['p50']:g} at scale {row['scale']['p50']:.3f}, "
         f"{row['bytes_per_sample']['p50']:.0f} B/sample, "
         f"display-resolution {row['display_ok']['p50']:.0f}, lossless after "
-        f"{row['lossless_after']['p50']:.0f}"
+        f"{row['lossless_after']['p50']:.0f} | {read_ahead(args)}: "
+        f"{sum(x['hit'] for x in samples):.0f}/{len(samples)} hits"
     )
     return [row]
 
 
-def wait_quiet(page: Any, ws: Any, *, quiet_s: float = 0.3, timeout_s: float = 20.0) -> None:
+def wait_quiet(
+    page: Any, ws: Any, *, quiet_s: float = 0.3, timeout_s: float = 20.0, settle_s: float = 0.0
+) -> None:
     """Wait until the page has received no websocket frame for ``quiet_s``.
 
     Frame switches are measured from an idle widget: segpaint sends a preview at the view's
     resolution first and the full-resolution frame after it, and a switch that starts while that
     transfer is still running waits behind it (what fast scrubbing costs; see the report).
+    ``settle_s``: wait that long first. A change drawn from a picture read ahead received nothing
+    yet: its lossless pull (asked 150 ms after the draw) and the next read-ahead start after it.
     """
+    if settle_s > 0:
+        page.wait_for_timeout(settle_s * 1000)
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         page.wait_for_timeout(50)  # lets Playwright deliver pending frame events
@@ -875,6 +942,8 @@ def format_redraw(row: dict[str, Any]) -> str:
         if row["figure"] == "frame":
             parts = (
                 f" | header->end {fmt(row['receive_ms'])}, install {fmt(row['install_ms'])}{parts}"
+                f" | read-ahead {'off' if row.get('prefetch') == 0 else 'on'}: "
+                f"{row.get('hits', 0)}/{row['reps']} hits"
             )
     return (
         f"{row['figure']:<8} {row['painter']:<9} {row['size']:>5}² x {row['channels']}ch       | "
@@ -914,6 +983,12 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default="browser.json", help="file name of the JSON in benchmarks/results/"
     )
     parser.add_argument("--quick", action="store_true", help="3 reps, 1 warm-up (a smoke run)")
+    parser.add_argument(
+        "--no-prefetch",
+        action="store_true",
+        help="Annotator(prefetch=0) in the frame figures (scrub, redraw, remote): the cold path "
+        "of every frame change, without the neighbours' pictures read ahead",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.warmup = 3, 1

@@ -1,9 +1,10 @@
 // @ts-check
 // The browser's codec; segpaint/widgets/_wire.py is the kernel's. Each holds both directions:
 //   kernel -> browser: "frame" + "band"s + "frame-end" (frame_assembler.js), "labels-patch"
-//                      (writeLabelBox), "ack";
-//   browser -> kernel: "stroke" (encodeStroke), "request-frame", "request-full", "more", "undo",
-//                      "redo", "roi-add", "roi-change", "roi-remove", "export", "save", "presegment".
+//                      (writeLabelBox), "ack", "prefetch-drop" (prefetch.js);
+//   browser -> kernel: "stroke" (encodeStroke), "request-frame", "request-full", "more",
+//                      "prefetch", "prefetch-hit" (prefetch.js), "undo", "redo", "roi-add",
+//                      "roi-change", "roi-remove", "export", "save", "presegment".
 // An array travels as a small JSON header {dtype, shape} plus one raw little-endian buffer:
 // never base64, never JSON lists. Large arrays travel as row bands that are reassembled here.
 // Channels may be decimated by the transfer's preview step (`preview_step`); labels never are.
@@ -222,4 +223,36 @@ export function nextPullBatch(gapMs, max, asked) {
   const cap = Math.max(1, Math.min(max, 2 ** asked));
   const n = gapMs === null ? 2 : Math.floor(PULL_BATCH_MS / Math.max(gapMs, 0.5));
   return Math.max(Math.min(2, cap), Math.min(cap, n));
+}
+
+/**
+ * The batch of a pulled transfer in flight: bands not received yet, when the last one came and
+ * the gaps between them, and how many batches were asked for (see nextPullBatch).
+ */
+export class PullBatch {
+  /** @param {number} outstanding bands on their way @param {number} [last] when the last came (-1: none) @param {number} [asked] */
+  constructor(outstanding, last = -1, asked = 0) {
+    this.outstanding = outstanding;
+    this.last = last;
+    this.gaps = 0;
+    this.count = 0;
+    this.asked = asked;
+  }
+
+  /**
+   * A band arrived at `t` (ms): the bands to ask for next once the batch is in (0: not yet).
+   * @param {number} t @param {number} max the kernel's largest batch
+   */
+  arrived(t, max) {
+    if (this.last >= 0) {
+      this.gaps += t - this.last;
+      this.count++;
+    }
+    this.last = t;
+    if (--this.outstanding > 0) return 0;
+    const n = nextPullBatch(this.count ? this.gaps / this.count : null, max, this.asked);
+    // The first band of the next batch comes a round trip later: not a gap.
+    Object.assign(this, new PullBatch(n, -1, this.asked + 1));
+    return n;
+  }
 }

@@ -53,6 +53,11 @@ export function debugHooks(d) {
     get framesReceived() {
       return c.framesReceived;
     },
+    /** read-ahead (issue 9): its counters and the frames whose pictures are held */
+    get prefetch() {
+      const cache = state.readAhead.cache;
+      return { ...cache.counters, held: cache.pictures.map((p) => p.header.frame) };
+    },
     get draws() {
       return renderer.draws;
     },

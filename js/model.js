@@ -4,9 +4,10 @@
 // full-resolution transfer) and the frame it assembled (channels, the label buffer). Every view
 // of the widget renders from this one copy, so two views put the same bytes on the wire as one.
 
-import { encodeStroke, nextPullBatch, writeLabelBox } from "./codec.js";
+import { PullBatch, encodeStroke, writeLabelBox } from "./codec.js";
 import { FrameAssembler } from "./frame_assembler.js";
 import { computeRange } from "./colors.js";
+import { ReadAhead } from "./prefetch.js";
 import { now } from "./render.js";
 
 /** @typedef {import("./codec.js").Frame} Frame */
@@ -68,8 +69,8 @@ export class ModelState {
     this.pendingAcks = new Map();
     /** @type {number | null} xfer of the full-resolution transfer being pulled band by band */
     this.pullXfer = null;
-    /** the pulled transfer's batch: bands not received yet, when the last one came, the gaps */
-    this.pull = { outstanding: 0, last: -1, gaps: 0, count: 0, asked: 0 };
+    /** the pulled transfer's batch of bands */
+    this.pull = new PullBatch(0);
     /** @type {number | null} */
     this.fullRequested = null;
     /** @type {ReturnType<typeof setTimeout> | 0} */
@@ -102,6 +103,8 @@ export class ModelState {
     // ipywidgets says so when a kernel restarts or dies (it carries no value: ask the kernel).
     this.onLiveChange = () => this.ping();
     model.on("comm_live_update", this.onLiveChange);
+    /** the neighbours' pictures read ahead (issue 9; prefetch.js) */
+    this.readAhead = new ReadAhead(this);
   }
 
   dispose() {
@@ -110,6 +113,7 @@ export class ModelState {
     this.model.off("comm_live_update", this.onLiveChange);
     if (this.fullTimer) clearTimeout(this.fullTimer);
     this.assembler.dispose();
+    this.readAhead.dispose();
     for (const t of this.watchTimers) clearTimeout(t);
     this.watchTimers.clear();
     this.views.clear();
@@ -245,6 +249,7 @@ export class ModelState {
   receive(msg, buffers) {
     if (this.lost && !this.commClosed) this.markLost(null); // a slow kernel answers again
     this.counters.messagesReceived++;
+    if (this.readAhead.receive(msg, buffers)) return; // a neighbour's picture, or its drop
     const a = this.assembler;
     switch (msg?.type) {
       case "frame":
@@ -255,7 +260,7 @@ export class ModelState {
         this.incomingPosition = typeof msg.position === "string" ? [msg.xfer, msg.position] : null;
         this.pullXfer = msg.pull ? msg.xfer : null;
         // A pull's header comes with `window` bands (1 when not said).
-        if (msg.pull) this.pull = { outstanding: Number(msg.window) || 1, last: now(), gaps: 0, count: 0, asked: 0 };
+        if (msg.pull) this.pull = new PullBatch(Number(msg.window) || 1, now());
         this.counters.frameStart = now();
         break;
       case "band": {
@@ -272,20 +277,8 @@ export class ModelState {
         if (a.band(msg, buffers) && msg.xfer === this.pullXfer) {
           // Pulled transfers come in batches that take ~PULL_BATCH_MS (codec.js), so a frame
           // change never waits behind more than about that.
-          const pull = this.pull;
-          const t = now();
-          if (pull.last >= 0) {
-            pull.gaps += t - pull.last;
-            pull.count++;
-          }
-          pull.last = t;
-          if (--pull.outstanding <= 0) {
-            const max = Number(this.model.get("limits")?.pull_batch_max) || 1;
-            const n = nextPullBatch(pull.count ? pull.gaps / pull.count : null, max, pull.asked);
-            // The first band of the next batch comes a round trip later: not a gap.
-            this.pull = { outstanding: n, last: -1, gaps: 0, count: 0, asked: pull.asked + 1 };
-            this.send(n === 1 ? { type: "more", xfer: msg.xfer } : { type: "more", xfer: msg.xfer, n });
-          }
+          const n = this.pull.arrived(now(), Number(this.model.get("limits")?.pull_batch_max) || 1);
+          if (n) this.send(n === 1 ? { type: "more", xfer: msg.xfer } : { type: "more", xfer: msg.xfer, n });
         }
         break;
       }
@@ -339,7 +332,8 @@ export class ModelState {
     const n = p.height * p.width;
     if (!this.touched || this.touched.length !== n) this.touched = new Uint8Array(n);
     const position = this.incomingPosition?.[0] === p.xfer ? this.incomingPosition[1] : this.position;
-    if (p.frame !== this.frame || position !== this.position) this.fullRequested = null;
+    // A whole frame (not the pull's channels): the kernel starts over, the pull may be asked again.
+    if (!p.partial || p.frame !== this.frame || position !== this.position) this.fullRequested = null;
     this.position = position;
     this.frame = p.frame;
     this.population = p.population;
@@ -355,6 +349,7 @@ export class ModelState {
     for (const v of this.views.keys()) v.frame?.(p);
     const shown = new Set([...this.channelData.values()].map((ch) => ch.data));
     for (const ch of replaced) if (ch && !shown.has(ch.data)) this.assembler.retire(ch.data);
+    if (!p.partial) this.readAhead.installed(p.frame);
   }
 
   /**

@@ -559,7 +559,9 @@ describe("Annotator front-end", () => {
     expect(model.listeners()).toBeGreaterThan(5);
     cleanup();
     cleanup = null;
-    expect(model.listeners()).toBe(3); // the model-level transport (messages, comm close, liveness) outlives its views
+    // the model-level transport (messages, comm close, liveness) and read-ahead (frame,
+    // population, position, prefetch) outlive its views
+    expect(model.listeners()).toBe(7);
     expect(el.querySelector(".segpaint-annotator")).toBe(null);
     disposeModel();
     disposeModel = null;

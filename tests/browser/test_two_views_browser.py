@@ -1,7 +1,8 @@
 """Two views of one Annotator in real JupyterLab: anywidget hands `initialize` and each `render`
 different proxies of the model, and the front-end must still keep one model-level state (one label
 buffer, one transport). What a user would notice: a stroke painted in one view shows in the other,
-and the kernel gets the same messages as with one view (one frame request, one stroke).
+and the kernel gets the same messages as with one view (one frame request, one read-ahead, one
+stroke).
 """
 
 from __future__ import annotations
@@ -78,10 +79,13 @@ def test_two_views_share_one_label_buffer_and_one_transport(
             "out.push(s.label(r, c)); return out;",
         )
         np.testing.assert_array_equal(np.asarray(flat, np.uint32).reshape(96, 128), labels)
-        # One frame request and one stroke reached the kernel, as with one view.
+        # One frame request, one read-ahead of frame 1 (one cache for both views) and one stroke
+        # reached the kernel, as with one view.
         seen = nb.kernel.eval("seen")
-        assert seen == ["request-frame", "stroke"], seen
-        assert js(page, 0, "return s.messagesSent;") == js(page, 1, "return s.messagesSent;") == 2
+        assert seen == ["request-frame", "prefetch", "stroke"], seen
+        assert js(page, 0, "return s.messagesSent;") == js(page, 1, "return s.messagesSent;") == 3
+        assert js(page, 0, "return s.prefetch.held;") == js(page, 1, "return s.prefetch.held;")
+        assert js(page, 1, "return s.prefetch.held;") == [1]
     finally:
         nb.close()
         context.close()

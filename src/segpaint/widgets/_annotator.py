@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anywidget
 import numpy as np
@@ -30,6 +30,7 @@ from segpaint.widgets._traits import (
 )
 from segpaint.widgets._wire import (
     CHUNK_BYTES,
+    PREFETCH_MAX,
     AssistRequest,
     Message,
     Stroke,
@@ -42,6 +43,7 @@ from segpaint.widgets._wire import (
     frame_messages,
     label_bands,
     labels_patch_messages,
+    prefetch_drop_message,
     snap_preview_step,
     wire_bbox,
     wire_choice,
@@ -326,6 +328,15 @@ class Annotator(anywidget.AnyWidget):
         help="Decimation the view can show without loss at its zoom, display pixels per image "
         "pixel's reciprocal (set by the browser; snapped to 1/8 steps from 1.25, else 1).",
     ).tag(sync=True)
+    prefetch = IntIn(
+        1,
+        low=0,
+        high=PREFETCH_MAX,
+        what="a number of frames",
+        note="frames read ahead on each side of the current one; 0 turns read-ahead off",
+        help="Frames read ahead on each side of the current one (default 1): the browser holds "
+        "their picture, so a change to one of them draws at once; 0 turns read-ahead off.",
+    ).tag(sync=True)
     busy = traitlets.Bool(False, read_only=True, help="True while a pre-segmentation runs.").tag(
         sync=True
     )
@@ -407,6 +418,12 @@ class Annotator(anywidget.AnyWidget):
         self._sent_preview_step: float = 1
         # The full-resolution transfer the browser is pulling, band by band (see _on_more).
         self._pull: _Pull | None = None
+        # Read-ahead (see _on_prefetch): per (position, population, frame) sent ahead, what the
+        # browser holds (xfer, preview step, channels, quantization); an edit of one of those
+        # frames drops it there. And the picture the browser said it installed for the next
+        # frame change (prefetch-hit): that change sends no preview.
+        self._prefetched: dict[tuple[str, str, int], _Ahead] = {}
+        self._page_holds: tuple[int, int] | None = None
         # The label bands of the last read-only array that owns its data (the session hands out
         # one shared array of zeros for every frame nobody labelled): a frame change onto such a
         # frame reuses them instead of run-length encoding 16 M zeros again (4096²: ~6 ms).
@@ -602,6 +619,7 @@ class Annotator(anywidget.AnyWidget):
                 setattr(self, attr, None)
         self._strokes = StrokeAssembler()  # parts of a stroke on the position left are dropped
         self._pull = None
+        self._forget_prefetched()  # the browser forgets the position's pictures too
         self.session = session
         self._unsubscribe = session.on_edit(self._on_session_edit)
         self._unsubscribe_rois = session.on_roi_change(self._on_session_rois)
@@ -707,22 +725,29 @@ class Annotator(anywidget.AnyWidget):
         if not wanted and not labels:
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
+        messages = self._transfer(self.frame, wanted, labels=labels, step=step, partial=partial)
+        if not partial or step != self._sent_preview_step:
+            self._sent_channels = set()
+        self._sent_channels |= set(wanted)
+        self._sent_preview_step = step
+        self._send_messages(messages)
+
+    def _transfer(
+        self, frame: int, wanted: list[int], *, labels: bool, step: float, partial: bool
+    ) -> list[Message]:
+        """The messages of one transfer of ``frame``: channels ``wanted`` decimated by ``step``
+        (quantized under the contrast now on screen when ``step > 1``), and its labels."""
         # The whole (cached) frame, not session.image(channels=...): that copies every channel
         # at full resolution before the preview keeps one pixel in step².
-        image = self.session.image(self.frame) if wanted else None
+        image = self.session.image(frame) if wanted else None
         chans = []
         if image is not None:
             chans = [(c, decimate(image[c], step)) for c in wanted]
-        lab = np.asarray(self.session.labels(self.population, self.frame)) if labels else None
+        lab = np.asarray(self.session.labels(self.population, frame)) if labels else None
         label_messages = self._cached_label_bands(lab)
-        # A preview is what the screen shows first: 8 bits per sample under the contrast now on
-        # screen (half the bytes of uint16); the lossless channels are pulled right after it.
-        quantize = None
-        if step > 1:
-            quantize = {c: (float(self.contrast[c][0]), float(self.contrast[c][1])) for c in wanted}
-        messages = frame_messages(
+        return frame_messages(
             xfer=next(self._xfers),
-            frame=self.frame,
+            frame=frame,
             population=self.population,
             shape=self.session.frame_shape,
             channels=chans,
@@ -730,14 +755,97 @@ class Annotator(anywidget.AnyWidget):
             preview_step=step,
             partial=partial,
             max_bytes=CHUNK_BYTES,
-            quantize=quantize,
+            # A preview is what the screen shows first: 8 bits per sample under the contrast
+            # now on screen (half the bytes of uint16); the lossless channels are pulled after.
+            quantize=self._quantize(wanted, step),
             label_messages=label_messages,
         )
-        if not partial or step != self._sent_preview_step:
-            self._sent_channels = set()
-        self._sent_channels |= set(wanted)
-        self._sent_preview_step = step
+
+    def _quantize(
+        self, wanted: Sequence[int], step: float
+    ) -> dict[int, tuple[float, float]] | None:
+        """The contrast limits a preview at ``step`` quantizes channels ``wanted`` under."""
+        if step <= 1:
+            return None
+        return {c: (float(self.contrast[c][0]), float(self.contrast[c][1])) for c in wanted}
+
+    # ---------------------------------------------------------------- read-ahead (issue 9)
+    def _picture_now(self) -> tuple[float, tuple[int, ...], tuple[tuple[int, float, float], ...]]:
+        """What makes a picture of any frame valid on screen now: the preview step the view asks
+        for, the visible channels and the limits a preview quantizes them under."""
+        step = snap_preview_step(self._preview_step)
+        step = int(step) if step == int(step) else step
+        visible = tuple(c for c, v in enumerate(self.channel_visible) if v)
+        quant = tuple((c, lo, hi) for c, (lo, hi) in (self._quantize(visible, step) or {}).items())
+        return step, visible, quant
+
+    def _ahead_key(self, frame: int, population: str | None = None) -> tuple[str, str, int]:
+        return (self.position, self.population if population is None else population, frame)
+
+    def _on_prefetch(self, content: dict[str, Any]) -> None:
+        """The browser shows frame ``from`` and reads ahead: send frame ``frame``'s picture (the
+        transfer a change to it would send), tagged ``prefetch``. Ignored when read-ahead is off,
+        the browser has moved on (``from`` is not the frame shown), for the current frame, a frame
+        further than ``prefetch`` from it, or another position."""
+        frame = self._wire_frame(content)
+        shown = wire_int(content, "from", low=0, high=self.n_frames - 1)
+        where = content.get("position")
+        if self.prefetch == 0 or shown != self.frame or frame == self.frame:
+            return
+        if abs(frame - self.frame) > self.prefetch:
+            return
+        if self.experiment is not None and where is not None and where != self.position:
+            return
+        step, visible, quant = self._picture_now()
+        messages = self._transfer(frame, list(visible), labels=True, step=step, partial=False)
+        messages[0][0]["prefetch"] = True
+        self._prefetched[self._ahead_key(frame)] = _Ahead(
+            messages[0][0]["xfer"], step, visible, quant
+        )
         self._send_messages(messages)
+
+    def _on_prefetch_hit(self, content: dict[str, Any]) -> None:
+        """The browser leaves frame ``from`` for ``frame`` and shows the picture it read ahead
+        (transfer ``xfer``): the frame moves here at once, and sends no preview if nothing
+        changed that picture since (see :meth:`_preview_held`).
+
+        The frame moves on this message, not only on the trait update that follows it: the
+        widget manager holds a trait update back while an earlier one is unanswered, and the
+        requests the page sends after a hit (``request-full``, ``prefetch``) must find the
+        kernel on the new frame. Ignored when the browser had left another frame."""
+        frame = self._wire_frame(content)
+        shown = wire_int(content, "from", low=0, high=self.n_frames - 1)
+        xfer = wire_int(content, "xfer", low=1, high=2**53)
+        if shown != self.frame or frame == self.frame:
+            return
+        self._page_holds = (frame, xfer)
+        # As a trait update from the page: nothing is sent back (an update from here could
+        # arrive after the user moved on and pull the page back to this frame).
+        with self._lock_property(frame=frame):
+            self.frame = frame
+
+    def _preview_held(self) -> _Ahead | None:
+        """On a frame change: the picture read ahead that the browser installed for this frame,
+        when it is still what this change would send (None: send as usual). The frame is no
+        longer read ahead either way (it is the current one)."""
+        held, self._page_holds = self._page_holds, None
+        ahead = self._prefetched.pop(self._ahead_key(self.frame), None)
+        if held is None or ahead is None or held != (self.frame, ahead.xfer):
+            return None
+        step, visible, quant = self._picture_now()
+        return ahead if (ahead.step, ahead.visible, ahead.quant) == (step, visible, quant) else None
+
+    def _forget_prefetched(self) -> None:
+        """Another population or position: the browser forgets its pictures read ahead."""
+        self._prefetched.clear()
+        self._page_holds = None
+
+    def _drop_prefetched(self, population: str, frame: int) -> None:
+        """The labels of ``frame`` changed: if the browser holds its picture, it forgets it."""
+        if self._prefetched.pop(self._ahead_key(frame, population), None) is not None:
+            where = self.position if self.experiment is not None else None
+            drop = prefetch_drop_message(frame=frame, population=population, position=where)
+            self._send_messages([drop])
 
     def _cached_label_bands(self, lab: npt.NDArray[Any] | None) -> list[Message] | None:
         """Label bands of ``lab`` when it cannot change under them (read-only and owning its
@@ -821,6 +929,7 @@ class Annotator(anywidget.AnyWidget):
         unless the change is one of this widget's strokes (already on the canvas: its next
         label is published after the stroke's ack, see `_on_stroke`)."""
         try:
+            self._drop_prefetched(change.population, change.frame)
             if change.population != self.population:
                 return
             if change.origin is self._stroke_origin:
@@ -841,7 +950,13 @@ class Annotator(anywidget.AnyWidget):
     @traitlets.observe("frame")
     def _frame_changed(self, change: dict[str, Any]) -> None:
         self._refresh_rois()
-        self._send_frame()
+        ahead = self._preview_held()
+        if ahead is None:
+            self._send_frame()
+        else:  # the browser shows the picture it read ahead: only the lossless pull is left
+            self._pull = None
+            self._sent_channels = set(ahead.visible)
+            self._sent_preview_step = ahead.step
         self._send_scribbles(self.population, self.frame, None)  # issue 12
 
     @traitlets.observe("population")
@@ -851,6 +966,7 @@ class Annotator(anywidget.AnyWidget):
         self._refresh_folders()  # issue 10
         self._refresh_presegment_info()
         self._refresh_next_label()
+        self._forget_prefetched()
         self._send_frame(channels=[], labels=True)
         self._send_scribbles(self.population, self.frame, None)  # issue 12
 
@@ -902,6 +1018,8 @@ class Annotator(anywidget.AnyWidget):
             "request-frame": self.refresh,
             "request-full": lambda: self._on_request_full(content),
             "more": lambda: self._on_more(content),
+            "prefetch": lambda: self._on_prefetch(content),
+            "prefetch-hit": lambda: self._on_prefetch_hit(content),
             "stroke": lambda: self._on_stroke(content, buffers),
             "undo": lambda: self._on_history("undo"),
             "redo": lambda: self._on_history("redo"),
@@ -1742,6 +1860,15 @@ class Annotator(anywidget.AnyWidget):
         """Wait for a running pre-segmentation to finish (for scripts and tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+
+class _Ahead(NamedTuple):
+    """A picture sent ahead (see ``Annotator._on_prefetch``): its transfer and what made it."""
+
+    xfer: int
+    step: float
+    visible: tuple[int, ...]
+    quant: tuple[tuple[int, float, float], ...]
 
 
 class _Pull:

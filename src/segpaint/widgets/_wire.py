@@ -7,11 +7,24 @@ carries more than a few MB. Message types (``type``), by direction:
 
 kernel -> browser
     ``frame`` (header), ``band`` (rows of one array), ``frame-end``; ``labels-patch`` (labels of a
-    box changed in Python); ``ack`` (answer to a ``stroke``).
+    box changed in Python); ``ack`` (answer to a ``stroke``); ``prefetch-drop`` (the labels of a
+    frame the browser read ahead changed: forget its picture).
 browser -> kernel
     ``stroke`` (one brush stroke, erase or fill: values + mask over its box); ``request-frame``,
-    ``request-full``, ``more`` (the pulled full-resolution transfer); ``undo``, ``redo``,
-    ``roi-add``, ``roi-change``, ``roi-remove``, ``export``, ``save``, ``presegment``.
+    ``request-full``, ``more`` (the pulled full-resolution transfer); ``prefetch`` (read ahead:
+    send a neighbour's picture), ``prefetch-hit`` (the next frame change shows a picture read
+    ahead: send no preview); ``undo``, ``redo``, ``roi-add``, ``roi-change``, ``roi-remove``,
+    ``export``, ``save``, ``presegment``.
+
+Read-ahead: while the browser shows frame ``t`` it asks (``prefetch``, with ``from: t``) for the
+pictures of its neighbours (at most :data:`PREFETCH_MAX` frames each side); the kernel answers
+with the transfer a frame change to that frame would send (preview channels at the preview step
+and contrast now on screen, and the labels), its header tagged ``prefetch: true``, which the
+browser stores instead of installing. A frame change onto a stored picture installs it at once
+and says so first (``prefetch-hit`` with the transfer's ``xfer``, before the trait update on the
+same comm), so the kernel sends no preview; the lossless channels are pulled as after any preview.
+When the labels of a frame sent ahead change (any edit, undo, redo, pre-segmentation), the kernel
+sends ``prefetch-drop`` for it (after the stale transfer: the comm is ordered).
 
 The level of detail a transfer's channels are decimated by is its *preview step* everywhere: the
 header field ``preview_step``, the browser's ``_preview_step`` trait, ``previewStep`` in JS.
@@ -254,6 +267,24 @@ def decimate(image: npt.NDArray[Any], preview_step: float) -> npt.NDArray[Any]:
     rows = preview_index(image.shape[0], preview_step)
     cols = preview_index(image.shape[1], preview_step)
     return image[rows[:, None], cols[None, :]]
+
+
+PREFETCH_MAX = 2
+"""Most frames read ahead on each side of the current one (the ``prefetch`` trait's maximum)."""
+
+
+def prefetch_drop_message(*, frame: int, population: str, position: str | None = None) -> Message:
+    """The ``prefetch-drop`` message: the browser forgets frame ``frame``'s picture read ahead.
+
+    Examples
+    --------
+    >>> prefetch_drop_message(frame=3, population="cells")
+    ({'type': 'prefetch-drop', 'frame': 3, 'population': 'cells'}, [])
+    """
+    content: dict[str, Any] = {"type": "prefetch-drop", "frame": frame, "population": population}
+    if position is not None:
+        content["position"] = position
+    return content, []
 
 
 def frame_messages(
