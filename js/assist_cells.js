@@ -37,13 +37,14 @@ export class CellTools {
     this.refine = null;
     /** Shift+q also deletes every cell smaller than this many px (0: none); the label list shows sizes */
     this.minSize = document.createElement("input");
-    this.minSize.type = "number";
-    this.minSize.min = "0";
-    this.minSize.step = "1";
-    this.minSize.value = "0";
+    this.minSize.type = "text"; // a number box's spinner would hide the placeholder at this width
+    this.minSize.inputMode = "numeric";
+    this.minSize.pattern = "[0-9]*";
+    this.minSize.value = ""; // empty: 0 (none); the placeholder names the box
+    this.minSize.placeholder = "min px";
     this.minSize.setAttribute("data-control", "min-size");
     this.minSize.title = "Shift+q (Shift-click specks) also deletes every cell smaller than this many px (0: none)";
-    this.minSize.style.width = "3.5em";
+    this.minSize.style.width = "3.6em";
   }
 
   /**
@@ -70,8 +71,8 @@ export class CellTools {
       if (action === "morph:remove_specks") {
         const box = document.createElement("label");
         box.title = this.minSize.title;
-        box.style.margin = "0 0.5em 0 0.25em";
-        box.append(this.minSize, " min px");
+        box.style.margin = "0 0.3em 0 0.2em";
+        box.append(this.minSize);
         row.append(box);
       }
     }

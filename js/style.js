@@ -9,6 +9,7 @@ export const CSS = `
   align-items: center; gap: 6px; }
 .segpaint-annotator button { font: inherit; padding: 2px 8px; border: 1px solid #9e9e9e; border-radius: 3px;
   background: var(--jp-layout-color1, #fff); color: inherit; cursor: pointer; }
+.segpaint-annotator .segpaint-cell-tools button { padding: 2px 4px; }
 .segpaint-annotator button.segpaint-active { background: var(--jp-brand-color1, #1976d2); color: #fff;
   border-color: var(--jp-brand-color1, #1976d2); }
 .segpaint-annotator button:disabled { opacity: 0.5; cursor: default; }

@@ -20,9 +20,10 @@ const setMin = (v) => {
 };
 
 describe("min px (delete the cells smaller than it)", () => {
-  it("sits beside the specks button, 0 by default: Shift+q sends no min_size", () => {
+  it("sits beside the specks button, empty (0) by default: Shift+q sends no min_size", () => {
     const box = root.querySelector('input[data-control="min-size"]');
-    expect(box.value).toBe("0");
+    expect(box.value).toBe("");
+    expect(box.placeholder).toBe("min px");
     expect(box.closest("label").previousElementSibling.getAttribute("data-action")).toBe("morph:remove_specks");
     key(root, "Q", { shiftKey: true });
     expect(morphs()).toEqual([{ type: "assist", tool: "morph", population: "cells", frame: 0, points: [], op: "remove_specks", label: 0 }]);
