@@ -248,6 +248,7 @@ export class ReadAhead {
       if (this.state.frame === t) this.installed(t);
       return;
     }
+    this.state.hitsSent++;
     this.state.send({ type: "prefetch-hit", frame: t, from, xfer: pic.header.xfer });
     this.replay(pic);
   }

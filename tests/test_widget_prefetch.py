@@ -176,6 +176,26 @@ def test_a_hit_that_no_longer_matches_gets_the_frame_as_usual(
     assert header["frame"] == 1 and "prefetch" not in header and header["labels"] is True
 
 
+def test_every_frame_change_says_how_many_hits_the_kernel_had_seen(
+    widget: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page drops a frame of another frame sent before its latest hit (model.js): without
+    the count, a change the kernel began before a hit arrives after the hit's picture and
+    pulls the page back to a frame it left."""
+    sent = capture(widget, monkeypatch)
+    widget.frame = 2
+    assert headers(sent)[-1]["hits"] == 0
+    ask(widget, 1)
+    xfer = headers(sent)[-1]["xfer"]
+    assert "hits" not in headers(sent)[-1]  # a picture read ahead is never dropped so
+    widget._handle_message({"type": "prefetch-hit", "frame": 1, "from": 2, "xfer": xfer}, [])
+    # refused (the kernel is not on frame 2 any more): counted all the same
+    widget._handle_message({"type": "prefetch-hit", "frame": 0, "from": 2, "xfer": xfer}, [])
+    widget.frame = 0
+    assert widget._hits_seen == 2
+    assert [h["hits"] for h in headers(sent) if h["frame"] == 0] == [2]
+
+
 @pytest.mark.parametrize("edit", ["paint", "set_labels", "undo", "copy_labels"])
 def test_an_edit_of_a_frame_read_ahead_drops_it_and_a_hit_is_refused(
     edit: str, session: segpaint.Session, widget: Annotator, monkeypatch: pytest.MonkeyPatch

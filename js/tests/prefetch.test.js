@@ -201,6 +201,27 @@ describe("read-ahead in the model state", () => {
     expect(sent().filter((c) => c.type === "prefetch" && c.from === 1).length).toBe(2);
   });
 
+  it("a frame the kernel sent before it saw the latest hit never pulls the page back", async () => {
+    const { model, state, frames } = setup();
+    deliver(model, transfer({ xfer: 1, frame: 0 }));
+    await tick();
+    deliver(model, transfer({ xfer: 2, frame: 1, prefetch: true }));
+    model.set("frame", 1); // a hit: frame 1 drawn from the page, one prefetch-hit sent
+    expect(state.hitsSent).toBe(1);
+    // A change to frame 2 the kernel had begun before the hit reached it (hits 0): dropped whole.
+    const late = transfer({ xfer: 3, frame: 2, labels: [2, 2, 2, 2, 2, 2] });
+    late[0][0].hits = 0;
+    deliver(model, late);
+    expect(frames).toEqual([0, 1]);
+    expect(state.frame).toBe(1);
+    // Sent after the hit (hits 1), or the frame now wanted: installed as usual.
+    const after = transfer({ xfer: 4, frame: 2, labels: [4, 4, 4, 4, 4, 4] });
+    after[0][0].hits = 1;
+    deliver(model, after);
+    expect(frames).toEqual([0, 1, 2]);
+    expect(Array.from(state.labels)).toEqual([4, 4, 4, 4, 4, 4]);
+  });
+
   it("a frame change from Python whose frame came before the trait still reads ahead", async () => {
     const { model, sent } = setup();
     deliver(model, transfer({ xfer: 1, frame: 0 }));

@@ -424,6 +424,7 @@ class Annotator(anywidget.AnyWidget):
         # frame change (prefetch-hit): that change sends no preview.
         self._prefetched: dict[tuple[str, str, int], _Ahead] = {}
         self._page_holds: tuple[int, int] | None = None
+        self._hits_seen = 0  # prefetch-hit messages received (each frame transfer says how many)
         # The label bands of the last read-only array that owns its data (the session hands out
         # one shared array of zeros for every frame nobody labelled): a frame change onto such a
         # frame reuses them instead of run-length encoding 16 M zeros again (4096²: ~6 ms).
@@ -726,6 +727,9 @@ class Annotator(anywidget.AnyWidget):
             return
         self._pull = None  # a new transfer replaces the browser's pending one: stop the old pull
         messages = self._transfer(self.frame, wanted, labels=labels, step=step, partial=partial)
+        # How many prefetch-hits had arrived when this was sent: the page drops a transfer of
+        # another frame sent before its latest hit (it would pull the page back; see model.js).
+        messages[0][0]["hits"] = self._hits_seen
         if not partial or step != self._sent_preview_step:
             self._sent_channels = set()
         self._sent_channels |= set(wanted)
@@ -813,6 +817,7 @@ class Annotator(anywidget.AnyWidget):
         widget manager holds a trait update back while an earlier one is unanswered, and the
         requests the page sends after a hit (``request-full``, ``prefetch``) must find the
         kernel on the new frame. Ignored when the browser had left another frame."""
+        self._hits_seen += 1  # counted even when refused: the page counts every hit it sends
         frame = self._wire_frame(content)
         shown = wire_int(content, "from", low=0, high=self.n_frames - 1)
         xfer = wire_int(content, "xfer", low=1, high=2**53)
