@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from segpaint_browser_harness import JupyterServer, Notebook, annotator_js, write_notebook
+from segpaint_browser_harness import (
+    JupyterServer,
+    Notebook,
+    annotator_js,
+    save_screenshot,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -150,6 +156,11 @@ def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels
         moved = page.evaluate(CHANGE_JS, [2, [(600, 600), (150, 700), (10, 10)]])
         # The first picture of frame 2 already has the new cell: no stale labels, ever.
         assert moved["labels"] == [77, 0, 0], moved
+        save_screenshot(
+            page,
+            "prefetch_hit_after_python_paint",
+            element=page.locator(".segpaint-annotator").first,
+        )
         labels2 = nb.kernel.array("np.asarray(session.labels('cells', 2))")
         assert int(labels2[600, 600]) == 77
         wait_full(page, 2)
