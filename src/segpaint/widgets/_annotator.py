@@ -665,11 +665,19 @@ class Annotator(anywidget.AnyWidget):
         extra = f" ({'; '.join(notes)})" if notes else ""
         self.status = f"position {name}: {session.n_frames} frame(s){extra}"
 
+    def _other_position(self, content: Any) -> Any:
+        """The position a browser message was sent from when it is not the one shown now (an
+        Experiment's widget that switched before the message arrived); None otherwise."""
+        where = content.get("position") if isinstance(content, dict) else None
+        if self.experiment is None or where is None or where == self.position:
+            return None
+        return where
+
     def _stroke_elsewhere(self, content: dict[str, Any]) -> bool:
         """Refuse a stroke painted on another position than the one shown (sent before the
         browser received the switch); True when refused."""
-        where = content.get("position") if isinstance(content, dict) else None
-        if self.experiment is None or where is None or where == self.position:
+        where = self._other_position(content)
+        if where is None:
             return False
         self._refuse(
             content,
@@ -793,12 +801,9 @@ class Annotator(anywidget.AnyWidget):
         further than ``prefetch`` from it, or another position."""
         frame = self._wire_frame(content)
         shown = wire_int(content, "from", low=0, high=self.n_frames - 1)
-        where = content.get("position")
         if self.prefetch == 0 or shown != self.frame or frame == self.frame:
             return
-        if abs(frame - self.frame) > self.prefetch:
-            return
-        if self.experiment is not None and where is not None and where != self.position:
+        if abs(frame - self.frame) > self.prefetch or self._other_position(content) is not None:
             return
         step, visible, quant = self._picture_now()
         messages = self._transfer(frame, list(visible), labels=True, step=step, partial=False)
@@ -1828,8 +1833,8 @@ class Annotator(anywidget.AnyWidget):
         another value there (an edit in flight), or the click was on another position than the
         one shown now, nothing is deleted and the status line says so.
         """
-        where = content.get("position")
-        if self.experiment is not None and where is not None and where != self.position:
+        where = self._other_position(content)
+        if where is not None:
             self.status = (
                 f"delete (Ctrl+click) not done: it was clicked on position {where!r}, but the "
                 f"widget shows {self.position!r} now; click again"
