@@ -300,6 +300,23 @@ class KernelClient:
 # --------------------------------------------------------------------------------------------
 # notebooks
 # --------------------------------------------------------------------------------------------
+def disc_cells_code(rows: int, cols: int, cells: list[tuple[int, int, int]]) -> str:
+    """Notebook code for a one-frame movie of bright discs on noise: ``truth`` (uint32, disc k
+    of ``cells`` = [(row, col, radius)] is label k), its ``image`` (uint16) and a ``session`` on
+    it with the population "cells" (no labels set)."""
+    return f"""
+import numpy as np
+import segpaint
+rng = np.random.default_rng(0)
+rr, cc = np.mgrid[:{rows}, :{cols}]
+truth = np.zeros(({rows}, {cols}), np.uint32)
+for k, (r, c, rad) in enumerate({cells}, start=1):
+    truth[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = k
+image = (300 + rng.normal(0, 15, ({rows}, {cols})) + 1200 * (truth > 0)).astype(np.uint16)
+session = segpaint.open(image[None], axes="TYX", populations=["cells"])
+"""
+
+
 def write_notebook(root_dir: Path, name: str, cells: list[str]) -> str:
     """Write a code-only notebook ``name`` (python3 kernel) under ``root_dir``; return its path."""
     notebook = {

@@ -14,6 +14,7 @@ import pytest
 from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
+    disc_cells_code,
     save_screenshot,
     track_websockets,
     wait_canvas,
@@ -27,16 +28,8 @@ ROWS, COLS = 96, 128
 # (row, col, radius) of the cells; only the first is in the pre-segmentation
 CELLS = [(30, 30, 11), (60, 80, 12), (28, 100, 10)]
 SETUP = [
-    f"""
-import numpy as np
-import segpaint
-rng = np.random.default_rng(0)
-rr, cc = np.mgrid[:{ROWS}, :{COLS}]
-truth = np.zeros(({ROWS}, {COLS}), np.uint32)
-for k, (r, c, rad) in enumerate({CELLS}, start=1):
-    truth[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = k
-image = (300 + rng.normal(0, 15, ({ROWS}, {COLS})) + 1200 * (truth > 0)).astype(np.uint16)
-session = segpaint.open(image[None], axes="TYX", populations=["cells"])
+    disc_cells_code(ROWS, COLS, CELLS)
+    + """
 session.set_labels("cells", 0, np.where(truth == 1, 1, 0).astype(np.uint32))
 annotator = segpaint.Annotator(session)
 """,

@@ -13,6 +13,7 @@ import pytest
 from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
+    disc_cells_code,
     save_screenshot,
     track_websockets,
     wait_canvas,
@@ -25,16 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 ROWS, COLS = 96, 128
 CELLS = [(30, 30, 11), (60, 80, 12), (28, 100, 10)]
 SETUP = [
-    f"""
-import numpy as np
-import segpaint
-rng = np.random.default_rng(0)
-rr, cc = np.mgrid[:{ROWS}, :{COLS}]
-truth = np.zeros(({ROWS}, {COLS}), np.uint32)
-for k, (r, c, rad) in enumerate({CELLS}, start=1):
-    truth[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = k
-image = (300 + rng.normal(0, 15, ({ROWS}, {COLS})) + 1200 * (truth > 0)).astype(np.uint16)
-session = segpaint.open(image[None], axes="TYX", populations=["cells"])
+    disc_cells_code(ROWS, COLS, CELLS)
+    + """
 session.set_labels("cells", 0, truth)
 annotator = segpaint.Annotator(session)
 annotator.selected_label = 7
