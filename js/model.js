@@ -104,8 +104,6 @@ export class ModelState {
     this.onLiveChange = () => this.ping();
     model.on("comm_live_update", this.onLiveChange);
     /** the neighbours' pictures read ahead (issue 9; prefetch.js) */
-    /** prefetch-hit messages sent (a frame transfer says how many the kernel had seen) */
-    this.hitsSent = 0;
     this.readAhead = new ReadAhead(this);
   }
 
@@ -257,7 +255,7 @@ export class ModelState {
       case "frame":
         // Sent before the kernel saw this page's latest prefetch-hit, of a frame not wanted now:
         // dropped whole (its bands find no pending transfer), or it would pull the page back.
-        if (typeof msg.hits === "number" && msg.hits < this.hitsSent && msg.frame !== this.model.get("frame")) break;
+        if (typeof msg.hits === "number" && msg.hits < this.readAhead.hitsSent && msg.frame !== this.model.get("frame")) break;
         // A transfer still pending is abandoned (Python stopped sending it): if it was the
         // full-resolution pull, the views may ask again once this one is shown.
         if (a.pending && a.pending.xfer === this.pullXfer) this.fullRequested = null;

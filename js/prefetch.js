@@ -188,6 +188,8 @@ export class ReadAhead {
     this.shown = model.get("frame") ?? null;
     /** @type {ReturnType<typeof setTimeout> | 0} */
     this.timer = 0;
+    /** prefetch-hit messages sent (a frame transfer says how many the kernel had received) */
+    this.hitsSent = 0;
     this.onFrame = () => this.frameChanged();
     this.onClear = () => this.cache.clear();
     model.on("change:frame", this.onFrame);
@@ -248,7 +250,7 @@ export class ReadAhead {
       if (this.state.frame === t) this.installed(t);
       return;
     }
-    this.state.hitsSent++;
+    this.hitsSent++;
     this.state.send({ type: "prefetch-hit", frame: t, from, xfer: pic.header.xfer });
     this.replay(pic);
   }

@@ -207,7 +207,7 @@ describe("read-ahead in the model state", () => {
     await tick();
     deliver(model, transfer({ xfer: 2, frame: 1, prefetch: true }));
     model.set("frame", 1); // a hit: frame 1 drawn from the page, one prefetch-hit sent
-    expect(state.hitsSent).toBe(1);
+    expect(state.readAhead.hitsSent).toBe(1);
     // A change to frame 2 the kernel had begun before the hit reached it (hits 0): dropped whole.
     const late = transfer({ xfer: 3, frame: 2, labels: [2, 2, 2, 2, 2, 2] });
     late[0][0].hits = 0;
