@@ -9,7 +9,6 @@ from __future__ import annotations
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,8 +20,8 @@ from segpaint.experiment import Experiment
 from segpaint.ops import stroke_mask
 from segpaint.widgets import Annotator
 from segpaint.widgets._wire import decode_frame, stroke_messages
+from sent import capture
 
-Sent = list[tuple[dict[str, Any], list[Any]]]
 # W1/100 and W1/101: 3 frames of 40x56; W2/200: 2 frames of 32x48 (another size and length).
 LAYOUT = {"W1/100": (3, 40, 56), "W1/101": (3, 40, 56), "W2/200": (2, 32, 48)}
 
@@ -58,16 +57,6 @@ def _write_experiment(root: Path) -> Path:
 @pytest.fixture
 def experiment(tmp_path: Path) -> Experiment:
     return segpaint.open_experiment(_write_experiment(tmp_path / "Exp"))
-
-
-def capture(annotator: Annotator, monkeypatch: pytest.MonkeyPatch) -> Sent:
-    sent: Sent = []
-
-    def send(content: dict[str, Any], buffers: list[Any] | None = None) -> None:
-        sent.append((content, list(buffers or [])))
-
-    monkeypatch.setattr(annotator, "send", send)
-    return sent
 
 
 def paint_in_browser(

@@ -8,6 +8,7 @@ import pytest
 
 import segpaint
 from segpaint.metrics import match_instances
+from sent import capture
 
 
 @pytest.fixture
@@ -91,12 +92,6 @@ def test_scribbles_are_not_exported(session, tmp_path):
 
 
 # ---------------------------------------------------------------- the Annotator's scribble mode
-def _capture(annotator, monkeypatch):
-    sent = []
-    monkeypatch.setattr(annotator, "send", lambda c, b=None: sent.append((c, list(b or []))))
-    return sent
-
-
 def _scribble_msg(frame, points, radius, mark, population="effectors"):
     return {
         "type": "scribble",
@@ -122,7 +117,7 @@ def test_browser_scribbles_train_and_presegment_the_frame(movie, tmp_path, monke
 
     session = movie.open(journal=False)
     widget = session.annotator("effectors", export_folder=tmp_path, frame=1)
-    sent = _capture(widget, monkeypatch)
+    sent = capture(widget, monkeypatch)
     truth = movie.labels["effectors"][1]
     # a short cell stroke through the middle of each effector nucleus (a user's click-drag)
     centres = ndi.center_of_mass(truth > 0, truth, range(1, int(truth.max()) + 1))
@@ -171,7 +166,7 @@ def test_train_from_scribbles_without_both_marks_says_what_to_do(movie, tmp_path
 def test_scribble_messages_are_validated_and_undo_reaches_the_canvas(movie, monkeypatch):
     session = movie.open(journal=False)
     widget = session.annotator("effectors")
-    sent = _capture(widget, monkeypatch)
+    sent = capture(widget, monkeypatch)
     widget._handle_message(_scribble_msg(0, [(float("nan"), 3)], 2, 1), [])
     assert widget.status.startswith("scribble refused: points must hold [row, col]")
     widget._handle_message(_scribble_msg(0, [(3, 3)], 2, 5), [])

@@ -14,18 +14,7 @@ import traitlets
 import segpaint
 from segpaint.widgets import Annotator
 from segpaint.widgets._wire import PREFETCH_MAX, decode_frame
-
-Sent = list[tuple[dict[str, Any], list[Any]]]
-
-
-def capture(annotator: Annotator, monkeypatch: pytest.MonkeyPatch) -> Sent:
-    sent: Sent = []
-
-    def send(content: dict[str, Any], buffers: list[Any] | None = None) -> None:
-        sent.append((content, list(buffers or [])))
-
-    monkeypatch.setattr(annotator, "send", send)
-    return sent
+from sent import Sent, capture
 
 
 @pytest.fixture

@@ -16,19 +16,7 @@ from segpaint.ops import stroke_mask
 from segpaint.widgets import BRUSH_SIZE_MAX, LABEL_MAX, Annotator
 from segpaint.widgets._wire import CHUNK_BYTES, stroke_messages
 from segpaint.widgets._wire import decode_frame as wire_decode_frame
-
-Sent = list[tuple[dict[str, Any], list[Any]]]
-
-
-def capture(annotator: Annotator, monkeypatch: pytest.MonkeyPatch) -> Sent:
-    """Record what the widget sends to the browser."""
-    sent: Sent = []
-
-    def send(content: dict[str, Any], buffers: list[Any] | None = None) -> None:
-        sent.append((content, list(buffers or [])))
-
-    monkeypatch.setattr(annotator, "send", send)
-    return sent
+from sent import Sent, capture
 
 
 @pytest.fixture
