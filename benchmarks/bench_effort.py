@@ -521,13 +521,16 @@ class Annotator:
             return None
         start = iou(self.lab == p, cell)
         op, radius = fix
-        self.pick(p, "boundary")
         changed = 0
+        now = start
         for _ in range(radius // ASSIST_MORPH_RADIUS[op]):
+            # the key acts on the cell under the pointer: no pick first
             change = self.s.morph(self.pop, self.t, p, op, radius=ASSIST_MORPH_RADIUS[op])
             self.act("boundary", "morph key")
             changed += change is not None
-        now = iou(self.lab == p, cell)
+            now = iou(self.lab == p, cell)
+            if now >= FIX_IOU:
+                break  # fixed (the rule every tool stops at)
         if now < start:
             for _ in range(changed):
                 self.undo("boundary")

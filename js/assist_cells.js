@@ -4,13 +4,15 @@
 //   - click-to-segment (c): a click on background makes a new cell; a click on a cell re-segments
 //     it; later clicks refine the cell last segmented (`segment_at`'s positive / negative clicks,
 //     all of them in each call): a click on it or just outside its edge adds, Shift+click removes;
-//   - morph (i fill holes, t grow 1 px, j shrink 1 px, u smooth, q remove specks) on the
-//     selected cell, with Shift on every cell of the frame (or of the ROI when edits are locked);
-//   - snap outlines (a): the selected cell's outline moves to the image's edge near it
+//   - morph (i fill holes, t grow 1 px, j shrink 1 px, u smooth, q remove specks) on the cell
+//     under the pointer (as napari's keys act where the cursor is; the selected cell when the
+//     pointer is on background or off the canvas), with Shift on every cell of the frame (or of
+//     the ROI when edits are locked);
+//   - snap outlines (a): that cell's outline moves to the image's edge near it
 //     (`Session.refine`); Shift+a every cell of the frame (or of the ROI when edits are locked);
 //   - copy labels (y): the previous frame's cells where this frame is empty; Shift+y replaces.
 
-import { MORPH_KEYS } from "./tools.js";
+import { MORPH_KEYS, pixelOf } from "./tools.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** Names said on the status line. */
@@ -194,7 +196,7 @@ export class CellTools {
       return;
     }
     if (action === "refine" || action === "refine-all") {
-      const label = action === "refine" ? this.selected("snap outlines") : 0;
+      const label = action === "refine" ? this.keyCell("snap outlines") : 0;
       if (label === null) return;
       this.send("refine", points, { label });
       d.say(`snapping ${label ? `cell ${label}'s outline` : "every cell's outline"} to the image's edges…`);
@@ -202,12 +204,33 @@ export class CellTools {
     }
     const [kind, op] = action.split(":");
     if (!(op in MORPH_NAMES)) return;
-    const label = kind === "morph" ? this.selected(MORPH_NAMES[op]) : 0;
+    const label = kind === "morph" ? this.keyCell(MORPH_NAMES[op]) : 0;
     if (label === null) return;
     const value = Math.floor(Number(this.minSize.value));
     const cut = !label && op === "remove_specks" && value > 0 ? value : 0; // every cell only
     this.send("morph", points, cut ? { op, label, min_size: cut } : { op, label });
     d.say(`${MORPH_NAMES[op]}: ${label ? `cell ${label}` : "every cell"}${cut ? `, and cells under ${cut} px` : ""}…`);
+  }
+
+  /**
+   * The cell a one-cell key acts on: the one under the pointer when the pointer is on the canvas
+   * over a cell (no Alt+click pick needed first), else the selected label (a button, or the
+   * pointer on background); null when that is not in this frame (said why).
+   * @param {string} what the action, for the status line
+   * @returns {number | null}
+   */
+  keyCell(what) {
+    const under = this.underPointer();
+    return under || this.selected(what);
+  }
+
+  /** The label under the pointer while it is on the canvas (0: off it, or on background). */
+  underPointer() {
+    const { d } = this;
+    if (!d.hover || !d.cursor || !d.state.labels) return 0;
+    const [r, c] = pixelOf(d.cursor);
+    if (r < 0 || c < 0 || r >= d.renderer.height || c >= d.renderer.width) return 0;
+    return this.labelAt([r, c]);
   }
 
   /**
