@@ -231,8 +231,11 @@ class Annotator:
         *,
         mode: str,
         channels: list[int | str] | None,
+        boxes: dict[str, int] | None = None,
     ) -> None:
         self.s, self.pop, self.t, self.truth = session, population, frame, truth
+        # the widget's "min px" / "max px" boxes: they keep their value from frame to frame
+        self.boxes = boxes if boxes is not None else {"min": 0, "max": 0}
         self.mode, self.channels = mode, channels
         self.actions: Counter[str] = Counter()
         self.how: Counter[str] = Counter()
@@ -559,22 +562,45 @@ class Annotator:
             self.undo("boundary")
         return False
 
-    def remove_specks(self, false: list[int]) -> None:
-        """(b): when at least 3 false cells are all smaller than every real cell (visible in
-        the label list: a size gap), the "min px" box set just below the smallest real cell
-        (one action) and Shift+q (one key, whatever the tool: ``morph remove_specks`` on every
-        cell with ``min_size``)."""
+    def size_filter(self, errors: dict[str, list[Any]]) -> None:
+        """(b): Shift+q with the "min px" / "max px" boxes (``morph remove_specks`` on every
+        cell with ``min_size`` / ``max_size``: one key, whatever the tool) when at least 3
+        false cells are smaller (specks) or larger (another population's nuclei) than every
+        cell that is right (the label list shows sizes; the user sees which cells are right).
+        A box is typed (one action) only when its value, kept from the frame before as in the
+        widget, does not fall in the gap; then at the gap's middle, a round number a user would
+        type.  A box left from before that would delete a cell that is not false is emptied
+        (one action) first."""
         lab = self.lab
         areas = np.bincount(lab.ravel())
-        real = [p for p in np.unique(lab)[1:] if p not in false]
-        if len(false) < 3 or not real:
+        false = set(errors["false"])
+        wrong = false | {p for p, _ in errors["merged"]} | {p for _, p in errors["boundary"]}
+        wrong |= {p for _, ps in errors["split"] for p in ps}
+        present = [int(p) for p in np.flatnonzero(areas)[1:] if p]
+        good = [areas[p] for p in present if p not in wrong]
+        if not good:
             return
-        smallest_real = int(min(areas[p] for p in real))
-        specks = [p for p in false if areas[p] < smallest_real]
-        if len(specks) < 3:
+        low, high = int(min(good)), int(max(good))
+        specks = [int(areas[p]) for p in false if areas[p] and areas[p] < low]
+        bigs = [int(areas[p]) for p in false if areas[p] > high]
+        real = [int(areas[p]) for p in present if p not in false]
+        want = {"min": len(specks) >= 3, "max": len(bigs) >= 3}
+        if not any(want.values()):
             return
-        self.act("false", "min px")
-        self.s.morph(self.pop, self.t, None, "remove_specks", min_size=smallest_real)
+        for box, wanted in want.items():
+            value = self.boxes[box]
+            if wanted:
+                lo, hi = (max(specks) + 1, low) if box == "min" else (high, min(bigs) - 1)
+                if not (value and lo <= value <= hi):  # type the gap's middle
+                    self.boxes[box] = (lo + hi) // 2
+                    self.act("false", f"{box} px")
+            elif value and any((a < value) if box == "min" else (a > value) for a in real):
+                self.boxes[box] = 0  # it would delete a real cell: emptied
+                self.act("false", f"{box} px")
+        self.s.morph(
+            self.pop, self.t, None, "remove_specks",
+            min_size=self.boxes["min"], max_size=self.boxes["max"] or None,
+        )  # fmt: skip
         self.act("false", "morph key")
 
     def snap_frame(self) -> None:
@@ -609,7 +635,7 @@ class Annotator:
             merged, missed, boundary = errors["merged"], errors["missed"], errors["boundary"]
             banded: list[tuple[int, int]] = []  # morphed, not enough: strokes, no click
             if assisted:  # morph pass
-                self.remove_specks(errors["false"])
+                self.size_filter(errors)
                 todo = []
                 for t, p in boundary:
                     if not self.alive(p):
@@ -697,6 +723,7 @@ def correct_movie(
     actions: Counter[str] = Counter()
     how: Counter[str] = Counter()
     to_fix = 0
+    boxes = {"min": 0, "max": 0}  # the widget's size boxes, kept across frames
     for t in range(len(preseg)):
         session.set_labels(population, t, preseg[t])
         to_fix += n_cells_to_fix(preseg[t], truth[t])
@@ -704,7 +731,9 @@ def correct_movie(
             session.copy_labels(population, t - 1, t, mode=copy)
             actions["copy"] += 1
             how["copy labels"] += 1
-        annotator = Annotator(session, population, t, truth[t], mode=mode, channels=channels)
+        annotator = Annotator(
+            session, population, t, truth[t], mode=mode, channels=channels, boxes=boxes
+        )
         annotator.run()
         actions.update(annotator.actions)
         how.update(annotator.how)

@@ -55,7 +55,7 @@ export const SHORTCUTS = [
   { keys: ["u"], action: "assist:morph:smooth", text: "Smooth the outline of the cell under the pointer (else the selected cell)" },
   { keys: ["U"], action: "assist:morph-all:smooth", text: "Shift+u: the same on every cell (of the selected ROI when edits are locked)" },
   { keys: ["q"], action: "assist:morph:remove_specks", text: "Remove specks: keep the largest piece of the cell under the pointer (else the selected cell)" },
-  { keys: ["Q"], action: "assist:morph-all:remove_specks", text: "Shift+q: the same on every cell (of the selected ROI when edits are locked), and deletes the cells smaller than the \"min px\" box beside the specks button" },
+  { keys: ["Q"], action: "assist:morph-all:remove_specks", text: "Shift+q: the same on every cell (of the selected ROI when edits are locked), and deletes the cells smaller than the \"min px\" box and larger than the \"max px\" box beside the specks button" },
   { keys: ["a"], action: "assist:refine", text: "Snap the outline of the cell under the pointer (else the selected cell) to the image's edge near it (the shown channels)" },
   { keys: ["A"], action: "assist:refine-all", text: "Shift+a: snap every cell's outline at once (of the selected ROI when edits are locked)" },
   { keys: ["y"], action: "assist:copy", text: "Copy the previous frame's cells where this frame is empty, keeping identities" },

@@ -451,6 +451,7 @@ class _AssistMixin(_EditsMixin):
         *,
         radius: int = 1,
         min_size: int = 0,
+        max_size: int | None = None,
         roi: ROI | Sequence[int] | None = None,
     ) -> Change | None:
         """Per-cell morphology: ``fill_holes``, ``grow``, ``shrink``, ``smooth``, ``remove_specks``.
@@ -458,6 +459,40 @@ class _AssistMixin(_EditsMixin):
         See `segpaint.ops.morph_labels` for each operation; growing never overwrites another
         cell.  ``label=None`` applies it to every cell of the frame, or of ``roi`` when given
         (then only the ROI is looked at and changed).
+
+        Parameters
+        ----------
+        population, frame
+            Which labels to edit (only that frame of that population changes).
+        label : int or None
+            The cell, or None for every cell (of ``roi`` when given).
+        op : str
+            One of `segpaint.ops.MORPH_OPS`.
+        radius : int
+            Pixels to grow / shrink by, or the smoothing disk's radius.
+        min_size : int
+            ``remove_specks``: cells with fewer pixels are deleted (0: none).
+        max_size : int, optional
+            ``remove_specks`` on every cell (``label=None``): cells with more pixels (after
+            their specks are removed, counted inside ``roi`` when given) are deleted too, e.g.
+            the larger nuclei of another population.  None: none.
+        roi : ROI or (row0, row1, col0, col1), optional
+            Nothing outside it changes (the ROI lock).
+
+        Returns
+        -------
+        Change or None
+            One undo step; None when nothing changed.
+
+        Examples
+        --------
+        >>> import segpaint
+        >>> s = segpaint.open(np.zeros((10, 10)), axes="YX", populations=["cells"])
+        >>> lab = np.zeros((10, 10), np.uint32); lab[0, 0] = 1; lab[2:4, 2:4] = 2; lab[5:10, 5:10] = 3
+        >>> _ = s.set_labels("cells", 0, lab)
+        >>> _ = s.morph("cells", 0, None, "remove_specks", min_size=2, max_size=20)
+        >>> np.unique(s.labels("cells", 0)).tolist()
+        [0, 2]
         """
         from segpaint.ops.assist import MORPH_OPS, morph_labels
 
@@ -465,6 +500,18 @@ class _AssistMixin(_EditsMixin):
         clip = self._roi_box(roi, t)
         if op not in MORPH_OPS:
             raise ValueError(f"op: unknown operation {op!r}; choose one of {list(MORPH_OPS)}")
+        if max_size is not None:
+            if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer):
+                raise TypeError(f"max_size: expected an integer number of pixels, got {max_size!r}")
+            if max_size < 1:
+                raise ValueError(
+                    f"max_size: expected at least 1 pixel (None: no limit), got {max_size}"
+                )
+            if op != "remove_specks" or label is not None:
+                raise ValueError(
+                    f"max_size: deletes large cells only with op='remove_specks' on every cell "
+                    f"(label=None), got op={op!r}, label={label!r}; pass max_size=None"
+                )
         value = None if label is None else check_label(label)
         current = self._pop(population).view(t)
         h, w = self.frame_shape
@@ -486,6 +533,11 @@ class _AssistMixin(_EditsMixin):
             window = clip if clip is not None else (0, h, 0, w)
         region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
+        if max_size is not None:
+            ids, counts = np.unique(new, return_counts=True)
+            big = ids[(counts > max_size) & (ids != 0)]
+            if big.size:
+                new = np.where(np.isin(new, big), 0, new).astype(new.dtype)
         # no mask: the commit writes (and records) only the pixels where `new` differs
         return self._assist_commit(population, t, window, new, None, clip=clip)
 

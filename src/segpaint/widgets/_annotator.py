@@ -1733,12 +1733,15 @@ class Annotator(anywidget.AnyWidget):
                 req.op,
                 radius=ASSIST_MORPH_RADIUS.get(req.op, 1),
                 min_size=req.min_size,
+                max_size=(req.max_size or None) if not label else None,
                 roi=clip,
             )
             what = f"cell {label}" if label else ("every cell in the ROI" if clip else "every cell")
             done = f"{req.op.replace('_', ' ')} on {what}"
             if req.min_size:
                 done += f", cells under {req.min_size} px deleted"
+            if req.max_size and not label:
+                done += f", cells over {req.max_size} px deleted"
         elif req.tool == "refine":
             channels, limits = self._assist_channels()
             label = int(req.label or 0)
