@@ -351,6 +351,18 @@ class Annotator:
             if p != keep:
                 self.fill(centre(self.lab == p), keep, "split")
 
+    def merge_split(self, t: int, fragments: list[int]) -> None:
+        """(b): the merge tool, one drag from the largest fragment onto each other one (the
+        widget merges the two cells under the drag's ends at once; the smaller label keeps
+        the union)."""
+        keep = max(fragments, key=lambda v: (self.lab == v).sum())
+        for p in fragments:
+            if p != keep and self.alive(p) and self.alive(keep):
+                self.use("merge", "split")
+                self.s.merge(self.pop, self.t, [keep, p])
+                self.act("split", "drag")
+                keep = min(keep, p)
+
     def delete(self, p: int, kind: str = "false") -> None:
         """Delete a cell: (a) pick 0 and the fill bucket; (b) Ctrl+click on it
         (`Session.delete_label`: every pixel of the label; a chord, no tool switch)."""
@@ -370,6 +382,15 @@ class Annotator:
             sizes = np.bincount(parts.ravel())[1:]
             pieces += [(wanted, parts == k + 1) for k in range(n) if sizes[k] >= 3]
         return None if len(pieces) > 3 else pieces
+
+    def one_piece(self, t: int, p: int) -> bool:
+        """The outline is wrong mostly in one place (a blob too many or a bite out: one error
+        piece of at least 3/4 of the wrong pixels)."""
+        pieces = self.boundary_pieces(t, p)
+        if not pieces:
+            return False
+        sizes = [int(m.sum()) for _, m in pieces]
+        return max(sizes) >= 0.75 * sum(sizes)
 
     def paint_pieces(self, t: int, pieces: list[tuple[int, np.ndarray]], value: int) -> None:
         """One stroke per piece that gets ``value`` (0: the eraser pass, a label: the brush)."""
@@ -485,11 +506,13 @@ class Annotator:
         return False
 
     def split_merged(self, p: int, ts: list[int]) -> bool:
-        """Split pass: one drag per extra part (its two ends are the seeds, the cut follows
-        the cell's shape as in the widget, which passes no channels).  True: done."""
+        """Split pass: one drag per extra part (its two ends are the seeds; the cut follows
+        the shown channels' edges, as the widget's split does).  True: done."""
         seeds = [centre((self.truth == t) & (self.lab == p)) for t in ts]
         self.use("split", "merged")
-        change = self.s.split(self.pop, self.t, p, seeds)
+        # the widget splits along the shown channels' edges (all channels when none is chosen)
+        shown = self.channels if self.channels is not None else list(range(self.s.n_channels))
+        change = self.s.split(self.pop, self.t, p, seeds, channels=shown)
         self.act("merged", "drag", len(ts) - 1)
         lab = self.lab
         ok = change is not None and all(
@@ -650,15 +673,20 @@ class Annotator:
             for p in errors["false"]:
                 if self.alive(p):
                     self.delete(p)
-            for t, fragments in errors["split"]:
-                self.fill_split(t, [p for p in fragments if self.alive(p)])
+            for t, fragments in errors["split"]:  # (b): merge drags
+                alive = [p for p in fragments if self.alive(p)]
+                (self.merge_split if assisted else self.fill_split)(t, alive)
             if assisted:  # split pass, click pass, wand pass
                 merged = [
                     (p, ts) for p, ts in merged if self.alive(p) and not self.split_merged(p, ts)
                 ]
                 missed = [t for t in missed if not self.click_missed(t)]
+                # wrong mostly in one place (a blob too many, a bite out): a stroke fixes it for
+                # sure, a click is a gamble, so such cells go straight to the strokes
                 boundary = [
-                    (t, p) for t, p in boundary if self.alive(p) and not self.click_boundary(t, p)
+                    (t, p)
+                    for t, p in boundary
+                    if self.alive(p) and (self.one_piece(t, p) or not self.click_boundary(t, p))
                 ]
                 missed = [t for t in missed if not self.wand_missed(t)]
                 boundary = banded + boundary

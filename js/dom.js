@@ -40,7 +40,7 @@ export const SHORTCUTS = [
   { keys: ["c"], action: "tool:segment", text: "Click-to-segment" },
   { keys: ["w"], action: "tool:wand", text: "Magic wand" },
   { keys: ["k"], action: "tool:split", text: "Split a cell" },
-  { keys: ["g"], action: "tool:merge", text: "Merge cells (then Enter)" },
+  { keys: ["g"], action: "tool:merge", text: "Merge cells: click them, then Enter; or drag from one cell onto another (merged at once)" },
   { keys: ["o"], action: "tool:polygon", text: "Polygon" },
   { keys: ["d"], action: "tool:delete-box", text: "Delete every cell in a box" },
   { keys: ["c + click"], action: null, text: "Click-to-segment: on background a new cell; on a cell re-segments it; then click it (or just outside its edge) to add, Shift+click to remove" },

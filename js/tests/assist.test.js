@@ -71,6 +71,19 @@ describe("assisted tools", () => {
     expect(assists().length).toBe(1);
   });
 
+  it("merge: a drag from one cell onto another merges those two at once, the picks kept; onto background or the same cell it picks", () => {
+    model.set("tool", "merge");
+    click(6, 7); // a pick
+    drag([0, 1], [6, 9]); // cell 2 onto cell 3: merged now
+    expect(assists()).toEqual([{ type: "assist", tool: "merge", population: "cells", frame: 0, points: [[0, 1], [6, 9]] }]);
+    expect(root.querySelector(".segpaint-status").textContent).toMatch(/merging cells 2 and 3/);
+    drag([0, 0], [4, 4]); // onto background: cell 2 is picked, nothing sent
+    drag([1, 0], [1, 3]); // within cell 2: already picked
+    expect(assists().length).toBe(1);
+    key(root, "Enter"); // the picks: cell 3 (the click), cell 2 (the drag onto background)
+    expect(assists()[1]).toEqual({ type: "assist", tool: "merge", population: "cells", frame: 0, points: [[6, 7], [0, 0]] });
+  });
+
   it("split sends the drag's two ends; Shift-drag with the ROI tool deletes in a box, adding no ROI", () => {
     model.set("tool", "split");
     drag([5, 6], [7, 9]);
