@@ -505,6 +505,95 @@ class Annotator:
             self.undo("missed")
         return False
 
+    def cut_line(
+        self, keep: np.ndarray, other: np.ndarray, region: np.ndarray
+    ) -> np.ndarray | None:
+        """Where a user draws a cut between two visible blobs of one cell (``region``):
+        through the waist between them (the pixels of ``region`` nearer ``other`` that touch
+        those nearer ``keep``; (a)'s eraser line of a merged pair is the same), in order around
+        ``other``'s centre from the widest gap, carried 3 px past both ends so that it reaches
+        the background."""
+        to_keep = ndi.distance_transform_edt(~keep)
+        to_other = ndi.distance_transform_edt(~other)
+        near_other = region & (to_other < to_keep)
+        line = near_other & ndi.binary_dilation(region & ~near_other)
+        if line.sum() < 2:
+            return None
+        rr, cc = np.nonzero(line)
+        orr, occ = np.nonzero(other)
+        order = np.argsort(np.arctan2(rr - orr.mean(), cc - occ.mean()))
+        points = np.stack([rr[order], cc[order]], 1).astype(float)
+        gaps = np.hypot(*(np.roll(points, -1, axis=0) - points).T)
+        points = np.roll(points, -(int(np.argmax(gaps)) + 1), axis=0)
+        ends = []
+        for tip, before in (
+            (points[0], points[min(2, len(points) - 1)]),
+            (points[-1], points[max(-3, -len(points))]),
+        ):
+            step = tip - before
+            ends.append(tip + 3 * step / max(float(np.hypot(*step)), 1e-9))
+        limit = np.array(self.truth.shape) - 1
+        points = np.vstack([np.clip(ends[0], 0, limit), points, np.clip(ends[1], 0, limit)])
+        return np.round(points).astype(int)
+
+    def cut(self, line: np.ndarray | None, kind: str) -> bool:
+        """One Shift-drag of the split tool along ``line`` (`Session.cut`); False when the
+        line cut nothing (the widget says why; the drag is counted, nothing to undo)."""
+        self.use("split", kind)
+        self.act(kind, "drag")
+        if line is None:
+            return False
+        try:
+            return self.s.cut(self.pop, self.t, line) is not None
+        except ValueError:
+            return False
+
+    def cut_merged(self, p: int, ts: list[int]) -> bool:
+        """Cut pass, a merged pair: one cut through the visible waist between the two nuclei;
+        undone when a nucleus's part of the cell did not get a label of its own (IoU < 0.5).
+        True: done (what is still wrong with either cell is fixed in the next round)."""
+        if len(ts) != 2:
+            return False
+        region = self.lab == p
+        a, b = ((self.truth == t) & region for t in ts)
+        if not self.cut(self.cut_line(a, b, region), "merged"):
+            return False
+        lab = self.lab  # each nucleus's part of the cell went to its own label (what is seen)
+        if all(iou((lab == lab[centre(m)]) & region, m) >= 0.5 for m in (a, b)):
+            return True
+        self.undo("merged")
+        return False
+
+    def cut_off(self, t: int, p: int) -> bool:
+        """Cut pass, a cell with a whole extra blob in it (a nucleus of the other population,
+        a second bright blob inside the outline: the wrong pixels are mostly that one piece,
+        a quarter of the cell or more): one cut along the blob's edge, then Ctrl+click on the
+        blob (a chord).  Both undone if the cell did not get better.  True: fixed."""
+        cell = self.truth == t
+        lab = self.lab
+        mine = lab == p
+        start = iou(mine, cell)
+        parts, n = ndi.label(mine & ~cell)
+        if n == 0 or not (cell & mine).any():
+            return False
+        sizes = np.bincount(parts.ravel())[1:]
+        big = parts == int(np.argmax(sizes)) + 1
+        if big.sum() < 0.25 * mine.sum() or big.sum() < 0.75 * (mine ^ cell).sum():
+            return False
+        if not self.cut(self.cut_line(cell & mine, big, mine), "boundary"):
+            return False
+        blob = int(np.bincount(self.lab[big]).argmax())
+        if blob not in (0, p):
+            self.s.delete_label(self.pop, self.t, blob)
+            self.act("boundary", "Ctrl+click (delete)")
+        now = iou(self.lab == p, cell)
+        if now > start:
+            return now >= FIX_IOU
+        if blob not in (0, p):
+            self.undo("boundary")
+        self.undo("boundary")
+        return False
+
     def split_merged(self, p: int, ts: list[int]) -> bool:
         """Split pass: one drag per extra part (its two ends are the seeds; the cut follows
         the shown channels' edges, as the widget's split does).  True: done."""
@@ -677,6 +766,10 @@ class Annotator:
                 alive = [p for p in fragments if self.alive(p)]
                 (self.merge_split if assisted else self.fill_split)(t, alive)
             if assisted:  # split pass, click pass, wand pass
+                # cut pass (the split tool, Shift-drag): merged pairs, cells with an extra
+                # blob; then split drags for the merged cells the cut did not part
+                merged = [(p, ts) for p, ts in merged if not self.cut_merged(p, ts)]
+                boundary = [(t, p) for t, p in boundary if not self.cut_off(t, p)]
                 merged = [
                     (p, ts) for p, ts in merged if self.alive(p) and not self.split_merged(p, ts)
                 ]

@@ -1,8 +1,9 @@
 // @ts-check
 // Assisted tools (issue 11) of one view. Click-to-segment (c: a new cell, or re-segment and refine
-// one, see assist_cells.js), split (k: drag from one part of a cell to another, or across it),
-// merge (g: click cells, Enter; or drag from one cell onto another), polygon (o: click vertices, double-click or Enter closes), delete
-// in a box (d, or Shift-drag with the ROI tool), morph (i t j u q) and copy labels (y) send one
+// one, see assist_cells.js), split (k: drag from one part of a cell to another, or across it;
+// Shift-drag: cut exactly along the drawn line), merge (g: click cells, Enter; or drag from one
+// cell onto another), polygon (o: click vertices, double-click or Enter closes), delete in a box
+// (d, or Shift-drag with the ROI tool), morph (i t j u q) and copy labels (y) send one
 // `assist` message; Python runs the Session's tool (one undo step) and the result comes back as a
 // labels-patch. The magic wand (w) runs in the browser (wand.js) on the shown channels: drag
 // sideways to widen or narrow the tolerance, release to commit the region as one stroke.
@@ -20,6 +21,8 @@ export const ASSIST_TOOLS = /** @type {Record<string, string>} */ ({
 });
 export { WAND_BUDGET_MS, WAND_PX, WAND_SHOW_MAX, WAND_START } from "./assist_wand.js";
 const DOUBLE_CLICK_MS = 350;
+/** Most points of a cut line (Python's MAX_ASSIST_POINTS); a longer drag keeps its start. */
+const CUT_POINTS_MAX = 4096;
 
 export class Assist {
   /** @param {Display} d */
@@ -27,7 +30,7 @@ export class Assist {
     this.d = d;
     /** @type {number[][]} merge clicks or polygon vertices, [row, col] pixels */
     this.points = [];
-    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null} | null} split, merge or box drag */
+    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null, path: number[][]} | null} split, cut, merge or box drag */
     this.gesture = null;
     this.lastDown = { t: 0, x: 0, y: 0 };
     /** the magic wand (w) */
@@ -95,7 +98,7 @@ export class Assist {
     if (tool === "merge") {
       // a click picks the cell (Enter merges the picks); a drag from one cell onto another
       // merges those two at once (one gesture, as a user joins two halves of a cell)
-      this.gesture = { kind: "merge", start: px, end: px, x: at.x, frame: d.state.frame };
+      this.gesture = { kind: "merge", start: px, end: px, x: at.x, frame: d.state.frame, path: [px] };
       return true;
     }
     if (tool === "polygon") {
@@ -109,8 +112,9 @@ export class Assist {
       return false;
     }
     if (tool === "wand") return this.wandTool.startWand(point, at);
-    // split, delete-box, Shift+ROI: a drag
-    this.gesture = { kind: tool === "split" ? "split" : "box", start: px, end: px, x: at.x, frame: d.state.frame };
+    // split (Shift: a cut along the drawn line), delete-box, Shift+ROI: a drag
+    const kind = tool === "split" ? (e.shiftKey ? "cut" : "split") : "box";
+    this.gesture = { kind, start: px, end: px, x: at.x, frame: d.state.frame, path: [px] };
     return true;
   }
 
@@ -123,6 +127,8 @@ export class Assist {
     const g = this.gesture;
     if (!g) return;
     g.end = pixelOf(point);
+    const last = g.path[g.path.length - 1];
+    if (g.kind === "cut" && (last[0] !== g.end[0] || last[1] !== g.end[1]) && g.path.length < CUT_POINTS_MAX) g.path.push(g.end);
     this.draw();
   }
 
@@ -143,6 +149,9 @@ export class Assist {
     }
     if (g.kind === "merge") {
       this.mergeUp(g.start, g.end);
+    } else if (g.kind === "cut") {
+      if (g.path.length < 2) this.d.say("cut (Shift-drag with split): draw the line across the cell, from background to background");
+      else this.send("cut", g.path);
     } else if (g.kind === "split") {
       if (g.start[0] === g.end[0] && g.start[1] === g.end[1]) this.d.say("split: drag from one part of the cell to the other, or across it");
       else this.send("split", [g.start, g.end]);
@@ -285,6 +294,10 @@ export class Assist {
       ctx.beginPath();
       ctx.moveTo(at(g.start).x, at(g.start).y);
       ctx.lineTo(at(g.end).x, at(g.end).y);
+      ctx.stroke();
+    } else if (g && g.kind === "cut") {
+      ctx.beginPath();
+      g.path.forEach((p, i) => (i ? ctx.lineTo(at(p).x, at(p).y) : ctx.moveTo(at(p).x, at(p).y)));
       ctx.stroke();
     } else if (g && g.kind === "box") {
       const a = view.toViewport(Math.min(g.start[0], g.end[0]) - 0.5, Math.min(g.start[1], g.end[1]) - 0.5);

@@ -39,7 +39,7 @@ export const SHORTCUTS = [
   { keys: ["x"], action: "scribble-swap", text: "Swap the scribble mark" },
   { keys: ["c"], action: "tool:segment", text: "Click-to-segment" },
   { keys: ["w"], action: "tool:wand", text: "Magic wand" },
-  { keys: ["k"], action: "tool:split", text: "Split a cell" },
+  { keys: ["k"], action: "tool:split", text: "Split a cell: drag from one part to the other; Shift-drag cuts it exactly along the drawn line" },
   { keys: ["g"], action: "tool:merge", text: "Merge cells: click them, then Enter; or drag from one cell onto another (merged at once)" },
   { keys: ["o"], action: "tool:polygon", text: "Polygon" },
   { keys: ["d"], action: "tool:delete-box", text: "Delete every cell in a box" },

@@ -1768,6 +1768,12 @@ class Annotator(anywidget.AnyWidget):
             channels, limits = self._assist_channels()
             change = s.split(pop, t, label, seeds, channels=channels, limits=limits, roi=clip)
             done = f"split cell {label}"
+        elif req.tool == "cut":
+            picked = labels[tuple(np.asarray(req.points).T)]
+            ids, counts = np.unique(picked[picked != 0], return_counts=True)
+            change = s.cut(pop, t, req.points, roi=clip)
+            what = f"cell {int(ids[np.argmax(counts)])}" if ids.size else "the cell"
+            done = f"cut {what} along the line"
         elif req.tool == "polygon":
             change = s.polygon(
                 pop,

@@ -849,6 +849,7 @@ ASSIST_TOOLS = (
     "segment_at",
     "merge",
     "split",
+    "cut",
     "polygon",
     "delete_in_box",
     "morph",
@@ -857,7 +858,7 @@ ASSIST_TOOLS = (
 )
 """Session tools an ``assist`` message may ask for (the wand travels as a stroke)."""
 MAX_ASSIST_POINTS = 4096
-"""Most points one ``assist`` message may carry (polygon vertices, merge clicks)."""
+"""Most points one ``assist`` message may carry (polygon vertices, merge clicks, a cut line)."""
 
 
 @dataclass
@@ -942,6 +943,7 @@ def assist_request(
         "segment_at": (1, 1),
         "merge": (2, MAX_ASSIST_POINTS),
         "split": (2, 2),
+        "cut": (2, MAX_ASSIST_POINTS),
         "polygon": (3, MAX_ASSIST_POINTS),
         "delete_in_box": (1, 1),
         "morph": (0, 1),
