@@ -373,15 +373,28 @@ class Annotator:
             self.fill(centre(self.lab == p), 0, kind)
 
     def boundary_pieces(self, t: int, p: int) -> list[tuple[int, np.ndarray]] | None:
-        """The error pieces of a badly bounded cell (value to paint, mask), None: redraw it."""
+        """The error pieces of a badly bounded cell to paint (value, mask), largest first, as
+        many as it takes to reach `FIX_IOU` (counted on the pixels: the user stops when the
+        outline looks right); None: redraw it (more than 3 strokes needed)."""
         cell = self.truth == t
         lab = self.lab
+        mine = lab == p
         pieces = []
-        for wanted, mask in ((p, cell & (lab == 0)), (0, (lab == p) & ~cell)):
+        for wanted, mask in ((p, cell & (lab == 0)), (0, mine & ~cell)):
             parts, n = ndi.label(mask, np.ones((3, 3)))
             sizes = np.bincount(parts.ravel())[1:]
-            pieces += [(wanted, parts == k + 1) for k in range(n) if sizes[k] >= 3]
-        return None if len(pieces) > 3 else pieces
+            pieces += [(int(sizes[k]), wanted, parts == k + 1) for k in range(n) if sizes[k] >= 3]
+        inter, union = int((cell & mine).sum()), int((cell | mine).sum())
+        chosen = []
+        for size, wanted, mask in sorted(pieces, key=lambda x: -x[0]):
+            if inter >= FIX_IOU * union:
+                break
+            chosen.append((wanted, mask))
+            if wanted == p:
+                inter += size
+            else:
+                union -= size
+        return None if len(chosen) > 3 else chosen
 
     def one_piece(self, t: int, p: int) -> bool:
         """The outline is wrong mostly in one place (a blob too many or a bite out: one error
@@ -566,9 +579,10 @@ class Annotator:
 
     def cut_off(self, t: int, p: int) -> bool:
         """Cut pass, a cell with a whole extra blob in it (a nucleus of the other population,
-        a second bright blob inside the outline: the wrong pixels are mostly that one piece,
+        a second bright blob inside the outline: most (60 %) of the wrong pixels are that piece,
         a quarter of the cell or more): one cut along the blob's edge, then Ctrl+click on the
-        blob (a chord).  Both undone if the cell did not get better.  True: fixed."""
+        blob (a chord).  Both undone if the cell did not get better.  True: kept (what is left
+        to fix is seen afresh in the next round)."""
         cell = self.truth == t
         lab = self.lab
         mine = lab == p
@@ -578,7 +592,7 @@ class Annotator:
             return False
         sizes = np.bincount(parts.ravel())[1:]
         big = parts == int(np.argmax(sizes)) + 1
-        if big.sum() < 0.25 * mine.sum() or big.sum() < 0.75 * (mine ^ cell).sum():
+        if big.sum() < 0.25 * mine.sum() or big.sum() < 0.6 * (mine ^ cell).sum():
             return False
         if not self.cut(self.cut_line(cell & mine, big, mine), "boundary"):
             return False
@@ -586,9 +600,8 @@ class Annotator:
         if blob not in (0, p):
             self.s.delete_label(self.pop, self.t, blob)
             self.act("boundary", "Ctrl+click (delete)")
-        now = iou(self.lab == p, cell)
-        if now > start:
-            return now >= FIX_IOU
+        if iou(self.lab == p, cell) > start:
+            return True
         if blob not in (0, p):
             self.undo("boundary")
         self.undo("boundary")
