@@ -95,7 +95,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import find_contours
-from skimage.morphology import skeletonize
+from skimage.morphology import disk, skeletonize
 
 import segpaint
 from segpaint import ops
@@ -636,32 +636,45 @@ class Annotator:
             return ("grow", r) if 1 <= r <= 2 else None
         return None
 
+    def bumpy(self, p: int) -> bool:
+        """Is the cell's outline visibly bumpy?  An opening by a 2 px disk (what ``u`` does)
+        would take off more than a tenth of a pixel per outline pixel (looked at on the
+        labels only)."""
+        mine = np.pad(self.lab == p, 3)
+        opened = ndi.binary_opening(mine, structure=disk(2))
+        perimeter = max(1.0, float((mine & ~ndi.binary_erosion(mine)).sum()))
+        return bool((mine & ~opened).sum() > 0.1 * perimeter)
+
     def morph_boundary(self, t: int, p: int) -> bool | None:
-        """Morph pass: the whole outline is off by 1-2 px.  As in the widget: select the cell
-        (Alt+click; none when it is the active label) and press its key (``t`` grow, ``j``
-        shrink: `ASSIST_MORPH_RADIUS` px a press, one undo step each) once per px; keys act
-        whatever the tool, so no switch.  Every press undone if it got worse.  True: the cell
-        is fixed; False: tried, not enough (the strokes finish it); None: not a band (the click
-        pass)."""
+        """Morph pass: the whole outline is off by 1-2 px.  As in the widget: with the pointer
+        on the cell (the keys act on the cell under the pointer, no pick), press its key (``t``
+        grow, ``j`` shrink: `ASSIST_MORPH_RADIUS` px a press, one undo step each) once per px,
+        stopping once the cell is fixed; a too-wide outline that is visibly bumpy gets ``u``
+        (smooth) first, which takes the bumps off, before any shrink.  Keys
+        act whatever the tool, so no switch.  A press that made it worse is undone.  True: the
+        cell is fixed; False: tried, not enough (the strokes finish it); None: not a band (the
+        click pass)."""
         cell = self.truth == t
         fix = self.band(cell, self.lab == p)
         if fix is None:
             return None
-        start = iou(self.lab == p, cell)
         op, radius = fix
-        changed = 0
-        now = start
-        for _ in range(radius // ASSIST_MORPH_RADIUS[op]):
-            # the key acts on the cell under the pointer: no pick first
-            change = self.s.morph(self.pop, self.t, p, op, radius=ASSIST_MORPH_RADIUS[op])
+        now = iou(self.lab == p, cell)
+        presses = [op] * (radius // ASSIST_MORPH_RADIUS[op])
+        if op == "shrink" and self.bumpy(p):
+            presses = ["smooth", *presses]
+        for key in presses:
+            before = now
+            change = self.s.morph(self.pop, self.t, p, key, radius=ASSIST_MORPH_RADIUS[key])
             self.act("boundary", "morph key")
-            changed += change is not None
             now = iou(self.lab == p, cell)
             if now >= FIX_IOU:
                 break  # fixed (the rule every tool stops at)
-        if now < start:
-            for _ in range(changed):
+            if change is not None and now < before:
                 self.undo("boundary")
+                now = before
+                if key != "smooth":
+                    break
         return now >= FIX_IOU
 
     def click_boundary(self, t: int, p: int) -> bool:
