@@ -1156,6 +1156,14 @@ def tool_timings(reps: int) -> dict[str, dict[str, float]]:
         "delete_in_box (256²)": timeit(
             lambda: s.delete_in_box("targets", 0, (896, 1152, 896, 1152)), s.undo, reps=reps
         ),
+        "cut (one cell, a line across it)": timeit(
+            lambda: s.cut("targets", 0, [(a[0] - 25, a[1]), (a[0] + 25, a[1])]), s.undo, reps=reps
+        ),
+        "Shift+q with max px (whole frame)": timeit(
+            lambda: s.morph("targets", 0, None, "remove_specks", max_size=150),
+            s.undo,
+            reps=max(3, reps // 3),
+        ),
         "delete_label (one cell, Ctrl+click)": timeit(
             lambda: s.delete_label("targets", 0, base + 1), s.undo, reps=reps
         ),

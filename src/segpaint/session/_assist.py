@@ -638,11 +638,20 @@ class _AssistMixin(_EditsMixin):
             window = clip if clip is not None else (0, h, 0, w)
         region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
-        if max_size is not None:
-            ids, counts = np.unique(new, return_counts=True)
-            big = ids[(counts > max_size) & (ids != 0)]
-            if big.size:
-                new = np.where(np.isin(new, big), 0, new).astype(new.dtype)
+        if max_size is not None and new.size:
+            top = int(new.max())
+            if top <= 4 * new.size + 4096:  # tables indexed by the label: one pass each
+                counts = np.bincount(new.ravel(), minlength=top + 1)
+                counts[0] = 0
+                if (counts > max_size).any():
+                    keep = np.arange(top + 1, dtype=new.dtype)
+                    keep[counts > max_size] = 0
+                    new = keep[new]
+            else:
+                ids, sizes = np.unique(new, return_counts=True)
+                big = ids[(sizes > max_size) & (ids != 0)]
+                if big.size:
+                    new = np.where(np.isin(new, big), 0, new).astype(new.dtype)
         # no mask: the commit writes (and records) only the pixels where `new` differs
         return self._assist_commit(population, t, window, new, None, clip=clip)
 
