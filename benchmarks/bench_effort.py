@@ -12,8 +12,11 @@ error type has one fixed policy, with fallbacks that cost actions.
   (radius 1) along its true contour, a fill inside.  Merged pair: an eraser stroke along the
   interface, ``m``, a fill.  Split cell: pick the kept label, one fill per extra fragment.
   False cell: pick 0, fill.  Boundary error: one brush (the cell's label) or eraser stroke per
-  error piece (radius = the piece's half thickness), or a redraw (fill 0, outline, fill) when
-  it has more than 3 pieces.
+  error piece (radius = the piece's half thickness), largest piece first, stopping once the
+  cell is fixed (IoU >= `FIX_IOU`, counted on the pixels: the user sees the outline is right,
+  the rule every tool of (b) stops at too), or a redraw (fill 0, outline, fill) when that
+  takes more than 3 strokes.  (Until e5fd41a every piece was painted and more than 3 pieces
+  meant a redraw, in both modes; that run is in docs/performance.md.)
 * (b) ``all``: every tool of the widget, used only as the widget offers it.  The chords
   replace switches: a label pick is Alt+click on the cell (one action, no tool switch), a
   deletion (a false cell, or a cell to redraw) is Ctrl+click on it (`Session.delete_label`,
@@ -29,26 +32,41 @@ error type has one fixed policy, with fallbacks that cost actions.
   active); if the result is not that cell (IoU < 0.5): undo, then the wand dragged the way a
   user does (from a tight tolerance, widened until just before the preview floods out; one
   drag; it paints the active label, so ``m`` first unless the active label is on no cell); if
-  that fails too: undo and (a).  Merged cells: the split tool, one drag per extra part (its
-  two ends are the seeds, the cut follows the cell's shape as in the widget); if a part is
-  wrong: undo and (a).  Boundary error: when the outline is uniformly 1-2 px too wide/narrow
-  (visible), select the cell (Alt+click) and press ``t`` (grow) or ``j`` (shrink) once per px
-  (the widget's keys: 1 px a press; every press undone if worse); otherwise one click on the
-  cell that re-segments it under the same label (``segment_at(label=...)``); undo if it got
-  worse or is not that cell (IoU < 0.5); then (a)'s strokes for what is left.  After a
+  that fails too: undo and (a).  Merged pair: a cut (Shift-drag with the split tool,
+  `Session.cut`: the cell is cut exactly along the drawn line) through the visible waist
+  between the two nuclei, undone if a nucleus's part did not get a label of its own; then the
+  split tool, one drag per extra part (its two ends are the seeds; the watershed follows the
+  shown channels' edges, as the widget's split does); if a part is wrong: undo and (a).  A
+  cell with another cell's blob in it (most of its wrong pixels are one piece, a quarter of
+  the cell or more: a second nucleus inside the outline): a cut along the blob's edge and a
+  Ctrl+click on the blob, undone if the cell got no better; what is left is seen next round.
+  Boundary error: when the outline is uniformly 1-2 px too wide/narrow (visible), with the
+  pointer on the cell (the morph keys act on the cell under the pointer: no pick) press ``t``
+  (grow) or ``j`` (shrink) once per px until the cell is fixed, a too-wide outline that is
+  visibly bumpy getting ``u`` (smooth) first (the widget's keys: 1 px a press; a press that
+  made it worse is undone); when the cell is wrong mostly in one place (one error piece of
+  3/4 of the wrong pixels), (a)'s strokes straight away (a stroke fixes one piece for sure);
+  otherwise one click on the cell that re-segments it under the same label
+  (``segment_at(label=...)``); undo if it got worse or is not that cell (IoU < 0.5); then
+  (a)'s strokes for what is left.  After a
   click-tool result that is the right cell but not yet good (IoU 0.5..0.85): up to 2
   refinement clicks where the outline is most wrong (the NoC rule), each undone if it makes
   it worse; a positive click is only made where the widget takes it as one (on the cell, or
   on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.  False cells:
-  when 3 or more are smaller than every real cell (the label list shows sizes), the widget's
-  "min px" box set just below the smallest real cell (one action) and Shift+q (one key:
-  ``morph remove_specks`` on every cell with ``min_size``); the rest Ctrl+clicked.  Split
-  cells: Alt+click the kept fragment, then the fill bucket on the others.
+  when 3 or more are smaller (specks) or larger (another population's nuclei) than every cell
+  that is right (the label list shows sizes), the widget's "min px" / "max px" box typed at
+  the middle of the size gap (one action; the boxes keep their value from frame to frame, so
+  a value still in the gap is not typed again, and a left-over value that would delete a real
+  cell is emptied first, one action) and Shift+q (one key: ``morph remove_specks`` on every
+  cell with ``min_size`` / ``max_size``); the rest Ctrl+clicked.  Split cell: the merge tool,
+  one drag from the kept fragment onto each other one (the widget merges the two cells under
+  a drag's ends at once).
 * Batching (both modes, fixed order): in each round (at most `MAX_PASSES`) the errors found
   at its start are fixed one tool at a time, each tool's pass over every cell that needs it,
-  so a tool switch is paid once per pass, not per cell: (b) morph keys (Shift+q for specks,
-  then the 1-2 px bands) -> fill (false cells: (b) Ctrl+click; then split fragments with their
-  kept label) -> (b) split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
+  so a tool switch is paid once per pass, not per cell: (b) morph keys (Shift+q with the size
+  boxes, then the 1-2 px bands) -> fill (false cells: (b) Ctrl+click; then split fragments
+  with their kept label, (b) merge drags) -> (b) split tool (cuts of merged pairs and of extra
+  blobs, then split drags) -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
   missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
   the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
   as its policy says) -> per cell: ``m`` + fill for the parts of merged cells, outline + fill for missed
@@ -63,9 +81,11 @@ error type has one fixed policy, with fallbacks that cost actions.
   (a) cannot copy, so it stays as is.  Cells to fix are counted on the pre-segmentation in
   every row, so actions per corrected cell compare.
 
-In the widget: ``morph`` (keys i t j u q on the selected cell, Shift for every cell),
-``refine`` (a / Shift+a), refinement clicks and a click-tool click on an existing cell
-re-segmenting it (the click tool), Ctrl+click (delete a cell) and Alt+click (pick its label).
+In the widget: ``morph`` (keys i t j u q on the cell under the pointer, else the selected
+cell; Shift for every cell; Shift+q with the "min px" / "max px" boxes), ``refine`` (a /
+Shift+a), refinement clicks and a click-tool click on an existing cell re-segmenting it (the
+click tool), ``cut`` (Shift-drag with the split tool), merge drags (the merge tool),
+Ctrl+click (delete a cell) and Alt+click (pick its label).
 
 Datasets: the synthetic time-lapse (targets and effectors, pre-segmentation = the default
 threshold pipeline on the nuclei channel) and, when stardist is importable, its bundled nuclei
