@@ -15,7 +15,7 @@ error type has one fixed policy, with fallbacks that cost actions.
   error piece (radius = the piece's half thickness), largest piece first, stopping once the
   cell is fixed (IoU >= `FIX_IOU`, counted on the pixels: the user sees the outline is right,
   the rule every tool of (b) stops at too), or a redraw (fill 0, outline, fill) when that
-  takes more than 3 strokes.  (Until e5fd41a every piece was painted and more than 3 pieces
+  takes more than 3 strokes.  (Through 42ef260 every piece was painted and more than 3 pieces
   meant a redraw, in both modes; that run is in docs/performance.md.)
 * (b) ``all``: every tool of the widget, used only as the widget offers it.  The chords
   replace switches: a label pick is Alt+click on the cell (one action, no tool switch), a
