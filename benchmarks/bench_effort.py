@@ -53,7 +53,7 @@ error type has one fixed policy, with fallbacks that cost actions.
   `REFINE_CLICKS` refinement clicks where the outline is most wrong (the NoC rule), each
   undone if it makes it worse; a positive click is only made where the widget takes it as one
   (on the cell, or on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.
-  `REFINE_CLICKS` is 0 since 079662f: with 2, on the nuclei 4 of the 7 such clicks were undone
+  `REFINE_CLICKS` is 0 since eb37983 (2 before): with 2, on the nuclei 4 of the 7 such clicks were undone
   (132 actions against 104 without; the synthetic rows do not change), so the next round's
   morph keys and strokes finish these cells; it comes back when ``region_at``'s NoC on the
   nuclei drops (the NoC table below).  False cells:
