@@ -27,7 +27,8 @@ error type has one fixed policy, with fallbacks that cost actions.
   or an outline now around two cells: more merged cells), one undo (counted); either way the
   rounds below follow.  (The merged-cells clause was added after the first measurement: there
   a copied cell that grew over a moved neighbour counted as fewer cells to fix, yet cost a
-  split and its fallbacks; that run is in docs/performance.md.)  Then: missed cell: one click
+  split and its fallbacks; that run is in docs/performance.md.)  Then: missed cell (a dot of
+  at most `TINY_PX` px, under 8 px across, is drawn as in (a) straight away): one click
   of the click tool on its background part (``segment_at``, a new label, which becomes
   active); if the result is not that cell (IoU < 0.5): undo, then the wand dragged the way a
   user does (from a tight tolerance, widened until just before the preview floods out; one
@@ -134,6 +135,7 @@ MAX_PASSES = 3
 REFINE_CLICKS = 0  # (b): refinement clicks after a click-tool result that is close (see below)
 WAND_START = 0.1  # the browser wand's starting tolerance (js/assist.js WAND_START)
 EDGE_PX = 3  # a click this close to the refined cell is a positive click (js/assist_cells.js)
+TINY_PX = 50  # (b): a missed cell this small (under 8 px across) is painted, not clicked
 
 
 # ------------------------------------------------------------------------------ geometry
@@ -823,7 +825,9 @@ class Annotator:
                 merged = [
                     (p, ts) for p, ts in merged if self.alive(p) and not self.split_merged(p, ts)
                 ]
-                missed = [t for t in missed if not self.click_missed(t)]
+                # a tiny missed cell (a dot under 8 px across, visible) is painted, not clicked
+                tiny = [t for t in missed if (self.truth == t).sum() <= TINY_PX]
+                missed = [t for t in missed if t not in tiny and not self.click_missed(t)]
                 # wrong mostly in one place (a blob too many, a bite out): a stroke fixes it for
                 # sure, a click is a gamble, so such cells go straight to the strokes
                 boundary = [
@@ -831,7 +835,7 @@ class Annotator:
                     for t, p in boundary
                     if self.alive(p) and (self.one_piece(t, p) or not self.click_boundary(t, p))
                 ]
-                missed = [t for t in missed if not self.wand_missed(t)]
+                missed = [t for t in missed if not self.wand_missed(t)] + tiny
                 boundary = banded + boundary
             # eraser pass: merged interfaces, boundary pieces outside the cell
             merged = [(p, ts) for p, ts in merged if self.alive(p)]
