@@ -12,8 +12,11 @@ error type has one fixed policy, with fallbacks that cost actions.
   (radius 1) along its true contour, a fill inside.  Merged pair: an eraser stroke along the
   interface, ``m``, a fill.  Split cell: pick the kept label, one fill per extra fragment.
   False cell: pick 0, fill.  Boundary error: one brush (the cell's label) or eraser stroke per
-  error piece (radius = the piece's half thickness), or a redraw (fill 0, outline, fill) when
-  it has more than 3 pieces.
+  error piece (radius = the piece's half thickness), largest piece first, stopping once the
+  cell is fixed (IoU >= `FIX_IOU`, counted on the pixels: the user sees the outline is right,
+  the rule every tool of (b) stops at too), or a redraw (fill 0, outline, fill) when that
+  takes more than 3 strokes.  (Through 42ef260 every piece was painted and more than 3 pieces
+  meant a redraw, in both modes; that run is in docs/performance.md.)
 * (b) ``all``: every tool of the widget, used only as the widget offers it.  The chords
   replace switches: a label pick is Alt+click on the cell (one action, no tool switch), a
   deletion (a false cell, or a cell to redraw) is Ctrl+click on it (`Session.delete_label`,
@@ -24,31 +27,51 @@ error type has one fixed policy, with fallbacks that cost actions.
   or an outline now around two cells: more merged cells), one undo (counted); either way the
   rounds below follow.  (The merged-cells clause was added after the first measurement: there
   a copied cell that grew over a moved neighbour counted as fewer cells to fix, yet cost a
-  split and its fallbacks; that run is in docs/performance.md.)  Then: missed cell: one click
+  split and its fallbacks; that run is in docs/performance.md.)  Then: missed cell (a dot of
+  at most `TINY_PX` px, under 8 px across, is drawn as in (a) straight away): one click
   of the click tool on its background part (``segment_at``, a new label, which becomes
   active); if the result is not that cell (IoU < 0.5): undo, then the wand dragged the way a
   user does (from a tight tolerance, widened until just before the preview floods out; one
   drag; it paints the active label, so ``m`` first unless the active label is on no cell); if
-  that fails too: undo and (a).  Merged cells: the split tool, one drag per extra part (its
-  two ends are the seeds, the cut follows the cell's shape as in the widget); if a part is
-  wrong: undo and (a).  Boundary error: when the outline is uniformly 1-2 px too wide/narrow
-  (visible), select the cell (Alt+click) and press ``t`` (grow) or ``j`` (shrink) once per px
-  (the widget's keys: 1 px a press; every press undone if worse); otherwise one click on the
-  cell that re-segments it under the same label (``segment_at(label=...)``); undo if it got
-  worse or is not that cell (IoU < 0.5); then (a)'s strokes for what is left.  After a
-  click-tool result that is the right cell but not yet good (IoU 0.5..0.85): up to 2
-  refinement clicks where the outline is most wrong (the NoC rule), each undone if it makes
-  it worse; a positive click is only made where the widget takes it as one (on the cell, or
-  on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.  False cells:
-  when 3 or more are smaller than every real cell (the label list shows sizes), the widget's
-  "min px" box set just below the smallest real cell (one action) and Shift+q (one key:
-  ``morph remove_specks`` on every cell with ``min_size``); the rest Ctrl+clicked.  Split
-  cells: Alt+click the kept fragment, then the fill bucket on the others.
+  that fails too: undo and (a).  Merged pair: a cut (Shift-drag with the split tool,
+  `Session.cut`: the cell is cut exactly along the drawn line) through the visible waist
+  between the two nuclei, undone if a nucleus's part did not get a label of its own; then the
+  split tool, one drag per extra part (its two ends are the seeds; the watershed follows the
+  shown channels' edges, as the widget's split does); if a part is wrong: undo and (a).  A
+  cell with another cell's blob in it (most of its wrong pixels are one piece, a quarter of
+  the cell or more: a second nucleus inside the outline): a cut along the blob's edge and a
+  Ctrl+click on the blob, undone if the cell got no better; what is left is seen next round.
+  Boundary error: when the outline is uniformly 1-2 px too wide/narrow (visible), with the
+  pointer on the cell (the morph keys act on the cell under the pointer: no pick) press ``t``
+  (grow) or ``j`` (shrink) once per px until the cell is fixed, a too-wide outline that is
+  visibly bumpy getting ``u`` (smooth) first (the widget's keys: 1 px a press; a press that
+  made it worse is undone); when the cell is wrong mostly in one place (one error piece of
+  3/4 of the wrong pixels), (a)'s strokes straight away (a stroke fixes one piece for sure);
+  otherwise one click on the cell that re-segments it under the same label
+  (``segment_at(label=...)``); undo if it got worse or is not that cell (IoU < 0.5); then
+  (a)'s strokes for what is left.  After a
+  click-tool result that is the right cell but not yet good (IoU 0.5..0.85): up to
+  `REFINE_CLICKS` refinement clicks where the outline is most wrong (the NoC rule), each
+  undone if it makes it worse; a positive click is only made where the widget takes it as one
+  (on the cell, or on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.
+  `REFINE_CLICKS` is 0 since eb37983 (2 before): with 2, on the nuclei 4 of the 7 such clicks were undone
+  (132 actions against 104 without; the synthetic rows do not change), so the next round's
+  morph keys and strokes finish these cells; it comes back when ``region_at``'s NoC on the
+  nuclei drops (the NoC table below).  False cells:
+  when 3 or more are smaller (specks) or larger (another population's nuclei) than every cell
+  that is right (the label list shows sizes), the widget's "min px" / "max px" box typed at
+  the middle of the size gap (one action; the boxes keep their value from frame to frame, so
+  a value still in the gap is not typed again, and a left-over value that would delete a real
+  cell is emptied first, one action) and Shift+q (one key: ``morph remove_specks`` on every
+  cell with ``min_size`` / ``max_size``); the rest Ctrl+clicked.  Split cell: the merge tool,
+  one drag from the kept fragment onto each other one (the widget merges the two cells under
+  a drag's ends at once).
 * Batching (both modes, fixed order): in each round (at most `MAX_PASSES`) the errors found
   at its start are fixed one tool at a time, each tool's pass over every cell that needs it,
-  so a tool switch is paid once per pass, not per cell: (b) morph keys (Shift+q for specks,
-  then the 1-2 px bands) -> fill (false cells: (b) Ctrl+click; then split fragments with their
-  kept label) -> (b) split tool -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
+  so a tool switch is paid once per pass, not per cell: (b) morph keys (Shift+q with the size
+  boxes, then the 1-2 px bands) -> fill (false cells: (b) Ctrl+click; then split fragments
+  with their kept label, (b) merge drags) -> (b) split tool (cuts of merged pairs and of extra
+  blobs, then split drags) -> (b) click tool (missed cells, then re-segmented boundaries) -> (b) wand (the
   missed cells the click did not get) -> eraser (merged interfaces, boundary pieces outside
   the cell; a cell morphed but not enough skips the click pass and goes to the strokes,
   as its policy says) -> per cell: ``m`` + fill for the parts of merged cells, outline + fill for missed
@@ -63,9 +86,11 @@ error type has one fixed policy, with fallbacks that cost actions.
   (a) cannot copy, so it stays as is.  Cells to fix are counted on the pre-segmentation in
   every row, so actions per corrected cell compare.
 
-In the widget: ``morph`` (keys i t j u q on the selected cell, Shift for every cell),
-``refine`` (a / Shift+a), refinement clicks and a click-tool click on an existing cell
-re-segmenting it (the click tool), Ctrl+click (delete a cell) and Alt+click (pick its label).
+In the widget: ``morph`` (keys i t j u q on the cell under the pointer, else the selected
+cell; Shift for every cell; Shift+q with the "min px" / "max px" boxes), ``refine`` (a /
+Shift+a), refinement clicks and a click-tool click on an existing cell re-segmenting it (the
+click tool), ``cut`` (Shift-drag with the split tool), merge drags (the merge tool),
+Ctrl+click (delete a cell) and Alt+click (pick its label).
 
 Datasets: the synthetic time-lapse (targets and effectors, pre-segmentation = the default
 threshold pipeline on the nuclei channel) and, when stardist is importable, its bundled nuclei
@@ -95,7 +120,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import find_contours
-from skimage.morphology import skeletonize
+from skimage.morphology import disk, skeletonize
 
 import segpaint
 from segpaint import ops
@@ -107,9 +132,10 @@ from segpaint.widgets._annotator import ASSIST_MORPH_RADIUS
 RESULTS = Path(__file__).parent / "results"
 FIX_IOU = 0.85  # the annotator fixes a matched cell whose IoU is below this
 MAX_PASSES = 3
-REFINE_CLICKS = 2  # (b): refinement clicks after a click tool result that is close
+REFINE_CLICKS = 0  # (b): refinement clicks after a click-tool result that is close (see below)
 WAND_START = 0.1  # the browser wand's starting tolerance (js/assist.js WAND_START)
 EDGE_PX = 3  # a click this close to the refined cell is a positive click (js/assist_cells.js)
+TINY_PX = 50  # (b): a missed cell this small (under 8 px across) is painted, not clicked
 
 
 # ------------------------------------------------------------------------------ geometry
@@ -231,8 +257,11 @@ class Annotator:
         *,
         mode: str,
         channels: list[int | str] | None,
+        boxes: dict[str, int] | None = None,
     ) -> None:
         self.s, self.pop, self.t, self.truth = session, population, frame, truth
+        # the widget's "min px" / "max px" boxes: they keep their value from frame to frame
+        self.boxes = boxes if boxes is not None else {"min": 0, "max": 0}
         self.mode, self.channels = mode, channels
         self.actions: Counter[str] = Counter()
         self.how: Counter[str] = Counter()
@@ -348,6 +377,18 @@ class Annotator:
             if p != keep:
                 self.fill(centre(self.lab == p), keep, "split")
 
+    def merge_split(self, t: int, fragments: list[int]) -> None:
+        """(b): the merge tool, one drag from the largest fragment onto each other one (the
+        widget merges the two cells under the drag's ends at once; the smaller label keeps
+        the union)."""
+        keep = max(fragments, key=lambda v: (self.lab == v).sum())
+        for p in fragments:
+            if p != keep and self.alive(p) and self.alive(keep):
+                self.use("merge", "split")
+                self.s.merge(self.pop, self.t, [keep, p])
+                self.act("split", "drag")
+                keep = min(keep, p)
+
     def delete(self, p: int, kind: str = "false") -> None:
         """Delete a cell: (a) pick 0 and the fill bucket; (b) Ctrl+click on it
         (`Session.delete_label`: every pixel of the label; a chord, no tool switch)."""
@@ -358,15 +399,37 @@ class Annotator:
             self.fill(centre(self.lab == p), 0, kind)
 
     def boundary_pieces(self, t: int, p: int) -> list[tuple[int, np.ndarray]] | None:
-        """The error pieces of a badly bounded cell (value to paint, mask), None: redraw it."""
+        """The error pieces of a badly bounded cell to paint (value, mask), largest first, as
+        many as it takes to reach `FIX_IOU` (counted on the pixels: the user stops when the
+        outline looks right); None: redraw it (more than 3 strokes needed)."""
         cell = self.truth == t
         lab = self.lab
+        mine = lab == p
         pieces = []
-        for wanted, mask in ((p, cell & (lab == 0)), (0, (lab == p) & ~cell)):
+        for wanted, mask in ((p, cell & (lab == 0)), (0, mine & ~cell)):
             parts, n = ndi.label(mask, np.ones((3, 3)))
             sizes = np.bincount(parts.ravel())[1:]
-            pieces += [(wanted, parts == k + 1) for k in range(n) if sizes[k] >= 3]
-        return None if len(pieces) > 3 else pieces
+            pieces += [(int(sizes[k]), wanted, parts == k + 1) for k in range(n) if sizes[k] >= 3]
+        inter, union = int((cell & mine).sum()), int((cell | mine).sum())
+        chosen = []
+        for size, wanted, mask in sorted(pieces, key=lambda x: -x[0]):
+            if inter >= FIX_IOU * union:
+                break
+            chosen.append((wanted, mask))
+            if wanted == p:
+                inter += size
+            else:
+                union -= size
+        return None if len(chosen) > 3 else chosen
+
+    def one_piece(self, t: int, p: int) -> bool:
+        """The outline is wrong mostly in one place (a blob too many or a bite out: one error
+        piece of at least 3/4 of the wrong pixels)."""
+        pieces = self.boundary_pieces(t, p)
+        if not pieces:
+            return False
+        sizes = [int(m.sum()) for _, m in pieces]
+        return max(sizes) >= 0.75 * sum(sizes)
 
     def paint_pieces(self, t: int, pieces: list[tuple[int, np.ndarray]], value: int) -> None:
         """One stroke per piece that gets ``value`` (0: the eraser pass, a label: the brush)."""
@@ -481,12 +544,103 @@ class Annotator:
             self.undo("missed")
         return False
 
+    def cut_line(
+        self, keep: np.ndarray, other: np.ndarray, region: np.ndarray
+    ) -> np.ndarray | None:
+        """Where a user draws a cut between two visible blobs of one cell (``region``):
+        through the waist between them (the pixels of ``region`` nearer ``other`` that touch
+        those nearer ``keep``; (a)'s eraser line of a merged pair is the same), in order around
+        ``other``'s centre from the widest gap, carried 3 px past both ends so that it reaches
+        the background."""
+        to_keep = ndi.distance_transform_edt(~keep)
+        to_other = ndi.distance_transform_edt(~other)
+        near_other = region & (to_other < to_keep)
+        line = near_other & ndi.binary_dilation(region & ~near_other)
+        if line.sum() < 2:
+            return None
+        rr, cc = np.nonzero(line)
+        orr, occ = np.nonzero(other)
+        order = np.argsort(np.arctan2(rr - orr.mean(), cc - occ.mean()))
+        points = np.stack([rr[order], cc[order]], 1).astype(float)
+        gaps = np.hypot(*(np.roll(points, -1, axis=0) - points).T)
+        points = np.roll(points, -(int(np.argmax(gaps)) + 1), axis=0)
+        ends = []
+        for tip, before in (
+            (points[0], points[min(2, len(points) - 1)]),
+            (points[-1], points[max(-3, -len(points))]),
+        ):
+            step = tip - before
+            ends.append(tip + 3 * step / max(float(np.hypot(*step)), 1e-9))
+        limit = np.array(self.truth.shape) - 1
+        points = np.vstack([np.clip(ends[0], 0, limit), points, np.clip(ends[1], 0, limit)])
+        return np.round(points).astype(int)
+
+    def cut(self, line: np.ndarray | None, kind: str) -> bool:
+        """One Shift-drag of the split tool along ``line`` (`Session.cut`); False when the
+        line cut nothing (the widget says why; the drag is counted, nothing to undo)."""
+        self.use("split", kind)
+        self.act(kind, "drag")
+        if line is None:
+            return False
+        try:
+            return self.s.cut(self.pop, self.t, line) is not None
+        except ValueError:
+            return False
+
+    def cut_merged(self, p: int, ts: list[int]) -> bool:
+        """Cut pass, a merged pair: one cut through the visible waist between the two nuclei;
+        undone when a nucleus's part of the cell did not get a label of its own (IoU < 0.5).
+        True: done (what is still wrong with either cell is fixed in the next round)."""
+        if len(ts) != 2:
+            return False
+        region = self.lab == p
+        a, b = ((self.truth == t) & region for t in ts)
+        if not self.cut(self.cut_line(a, b, region), "merged"):
+            return False
+        lab = self.lab  # each nucleus's part of the cell went to its own label (what is seen)
+        if all(iou((lab == lab[centre(m)]) & region, m) >= 0.5 for m in (a, b)):
+            return True
+        self.undo("merged")
+        return False
+
+    def cut_off(self, t: int, p: int) -> bool:
+        """Cut pass, a cell with a whole extra blob in it (a nucleus of the other population,
+        a second bright blob inside the outline: most (60 %) of the wrong pixels are that piece,
+        a quarter of the cell or more): one cut along the blob's edge, then Ctrl+click on the
+        blob (a chord).  Both undone if the cell did not get better.  True: kept (what is left
+        to fix is seen afresh in the next round)."""
+        cell = self.truth == t
+        lab = self.lab
+        mine = lab == p
+        start = iou(mine, cell)
+        parts, n = ndi.label(mine & ~cell)
+        if n == 0 or not (cell & mine).any():
+            return False
+        sizes = np.bincount(parts.ravel())[1:]
+        big = parts == int(np.argmax(sizes)) + 1
+        if big.sum() < 0.25 * mine.sum() or big.sum() < 0.6 * (mine ^ cell).sum():
+            return False
+        if not self.cut(self.cut_line(cell & mine, big, mine), "boundary"):
+            return False
+        blob = int(np.bincount(self.lab[big]).argmax())
+        if blob not in (0, p):
+            self.s.delete_label(self.pop, self.t, blob)
+            self.act("boundary", "Ctrl+click (delete)")
+        if iou(self.lab == p, cell) > start:
+            return True
+        if blob not in (0, p):
+            self.undo("boundary")
+        self.undo("boundary")
+        return False
+
     def split_merged(self, p: int, ts: list[int]) -> bool:
-        """Split pass: one drag per extra part (its two ends are the seeds, the cut follows
-        the cell's shape as in the widget, which passes no channels).  True: done."""
+        """Split pass: one drag per extra part (its two ends are the seeds; the cut follows
+        the shown channels' edges, as the widget's split does).  True: done."""
         seeds = [centre((self.truth == t) & (self.lab == p)) for t in ts]
         self.use("split", "merged")
-        change = self.s.split(self.pop, self.t, p, seeds)
+        # the widget splits along the shown channels' edges (all channels when none is chosen)
+        shown = self.channels if self.channels is not None else list(range(self.s.n_channels))
+        change = self.s.split(self.pop, self.t, p, seeds, channels=shown)
         self.act("merged", "drag", len(ts) - 1)
         lab = self.lab
         ok = change is not None and all(
@@ -508,29 +662,45 @@ class Annotator:
             return ("grow", r) if 1 <= r <= 2 else None
         return None
 
+    def bumpy(self, p: int) -> bool:
+        """Is the cell's outline visibly bumpy?  An opening by a 2 px disk (what ``u`` does)
+        would take off more than a tenth of a pixel per outline pixel (looked at on the
+        labels only)."""
+        mine = np.pad(self.lab == p, 3)
+        opened = ndi.binary_opening(mine, structure=disk(2))
+        perimeter = max(1.0, float((mine & ~ndi.binary_erosion(mine)).sum()))
+        return bool((mine & ~opened).sum() > 0.1 * perimeter)
+
     def morph_boundary(self, t: int, p: int) -> bool | None:
-        """Morph pass: the whole outline is off by 1-2 px.  As in the widget: select the cell
-        (Alt+click; none when it is the active label) and press its key (``t`` grow, ``j``
-        shrink: `ASSIST_MORPH_RADIUS` px a press, one undo step each) once per px; keys act
-        whatever the tool, so no switch.  Every press undone if it got worse.  True: the cell
-        is fixed; False: tried, not enough (the strokes finish it); None: not a band (the click
-        pass)."""
+        """Morph pass: the whole outline is off by 1-2 px.  As in the widget: with the pointer
+        on the cell (the keys act on the cell under the pointer, no pick), press its key (``t``
+        grow, ``j`` shrink: `ASSIST_MORPH_RADIUS` px a press, one undo step each) once per px,
+        stopping once the cell is fixed; a too-wide outline that is visibly bumpy gets ``u``
+        (smooth) first, which takes the bumps off, before any shrink.  Keys
+        act whatever the tool, so no switch.  A press that made it worse is undone.  True: the
+        cell is fixed; False: tried, not enough (the strokes finish it); None: not a band (the
+        click pass)."""
         cell = self.truth == t
         fix = self.band(cell, self.lab == p)
         if fix is None:
             return None
-        start = iou(self.lab == p, cell)
         op, radius = fix
-        self.pick(p, "boundary")
-        changed = 0
-        for _ in range(radius // ASSIST_MORPH_RADIUS[op]):
-            change = self.s.morph(self.pop, self.t, p, op, radius=ASSIST_MORPH_RADIUS[op])
-            self.act("boundary", "morph key")
-            changed += change is not None
         now = iou(self.lab == p, cell)
-        if now < start:
-            for _ in range(changed):
+        presses = [op] * (radius // ASSIST_MORPH_RADIUS[op])
+        if op == "shrink" and self.bumpy(p):
+            presses = ["smooth", *presses]
+        for key in presses:
+            before = now
+            change = self.s.morph(self.pop, self.t, p, key, radius=ASSIST_MORPH_RADIUS[key])
+            self.act("boundary", "morph key")
+            now = iou(self.lab == p, cell)
+            if now >= FIX_IOU:
+                break  # fixed (the rule every tool stops at)
+            if change is not None and now < before:
                 self.undo("boundary")
+                now = before
+                if key != "smooth":
+                    break
         return now >= FIX_IOU
 
     def click_boundary(self, t: int, p: int) -> bool:
@@ -556,22 +726,45 @@ class Annotator:
             self.undo("boundary")
         return False
 
-    def remove_specks(self, false: list[int]) -> None:
-        """(b): when at least 3 false cells are all smaller than every real cell (visible in
-        the label list: a size gap), the "min px" box set just below the smallest real cell
-        (one action) and Shift+q (one key, whatever the tool: ``morph remove_specks`` on every
-        cell with ``min_size``)."""
+    def size_filter(self, errors: dict[str, list[Any]]) -> None:
+        """(b): Shift+q with the "min px" / "max px" boxes (``morph remove_specks`` on every
+        cell with ``min_size`` / ``max_size``: one key, whatever the tool) when at least 3
+        false cells are smaller (specks) or larger (another population's nuclei) than every
+        cell that is right (the label list shows sizes; the user sees which cells are right).
+        A box is typed (one action) only when its value, kept from the frame before as in the
+        widget, does not fall in the gap; then at the gap's middle, a round number a user would
+        type.  A box left from before that would delete a cell that is not false is emptied
+        (one action) first."""
         lab = self.lab
         areas = np.bincount(lab.ravel())
-        real = [p for p in np.unique(lab)[1:] if p not in false]
-        if len(false) < 3 or not real:
+        false = set(errors["false"])
+        wrong = false | {p for p, _ in errors["merged"]} | {p for _, p in errors["boundary"]}
+        wrong |= {p for _, ps in errors["split"] for p in ps}
+        present = [int(p) for p in np.flatnonzero(areas)[1:] if p]
+        good = [areas[p] for p in present if p not in wrong]
+        if not good:
             return
-        smallest_real = int(min(areas[p] for p in real))
-        specks = [p for p in false if areas[p] < smallest_real]
-        if len(specks) < 3:
+        low, high = int(min(good)), int(max(good))
+        specks = [int(areas[p]) for p in false if areas[p] and areas[p] < low]
+        bigs = [int(areas[p]) for p in false if areas[p] > high]
+        real = [int(areas[p]) for p in present if p not in false]
+        want = {"min": len(specks) >= 3, "max": len(bigs) >= 3}
+        if not any(want.values()):
             return
-        self.act("false", "min px")
-        self.s.morph(self.pop, self.t, None, "remove_specks", min_size=smallest_real)
+        for box, wanted in want.items():
+            value = self.boxes[box]
+            if wanted:
+                lo, hi = (max(specks) + 1, low) if box == "min" else (high, min(bigs) - 1)
+                if not (value and lo <= value <= hi):  # type the gap's middle
+                    self.boxes[box] = (lo + hi) // 2
+                    self.act("false", f"{box} px")
+            elif value and any((a < value) if box == "min" else (a > value) for a in real):
+                self.boxes[box] = 0  # it would delete a real cell: emptied
+                self.act("false", f"{box} px")
+        self.s.morph(
+            self.pop, self.t, None, "remove_specks",
+            min_size=self.boxes["min"], max_size=self.boxes["max"] or None,
+        )  # fmt: skip
         self.act("false", "morph key")
 
     def snap_frame(self) -> None:
@@ -606,7 +799,7 @@ class Annotator:
             merged, missed, boundary = errors["merged"], errors["missed"], errors["boundary"]
             banded: list[tuple[int, int]] = []  # morphed, not enough: strokes, no click
             if assisted:  # morph pass
-                self.remove_specks(errors["false"])
+                self.size_filter(errors)
                 todo = []
                 for t, p in boundary:
                     if not self.alive(p):
@@ -621,17 +814,28 @@ class Annotator:
             for p in errors["false"]:
                 if self.alive(p):
                     self.delete(p)
-            for t, fragments in errors["split"]:
-                self.fill_split(t, [p for p in fragments if self.alive(p)])
+            for t, fragments in errors["split"]:  # (b): merge drags
+                alive = [p for p in fragments if self.alive(p)]
+                (self.merge_split if assisted else self.fill_split)(t, alive)
             if assisted:  # split pass, click pass, wand pass
+                # cut pass (the split tool, Shift-drag): merged pairs, cells with an extra
+                # blob; then split drags for the merged cells the cut did not part
+                merged = [(p, ts) for p, ts in merged if not self.cut_merged(p, ts)]
+                boundary = [(t, p) for t, p in boundary if not self.cut_off(t, p)]
                 merged = [
                     (p, ts) for p, ts in merged if self.alive(p) and not self.split_merged(p, ts)
                 ]
-                missed = [t for t in missed if not self.click_missed(t)]
+                # a tiny missed cell (a dot under 8 px across, visible) is painted, not clicked
+                tiny = [t for t in missed if (self.truth == t).sum() <= TINY_PX]
+                missed = [t for t in missed if t not in tiny and not self.click_missed(t)]
+                # wrong mostly in one place (a blob too many, a bite out): a stroke fixes it for
+                # sure, a click is a gamble, so such cells go straight to the strokes
                 boundary = [
-                    (t, p) for t, p in boundary if self.alive(p) and not self.click_boundary(t, p)
+                    (t, p)
+                    for t, p in boundary
+                    if self.alive(p) and (self.one_piece(t, p) or not self.click_boundary(t, p))
                 ]
-                missed = [t for t in missed if not self.wand_missed(t)]
+                missed = [t for t in missed if not self.wand_missed(t)] + tiny
                 boundary = banded + boundary
             # eraser pass: merged interfaces, boundary pieces outside the cell
             merged = [(p, ts) for p, ts in merged if self.alive(p)]
@@ -694,6 +898,7 @@ def correct_movie(
     actions: Counter[str] = Counter()
     how: Counter[str] = Counter()
     to_fix = 0
+    boxes = {"min": 0, "max": 0}  # the widget's size boxes, kept across frames
     for t in range(len(preseg)):
         session.set_labels(population, t, preseg[t])
         to_fix += n_cells_to_fix(preseg[t], truth[t])
@@ -701,7 +906,9 @@ def correct_movie(
             session.copy_labels(population, t - 1, t, mode=copy)
             actions["copy"] += 1
             how["copy labels"] += 1
-        annotator = Annotator(session, population, t, truth[t], mode=mode, channels=channels)
+        annotator = Annotator(
+            session, population, t, truth[t], mode=mode, channels=channels, boxes=boxes
+        )
         annotator.run()
         actions.update(annotator.actions)
         how.update(annotator.how)
@@ -976,6 +1183,14 @@ def tool_timings(reps: int) -> dict[str, dict[str, float]]:
         ),
         "delete_in_box (256²)": timeit(
             lambda: s.delete_in_box("targets", 0, (896, 1152, 896, 1152)), s.undo, reps=reps
+        ),
+        "cut (one cell, a line across it)": timeit(
+            lambda: s.cut("targets", 0, [(a[0] - 25, a[1]), (a[0] + 25, a[1])]), s.undo, reps=reps
+        ),
+        "Shift+q with max px (whole frame)": timeit(
+            lambda: s.morph("targets", 0, None, "remove_specks", max_size=150),
+            s.undo,
+            reps=max(3, reps // 3),
         ),
         "delete_label (one cell, Ctrl+click)": timeit(
             lambda: s.delete_label("targets", 0, base + 1), s.undo, reps=reps

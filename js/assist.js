@@ -1,8 +1,9 @@
 // @ts-check
 // Assisted tools (issue 11) of one view. Click-to-segment (c: a new cell, or re-segment and refine
-// one, see assist_cells.js), split (k: drag from one part of a cell to another, or across it),
-// merge (g: click cells, Enter), polygon (o: click vertices, double-click or Enter closes), delete
-// in a box (d, or Shift-drag with the ROI tool), morph (i t j u q) and copy labels (y) send one
+// one, see assist_cells.js), split (k: drag from one part of a cell to another, or across it;
+// Shift-drag: cut exactly along the drawn line), merge (g: click cells, Enter; or drag from one
+// cell onto another), polygon (o: click vertices, double-click or Enter closes), delete in a box
+// (d, or Shift-drag with the ROI tool), morph (i t j u q) and copy labels (y) send one
 // `assist` message; Python runs the Session's tool (one undo step) and the result comes back as a
 // labels-patch. The magic wand (w) runs in the browser (wand.js) on the shown channels: drag
 // sideways to widen or narrow the tolerance, release to commit the region as one stroke.
@@ -20,6 +21,8 @@ export const ASSIST_TOOLS = /** @type {Record<string, string>} */ ({
 });
 export { WAND_BUDGET_MS, WAND_PX, WAND_SHOW_MAX, WAND_START } from "./assist_wand.js";
 const DOUBLE_CLICK_MS = 350;
+/** Most points of a cut line (Python's MAX_ASSIST_POINTS); a longer drag keeps its start. */
+const CUT_POINTS_MAX = 4096;
 
 export class Assist {
   /** @param {Display} d */
@@ -27,7 +30,7 @@ export class Assist {
     this.d = d;
     /** @type {number[][]} merge clicks or polygon vertices, [row, col] pixels */
     this.points = [];
-    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null} | null} split or box drag */
+    /** @type {{kind: string, start: number[], end: number[], x: number, frame: number | null, path: number[][]} | null} split, cut, merge or box drag */
     this.gesture = null;
     this.lastDown = { t: 0, x: 0, y: 0 };
     /** the magic wand (w) */
@@ -93,13 +96,10 @@ export class Assist {
       return false;
     }
     if (tool === "merge") {
-      const label = this.labelAt(px);
-      if (!label) d.say("merge: click inside the cells to merge (this is background)");
-      else if (this.points.some((p) => this.labelAt(p) === label)) d.say(`merge: cell ${label} is already picked`);
-      else this.points.push(px);
-      if (this.points.length) d.say(`merge: ${this.points.length} cell(s) picked; Enter merges, Escape cancels`);
-      this.draw();
-      return false;
+      // a click picks the cell (Enter merges the picks); a drag from one cell onto another
+      // merges those two at once (one gesture, as a user joins two halves of a cell)
+      this.gesture = { kind: "merge", start: px, end: px, x: at.x, frame: d.state.frame, path: [px] };
+      return true;
     }
     if (tool === "polygon") {
       if (double && this.points.length >= 3) {
@@ -112,8 +112,9 @@ export class Assist {
       return false;
     }
     if (tool === "wand") return this.wandTool.startWand(point, at);
-    // split, delete-box, Shift+ROI: a drag
-    this.gesture = { kind: tool === "split" ? "split" : "box", start: px, end: px, x: at.x, frame: d.state.frame };
+    // split (Shift: a cut along the drawn line), delete-box, Shift+ROI: a drag
+    const kind = tool === "split" ? (e.shiftKey ? "cut" : "split") : "box";
+    this.gesture = { kind, start: px, end: px, x: at.x, frame: d.state.frame, path: [px] };
     return true;
   }
 
@@ -126,6 +127,8 @@ export class Assist {
     const g = this.gesture;
     if (!g) return;
     g.end = pixelOf(point);
+    const last = g.path[g.path.length - 1];
+    if (g.kind === "cut" && (last[0] !== g.end[0] || last[1] !== g.end[1]) && g.path.length < CUT_POINTS_MAX) g.path.push(g.end);
     this.draw();
   }
 
@@ -144,7 +147,12 @@ export class Assist {
       this.draw();
       return;
     }
-    if (g.kind === "split") {
+    if (g.kind === "merge") {
+      this.mergeUp(g.start, g.end);
+    } else if (g.kind === "cut") {
+      if (g.path.length < 2) this.d.say("cut (Shift-drag with split): draw the line across the cell, from background to background");
+      else this.send("cut", g.path);
+    } else if (g.kind === "split") {
       if (g.start[0] === g.end[0] && g.start[1] === g.end[1]) this.d.say("split: drag from one part of the cell to the other, or across it");
       else this.send("split", [g.start, g.end]);
     } else {
@@ -156,6 +164,26 @@ export class Assist {
       if (r1 - r0 > 1 && c1 - c0 > 1) this.send("delete_in_box", [g.start], { bbox: [r0, r1, c0, c1] });
     }
     this.draw();
+  }
+
+  /**
+   * The merge tool's pointer-up: from one cell onto another, those two merge now (the picks
+   * stay); otherwise the cell where it went down is picked (Enter merges the picks).
+   * @param {number[]} start @param {number[]} end
+   */
+  mergeUp(start, end) {
+    const { d } = this;
+    const from = this.labelAt(start);
+    const onto = this.labelAt(end);
+    if (from && onto && onto !== from) {
+      this.send("merge", [start, end]);
+      d.say(`merging cells ${from} and ${onto}…`);
+      return;
+    }
+    if (!from) d.say("merge: click inside the cells to merge (this is background), or drag from one cell onto another");
+    else if (this.points.some((p) => this.labelAt(p) === from)) d.say(`merge: cell ${from} is already picked`);
+    else this.points.push(start);
+    if (this.points.length) d.say(`merge: ${this.points.length} cell(s) picked; Enter merges, Escape cancels`);
   }
 
   /** Enter: merge the picked cells, or close the polygon. */
@@ -262,10 +290,14 @@ export class Assist {
       for (const p of this.points) ctx.fillRect(at(p).x - 3, at(p).y - 3, 6, 6);
     }
     const g = this.gesture;
-    if (g && g.kind === "split") {
+    if (g && (g.kind === "split" || (g.kind === "merge" && (g.end[0] !== g.start[0] || g.end[1] !== g.start[1])))) {
       ctx.beginPath();
       ctx.moveTo(at(g.start).x, at(g.start).y);
       ctx.lineTo(at(g.end).x, at(g.end).y);
+      ctx.stroke();
+    } else if (g && g.kind === "cut") {
+      ctx.beginPath();
+      g.path.forEach((p, i) => (i ? ctx.lineTo(at(p).x, at(p).y) : ctx.moveTo(at(p).x, at(p).y)));
       ctx.stroke();
     } else if (g && g.kind === "box") {
       const a = view.toViewport(Math.min(g.start[0], g.end[0]) - 0.5, Math.min(g.start[1], g.end[1]) - 0.5);

@@ -4,13 +4,15 @@
 //   - click-to-segment (c): a click on background makes a new cell; a click on a cell re-segments
 //     it; later clicks refine the cell last segmented (`segment_at`'s positive / negative clicks,
 //     all of them in each call): a click on it or just outside its edge adds, Shift+click removes;
-//   - morph (i fill holes, t grow 1 px, j shrink 1 px, u smooth, q remove specks) on the
-//     selected cell, with Shift on every cell of the frame (or of the ROI when edits are locked);
-//   - snap outlines (a): the selected cell's outline moves to the image's edge near it
+//   - morph (i fill holes, t grow 1 px, j shrink 1 px, u smooth, q remove specks) on the cell
+//     under the pointer (as napari's keys act where the cursor is; the selected cell when the
+//     pointer is on background or off the canvas), with Shift on every cell of the frame (or of
+//     the ROI when edits are locked); Shift+q also deletes the cells under "min px" and over "max px";
+//   - snap outlines (a): that cell's outline moves to the image's edge near it
 //     (`Session.refine`); Shift+a every cell of the frame (or of the ROI when edits are locked);
 //   - copy labels (y): the previous frame's cells where this frame is empty; Shift+y replaces.
 
-import { MORPH_KEYS } from "./tools.js";
+import { MORPH_KEYS, pixelOf } from "./tools.js";
 
 /** @typedef {import("./display.js").Display} Display */
 /** Names said on the status line. */
@@ -36,15 +38,9 @@ export class CellTools {
      * the cell being refined (label 0: its first segmentation has not come back yet) */
     this.refine = null;
     /** Shift+q also deletes every cell smaller than this many px (0: none); the label list shows sizes */
-    this.minSize = document.createElement("input");
-    this.minSize.type = "text"; // a number box's spinner would hide the placeholder at this width
-    this.minSize.inputMode = "numeric";
-    this.minSize.pattern = "[0-9]*";
-    this.minSize.value = ""; // empty: 0 (none); the placeholder names the box
-    this.minSize.placeholder = "min px";
-    this.minSize.setAttribute("data-control", "min-size");
-    this.minSize.title = "Shift+q (Shift-click specks) also deletes every cell smaller than this many px (0: none)";
-    this.minSize.style.width = "3.6em";
+    this.minSize = sizeBox("min", "Shift+q (Shift-click specks) also deletes every cell smaller than this many px (0: none)");
+    /** Shift+q also deletes every cell larger than this many px (0: none), e.g. another population's nuclei */
+    this.maxSize = sizeBox("max", "Shift+q (Shift-click specks) also deletes every cell larger than this many px (0: none)");
   }
 
   /**
@@ -69,11 +65,13 @@ export class CellTools {
       listen(b, "click", (/** @type {MouseEvent} */ e) => this.run(e.shiftKey ? shifted(action) : action));
       row.append(b);
       if (action === "morph:remove_specks") {
-        const box = document.createElement("label");
-        box.title = this.minSize.title;
-        box.style.margin = "0 0.3em 0 0.2em";
-        box.append(this.minSize);
-        row.append(box);
+        for (const input of [this.minSize, this.maxSize]) {
+          const box = document.createElement("label");
+          box.title = input.title;
+          box.style.margin = "0 0.3em 0 0.2em";
+          box.append(input);
+          row.append(box);
+        }
       }
     }
     after.after(row);
@@ -194,7 +192,7 @@ export class CellTools {
       return;
     }
     if (action === "refine" || action === "refine-all") {
-      const label = action === "refine" ? this.selected("snap outlines") : 0;
+      const label = action === "refine" ? this.keyCell("snap outlines") : 0;
       if (label === null) return;
       this.send("refine", points, { label });
       d.say(`snapping ${label ? `cell ${label}'s outline` : "every cell's outline"} to the image's edges…`);
@@ -202,12 +200,35 @@ export class CellTools {
     }
     const [kind, op] = action.split(":");
     if (!(op in MORPH_NAMES)) return;
-    const label = kind === "morph" ? this.selected(MORPH_NAMES[op]) : 0;
+    const label = kind === "morph" ? this.keyCell(MORPH_NAMES[op]) : 0;
     if (label === null) return;
-    const value = Math.floor(Number(this.minSize.value));
-    const cut = !label && op === "remove_specks" && value > 0 ? value : 0; // every cell only
-    this.send("morph", points, cut ? { op, label, min_size: cut } : { op, label });
-    d.say(`${MORPH_NAMES[op]}: ${label ? `cell ${label}` : "every cell"}${cut ? `, and cells under ${cut} px` : ""}…`);
+    const every = !label && op === "remove_specks"; // the size limits: every cell only
+    const cut = every ? pixels(this.minSize) : 0;
+    const top = every ? pixels(this.maxSize) : 0;
+    this.send("morph", points, { op, label, ...(cut ? { min_size: cut } : {}), ...(top ? { max_size: top } : {}) });
+    const sizes = `${cut ? `, and cells under ${cut} px` : ""}${top ? `, and cells over ${top} px` : ""}`;
+    d.say(`${MORPH_NAMES[op]}: ${label ? `cell ${label}` : "every cell"}${sizes}…`);
+  }
+
+  /**
+   * The cell a one-cell key acts on: the one under the pointer when the pointer is on the canvas
+   * over a cell (no Alt+click pick needed first), else the selected label (a button, or the
+   * pointer on background); null when that is not in this frame (said why).
+   * @param {string} what the action, for the status line
+   * @returns {number | null}
+   */
+  keyCell(what) {
+    const under = this.underPointer();
+    return under || this.selected(what);
+  }
+
+  /** The label under the pointer while it is on the canvas (0: off it, or on background). */
+  underPointer() {
+    const { d } = this;
+    if (!d.hover || !d.cursor || !d.state.labels) return 0;
+    const [r, c] = pixelOf(d.cursor);
+    if (r < 0 || c < 0 || r >= d.renderer.height || c >= d.renderer.width) return 0;
+    return this.labelAt([r, c]);
   }
 
   /**
@@ -224,6 +245,29 @@ export class CellTools {
     }
     return label;
   }
+}
+
+/**
+ * A small numeric box beside the specks button ("min px" / "max px"; empty: 0, none).
+ * @param {string} which "min" or "max" @param {string} title
+ */
+function sizeBox(which, title) {
+  const input = document.createElement("input");
+  input.type = "text"; // a number box's spinner would hide the placeholder at this width
+  input.inputMode = "numeric";
+  input.pattern = "[0-9]*";
+  input.value = ""; // empty: 0 (none); the placeholder names the box
+  input.placeholder = `${which} px`;
+  input.setAttribute("data-control", `${which}-size`);
+  input.title = title;
+  input.style.width = "3.6em";
+  return input;
+}
+
+/** A size box's value in px (0: empty, not a number, or not positive). @param {HTMLInputElement} input */
+function pixels(input) {
+  const value = Math.floor(Number(input.value));
+  return value > 0 ? value : 0;
 }
 
 /** The Shift variant of an action: every cell, or replace. @param {string} action */

@@ -71,6 +71,33 @@ describe("assisted tools", () => {
     expect(assists().length).toBe(1);
   });
 
+  it("merge: a drag from one cell onto another merges those two at once, the picks kept; onto background or the same cell it picks", () => {
+    model.set("tool", "merge");
+    click(6, 7); // a pick
+    drag([0, 1], [6, 9]); // cell 2 onto cell 3: merged now
+    expect(assists()).toEqual([{ type: "assist", tool: "merge", population: "cells", frame: 0, points: [[0, 1], [6, 9]] }]);
+    expect(root.querySelector(".segpaint-status").textContent).toMatch(/merging cells 2 and 3/);
+    drag([0, 0], [4, 4]); // onto background: cell 2 is picked, nothing sent
+    drag([1, 0], [1, 3]); // within cell 2: already picked
+    expect(assists().length).toBe(1);
+    key(root, "Enter"); // the picks: cell 3 (the click), cell 2 (the drag onto background)
+    expect(assists()[1]).toEqual({ type: "assist", tool: "merge", population: "cells", frame: 0, points: [[6, 7], [0, 0]] });
+  });
+
+  it("Shift-drag with the split tool sends the drawn line (every pixel it passed) as a cut", () => {
+    model.set("tool", "split");
+    const path = [[0, 5], [2, 5], [4, 6], [7, 6]];
+    const ps = path.map((p) => at(...p));
+    pointer(canvas, "pointerdown", ps[0].x, ps[0].y, { shiftKey: true });
+    for (const p of ps.slice(1)) pointer(canvas, "pointermove", p.x, p.y, { shiftKey: true });
+    pointer(canvas, "pointermove", ps[3].x, ps[3].y, { shiftKey: true }); // the same pixel: not twice
+    pointer(canvas, "pointerup", ps[3].x, ps[3].y, { shiftKey: true });
+    expect(assists()).toEqual([{ type: "assist", tool: "cut", population: "cells", frame: 0, points: path }]);
+    pointer(canvas, "pointerdown", ps[0].x, ps[0].y, { shiftKey: true }); // a click: no line
+    pointer(canvas, "pointerup", ps[0].x, ps[0].y, { shiftKey: true });
+    expect(assists().length).toBe(1);
+  });
+
   it("split sends the drag's two ends; Shift-drag with the ROI tool deletes in a box, adding no ROI", () => {
     model.set("tool", "split");
     drag([5, 6], [7, 9]);

@@ -92,6 +92,28 @@ describe("assisted tools on cells", () => {
     expect(status()).toMatch(/cell 7 is not in this frame/);
   });
 
+  it("morph and snap keys act on the cell under the pointer (no pick first); on background or off the canvas, the selected cell", () => {
+    model.set("selected_label", 2);
+    const hover = (row, col) => {
+      const p = at(row, col);
+      pointer(canvas, "pointermove", p.x, p.y);
+    };
+    hover(6, 8); // over cell 3
+    key(root, "t");
+    key(root, "a");
+    key(root, "T", { shiftKey: true }); // Shift: every cell, wherever the pointer is
+    hover(3, 5); // background: the selected cell
+    key(root, "j");
+    hover(6, 8);
+    canvas.dispatchEvent(new MouseEvent("pointerleave")); // off the canvas: the selected cell
+    key(root, "u");
+    expect(assists().map((m) => [m.tool, m.op, m.label])).toEqual([
+      ["morph", "grow", 3], ["refine", undefined, 3], ["morph", "grow", 0], ["morph", "shrink", 2], ["morph", "smooth", 2],
+    ]);
+    expect(model.get("selected_label")).toBe(2); // the selection is left as it was
+    expect(status()).toMatch(/smooth: cell 2/);
+  });
+
   it("morph and copy buttons: click for the selected cell / fill-empty, Shift-click for every cell / replace", () => {
     model.set("selected_label", 2);
     root.querySelector('button[data-action="morph:smooth"]').click();

@@ -370,6 +370,111 @@ class _AssistMixin(_EditsMixin):
         mask = parts > 0
         return self._assist_commit(population, t, box, values, mask, clip=clip)
 
+    def cut(
+        self,
+        population: str,
+        frame: int,
+        line: npt.ArrayLike,
+        *,
+        roi: ROI | Sequence[int] | None = None,
+    ) -> Change | None:
+        """Cut a cell in two (or more) exactly along a drawn line, from one side to the other.
+
+        What a Shift-drag with the split tool does in the widget: the cell the line crosses
+        most is cut along the line (a one-pixel-wide polyline, 8-connected, so the parts on
+        either side never touch through it); the largest part keeps the cell's label, every
+        other part of 3 px or more gets a new label (`new_label`), and the line's own pixels
+        (and smaller crumbs) go to the part nearest them.  Unlike `split` no image is looked
+        at: the cut is where the line is.  One undo step.
+
+        Parameters
+        ----------
+        population, frame
+            Which labels to edit.
+        line : array_like, shape (n, 2)
+            The polyline's ``(row, col)`` vertices, two or more, inside the frame.
+        roi : ROI or (row0, row1, col0, col1), optional
+            Pixels outside it keep their label (the ROI lock).
+
+        Returns
+        -------
+        Change or None
+            None when nothing changed.
+
+        Raises
+        ------
+        ValueError
+            When the line crosses no cell, or does not cut the cell it crosses most in two.
+
+        Examples
+        --------
+        >>> import segpaint
+        >>> s = segpaint.open(np.zeros((6, 9)), axes="YX", populations=["cells"])
+        >>> lab = np.zeros((6, 9), np.uint32); lab[1:5, 1:8] = 3
+        >>> _ = s.set_labels("cells", 0, lab)
+        >>> _ = s.cut("cells", 0, [(0, 4), (5, 4)])
+        >>> print(s.labels("cells", 0)[2])
+        [0 3 3 3 3 4 4 4 0]
+        """
+        from scipy import ndimage as ndi
+
+        from segpaint.ops import stroke_mask
+
+        t = self.stack.check_frame(frame)
+        clip = self._roi_box(roi, t)
+        try:
+            vertices = np.asarray(line, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"line: expected (row, col) vertices, got {line!r}") from err
+        if vertices.ndim != 2 or vertices.shape[1] != 2 or len(vertices) < 2:
+            raise ValueError(
+                f"line: expected two or more (row, col) vertices, shape (n, 2), got shape "
+                f"{vertices.shape}; draw the cut across the cell"
+            )
+        h, w = self.frame_shape
+        hit = stroke_mask((h, w), vertices, 0.5)
+        current = self._pop(population).view(t)
+        if hit is None:
+            raise ValueError(f"line: {vertices.tolist()} is outside the {h}x{w} frame")
+        box, on = hit
+        crossed = current[bbox_slices(box)][on]
+        values, counts = np.unique(crossed[crossed != 0], return_counts=True)
+        if not values.size:
+            raise ValueError("line: it crosses no cell; draw the cut across the cell to cut")
+        value = int(values[np.argmax(counts)])
+        cell = current == value
+        cell_box, _ = tight_bbox(cell)
+        sub = cell[bbox_slices(cell_box)]
+        cut_line = np.zeros_like(sub)
+        r0, r1 = max(box[0], cell_box[0]), min(box[1], cell_box[1])
+        c0, c1 = max(box[2], cell_box[2]), min(box[3], cell_box[3])
+        if r0 < r1 and c0 < c1:
+            cut_line[r0 - cell_box[0] : r1 - cell_box[0], c0 - cell_box[2] : c1 - cell_box[2]] = on[
+                r0 - box[0] : r1 - box[0], c0 - box[2] : c1 - box[2]
+            ]
+        parts, _ = ndi.label(sub & ~cut_line)  # 4-connected: nothing crosses the line
+        sizes = np.bincount(parts.ravel())
+        sizes[0] = 0
+        kept = [k for k in np.argsort(-sizes) if k and sizes[k] >= 3]
+        if len(kept) < 2:
+            raise ValueError(
+                f"line: it does not cut cell {value} in two; draw it across the whole cell, "
+                "from background to background"
+            )
+        # the line's pixels and crumbs go to the nearest kept part
+        seeds = np.where(np.isin(parts, kept), parts, 0)
+        _, (rr, cc) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+        nearest = seeds[rr, cc]
+        new_ids = self._new_labels(population, len(kept) - 1)
+        table = np.zeros(int(parts.max()) + 1, LABEL_DTYPE)
+        table[kept[0]] = value
+        for k, v in zip(kept[1:], new_ids, strict=True):
+            table[k] = v
+        values_out = np.where(sub, table[nearest], current[bbox_slices(cell_box)])
+        return self._assist_commit(
+            population, t, cell_box, values_out.astype(LABEL_DTYPE), sub, clip=clip
+        )
+
     def merge(
         self,
         population: str,
@@ -451,6 +556,7 @@ class _AssistMixin(_EditsMixin):
         *,
         radius: int = 1,
         min_size: int = 0,
+        max_size: int | None = None,
         roi: ROI | Sequence[int] | None = None,
     ) -> Change | None:
         """Per-cell morphology: ``fill_holes``, ``grow``, ``shrink``, ``smooth``, ``remove_specks``.
@@ -458,6 +564,40 @@ class _AssistMixin(_EditsMixin):
         See `segpaint.ops.morph_labels` for each operation; growing never overwrites another
         cell.  ``label=None`` applies it to every cell of the frame, or of ``roi`` when given
         (then only the ROI is looked at and changed).
+
+        Parameters
+        ----------
+        population, frame
+            Which labels to edit (only that frame of that population changes).
+        label : int or None
+            The cell, or None for every cell (of ``roi`` when given).
+        op : str
+            One of `segpaint.ops.MORPH_OPS`.
+        radius : int
+            Pixels to grow / shrink by, or the smoothing disk's radius.
+        min_size : int
+            ``remove_specks``: cells with fewer pixels are deleted (0: none).
+        max_size : int, optional
+            ``remove_specks`` on every cell (``label=None``): cells with more pixels (after
+            their specks are removed, counted inside ``roi`` when given) are deleted too, e.g.
+            the larger nuclei of another population.  None: none.
+        roi : ROI or (row0, row1, col0, col1), optional
+            Nothing outside it changes (the ROI lock).
+
+        Returns
+        -------
+        Change or None
+            One undo step; None when nothing changed.
+
+        Examples
+        --------
+        >>> import segpaint
+        >>> s = segpaint.open(np.zeros((10, 10)), axes="YX", populations=["cells"])
+        >>> lab = np.zeros((10, 10), np.uint32); lab[0, 0] = 1; lab[2:4, 2:4] = 2; lab[5:10, 5:10] = 3
+        >>> _ = s.set_labels("cells", 0, lab)
+        >>> _ = s.morph("cells", 0, None, "remove_specks", min_size=2, max_size=20)
+        >>> np.unique(s.labels("cells", 0)).tolist()
+        [0, 2]
         """
         from segpaint.ops.assist import MORPH_OPS, morph_labels
 
@@ -465,6 +605,18 @@ class _AssistMixin(_EditsMixin):
         clip = self._roi_box(roi, t)
         if op not in MORPH_OPS:
             raise ValueError(f"op: unknown operation {op!r}; choose one of {list(MORPH_OPS)}")
+        if max_size is not None:
+            if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer):
+                raise TypeError(f"max_size: expected an integer number of pixels, got {max_size!r}")
+            if max_size < 1:
+                raise ValueError(
+                    f"max_size: expected at least 1 pixel (None: no limit), got {max_size}"
+                )
+            if op != "remove_specks" or label is not None:
+                raise ValueError(
+                    f"max_size: deletes large cells only with op='remove_specks' on every cell "
+                    f"(label=None), got op={op!r}, label={label!r}; pass max_size=None"
+                )
         value = None if label is None else check_label(label)
         current = self._pop(population).view(t)
         h, w = self.frame_shape
@@ -486,6 +638,20 @@ class _AssistMixin(_EditsMixin):
             window = clip if clip is not None else (0, h, 0, w)
         region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
+        if max_size is not None and new.size:
+            top = int(new.max())
+            if top <= 4 * new.size + 4096:  # tables indexed by the label: one pass each
+                counts = np.bincount(new.ravel(), minlength=top + 1)
+                counts[0] = 0
+                if (counts > max_size).any():
+                    keep = np.arange(top + 1, dtype=new.dtype)
+                    keep[counts > max_size] = 0
+                    new = keep[new]
+            else:
+                ids, sizes = np.unique(new, return_counts=True)
+                big = ids[(sizes > max_size) & (ids != 0)]
+                if big.size:
+                    new = np.where(np.isin(new, big), 0, new).astype(new.dtype)
         # no mask: the commit writes (and records) only the pixels where `new` differs
         return self._assist_commit(population, t, window, new, None, clip=clip)
 

@@ -1733,12 +1733,15 @@ class Annotator(anywidget.AnyWidget):
                 req.op,
                 radius=ASSIST_MORPH_RADIUS.get(req.op, 1),
                 min_size=req.min_size,
+                max_size=(req.max_size or None) if not label else None,
                 roi=clip,
             )
             what = f"cell {label}" if label else ("every cell in the ROI" if clip else "every cell")
             done = f"{req.op.replace('_', ' ')} on {what}"
             if req.min_size:
                 done += f", cells under {req.min_size} px deleted"
+            if req.max_size and not label:
+                done += f", cells over {req.max_size} px deleted"
         elif req.tool == "refine":
             channels, limits = self._assist_channels()
             label = int(req.label or 0)
@@ -1765,6 +1768,12 @@ class Annotator(anywidget.AnyWidget):
             channels, limits = self._assist_channels()
             change = s.split(pop, t, label, seeds, channels=channels, limits=limits, roi=clip)
             done = f"split cell {label}"
+        elif req.tool == "cut":
+            picked = labels[tuple(np.asarray(req.points).T)]
+            ids, counts = np.unique(picked[picked != 0], return_counts=True)
+            change = s.cut(pop, t, req.points, roi=clip)
+            what = f"cell {int(ids[np.argmax(counts)])}" if ids.size else "the cell"
+            done = f"cut {what} along the line"
         elif req.tool == "polygon":
             change = s.polygon(
                 pop,

@@ -849,6 +849,7 @@ ASSIST_TOOLS = (
     "segment_at",
     "merge",
     "split",
+    "cut",
     "polygon",
     "delete_in_box",
     "morph",
@@ -857,7 +858,7 @@ ASSIST_TOOLS = (
 )
 """Session tools an ``assist`` message may ask for (the wand travels as a stroke)."""
 MAX_ASSIST_POINTS = 4096
-"""Most points one ``assist`` message may carry (polygon vertices, merge clicks)."""
+"""Most points one ``assist`` message may carry (polygon vertices, merge clicks, a cut line)."""
 
 
 @dataclass
@@ -884,6 +885,8 @@ class AssistRequest:
     """morph: one of `segpaint.ops.MORPH_OPS`."""
     min_size: int = 0
     """morph ``remove_specks`` on every cell: cells with fewer pixels are deleted (0: none)."""
+    max_size: int = 0
+    """morph ``remove_specks`` on every cell: cells with more pixels are deleted (0: none)."""
     source_frame: int | None = None
     """copy_labels: the frame copied from."""
     mode: str = "fill-empty"
@@ -923,7 +926,7 @@ def assist_request(
     ``{type: "assist", tool, population, frame, points: [[row, col], ...]}``, plus ``bbox`` for
     ``delete_in_box``, ``label`` for ``polygon`` and ``morph`` (0: every cell), optional
     ``label``/``positive``/``negative`` for ``segment_at`` (re-segment and refine a cell),
-    ``op`` for ``morph`` (and an optional ``min_size`` for ``remove_specks``), ``source_frame`` and ``mode`` for ``copy_labels``, ``label`` for
+    ``op`` for ``morph`` (and optional ``min_size`` / ``max_size`` for ``remove_specks``), ``source_frame`` and ``mode`` for ``copy_labels``, ``label`` for
     ``refine`` (0: every cell).  ``morph``, ``refine`` and ``copy_labels`` take zero or one point (a point inside the ROI to stay in when edits are
     locked).  Raises `WireError` naming the field.
 
@@ -940,6 +943,7 @@ def assist_request(
         "segment_at": (1, 1),
         "merge": (2, MAX_ASSIST_POINTS),
         "split": (2, 2),
+        "cut": (2, MAX_ASSIST_POINTS),
         "polygon": (3, MAX_ASSIST_POINTS),
         "delete_in_box": (1, 1),
         "morph": (0, 1),
@@ -964,6 +968,9 @@ def assist_request(
         if request.op == "remove_specks":
             request.min_size = wire_int(
                 content, "min_size", low=0, high=shape[0] * shape[1], default=0
+            )
+            request.max_size = wire_int(
+                content, "max_size", low=0, high=shape[0] * shape[1], default=0
             )
     if tool == "copy_labels":
         request.source_frame = wire_int(content, "source_frame", low=0, high=n_frames - 1)
