@@ -194,8 +194,8 @@ export function buildDom(limits) {
     h("label", {}, ["opacity ", opacity]),
     h("label", {}, [contour, " contour"]),
     h("label", {}, [selectedOnly, " selected only"]),
-    h("label", {}, [lockRoi, " lock edits to ROI"]),
     h("label", {}, [contiguous, " contiguous fill"]),
+    h("label", {}, [lockRoi, " lock edits to ROI"]),
     h("label", {}, [labelCount, " ", labelList]),
   ]);
 
