@@ -51,12 +51,13 @@ _EDGE_SMALL = 0.5
 _SPLIT_SMOOTH = 1.0
 _SPLIT_H = 0.5
 _CORE = 2.0
-_DEEP = 2.0
+_DEEP = 3.0
 _MARK = 0.8
 _PAST = 1.0
 _SHIFT_REACH = 0.5
 _SHIFT_PAD = 30
 _REFINE_PAD = 12
+_DISC = 1.5
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
 
@@ -550,7 +551,7 @@ def region_at(
         if blob is not None:
             box, mask = blob
             k = 4  # margin: the smoothing in _split_basin must not see the box's edge
-            cut = _split_basin(np.pad(mask, k), [(seed[0] - box[0] + k, seed[1] - box[2] + k)],
+            cut = _split_basin(_pad_open(mask, k, box, lim), [(seed[0] - box[0] + k, seed[1] - box[2] + k)],
                                h=_SPLIT_H)[k:-k, k:-k]  # fmt: skip
             found = tight_bbox(cut, offset=(box[0], box[2])) if cut.any() else None
         if not pos[1:] and not neg:
@@ -632,6 +633,22 @@ def region_at(
     return tight_bbox(region, offset=(win[0], win[2]))
 
 
+def _pad_open(mask: npt.NDArray[np.bool_], k: int, box: BBox, lim: BBox) -> npt.NDArray[np.bool_]:
+    """``mask`` padded by ``k`` pixels: background, except on the sides where it touches the
+    image's (or the clip's) edge, where the object goes on (its edge row is repeated), so a
+    cell cut by the edge of the image keeps its depth there."""
+    out = np.pad(mask, k, mode="edge")
+    if box[0] > lim[0]:
+        out[:k] = False
+    if box[1] < lim[1]:
+        out[-k:] = False
+    if box[2] > lim[2]:
+        out[:, :k] = False
+    if box[3] < lim[3]:
+        out[:, -k:] = False
+    return out
+
+
 def _signed_distance(
     found: tuple[BBox, npt.NDArray[np.bool_]] | None, win: BBox
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
@@ -658,16 +675,22 @@ def _refine(
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
     """Correct the first click's object with refinement clicks (``refine="watershed"``).
 
-    A click more than ``_DEEP`` px on the wrong side of the object (a neighbour taken, a part
-    missed) is a marker of `_cut_with_markers`.  A click nearer the outline (the edge is off)
-    moves the edge near itself: with ``phi`` the signed distance to the outline (< 0 inside),
-    the object becomes ``phi < s`` where ``s`` is the clicks' targets (``phi(click) + _PAST``
-    for a positive click, ``phi(click) - _PAST`` for a negative one: the edge 1 px past it)
-    averaged with Gaussian weights of ``sigma = _SHIFT_REACH * r`` (``r``: the object's
-    equivalent radius), divided by ``max(sum of weights, 1)`` so that it fades to 0 (the edge
-    stays) far from every click.  The clicks' pixels are always on their side; of the pieces
-    left, the largest and those holding a positive click are kept; pixels of other labels are
-    never taken.
+    1. A click more than ``_DEEP`` (3) px on the wrong side of the object (a neighbour taken,
+       a part missed) is a marker of `_cut_with_markers`.
+    2. A click nearer the outline (the edge is off) moves the edge near itself: with ``phi``
+       the signed distance to the outline (< 0 inside), the object becomes ``phi < s`` where
+       ``s`` is the clicks' targets (``phi(click) + _PAST`` for a positive click,
+       ``phi(click) - _PAST`` for a negative one: the edge 1 px past it) averaged with
+       Gaussian weights of ``sigma = _SHIFT_REACH * r`` (``r``: the object's equivalent
+       radius), divided by ``max(sum of weights, 1)`` so that it fades to 0 (the edge stays)
+       far from every click.
+    3. Progress: a click still on the wrong side after 1-2 fixes the disc of ``_DISC`` (1.5)
+       times its depth there around itself (never closer than 1 px to a click of the other
+       kind), whatever the intensity says; so every click changes the object where it was
+       made, and later clicks elsewhere never undo it (each click's pixel stays on its side).
+
+    Of the pieces left, the largest and those holding a positive click are kept; pixels of
+    other labels are never taken.
     """
     everyone = [*positive, *negative]
     r, c = positive[0]
@@ -688,24 +711,28 @@ def _refine(
     deep_neg = [p for p in negative if phi[at(p)] < -_DEEP]
     near_pos = [p for p in positive[1:] if p not in deep_pos]
     near_neg = [p for p in negative if p not in deep_neg]
-    if deep_pos or deep_neg:
-        found = _cut_with_markers(stack, limits, found, [positive[0], *deep_pos], deep_neg,
+    if deep_neg:
+        # a neighbour taken: cut by a marker watershed of the edges; a missed part is added
+        # by its disc (step 3), which measured better than the watershed on the nuclei
+        found = _cut_with_markers(stack, limits, found, positive[:1], deep_neg,
                                   lim=lim, taken=taken, sigma=sigma)  # fmt: skip
         obj, phi = _signed_distance(found, win)
-    if not near_pos and not near_neg:
-        return found
-    clicks = [(at(p), 1.0) for p in near_pos] + [(at(p), -1.0) for p in near_neg]
-    spread = _SHIFT_REACH * math.sqrt(max(int(obj.sum()), 1) / math.pi)
     rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
-    num = np.zeros(obj.shape)
-    den = np.zeros(obj.shape)
-    for q, side in clicks:
-        w = np.exp(-((rr - q[0]) ** 2 + (cc - q[1]) ** 2) / (2 * spread * spread))
-        num += w * (float(phi[q]) + _PAST * side)
-        den += w
-    region = phi < num / np.maximum(den, 1.0)
-    for q, side in clicks:
-        region[q] = side > 0
+    region = obj
+    if near_pos or near_neg:
+        clicks = [(at(p), 1.0) for p in near_pos] + [(at(p), -1.0) for p in near_neg]
+        spread = _SHIFT_REACH * math.sqrt(max(int(obj.sum()), 1) / math.pi)
+        num = np.zeros(obj.shape)
+        den = np.zeros(obj.shape)
+        for q, side in clicks:
+            w = np.exp(-((rr - q[0]) ** 2 + (cc - q[1]) ** 2) / (2 * spread * spread))
+            num += w * (float(phi[q]) + _PAST * side)
+            den += w
+        region = phi < num / np.maximum(den, 1.0)
+    v = channel_intensity(_crop(stack, win), limits=limits)
+    if sigma > 0:
+        v = ndi.gaussian_filter(v, sigma)
+    region = _fix_discs(region, [at(p) for p in positive], [at(p) for p in negative], v)
     keep_out = taken(win)
     if keep_out is not None:
         region &= ~keep_out
@@ -715,13 +742,63 @@ def _refine(
     if n == 0:
         return None
     largest = 1 + int(np.argmax(np.bincount(pieces.ravel())[1:]))
-    ids = [largest, int(pieces[at(positive[0])])] + [
-        int(pieces[q]) for q, side in clicks if side > 0
-    ]
+    ids = [largest, *(int(pieces[at(p)]) for p in positive)]
     region = np.isin(pieces, [k for k in ids if k])
     if not region.any():
         return None
     return tight_bbox(region, offset=(win[0], win[2]))
+
+
+def _fix_discs(
+    region: npt.NDArray[np.bool_],
+    positive: Sequence[tuple[int, int]],
+    negative: Sequence[tuple[int, int]],
+    v: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    """``region`` with every click's wrong-side disc fixed (step 3 of `_refine`).
+
+    ``positive[0]`` is the first click.  A refinement click ``d`` px on the wrong side of
+    ``region`` (its depth in the error, ``d = distance - 0.5``) puts the disc of radius
+    ``_DISC * d`` around itself on its own side, shrunk to stay 1 px away from every click
+    of the other kind.  A positive click more than ``_DEEP`` px out (a missed part, not the
+    dim rim along the edge) takes only the piece of its disc holding it that is at least
+    halfway as bright as the click above the background (``v``'s 5th percentile).  Then
+    each click's own pixel is put on its side.
+    """
+    out: npt.NDArray[np.bool_] = region.copy()
+    inside = ndi.distance_transform_edt(region)
+    outside = ndi.distance_transform_edt(~region)
+    rr, cc = np.ogrid[: region.shape[0], : region.shape[1]]
+
+    def disc(
+        q: tuple[int, int], depth: float, others: Sequence[tuple[int, int]]
+    ) -> npt.NDArray[np.bool_] | None:
+        gap = min((math.hypot(q[0] - o[0], q[1] - o[1]) for o in others), default=math.inf)
+        radius = min(_DISC * depth, gap - 1.0)
+        if radius <= 0:
+            return None
+        inner: npt.NDArray[np.bool_] = (rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= radius * radius
+        return inner
+
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    for q in positive[1:]:
+        depth = float(outside[q]) - 0.5
+        d = disc(q, depth, negative)
+        if d is not None and depth > _DEEP:
+            # a missed part: only its piece at least halfway as bright as the click
+            pieces, _ = ndi.label(d & (v >= (float(v[q]) + background) / 2))
+            d = pieces == pieces[q] if pieces[q] else None
+        if d is not None:
+            out |= d
+    for q in negative:
+        d = disc(q, float(inside[q]) - 0.5, positive)
+        if d is not None:
+            out &= ~d
+    for q in positive[1:]:
+        out[q] = True
+    for q in negative:
+        out[q] = False
+    return out
 
 
 def _cut_with_markers(
