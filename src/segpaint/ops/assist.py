@@ -762,7 +762,8 @@ def _fix_discs(
     ``_DISC * d`` around itself on its own side, shrunk to stay 1 px away from every click
     of the other kind.  A positive click more than ``_DEEP`` px out (a missed part, not the
     dim rim along the edge) takes only the piece of its disc holding it that is at least
-    halfway as bright as the click above the background (``v``'s 5th percentile).  Then
+    halfway as bright as the click above the background (``v``'s 5th percentile), unless
+    the click is less than `MIN_CONTRAST` above it.  Then
     each click's own pixel is put on its side.
     """
     out: npt.NDArray[np.bool_] = region.copy()
@@ -784,8 +785,9 @@ def _fix_discs(
     for q in positive[1:]:
         depth = float(outside[q]) - 0.5
         d = disc(q, depth, negative)
-        if d is not None and depth > _DEEP:
-            # a missed part: only its piece at least halfway as bright as the click
+        if d is not None and depth > _DEEP and float(v[q]) - background >= MIN_CONTRAST:
+            # a missed part: only its piece at least halfway as bright as the click (a click
+            # on the background takes the whole disc: the user says it is the cell)
             pieces, _ = ndi.label(d & (v >= (float(v[q]) + background) / 2))
             d = pieces == pieces[q] if pieces[q] else None
         if d is not None:
