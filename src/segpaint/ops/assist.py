@@ -729,9 +729,11 @@ def _refine(
             num += w * (float(phi[q]) + _PAST * side)
             den += w
         region = phi < num / np.maximum(den, 1.0)
-    v = channel_intensity(_crop(stack, win), limits=limits)
-    if sigma > 0:
-        v = ndi.gaussian_filter(v, sigma)
+    v = None
+    if deep_pos:  # the intensity bounds a deep positive click's disc
+        v = channel_intensity(_crop(stack, win), limits=limits)
+        if sigma > 0:
+            v = ndi.gaussian_filter(v, sigma)
     region = _fix_discs(region, [at(p) for p in positive], [at(p) for p in negative], v)
     keep_out = taken(win)
     if keep_out is not None:
@@ -753,7 +755,7 @@ def _fix_discs(
     region: npt.NDArray[np.bool_],
     positive: Sequence[tuple[int, int]],
     negative: Sequence[tuple[int, int]],
-    v: npt.NDArray[np.float64],
+    v: npt.NDArray[np.float64] | None,
 ) -> npt.NDArray[np.bool_]:
     """``region`` with every click's wrong-side disc fixed (step 3 of `_refine`).
 
@@ -763,7 +765,8 @@ def _fix_discs(
     of the other kind.  A positive click more than ``_DEEP`` px out (a missed part, not the
     dim rim along the edge) takes only the piece of its disc holding it that is at least
     halfway as bright as the click above the background (``v``'s 5th percentile), unless
-    the click is less than `MIN_CONTRAST` above it.  Then
+    the click is less than `MIN_CONTRAST` above it (``v``: the smoothed intensity, given
+    when there is such a click).  Then
     each click's own pixel is put on its side.
     """
     out: npt.NDArray[np.bool_] = region.copy()
@@ -781,11 +784,16 @@ def _fix_discs(
         inner: npt.NDArray[np.bool_] = (rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= radius * radius
         return inner
 
-    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE)) if v is not None else 0.0
     for q in positive[1:]:
         depth = float(outside[q]) - 0.5
         d = disc(q, depth, negative)
-        if d is not None and depth > _DEEP and float(v[q]) - background >= MIN_CONTRAST:
+        if (
+            d is not None
+            and v is not None
+            and depth > _DEEP
+            and float(v[q]) - background >= MIN_CONTRAST
+        ):
             # a missed part: only its piece at least halfway as bright as the click (a click
             # on the background takes the whole disc: the user says it is the cell)
             pieces, _ = ndi.label(d & (v >= (float(v[q]) + background) / 2))
