@@ -469,9 +469,10 @@ def region_at(
      seed_point : (row, col)
          The click, inside the object.
      positive, negative : sequence of (row, col), keyword-only
-         Extra clicks: more of the object / not the object (refinement).  A click within 3 px
-         of the first click's outline moves the whole edge to its intensity (just outside:
-         wider, just inside: tighter); farther clicks change the object near themselves.
+         Extra clicks: more of the object / not the object (refinement).  With
+         ``refine="level"`` a click within 3 px of the first click's outline moves the whole
+         edge to its intensity (just outside: wider, just inside: tighter); farther clicks
+         change the object near themselves.  ``refine="watershed"``: see below.
      limits : sequence of (low, high), keyword-only, optional
          Contrast limits per channel (default: `default_limits`).
      exclude : ndarray of bool, keyword-only, optional
@@ -498,10 +499,12 @@ def region_at(
      refine : {"level", "watershed"}, keyword-only
          How refinement clicks act.  ``"level"`` (default): as in steps 2-4 above.
          ``"watershed"``: the object is found from ``seed_point`` alone and cut from touching
-         neighbours by `_split_basin`; then a refinement click deep in an error is a marker
-         of a watershed of the intensity's edges, and one near the outline moves the edge
-         near itself to 1 px past the click (`_refine`).  Fewer clicks to IoU 0.85 on
-         StarDist's nuclei, more on the synthetic effectors (docs/performance.md).
+         neighbours by `_split_basin`; then a negative click deep in a taken neighbour is a
+         marker of a watershed of the intensity's edges, a click near the outline moves the
+         edge near itself to 1 px past the click, and every click still on the wrong side
+         fixes the disc of its depth around itself (`_refine`): each click changes the object
+         where it was made.  Fewer clicks to IoU 0.85 on StarDist's nuclei and the synthetic
+         targets, more on the synthetic effectors (docs/performance.md).
 
      Returns
      -------
