@@ -46,7 +46,8 @@ def clicks_for(image: np.ndarray, cell: np.ndarray, seed: tuple[int, int], limit
     pos: list[tuple[int, int]] = []
     neg: list[tuple[int, int]] = []
     for _ in range(n):
-        found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits)
+        found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits,
+                              refine="level")  # fmt: skip
         got = np.zeros(cell.shape, bool)
         if found is not None:
             got[ops.bbox_slices(found[0])] = found[1]

@@ -779,22 +779,30 @@ def noc(
         clicks85.append(hit85)
         clicks90.append(hit90)
 
-    def figures(keep: np.ndarray) -> dict[str, float]:
-        n85, f = np.array(clicks85)[keep], np.array(first)[keep]
-        return {
-            "cells": int(keep.sum()),
-            "noc85": float(np.mean(n85)),
-            "noc90": float(np.mean(np.array(clicks90)[keep])),
-            "first_click_iou_mean": float(np.mean(f)),
-            "first_click_iou_ge_085": float(np.mean(f >= 0.85)),
-            "at_max_clicks_85": int(np.sum(n85 >= max_clicks)),
-        }
-
-    out: dict[str, Any] = figures(np.ones(len(first), bool))
+    out: dict[str, Any] = noc_figures(clicks85, clicks90, first, max_clicks=max_clicks)
+    out["per_cell"] = {"noc85": clicks85, "noc90": clicks90, "first_click_iou": first}
     if halves:
         side = np.array(sides)
-        out["halves"] = {h: figures(side == h) for h in ("left", "right")}
+        out["halves"] = {}
+        for h in ("left", "right"):
+            picked = [np.array(x)[side == h] for x in (clicks85, clicks90, first)]
+            out["halves"][h] = noc_figures(*picked, max_clicks=max_clicks)
     return out
+
+
+def noc_figures(
+    clicks85: Any, clicks90: Any, first: Any, *, max_clicks: int = 20
+) -> dict[str, Any]:
+    """The NoC table's figures from per-cell clicks to 0.85 / 0.90 and first-click IoUs."""
+    n85, f = np.asarray(clicks85), np.asarray(first)
+    return {
+        "cells": int(n85.size),
+        "noc85": float(np.mean(n85)),
+        "noc90": float(np.mean(np.asarray(clicks90))),
+        "first_click_iou_mean": float(np.mean(f)),
+        "first_click_iou_ge_085": float(np.mean(f >= 0.85)),
+        "at_max_clicks_85": int(np.sum(n85 >= max_clicks)),
+    }
 
 
 NOC_MODES = ("level", "watershed")
@@ -802,12 +810,28 @@ NOC_MODES = ("level", "watershed")
 
 
 def noc_rows(n_frames: int, *, nuclei: bool) -> dict[str, Any]:
-    """NoC of every refine mode on the synthetic targets/effectors and StarDist's nuclei."""
+    """NoC of every refine mode on the synthetic targets/effectors and StarDist's nuclei.
+
+    Synthetic: the first frame (the rows of earlier tables) and every one of the ``n_frames``
+    frames pooled (more cells: each frame's cells are placed and overlap differently).
+    """
     data = synthetic_timelapse(n_frames=n_frames, seed=0)
-    sets = []
+    rows: dict[str, Any] = {}
     for population in ("targets", "effectors"):
-        image = data.image[0, :1]
-        sets.append((f"synthetic {population}", image, data.labels[population][0]))
+        for mode in NOC_MODES:
+            frames = []
+            for t in range(n_frames):
+                image = data.image[t, :1]
+                frames.append(noc(image, data.labels[population][t],
+                                  limits=ops.default_limits(image), refine=mode))  # fmt: skip
+            rows[f"synthetic {population}, refine={mode}"] = frames[0]
+            pooled = [
+                [x for f in frames for x in f["per_cell"][k]]
+                for k in ("noc85", "noc90", "first_click_iou")
+            ]
+            rows[f"synthetic {population}, {n_frames} frames, refine={mode}"] = noc_figures(*pooled)
+        print(f"done: NoC synthetic {population}", file=sys.stderr)
+    sets = []
     if nuclei:
         try:
             from stardist.data import test_image_nuclei_2d
@@ -817,7 +841,6 @@ def noc_rows(n_frames: int, *, nuclei: bool) -> dict[str, Any]:
             image, mask = test_image_nuclei_2d(return_mask=True)
             truth = ops.relabel_sequential(np.asarray(mask))
             sets.append(("StarDist nuclei", np.asarray(image)[None], truth))
-    rows: dict[str, Any] = {}
     for name, image, truth in sets:
         limits = ops.default_limits(image)
         for mode in NOC_MODES:
