@@ -124,3 +124,12 @@ def test_a_cell_touching_one_cut_by_the_image_edge_is_split_from_it():
     got = full(shape, region_at(img, (39, 40), limits=LIMITS, refine="watershed"))
     assert iou(got, upper) >= 0.9
     assert (got & lower & ~upper).sum() <= 10
+
+
+def test_a_click_already_on_its_side_changes_nothing():
+    # a positive click inside the cell, a negative one on the background: nothing to fix
+    shape = (80, 80)
+    img = blob_image(disk_mask(shape, (40, 40), 12), seed=7)
+    first = click(img, shape)
+    assert (click(img, shape, pos=[(34, 40)]) == first).all()
+    assert (click(img, shape, neg=[(40, 70)]) == first).all()

@@ -686,7 +686,8 @@ def _refine(
     2. A click nearer the outline (the edge is off) moves the edge near itself: with ``phi``
        the signed distance to the outline (< 0 inside), the object becomes ``phi < s`` where
        ``s`` is the clicks' targets (``phi(click) + _PAST`` for a positive click,
-       ``phi(click) - _PAST`` for a negative one: the edge 1 px past it) averaged with
+       ``phi(click) - _PAST`` for a negative one: the edge 1 px past it; 0, no move, for a
+       click already on its side) averaged with
        Gaussian weights of ``sigma = _SHIFT_REACH * r`` (``r``: the object's equivalent
        radius), divided by ``max(sum of weights, 1)`` so that it fades to 0 (the edge stays)
        far from every click.
@@ -732,7 +733,9 @@ def _refine(
         den = np.zeros(obj.shape)
         for q, side in clicks:
             w = np.exp(-((rr - q[0]) ** 2 + (cc - q[1]) ** 2) / (2 * spread * spread))
-            num += w * (float(phi[q]) + _PAST * side)
+            # a click already on its side (a positive one inside) asks for no move there
+            target = float(phi[q]) + _PAST * side
+            num += w * (max(target, 0.0) if side > 0 else min(target, 0.0))
             den += w
         region = phi < num / np.maximum(den, 1.0)
     v = None
