@@ -7,15 +7,21 @@ the clicked cell), with ``refine="level"`` (the default) and ``refine="watershed
 alternate call after call, so both see the same load.  p50/p95 over ``--reps`` runs after two
 warm-up runs, plus the CPU p50 of this process.
 
+With ``--base SRC`` (another tree's ``src``, e.g. main's), also the kernel alone
+(``region_at`` on the frame, no Session) of that tree's ``segpaint/ops/assist.py`` and of this
+one, alternating call after call in this process, for ``refine="watershed"``: the same-run
+before/after of a change to the kernel (p50, p95 and their ratio new/base).
+
 The number of clicks (NoC) is `bench_effort.py --only noc`'s.
 
-Run:  python benchmarks/bench_click.py [--reps 30]
+Run:  python benchmarks/bench_click.py [--reps 30] [--base /path/to/main/src]
 Prints a table and writes benchmarks/results/click.json.  Not a test: nothing fails on a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import statistics
@@ -40,7 +46,8 @@ def clicks_for(image: np.ndarray, cell: np.ndarray, seed: tuple[int, int], limit
     pos: list[tuple[int, int]] = []
     neg: list[tuple[int, int]] = []
     for _ in range(n):
-        found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits)
+        found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits,
+                              refine="level")  # fmt: skip
         got = np.zeros(cell.shape, bool)
         if found is not None:
             got[ops.bbox_slices(found[0])] = found[1]
@@ -51,9 +58,57 @@ def clicks_for(image: np.ndarray, cell: np.ndarray, seed: tuple[int, int], limit
     return pos, neg
 
 
+def p50_p95(times: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank) of ``times``."""
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1,
+                                                   math.ceil(0.95 * len(ordered)) - 1)]  # fmt: skip
+
+
+def base_kernel(src: str) -> Any:
+    """``region_at`` of the ``segpaint/ops/assist.py`` under ``src`` (its helpers from here)."""
+    path = Path(src) / "segpaint" / "ops" / "assist.py"
+    spec = importlib.util.spec_from_file_location("base_assist", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--base: no segpaint/ops/assist.py under {src}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.region_at
+
+
+def kernel_ab(image: np.ndarray, cases: list[Any], limits: Any, src: str, reps: int) -> Any:
+    """The watershed kernel of ``src`` and of this tree, alternating, on the same clicks."""
+    kernels = {"base": base_kernel(src), "new": ops.region_at}
+    times: dict[tuple[str, str], list[float]] = {}
+    for rep in range(reps + 2):
+        for name, seed, pos, neg in cases:
+            for which, fn in kernels.items():
+                t0 = time.perf_counter()
+                fn(image, seed, positive=pos, negative=neg, limits=limits, refine="watershed")
+                if rep >= 2:
+                    times.setdefault((name, which), []).append((time.perf_counter() - t0) * 1e3)
+    out: dict[str, Any] = {}
+    print("\n| region_at(refine='watershed') at 2048x2048, kernel | base p50 / p95 ms "
+          "| new p50 / p95 ms | new/base p50 / p95 |")  # fmt: skip
+    print("| --- | --- | --- | --- |")
+    for name in dict.fromkeys(n for n, _ in times):
+        b50, b95 = p50_p95(times[(name, "base")])
+        n50, n95 = p50_p95(times[(name, "new")])
+        out[name] = {"base_p50_ms": b50, "base_p95_ms": b95, "new_p50_ms": n50,
+                     "new_p95_ms": n95, "runs": len(times[(name, "new")])}  # fmt: skip
+        print(f"| {name} | {b50:.1f} / {b95:.1f} | {n50:.1f} / {n95:.1f} | "
+              f"{n50 / b50:.2f} / {n95 / b95:.2f} |")  # fmt: skip
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument(
+        "--base",
+        default=None,
+        help="another tree's src folder: also time its region_at kernel against this one's",
+    )
     args = parser.parse_args()
     image, truth, names = movie_frames()
     limits = ops.default_limits(image[0, :1])
@@ -99,6 +154,17 @@ def main() -> None:
         r = report[name]
         print(f"| {name} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cpu_p50_ms']:.1f} | "
               f"{r['runs']} |")  # fmt: skip
+    if args.base:
+        kernel_cases = []
+        for value in cells:
+            cell = truth[0] == value
+            seed = _centre(cell)
+            for n in (0, 1, 3):
+                pos, neg = clicks_for(image[0, :1], cell, seed, limits, n)
+                kernel_cases.append((f"{n} refinement click(s)", seed, pos, neg))
+        report["kernel, refine=watershed"] = kernel_ab(
+            image[0, :1], kernel_cases, limits, args.base, args.reps
+        )
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "click.json"
     path.write_text(json.dumps(report, indent=2))

@@ -89,18 +89,21 @@ def test_labelled_neighbour_is_never_taken():
 
 
 def test_a_click_along_the_edge_moves_the_whole_edge():
+    # refine="level" (the default before issue 11's watershed mode): a click sets the level
     shape = (96, 96)
     cell = disk_mask(shape, (48, 48), 12)
     img = nucleus_image([cell], seed=3)
     limits = [(0, 120)]
-    wide = full(shape, region_at(img, (48, 48), limits=limits, level=0.2))
+    wide = full(shape, region_at(img, (48, 48), limits=limits, level=0.2,
+                            refine="level"))  # fmt: skip
     assert wide.sum() > cell.sum() * 1.15  # a low level: the outline is too wide all around
     # one negative click just inside the too-wide outline, on the right side
     rim = wide & ~ndi.binary_erosion(wide, iterations=2)
     rows, cols = np.nonzero(rim & (np.arange(96)[None, :] > 58))
     k = int(np.argmax(cols))
     point = (int(rows[k]), int(cols[k]) - 1)
-    tighter = full(shape, region_at(img, (48, 48), negative=[point], limits=limits, level=0.2))
+    tighter = full(shape, region_at(img, (48, 48), negative=[point], limits=limits, level=0.2,
+                                 refine="level"))  # fmt: skip
     assert not tighter[point]
     assert iou(tighter, cell) > iou(wide, cell) + 0.05
     # the left side (far from the click) moved too: the click set the edge's level
@@ -108,14 +111,14 @@ def test_a_click_along_the_edge_moves_the_whole_edge():
     left_half[:, :40] = True
     assert (tighter & left_half).sum() < (wide & left_half).sum()
     # and a positive click just outside a too-tight outline grows it everywhere
-    tight = full(shape, region_at(img, (48, 48), limits=limits, level=0.8))
+    tight = full(shape, region_at(img, (48, 48), limits=limits, level=0.8, refine="level"))
     assert tight.sum() < cell.sum() * 0.85
     outside = ndi.binary_dilation(tight, iterations=2) & ~tight
     rows, cols = np.nonzero(outside)
     k = int(np.argmin(cols))
     grown = full(
         shape, region_at(img, (48, 48), positive=[(int(rows[k]), int(cols[k]))], limits=limits,
-                         level=0.8),
+                         level=0.8, refine="level"),
     )  # fmt: skip
     assert iou(grown, cell) > iou(tight, cell) + 0.05
     right_half = np.zeros(shape, bool)

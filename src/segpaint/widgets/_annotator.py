@@ -264,12 +264,12 @@ class Annotator(anywidget.AnyWidget):
         read_only=True, help="ROIs of the current frame as [row0, row1, col0, col1]."
     ).tag(sync=True)
     click_refine = OneOf(
-        "level",
+        "watershed",
         choices=("level", "watershed"),
         help=(
-            "How the click tool (c) finds and refines a cell (`segment_at`'s refine=): 'level' "
-            "moves the whole edge to a click near it; 'watershed' cuts touching nuclei apart "
-            "and lets each refinement click change only the part it lands in."
+            "How the click tool (c) finds and refines a cell (`segment_at`'s refine=, the same "
+            "default): 'watershed' cuts touching nuclei apart and lets each refinement click fix "
+            "the part it lands in; 'level' moves the whole edge to a click near it."
         ),
     ).tag(sync=True)
     export_format = OneOf(
