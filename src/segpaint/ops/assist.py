@@ -721,7 +721,7 @@ def _refine(
     if deep_neg:
         # a neighbour taken: cut by a marker watershed of the edges; a missed part is added
         # by its disc (step 3), which measured better than the watershed on the nuclei
-        found = _cut_with_markers(stack, limits, found, positive[:1], deep_neg,
+        found = _cut_with_markers(stack, limits, found, positive[0], deep_neg,
                                   lim=lim, taken=taken, sigma=sigma)  # fmt: skip
         obj, phi = _signed_distance(found, win)
     rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
@@ -824,33 +824,30 @@ def _cut_with_markers(
     stack: npt.NDArray[Any],
     limits: Limits,
     found: tuple[BBox, npt.NDArray[np.bool_]] | None,
-    positive: Sequence[tuple[int, int]],
+    first: tuple[int, int],
     negative: Sequence[tuple[int, int]],
     *,
     lim: BBox,
     taken: Callable[[BBox], npt.NDArray[np.bool_] | None],
     sigma: float,
 ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
-    """Correct an object with clicks deep in its errors: a marker watershed of the edges.
+    """Cut a taken neighbour off an object with negative clicks deep in it: a marker watershed
+    of the edges.
 
     Markers: the object's core (pixels at least ``_CORE`` px inside it, and always the disc of
-    half its depth around the first click) and the clicks ``positive`` (the first one is the
-    first click) are the object; the pixels at least ``_CORE`` px outside it and the
-    ``negative`` clicks are not.  A click ``d`` px on the wrong side marks the disc of
-    ``_MARK * d`` px around itself (on that side of the outline; a positive click no more
-    than its depth in the piece brighter than halfway between it and the background): the
-    part it sits in.  A positive click ``d`` px
-    outside the object clears the background markers within ``2 d + 2`` px of itself, a
-    negative click ``d`` px inside clears the object markers within ``2 d + 2`` px: the part
-    it was placed in is open to it.  The watershed of the gradient magnitude of the
-    intensity (smoothed by ``sigma``) then puts every unmarked pixel (the open parts and a
-    ``2 _CORE`` px band along the whole outline, which snaps to the strongest edge) on the
-    side of the marker it floods from across the weakest edge, so each click lands on its
-    side and takes the region up to the object's edge with it.  Pixels of other labels
-    (``taken``) are never taken.
+    half its depth around the ``first`` click) and the first click are the object; the pixels
+    at least ``_CORE`` px outside it and the ``negative`` clicks are not.  A negative click
+    ``d`` px inside marks the disc of ``_MARK * d`` px around itself inside the object (the
+    part it sits in) and clears the object markers within ``2 d + 2`` px: the part it was
+    placed in is open to it.  The watershed of the gradient magnitude of the intensity
+    (smoothed by ``sigma``) then puts every unmarked pixel (the open parts and a ``2 _CORE``
+    px band along the whole outline, which snaps to the strongest edge) on the side of the
+    marker it floods from across the weakest edge, so each click lands on its side and takes
+    the region up to the object's edge with it.  Pixels of other labels (``taken``) are never
+    taken.  (A missed part is added by `_refine`'s disc, not here.)
     """
-    everyone = [*positive, *negative]
-    r, c = positive[0]
+    everyone = [first, *negative]
+    r, c = first
     box = found[0] if found is not None else (r, r + 1, c, c + 1)
     win = (
         max(min([box[0], *(p[0] for p in everyone)]) - _REFINE_PAD, lim[0]),
@@ -870,17 +867,14 @@ def _cut_with_markers(
     outside = ndi.distance_transform_edt(~obj)
     core, back = inside >= _CORE, outside >= _CORE
     rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
-    pos = [(p[0] - win[0], p[1] - win[2]) for p in positive]
+    head = (first[0] - win[0], first[1] - win[2])
     neg = [(p[0] - win[0], p[1] - win[2]) for p in negative]
-    for q in pos[1:]:
-        rho = 2.0 * float(outside[q]) + 2.0
-        back &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > rho * rho
     for q in neg:
         rho = 2.0 * float(inside[q]) + 2.0
         core &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > rho * rho
     # the heart of the first click's object stays it: half its depth around the first click
-    heart = 0.5 * float(inside[pos[0]])
-    core |= (rr - pos[0][0]) ** 2 + (cc - pos[0][1]) ** 2 <= heart * heart
+    heart = 0.5 * float(inside[head])
+    core |= (rr - head[0]) ** 2 + (cc - head[1]) ** 2 <= heart * heart
     keep_out = taken(win)
     markers = np.zeros(obj.shape, np.int32)
     markers[back] = 2
@@ -892,23 +886,15 @@ def _cut_with_markers(
         half = _MARK * float(inside[q])
         markers[((rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= half * half) & obj] = 2
         markers[q] = 2
-    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
-    for q in pos[1:]:
-        # a missed part: no deeper than the click is inside its own bright piece
-        own = float(ndi.distance_transform_edt(v >= (float(v[q]) + background) / 2)[q])
-        half = _MARK * min(float(outside[q]), own)
-        markers[((rr - q[0]) ** 2 + (cc - q[1]) ** 2 <= half * half) & ~obj] = 1
-    for q in pos:
-        if keep_out is None or not keep_out[q]:
-            markers[q] = 1
+    if keep_out is None or not keep_out[head]:
+        markers[head] = 1
     if keep_out is not None:
         markers[keep_out] = 2
     parts = watershed(edges, markers) == 1  # type: ignore[no-untyped-call]
     region = parts
     for q in neg:
         region[q] = False
-    for q in pos:
-        region[q] = True
+    region[head] = True
     if keep_out is not None:
         region &= ~keep_out
     if not region.any():
