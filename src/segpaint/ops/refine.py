@@ -333,14 +333,38 @@ def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels
     bg_px = np.flatnonzero(
         np.unpackbits((taken & bg).view(np.uint8), count=size, bitorder="little").view(bool)
     )
-    # one byte a pixel: 255 on a cell, 1 + steps from the border on the band's background
-    code = np.unpackbits((~bg).view(np.uint8), count=size, bitorder="little")
-    code *= np.uint8(255)
-    for k, ring in enumerate(rings, start=1):
-        step = np.unpackbits((ring & bg).view(np.uint8), count=size, bitorder="little")
-        step *= np.uint8(k)
-        code += step
-    bg_steps = code[bg_px]
+    # each background pixel of the band: which neighbour gives its cell, as word operations
+    # (ring 1: the first cell above, left, below, right; further out: the first pixel of
+    # the ring before below, above, right, left), kept with its ring in one byte a pixel
+    orders = {1: (-wide, -1, wide, 1), 2: (wide, -wide, 1, -1)}
+    planes = [np.zeros_like(bg) for _ in range(2 + (radius + 1).bit_length())]
+    before = ~bg
+    for k, reached in enumerate(rings, start=1):
+        ring = reached & bg
+        chosen = np.zeros_like(bg)
+        for way, d in enumerate(orders[min(k, 2)][:-1]):
+            there = ring & (_down(before, d) if d > 0 else _up(before, -d)) & ~chosen
+            chosen |= there
+            if way & 1:
+                planes[0] |= there
+            if way & 2:
+                planes[1] |= there
+        planes[0] |= ring & ~chosen  # the last way, 3
+        planes[1] |= ring & ~chosen
+        for j in range(k.bit_length()):
+            if k >> j & 1:
+                planes[2 + j] |= ring
+        before = ring
+    code = np.zeros(size, np.uint8)
+    for j, plane in enumerate(planes):
+        bit = np.unpackbits(plane.view(np.uint8), count=size, bitorder="little")
+        if j:
+            bit *= np.uint8(1 << j)
+        code |= bit
+    bg_code = np.take(code, bg_px)
+    del code
+    bg_steps = bg_code >> np.uint8(2)
+    bg_way = bg_code & np.uint8(3)
     bg_owner: Labels = np.empty(bg_px.size, np.uint32)
     ring_owner = np.empty(size, np.uint32)  # read only where written (the ring before)
     for k in range(1, radius + 2):
@@ -348,16 +372,9 @@ def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels
         if at.size == 0:
             break
         px = bg_px[at]
-        if k == 1:  # next to a cell: above, left, below, right
-            source, order, want = flat, (-wide, -1, wide, 1), np.uint8(255)
-        else:  # one step nearer: below, above, right, left
-            source, order, want = ring_owner, (wide, -wide, 1, -1), np.uint8(k - 1)
-        # the first direction whose neighbour is that (one always is)
-        off = np.full(px.size, order[-1], np.intp)
-        for d in order[-2::-1]:
-            off[np.take(code, px + d) == want] = d
+        off = np.take(np.array(orders[min(k, 2)], np.intp), bg_way[at])
         off += px
-        found = np.take(source, off)
+        found = np.take(flat if k == 1 else ring_owner, off)
         ring_owner[px] = found
         bg_owner[at] = found
     idx = np.concatenate([cell_px, bg_px])
