@@ -140,3 +140,60 @@ def test_remove_specks_with_labels_above_65535_and_an_empty_frame():
     )
     empty = np.zeros((5, 6), np.uint32)
     np.testing.assert_array_equal(ops.morph_labels(empty, "remove_specks", min_size=3), empty)
+
+
+# -------------------------------------------------------------------------- fill holes
+def holes_by_labelling(lab):
+    """`fill_holes_all`'s single-label rule with every background pixel labelled
+    (`scipy.ndimage.label`): pieces off the frame edge whose neighbours are one label."""
+    out = lab.copy()
+    pieces, n = ndi.label(lab == 0)
+    edge = set(np.unique(np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]])))
+    for piece in range(1, n + 1):
+        if piece in edge:
+            continue
+        mask = pieces == piece
+        rim = np.unique(lab[ndi.binary_dilation(mask) & ~mask])
+        if rim.size == 1:
+            out[mask] = rim[0]
+    return out
+
+
+@pytest.mark.parametrize("k", range(len(FRAMES)))
+def test_fill_holes_on_crowded_frames_fills_what_a_labelling_of_the_background_finds(k):
+    lab = FRAMES[k]
+    new = ops.morph_labels(lab, "fill_holes")
+    single = holes_by_labelling(lab)
+    # every hole with one label around it is filled with it; nothing else changes but holes
+    # of several labels (the mixed-rim rule, tested against the loop elsewhere)
+    filled = single != lab
+    assert filled.any()
+    np.testing.assert_array_equal(new[filled], single[filled])
+    other = (new != lab) & ~filled
+    assert (lab[other] == 0).all()
+    np.testing.assert_array_equal(new[~filled & ~other], lab[~filled & ~other])
+
+
+def test_fill_holes_leaves_background_that_reaches_any_frame_edge():
+    # a cell with a gap to each edge: the gaps are background reaching the edge, not holes;
+    # one real hole of two pixels joined only through the row below, one diagonal pair
+    lab = np.full((9, 12), 5, np.uint32)
+    lab[0, 3] = lab[8, 7] = lab[4, 0] = lab[5, 11] = 0  # one pixel on each edge
+    lab[3, 4] = lab[4, 4] = lab[4, 5] = lab[3, 6] = 0  # an L and a pixel above its end
+    lab[6, 8] = lab[7, 9] = 0  # two pixels touching only diagonally: two holes
+    new = ops.morph_labels(lab, "fill_holes")
+    for r, c in ((0, 3), (8, 7), (4, 0), (5, 11)):
+        assert new[r, c] == 0
+    for r, c in ((3, 4), (4, 4), (4, 5), (3, 6), (6, 8), (7, 9)):
+        assert new[r, c] == 5
+    # a hole against the last column's neighbour and the first row's: still inside
+    lab = np.full((5, 5), 3, np.uint32)
+    lab[1, 3] = lab[3, 1] = 0
+    assert (ops.morph_labels(lab, "fill_holes") == 3).all()
+
+
+def test_fill_holes_without_background_or_without_cells():
+    full = np.full((6, 7), 4, np.uint32)
+    np.testing.assert_array_equal(ops.morph_labels(full, "fill_holes"), full)
+    empty = np.zeros((6, 7), np.uint32)
+    np.testing.assert_array_equal(ops.morph_labels(empty, "fill_holes"), empty)

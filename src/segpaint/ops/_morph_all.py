@@ -267,25 +267,23 @@ def fill_holes_all(lab: Labels) -> Labels:
     if h < 3 or w < 3:
         return out
     bg = lab == 0
-    pieces, n = ndi.label(bg)
+    # the background's 4-connected pieces from its row runs (`_label_runs`: a graph of runs,
+    # not a labelling of every pixel); pieces are numbered from 1
+    starts, lengths, _, piece, n = _label_runs(bg.view(np.uint8))
     if n == 0:
         return out
+    piece += 1
+    row, col = np.divmod(starts, w)
     edge = np.zeros(n + 1, bool)
-    for side in (pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]):
-        edge[side] = True
+    edge[piece[(row == 0) | (row == h - 1) | (col == 0) | (col + lengths == w)]] = True
     edge[0] = True
     if edge.all():
         return out
-    flat = pieces.ravel()
-    # the pixels of inner pieces, from the runs of one piece in row-major order (few holes in a
-    # big frame: no lookup per pixel)
-    starts = np.concatenate([np.zeros(1, np.intp), np.flatnonzero(flat[1:] != flat[:-1]) + 1])
-    run_piece = flat[starts]
-    run_length = np.diff(starts, append=flat.size)
-    sel = ~edge[run_piece]
-    first_px, length = starts[sel], run_length[sel]
+    # the pixels of inner pieces, from their runs (few holes in a big frame)
+    sel = ~edge[piece]
+    first_px, length = starts[sel], lengths[sel]
     inner = np.repeat(first_px - (np.cumsum(length) - length), length) + np.arange(length.sum())
-    which = np.repeat(run_piece[sel], length)
+    which = np.repeat(piece[sel], length)
     values = lab.ravel()
     lo = np.full(n + 1, np.iinfo(np.uint32).max, np.uint32)
     hi = np.zeros(n + 1, np.uint32)
@@ -303,6 +301,8 @@ def fill_holes_all(lab: Labels) -> Labels:
         first[which[::-1]] = inner[::-1]  # the last write wins: each piece's first pixel
         open_bg = bg.copy()  # background that reaches the frame edge
         open_bg.ravel()[inner] = False
+        pieces = np.zeros(lab.shape, np.int32)  # the inner pieces' numbers, 0 elsewhere
+        pieces.ravel()[inner] = which
         _fill_mixed_rims(
             lab,
             pieces,
