@@ -197,3 +197,28 @@ def test_fill_holes_without_background_or_without_cells():
     np.testing.assert_array_equal(ops.morph_labels(full, "fill_holes"), full)
     empty = np.zeros((6, 7), np.uint32)
     np.testing.assert_array_equal(ops.morph_labels(empty, "fill_holes"), empty)
+
+
+def test_walks_from_a_hole_count_a_cell_only_when_they_come_out_into_open_background():
+    # hole at (20, 40) between cells 3 (left, 35 px wide) and 7 (right); above it cell 7
+    # then another hole; below it cell 7 then cell 5; right: cell 7 to the frame edge
+    lab = np.zeros((41, 80), np.uint32)
+    lab[2:39, 5:40] = 3
+    lab[2:39, 40:80] = 7
+    lab[30:39, 38:43] = 5
+    lab[20, 40] = 0  # the hole
+    lab[8, 40] = 0  # another hole, straight above it
+    pieces, _ = ndi.label(lab == 0)
+    edge = np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]])
+    inner = ~np.isin(pieces, edge)
+    open_bg = (lab == 0) & ~inner
+    seeds = np.array([20 * 80 + 40, 8 * 80 + 40])
+    which = np.array([pieces[20, 40], pieces[8, 40]])
+    pieces = np.where(inner, pieces, 0).astype(np.int32)
+    got = _morph_all._escapes(lab, pieces, open_bg, seeds, which)
+    # hole 1: left through 3 (35 px, beyond the first 16) into open background; right
+    # through 7 to the frame's edge; up into the other hole and down into cell 5: not escapes
+    # hole 2: up through 7 into open background, left through 3, right through 7 to the edge
+    assert got == [{3, 7}, {3, 7}]
+    # a walk longer than 2 * steps does not count
+    assert _morph_all._escapes(lab, pieces, open_bg, seeds[:1], which[:1], steps=10) == [set()]
