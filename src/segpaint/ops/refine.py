@@ -498,20 +498,24 @@ def _refine_window(
     oflat[idx[was & ~inside]] = 0  # band pixels of a cell below its level leave it
     # background that joins a cell must connect to it through pixels that join too
     grow = np.flatnonzero(~was & inside & np.take(ok, dense))
+    # the band pixels each cell keeps: its own above its level, and the background it took
+    kept = was & inside
     for _ in range(radius + 1):
         if grow.size == 0:
             break
         p, o = idx[grow], owner[grow]
-        hit = oflat[p - wide] == o
-        hit |= oflat[p + wide] == o
-        hit |= oflat[p - 1] == o
-        hit |= oflat[p + 1] == o
+        above = p - wide  # the four neighbours: views of the frame at offsets, one index
+        hit = np.take(oflat, above) == o
+        hit |= np.take(oflat[2 * wide :], above) == o
+        hit |= np.take(oflat[wide - 1 :], above) == o
+        hit |= np.take(oflat[wide + 1 :], above) == o
         if not hit.any():
             break
         oflat[p[hit]] = o[hit]
+        kept[grow[hit]] = True
         grow = grow[~hit]
-    kept, had = _two_counts(dense, n, oflat[idx] == owner, was)
-    ok &= kept >= _KEEP_FRACTION * had
+    kept_n, had = _two_counts(dense, n, kept, was)
+    ok &= kept_n >= _KEEP_FRACTION * had
     back = ~np.take(ok, dense)
     if back.any():  # cells with no edge, or that would mostly vanish, stay as they were
         oflat[idx[back]] = before[back]
