@@ -222,3 +222,38 @@ def test_walks_from_a_hole_count_a_cell_only_when_they_come_out_into_open_backgr
     assert got == [{3, 7}, {3, 7}]
     # a walk longer than 2 * steps does not count
     assert _morph_all._escapes(lab, pieces, open_bg, seeds[:1], which[:1], steps=10) == [set()]
+
+
+# -------------------------------------------------------------------------------- grow
+def grown_by_distance_transform(lab, radius):
+    """Every label grown by ``radius`` px: the nearest labelled pixel within reach (scipy's
+    feature transform, its tie-break)."""
+    dist, (ir, ic) = ndi.distance_transform_edt(lab == 0, return_indices=True)
+    out = lab.copy()
+    grow = (lab == 0) & (dist <= radius)
+    out[grow] = lab[ir, ic][grow]
+    return out
+
+
+@pytest.mark.parametrize("radius", [2, 3, 5])
+@pytest.mark.parametrize("shape", [(40, 1), (30, 2), (25, 3), (20, 5), (9, 7), (33, 64), (1, 50)])
+def test_grow_on_narrow_and_wide_frames_equals_the_distance_transform(shape, radius):
+    # the row passes shift the flat frame and redo the first and last `radius` columns:
+    # frames narrower than the disk, as wide as a few columns, a single row
+    rng = np.random.default_rng(shape[0] * 100 + shape[1] + radius)
+    lab = np.where(rng.random(shape) < 0.08, rng.integers(1, 9, shape), 0).astype(np.uint32)
+    lab[0, 0] = 3  # at least one cell, in a corner
+    np.testing.assert_array_equal(
+        _morph_all._grow_separable(lab, radius), grown_by_distance_transform(lab, radius)
+    )
+    np.testing.assert_array_equal(
+        ops.morph_labels(lab, "grow", radius=radius), grown_by_distance_transform(lab, radius)
+    )
+
+
+@pytest.mark.parametrize("k", range(len(FRAMES)))
+def test_grow_r3_on_crowded_frames_equals_the_distance_transform(k):
+    lab = FRAMES[k]
+    new = ops.morph_labels(lab, "grow", radius=3)
+    assert (new != lab).any()
+    np.testing.assert_array_equal(new, grown_by_distance_transform(lab, 3))

@@ -170,13 +170,25 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
     dv2 = np.bitwise_and(key1, kind(~mask & np.iinfo(kind).max))
     np.minimum(dv2, kind(far2 + 1 << bits), out=dv2)
     key2 = dv2 + kind(radius)
-    for shift in [*range(-radius, 0), *range(1, radius + 1)]:
-        if abs(shift) >= w:
-            continue
-        dst = slice(max(-shift, 0), w - max(shift, 0))
-        src = slice(max(shift, 0), w - max(-shift, 0))
-        cand = np.add(dv2[:, src], kind((shift * shift << bits) + shift + radius), out=buf[:, src])
-        np.minimum(key2[:, dst], cand, out=key2[:, dst])
+    shifts = [s for s in (*range(-radius, 0), *range(1, radius + 1)) if abs(s) < w]
+    # shifts of the flat frame (one contiguous pass each; a shift of columns in 2-D is ~3x
+    # slower): pixel i takes pixel i + shift, which is in the row before or after for the
+    # first and last `radius` columns, done again below along their rows
+    flat_dv2, flat_key2, flat_buf = dv2.ravel(), key2.ravel(), buf.ravel()
+    n = flat_dv2.size
+    for shift in shifts:
+        length = n - abs(shift)
+        src = flat_dv2[shift:] if shift > 0 else flat_dv2[:length]
+        dst = flat_key2[:length] if shift > 0 else flat_key2[-shift:]
+        cand = np.add(src, kind((shift * shift << bits) + shift + radius), out=flat_buf[:length])
+        np.minimum(dst, cand, out=dst)
+    for col in sorted({*range(min(radius, w)), *range(max(w - radius, 0), w)}):
+        key = dv2[:, col] + kind(radius)
+        for shift in shifts:
+            if 0 <= col + shift < w:
+                cand = dv2[:, col + shift] + kind((shift * shift << bits) + shift + radius)
+                np.minimum(key, cand, out=key)
+        key2[:, col] = key
     # d2 <= far2, i.e. key2 < (far2 + 1) * S (the offset bits are below S)
     grow = np.flatnonzero(~fg & (key2 < kind(far2 + 1 << bits)))
     out: Labels = lab.copy()
