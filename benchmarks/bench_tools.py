@@ -22,8 +22,8 @@ Prints a table and writes benchmarks/results/tools.json.  Not a test: nothing fa
 A/B against a git revision (the tree this branch started from, say):
       python benchmarks/bench_tools.py --against 2f73db4 [--rounds 3] [--reps 5]
 exports that revision's ``src`` into a temporary folder and times the crowded frame's
-whole-frame tools (``refine`` of every cell included) and the session's own cost in child
-processes, alternating the revision's
+whole-frame tools (``refine`` of every cell included), the session's own cost and the kernels of
+refine, fill_holes and grow r3 alone in child processes, alternating the revision's
 code and this tree's round after round (so both see the same load), then pools each side's
 samples: wall and CPU (process_time) p50/p95 and the ratios.  Writes results/tools_ab.json.
 """
@@ -499,6 +499,16 @@ def side_run(reps: int) -> dict[str, Any]:
     r = open_session(crowded_picture(lab)[None, None], None, folder)
     r.set_labels("cells", 0, off_by(lab, 2))
     calls.append(("refine every cell (±2 px)", lambda: r.refine("cells", 0, channels=[0])))
+    # the kernels alone (no session: no undo record, journal or event), same frames
+    from segpaint.ops.refine import refine_outlines
+
+    picture, start = crowded_picture(lab), off_by(lab, 2)
+    limits = ops.default_limits(picture[None])
+    calls.append(("kernel: refine_outlines",
+                  lambda: _nothing(refine_outlines(picture, start, limits=limits))))  # fmt: skip
+    for op, kw in (("fill_holes", {}), ("grow", {"radius": 3})):
+        calls.append((f"kernel: morph_labels {op}",
+                      lambda op=op, kw=kw: _nothing(ops.morph_labels(lab, op, **kw))))  # fmt: skip
     out: dict[str, Any] = {}
     for name, call in calls:
         if name.startswith("undo"):
@@ -511,11 +521,16 @@ def side_run(reps: int) -> dict[str, Any]:
             out[name] = {"wall_ms": [u[0] for u in undo[1:]], "cpu_ms": [u[1] for u in undo[1:]]}
             continue
         owner = r if name.startswith("refine") else s
+        # a kernel returns None here: nothing to undo
         res = timeit(call, owner.undo, reps=reps, warmup=1)
         out[name] = {"wall_ms": res["wall_ms"], "cpu_ms": res["cpu_ms"]}
     s.close()
     r.close()
     return out
+
+
+def _nothing(_: Any) -> None:
+    """A kernel's result dropped: `timeit` undoes nothing after it."""
 
 
 def _p(values: list[float], q: float) -> float:

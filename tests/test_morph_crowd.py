@@ -140,3 +140,120 @@ def test_remove_specks_with_labels_above_65535_and_an_empty_frame():
     )
     empty = np.zeros((5, 6), np.uint32)
     np.testing.assert_array_equal(ops.morph_labels(empty, "remove_specks", min_size=3), empty)
+
+
+# -------------------------------------------------------------------------- fill holes
+def holes_by_labelling(lab):
+    """`fill_holes_all`'s single-label rule with every background pixel labelled
+    (`scipy.ndimage.label`): pieces off the frame edge whose neighbours are one label."""
+    out = lab.copy()
+    pieces, n = ndi.label(lab == 0)
+    edge = set(np.unique(np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]])))
+    for piece in range(1, n + 1):
+        if piece in edge:
+            continue
+        mask = pieces == piece
+        rim = np.unique(lab[ndi.binary_dilation(mask) & ~mask])
+        if rim.size == 1:
+            out[mask] = rim[0]
+    return out
+
+
+@pytest.mark.parametrize("k", range(len(FRAMES)))
+def test_fill_holes_on_crowded_frames_fills_what_a_labelling_of_the_background_finds(k):
+    lab = FRAMES[k]
+    new = ops.morph_labels(lab, "fill_holes")
+    single = holes_by_labelling(lab)
+    # every hole with one label around it is filled with it; nothing else changes but holes
+    # of several labels (the mixed-rim rule, tested against the loop elsewhere)
+    filled = single != lab
+    assert filled.any()
+    np.testing.assert_array_equal(new[filled], single[filled])
+    other = (new != lab) & ~filled
+    assert (lab[other] == 0).all()
+    np.testing.assert_array_equal(new[~filled & ~other], lab[~filled & ~other])
+
+
+def test_fill_holes_leaves_background_that_reaches_any_frame_edge():
+    # a cell with a gap to each edge: the gaps are background reaching the edge, not holes;
+    # one real hole of two pixels joined only through the row below, one diagonal pair
+    lab = np.full((9, 12), 5, np.uint32)
+    lab[0, 3] = lab[8, 7] = lab[4, 0] = lab[5, 11] = 0  # one pixel on each edge
+    lab[3, 4] = lab[4, 4] = lab[4, 5] = lab[3, 6] = 0  # an L and a pixel above its end
+    lab[6, 8] = lab[7, 9] = 0  # two pixels touching only diagonally: two holes
+    new = ops.morph_labels(lab, "fill_holes")
+    for r, c in ((0, 3), (8, 7), (4, 0), (5, 11)):
+        assert new[r, c] == 0
+    for r, c in ((3, 4), (4, 4), (4, 5), (3, 6), (6, 8), (7, 9)):
+        assert new[r, c] == 5
+    # a hole against the last column's neighbour and the first row's: still inside
+    lab = np.full((5, 5), 3, np.uint32)
+    lab[1, 3] = lab[3, 1] = 0
+    assert (ops.morph_labels(lab, "fill_holes") == 3).all()
+
+
+def test_fill_holes_without_background_or_without_cells():
+    full = np.full((6, 7), 4, np.uint32)
+    np.testing.assert_array_equal(ops.morph_labels(full, "fill_holes"), full)
+    empty = np.zeros((6, 7), np.uint32)
+    np.testing.assert_array_equal(ops.morph_labels(empty, "fill_holes"), empty)
+
+
+def test_walks_from_a_hole_count_a_cell_only_when_they_come_out_into_open_background():
+    # hole at (20, 40) between cells 3 (left, 35 px wide) and 7 (right); above it cell 7
+    # then another hole; below it cell 7 then cell 5; right: cell 7 to the frame edge
+    lab = np.zeros((41, 80), np.uint32)
+    lab[2:39, 5:40] = 3
+    lab[2:39, 40:80] = 7
+    lab[30:39, 38:43] = 5
+    lab[20, 40] = 0  # the hole
+    lab[8, 40] = 0  # another hole, straight above it
+    pieces, _ = ndi.label(lab == 0)
+    edge = np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]])
+    inner = ~np.isin(pieces, edge)
+    open_bg = (lab == 0) & ~inner
+    seeds = np.array([20 * 80 + 40, 8 * 80 + 40])
+    which = np.array([pieces[20, 40], pieces[8, 40]])
+    pieces = np.where(inner, pieces, 0).astype(np.int32)
+    got = _morph_all._escapes(lab, pieces, open_bg, seeds, which)
+    # hole 1: left through 3 (35 px, beyond the first 16) into open background; right
+    # through 7 to the frame's edge; up into the other hole and down into cell 5: not escapes
+    # hole 2: up through 7 into open background, left through 3, right through 7 to the edge
+    assert got == [{3, 7}, {3, 7}]
+    # a walk longer than 2 * steps does not count
+    assert _morph_all._escapes(lab, pieces, open_bg, seeds[:1], which[:1], steps=10) == [set()]
+
+
+# -------------------------------------------------------------------------------- grow
+def grown_by_distance_transform(lab, radius):
+    """Every label grown by ``radius`` px: the nearest labelled pixel within reach (scipy's
+    feature transform, its tie-break)."""
+    dist, (ir, ic) = ndi.distance_transform_edt(lab == 0, return_indices=True)
+    out = lab.copy()
+    grow = (lab == 0) & (dist <= radius)
+    out[grow] = lab[ir, ic][grow]
+    return out
+
+
+@pytest.mark.parametrize("radius", [2, 3, 5])
+@pytest.mark.parametrize("shape", [(40, 1), (30, 2), (25, 3), (20, 5), (9, 7), (33, 64), (1, 50)])
+def test_grow_on_narrow_and_wide_frames_equals_the_distance_transform(shape, radius):
+    # the row passes shift the flat frame and redo the first and last `radius` columns:
+    # frames narrower than the disk, as wide as a few columns, a single row
+    rng = np.random.default_rng(shape[0] * 100 + shape[1] + radius)
+    lab = np.where(rng.random(shape) < 0.08, rng.integers(1, 9, shape), 0).astype(np.uint32)
+    lab[0, 0] = 3  # at least one cell, in a corner
+    np.testing.assert_array_equal(
+        _morph_all._grow_separable(lab, radius), grown_by_distance_transform(lab, radius)
+    )
+    np.testing.assert_array_equal(
+        ops.morph_labels(lab, "grow", radius=radius), grown_by_distance_transform(lab, radius)
+    )
+
+
+@pytest.mark.parametrize("k", range(len(FRAMES)))
+def test_grow_r3_on_crowded_frames_equals_the_distance_transform(k):
+    lab = FRAMES[k]
+    new = ops.morph_labels(lab, "grow", radius=3)
+    assert (new != lab).any()
+    np.testing.assert_array_equal(new, grown_by_distance_transform(lab, 3))

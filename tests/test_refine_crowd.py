@@ -236,3 +236,31 @@ def test_two_counts_in_one_pass_equal_two_bincounts():
     got = refine._two_counts(dense, 41, a, b)
     np.testing.assert_array_equal(got[0], np.bincount(dense, a, minlength=41))
     np.testing.assert_array_equal(got[1], np.bincount(dense, b, minlength=41))
+
+
+DTYPES = [(np.uint8, 255), (np.uint16, 60000), (np.int32, 2e9), (np.uint64, 1.8e19)]
+DTYPES += [(np.float32, 1e3), (np.float64, 1e3), (bool, 1)]
+
+
+@pytest.mark.parametrize(("dtype", "top"), DTYPES)
+def test_band_intensity_and_gradient_equal_the_plain_float32_rule_for_every_dtype(dtype, top):
+    # each channel: (x - low) * (1 / (high - low)) in float32, clipped to 0..1, averaged over
+    # the channels; the frame's edge repeats; gradient = squared central differences
+    rng = np.random.default_rng(5)
+    channels = [(rng.random((30, 40)) * top).astype(dtype) for _ in range(2)]
+    limits = [(3.0, top * 0.7), (1.0, top * 0.3)]
+    rows, cols = np.mgrid[1:31, 1:41]
+    idx = (rows * 42 + cols).ravel()[::3]  # band pixels: flat indices in the padded frame
+    value, grad2 = refine._value_and_gradient(channels, limits, idx, (30, 40))
+
+    def norm(ch, lo, hi):
+        padded = np.pad(ch, 1, mode="edge").astype(np.float32)
+        out = (padded - np.float32(lo)) * np.float32(1.0 / (hi - lo))
+        return np.clip(out, 0, 1).astype(np.float32)
+
+    mean = sum(norm(c, lo, hi) for c, (lo, hi) in zip(channels, limits, strict=True))
+    mean = (mean / np.float32(2)).astype(np.float32).ravel()
+    gy = mean[idx + 42] - mean[idx - 42]
+    gx = mean[idx + 1] - mean[idx - 1]
+    np.testing.assert_array_equal(value, mean[idx])
+    np.testing.assert_array_equal(grad2, gx * gx + gy * gy)

@@ -2,10 +2,11 @@
 
 `refine_outlines` works on a thin band around the current outlines (the pixels within
 ``radius`` of a cell/background border), never on the whole frame, and has no loop over the
-cells: the band is found with a few label-blind passes over masks of the frame, then every
-step is one numpy pass over the band's pixels (increasing flat indices in a frame padded by
-one pixel, so neighbours need no bounds checks).  Its cost follows the total length of the
-outlines, so a 2048x2048 frame with hundreds of cells takes tens of ms.
+cells: the band is found with a few label-blind passes over bit masks of the frame (or fronts
+of pixels when it is thin), then every step is one numpy pass over the band's pixels (flat
+indices in a frame padded by one pixel, so neighbours need no bounds checks).  Its cost
+follows the total length of the outlines, so a 2048x2048 frame with hundreds of cells takes
+tens of ms (3,000 crowded cells: over 100).
 
 The rule, for each cell ``A`` (all at once):
 
@@ -243,86 +244,142 @@ def _rings_fronts(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Label
     return np.concatenate(parts_idx), np.concatenate(parts_own), padded
 
 
+def _pack(mask: npt.NDArray[np.bool_], size: int) -> npt.NDArray[np.uint64]:
+    """``mask`` (flat, up to ``size`` long, False beyond) as bits: bit ``j`` of word ``i`` is
+    pixel ``64 * i + j``."""
+    words = np.zeros(-(-size // 64) * 8, np.uint8)
+    packed = np.packbits(mask, bitorder="little")
+    words[: packed.size] = packed
+    return words.view("<u8")
+
+
+def _up(bits: npt.NDArray[np.uint64], shift: int) -> npt.NDArray[np.uint64]:
+    """Bits moved ``shift`` pixels up the flat frame: pixel ``i`` gets pixel ``i - shift``."""
+    q, r = divmod(shift, 64)
+    out = np.zeros_like(bits)
+    n = bits.size
+    if r == 0:
+        out[q:] = bits[: n - q]
+        return out
+    np.left_shift(bits[: n - q], np.uint64(r), out=out[q:])
+    out[q + 1 :] |= bits[: n - q - 1] >> np.uint64(64 - r)
+    return out
+
+
+def _down(bits: npt.NDArray[np.uint64], shift: int) -> npt.NDArray[np.uint64]:
+    """Bits moved ``shift`` pixels down the flat frame: pixel ``i`` gets pixel ``i + shift``."""
+    q, r = divmod(shift, 64)
+    out = np.zeros_like(bits)
+    n = bits.size
+    if r == 0:
+        out[: n - q] = bits[q:]
+        return out
+    np.right_shift(bits[q:], np.uint64(r), out=out[: n - q])
+    out[: n - q - 1] |= bits[q + 1 :] << np.uint64(64 - r)
+    return out
+
+
 def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
-    """`_rings` for a band that covers much of the frame.  The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
-    its side (background through background, a cell through its own pixels).
+    """`_rings` for a band that covers much of the frame.
 
     Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
-    side), increasing; the cell each belongs to (its own; a background pixel: the nearest
-    across the border, see below); and ``lab`` padded with 0.
+    side), its cells' pixels then its background's, each increasing; the cell each belongs
+    to (its own; a background pixel: the nearest across the border, see below); and ``lab``
+    padded with 0.
 
     The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
-    same value), so their cost is a few passes over bits.  A background pixel's cell comes
-    from its neighbour one step nearer the border: below, above, right, then left first; on
-    the border itself from the cell next to it: above, left, below, then right first.
+    same value), kept as bits (64 pixels a word: a step is a few word operations on 1/64 of
+    the frame), so their cost is two comparisons of the frame and one unpacking of the band.
+    A background pixel's cell comes from its neighbour one step nearer the border: below,
+    above, right, then left first; on the border itself from the cell next to it: above,
+    left, below, then right first.
     """
     wide = lab.shape[1] + 2
     padded = _padded(lab, edge=False)
     flat = padded.ravel()
     size = flat.size
-    bg = flat == 0
-    same_across = flat[1:] == flat[:-1]  # pairs (i, i + 1), flat
-    same_down = flat[wide:] == flat[:-wide]  # pairs (i, i + wide)
+    # pairs (i, i + 1) and (i, i + wide) with a pixel of the padding never join: every step
+    # stays inside the window and no bounds are checked
+    high = padded.shape[0]
+    valid = np.zeros((high, wide), bool)
+    valid[1:-1, 1:-2] = True  # (i, i + 1): both inside
+    valid_across = _pack(valid.ravel(), size)
+    valid[1:-1, -2] = True
+    valid[-2] = False  # (i, i + wide): both inside
+    valid_down = _pack(valid.ravel(), size)
+    del valid
+    same_across = _pack(flat[1:] == flat[:-1], size) & valid_across
+    same_down = _pack(flat[wide:] == flat[:-wide], size) & valid_down
+    bg = _pack(flat == 0, size)
     # the borders: both pixels of every cell/background pair
-    front = np.zeros(size, bool)
-    pair_across = bg[1:] != bg[:-1]
-    pair_down = bg[wide:] != bg[:-wide]
-    # pairs with a pixel of the padding are cleared (strided writes, no masks of the frame),
-    # so every step stays inside the window and no bounds are checked
-    for across in (same_across, pair_across):
-        across[:wide], across[-wide:] = False, False
-        across[::wide], across[wide - 2 :: wide], across[wide - 1 :: wide] = False, False, False
-    for down in (same_down, pair_down):
-        down[:wide], down[-wide:], down[::wide], down[wide - 1 :: wide] = False, False, False, False
-    front[:-1] |= pair_across
-    front[1:] |= pair_across
-    front[:-wide] |= pair_down
-    front[wide:] |= pair_down
+    pair_across = (bg ^ _down(bg, 1)) & valid_across
+    pair_down = (bg ^ _down(bg, wide)) & valid_down
+    front = pair_across | _up(pair_across, 1) | pair_down | _up(pair_down, wide)
     del pair_across, pair_down
     taken = front.copy()
-    level = front.view(np.uint8).copy()  # 1 + steps from the border, 0 off the band
-    step = np.empty(size, bool)
-    nxt = np.empty(size, bool)
-    for k in range(2, radius + 2):
-        # buffers reused step to step: a fresh array of the frame costs page faults
-        nxt.fill(False)
-        np.logical_and(front[:-1], same_across, out=step[1:])
-        nxt[1:] |= step[1:]
-        np.logical_and(front[1:], same_across, out=step[:-1])
-        nxt[:-1] |= step[:-1]
-        np.logical_and(front[:-wide], same_down, out=step[wide:])
-        nxt[wide:] |= step[wide:]
-        np.logical_and(front[wide:], same_down, out=step[:-wide])
-        nxt[:-wide] |= step[:-wide]
-        np.greater(nxt, taken, out=nxt)  # not taken before
+    rings = [front]  # ring k + 1: the pixels first reached at step k
+    for _ in range(radius):
+        nxt = _up(front & same_across, 1)
+        nxt |= _down(front, 1) & same_across
+        nxt |= _up(front & same_down, wide)
+        nxt |= _down(front, wide) & same_down
+        nxt &= ~taken
         taken |= nxt
-        np.multiply(nxt.view(np.uint8), np.uint8(k), out=step.view(np.uint8))
-        level += step.view(np.uint8)
-        front, nxt = nxt, front
-    idx = np.flatnonzero(taken)
-    owner: Labels = flat[idx]
-    # background pixels: their cell, ring by ring
-    on_bg = np.flatnonzero(owner == 0)
-    bg_px = idx[on_bg]
-    bg_steps = level[bg_px]
-    ring_owner = np.zeros(size, np.uint32)
+        rings.append(nxt)
+        front = nxt
+    # the band's cell pixels (their own cell), then its background pixels
+    cells = np.unpackbits((taken & ~bg).view(np.uint8), count=size, bitorder="little")
+    cell_px = np.flatnonzero(cells.view(bool))
+    del cells
+    bg_px = np.flatnonzero(
+        np.unpackbits((taken & bg).view(np.uint8), count=size, bitorder="little").view(bool)
+    )
+    # each background pixel of the band: which neighbour gives its cell, as word operations
+    # (ring 1: the first cell above, left, below, right; further out: the first pixel of
+    # the ring before below, above, right, left), kept with its ring in one byte a pixel
+    orders = {1: (-wide, -1, wide, 1), 2: (wide, -wide, 1, -1)}
+    planes = [np.zeros_like(bg) for _ in range(2 + (radius + 1).bit_length())]
+    before = ~bg
+    for k, reached in enumerate(rings, start=1):
+        ring = reached & bg
+        chosen = np.zeros_like(bg)
+        for way, d in enumerate(orders[min(k, 2)][:-1]):
+            there = ring & (_down(before, d) if d > 0 else _up(before, -d)) & ~chosen
+            chosen |= there
+            if way & 1:
+                planes[0] |= there
+            if way & 2:
+                planes[1] |= there
+        planes[0] |= ring & ~chosen  # the last way, 3
+        planes[1] |= ring & ~chosen
+        for j in range(k.bit_length()):
+            if k >> j & 1:
+                planes[2 + j] |= ring
+        before = ring
+    code = np.zeros(size, np.uint8)
+    for j, plane in enumerate(planes):
+        bit = np.unpackbits(plane.view(np.uint8), count=size, bitorder="little")
+        if j:
+            bit *= np.uint8(1 << j)
+        code |= bit
+    bg_code = np.take(code, bg_px)
+    del code
+    bg_steps = bg_code >> np.uint8(2)
+    bg_way = bg_code & np.uint8(3)
+    bg_owner: Labels = np.empty(bg_px.size, np.uint32)
+    ring_owner = np.empty(size, np.uint32)  # read only where written (the ring before)
     for k in range(1, radius + 2):
         at = np.flatnonzero(bg_steps == k)
         if at.size == 0:
             break
         px = bg_px[at]
-        if k == 1:  # next to a cell: above, left, below, right
-            source, order = flat, (-wide, -1, wide, 1)
-        else:  # one step nearer: below, above, right, left
-            source, order = ring_owner, (wide, -wide, 1, -1)
-        found = source[px + order[0]]
-        for d in order[1:]:
-            miss = np.flatnonzero(found == 0)
-            if miss.size == 0:
-                break
-            found[miss] = source[px[miss] + d]
+        off = np.take(np.array(orders[min(k, 2)], np.intp), bg_way[at])
+        off += px
+        found = np.take(flat if k == 1 else ring_owner, off)
         ring_owner[px] = found
-        owner[on_bg[at]] = found
+        bg_owner[at] = found
+    idx = np.concatenate([cell_px, bg_px])
+    owner: Labels = np.concatenate([flat[cell_px], bg_owner])
     return idx, owner, padded
 
 
@@ -336,16 +393,21 @@ def _value_and_gradient(
     normalised intensity and its squared central-difference gradient (neighbours beyond the
     window repeat the edge)."""
     wide = shape[1] + 2
-    vals = np.zeros((5, idx.size), np.float32)
-    for channel, (lo, hi) in zip(channels, limits, strict=True):
+    vals = np.empty((5, idx.size), np.float32)
+    # every band pixel is inside the window: its neighbours are views of the flat frame at
+    # an offset, gathered at one shared index (no index array per neighbour)
+    at = idx - wide
+    for c, (channel, (lo, hi)) in enumerate(zip(channels, limits, strict=True)):
         flat = _padded(np.asarray(channel), edge=True).ravel()
         scale = np.float32(1.0 / (hi - lo))
         for k, d in enumerate((0, -wide, wide, -1, 1)):
-            v = flat[idx + d if d else idx].astype(np.float32)
-            v -= np.float32(lo)
+            v = vals[k] if c == 0 else np.empty(idx.size, np.float32)
+            # (x - lo) * scale in float32, x converted inside the subtraction (no pass of its own)
+            np.subtract(np.take(flat[wide + d :], at), np.float32(lo), out=v, dtype=np.float32)
             v *= scale
             np.clip(v, 0.0, 1.0, out=v)
-            vals[k] += v
+            if c:
+                vals[k] += v
     if len(channels) > 1:
         vals /= np.float32(len(channels))
     gy = vals[2] - vals[1]
@@ -393,14 +455,14 @@ def _levels(
     level = np.bincount(dense, grad2 * value, minlength=n) / np.maximum(weight, 1e-30)
     # texture inside a cell (brighter than its rim) has gradients too: weigh only the pixels
     # up to the mean of the bright side, where the cell's own edge is
-    bright = value >= level[dense]
+    bright = value >= np.take(level, dense)
     n_in = np.bincount(dense, bright, minlength=n)
     top = np.bincount(dense, np.where(bright, value, 0), minlength=n) / np.maximum(n_in, 1)
-    rim = np.where(value <= top[dense], grad2, 0)
+    rim = np.where(value <= np.take(top, dense), grad2, 0)
     weight = np.bincount(dense, rim, minlength=n)
     level = np.bincount(dense, rim * value, minlength=n) / np.maximum(weight, 1e-30)
     # contrast: the means of the two sides of the level
-    inside = value >= level[dense]
+    inside = value >= np.take(level, dense)
     n_up, n_down = _two_counts(dense, n, inside, ~inside)
     hi = np.bincount(dense, np.where(inside, value, 0), minlength=n) / np.maximum(n_up, 1)
     lo = np.bincount(dense, np.where(inside, 0, value), minlength=n) / np.maximum(n_down, 1)
@@ -427,30 +489,35 @@ def _refine_window(
     value, grad2 = _value_and_gradient(channels, limits, idx, (h, w))
     dense, n = _dense_ids(owner)
     level, ok = _levels(dense, n, value, grad2)
-    inside = value >= level[dense]
+    inside = value >= np.take(level, dense)
     flat = padded.ravel()
-    before = flat[idx]
+    before = np.take(flat, idx)
     was = before != 0  # band pixels of a cell are their owner's
-    out = padded.copy()  # the padding stays 0: no neighbour beyond the window is a cell's
-    oflat = out.ravel()
+    # `padded` is this call's own copy, read before this line only: the new labels go in it
+    # (its padding stays 0: no neighbour beyond the window is a cell's)
+    out, oflat = padded, flat
     oflat[idx[was & ~inside]] = 0  # band pixels of a cell below its level leave it
     # background that joins a cell must connect to it through pixels that join too
-    grow = np.flatnonzero(~was & inside & ok[dense])
+    grow = np.flatnonzero(~was & inside & np.take(ok, dense))
+    # the band pixels each cell keeps: its own above its level, and the background it took
+    kept = was & inside
     for _ in range(radius + 1):
         if grow.size == 0:
             break
         p, o = idx[grow], owner[grow]
-        hit = oflat[p - wide] == o
-        hit |= oflat[p + wide] == o
-        hit |= oflat[p - 1] == o
-        hit |= oflat[p + 1] == o
+        above = p - wide  # the four neighbours: views of the frame at offsets, one index
+        hit = np.take(oflat, above) == o
+        hit |= np.take(oflat[2 * wide :], above) == o
+        hit |= np.take(oflat[wide - 1 :], above) == o
+        hit |= np.take(oflat[wide + 1 :], above) == o
         if not hit.any():
             break
         oflat[p[hit]] = o[hit]
+        kept[grow[hit]] = True
         grow = grow[~hit]
-    kept, had = _two_counts(dense, n, oflat[idx] == owner, was)
-    ok &= kept >= _KEEP_FRACTION * had
-    back = ~ok[dense]
+    kept_n, had = _two_counts(dense, n, kept, was)
+    ok &= kept_n >= _KEEP_FRACTION * had
+    back = ~np.take(ok, dense)
     if back.any():  # cells with no edge, or that would mostly vanish, stay as they were
         oflat[idx[back]] = before[back]
     result: Labels = out[1:-1, 1:-1]
