@@ -21,7 +21,8 @@ Usage::
         --peers anywidget_ref,segpaint,peers_segpaint --base-src /tmp/base/src
 
 ``--trace K`` also records a Chrome trace (devtools.timeline, cc, viz, blink categories) of the
-K-th stroke's moves (press to last move; 0 = the warm-up) of every peer into
+K-th stroke's moves (press to last move; 0 = the warm-up; ``--trace-up``: to the read-out after
+the release) of every peer into
 ``benchmarks/results/trace_<peer>_<size>.json`` and prints, per peer, the renderer main thread's
 self time per move by event name (what the page's task per move is made of) and the other
 threads' busy time.
@@ -96,9 +97,10 @@ def load_harness(path: Path) -> Any:
 class Probe:
     """Main-thread metrics of one page, sampled around each stroke."""
 
-    def __init__(self, page: Any, trace: int | None = None) -> None:
+    def __init__(self, page: Any, trace: int | None = None, trace_up: bool = False) -> None:
         self.page = page
         self.trace = trace  # the stroke (press count from 0) whose moves are traced
+        self.trace_up = trace_up  # ... and its release, up to the harness's read-out
         self.presses = 0
         self.tracing = False
         self.trace_data: bytes | None = None
@@ -139,7 +141,7 @@ class Probe:
         self.moved += 1
         if self.moved == moves:
             self._up = self.sample()
-            if self.tracing:
+            if self.tracing and not self.trace_up:
                 self.trace_data = self.page.context.browser.stop_tracing()
                 self.tracing = False
 
@@ -150,6 +152,9 @@ class Probe:
         if self._down is None or self._up is None:
             return
         end = self.sample()
+        if self.tracing:
+            self.trace_data = self.page.context.browser.stop_tracing()
+            self.tracing = False
         rec = {f"move_{k}": (self._up[k] - self._down[k]) / moves for k in METRICS}
         rec["up_task_ms"] = end["TaskDuration"] - self._up["TaskDuration"]
         if marks.get("up") is not None:
@@ -202,15 +207,15 @@ class _Page:
 
 class _Context:
     def __init__(
-        self, ctx: Any, probes: list[Probe], moves: int, pace: float, trace: int | None
+        self, ctx: Any, probes: list[Probe], moves: int, pace: float, trace: tuple[int | None, bool]
     ) -> None:
         self._ctx, self._probes, self._moves, self._pace = ctx, probes, moves, pace
-        self._trace = trace
+        self._trace, self._trace_up = trace
 
     def new_page(self, *a: Any, **k: Any) -> _Page:
         page = self._ctx.new_page(*a, **k)
         page.add_init_script(UP_HOOK)
-        probe = Probe(page, self._trace)
+        probe = Probe(page, self._trace, self._trace_up)
         self._probes.append(probe)
         return _Page(page, probe, self._moves, self._pace)
 
@@ -220,7 +225,12 @@ class _Context:
 
 class _Browser:
     def __init__(
-        self, browser: Any, probes: list[Probe], moves: int, pace: float, trace: int | None
+        self,
+        browser: Any,
+        probes: list[Probe],
+        moves: int,
+        pace: float,
+        trace: tuple[int | None, bool],
     ) -> None:
         self._browser, self._probes, self._moves, self._pace = browser, probes, moves, pace
         self._trace = trace
@@ -440,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--trace", type=int, default=None, help="trace this stroke's moves (0: warm-up)"
     )
+    ap.add_argument("--trace-up", action="store_true", help="the traced stroke's release too")
     mine, rest = ap.parse_known_args(argv)
     if "--help" in rest or "-h" in rest:
         print(__doc__)
@@ -462,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def watched(browser: Any, *a: Any, **k: Any) -> dict[str, Any]:
         probes: list[Probe] = []
-        wrapped = _Browser(browser, probes, mine.moves, pace, mine.trace)
+        wrapped = _Browser(browser, probes, mine.moves, pace, (mine.trace, mine.trace_up))
         res: dict[str, Any] = run_peer(wrapped, *a, **k)
         strokes = probes[0].strokes if probes else []
         if probes and probes[0].trace_data is not None:
