@@ -59,6 +59,7 @@ TRACE_CATEGORIES = [
     "devtools.timeline",
     "disabled-by-default-devtools.timeline",
     "disabled-by-default-devtools.timeline.frame",
+    "disabled-by-default-devtools.timeline.invalidationTracking",
     "toplevel",
     "blink",
     "cc",
