@@ -9,7 +9,11 @@ wrapper runs the same harness, unchanged, and adds from Chromium's ``Performance
   page ran meanwhile: the ``idle`` column is that per move-interval on the untouched page);
 - ``up task``: main-thread task ms from just before the release to the harness's read-out after
   its settle time (the stroke's packing and sending, the acknowledgement, the harness's probe);
-- ``script``, ``layout``, ``style``: the move task split by kind (ms per move).
+- ``script``, ``layout``, ``style``: the move task split by kind (ms per move);
+- ``cpu``: the main thread's CPU time per move (``ThreadTime``), and ``proc``: the whole renderer
+  process's (``ProcessTime``: compositor and raster threads too). Task time is wall time, so on a
+  loaded machine a task that loses the CPU counts the wait; CPU time does not, and moves less
+  from run to run.
 
 It also runs the segpaint templates a second time against another source tree (``--base-src``,
 e.g. an export of main), in the same JupyterLab, so before/after figures come from one run, and
@@ -66,7 +70,14 @@ TRACE_CATEGORIES = [
     "viz",
     "gpu",
 ]
-METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+METRICS = (
+    "TaskDuration",
+    "ScriptDuration",
+    "LayoutDuration",
+    "RecalcStyleDuration",
+    "ThreadTime",
+    "ProcessTime",
+)
 
 # Wall-clock marks of the stroke's end in the page (the kernel stamps time.time(): the same clock):
 # the pointerup reaching the page, and the first kernel-websocket frame sent after it.
@@ -368,6 +379,8 @@ def summarise(results: list[dict[str, Any]], idle: dict[int, float | None]) -> l
             ("move_ScriptDuration", "script"),
             ("move_LayoutDuration", "layout"),
             ("move_RecalcStyleDuration", "style"),
+            ("move_ThreadTime", "cpu"),
+            ("move_ProcessTime", "proc"),
             ("up_task_ms", "up"),
             ("up_dispatch_ms", "dispatch"),
             ("up_to_send_ms", "pack"),
@@ -394,6 +407,9 @@ def table(rows: list[dict[str, Any]], floor_peer: str = FLOOR) -> str:
         ("script_p50", "script"),
         ("layout_p50", "layout"),
         ("style_p50", "style"),
+        ("cpu_p50", "cpu p50"),
+        ("cpu_p95", "p95"),
+        ("proc_p50", "proc"),
         ("idle_ms", "idle"),
         ("up_p50", "up task"),
         ("dispatch_p50", "up->page"),
@@ -402,6 +418,8 @@ def table(rows: list[dict[str, Any]], floor_peer: str = FLOOR) -> str:
         ("r_kernel", "x kernel p50/p95"),
         ("r_kib", "x KiB"),
         ("r_task", "x task p50/p95"),
+        ("r_cpu", "x cpu p50/p95"),
+        ("r_proc", "x proc"),
     ]
     floor = {r["size"]: r for r in rows if r["peer"] == floor_peer}
 
@@ -419,6 +437,10 @@ def table(rows: list[dict[str, Any]], floor_peer: str = FLOOR) -> str:
         cells["r_task"] = (
             f"{ratio(r['task_p50'], f.get('task_p50'))}/{ratio(r['task_p95'], f.get('task_p95'))}"
         )
+        cells["r_cpu"] = (
+            f"{ratio(r['cpu_p50'], f.get('cpu_p50'))}/{ratio(r['cpu_p95'], f.get('cpu_p95'))}"
+        )
+        cells["r_proc"] = ratio(r["proc_p50"], f.get("proc_p50"))
         out.append(
             [
                 "-"
@@ -498,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows, mine.floor))
     print(
         "move task: page main-thread ms per move, press to release / moves (script, layout, style: "
-        "its parts); idle: the same on the untouched page; up task: release to read-out (ms); "
+        "its parts; cpu: the main thread's CPU ms, proc: the renderer process's); idle: the same on the untouched page; up task: release to read-out (ms); "
         "up->page: release to the page's pointerup; page->ws: pointerup to the first kernel websocket "
         "frame; up->ws: release to that frame (p50s, ms); "
         f"x: ratio to {mine.floor} at the same size, this run."
