@@ -9,7 +9,11 @@ wrapper runs the same harness, unchanged, and adds from Chromium's ``Performance
   page ran meanwhile: the ``idle`` column is that per move-interval on the untouched page);
 - ``up task``: main-thread task ms from just before the release to the harness's read-out after
   its settle time (the stroke's packing and sending, the acknowledgement, the harness's probe);
-- ``script``, ``layout``, ``style``: the move task split by kind (ms per move).
+- ``script``, ``layout``, ``style``: the move task split by kind (ms per move);
+- ``cpu``: the main thread's CPU time per move (``ThreadTime``), and ``proc``: the whole renderer
+  process's (``ProcessTime``: compositor and raster threads too). Task time is wall time, so on a
+  loaded machine a task that loses the CPU counts the wait; CPU time does not, and moves less
+  from run to run.
 
 It also runs the segpaint templates a second time against another source tree (``--base-src``,
 e.g. an export of main), in the same JupyterLab, so before/after figures come from one run, and
@@ -19,6 +23,20 @@ Usage::
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_peers_run.py --sizes 512,2048,4096 \\
         --peers anywidget_ref,segpaint,peers_segpaint --base-src /tmp/base/src
+
+``--trace K`` also records a Chrome trace (devtools.timeline, cc, viz, blink categories) of the
+K-th stroke's moves (press to last move; 0 = the warm-up; ``--trace-up``: to the read-out after
+the release) of every peer into
+``benchmarks/results/trace_<peer>_<size>.json`` and prints, per peer, the renderer main thread's
+self time per move by event name (what the page's task per move is made of) and the other
+threads' busy time.
+
+Templates that pass ``<stamp>_to_done_ms`` to ``bench.done`` (``benchmarks/stamp_templates/``: the
+floor and segpaint with kernel-side stamps) get the stroke's end split into release -> websocket
+frame -> kernel main thread -> comm handler -> widget handler -> ``bench.done``::
+
+    python benchmarks/bench_peers_run.py --sizes 2048 --templates benchmarks/stamp_templates \
+        --peers stamped_floor,stamped_segpaint --floor stamped_floor
 
 Every other option goes through to ``bench_peers.py``. Writes ``benchmarks/results/peers.json``.
 """
@@ -41,7 +59,25 @@ RESULTS = HERE / "results"
 HARNESS = HERE.parent.parent / "shared" / "bench-peers" / "bench_peers.py"
 OWN_TEMPLATE = HERE / "peers_segpaint.py"
 FLOOR = "anywidget_ref"
-METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+TRACE_CATEGORIES = [
+    "devtools.timeline",
+    "disabled-by-default-devtools.timeline",
+    "disabled-by-default-devtools.timeline.frame",
+    "disabled-by-default-devtools.timeline.invalidationTracking",
+    "toplevel",
+    "blink",
+    "cc",
+    "viz",
+    "gpu",
+]
+METRICS = (
+    "TaskDuration",
+    "ScriptDuration",
+    "LayoutDuration",
+    "RecalcStyleDuration",
+    "ThreadTime",
+    "ProcessTime",
+)
 
 # Wall-clock marks of the stroke's end in the page (the kernel stamps time.time(): the same clock):
 # the pointerup reaching the page, and the first kernel-websocket frame sent after it.
@@ -73,8 +109,13 @@ def load_harness(path: Path) -> Any:
 class Probe:
     """Main-thread metrics of one page, sampled around each stroke."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, trace: int | None = None, trace_up: bool = False) -> None:
         self.page = page
+        self.trace = trace  # the stroke (press count from 0) whose moves are traced
+        self.trace_up = trace_up  # ... and its release, up to the harness's read-out
+        self.presses = 0
+        self.tracing = False
+        self.trace_data: bytes | None = None
         self.cdp: Any = None
         self.strokes: list[dict[str, float]] = []
         self.idle_ms: float | None = None
@@ -101,6 +142,10 @@ class Probe:
 
     def down(self) -> None:
         self.moved = 0
+        if self.trace is not None and self.presses == self.trace:
+            self.page.context.browser.start_tracing(page=self.page, categories=TRACE_CATEGORIES)
+            self.tracing = True
+        self.presses += 1
         self._down = self.sample()
 
     def moved_to(self, moves: int) -> None:
@@ -108,6 +153,9 @@ class Probe:
         self.moved += 1
         if self.moved == moves:
             self._up = self.sample()
+            if self.tracing and not self.trace_up:
+                self.trace_data = self.page.context.browser.stop_tracing()
+                self.tracing = False
 
     def up(self) -> None:
         self._t_up = time.time()
@@ -116,6 +164,9 @@ class Probe:
         if self._down is None or self._up is None:
             return
         end = self.sample()
+        if self.tracing:
+            self.trace_data = self.page.context.browser.stop_tracing()
+            self.tracing = False
         rec = {f"move_{k}": (self._up[k] - self._down[k]) / moves for k in METRICS}
         rec["up_task_ms"] = end["TaskDuration"] - self._up["TaskDuration"]
         if marks.get("up") is not None:
@@ -167,13 +218,16 @@ class _Page:
 
 
 class _Context:
-    def __init__(self, ctx: Any, probes: list[Probe], moves: int, pace: float) -> None:
+    def __init__(
+        self, ctx: Any, probes: list[Probe], moves: int, pace: float, trace: tuple[int | None, bool]
+    ) -> None:
         self._ctx, self._probes, self._moves, self._pace = ctx, probes, moves, pace
+        self._trace, self._trace_up = trace
 
     def new_page(self, *a: Any, **k: Any) -> _Page:
         page = self._ctx.new_page(*a, **k)
         page.add_init_script(UP_HOOK)
-        probe = Probe(page)
+        probe = Probe(page, self._trace, self._trace_up)
         self._probes.append(probe)
         return _Page(page, probe, self._moves, self._pace)
 
@@ -182,14 +236,109 @@ class _Context:
 
 
 class _Browser:
-    def __init__(self, browser: Any, probes: list[Probe], moves: int, pace: float) -> None:
+    def __init__(
+        self,
+        browser: Any,
+        probes: list[Probe],
+        moves: int,
+        pace: float,
+        trace: tuple[int | None, bool],
+    ) -> None:
         self._browser, self._probes, self._moves, self._pace = browser, probes, moves, pace
+        self._trace = trace
 
     def new_context(self, *a: Any, **k: Any) -> _Context:
-        return _Context(self._browser.new_context(*a, **k), self._probes, self._moves, self._pace)
+        ctx = self._browser.new_context(*a, **k)
+        return _Context(ctx, self._probes, self._moves, self._pace, self._trace)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._browser, name)
+
+
+def trace_summary(data: bytes, moves: int, top: int = 14) -> dict[str, Any]:
+    """Self time per move (ms) by event name on the page's renderer main thread; busy ms per
+    move of the other threads (compositor, raster, viz) from a Chrome trace of one stroke."""
+    raw = json.loads(data)
+    events = raw["traceEvents"] if isinstance(raw, dict) else raw
+    names: dict[tuple[int, int], str] = {}
+    for e in events:
+        if e.get("ph") == "M" and e.get("name") == "thread_name":
+            names[(e["pid"], e["tid"])] = e["args"]["name"]
+    spans: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for e in events:
+        if e.get("ph") == "X" and "dur" in e:
+            key = (e["pid"], e["tid"])
+            spans.setdefault(key, []).append((float(e["ts"]), float(e["ts"] + e["dur"]), e["name"]))
+    mains = [k for k, v in names.items() if v == "CrRendererMain" and spans.get(k)]
+    # the page's renderer: the main thread that dispatched the most input events
+    main = max(
+        mains,
+        key=lambda k: sum(1 for s in spans[k] if s[2] in ("EventDispatch", "HandleInputEvent")),
+        default=None,
+    )
+    selfs: dict[str, float] = {}
+    if main is not None:
+        stack: list[list[Any]] = []  # [end, name, child time]
+        for t0, t1, name in sorted(spans[main], key=lambda s: (s[0], -s[1])):
+            while stack and stack[-1][0] <= t0:
+                end, nm, child = stack.pop()
+                selfs[nm] = selfs.get(nm, 0.0) + child
+            if stack:
+                stack[-1][2] -= t1 - t0
+            stack.append([t1, name, t1 - t0])
+        while stack:
+            end, nm, child = stack.pop()
+            selfs[nm] = selfs.get(nm, 0.0) + child
+    busy: dict[str, float] = {}
+    for key, ss in spans.items():
+        if main is not None and key[0] != main[0] and names.get(key) == "CrRendererMain":
+            continue
+        tname = names.get(key, str(key[1]))
+        covered, end = 0.0, -1.0
+        for t0, t1, _ in sorted(ss):
+            if t1 <= end:
+                continue
+            covered += t1 - max(t0, end)
+            end = t1
+        busy[tname] = busy.get(tname, 0.0) + covered
+    per = 1000.0 * max(moves, 1)
+    order = sorted(selfs.items(), key=lambda kv: -kv[1])[:top]
+    return {
+        "main_self_ms_per_move": {k: round(v / per, 4) for k, v in order},
+        "main_total_ms_per_move": round(sum(selfs.values()) / per, 4),
+        "threads_busy_ms_per_move": {
+            k: round(v / per, 4) for k, v in sorted(busy.items(), key=lambda kv: -kv[1])[:8]
+        },
+    }
+
+
+def stamp_table(results: list[dict[str, Any]]) -> str:
+    """The parts of release -> ``bench.done`` from the stamped templates (``stamp_templates/``):
+    release -> first websocket frame (page), -> the kernel's main thread (``dispatch_shell``),
+    -> the comm handler (after the "busy" status), -> the widget's handler, -> ``bench.done``."""
+    lines = []
+    for r in results:
+        timed = [x for x in r["records"] if not x["warmup"]]
+        if not any("shell_to_done_ms" in x for x in timed):
+            continue
+        parts: dict[str, list[float]] = {}
+        for x in timed:
+            k, sent = x.get("kernel_ms"), x.get("send_at_ms")
+            sh, co, ha = (x.get(f"{n}_to_done_ms") for n in ("shell", "comm", "handler"))
+            if None in (k, sent, sh, co, ha):
+                continue
+            for name, v in (
+                ("release->ws", sent),
+                ("ws->shell", k - sent - sh),
+                ("shell->comm", sh - co),
+                ("comm->handler", co - ha),
+                ("handler->done", ha),
+                ("release->done", k),
+            ):
+                parts.setdefault(name, []).append(v)
+        cells = [f"{n} {pct(v, 50)}/{pct(v, 95)}" for n, v in parts.items()]
+        lines.append(f"{r['peer']:>18} {r['size']:>5}: " + "  ".join(cells))
+    return "\n".join(lines)
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -230,6 +379,8 @@ def summarise(results: list[dict[str, Any]], idle: dict[int, float | None]) -> l
             ("move_ScriptDuration", "script"),
             ("move_LayoutDuration", "layout"),
             ("move_RecalcStyleDuration", "style"),
+            ("move_ThreadTime", "cpu"),
+            ("move_ProcessTime", "proc"),
             ("up_task_ms", "up"),
             ("up_dispatch_ms", "dispatch"),
             ("up_to_send_ms", "pack"),
@@ -242,7 +393,7 @@ def summarise(results: list[dict[str, Any]], idle: dict[int, float | None]) -> l
     return rows
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[dict[str, Any]], floor_peer: str = FLOOR) -> str:
     cols = [
         ("peer", "peer"),
         ("size", "size"),
@@ -256,6 +407,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         ("script_p50", "script"),
         ("layout_p50", "layout"),
         ("style_p50", "style"),
+        ("cpu_p50", "cpu p50"),
+        ("cpu_p95", "p95"),
+        ("proc_p50", "proc"),
         ("idle_ms", "idle"),
         ("up_p50", "up task"),
         ("dispatch_p50", "up->page"),
@@ -264,8 +418,10 @@ def table(rows: list[dict[str, Any]]) -> str:
         ("r_kernel", "x kernel p50/p95"),
         ("r_kib", "x KiB"),
         ("r_task", "x task p50/p95"),
+        ("r_cpu", "x cpu p50/p95"),
+        ("r_proc", "x proc"),
     ]
-    floor = {r["size"]: r for r in rows if r["peer"] == FLOOR}
+    floor = {r["size"]: r for r in rows if r["peer"] == floor_peer}
 
     def ratio(a: Any, b: Any) -> str:
         return "-" if a is None or not b else f"{a / b:.2f}"
@@ -281,6 +437,10 @@ def table(rows: list[dict[str, Any]]) -> str:
         cells["r_task"] = (
             f"{ratio(r['task_p50'], f.get('task_p50'))}/{ratio(r['task_p95'], f.get('task_p95'))}"
         )
+        cells["r_cpu"] = (
+            f"{ratio(r['cpu_p50'], f.get('cpu_p50'))}/{ratio(r['cpu_p95'], f.get('cpu_p95'))}"
+        )
+        cells["r_proc"] = ratio(r["proc_p50"], f.get("proc_p50"))
         out.append(
             [
                 "-"
@@ -309,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--moves", type=int, default=40)
     ap.add_argument("--pace-ms", default="16")
     ap.add_argument("--peers", default=f"{FLOOR},segpaint,{OWN_TEMPLATE.stem}")
+    ap.add_argument("--floor", default=FLOOR, help="the peer the ratios divide by")
+    ap.add_argument(
+        "--trace", type=int, default=None, help="trace this stroke's moves (0: warm-up)"
+    )
+    ap.add_argument("--trace-up", action="store_true", help="the traced stroke's release too")
     mine, rest = ap.parse_known_args(argv)
     if "--help" in rest or "-h" in rest:
         print(__doc__)
@@ -331,8 +496,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def watched(browser: Any, *a: Any, **k: Any) -> dict[str, Any]:
         probes: list[Probe] = []
-        res: dict[str, Any] = run_peer(_Browser(browser, probes, mine.moves, pace), *a, **k)
+        wrapped = _Browser(browser, probes, mine.moves, pace, (mine.trace, mine.trace_up))
+        res: dict[str, Any] = run_peer(wrapped, *a, **k)
         strokes = probes[0].strokes if probes else []
+        if probes and probes[0].trace_data is not None:
+            path = RESULTS / f"trace_{res['peer']}_{res['size']}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(probes[0].trace_data)
+            res["trace"] = {"path": str(path), **trace_summary(probes[0].trace_data, mine.moves)}
         for rec, extra_rec in zip(res["records"], strokes, strict=False):
             rec.update({key: round(v, 3) for key, v in extra_rec.items()})
         results.append(res)
@@ -346,14 +517,32 @@ def main(argv: list[str] | None = None) -> int:
     code: int = bp.main(argv_h)
     rows = summarise(results, idle)
     print("\nmain-thread time per pointer move (Performance.getMetrics), ratios to the floor:")
-    print(table(rows))
+    print(table(rows, mine.floor))
     print(
         "move task: page main-thread ms per move, press to release / moves (script, layout, style: "
-        "its parts); idle: the same on the untouched page; up task: release to read-out (ms); "
+        "its parts; cpu: the main thread's CPU ms, proc: the renderer process's); idle: the same on the untouched page; up task: release to read-out (ms); "
         "up->page: release to the page's pointerup; page->ws: pointerup to the first kernel websocket "
         "frame; up->ws: release to that frame (p50s, ms); "
-        f"x: ratio to {FLOOR} at the same size, this run."
+        f"x: ratio to {mine.floor} at the same size, this run."
     )
+    stamps = stamp_table(results)
+    if stamps:
+        print(
+            "\nkernel-side stamps (templates that pass *_to_done_ms to bench.done), p50 / p95 ms:"
+        )
+        print(stamps)
+    for r in results:
+        if "trace" in r:
+            t = r["trace"]
+            print(
+                f"\ntrace {r['peer']} {r['size']}: main thread {t['main_total_ms_per_move']} ms/move"
+            )
+            for name, ms in t["main_self_ms_per_move"].items():
+                print(f"  {ms:8.4f}  {name}")
+            print(
+                "  threads busy ms/move: "
+                + ", ".join(f"{k} {v}" for k, v in t["threads_busy_ms_per_move"].items())
+            )
     mine.json.parent.mkdir(parents=True, exist_ok=True)
     mine.json.write_text(json.dumps({"rows": rows, "results": results}, indent=1, default=str))
     print(f"wrote {mine.json}")

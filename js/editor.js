@@ -15,6 +15,44 @@ export const STROKE_STATUS_MS = 250;
 /** Largest brush outline (CSS px across) drawn as the pointer's cursor image (Chromium takes 128). */
 export const CURSOR_MAX_PX = 128;
 
+/**
+ * The CSS cursor showing the brush outline: a circle of radius `r` (CSS px) in a `size` px square,
+ * hot spot at the centre. A bitmap (PNG drawn once here, at the screen's pixel ratio) where the
+ * page can draw one, else SVG: Chromium rasterises an SVG cursor again at every pointer move, which
+ * runs the SVG image's style, layout and paint before each move is dispatched (0.3 ms a move
+ * measured in JupyterLab), while a bitmap cursor is decoded once.
+ * @param {number} size @param {number} r @param {string} color
+ * @param {() => HTMLCanvasElement | null} [makeCanvas] (tests)
+ */
+export function brushCursorCss(size, r, color, makeCanvas = defaultCanvas) {
+  const c = size / 2;
+  const hot = `${Math.round(c)} ${Math.round(c)}`;
+  const svg = `<svg xmlns='http://www.w3.org/2000/svg' width='${size}' height='${size}'>` +
+    `<circle cx='${c}' cy='${c}' r='${r}' fill='none' stroke='${color}' stroke-width='1'/></svg>`;
+  const vector = `url("data:image/svg+xml,${encodeURIComponent(svg)}") ${hot}, crosshair`;
+  const canvas = makeCanvas();
+  const ctx = canvas && canvas.getContext ? canvas.getContext("2d") : null;
+  if (!canvas || !ctx) return vector;
+  const ratio = Math.min(Math.max(Math.round((typeof devicePixelRatio === "number" && devicePixelRatio) || 1), 1), 4);
+  canvas.width = canvas.height = size * ratio;
+  ctx.scale(ratio, ratio);
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.arc(c, c, r, 0, 2 * Math.PI);
+  ctx.stroke();
+  const png = canvas.toDataURL("image/png");
+  if (!png.startsWith("data:image/png")) return vector;
+  const css = ratio === 1 ? `url("${png}") ${hot}, crosshair` : `image-set(url("${png}") ${ratio}x) ${hot}, crosshair`;
+  const supported = typeof CSS === "undefined" || typeof CSS.supports !== "function" || CSS.supports("cursor", css);
+  return supported ? css : vector;
+}
+
+/** A canvas to draw a cursor image into, or null without a DOM. */
+function defaultCanvas() {
+  return typeof document === "undefined" ? null : document.createElement("canvas");
+}
+
 export class Editor {
   /**
    * @param {Display} d
@@ -47,7 +85,8 @@ export class Editor {
 
   /**
    * Show the brush outline at the pointer (or hide it): a circle of the brush's radius, white for
-   * the brush, red for the eraser. Up to CURSOR_MAX_PX across it is the pointer's own cursor image,
+   * the brush, red for the eraser. Up to CURSOR_MAX_PX across it is the pointer's own cursor image
+   * (a bitmap: `brushCursorCss`),
    * which the browser moves without running the page at all; a larger one is an element over the
    * canvas moved by a CSS transform.
    */
@@ -65,10 +104,7 @@ export class Editor {
       const key = `${size}:${r}:${color}`;
       if (key !== this.cursorKey) {
         this.cursorKey = key;
-        const c = size / 2;
-        const svg = `<svg xmlns='http://www.w3.org/2000/svg' width='${size}' height='${size}'>` +
-          `<circle cx='${c}' cy='${c}' r='${r}' fill='none' stroke='${color}' stroke-width='1'/></svg>`;
-        this.cursorCss = `url("data:image/svg+xml,${encodeURIComponent(svg)}") ${Math.round(c)} ${Math.round(c)}, crosshair`;
+        this.cursorCss = brushCursorCss(size, r, color);
         this.cursorShown = "";
       }
       // Tools and space-panning set the canvas cursor too: put ours back when it was replaced.

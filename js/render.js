@@ -1,6 +1,9 @@
 // @ts-check
 // Viewport renderer: the canvas holds exactly what is on screen (one canvas pixel per CSS pixel of
-// the viewport), computed from the image data by nearest-neighbour lookup. Every operation therefore
+// the viewport), computed from the image data by nearest-neighbour lookup. The canvas covers only
+// the screen rect that shows the image (the viewport's own background, the same colour, shows
+// around it): Chromium copies each changed canvas whole into every frame it composites, so a
+// brush step in a fitted 512² frame copies 550 x 550 pixels, not the 958 x 550 viewport. Every operation therefore
 // costs in proportion to the viewport, not the image: a contrast change or a new frame at 4096²
 // costs the same as at 512², and a brush step recomputes only the screen rectangle it dirtied.
 // Channels go through per-channel LUTs (contrast, gamma, colour) and add up; labels are blended on
@@ -41,6 +44,8 @@ export class Renderer {
     this._idx = null;
     /** @type {number[] | null} the screen rect [y0, y1, x0, x1] that shows image pixels, or null */
     this.imageRect = null;
+    /** @type {number[] | null} the screen rect the canvas covers (set by full redraws), or null */
+    this.canvasRect = null;
     /** whether the screen outside `imageRect` was drawn since the mapping last changed */
     this.backgroundDrawn = false;
     /** @type {any} samples and labels per screen pixel (see _dropGathered) */
@@ -60,13 +65,35 @@ export class Renderer {
     this._idx = new Int32Array(w);
     this._idxC = new Int32Array(w);
     if (this.canvas) {
-      this.canvas.width = w;
-      this.canvas.height = h;
+      this.canvasRect = null; // placed by the next full redraw
       this.ctx = this.canvas.getContext ? this.canvas.getContext("2d") : null;
       this.imageData = this.ctx && typeof ImageData !== "undefined" ? new ImageData(bytes, w, h) : null;
     }
     this._mapping();
     return true;
+  }
+
+  /**
+   * Size and place the canvas over the screen rect that shows the image (hidden when none
+   * does). Only full redraws call it: resizing a canvas clears it.
+   */
+  _placeCanvas() {
+    const c = this.canvas;
+    if (!c) return;
+    const want = this.imageRect;
+    const have = this.canvasRect;
+    if (want && have && want[0] === have[0] && want[1] === have[1] && want[2] === have[2] && want[3] === have[3]) return;
+    this.canvasRect = want ? want.slice() : null;
+    if (!want) {
+      c.style.display = "none";
+      return;
+    }
+    const [y0, y1, x0, x1] = want;
+    if (c.width !== x1 - x0) c.width = x1 - x0;
+    if (c.height !== y1 - y0) c.height = y1 - y0;
+    c.style.left = `${x0}px`;
+    c.style.top = `${y0}px`;
+    c.style.display = "";
   }
 
   /** Image size of the current frame. */
@@ -220,10 +247,16 @@ export class Renderer {
     shadeRect(this, rect, vis);
   }
 
+  /** Upload a screen rect of `out` to the canvas (the part of it the canvas covers). */
   flush(rect) {
-    if (!this.ctx || !this.imageData) return;
-    const [y0, y1, x0, x1] = rect;
-    this.ctx.putImageData(this.imageData, 0, 0, x0, y0, x1 - x0, y1 - y0);
+    const on = this.canvasRect;
+    if (!this.ctx || !this.imageData || !on) return;
+    const y0 = Math.max(rect[0], on[0]);
+    const y1 = Math.min(rect[1], on[1]);
+    const x0 = Math.max(rect[2], on[2]);
+    const x1 = Math.min(rect[3], on[3]);
+    if (y1 <= y0 || x1 <= x0) return;
+    this.ctx.putImageData(this.imageData, -on[2], -on[0], x0, y0, x1 - x0, y1 - y0);
   }
 
   /** Image pixels changed inside `box` (a brush step, a patch): recompute only its screen rect. */
@@ -241,6 +274,7 @@ export class Renderer {
     const t0 = now();
     const rect = [0, this.viewHeight, 0, this.viewWidth];
     this.compose(rect);
+    this._placeCanvas();
     this.flush(rect);
     this.backgroundDrawn = Boolean(this.rowIdx);
     this.lastDrawMs = now() - t0;
@@ -262,6 +296,7 @@ export class Renderer {
     // 4096² in a 958 x 550 viewport, 550 of the 958 columns).
     const full = [0, this.viewHeight, 0, this.viewWidth];
     const rect = this.backgroundDrawn ? this.imageRect : full;
+    this._placeCanvas();
     if (rect) {
       if (!(g.full && g.contour === this.contour && g.labels && vis.every((c) => g.valid.has(c.index)))) {
         // The first change after a new frame or view gathers (a full lookup); the next ones do not.

@@ -20,7 +20,7 @@ export const CSS = `
 .segpaint-annotator input[type=color] { width: 24px; height: 18px; padding: 0; border: none; }
 .segpaint-annotator .segpaint-viewport { position: relative; width: 100%; overflow: hidden;
   height: clamp(240px, calc(100vh - 450px), 1600px);
-  background: #111; touch-action: none; user-select: none; }
+  background: #1a1a1a; touch-action: none; user-select: none; } /* shade.js BACKGROUND: the canvas covers the image only */
 .segpaint-annotator canvas.segpaint-image { position: absolute; left: 0; top: 0; pointer-events: none; }
 .segpaint-annotator canvas.segpaint-view { position: absolute; left: 0; top: 0; width: 100%; height: 100%;
   touch-action: none; }

@@ -236,3 +236,81 @@ describe("Renderer", () => {
     expect(r.screenPixel(39, 19)).toEqual([26, 26, 26, 255]); // background where the image was
   });
 });
+
+describe("Renderer canvas (covers the image's screen rect only)", () => {
+  /** A canvas whose 2D context keeps the pixels put into it (as a browser's would). */
+  function fakeCanvas() {
+    const canvas = {
+      width: 300, height: 150, style: /** @type {Record<string, string>} */ ({}), puts: /** @type {number[][]} */ ([]),
+      pixels: new Map(),
+      getContext: () => ctx,
+    };
+    const ctx = {
+      putImageData(/** @type {any} */ img, /** @type {number} */ dx, /** @type {number} */ dy, x, y, w, h) {
+        canvas.puts.push([dx, dy, x, y, w, h]);
+        for (let yy = y; yy < y + h; yy++) for (let xx = x; xx < x + w; xx++) {
+          const cx = xx + dx, cy = yy + dy;
+          if (cx < 0 || cy < 0 || cx >= canvas.width || cy >= canvas.height) throw new Error(`put outside the canvas at ${cx},${cy}`);
+          canvas.pixels.set(`${cx},${cy}`, Array.from(img.data.subarray(4 * (yy * img.width + xx), 4 * (yy * img.width + xx) + 4)));
+        }
+      },
+    };
+    return canvas;
+  }
+  const hadImageData = typeof globalThis.ImageData !== "undefined";
+  if (!hadImageData) {
+    globalThis.ImageData = /** @type {any} */ (class { constructor(data, w, h) { Object.assign(this, { data, width: w, height: h }); } });
+  }
+
+  it("is sized and placed over the image, and a brush step uploads only there", () => {
+    const canvas = fakeCanvas();
+    const r = new Renderer(/** @type {any} */ (canvas));
+    // A 4 x 3 image at scale 2 in a 20 x 10 viewport, offset (tx, ty) = (5, 2): screen cols 5..13, rows 2..8.
+    r.setViewport(20, 10);
+    r.setImageSize(3, 4);
+    r.setView(2, 5, 2);
+    const data = Uint8Array.from([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120]);
+    r.setChannels([gray(data)]);
+    const labels = new Uint32Array(12);
+    r.setLabels(labels);
+    r.redraw();
+    expect([canvas.width, canvas.height, canvas.style.left, canvas.style.top]).toEqual([8, 6, "5px", "2px"]);
+    // canvas pixel (0, 0) is screen (5, 2): image (0, 0); (7, 5) is screen (12, 7): image (2, 3)
+    expect(canvas.pixels.get("0,0")).toEqual(r.screenPixel(5, 2));
+    expect(canvas.pixels.get("7,5")).toEqual(r.screenPixel(12, 7));
+    expect(r.screenPixel(12, 7)).toEqual([120, 120, 120, 255]);
+    expect(r.screenPixel(1, 1)).toEqual([26, 26, 26, 255]); // the background, which the viewport's CSS shows
+    expect(canvas.pixels.size).toBe(48); // nothing outside the image went to the canvas
+    // A brush step on image pixel (1, 2): its box (and one pixel around it) is uploaded, inside the canvas.
+    canvas.puts.length = 0;
+    labels[1 * 4 + 2] = 7;
+    r.updateBox([1, 2, 2, 3]);
+    expect(canvas.puts.length).toBe(1);
+    const [, , x, y, w, h] = canvas.puts[0];
+    expect(x >= 5 && y >= 2 && x + w <= 13 && y + h <= 8).toBe(true);
+    expect(canvas.pixels.get("4,2")).toEqual(r.screenPixel(9, 4)); // image (1, 2), now labelled
+    expect(r.screenPixel(9, 4)).not.toEqual([70, 70, 70, 255]);
+  });
+
+  it("follows the image when the view moves, and hides when it is off screen", () => {
+    const canvas = fakeCanvas();
+    const r = new Renderer(/** @type {any} */ (canvas));
+    r.setViewport(20, 10);
+    r.setImageSize(3, 4);
+    r.setView(1, 0, 0);
+    r.setChannels([gray(new Uint8Array(12).fill(50))]);
+    r.setLabels(new Uint32Array(12));
+    r.redraw();
+    expect([canvas.width, canvas.height, canvas.style.left, canvas.style.top]).toEqual([4, 3, "0px", "0px"]);
+    r.setView(1, 16, 7); // partly off the right and bottom edges: cols 16..19, rows 7..9
+    r.redrawChannels();
+    expect([canvas.width, canvas.height, canvas.style.left, canvas.style.top]).toEqual([4, 3, "16px", "7px"]);
+    r.setView(1, 25, 0); // wholly off screen
+    r.redraw();
+    expect(canvas.style.display).toBe("none");
+    r.setView(1, 1, 1);
+    r.redraw();
+    expect([canvas.style.display, canvas.style.left, canvas.style.top]).toEqual(["", "1px", "1px"]);
+    expect(canvas.pixels.get("3,2")).toEqual([50, 50, 50, 255]);
+  });
+});

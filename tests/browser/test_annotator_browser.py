@@ -292,6 +292,68 @@ def test_brush_stroke_changes_exactly_the_pixels_under_it(ui: Annotator) -> None
     save_screenshot(ui.page, "annotator_brush_stroke", element=ui.root)
 
 
+CURSOR_PIXELS = """
+const canvas = root.querySelector("canvas.segpaint-view");
+const m = /url\\("(data:image\\/png;base64,[^"]+)"\\)(?: (\\d+)x\\))? (\\d+) (\\d+)/.exec(canvas.style.cursor);
+if (!m) return { css: canvas.style.cursor };
+const img = new Image();
+img.src = m[1];
+return img.decode().then(() => {
+  const c = document.createElement("canvas");
+  c.width = img.width; c.height = img.height;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  const a = Array.from(ctx.getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 3));
+  return { css: canvas.style.cursor, src: m[1], ratio: Number(m[2] || 1), hot: [Number(m[3]), Number(m[4])],
+    width: c.width, height: c.height, alpha: a };
+});
+"""
+
+
+def test_brush_outline_is_a_bitmap_cursor_ring_of_the_brush_size(ui: Annotator) -> None:
+    """The brush outline follows the pointer as its cursor image: a PNG (Chromium redraws an SVG
+    cursor at every move), a ring of the brush's radius on screen, hot spot at its centre, there
+    before, during and after a stroke."""
+    ui.kernel.run("annotator.brush_size = 9")
+    ui.wait_js("root.querySelector('input[data-control=\"brush-size\"]').value === '9'")
+    x, y = ui.client(50, 64)
+    ui.page.mouse.move(x, y)
+    ui.wait_js("root.querySelector('canvas.segpaint-view').style.cursor.includes('image/png')")
+    got = ui.js(CURSOR_PIXELS)
+    assert got["css"].startswith(('url("data:image/png', 'image-set(url("data:image/png')), got[
+        "css"
+    ][:60]
+    scale = ui.client(50, 65)[0] - x  # CSS px per image pixel
+    radius = 4.5 * scale * got["ratio"]  # the ring's radius in the cursor image's pixels
+    size = got["width"]
+    assert got["height"] == size and abs(size - math.ceil(2 * 4.5 * scale + 2) * got["ratio"]) < 1
+    assert got["hot"] == [round(size / got["ratio"] / 2)] * 2
+    alpha = np.asarray(got["alpha"]).reshape(size, size)
+    rows, cols = np.indices(alpha.shape)
+    dist = np.hypot(rows + 0.5 - size / 2, cols + 0.5 - size / 2)
+    ring = np.abs(dist - radius) < 0.5
+    assert (alpha[ring] > 0).mean() > 0.9  # the outline is drawn all round
+    assert (alpha[dist < radius - 2] == 0).all()  # and see-through inside
+    assert (alpha[dist > radius + 2] == 0).all()
+    # A stroke leaves the cursor alone (nothing to redraw per move), and paints.
+    ui.stroke([(50, 60), (50, 70)])
+    assert ui.js("return root.querySelector('canvas.segpaint-view').style.cursor;") == got["css"]
+    # For the eye: the widget with the cursor image drawn where the pointer is (screenshots
+    # leave the pointer out).
+    ui.js(
+        "const vp = root.querySelector('.segpaint-viewport'); const b = vp.getBoundingClientRect();"
+        "const p = s.imageToClient(50, 64); const i = document.createElement('img');"
+        "i.id = 'cursor-shot'; i.src = arg[0]; Object.assign(i.style, {position: 'absolute',"
+        "left: `${p.x - b.left - arg[1]}px`, top: `${p.y - b.top - arg[1]}px`,"
+        "width: `${arg[2]}px`, pointerEvents: 'none'}); vp.append(i); return true;",
+        [got["src"], got["hot"][0], size / got["ratio"]],
+    )
+    try:
+        save_screenshot(ui.page, "annotator_brush_cursor", element=ui.root)
+    finally:
+        ui.js("document.getElementById('cursor-shot').remove(); return true;")
+
+
 def test_m_then_stroke_makes_a_new_label(ui: Annotator) -> None:
     before = ui.labels()
     ui.press("m")
