@@ -54,10 +54,11 @@ error type has one fixed policy, with fallbacks that cost actions.
   `REFINE_CLICKS` refinement clicks where the outline is most wrong (the NoC rule), each
   undone if it makes it worse; a positive click is only made where the widget takes it as one
   (on the cell, or on background within ``EDGE_PX`` = 3 px of it), else the refinement stops.
-  `REFINE_CLICKS` is 0 since eb37983 (2 before): with 2, on the nuclei 4 of the 7 such clicks were undone
-  (132 actions against 104 without; the synthetic rows do not change), so the next round's
-  morph keys and strokes finish these cells; it comes back when ``region_at``'s NoC on the
-  nuclei drops (the NoC table below).  False cells:
+  `REFINE_CLICKS` is 2.  It was 0 from eb37983 to the merge of ``refine="watershed"`` as
+  ``segment_at``'s default: under ``"level"``, 4 of the 7 such clicks on the nuclei were
+  undone (132 actions against 104 without).  Under ``"watershed"`` (each refinement click
+  fixes the part it lands in) the nuclei take 94 actions with 0 clicks, 98 with 1 and 90 with
+  2; the synthetic rows are the same for 0 and 2 (33 and 114).  False cells:
   when 3 or more are smaller (specks) or larger (another population's nuclei) than every cell
   that is right (the label list shows sizes), the widget's "min px" / "max px" box typed at
   the middle of the size gap (one action; the boxes keep their value from frame to frame, so
@@ -132,7 +133,7 @@ from segpaint.widgets._annotator import ASSIST_MORPH_RADIUS
 RESULTS = Path(__file__).parent / "results"
 FIX_IOU = 0.85  # the annotator fixes a matched cell whose IoU is below this
 MAX_PASSES = 3
-REFINE_CLICKS = 0  # (b): refinement clicks after a click-tool result that is close (see below)
+REFINE_CLICKS = 2  # (b): refinement clicks after a click-tool result that is close (see below)
 WAND_START = 0.1  # the browser wand's starting tolerance (js/assist.js WAND_START)
 EDGE_PX = 3  # a click this close to the refined cell is a positive click (js/assist_cells.js)
 TINY_PX = 50  # (b): a missed cell this small (under 8 px across) is painted, not clicked
