@@ -205,11 +205,14 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
         np.testing.assert_array_equal(nb.kernel.array(lab0), labels)
         wait_canvas(page, labels)
 
-        # 2. select cell 2, `t`: it grows by exactly 1 px
+        # 2. select cell 2, pointer on background (keys act on the cell under the pointer, the
+        # selected cell when there is none), `t`: cell 2 grows by exactly 1 px
         nb.kernel.run("annotator.selected_label = 2")
         page.wait_for_function(  # the trait reached the browser
             "() => document.querySelector('[data-control=\"selected-label\"]').value === '2'"
         )
+        assert labels[85, 10] == 0
+        page.mouse.move(*client(page, 85, 10))
         page.keyboard.press("t")
         nb.wait_kernel(f"({lab0} == 2).sum() > {(labels == 2).sum()}")
         grown = nb.kernel.array(lab0)
