@@ -518,6 +518,15 @@ def annotator_js(page: Any, body: str, arg: Any = None) -> Any:
     return page.evaluate(script, arg)
 
 
+def image_to_client(page: Any, row: float, col: float) -> tuple[float, float]:
+    """The page's client point (x, y) of image pixel (``row``, ``col``) in the first Annotator,
+    at its current zoom and pan (for Playwright's mouse)."""
+    p = annotator_js(
+        page, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col]
+    )
+    return float(p[0]), float(p[1])
+
+
 def browser_labels(page: Any, rows: int, cols: int) -> np.ndarray:
     """The first Annotator's label buffer in the browser, ``rows`` x ``cols`` pixels from (0, 0)."""
     flat = annotator_js(

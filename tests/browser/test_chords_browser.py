@@ -19,7 +19,8 @@ from segpaint_browser_harness import (
     wait_canvas,
     write_notebook,
 )
-from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
+from segpaint_browser_harness import annotator_js as js
+from segpaint_browser_harness import image_to_client as client  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -34,11 +35,6 @@ annotator.selected_label = 7
 """,
     "annotator",
 ]
-
-
-def client(page: Any, row: float, col: float) -> tuple[float, float]:
-    p = js(page, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col])
-    return float(p[0]), float(p[1])
 
 
 def test_ctrl_click_deletes_a_cell_and_alt_click_picks_one_with_the_brush_active(

@@ -20,7 +20,8 @@ from segpaint_browser_harness import (
     track_websockets,
     write_notebook,
 )
-from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
+from segpaint_browser_harness import annotator_js as js
+from segpaint_browser_harness import image_to_client as client  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -39,11 +40,6 @@ annotator = segpaint.Annotator(session, brush_size=7)
 annotator
 """,
 ]
-
-
-def client(page: Any, row: float, col: float) -> tuple[float, float]:
-    p = js(page, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [row, col])
-    return float(p[0]), float(p[1])
 
 
 def drag(page: Any, a: tuple[int, int], b: tuple[int, int]) -> None:
