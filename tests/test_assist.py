@@ -11,12 +11,9 @@ import pytest
 from scipy import ndimage as ndi
 
 import segpaint
+from masks import iou
 from segpaint import ops
 from segpaint.data import synthetic_timelapse
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / (a | b).sum())
 
 
 def centre(mask: np.ndarray) -> tuple[int, int]:

@@ -6,23 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from masks import disk_mask, full, iou
 from segpaint.ops import bbox_slices, region_at, split_label
-
-
-def disk_mask(shape: tuple[int, int], centre: tuple[float, float], radius: float) -> np.ndarray:
-    rr, cc = np.ogrid[: shape[0], : shape[1]]
-    return (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / (a | b).sum())
-
-
-def full(shape: tuple[int, int], found: tuple | None) -> np.ndarray:
-    assert found is not None, "region_at found nothing"
-    out = np.zeros(shape, bool)
-    out[bbox_slices(found[0])] = found[1]
-    return out
 
 
 def nucleus_image(masks: list[np.ndarray], *, blur: float = 2.0, seed: int = 0) -> np.ndarray:

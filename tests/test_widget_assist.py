@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import traitlets
 
+from masks import iou
 from segpaint.data import synthetic_timelapse
 from segpaint.ops import wand_mask
 from segpaint.widgets import Annotator
@@ -159,10 +160,6 @@ def test_the_browser_wand_gives_the_pixels_of_wand_mask(
 
 
 # ------------------------------------------------------------------ the assist message (Python)
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / (a | b).sum())
-
-
 def _centre(mask: np.ndarray) -> tuple[int, int]:
     from scipy import ndimage as ndi
 
@@ -218,7 +215,7 @@ def test_the_click_tool_refines_as_click_refine_says(movie: Any, tmp_path: Path,
         expected.segment_at("targets", 0, tuple(seed), label=label, channels=shown,
                             limits=limits, negative=neg, refine=mode)  # fmt: skip
     assert np.array_equal(_lab(session), _lab(expected))
-    assert _iou(_lab(session) == label, cell) >= 0.85
+    assert iou(_lab(session) == label, cell) >= 0.85
     with pytest.raises(traitlets.TraitError, match="level, watershed"):
         widget.click_refine = "snap"
 
@@ -233,7 +230,7 @@ def test_a_click_with_the_segment_tool_makes_the_missed_cell_one_undo_step(
     new = session.new_label("targets")
     _assist(widget, "segment_at", [list(_centre(cell))])
     lab = _lab(session)
-    assert _iou(lab == new, cell) >= 0.85
+    assert iou(lab == new, cell) >= 0.85
     assert set(np.unique(lab)) == {0, new}
     assert widget.selected_label == new and widget.next_label == new + 1
     assert widget.status.startswith(f"segment_at: new cell {new}")
@@ -286,7 +283,7 @@ def test_merge_split_polygon_and_delete_box_through_the_wire(movie: Any, annotat
     # split by a drag from one part to the other: two labels, each its truth
     _assist(widget, "split", [list(a), list(b)])
     lab = _lab(session)
-    assert _iou(lab == 1, truth == 1) >= 0.8 and _iou(lab == 2, truth == 2) >= 0.8
+    assert iou(lab == 1, truth == 1) >= 0.8 and iou(lab == 2, truth == 2) >= 0.8
     # merge: clicks on both, one step; the smallest label keeps the union
     _assist(widget, "merge", [list(a), list(b)])
     assert set(np.unique(_lab(session))) == {0, 1}
@@ -300,7 +297,7 @@ def test_merge_split_polygon_and_delete_box_through_the_wire(movie: Any, annotat
     _assist(widget, "split", ends)
     lab = _lab(session)
     assert {int(lab[a]), int(lab[b])} == {1, 2}, widget.status
-    assert _iou(lab == lab[a], truth == 1) >= 0.8 and _iou(lab == lab[b], truth == 2) >= 0.8
+    assert iou(lab == lab[a], truth == 1) >= 0.8 and iou(lab == lab[b], truth == 2) >= 0.8
     # polygon: the outline filled with its label, other cells kept (preserve_labels)
     _assist(widget, "polygon", [[0, 0], [0, 20], [20, 20], [20, 0]], label=9)
     assert (_lab(session)[:21, :21] == 9).sum() >= 400
@@ -361,7 +358,7 @@ def test_a_click_on_an_existing_cell_re_segments_it_keeping_its_label(
     next_before = session.new_label("targets")
     _assist(widget, "segment_at", [list(_centre(cell))])
     lab = _lab(session)
-    assert _iou(lab == 4, cell) >= 0.85 and _iou(bad == 4, cell) < 0.7
+    assert iou(lab == 4, cell) >= 0.85 and iou(bad == 4, cell) < 0.7
     assert widget.status.startswith("segment_at: re-segmented cell 4"), widget.status
     assert widget.selected_label == 4 and session.new_label("targets") == next_before
     np.testing.assert_array_equal(lab == 1, bad == 1)
@@ -539,7 +536,7 @@ def test_the_widgets_split_follows_the_shown_channels(
     assert seen == [{"channels": channels, "limits": limits, "roi": None}]
     assert channels == [session.channel_names.index("nuclei")]
     lab = _lab(session)
-    assert _iou(lab == 1, truth == 1) >= 0.85 and _iou(lab == 2, truth == 2) >= 0.85
+    assert iou(lab == 1, truth == 1) >= 0.85 and iou(lab == 2, truth == 2) >= 0.85
 
 
 @pytest.mark.parametrize(
