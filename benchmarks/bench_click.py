@@ -154,16 +154,9 @@ def main() -> None:
         r = report[name]
         print(f"| {name} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cpu_p50_ms']:.1f} | "
               f"{r['runs']} |")  # fmt: skip
-    if args.base:
-        kernel_cases = []
-        for value in cells:
-            cell = truth[0] == value
-            seed = _centre(cell)
-            for n in (0, 1, 3):
-                pos, neg = clicks_for(image[0, :1], cell, seed, limits, n)
-                kernel_cases.append((f"{n} refinement click(s)", seed, pos, neg))
+    if args.base:  # the same clicks, through each tree's kernel
         report["kernel, refine=watershed"] = kernel_ab(
-            image[0, :1], kernel_cases, limits, args.base, args.reps
+            image[0, :1], cases, limits, args.base, args.reps
         )
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "click.json"
