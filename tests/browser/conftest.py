@@ -527,6 +527,15 @@ def image_to_client(page: Any, row: float, col: float) -> tuple[float, float]:
     return float(p[0]), float(p[1])
 
 
+def wait_full_frame(page: Any, frame: int) -> None:
+    """Wait until the first Annotator holds ``frame``'s lossless channels (not only a preview)."""
+    page.wait_for_function(
+        "() => document.querySelector('.segpaint-annotator').getAttribute('data-full-frame')"
+        f" === '{frame}'",
+        timeout=60_000,
+    )
+
+
 def browser_labels(page: Any, rows: int, cols: int) -> np.ndarray:
     """The first Annotator's label buffer in the browser, ``rows`` x ``cols`` pixels from (0, 0)."""
     flat = annotator_js(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from segpaint_browser_harness import JupyterServer, Notebook, write_notebook
+from segpaint_browser_harness import JupyterServer, Notebook, wait_full_frame, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -110,11 +110,7 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
     nb = Notebook.open(page, jupyter_server, path)
     try:
         nb.wait_for('.segpaint-annotator[data-ready="1"]', name="frame_transport")
-        page.wait_for_function(
-            "() => document.querySelector('.segpaint-annotator').getAttribute('data-full-frame')"
-            " === '0'",
-            timeout=60_000,
-        )
+        wait_full_frame(page, 0)
         first = page.evaluate(FRAME_CHANGE_JS, 1)
         contrast = nb.kernel.eval("annotator.contrast")
         # The first picture: decimated to what the screen shows, 8 bits under the contrast.
@@ -126,11 +122,7 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
         assert first["quant"] == contrast, first
         assert first["full"] == "", first
         # Then the lossless channels arrive: every sample as the kernel holds it.
-        page.wait_for_function(
-            "() => document.querySelector('.segpaint-annotator').getAttribute('data-full-frame')"
-            " === '1'",
-            timeout=60_000,
-        )
+        wait_full_frame(page, 1)
         got = page.evaluate(CHECKSUM_JS)
         stack = nb.kernel.array("stack[1]")
         want = [["Uint16Array", SIZE * SIZE, checksum(stack[c]), None] for c in range(2)]

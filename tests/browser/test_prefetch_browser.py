@@ -14,6 +14,7 @@ from segpaint_browser_harness import (
     Notebook,
     annotator_js,
     save_screenshot,
+    wait_full_frame,
     write_notebook,
 )
 
@@ -104,14 +105,6 @@ def wait_held(page: Any, frame: int) -> None:
     )
 
 
-def wait_full(page: Any, frame: int) -> None:
-    page.wait_for_function(
-        "() => document.querySelector('.segpaint-annotator').getAttribute('data-full-frame')"
-        f" === '{frame}'",
-        timeout=60_000,
-    )
-
-
 def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
@@ -121,7 +114,7 @@ def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels
     nb = Notebook.open(page, jupyter_server, path)
     try:
         nb.wait_for('.segpaint-annotator[data-ready="1"]', name="prefetch")
-        wait_full(page, 0)
+        wait_full_frame(page, 0)
         wait_held(page, 1)  # frame 1's picture is in the page
         first = page.evaluate(CHANGE_JS, [1, POINTS])
         assert first["hit"], first
@@ -136,7 +129,7 @@ def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels
         assert annotator_js(page, LABELS_CHECKSUM_JS) == checksum(labels1)
         # Its pixels are frame 1's: what the lossless channels draw once pulled, and not frame
         # 0's (bright at (700, 200)) nor frame 2's (bright at (150, 700)).
-        wait_full(page, 1)
+        wait_full_frame(page, 1)
         full = page.evaluate(
             "(points) => { const s = document.querySelector('.segpaint-annotator').__segpaint;"
             " return points.map(([r, c]) => Array.from(s.renderedPixel(r, c))); }",
@@ -163,7 +156,7 @@ def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels
         )
         labels2 = nb.kernel.array("np.asarray(session.labels('cells', 2))")
         assert int(labels2[600, 600]) == 77
-        wait_full(page, 2)
+        wait_full_frame(page, 2)
         assert annotator_js(page, LABELS_CHECKSUM_JS) == checksum(labels2)
     finally:
         nb.close()
