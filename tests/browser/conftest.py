@@ -9,7 +9,8 @@ Fixtures (session scope unless noted):
 - ``new_page`` (function scope): a factory of fresh pages (closed at teardown) that records the
   websocket frames each page sends and receives.
 
-Helpers used by the tests and by ``benchmarks/bench_browser.py``: :func:`write_notebook`,
+Helpers used by the tests and by ``benchmarks/bench_browser.py``: :func:`open_widget` (a fresh
+page with a notebook whose cells build a widget, ready and focused), :func:`write_notebook`,
 :func:`annotator_js`, :func:`browser_labels`, :func:`wait_canvas`,
 :class:`Notebook` (open in JupyterLab or Notebook 7, run all cells, reach the kernel), and
 :class:`KernelClient` (evaluate Python in the notebook's kernel directly over ZeroMQ, so checking
@@ -422,11 +423,19 @@ NOTEBOOK_READY_JS = """
 class Notebook:
     """A notebook open in a page (JupyterLab or Notebook 7) with a client to its kernel."""
 
-    def __init__(self, page: Any, server: JupyterServer, path: str, kernel: KernelClient) -> None:
+    def __init__(
+        self,
+        page: Any,
+        server: JupyterServer,
+        path: str,
+        kernel: KernelClient,
+        ws_log: WebSocketLog | None = None,
+    ) -> None:
         self.page = page
         self.server = server
         self.path = path
         self.kernel = kernel
+        self.ws = ws_log
 
     @classmethod
     def open(
@@ -457,7 +466,7 @@ class Notebook:
         kernel = KernelClient(connection_file, server.runtime_dir)
         if ws_log is not None:
             ws_log.ignore.append(kernel.session_id.encode())
-        return cls(page, server, path, kernel)
+        return cls(page, server, path, kernel, ws_log)
 
     def close(self, *, shutdown: bool = True) -> None:
         """Close the kernel client; with ``shutdown``, also stop the notebook's kernel."""
@@ -565,6 +574,44 @@ def save_screenshot(page: Any, name: str, *, element: Any | None = None) -> Path
     else:
         page.screenshot(path=str(path), full_page=False)
     return path
+
+
+WIDGET_READY = '.segpaint-annotator[data-ready="1"]'
+
+
+@contextlib.contextmanager
+def open_widget(
+    browser: Any,
+    server: JupyterServer,
+    name: str,
+    cells: list[str],
+    *,
+    viewport: tuple[int, int] = (1400, 1100),
+    ui: str = "lab",
+    focus: bool = True,
+) -> Iterator[Notebook]:
+    """A fresh page with ``<name>.ipynb`` (``cells``) open in ``ui`` and run, its first Annotator ready.
+
+    The widget's canvas is scrolled into view and, with ``focus``, the widget holds the keyboard
+    focus. Yields the `Notebook` (``nb.page``; ``nb.ws``: the page's websocket frame log); at the
+    end its kernel is shut down and the page's browser context closed.
+    """
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    try:
+        page = context.new_page()
+        ws = track_websockets(page)
+        path = write_notebook(server.root_dir, f"{name}.ipynb", cells)
+        nb = Notebook.open(page, server, path, ui=ui, ws_log=ws)
+        try:
+            nb.wait_for(WIDGET_READY, name=name)
+            page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+            if focus:
+                annotator_js(page, "root.focus({preventScroll: true}); return true;")
+            yield nb
+        finally:
+            nb.close()
+    finally:
+        context.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
     WebSocketLog,
+    open_widget,
     save_screenshot,
     track_websockets,
     write_notebook,
@@ -210,18 +211,9 @@ class Annotator:
 @pytest.fixture(scope="module")
 def lab(browser: Any, jupyter_server: JupyterServer) -> Iterator[Annotator]:
     """One JupyterLab page showing the Annotator for the whole module."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "annotator_lab.ipynb", SETUP_CELLS)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="annotator_lab")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        yield Annotator(nb, ws)
-    finally:
-        nb.close()
-        context.close()
+    with open_widget(browser, jupyter_server, "annotator_lab", SETUP_CELLS, focus=False) as nb:
+        assert nb.ws is not None
+        yield Annotator(nb, nb.ws)
 
 
 @pytest.fixture

@@ -13,12 +13,10 @@ import numpy as np
 import pytest
 from segpaint_browser_harness import (
     JupyterServer,
-    Notebook,
     disc_cells_code,
+    open_widget,
     save_screenshot,
-    track_websockets,
     wait_canvas,
-    write_notebook,
 )
 from segpaint_browser_harness import annotator_js as js
 from segpaint_browser_harness import image_to_client as client  # s: the widget's debug hooks
@@ -41,15 +39,8 @@ annotator = segpaint.Annotator(session)
 def test_click_to_segment_and_the_wand_in_jupyterlab(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "assist.ipynb", SETUP)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="assist")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        js(page, "root.focus({preventScroll: true}); return true;")
+    with open_widget(browser, jupyter_server, "assist", SETUP) as nb:
+        page = nb.page
         truth = nb.kernel.array("truth")
 
         # 1. click-to-segment: `c`, then a click inside cell 2, which the pre-segmentation missed
@@ -132,9 +123,6 @@ def test_click_to_segment_and_the_wand_in_jupyterlab(
         np.testing.assert_array_equal(split == split[r3, c3], after == 9)
         wait_canvas(page, split)
         save_screenshot(page, "assist_browser", element=page.locator(".segpaint-annotator").first)
-    finally:
-        nb.close()
-        context.close()
 
 
 # a two-frame movie: frame 0 has cell 1 too small (radius 5) and cell 2 right; frame 1 is empty
@@ -162,16 +150,9 @@ annotator = segpaint.Annotator(session)
 def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "assist_cells.ipynb", SETUP_CELLS)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
     lab0 = "np.asarray(session.labels('cells', 0))"
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="assist_cells")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        js(page, "root.focus({preventScroll: true}); return true;")
+    with open_widget(browser, jupyter_server, "assist_cells", SETUP_CELLS) as nb:
+        page = nb.page
         truth = nb.kernel.array("truth")
         start = nb.kernel.array(lab0)
 
@@ -238,6 +219,3 @@ def test_re_segment_click_morph_and_copy_labels_keys_in_jupyterlab(
         # one undo step each: undo brings frame 1 back to empty
         nb.kernel.run("session.undo()")
         assert not nb.kernel.eval("bool(np.asarray(session.labels('cells', 1)).any())")
-    finally:
-        nb.close()
-        context.close()

@@ -12,14 +12,11 @@ import numpy as np
 import pytest
 from segpaint_browser_harness import (
     JupyterServer,
-    Notebook,
     disc_cells_code,
+    open_widget,
     save_screenshot,
-    track_websockets,
     wait_canvas,
-    write_notebook,
 )
-from segpaint_browser_harness import annotator_js as js
 from segpaint_browser_harness import image_to_client as client  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -40,16 +37,9 @@ annotator.selected_label = 7
 def test_ctrl_click_deletes_a_cell_and_alt_click_picks_one_with_the_brush_active(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "chords.ipynb", SETUP)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
     lab0 = "np.asarray(session.labels('cells', 0))"
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="chords")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        js(page, "root.focus({preventScroll: true}); return true;")
+    with open_widget(browser, jupyter_server, "chords", SETUP) as nb:
+        page = nb.page
         truth = nb.kernel.array("truth")
         page.keyboard.press("b")
         nb.wait_kernel("annotator.tool == 'brush'")
@@ -86,6 +76,3 @@ def test_ctrl_click_deletes_a_cell_and_alt_click_picks_one_with_the_brush_active
         nb.wait_kernel(f"2 in {lab0}")
         np.testing.assert_array_equal(nb.kernel.array(lab0), truth)
         wait_canvas(page, truth)
-    finally:
-        nb.close()
-        context.close()

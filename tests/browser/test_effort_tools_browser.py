@@ -12,14 +12,11 @@ import numpy as np
 import pytest
 from segpaint_browser_harness import (
     JupyterServer,
-    Notebook,
     disc_cells_code,
+    open_widget,
     save_screenshot,
-    track_websockets,
     wait_canvas,
-    write_notebook,
 )
-from segpaint_browser_harness import annotator_js as js
 from segpaint_browser_harness import image_to_client as client  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -48,16 +45,9 @@ def drag(page: Any, a: tuple[float, float], b: tuple[float, float], steps: int =
 
 
 def test_pointer_keys_merge_drag_and_cut(browser: Any, jupyter_server: JupyterServer) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "effort_tools.ipynb", SETUP)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
     lab0 = "np.asarray(session.labels('cells', 0))"
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="effort-tools")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        js(page, "root.focus({preventScroll: true}); return true;")
+    with open_widget(browser, jupyter_server, "effort_tools", SETUP) as nb:
+        page = nb.page
         truth = nb.kernel.array("truth")
         nb.kernel.run(
             "twin = segpaint.open(image[None], axes='TYX', populations=['cells'])\n"
@@ -106,6 +96,3 @@ def test_pointer_keys_merge_drag_and_cut(browser: Any, jupyter_server: JupyterSe
         save_screenshot(page, "effort_tools_cut", element=page.locator(".segpaint-annotator").first)
         nb.kernel.run("session.undo()")
         np.testing.assert_array_equal(nb.kernel.array(lab0), truth)
-    finally:
-        nb.close()
-        context.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from segpaint_browser_harness import JupyterServer, Notebook, wait_full_frame, write_notebook
+from segpaint_browser_harness import JupyterServer, open_widget, wait_full_frame
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -104,12 +104,10 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
     # A short page: the 1024² frame is fitted into ~250 px, a quarter of its pixels or fewer.
-    context = browser.new_context(viewport={"width": 1200, "height": 700})
-    page = context.new_page()
-    path = write_notebook(jupyter_server.root_dir, "frame_transport.ipynb", CELLS)
-    nb = Notebook.open(page, jupyter_server, path)
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="frame_transport")
+    with open_widget(
+        browser, jupyter_server, "frame_transport", CELLS, viewport=(1200, 700), focus=False
+    ) as nb:
+        page = nb.page
         wait_full_frame(page, 0)
         first = page.evaluate(FRAME_CHANGE_JS, 1)
         contrast = nb.kernel.eval("annotator.contrast")
@@ -141,6 +139,3 @@ def test_a_quantized_preview_then_lossless_channels_bit_exact(
         labels2 = nb.kernel.array("_labels[2]")
         assert page.evaluate(LABELS_CHECKSUM_JS) == ["Uint32Array", SIZE * SIZE, checksum(labels2)]
         assert checksum(labels2) != checksum(nb.kernel.array("_labels[0]"))
-    finally:
-        nb.close()
-        context.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from segpaint_browser_harness import JupyterServer, Notebook, track_websockets, write_notebook
+from segpaint_browser_harness import JupyterServer, open_widget
 from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -53,13 +53,10 @@ annotator = experiment.annotator(brush_size=7, tool="brush", selected_label=1)
 def test_choosing_a_position_then_painting_edits_that_position_only(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1200})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "positions.ipynb", CELLS)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="widget ready")
+    with open_widget(
+        browser, jupyter_server, "positions", CELLS, viewport=(1400, 1200), focus=False
+    ) as nb:
+        page = nb.page
         select = page.locator('select[data-control="position"]')
         assert select.is_visible()
         assert select.locator("option").all_inner_texts() == ["W1/100", "W1/101"]
@@ -103,6 +100,3 @@ def test_choosing_a_position_then_painting_edits_that_position_only(
         )
         np.testing.assert_array_equal(np.asarray(flat, np.uint32).reshape(96, 128), shown)
         assert "not applied" not in nb.kernel.eval("annotator.status")
-    finally:
-        nb.close()
-        context.close()

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from segpaint_browser_harness import (
     JupyterServer,
-    Notebook,
     annotator_js,
+    open_widget,
     save_screenshot,
     wait_full_frame,
-    write_notebook,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -108,12 +107,10 @@ def wait_held(page: Any, frame: int) -> None:
 def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1200, "height": 700})
-    page = context.new_page()
-    path = write_notebook(jupyter_server.root_dir, "prefetch.ipynb", CELLS)
-    nb = Notebook.open(page, jupyter_server, path)
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="prefetch")
+    with open_widget(
+        browser, jupyter_server, "prefetch", CELLS, viewport=(1200, 700), focus=False
+    ) as nb:
+        page = nb.page
         wait_full_frame(page, 0)
         wait_held(page, 1)  # frame 1's picture is in the page
         first = page.evaluate(CHANGE_JS, [1, POINTS])
@@ -158,6 +155,3 @@ def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels
         assert int(labels2[600, 600]) == 77
         wait_full_frame(page, 2)
         assert annotator_js(page, LABELS_CHECKSUM_JS) == checksum(labels2)
-    finally:
-        nb.close()
-        context.close()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from segpaint_browser_harness import JupyterServer, Notebook, save_screenshot, write_notebook
+from segpaint_browser_harness import JupyterServer, Notebook, open_widget, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -39,17 +39,10 @@ annotator
 
 @pytest.fixture(scope="module")
 def page(browser: Any, jupyter_server: JupyterServer) -> Iterator[tuple[Any, Notebook]]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    pg = context.new_page()
-    path = write_notebook(jupyter_server.root_dir, "readme_screenshot.ipynb", CELLS)
-    nb = Notebook.open(pg, jupyter_server, path)
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="readme_screenshot")
-        pg.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        yield pg, nb
-    finally:
-        nb.close()
-        context.close()
+    with open_widget(
+        browser, jupyter_server, "readme_screenshot", CELLS, viewport=(1100, 900), focus=False
+    ) as nb:
+        yield nb.page, nb
 
 
 def _pixel(pg: Any, row: int, col: int) -> list[int]:

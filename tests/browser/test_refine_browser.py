@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 from segpaint_browser_harness import (
     JupyterServer,
-    Notebook,
+    open_widget,
     save_screenshot,
-    track_websockets,
     wait_canvas,
-    write_notebook,
 )
 from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
 
@@ -49,15 +47,11 @@ annotator = segpaint.Annotator(session)
 def test_shift_a_snaps_every_outline_as_session_refine_does(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1024, "height": 700})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "refine.ipynb", SETUP)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
     lab0 = "np.asarray(session.labels('cells', 0))"
-    try:
-        nb.wait_for('.segpaint-annotator[data-ready="1"]', name="refine")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
+    with open_widget(
+        browser, jupyter_server, "refine", SETUP, viewport=(1024, 700), focus=False
+    ) as nb:
+        page = nb.page
         truth, wrong = nb.kernel.array("truth"), nb.kernel.array("wrong")
         # what the Session method gives for the channels and contrast the widget shows
         nb.kernel.run(
@@ -105,6 +99,3 @@ def test_shift_a_snaps_every_outline_as_session_refine_does(
         nb.kernel.run("session.undo()")
         np.testing.assert_array_equal(nb.kernel.array(lab0), wrong)
         wait_canvas(page, wrong)
-    finally:
-        nb.close()
-        context.close()

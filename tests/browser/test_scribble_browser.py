@@ -20,8 +20,8 @@ import pytest
 from segpaint_browser_harness import (
     JupyterServer,
     Notebook,
+    open_widget,
     save_screenshot,
-    track_websockets,
     write_notebook,
 )
 from segpaint_browser_harness import annotator_js as js  # s: the widget's debug hooks
@@ -78,15 +78,8 @@ def drag(page: Any, points: list[list[int]]) -> None:
 def test_scribble_then_train_presegments_the_frame(
     browser: Any, jupyter_server: JupyterServer
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    ws = track_websockets(page)
-    path = write_notebook(jupyter_server.root_dir, "scribbles.ipynb", SCRIBBLE_CELLS)
-    nb = Notebook.open(page, jupyter_server, path, ws_log=ws)
-    try:
-        nb.wait_for(f'{ROOT}[data-ready="1"]', name="scribbles")
-        page.locator("canvas.segpaint-view").first.scroll_into_view_if_needed()
-        js(page, "root.focus({preventScroll: true}); return true;")
+    with open_widget(browser, jupyter_server, "scribbles", SCRIBBLE_CELLS) as nb:
+        page = nb.page
         page.keyboard.press("s")
         nb.wait_kernel("annotator.tool == 'scribble'", 30)
         cells = nb.kernel.eval("cell_strokes")
@@ -144,9 +137,6 @@ def test_scribble_then_train_presegments_the_frame(
             time.sleep(0.1)
         assert str(model) in page.locator(".segpaint-status").first.inner_text()
         save_screenshot(page, "scribbles_trained", element=page.locator(ROOT).first)
-    finally:
-        nb.close()
-        context.close()
 
 
 GALLERY_CELLS = [
