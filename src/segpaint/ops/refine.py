@@ -424,7 +424,10 @@ def _value_and_gradient(
         vals /= np.float32(len(channels))
     gy = vals[2] - vals[1]
     gx = vals[4] - vals[3]
-    return vals[0], gx * gx + gy * gy
+    gx *= gx  # gx * gx + gy * gy, in place
+    gy *= gy
+    gx += gy
+    return vals[0], gx
 
 
 def _dense_ids(owner: Labels) -> tuple[npt.NDArray[np.intp], int]:
