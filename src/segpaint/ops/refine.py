@@ -414,8 +414,10 @@ def _value_and_gradient(
         scale = np.float32(1.0 / (hi - lo))
         for k, d in enumerate((0, -wide, wide, -1, 1)):
             v = vals[k] if c == 0 else np.empty(idx.size, np.float32)
-            # (x - lo) * scale in float32, x converted inside the subtraction (no pass of its own)
-            np.subtract(np.take(flat[wide + d :], at), np.float32(lo), out=v, dtype=np.float32)
+            # (x - lo) * scale in float32: x converted as it is copied in (a plain cast; a
+            # subtraction that converts its input takes numpy's slower buffered loop)
+            v[...] = np.take(flat[wide + d :], at)
+            v -= np.float32(lo)
             v *= scale
             np.clip(v, 0.0, 1.0, out=v)
             if c:
