@@ -459,22 +459,25 @@ def _levels(
     dark one): both sides in one pass, each bin summed in the band's order like a bincount
     over the cell with zeros elsewhere, so the sums are those bit for bit.
     """
-    weighted = grad2 * value
-    weight = np.bincount(dense, grad2, minlength=n)
+    # float64 once (bincount converts its weights on every call, and a float32 compared
+    # with float64 levels goes through numpy's buffered loop); the products stay float32
+    value64 = value.astype(np.float64)
+    grad64 = grad2.astype(np.float64)
+    weighted = (grad2 * value).astype(np.float64)
+    weight = np.bincount(dense, grad64, minlength=n)
     level = np.bincount(dense, weighted, minlength=n) / np.maximum(weight, 1e-30)
     twice = dense << 1
-    value64 = value.astype(np.float64)  # converted once for the two sums below
 
     # texture inside a cell (brighter than its rim) has gradients too: weigh only the pixels
     # up to the mean of the bright side, where the cell's own edge is
-    key = twice + (value >= np.take(level, dense))
+    key = twice + (value64 >= np.take(level, dense))
     n_in = np.bincount(key, minlength=2 * n)[1::2]
     top = np.bincount(key, value64, minlength=2 * n)[1::2] / np.maximum(n_in, 1)
-    key = twice + (value <= np.take(top, dense))  # the rim: odd bins
-    weight = np.bincount(key, grad2, minlength=2 * n)[1::2]
+    key = twice + (value64 <= np.take(top, dense))  # the rim: odd bins
+    weight = np.bincount(key, grad64, minlength=2 * n)[1::2]
     level = np.bincount(key, weighted, minlength=2 * n)[1::2] / np.maximum(weight, 1e-30)
     # contrast: the means of the two sides of the level
-    inside = value >= np.take(level, dense)
+    inside = value64 >= np.take(level, dense)
     key = twice + inside
     count = np.bincount(key, minlength=2 * n)
     total = np.bincount(key, value64, minlength=2 * n)
