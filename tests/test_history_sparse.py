@@ -157,3 +157,51 @@ def test_commit_takes_values_of_any_integer_type(session, dtype, n_changed):
     session._commit("cells", 1, (0, 256, 0, 256), values, None)
     got = session.labels("cells", 1)
     assert got.dtype == np.uint32 and int((got == 9).sum()) == n_changed
+
+
+BOXES = [(0, 256, 0, 256), (40, 120, 30, 200), (50, 256, 0, 256), (3, 250, 17, 256)]
+
+
+@pytest.mark.parametrize("box", BOXES)
+@pytest.mark.parametrize("strided", [False, True])
+def test_sparse_step_and_record_are_those_of_the_changed_pixels(tmp_path, box, strided):
+    # the step and the journal record, worked out from the changed pixels one way only
+    path = tmp_path / "journal.bin"
+    s = segpaint.open(
+        np.zeros((2, 256, 256), np.uint8), axes="TYX", populations=["c"], journal=path
+    )
+    lab = _cells()
+    s.set_labels("c", 1, lab)
+    sub = (slice(box[0], box[1]), slice(box[2], box[3]))
+    values = lab[sub].copy()
+    rng = np.random.default_rng(box[0] + box[2])
+    hit = rng.random(values.shape) < 0.02
+    hit[:, :5] = False  # the change's columns narrower than the box's
+    values[hit] = rng.integers(0, 500, int(hit.sum()))
+    changed = values != lab[sub]
+    if strided:
+        wide = np.zeros((values.shape[0], 2 * values.shape[1]), np.uint32)
+        wide[:, ::2] = values
+        values = wide[:, ::2]
+    size = path.stat().st_size
+    s._commit("c", 1, box, values, None)
+    rows, cols = np.nonzero(changed)
+    tight = (
+        box[0] + rows.min(),
+        box[0] + rows.max() + 1,
+        box[2] + cols.min(),
+        box[2] + cols.max() + 1,
+    )
+    step = s.history.peek()
+    assert isinstance(step, Edit) and step.bbox == tuple(int(v) for v in tight)
+    frame_index = (rows + box[0]) * 256 + cols + box[2]
+    np.testing.assert_array_equal(step.index, frame_index)
+    assert step.index.dtype == np.uint32
+    np.testing.assert_array_equal(step.old, lab[sub][changed])
+    np.testing.assert_array_equal(step.new, values[changed])
+    inner = (rows + box[0] - tight[0]) * (tight[3] - tight[2]) + cols + box[2] - tight[2]
+    record = encode_record("c", 1, step.bbox, values[changed], None, index=inner)
+    assert path.read_bytes()[size:] == record
+    s.undo()
+    np.testing.assert_array_equal(s.labels("c", 1), lab)
+    s.close()

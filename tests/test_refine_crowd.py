@@ -71,7 +71,7 @@ def reference_rings(lab: np.ndarray, radius: int) -> dict[tuple[int, int], int]:
 @pytest.mark.parametrize("seed", range(3))
 def test_band_and_each_pixels_cell_follow_the_documented_rule(seed, radius, way):
     lab = crowded(seed=seed)
-    idx, owner, padded = getattr(refine, f"_rings_{way}")(lab, radius)
+    idx, owner, padded, was = getattr(refine, f"_rings_{way}")(lab, radius)
     wide = lab.shape[1] + 2
     rows, cols = np.divmod(idx, wide)
     pixels = zip((rows - 1).tolist(), (cols - 1).tolist(), strict=True)
@@ -79,6 +79,7 @@ def test_band_and_each_pixels_cell_follow_the_documented_rule(seed, radius, way)
     assert got == reference_rings(lab, radius)
     np.testing.assert_array_equal(padded[1:-1, 1:-1], lab)
     assert not padded[0].any() and not padded[:, -1].any()
+    np.testing.assert_array_equal(was, padded.ravel()[idx] != 0)  # the band pixels of a cell
 
 
 def few_cells(shape=(200, 240)):
@@ -99,14 +100,15 @@ def test_the_band_is_found_with_masks_on_crowded_frames_and_fronts_on_sparse_one
         monkeypatch.setattr(
             refine, name, lambda *a, real=real, name=name: ways.append(name) or real(*a)
         )
-    idx, owner, _ = refine._rings(lab, 3)
+    idx, owner, _, was = refine._rings(lab, 3)
     assert ways == [f"_rings_{way}"]
     monkeypatch.undo()
     other = refine._rings_fronts if way == "masks" else refine._rings_masks
-    idx2, owner2, _ = other(lab, 3)
+    idx2, owner2, _, was2 = other(lab, 3)
     order, order2 = np.argsort(idx), np.argsort(idx2)
     np.testing.assert_array_equal(idx[order], idx2[order2])
     np.testing.assert_array_equal(owner[order], owner2[order2])
+    np.testing.assert_array_equal(was[order], was2[order2])
 
 
 def scene(seed=0, shape=(90, 110)):
@@ -229,13 +231,51 @@ def test_copy_labels_replace_on_a_crowded_frame_keeps_identities(offset):
     np.testing.assert_array_equal(s.labels("c", 0), moved)  # the source frame is untouched
 
 
-def test_two_counts_in_one_pass_equal_two_bincounts():
-    rng = np.random.default_rng(3)
-    dense = np.concatenate([rng.integers(0, 40, 5000), np.full(70_000, 7)]).astype(np.intp)
-    a, b = rng.random(dense.size) > 0.3, rng.random(dense.size) > 0.6
-    got = refine._two_counts(dense, 41, a, b)
-    np.testing.assert_array_equal(got[0], np.bincount(dense, a, minlength=41))
-    np.testing.assert_array_equal(got[1], np.bincount(dense, b, minlength=41))
+def reference_levels(dense, n, value, grad2):
+    """`refine._levels` with one bincount per sum, zeros off the side summed (the rule)."""
+    weight = np.bincount(dense, grad2, minlength=n)
+    level = np.bincount(dense, grad2 * value, minlength=n) / np.maximum(weight, 1e-30)
+    bright = value >= level[dense]
+    n_in = np.bincount(dense, bright, minlength=n)
+    top = np.bincount(dense, np.where(bright, value, 0), minlength=n) / np.maximum(n_in, 1)
+    rim = np.where(value <= top[dense], grad2, 0)
+    weight = np.bincount(dense, rim, minlength=n)
+    level = np.bincount(dense, rim * value, minlength=n) / np.maximum(weight, 1e-30)
+    inside = value >= level[dense]
+    n_up = np.bincount(dense, inside, minlength=n)
+    n_down = np.bincount(dense, ~inside, minlength=n)
+    hi = np.bincount(dense, np.where(inside, value, 0), minlength=n) / np.maximum(n_up, 1)
+    lo = np.bincount(dense, np.where(inside, 0, value), minlength=n) / np.maximum(n_down, 1)
+    ok = (weight > 0) & (n_up > 0) & (n_down > 0) & (hi - lo >= refine.MIN_EDGE_CONTRAST)
+    return level, ok, inside
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_levels_keyed_by_side_equal_one_bincount_per_sum_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    # cells of 1 to ~3,000 pixels in no order, values with ties (quantised, clipped to 0 and
+    # 1), a cell of one value (no gradient), a cell with no contrast, bins with no pixel
+    dense = rng.integers(1, 60, 40_000)
+    dense[rng.random(dense.size) < 0.3] = 7
+    dense[dense == 11] = 12
+    value = np.clip(np.round(rng.normal(0.5, 0.4, dense.size) * 64) / 64, 0, 1)
+    value = value.astype(np.float32)
+    value[dense == 3] = 0.25
+    value[dense == 5] = 0.5 + value[dense == 5] * np.float32(0.01)
+    grad2 = (rng.random(dense.size) ** 3).astype(np.float32)
+    grad2[dense == 3] = 0
+    # a cell whose level is exactly one of its values (its only pixels with a gradient):
+    # pixels equal to a level are on its bright side
+    nine = dense == 9
+    value[nine] = rng.choice(np.float32([0.25, 0.5, 0.75]), int(nine.sum()))
+    grad2[nine & (value != 0.5)] = 0
+    got = refine._levels(dense.astype(np.intp), 61, value, grad2)
+    want = reference_levels(dense.astype(np.intp), 61, value, grad2)
+    np.testing.assert_array_equal(got[0].view(np.uint64), want[0].view(np.uint64))
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])
+    assert not got[1][3] and not got[1][5] and got[1][7] and got[2].any() and not got[2].all()
+    assert got[0][9] == 0.5 and got[2][nine & (value == 0.5)].all()
 
 
 DTYPES = [(np.uint8, 255), (np.uint16, 60000), (np.int32, 2e9), (np.uint64, 1.8e19)]

@@ -161,15 +161,19 @@ to cover more than this fraction of the frame (crowded frames: every cell, hole 
 an outline), else by stepping fronts of pixels (`_rings_fronts`, cost of the band only)."""
 
 
-def _rings(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+Band = tuple[npt.NDArray[np.intp], Labels, Labels, npt.NDArray[np.bool_]]
+
+
+def _rings(lab: Labels, radius: int) -> Band:
     """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
     its side (background through background, a cell through its own pixels).
 
     Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
     side); the cell each belongs to (its own; a background pixel: the nearest across the
     border: on the border, the cell above it, else left, below, right; further out, that of
-    its neighbour one step nearer, below, above, right, then left first); and ``lab`` padded
-    with 0.  Both ways give the same band and cells (the order of the pixels may differ).
+    its neighbour one step nearer, below, above, right, then left first); ``lab`` padded
+    with 0; and which band pixels are a cell's (not background).  Both ways give the same
+    band and cells (the order of the pixels may differ).
     """
     # the borders met along every 16th row and column: the band's likely size
     rows, cols = lab[::16] == 0, lab[:, ::16] == 0
@@ -191,7 +195,7 @@ def _fence(lab: Labels) -> int:
     return int(values[gaps[0]]) + 1 if gaps.size else 1
 
 
-def _rings_fronts(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+def _rings_fronts(lab: Labels, radius: int) -> Band:
     """`_rings` for a thin band: fronts of pixels step out from the borders, one gather per
     step and direction, on a copy framed by a value no step can want (a pixel taken becomes
     that value too, so no step takes it twice)."""
@@ -222,7 +226,7 @@ def _rings_fronts(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Label
     flat[px] = fence
     # the two sides apart: background steps to background, a cell's pixels to its own
     fronts = [(px[inner], own[inner], False), (px[~inner], own[~inner], True)]
-    parts_idx, parts_own = [px], [own]
+    parts_idx, parts_own, parts_was = [px], [own], [inner]
     for _ in range(radius):
         nxt_fronts = []
         for front, owners, background in fronts:
@@ -238,10 +242,12 @@ def _rings_fronts(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Label
             step_idx, step_own = np.concatenate(nxt), np.concatenate(nown)
             parts_idx.append(step_idx)
             parts_own.append(step_own)
+            parts_was.append(np.full(step_idx.size, not background))
             if step_idx.size:
                 nxt_fronts.append((step_idx, step_own, background))
         fronts = nxt_fronts
-    return np.concatenate(parts_idx), np.concatenate(parts_own), padded
+    idx, owner = np.concatenate(parts_idx), np.concatenate(parts_own)
+    return idx, owner, padded, np.concatenate(parts_was)
 
 
 def _pack(mask: npt.NDArray[np.bool_], size: int) -> npt.NDArray[np.uint64]:
@@ -279,13 +285,13 @@ def _down(bits: npt.NDArray[np.uint64], shift: int) -> npt.NDArray[np.uint64]:
     return out
 
 
-def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels, Labels]:
+def _rings_masks(lab: Labels, radius: int) -> Band:
     """`_rings` for a band that covers much of the frame.
 
     Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
     side), its cells' pixels then its background's, each increasing; the cell each belongs
-    to (its own; a background pixel: the nearest across the border, see below); and ``lab``
-    padded with 0.
+    to (its own; a background pixel: the nearest across the border, see below); ``lab``
+    padded with 0; and which are a cell's (the first ones).
 
     The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
     same value), kept as bits (64 pixels a word: a step is a few word operations on 1/64 of
@@ -366,7 +372,13 @@ def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels
     del code
     bg_steps = bg_code >> np.uint8(2)
     bg_way = bg_code & np.uint8(3)
-    bg_owner: Labels = np.empty(bg_px.size, np.uint32)
+    # the band's arrays filled in place: its cells' pixels first, then its background's
+    n_cell = cell_px.size
+    idx = np.empty(n_cell + bg_px.size, np.intp)
+    idx[:n_cell], idx[n_cell:] = cell_px, bg_px
+    owner: Labels = np.empty(idx.size, np.uint32)
+    np.take(flat, cell_px, out=owner[:n_cell])
+    bg_owner = owner[n_cell:]
     ring_owner = np.empty(size, np.uint32)  # read only where written (the ring before)
     for k in range(1, radius + 2):
         at = np.flatnonzero(bg_steps == k)
@@ -378,9 +390,9 @@ def _rings_masks(lab: Labels, radius: int) -> tuple[npt.NDArray[np.intp], Labels
         found = np.take(flat if k == 1 else ring_owner, off)
         ring_owner[px] = found
         bg_owner[at] = found
-    idx = np.concatenate([cell_px, bg_px])
-    owner: Labels = np.concatenate([flat[cell_px], bg_owner])
-    return idx, owner, padded
+    was = np.zeros(idx.size, bool)
+    was[:n_cell] = True
+    return idx, owner, padded, was
 
 
 def _value_and_gradient(
@@ -402,8 +414,10 @@ def _value_and_gradient(
         scale = np.float32(1.0 / (hi - lo))
         for k, d in enumerate((0, -wide, wide, -1, 1)):
             v = vals[k] if c == 0 else np.empty(idx.size, np.float32)
-            # (x - lo) * scale in float32, x converted inside the subtraction (no pass of its own)
-            np.subtract(np.take(flat[wide + d :], at), np.float32(lo), out=v, dtype=np.float32)
+            # (x - lo) * scale in float32: x converted as it is copied in (a plain cast; a
+            # subtraction that converts its input takes numpy's slower buffered loop)
+            v[...] = np.take(flat[wide + d :], at)
+            v -= np.float32(lo)
             v *= scale
             np.clip(v, 0.0, 1.0, out=v)
             if c:
@@ -412,7 +426,10 @@ def _value_and_gradient(
         vals /= np.float32(len(channels))
     gy = vals[2] - vals[1]
     gx = vals[4] - vals[3]
-    return vals[0], gx * gx + gy * gy
+    gx *= gx  # gx * gx + gy * gy, in place
+    gy *= gy
+    gx += gy
+    return vals[0], gx
 
 
 def _dense_ids(owner: Labels) -> tuple[npt.NDArray[np.intp], int]:
@@ -427,47 +444,48 @@ def _dense_ids(owner: Labels) -> tuple[npt.NDArray[np.intp], int]:
     return inverse.astype(np.intp), ids.size
 
 
-def _two_counts(
-    dense: npt.NDArray[np.intp], n: int, a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """``bincount(dense, a)`` and ``bincount(dense, b)`` in one pass: both integer counts
-    packed in one float64, ``a + b * 2**bits`` with ``2**bits`` above any count, exact while
-    the packed sum stays under 2**53 (two passes above that)."""
-    bits = max(int(dense.size).bit_length(), 1)
-    if 2 * bits >= 53:
-        first: npt.NDArray[np.float64] = np.bincount(dense, a, minlength=n).astype(np.float64)
-        return first, np.bincount(dense, b, minlength=n).astype(np.float64)
-    scale = np.float64(1 << bits)
-    both = np.bincount(dense, a + b * scale, minlength=n)
-    high = np.floor(both / scale)
-    return both - high * scale, high
-
-
 def _levels(
     dense: npt.NDArray[np.intp],
     n: int,
     value: npt.NDArray[np.float32],
     grad2: npt.NDArray[np.float32],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Each cell's edge level (gradient-weighted mean intensity of its band, its brighter
-    texture left out) and whether the cell has an edge to snap to."""
-    weight = np.bincount(dense, grad2, minlength=n)
-    level = np.bincount(dense, grad2 * value, minlength=n) / np.maximum(weight, 1e-30)
+    texture left out), whether the cell has an edge to snap to, and which band pixels are at
+    least as bright as their cell's level.
+
+    A sum over the pixels of one side of a level (``value >= level`` or not) is one
+    `numpy.bincount` over the key ``2 * cell + side`` (odd bins: the bright side, even: the
+    dark one): both sides in one pass, each bin summed in the band's order like a bincount
+    over the cell with zeros elsewhere, so the sums are those bit for bit.
+    """
+    # float64 once (bincount converts its weights on every call, and a float32 compared
+    # with float64 levels goes through numpy's buffered loop); the products stay float32
+    value64 = value.astype(np.float64)
+    grad64 = grad2.astype(np.float64)
+    weighted = (grad2 * value).astype(np.float64)
+    weight = np.bincount(dense, grad64, minlength=n)
+    level = np.bincount(dense, weighted, minlength=n) / np.maximum(weight, 1e-30)
+    twice = dense << 1
+
     # texture inside a cell (brighter than its rim) has gradients too: weigh only the pixels
     # up to the mean of the bright side, where the cell's own edge is
-    bright = value >= np.take(level, dense)
-    n_in = np.bincount(dense, bright, minlength=n)
-    top = np.bincount(dense, np.where(bright, value, 0), minlength=n) / np.maximum(n_in, 1)
-    rim = np.where(value <= np.take(top, dense), grad2, 0)
-    weight = np.bincount(dense, rim, minlength=n)
-    level = np.bincount(dense, rim * value, minlength=n) / np.maximum(weight, 1e-30)
+    key = twice + (value64 >= np.take(level, dense))
+    n_in = np.bincount(key, minlength=2 * n)[1::2]
+    top = np.bincount(key, value64, minlength=2 * n)[1::2] / np.maximum(n_in, 1)
+    key = twice + (value64 <= np.take(top, dense))  # the rim: odd bins
+    weight = np.bincount(key, grad64, minlength=2 * n)[1::2]
+    level = np.bincount(key, weighted, minlength=2 * n)[1::2] / np.maximum(weight, 1e-30)
     # contrast: the means of the two sides of the level
-    inside = value >= np.take(level, dense)
-    n_up, n_down = _two_counts(dense, n, inside, ~inside)
-    hi = np.bincount(dense, np.where(inside, value, 0), minlength=n) / np.maximum(n_up, 1)
-    lo = np.bincount(dense, np.where(inside, 0, value), minlength=n) / np.maximum(n_down, 1)
+    inside = value64 >= np.take(level, dense)
+    key = twice + inside
+    count = np.bincount(key, minlength=2 * n)
+    total = np.bincount(key, value64, minlength=2 * n)
+    n_up, n_down = count[1::2], count[::2]
+    hi = total[1::2] / np.maximum(n_up, 1)
+    lo = total[::2] / np.maximum(n_down, 1)
     ok = (weight > 0) & (n_up > 0) & (n_down > 0) & (hi - lo >= MIN_EDGE_CONTRAST)
-    return level, ok
+    return level, ok, inside
 
 
 def _refine_window(
@@ -480,19 +498,16 @@ def _refine_window(
     """`refine_outlines` on one window: the new labels, or None when there is no outline."""
     h, w = lab.shape
     wide = w + 2
-    idx, owner, padded = _rings(lab, radius)
+    idx, owner, padded, was = _rings(lab, radius)
     if label is not None:
         keep = owner == label
-        idx, owner = idx[keep], owner[keep]
+        idx, owner, was = idx[keep], owner[keep], was[keep]
     if idx.size == 0:
         return None
     value, grad2 = _value_and_gradient(channels, limits, idx, (h, w))
     dense, n = _dense_ids(owner)
-    level, ok = _levels(dense, n, value, grad2)
-    inside = value >= np.take(level, dense)
+    _, ok, inside = _levels(dense, n, value, grad2)
     flat = padded.ravel()
-    before = np.take(flat, idx)
-    was = before != 0  # band pixels of a cell are their owner's
     # `padded` is this call's own copy, read before this line only: the new labels go in it
     # (its padding stays 0: no neighbour beyond the window is a cell's)
     out, oflat = padded, flat
@@ -515,10 +530,16 @@ def _refine_window(
         oflat[p[hit]] = o[hit]
         kept[grow[hit]] = True
         grow = grow[~hit]
-    kept_n, had = _two_counts(dense, n, kept, was)
-    ok &= kept_n >= _KEEP_FRACTION * had
+    # per cell, the band pixels it kept and had, counted in one pass: key 4 * cell + 2 * kept
+    # + had
+    key = dense << 2
+    key += kept.view(np.uint8) << np.uint8(1)
+    key += was
+    counts = np.bincount(key, minlength=4 * n).reshape(n, 4)
+    ok &= counts[:, 2:].sum(axis=1) >= _KEEP_FRACTION * counts[:, 1::2].sum(axis=1)
     back = ~np.take(ok, dense)
     if back.any():  # cells with no edge, or that would mostly vanish, stay as they were
-        oflat[idx[back]] = before[back]
+        # a band pixel of a cell was its owner's, one of background was 0
+        oflat[idx[back]] = np.where(was[back], owner[back], 0)
     result: Labels = out[1:-1, 1:-1]
     return result

@@ -157,23 +157,35 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         into frame ``arr`` (C-contiguous)."""
         width = changed.shape[1]
         flat = np.flatnonzero(changed)
-        rows = flat // width
-        cols = flat - rows * width
+        # the changed columns from one pass over the mask's bits (no division of every
+        # position: rows and columns are worked out below only where they are needed)
+        used = np.flatnonzero(changed.any(axis=0))
         abs_box = (
-            bbox[0] + int(rows[0]),
-            bbox[0] + int(rows[-1]) + 1,
-            bbox[2] + int(cols.min()),
-            bbox[2] + int(cols.max()) + 1,
+            bbox[0] + int(flat[0]) // width,
+            bbox[0] + int(flat[-1]) // width + 1,
+            bbox[2] + int(used[0]),
+            bbox[2] + int(used[-1]) + 1,
         )
+        found: list[npt.NDArray[np.intp]] = []
+
+        def rows_cols() -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+            """Each changed pixel's row and column in the box (worked out once, when needed)."""
+            if not found:
+                rows = flat // width
+                found.extend((rows, flat - rows * width))
+            return found[0], found[1]
+
         label = None if isinstance(values, np.ndarray) else int(values)
         if isinstance(values, np.ndarray):
-            picked = values.reshape(-1)[flat] if values.flags.c_contiguous else values[rows, cols]
+            contiguous = values.flags.c_contiguous
+            picked = values.reshape(-1)[flat] if contiguous else values[rows_cols()]
             new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
         else:  # one label: kept as a constant view, no memory per pixel
             new_vals = constant(values, flat.shape)
         if width == arr.shape[1]:  # whole rows: the box's flat positions are the frame's, shifted
             index = flat + bbox[0] * width if bbox[0] else flat
         else:
+            rows, cols = rows_cols()
             index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
         flat_frame = arr.reshape(-1)  # a view: _apply checked the frame is C-contiguous
         old_vals = flat_frame[index]
@@ -189,6 +201,7 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
                 top = (abs_box[0] - bbox[0]) * width
                 inner = flat - top if top else flat
             else:
+                rows, cols = rows_cols()
                 inner = (rows - (abs_box[0] - bbox[0])) * (abs_box[3] - abs_box[2]) + (
                     cols - (abs_box[2] - bbox[2])
                 )
