@@ -38,6 +38,13 @@ frame -> kernel main thread -> comm handler -> widget handler -> ``bench.done``:
     python benchmarks/bench_peers_run.py --sizes 2048 --templates benchmarks/stamp_templates \
         --peers stamped_floor,stamped_segpaint --floor stamped_floor
 
+Runs on a loaded machine move by tens of percent; pool several (each written with ``--json``)::
+
+    python benchmarks/bench_peers_run.py --pool benchmarks/results/run1.json run2.json run3.json
+
+prints each peer's per-move task, CPU and process time over all their measured strokes (p50 / p95)
+and the ratios to the floor's pooled figures.
+
 Every other option goes through to ``bench_peers.py``. Writes ``benchmarks/results/peers.json``.
 """
 
@@ -459,6 +466,45 @@ def table(rows: list[dict[str, Any]], floor_peer: str = FLOOR) -> str:
     )
 
 
+POOLED = (("task", "move_TaskDuration"), ("cpu", "move_ThreadTime"), ("proc", "move_ProcessTime"))
+
+
+def pooled_table(files: list[Path], floor: str) -> str:
+    """Per-move figures of the measured strokes of several runs' JSON files, pooled per peer and
+    size: p50 / p95 ms and their ratios to ``floor``'s pooled p50 / p95 at the same size."""
+    strokes: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for f in files:
+        for res in json.loads(f.read_text())["results"]:
+            got = strokes.setdefault((res["peer"], res["size"]), {k: [] for _, k in POOLED})
+            for rec in res["records"]:
+                if rec.get("warmup") or rec.get("move_TaskDuration") is None:
+                    continue
+                for _, key in POOLED:
+                    got[key].append(float(rec[key]))
+    head = ["peer", "size", "strokes"]
+    for name, _ in POOLED:
+        head += [f"{name} p50", "p95", f"x {name} p50/p95"]
+    out = [head]
+    for (peer, size), got in sorted(strokes.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        base = strokes.get((floor, size))
+        row = [peer, str(size), str(len(got["move_TaskDuration"]))]
+        for _, key in POOLED:
+            a = np.asarray(got[key])
+            p50, p95 = float(np.median(a)), float(np.percentile(a, 95))
+            ratio = ""
+            if base and base[key]:
+                b = np.asarray(base[key])
+                ratio = f"{p50 / np.median(b):.2f}/{p95 / np.percentile(b, 95):.2f}"
+            row += [f"{p50:.2f}", f"{p95:.2f}", ratio]
+        out.append(row)
+    wid = [max(len(r[i]) for r in out) for i in range(len(head))]
+    lines = [
+        "  ".join(c.ljust(wid[i]) if i == 0 else c.rjust(wid[i]) for i, c in enumerate(r))
+        for r in out
+    ]
+    return f"{len(files)} runs pooled, ratios to {floor}:\n" + "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--harness", type=Path, default=HARNESS)
@@ -474,9 +520,13 @@ def main(argv: list[str] | None = None) -> int:
         "--trace", type=int, default=None, help="trace this stroke's moves (0: warm-up)"
     )
     ap.add_argument("--trace-up", action="store_true", help="the traced stroke's release too")
+    ap.add_argument("--pool", type=Path, nargs="+", default=None, help="pool these runs' JSON")
     mine, rest = ap.parse_known_args(argv)
     if "--help" in rest or "-h" in rest:
         print(__doc__)
+        return 0
+    if mine.pool:
+        print(pooled_table(mine.pool, mine.floor))
         return 0
     bp = load_harness(mine.harness)
     tmp = Path(tempfile.mkdtemp(prefix="peers-templates-"))

@@ -248,13 +248,25 @@ export class Display {
     if (fresh) parts.push(msg);
     const text = parts.join(" · ");
     const { status, statusText, cursorSwatch } = this.ui;
-    statusText.textContent = text;
-    // The tooltip keeps the whole line and the last message after it left the line.
-    status.title = fresh || !msg ? text : `${text}\nlast message: ${msg}`;
+    // Only what changed is written, the text into its text node in place: during a stroke the
+    // line follows the pointer every STROKE_STATUS_MS, and each write is style or layout work
+    // for the page (a new text node, an attribute that JupyterLab's selectors watch).
+    const node = statusText.firstChild;
+    if (node && node.nodeType === 3 && node === statusText.lastChild) {
+      if (/** @type {Text} */ (node).data !== text) /** @type {Text} */ (node).data = text;
+    } else statusText.textContent = text;
+    // The tooltip keeps the whole line and the last message after it left the line; no one
+    // reads it mid-stroke, so it catches up when the stroke ends.
+    if (!this.editor || !this.editor.active) {
+      const title = fresh || !msg ? text : `${text}\nlast message: ${msg}`;
+      if (status.title !== title) status.title = title;
+    }
     const color = under ? cssColor(renderer.colors.rgb(under)) : "";
-    cursorSwatch.style.background = color;
-    cursorSwatch.setAttribute("data-color", color);
-    cursorSwatch.hidden = !under;
+    if (cursorSwatch.getAttribute("data-color") !== color) {
+      cursorSwatch.style.background = color;
+      cursorSwatch.setAttribute("data-color", color);
+    }
+    if (cursorSwatch.hidden !== !under) cursorSwatch.hidden = !under;
   }
 
   /** @param {string} text */

@@ -12,6 +12,16 @@
 import { buildLut, LabelColors } from "./colors.js";
 import { ALPHA, blend, channelLanes, clampLanes, composeDirect, gatherRect, shadeRect } from "./shade.js";
 
+/**
+ * The image canvas's 2D context options. `desynchronized`: Chromium hands each changed frame of
+ * the canvas straight to the compositor (as it does an OffscreenCanvas), not through the page's
+ * main-thread commit, so a brush step costs the page's main thread no layer update, no copy of
+ * the canvas and no wait for the commit (docs/performance.md, "A stroke under the floor's
+ * time"). Browsers without it ignore the option; reading the canvas back works as before.
+ */
+/** @type {CanvasRenderingContext2DSettings} */
+export const CONTEXT_OPTIONS = { desynchronized: true };
+
 export class Renderer {
   /** @param {HTMLCanvasElement|null} canvas the viewport canvas (null in tests without a 2D context) */
   constructor(canvas = null) {
@@ -66,7 +76,7 @@ export class Renderer {
     this._idxC = new Int32Array(w);
     if (this.canvas) {
       this.canvasRect = null; // placed by the next full redraw
-      this.ctx = this.canvas.getContext ? this.canvas.getContext("2d") : null;
+      this.ctx = this.canvas.getContext ? this.canvas.getContext("2d", CONTEXT_OPTIONS) : null;
       this.imageData = this.ctx && typeof ImageData !== "undefined" ? new ImageData(bytes, w, h) : null;
     }
     this._mapping();

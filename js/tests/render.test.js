@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Renderer } from "../render.js";
+import { CONTEXT_OPTIONS, Renderer } from "../render.js";
 
 /** A renderer showing the whole image at scale 1 (one screen pixel per image pixel). */
 function make({ width = 4, height = 3, channels, labels, scale = 1 }) {
@@ -290,6 +290,21 @@ describe("Renderer canvas (covers the image's screen rect only)", () => {
     expect(x >= 5 && y >= 2 && x + w <= 13 && y + h <= 8).toBe(true);
     expect(canvas.pixels.get("4,2")).toEqual(r.screenPixel(9, 4)); // image (1, 2), now labelled
     expect(r.screenPixel(9, 4)).not.toEqual([70, 70, 70, 255]);
+  });
+
+  it("asks for a desynchronized 2D context (the canvas's frames skip the page's commit)", () => {
+    const asked = /** @type {any[][]} */ ([]);
+    const canvas = fakeCanvas();
+    const ctx = canvas.getContext();
+    canvas.getContext = (/** @type {any[]} */ ...args) => {
+      asked.push(args);
+      return ctx;
+    };
+    const r = new Renderer(/** @type {any} */ (canvas));
+    r.setViewport(20, 10);
+    expect(asked).toEqual([["2d", { desynchronized: true }]]);
+    expect(r.ctx).toBe(ctx);
+    expect(CONTEXT_OPTIONS).toEqual({ desynchronized: true });
   });
 
   it("follows the image when the view moves, and hides when it is off screen", () => {

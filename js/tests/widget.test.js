@@ -171,9 +171,18 @@ describe("Annotator front-end", () => {
     expect(dbg.label(2, 6)).toBe(1); // painted at once
     await new Promise((resolve) => setTimeout(resolve, STROKE_STATUS_MS + 30));
     expect(status()).toContain("(2, 6)"); // caught up during the stroke
+    const line = root.querySelector(".segpaint-status");
+    expect(line.title).toContain("(2, 2)"); // the tooltip waits for the stroke's end
+    const textNode = root.querySelector(".segpaint-status-text").firstChild;
     pointer(canvas, "pointerup", at(2, 6).x, at(2, 6).y);
     expect(raf).toHaveBeenCalled(); // the release puts the cursor and status back at once
     raf.mockRestore();
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    expect(line.title).toContain("(2, 6)");
+    expect(line.title).toContain("label 1");
+    // the line's text node was rewritten in place, not replaced
+    expect(root.querySelector(".segpaint-status-text").firstChild).toBe(textNode);
+    expect(status()).toContain("(2, 6)");
   });
 
   it("shows a wide brush outline as an element under the pointer, red for the eraser, none for fill", async () => {

@@ -284,6 +284,51 @@ def test_brush_stroke_changes_exactly_the_pixels_under_it(ui: Annotator) -> None
     save_screenshot(ui.page, "annotator_brush_stroke", element=ui.root)
 
 
+def screen_rgb(page: Any, points: list[tuple[float, float]]) -> np.ndarray:
+    """The RGB the page shows on screen (a screenshot, not a canvas read-back) at client points."""
+    import imageio.v3 as iio  # scikit-image's own dependency (with Pillow for PNG)
+
+    shot = np.asarray(iio.imread(page.screenshot(), extension=".png"))
+    k = float(page.evaluate("window.devicePixelRatio")) or 1.0
+    return np.array([shot[int(y * k), int(x * k), :3] for x, y in points], np.int32)
+
+
+def test_a_stroke_is_on_screen_under_the_pointer_mid_drag_and_after_release(ui: Annotator) -> None:
+    # The image canvas hands its frames to the compositor itself (a desynchronized context,
+    # js/render.js): what counts is the screen, so this reads screenshots, not the canvas.
+    ui.kernel.run("annotator.selected_label = 9")
+    ui.wait_js("root.querySelector('input[data-control=\"selected-label\"]').value === '9'")
+    ui.press("b")
+    before = ui.labels()
+    row, cols = 6, [10, 18, 26, 34]  # above the cells
+    on = [ui.client(row, c) for c in cols]
+    off = [ui.client(row + 12, c) for c in cols]  # 12 rows below: outside a 7 px brush
+    shown0 = screen_rgb(ui.page, on + off)
+    ui.page.mouse.move(*on[0])
+    ui.page.mouse.down()
+    for point in on[1:]:
+        ui.page.mouse.move(*point)
+    ui.wait_js("true")  # one round trip: the page has handled the moves
+    mid = screen_rgb(ui.page, on + off)
+    save_screenshot(ui.page, "annotator_stroke_mid_drag", element=ui.root)
+    acks = ui.acks()
+    ui.page.mouse.up()
+    ui.wait_js("s.acks > arg", acks)
+    after = screen_rgb(ui.page, on + off)
+    save_screenshot(ui.page, "annotator_stroke_released", element=ui.root)
+    n = len(on)
+    changed = np.abs(mid - shown0).sum(axis=1) > 30
+    assert changed[:n].all(), (
+        f"mid-drag, the stroke is not on screen under the pointer: {mid[:n]} vs {shown0[:n]}"
+    )
+    assert not changed[n:].any(), "mid-drag, pixels away from the stroke changed on screen"
+    np.testing.assert_array_equal(after, mid)  # the release shows what the drag showed
+    labels = ui.labels()
+    assert (labels[row, cols] == 9).all() and (
+        labels[row + 12, cols] == before[row + 12, cols]
+    ).all()
+
+
 CURSOR_PIXELS = """
 const canvas = root.querySelector("canvas.segpaint-view");
 const m = /url\\("(data:image\\/png;base64,[^"]+)"\\)(?: (\\d+)x\\))? (\\d+) (\\d+)/.exec(canvas.style.cursor);
