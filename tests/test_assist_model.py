@@ -137,19 +137,38 @@ def test_refinement_keeps_other_cells_and_the_roi(session, movie, model):
 
 
 def test_model_click_without_refinement_is_the_models_object(session, movie, model):
-    """No refinement click: the label is the model's instance under the click, as before."""
-    from segpaint.segment import segment
+    """No refinement click: the label is the model's instance under the click, the model run
+    on the crop scaled as the whole frame is (`frame_normalization`)."""
+    from segpaint.segment import frame_normalization, segment
 
     image = session.image(T, ["cytoplasm"])
     seed = centre(np.asarray(movie.labels[POP][T]) == 6)
     click(session, seed, model, window=64)
     box = (max(seed[0] - 64, 0), min(seed[0] + 64, 160), max(seed[1] - 64, 0), seed[1] + 64)
-    found = segment(
-        image[:, box[0] : box[1], box[2] : box[3]], model, pixel_size_um=session.pixel_size_um
-    )
+    values = frame_normalization(image, model)
+    found = segment(image[:, box[0] : box[1], box[2] : box[3]], model,
+                    pixel_size_um=session.pixel_size_um, normalization_values=values)  # fmt: skip
     want = np.zeros((160, 160), bool)
     want[box[0] : box[1], box[2] : box[3]] = found == found[seed[0] - box[0], seed[1] - box[2]]
     np.testing.assert_array_equal(cell_of(session), want)
+    # the crop's own percentiles give another object: the frame's scaling is what is used
+    own = segment(image[:, box[0] : box[1], box[2] : box[3]], model,
+                  pixel_size_um=session.pixel_size_um)  # fmt: skip
+    assert values is not None and len(values) == 1
+    assert not np.array_equal(own, found)
+
+
+def test_frame_normalization_scales_a_crop_as_the_frame():
+    """normalization_values= fixed pairs replace the percentiles; wrong counts are errors."""
+    from segpaint.segment._models import ModelSpec, _normalization
+
+    spec = ModelSpec(library="stardist", source="x", normalization=((True, (1.0, 99.8), True),))
+    got = _normalization(spec, 1, {"normalization_values": [(10, 200)]})
+    assert got == ((False, (10.0, 200.0), True),)
+    with pytest.raises(ValueError, match=r"normalization_values: 2 pair\(s\) for 1 channel"):
+        _normalization(spec, 1, {"normalization_values": [(0, 1), (0, 1)]})
+    with pytest.raises(TypeError, match="normalization_values: expected one"):
+        _normalization(spec, 1, {"normalization_values": [5]})
 
 
 # ------------------------------------------------------------------------------ refine_region
@@ -200,3 +219,41 @@ def test_refine_region_without_start_is_the_clicks_and_never_leaves_the_clip():
     again = full(img.shape, refine_region(img, classical, (9, 9), positive=[(14, 14)],
                                           limits=[(0, 1)]))  # fmt: skip
     assert again[14, 14] and iou(again, full(img.shape, classical)) >= 0.9
+
+
+# ------------------------------------------------------------------ the widget's click_method
+def test_annotator_click_method_sends_the_model_to_segment_at(movie, model, tmp_path):
+    """`Annotator.click_method` = a model folder: the click tool's message (a click, then a
+    refinement click) gives the pixels `segment_at(method=folder)` gives; a bad value is an
+    error that names the trait."""
+    import traitlets
+
+    from segpaint.widgets import Annotator
+
+    truth = np.asarray(movie.labels[POP][T])
+    seed = list(centre(truth == 9))
+    session = movie.open(journal=False)
+    widget = Annotator(session, labels_folder=tmp_path / "labels", click_method=model)
+    widget.frame = T
+    widget.population = POP
+    widget.channel_visible = [name == "cytoplasm" for name in session.channel_names]
+    widget.send = lambda content, buffers=None: None  # type: ignore[method-assign]
+    label = session.new_label(POP)
+    negative = [list(centre(truth == 10))]  # the model merged 10 into 9
+    msg = {"type": "assist", "tool": "segment_at", "population": POP, "frame": T}
+    widget._handle_message({**msg, "points": [seed]}, [])
+    assert iou(np.asarray(session.labels(POP)[T]) == label, truth == 9) < 0.6  # 9 + 10
+    widget._handle_message({**msg, "points": [seed], "label": label, "negative": negative}, [])
+    expected = movie.open(journal=False)
+    limits = [list(map(float, widget.contrast[1]))]
+    for neg in ([], negative):
+        expected.segment_at(POP, T, tuple(seed), label=label, channels=[1], limits=limits,
+                            negative=neg, method=model)  # fmt: skip
+    got = np.asarray(session.labels(POP)[T])
+    np.testing.assert_array_equal(got, np.asarray(expected.labels(POP)[T]))
+    assert iou(got == label, truth == 9) >= 0.8
+    assert widget.status.startswith(f"segment_at: re-segmented cell {label}")
+    with pytest.raises(traitlets.TraitError, match="click_method: 'no/such/model' is neither"):
+        widget.click_method = "no/such/model"
+    widget.click_method = "auto"  # back to the classical click
+    assert widget.click_method == "auto"

@@ -248,13 +248,15 @@ class _AssistMixin(_EditsMixin):
     ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
         """Run a segmentation method on a crop around ``point``; the object under it.
 
-        The crop's instances are kept (a few crops per session, keyed by frame, channels,
-        crop box, method and its folder's identity, parameters): refinement clicks on the
-        same click run the model once.
+        A model sees the crop scaled as the whole frame would be (`frame_normalization`,
+        unless ``normalization_percentile``/``normalization_values`` are given).  The crop's
+        instances are kept (a few crops per session, keyed by frame, channels, crop box,
+        method and its folder's identity, parameters): refinement clicks on the same click
+        run the model once.
         """
         import os
 
-        from segpaint.segment import segment
+        from segpaint.segment import frame_normalization, segment
 
         if isinstance(window, bool) or not isinstance(window, int) or not 16 <= window <= 1024:
             raise ValueError(f"window: expected an integer from 16 to 1024 px, got {window!r}")
@@ -281,6 +283,16 @@ class _AssistMixin(_EditsMixin):
         cache: dict[Any, npt.NDArray[Any]] = self.__dict__.setdefault("_model_crops", {})
         found = cache.get(key)
         if found is None:
+            if "normalization_percentile" not in params and "normalization_values" not in params:
+                # the crop scaled as the whole frame is (the model saw whole samples)
+                norms: dict[Any, Any] = self.__dict__.setdefault("_model_norms", {})
+                nkey = (t, channels_key, method, stamp)
+                if nkey not in norms:
+                    if len(norms) >= 8:
+                        norms.pop(next(iter(norms)))
+                    norms[nkey] = frame_normalization(image, method)
+                if norms[nkey] is not None:
+                    params = {**params, "normalization_values": norms[nkey]}
             crop = image[:, box[0] : box[1], box[2] : box[3]]
             found = segment(crop, method, pixel_size_um=self.pixel_size_um, **params)
             if len(cache) >= 8:
