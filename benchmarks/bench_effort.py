@@ -1153,6 +1153,8 @@ def noc_session(
                             pixel_size_um=NUCLEI_UM)  # fmt: skip
     empty = np.zeros(truth.shape, np.uint32)
     clicks85, clicks90, first = [], [], []
+    ms_first: list[float] = []
+    ms_more: list[float] = []
     boxes = ndi.find_objects(truth)
     shape = truth.shape
     for t in cells:
@@ -1166,8 +1168,10 @@ def noc_session(
         hit85 = hit90 = max_clicks
         session.set_labels("nuclei", 0, empty)
         for k in range(1, max_clicks + 1):
+            started = time.perf_counter()
             session.segment_at("nuclei", 0, seed, label=1, method=method,
                                positive=pos, negative=neg)  # fmt: skip
+            (ms_first if k == 1 else ms_more).append(1e3 * (time.perf_counter() - started))
             lab = session.labels("nuclei")[0]
             found = ops.tight_bbox(lab == 1) if (lab == 1).any() else None
             fb = found[0] if found is not None else tb
@@ -1191,6 +1195,9 @@ def noc_session(
         clicks90.append(hit90)
     out: dict[str, Any] = noc_figures(clicks85, clicks90, first, max_clicks=max_clicks)
     out["per_cell"] = {"noc85": clicks85, "noc90": clicks90, "first_click_iou": first}
+    for name, ms in (("first_click_ms", ms_first), ("refine_click_ms", ms_more)):
+        if ms:
+            out[name] = {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95))}
     return out
 
 
@@ -1243,6 +1250,13 @@ def print_noc(nocs: dict[str, Any]) -> None:
                 f"{r['first_click_iou_mean']:.3f} | {r['first_click_iou_ge_085']:.0%} | "
                 f"{r['at_max_clicks_85']} |"
             )
+    timed = {name: r for name, r in nocs.items() if "first_click_ms" in r}
+    if timed:
+        print("\n| data | first click ms p50 / p95 | refinement click ms p50 / p95 |")
+        print("| --- | --- | --- |")
+        for name, r in timed.items():
+            f, m = r["first_click_ms"], r.get("refine_click_ms", {"p50": 0.0, "p95": 0.0})
+            print(f"| {name} | {f['p50']:.0f} / {f['p95']:.0f} | {m['p50']:.0f} / {m['p95']:.0f} |")
 
 
 def degrade(truth: np.ndarray, seed: int = 0) -> np.ndarray:
