@@ -257,3 +257,17 @@ def test_annotator_click_method_sends_the_model_to_segment_at(movie, model, tmp_
         widget.click_method = "no/such/model"
     widget.click_method = "auto"  # back to the classical click
     assert widget.click_method == "auto"
+
+
+def test_a_click_where_the_model_sees_nothing_gives_the_classical_cell(movie, model):
+    """The model finds no object under the click (every object under ``min_size``): the cell
+    is the classical click's (`method="auto"`), so a click on a cell the model missed still
+    makes that cell."""
+    seed = centre(np.asarray(movie.labels[POP][T]) == 6)
+    with_model = movie.open(journal=False)
+    click(with_model, seed, model, min_size=10**6)
+    classical = movie.open(journal=False)
+    click(classical, seed, "auto")
+    got = cell_of(with_model)
+    assert got.sum() > 50
+    np.testing.assert_array_equal(got, cell_of(classical))

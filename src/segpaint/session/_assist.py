@@ -142,13 +142,13 @@ class _AssistMixin(_EditsMixin):
         preserve_labels : bool
             Never take pixels of other cells (default True).
         method : str
-            ``"auto"`` (classical, no model) or a `segpaint.segment.segment` method.
+            ``"auto"`` (classical, no model) or a `segpaint.segment.segment` method; where the
+            method finds no object under ``point``, the classical object is taken.
         limits : sequence of (low, high), optional
             Contrast limits per chosen channel (the display contrast); default percentiles.
         positive, negative : sequence of (row, col)
             Refinement clicks: more of this cell / not this cell.  With a model, its object
-            under ``point`` is corrected by them as `segpaint.ops.assist.refine_region` does
-            (from the classical object when the model found nothing under ``point``); each
+            under ``point`` is corrected by them as `segpaint.ops.assist.refine_region` does; each
             click's pixel ends on its side unless it belongs to another cell.
         **params
             ``method="auto"``: ``sigma``, ``h``, ``level``, ``max_half``, ``refine`` (see
@@ -192,13 +192,14 @@ class _AssistMixin(_EditsMixin):
             picked = range(self.n_channels) if channels is None else channels
             key = tuple(self._channel_index(c) for c in picked)
             hit = self._segment_crop(t, point, image, method, clip=clip, channels_key=key, **params)
+            others = current if preserve_labels else None
+            if hit is None:
+                # the method sees no cell under the click: the classical object (a click on a
+                # cell the model missed still makes that cell)
+                hit = region_at(image, point, limits=pairs, labels=others, label=value,
+                                clip=clip)  # fmt: skip
             if positive or negative:
-                # the model's object is the start; the clicks correct it as region_at's
-                # refinement does (the classical object when the model found nothing there)
-                others = current if preserve_labels else None
-                if hit is None:
-                    hit = region_at(image, point, limits=pairs, labels=others, label=value,
-                                    clip=clip)  # fmt: skip
+                # the object is the start; the clicks correct it as region_at's refinement does
                 hit = refine_region(image, hit, point, positive=positive, negative=negative,
                                     limits=pairs, labels=others, label=value, clip=clip)  # fmt: skip
         if hit is None:
