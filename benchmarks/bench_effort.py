@@ -107,11 +107,14 @@ Prints tables and writes benchmarks/results/effort.json.  Not a test: nothing fa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -1059,6 +1062,176 @@ def noc_rows(n_frames: int, *, nuclei: bool) -> dict[str, Any]:
     return rows
 
 
+# ------------------------------------------------------- NoC with a model trained on the left half
+MODEL_BACKENDS = ("pixel-classifier", "stardist")
+"""Backends trained on the nuclei's left half for the NoC rows (cellpose: ``--backends``)."""
+
+MODEL_TRAIN: dict[str, dict[str, Any]] = {
+    "pixel-classifier": {},
+    # from scratch on CPU: about 6 min here (2 shared cores)
+    "stardist": {"epochs": 60, "steps_per_epoch": 8, "batch_size": 4},
+    "cellpose": {"epochs": 60, "batch_size": 4},
+}
+"""`segpaint.segment.train` options per backend (part of the cached model's key)."""
+
+NUCLEI_UM = 1.0
+"""The nuclei's pixel size as given to the samples and the NoC Session (the same: no rescale)."""
+
+SAMPLE_ROWS = ((0, 160), (88, 248), (176, 336), (264, 424), (352, 512))
+"""Row ranges of the left half's samples (overlapping, so most cells are whole in one)."""
+
+
+def left_right(truth: np.ndarray) -> tuple[list[int], list[int]]:
+    """The cells whose first click (`centre`) is left / right of the image's middle column."""
+    left, right = [], []
+    for t, sl in enumerate(ndi.find_objects(truth), start=1):
+        if sl is None:
+            continue
+        c = centre(truth[sl] == t)[1] + sl[1].start
+        (left if c < truth.shape[1] / 2 else right).append(t)
+    return left, right
+
+
+def export_left(image: np.ndarray, truth: np.ndarray, folder: Path) -> Path:
+    """Export the left half's truth as samples through the Session (set labels, export_roi).
+
+    The samples' columns stop before the first pixel of any right-half cell, so the model
+    never sees a held-out cell (not even as background).
+    """
+    left, right = left_right(truth)
+    stop = int(np.nonzero(np.isin(truth, right).any(axis=0))[0].min())
+    session = segpaint.open(image, axes="YX", populations=["nuclei"], journal=False,
+                            pixel_size_um=NUCLEI_UM)  # fmt: skip
+    session.set_labels("nuclei", 0, np.where(np.isin(truth, left), truth, 0))
+    out = folder / "annotations_nuclei"
+    for rows in SAMPLE_ROWS:
+        session.export_roi("nuclei", session.add_roi(0, rows=rows, cols=(0, stop)), folder=out)
+    return out
+
+
+def trained_model(image: np.ndarray, truth: np.ndarray, backend: str) -> Path:
+    """The model trained on the left half's samples, cached in results/noc_models/ by a hash
+    of its inputs (image, truth, backend, options, sample rows)."""
+    key = hashlib.sha256()
+    for part in (image.tobytes(), truth.tobytes(), backend.encode(),
+                 json.dumps([MODEL_TRAIN[backend], SAMPLE_ROWS]).encode()):  # fmt: skip
+        key.update(part)
+    name = f"{backend.replace('-', '_')}_{key.hexdigest()[:12]}"
+    root = RESULTS / "noc_models"
+    model = root / "models" / "segmentation_nuclei" / name
+    if model.is_dir():
+        print(f"cached model: {model}", file=sys.stderr)
+        return model
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = export_left(image, truth, Path(tmp))
+        started = time.perf_counter()
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            path = segpaint.train(samples, backend=backend, name=name, folder=root,
+                                          progress=False, **MODEL_TRAIN[backend])  # fmt: skip
+        except BaseException:
+            shutil.rmtree(model, ignore_errors=True)
+            raise
+    print(f"trained {backend} in {time.perf_counter() - started:.0f} s: {path}", file=sys.stderr)
+    return path
+
+
+def noc_session(
+    image: np.ndarray,
+    truth: np.ndarray,
+    cells: list[int],
+    *,
+    method: str,
+    max_clicks: int = 20,
+) -> dict[str, Any]:
+    """NoC of ``session.segment_at(method=...)`` over ``cells`` (same clicks as `noc`).
+
+    Each click re-segments the cell (``label=1``, the first click plus every refinement
+    click so far), on an empty label image.
+    """
+    session = segpaint.open(image, axes="YX", populations=["nuclei"], journal=False,
+                            pixel_size_um=NUCLEI_UM)  # fmt: skip
+    empty = np.zeros(truth.shape, np.uint32)
+    clicks85, clicks90, first = [], [], []
+    ms_first: list[float] = []
+    ms_more: list[float] = []
+    boxes = ndi.find_objects(truth)
+    shape = truth.shape
+    for t in cells:
+        sl = boxes[t - 1]
+        assert sl is not None
+        tb = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+        r, c = centre(truth[sl] == t)
+        seed = (r + tb[0], c + tb[2])
+        pos: list[tuple[int, int]] = []
+        neg: list[tuple[int, int]] = []
+        hit85 = hit90 = max_clicks
+        session.set_labels("nuclei", 0, empty)
+        for k in range(1, max_clicks + 1):
+            started = time.perf_counter()
+            session.segment_at("nuclei", 0, seed, label=1, method=method,
+                               positive=pos, negative=neg)  # fmt: skip
+            (ms_first if k == 1 else ms_more).append(1e3 * (time.perf_counter() - started))
+            lab = session.labels("nuclei")[0]
+            found = ops.tight_bbox(lab == 1) if (lab == 1).any() else None
+            fb = found[0] if found is not None else tb
+            box = (max(min(tb[0], fb[0]) - 2, 0), min(max(tb[1], fb[1]) + 2, shape[0]),
+                   max(min(tb[2], fb[2]) - 2, 0), min(max(tb[3], fb[3]) + 2, shape[1]))  # fmt: skip
+            cell = truth[ops.bbox_slices(box)] == t
+            got = np.asarray(lab[ops.bbox_slices(box)]) == 1
+            value = iou(got, cell)
+            if k == 1:
+                first.append(value)
+            if value >= 0.85:
+                hit85 = min(hit85, k)
+            if value >= 0.90:
+                hit90 = k
+                break
+            nxt = next_click(got, cell)
+            if nxt is None:
+                break
+            (pos if nxt[1] else neg).append((nxt[0][0] + box[0], nxt[0][1] + box[2]))
+        clicks85.append(hit85)
+        clicks90.append(hit90)
+    out: dict[str, Any] = noc_figures(clicks85, clicks90, first, max_clicks=max_clicks)
+    out["per_cell"] = {"noc85": clicks85, "noc90": clicks90, "first_click_iou": first}
+    for name, ms in (("first_click_ms", ms_first), ("refine_click_ms", ms_more)):
+        if ms:
+            out[name] = {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95))}
+    return out
+
+
+def model_rows(image: np.ndarray, truth: np.ndarray, backends: list[str]) -> dict[str, Any]:
+    """Nuclei, right half: the classical click and each backend trained on the left half,
+    every row from the Session's ``segment_at`` in the same run."""
+    from segpaint.segment._models import _import
+
+    _, right = left_right(truth)
+    rows: dict[str, Any] = {}
+    started = time.perf_counter()
+    rows["StarDist nuclei, right half, method=auto (Session)"] = noc_session(
+        image, truth, right, method="auto"
+    )
+    rows["StarDist nuclei, right half, method=auto (Session)"]["seconds"] = round(
+        time.perf_counter() - started, 1
+    )
+    for backend in backends:
+        if backend != "pixel-classifier":
+            try:
+                _import(backend)
+            except ImportError:
+                print(f"{backend} not importable: its row skipped", file=sys.stderr)
+                continue
+        model = trained_model(image, truth, backend)
+        started = time.perf_counter()
+        row = noc_session(image, truth, right, method=str(model))
+        row["seconds"] = round(time.perf_counter() - started, 1)
+        row["model"] = str(model)
+        rows[f"StarDist nuclei, right half, method={backend} trained on the left half"] = row
+        print(f"done: NoC {backend}", file=sys.stderr)
+    return rows
+
+
 def print_noc(nocs: dict[str, Any]) -> None:
     """The NoC table; nuclei rows also by half (left: tuned on, right: held out)."""
     print("\n## segment_at: NoC (clicks to IoU 0.85 / 0.90, max 20)\n")
@@ -1077,6 +1250,13 @@ def print_noc(nocs: dict[str, Any]) -> None:
                 f"{r['first_click_iou_mean']:.3f} | {r['first_click_iou_ge_085']:.0%} | "
                 f"{r['at_max_clicks_85']} |"
             )
+    timed = {name: r for name, r in nocs.items() if "first_click_ms" in r}
+    if timed:
+        print("\n| data | first click ms p50 / p95 | refinement click ms p50 / p95 |")
+        print("| --- | --- | --- |")
+        for name, r in timed.items():
+            f, m = r["first_click_ms"], r.get("refine_click_ms", {"p50": 0.0, "p95": 0.0})
+            print(f"| {name} | {f['p50']:.0f} / {f['p95']:.0f} | {m['p50']:.0f} / {m['p95']:.0f} |")
 
 
 def degrade(truth: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -1314,17 +1494,35 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["noc"],
+        choices=["noc", "noc-model"],
         default=None,
-        help="noc: only the NoC table (every refine mode), written to results/effort_noc.json",
+        help="noc: only the NoC table (every refine mode, and the nuclei's right half with "
+        "models trained on the left half), written to results/effort_noc.json; noc-model: "
+        "only the right-half rows",
+    )
+    parser.add_argument(
+        "--backends",
+        default=",".join(MODEL_BACKENDS),
+        help="training backends for the right-half rows, comma-separated "
+        f"(default {','.join(MODEL_BACKENDS)}; also cellpose)",
     )
     args = parser.parse_args()
     n_frames = args.frames or (2 if args.quick else 4)
-    if args.only == "noc":
-        nocs = noc_rows(n_frames, nuclei=not args.no_nuclei)
+    if args.only in ("noc", "noc-model"):
+        nocs = noc_rows(n_frames, nuclei=not args.no_nuclei) if args.only == "noc" else {}
+        if not args.no_nuclei:
+            try:
+                from stardist.data import test_image_nuclei_2d
+            except ImportError:
+                print("stardist not importable: right-half model rows skipped", file=sys.stderr)
+            else:
+                image, mask = test_image_nuclei_2d(return_mask=True)
+                truth = ops.relabel_sequential(np.asarray(mask))
+                backends = [b for b in args.backends.split(",") if b]
+                nocs.update(model_rows(np.asarray(image), truth, backends))
         print_noc(nocs)
         RESULTS.mkdir(exist_ok=True)
-        path = RESULTS / "effort_noc.json"
+        path = RESULTS / ("effort_noc.json" if args.only == "noc" else "effort_noc_model.json")
         path.write_text(json.dumps({"version": segpaint.__version__, "noc": nocs}, indent=2))
         print(f"\nwrote {path}")
         return 0

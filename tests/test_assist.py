@@ -167,8 +167,10 @@ def test_segment_at_errors(session):
         session.segment_at("targets", 0, (10, 10), label=0)
     with pytest.raises(KeyError, match="unknown population 'cells'"):
         session.segment_at("cells", 0, (10, 10))
-    with pytest.raises(ValueError, match="positive/negative: refinement clicks need"):
-        session.segment_at("targets", 0, (10, 10), method="threshold", positive=[(1, 1)])
+    # refinement clicks work with any method now (tests/test_assist_model.py); their check
+    with pytest.raises(ValueError, match=r"positive\[0\]: \(40, 40\) is outside the ROI"):
+        session.segment_at("targets", 0, (10, 10), method="threshold", roi=(0, 32, 0, 32),
+                           positive=[(40, 40)])  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ wand

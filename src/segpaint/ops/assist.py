@@ -32,6 +32,7 @@ __all__ = [
     "match_labels",
     "morph_labels",
     "polygon_mask",
+    "refine_region",
     "region_at",
     "split_label",
     "split_seeds",
@@ -637,6 +638,105 @@ def region_at(
     if not region.any():
         return None
     return tight_bbox(region, offset=(win[0], win[2]))
+
+
+def refine_region(
+    image: npt.ArrayLike,
+    start: tuple[BBox, npt.NDArray[np.bool_]] | None,
+    seed_point: Sequence[float],
+    *,
+    positive: Sequence[Sequence[float]] = (),
+    negative: Sequence[Sequence[float]] = (),
+    limits: Limits | None = None,
+    exclude: npt.NDArray[np.bool_] | None = None,
+    labels: npt.NDArray[np.integer[Any]] | None = None,
+    label: int = 0,
+    clip: BBox | None = None,
+    sigma: float = 0.5,
+) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
+    """Correct a given object (a model's, say) with refinement clicks.
+
+    The refinement of `region_at` with ``refine="watershed"``, started from ``start``
+    instead of the object `region_at` finds from ``seed_point``: a click deep on the wrong
+    side is a marker of a watershed of the intensity's edges, a click near the outline moves
+    the edge near itself, and every click still on the wrong side fixes the disc of its depth
+    around itself.  Each refinement click's pixel ends on its side (a positive one inside
+    the object, a negative one outside), unless it is a pixel of another label.
+
+    Parameters
+    ----------
+    image : array_like, shape (rows, cols) or (channels, rows, cols)
+        Raw intensities (bright objects on a darker background).
+    start : (bbox, mask) or None
+        The object to correct: a half-open box in image coordinates and its mask (as
+        `region_at` returns); None for nothing yet (the clicks alone make the object).
+    seed_point : (row, col)
+        The first click, inside the object.
+    positive, negative : sequence of (row, col), keyword-only
+        Refinement clicks: more of the object / not the object.
+    limits, exclude, labels, label, clip, sigma : keyword-only
+        As in `region_at`.
+
+    Returns
+    -------
+    (bbox, mask) or None
+        Tight half-open box and mask of the corrected object; ``start`` as given when there
+        is no refinement click; None when nothing is left.
+
+    Examples
+    --------
+    >>> img = np.zeros((40, 40)); img[5:15, 5:15] = 1
+    >>> start = ((5, 15, 5, 12), np.ones((10, 7), bool))  # a model's object, 3 columns short
+    >>> box, m = refine_region(img, start, (9, 8), positive=[(9, 13)], limits=[(0, 1)])
+    >>> bool(m[9 - box[0], 13 - box[2]])
+    True
+    """
+    stack = _as_stack(image)
+    shape = (int(stack.shape[1]), int(stack.shape[2]))
+    pairs = _check_limits(limits, stack.shape[0])
+    if pairs is None:
+        pairs = default_limits(stack)
+    if exclude is not None and exclude.shape != shape:
+        raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
+    if labels is not None and labels.shape != shape:
+        raise ValueError(f"labels: shape {labels.shape} differs from the image's {shape}")
+    if not (math.isfinite(float(sigma)) and sigma >= 0):
+        raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
+    if start is not None:
+        box, mask = start
+        if not (0 <= box[0] < box[1] <= shape[0] and 0 <= box[2] < box[3] <= shape[1]):
+            raise ValueError(f"start: box {box} is not inside the image {shape}")
+        if np.shape(mask) != (box[1] - box[0], box[3] - box[2]):
+            raise ValueError(
+                f"start: mask shape {np.shape(mask)} differs from its box's "
+                f"{(box[1] - box[0], box[3] - box[2])}"
+            )
+    lim = _limits_box(shape, clip)
+    seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
+    pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
+    neg = _points(negative, shape, name="negative", clip=clip)
+    if len(pos) == 1 and not neg:
+        return start
+    if start is not None:
+        # the object never leaves the clip
+        mask = np.asarray(start[1], bool)
+        inner = _intersect(start[0], lim)
+        if inner is None:
+            start = None
+        else:
+            sub = mask[inner[0] - start[0][0] : inner[1] - start[0][0],
+                       inner[2] - start[0][2] : inner[3] - start[0][2]]  # fmt: skip
+            start = tight_bbox(sub, offset=(inner[0], inner[2])) if sub.any() else None
+
+    def taken(box: BBox) -> npt.NDArray[np.bool_] | None:
+        out = None if exclude is None else exclude[bbox_slices(box)]
+        if labels is not None:
+            sub = labels[bbox_slices(box)]
+            others = (sub != 0) & (sub != label)
+            out = others if out is None else out | others
+        return out
+
+    return _refine(stack, pairs, start, pos, neg, lim=lim, taken=taken, sigma=sigma)
 
 
 def _pad_open(mask: npt.NDArray[np.bool_], k: int, box: BBox, lim: BBox) -> npt.NDArray[np.bool_]:

@@ -22,6 +22,7 @@ from segpaint.segment._models import (
     clear_model_cache,
     run_model,
 )
+from segpaint.segment._models import frame_normalization as _frame_normalization
 from segpaint.segment._query import QuerySyntaxError, parse_query
 from segpaint.segment._threshold import (
     CONFIG_KEYS,
@@ -41,6 +42,7 @@ __all__ = [
     "MissingWeightsError",
     "QuerySyntaxError",
     "clear_model_cache",
+    "frame_normalization",
     "method_names",
     "parse_query",
     "read_threshold_config",
@@ -120,6 +122,32 @@ def _threshold_config_path(method: str) -> Path | None:
     if path.suffix.lower() == ".json" and path.is_file():
         return path
     return None
+
+
+def frame_normalization(
+    image: npt.ArrayLike,
+    method: str | os.PathLike[str],
+    *,
+    channel_names: Sequence[str] = (),
+) -> list[tuple[float, float]] | None:
+    """The intensities a model maps to 0 and 1 on a whole ``(C, Y, X)`` image, per model channel.
+
+    Run the model on a crop of ``image`` with ``normalization_values=`` these pairs and the
+    crop is scaled as the whole image is (its own percentiles would differ: fewer cells, more
+    background).  None for ``"threshold"`` and threshold configs (no normalisation).
+
+    Examples
+    --------
+    >>> frame_normalization(np.zeros((1, 8, 8)), "threshold") is None
+    True
+    """
+    method_str = os.fspath(method)
+    if method_str == "threshold" or _threshold_config_path(method_str) is not None:
+        return None
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[None]
+    return _frame_normalization(array, method_str, channel_names=channel_names)
 
 
 def segment(

@@ -53,8 +53,14 @@ NAMED_MODELS: dict[str, tuple[str, str]] = {
 
 _EXTRA = {"cellpose": "cellpose", "stardist": "stardist"}
 _DEFAULT_PERCENTILES = {"cellpose": (1.0, 99.0), "stardist": (1.0, 99.8), MODEL_TYPE: (1.0, 99.8)}
-_CELLPOSE_PARAMS = {"diameter", "flow_threshold", "cellprob_threshold", "normalization_percentile"}
-_STARDIST_PARAMS = {"prob_thresh", "nms_thresh", "normalization_percentile"}
+_CELLPOSE_PARAMS = {
+    "diameter",
+    "flow_threshold",
+    "cellprob_threshold",
+    "normalization_percentile",
+    "normalization_values",
+}
+_STARDIST_PARAMS = {"prob_thresh", "nms_thresh", "normalization_percentile", "normalization_values"}
 
 
 @dataclass(frozen=True)
@@ -341,6 +347,64 @@ def _check_params(library: str, params: Mapping[str, Any]) -> None:
         )
 
 
+def _normalization(
+    spec: ModelSpec, n_channels: int, options: dict[str, Any]
+) -> tuple[tuple[bool, tuple[float, float], bool], ...]:
+    """The model's normalisation of ``n_channels`` channels; ``normalization_percentile`` or
+    ``normalization_values`` (fixed (low, high) intensities per channel) in ``options``
+    override it (and are popped)."""
+    normalization = spec.normalization
+    if "normalization_percentile" in options:
+        low, high = options.pop("normalization_percentile")
+        normalization = tuple((True, (float(low), float(high)), False) for _ in range(n_channels))
+    if normalization is None:
+        low, high = _DEFAULT_PERCENTILES[spec.library]
+        normalization = tuple((True, (low, high), False) for _ in range(n_channels))
+    if len(normalization) != n_channels:
+        raise ValueError(
+            f"channels: the model normalises {len(normalization)} channel(s) but the image has "
+            f"{n_channels}; pass channels= to choose them"
+        )
+    if "normalization_values" in options:
+        values = options.pop("normalization_values")
+        try:
+            pairs = [(float(lo), float(hi)) for lo, hi in values]
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"normalization_values: expected one (low, high) pair per channel, got {values!r}"
+            ) from err
+        if len(pairs) != n_channels:
+            raise ValueError(
+                f"normalization_values: {len(pairs)} pair(s) for {n_channels} channel(s); pass "
+                "one (low, high) per model channel"
+            )
+        normalization = tuple(
+            (False, pair, clip) for pair, (_, _, clip) in zip(pairs, normalization, strict=True)
+        )
+    return normalization
+
+
+def frame_normalization(
+    image: npt.NDArray[Any], method: str, *, channel_names: Sequence[str] = ()
+) -> list[tuple[float, float]]:
+    """The intensities a model maps to 0 and 1 on ``image`` (C, Y, X), one pair per model channel.
+
+    Pass them as ``normalization_values=`` when running the model on a crop of ``image``: the
+    crop is then scaled as the whole image would be (a crop's own percentiles differ, and a
+    model trained on whole samples segments it worse).
+    """
+    spec = resolve_model(method)
+    data = _map_channels(image, spec, channel_names)
+    out = []
+    for index, (percentile, (low, high), _) in enumerate(_normalization(spec, len(data), {})):
+        if percentile:
+            lo, hi = np.percentile(np.asarray(data[index], dtype=np.float32), [low, high])
+            out.append((float(lo), float(hi)))
+        else:
+            out.append((float(low), float(high)))
+    return out
+
+
 def run_model(
     image: npt.NDArray[Any],
     method: str,
@@ -356,19 +420,7 @@ def run_model(
     shape = (int(image.shape[1]), int(image.shape[2]))
     data = _map_channels(image, spec, channel_names)
 
-    normalization = spec.normalization
-    if "normalization_percentile" in options:
-        low, high = options.pop("normalization_percentile")
-        normalization = tuple((True, (float(low), float(high)), False) for _ in data)
-    if normalization is None:
-        low, high = _DEFAULT_PERCENTILES[spec.library]
-        normalization = tuple((True, (low, high), False) for _ in data)
-    if len(normalization) != data.shape[0]:
-        raise ValueError(
-            f"channels: the model normalises {len(normalization)} channel(s) but the image has "
-            f"{data.shape[0]}; pass channels= to choose them"
-        )
-    data = normalize_channels(data, normalization)
+    data = normalize_channels(data, _normalization(spec, data.shape[0], options))
 
     factor = 1.0
     if spec.pixel_size_um is not None and pixel_size_um is not None:

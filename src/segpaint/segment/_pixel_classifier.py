@@ -35,7 +35,7 @@ MODEL_TYPE = "pixel-classifier"
 """``model_type`` in the model folder's ``config_input.json``."""
 CLASSIFIER_FILE = "pixel_classifier.joblib"
 BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
-PIXEL_PARAMS = frozenset({"min_size", "normalization_percentile"})
+PIXEL_PARAMS = frozenset({"min_size", "normalization_percentile", "normalization_values"})
 """Prediction parameters `segpaint.segment.segment` accepts for this backend."""
 
 

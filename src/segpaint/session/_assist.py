@@ -142,11 +142,14 @@ class _AssistMixin(_EditsMixin):
         preserve_labels : bool
             Never take pixels of other cells (default True).
         method : str
-            ``"auto"`` (classical, no model) or a `segpaint.segment.segment` method.
+            ``"auto"`` (classical, no model) or a `segpaint.segment.segment` method; where the
+            method finds no object under ``point``, the classical object is taken.
         limits : sequence of (low, high), optional
             Contrast limits per chosen channel (the display contrast); default percentiles.
         positive, negative : sequence of (row, col)
-            Refinement clicks: more of this cell / not this cell (``method="auto"`` only).
+            Refinement clicks: more of this cell / not this cell.  With a model, its object
+            under ``point`` is corrected by them as `segpaint.ops.assist.refine_region` does; each
+            click's pixel ends on its side unless it belongs to another cell.
         **params
             ``method="auto"``: ``sigma``, ``h``, ``level``, ``max_half``, ``refine`` (see
             `region_at`).
@@ -157,7 +160,7 @@ class _AssistMixin(_EditsMixin):
         Change or None
             None when the click found nothing (background) or nothing changed.
         """
-        from segpaint.ops.assist import region_at
+        from segpaint.ops.assist import refine_region, region_at
 
         t = self.stack.check_frame(frame)
         clip = self._roi_box(roi, t)
@@ -186,11 +189,19 @@ class _AssistMixin(_EditsMixin):
                 **params,
             )
         else:
+            picked = range(self.n_channels) if channels is None else channels
+            key = tuple(self._channel_index(c) for c in picked)
+            hit = self._segment_crop(t, point, image, method, clip=clip, channels_key=key, **params)
+            others = current if preserve_labels else None
+            if hit is None:
+                # the method sees no cell under the click: the classical object (a click on a
+                # cell the model missed still makes that cell)
+                hit = region_at(image, point, limits=pairs, labels=others, label=value,
+                                clip=clip)  # fmt: skip
             if positive or negative:
-                raise ValueError(
-                    f"positive/negative: refinement clicks need method='auto', got {method!r}"
-                )
-            hit = self._segment_crop(t, point, image, method, clip=clip, **params)
+                # the object is the start; the clicks correct it as region_at's refinement does
+                hit = refine_region(image, hit, point, positive=positive, negative=negative,
+                                    limits=pairs, labels=others, label=value, clip=clip)  # fmt: skip
         if hit is None:
             return None
         bbox, mask = hit
@@ -232,11 +243,21 @@ class _AssistMixin(_EditsMixin):
         method: str,
         *,
         clip: BBox | None,
+        channels_key: tuple[int, ...] = (),
         window: int = 128,
         **params: Any,
     ) -> tuple[BBox, npt.NDArray[np.bool_]] | None:
-        """Run a segmentation method on a crop around ``point``; the object under it."""
-        from segpaint.segment import segment
+        """Run a segmentation method on a crop around ``point``; the object under it.
+
+        A model sees the crop scaled as the whole frame would be (`frame_normalization`,
+        unless ``normalization_percentile``/``normalization_values`` are given).  The crop's
+        instances are kept (a few crops per session, keyed by frame, channels, crop box,
+        method and its folder's identity, parameters): refinement clicks on the same click
+        run the model once.
+        """
+        import os
+
+        from segpaint.segment import frame_normalization, segment
 
         if isinstance(window, bool) or not isinstance(window, int) or not 16 <= window <= 1024:
             raise ValueError(f"window: expected an integer from 16 to 1024 px, got {window!r}")
@@ -253,8 +274,31 @@ class _AssistMixin(_EditsMixin):
             max(lim[2], c - window),
             min(lim[3], c + window),
         )
-        crop = image[:, box[0] : box[1], box[2] : box[3]]
-        found = segment(crop, method, pixel_size_um=self.pixel_size_um, **params)
+        try:
+            st = os.stat(method)
+            stamp: tuple[int, int] | None = (st.st_ino, st.st_mtime_ns)
+        except (OSError, ValueError):
+            stamp = None  # a method name, not a path
+        key = (t, channels_key, box, method, stamp, self.pixel_size_um,
+               repr(sorted(params.items())))  # fmt: skip
+        cache: dict[Any, npt.NDArray[Any]] = self.__dict__.setdefault("_model_crops", {})
+        found = cache.get(key)
+        if found is None:
+            if "normalization_percentile" not in params and "normalization_values" not in params:
+                # the crop scaled as the whole frame is (the model saw whole samples)
+                norms: dict[Any, Any] = self.__dict__.setdefault("_model_norms", {})
+                nkey = (t, channels_key, method, stamp)
+                if nkey not in norms:
+                    if len(norms) >= 8:
+                        norms.pop(next(iter(norms)))
+                    norms[nkey] = frame_normalization(image, method)
+                if norms[nkey] is not None:
+                    params = {**params, "normalization_values": norms[nkey]}
+            crop = image[:, box[0] : box[1], box[2] : box[3]]
+            found = segment(crop, method, pixel_size_um=self.pixel_size_um, **params)
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = found
         hit = int(found[r - box[0], c - box[2]])
         if hit == 0:
             return None

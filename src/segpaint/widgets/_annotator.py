@@ -272,6 +272,16 @@ class Annotator(anywidget.AnyWidget):
             "the part it lands in; 'level' moves the whole edge to a click near it."
         ),
     ).tag(sync=True)
+    click_method = traitlets.Unicode(
+        "auto",
+        help=(
+            "What the click tool (c) runs (`segment_at`'s method=): 'auto' (classical, "
+            "refined as `click_refine` says) or a `segpaint.segment.segment` method: a model "
+            "folder from `segpaint.train` (the population's own model), 'threshold', "
+            "'SD_versatile_fluo' ...; its object under the click is the cell, refinement "
+            "clicks correct it.  No control shows it: set it from Python."
+        ),
+    ).tag(sync=True)
     export_format = OneOf(
         "celldetective",
         choices=EXPORT_FORMATS,
@@ -583,6 +593,20 @@ class Annotator(anywidget.AnyWidget):
         self.set_trait("positions", names)
         self.set_trait("position", name)  # the validator opens the Session (or says why not)
         return source.session(name)
+
+    @traitlets.validate("click_method")
+    def _check_click_method(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value == "auto":
+            return str(value)
+        names = _default_methods()
+        if value in names or (value and Path(value).expanduser().exists()):
+            return str(value)
+        raise traitlets.TraitError(
+            f"click_method: {value!r} is neither 'auto', a method name ({', '.join(names)}) "
+            "nor an existing model path; check the spelling, or pass the folder "
+            "segpaint.train returned"
+        )
 
     @traitlets.validate("position")
     def _check_position(self, proposal: dict[str, Any]) -> str:
@@ -1822,7 +1846,11 @@ class Annotator(anywidget.AnyWidget):
             preserve_labels=self.preserve_labels,
             positive=req.positive,
             negative=req.negative,
-            refine=self.click_refine,
+            **(
+                {"refine": self.click_refine}
+                if self.click_method == "auto"
+                else {"method": self.click_method}
+            ),
         )
         if change is None:
             return None, ""
