@@ -935,6 +935,50 @@ def correct_movie(
     }
 
 
+def click_walk(
+    truth: np.ndarray,
+    t: int,
+    tb: tuple[int, int, int, int],
+    click: Callable[[list[tuple[int, int]], list[tuple[int, int]]], Any],
+    *,
+    max_clicks: int,
+) -> tuple[int, int, float]:
+    """Click one true cell until its IoU reaches 0.90: (NoC@85, NoC@90, first click's IoU).
+
+    ``click(positive, negative)`` re-segments the cell with the refinement clicks so far and
+    returns its (bbox, mask) or None; ``t`` is the cell's label in ``truth``.  Each next click goes at the deepest point of the
+    largest error (`next_click`); IoU and the next click are computed in the box holding the
+    cell (``tb``) and the result, 2 px wider (the same figures as on the whole frame, faster).
+    """
+    shape = truth.shape
+    pos: list[tuple[int, int]] = []
+    neg: list[tuple[int, int]] = []
+    hit85 = hit90 = max_clicks
+    first = 0.0
+    for k in range(1, max_clicks + 1):
+        found = click(pos, neg)
+        fb = found[0] if found is not None else tb
+        box = (max(min(tb[0], fb[0]) - 2, 0), min(max(tb[1], fb[1]) + 2, shape[0]),
+               max(min(tb[2], fb[2]) - 2, 0), min(max(tb[3], fb[3]) + 2, shape[1]))  # fmt: skip
+        cell = truth[ops.bbox_slices(box)] == t
+        got = np.zeros(cell.shape, bool)
+        if found is not None:
+            got[fb[0] - box[0] : fb[1] - box[0], fb[2] - box[2] : fb[3] - box[2]] = found[1]
+        value = iou(got, cell)
+        if k == 1:
+            first = value
+        if value >= 0.85:
+            hit85 = min(hit85, k)
+        if value >= 0.90:
+            hit90 = k
+            break
+        nxt = next_click(got, cell)
+        if nxt is None:
+            break
+        (pos if nxt[1] else neg).append((nxt[0][0] + box[0], nxt[0][1] + box[2]))
+    return hit85, hit90, first
+
+
 def noc(
     image: np.ndarray,
     truth: np.ndarray,
@@ -963,32 +1007,18 @@ def noc(
         r, c = centre(truth[sl] == t)
         seed = (r + tb[0], c + tb[2])
         sides.append("left" if seed[1] < shape[1] / 2 else "right")
-        pos: list[tuple[int, int]] = []
-        neg: list[tuple[int, int]] = []
-        hit85 = hit90 = max_clicks
-        for k in range(1, max_clicks + 1):
-            found = ops.region_at(image, seed, positive=pos, negative=neg, limits=limits, **params)
-            fb = found[0] if found is not None else tb
-            box = (max(min(tb[0], fb[0]) - 2, 0), min(max(tb[1], fb[1]) + 2, shape[0]),
-                   max(min(tb[2], fb[2]) - 2, 0), min(max(tb[3], fb[3]) + 2, shape[1]))  # fmt: skip
-            cell = truth[ops.bbox_slices(box)] == t
-            got = np.zeros(cell.shape, bool)
-            if found is not None:
-                got[fb[0] - box[0] : fb[1] - box[0], fb[2] - box[2] : fb[3] - box[2]] = found[1]
-            value = iou(got, cell)
-            if k == 1:
-                first.append(value)
-            if value >= 0.85:
-                hit85 = min(hit85, k)
-            if value >= 0.90:
-                hit90 = k
-                break
-            nxt = next_click(got, cell)
-            if nxt is None:
-                break
-            (pos if nxt[1] else neg).append((nxt[0][0] + box[0], nxt[0][1] + box[2]))
+        hit85, hit90, first_iou = click_walk(
+            truth,
+            int(t),
+            tb,
+            lambda pos, neg, seed=seed: ops.region_at(
+                image, seed, positive=pos, negative=neg, limits=limits, **params
+            ),
+            max_clicks=max_clicks,
+        )
         clicks85.append(hit85)
         clicks90.append(hit90)
+        first.append(first_iou)
 
     out: dict[str, Any] = noc_figures(clicks85, clicks90, first, max_clicks=max_clicks)
     out["per_cell"] = {"noc85": clicks85, "noc90": clicks90, "first_click_iou": first}
@@ -1156,41 +1186,27 @@ def noc_session(
     ms_first: list[float] = []
     ms_more: list[float] = []
     boxes = ndi.find_objects(truth)
-    shape = truth.shape
     for t in cells:
         sl = boxes[t - 1]
         assert sl is not None
         tb = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
         r, c = centre(truth[sl] == t)
         seed = (r + tb[0], c + tb[2])
-        pos: list[tuple[int, int]] = []
-        neg: list[tuple[int, int]] = []
-        hit85 = hit90 = max_clicks
         session.set_labels("nuclei", 0, empty)
-        for k in range(1, max_clicks + 1):
+        calls = 0
+
+        def click(pos: list[tuple[int, int]], neg: list[tuple[int, int]], seed: Any = seed) -> Any:
+            nonlocal calls
             started = time.perf_counter()
             session.segment_at("nuclei", 0, seed, label=1, method=method,
                                positive=pos, negative=neg)  # fmt: skip
-            (ms_first if k == 1 else ms_more).append(1e3 * (time.perf_counter() - started))
-            lab = session.labels("nuclei")[0]
-            found = ops.tight_bbox(lab == 1) if (lab == 1).any() else None
-            fb = found[0] if found is not None else tb
-            box = (max(min(tb[0], fb[0]) - 2, 0), min(max(tb[1], fb[1]) + 2, shape[0]),
-                   max(min(tb[2], fb[2]) - 2, 0), min(max(tb[3], fb[3]) + 2, shape[1]))  # fmt: skip
-            cell = truth[ops.bbox_slices(box)] == t
-            got = np.asarray(lab[ops.bbox_slices(box)]) == 1
-            value = iou(got, cell)
-            if k == 1:
-                first.append(value)
-            if value >= 0.85:
-                hit85 = min(hit85, k)
-            if value >= 0.90:
-                hit90 = k
-                break
-            nxt = next_click(got, cell)
-            if nxt is None:
-                break
-            (pos if nxt[1] else neg).append((nxt[0][0] + box[0], nxt[0][1] + box[2]))
+            (ms_first if calls == 0 else ms_more).append(1e3 * (time.perf_counter() - started))
+            calls += 1
+            lab = np.asarray(session.labels("nuclei")[0]) == 1
+            return ops.tight_bbox(lab) if lab.any() else None
+
+        hit85, hit90, first_iou = click_walk(truth, t, tb, click, max_clicks=max_clicks)
+        first.append(first_iou)
         clicks85.append(hit85)
         clicks90.append(hit90)
     out: dict[str, Any] = noc_figures(clicks85, clicks90, first, max_clicks=max_clicks)
