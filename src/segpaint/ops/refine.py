@@ -35,7 +35,9 @@ The rule, for each cell ``A`` (all at once):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -164,6 +166,16 @@ an outline), else by stepping fronts of pixels (`_rings_fronts`, cost of the ban
 Band = tuple[npt.NDArray[np.intp], Labels, Labels, npt.NDArray[np.bool_]]
 
 
+def _dense_band(lab: Labels, radius: int) -> bool:
+    """Whether `_rings` takes `_rings_masks` (a band likely to cover much of the frame)."""
+    # the borders met along every 16th row and column: the band's likely size
+    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
+    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
+        cols[1:] != cols[:-1]
+    )
+    return bool(16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size)
+
+
 def _rings(lab: Labels, radius: int) -> Band:
     """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
     its side (background through background, a cell through its own pixels).
@@ -175,12 +187,7 @@ def _rings(lab: Labels, radius: int) -> Band:
     with 0; and which band pixels are a cell's (not background).  Both ways give the same
     band and cells (the order of the pixels may differ).
     """
-    # the borders met along every 16th row and column: the band's likely size
-    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
-    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
-        cols[1:] != cols[:-1]
-    )
-    if 16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size:
+    if _dense_band(lab, radius):
         return _rings_masks(lab, radius)
     return _rings_fronts(lab, radius)
 
@@ -285,21 +292,11 @@ def _down(bits: npt.NDArray[np.uint64], shift: int) -> npt.NDArray[np.uint64]:
     return out
 
 
-def _rings_masks(lab: Labels, radius: int) -> Band:
-    """`_rings` for a band that covers much of the frame.
-
-    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
-    side), its cells' pixels then its background's, each increasing; the cell each belongs
-    to (its own; a background pixel: the nearest across the border, see below); ``lab``
-    padded with 0; and which are a cell's (the first ones).
-
-    The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
-    same value), kept as bits (64 pixels a word: a step is a few word operations on 1/64 of
-    the frame), so their cost is two comparisons of the frame and one unpacking of the band.
-    A background pixel's cell comes from its neighbour one step nearer the border: below,
-    above, right, then left first; on the border itself from the cell next to it: above,
-    left, below, then right first.
-    """
+def _ring_bits(
+    lab: Labels, radius: int
+) -> tuple[Labels, npt.NDArray[np.uint64], list[npt.NDArray[np.uint64]], npt.NDArray[np.uint64]]:
+    """The rings of `_rings_masks` as bits (`_pack`): ``lab`` padded with 0, its background,
+    the rings (ring ``k``: the pixels first reached after ``k - 1`` steps) and the band."""
     wide = lab.shape[1] + 2
     padded = _padded(lab, edge=False)
     flat = padded.ravel()
@@ -333,6 +330,28 @@ def _rings_masks(lab: Labels, radius: int) -> Band:
         taken |= nxt
         rings.append(nxt)
         front = nxt
+    return padded, bg, rings, taken
+
+
+def _rings_masks(lab: Labels, radius: int) -> Band:
+    """`_rings` for a band that covers much of the frame.
+
+    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
+    side), its cells' pixels then its background's, each increasing; the cell each belongs
+    to (its own; a background pixel: the nearest across the border, see below); ``lab``
+    padded with 0; and which are a cell's (the first ones).
+
+    The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
+    same value), kept as bits (64 pixels a word: a step is a few word operations on 1/64 of
+    the frame), so their cost is two comparisons of the frame and one unpacking of the band.
+    A background pixel's cell comes from its neighbour one step nearer the border: below,
+    above, right, then left first; on the border itself from the cell next to it: above,
+    left, below, then right first.
+    """
+    padded, bg, rings, taken = _ring_bits(lab, radius)
+    wide = lab.shape[1] + 2
+    flat = padded.ravel()
+    size = flat.size
     # the band's cell pixels (their own cell), then its background pixels
     cells = np.unpackbits((taken & ~bg).view(np.uint8), count=size, bitorder="little")
     cell_px = np.flatnonzero(cells.view(bool))
@@ -488,6 +507,79 @@ def _levels(
     return level, ok, inside
 
 
+_NUMBA_OFF = ("0", "false", "no", "off")
+_NUMBA_DTYPES = frozenset("?bBhHiIlLqQefd")  # channel dtypes the compiled kernels take
+_kernels: ModuleType | None = None
+_kernels_tried = False
+
+
+def _numba_kernels() -> ModuleType | None:
+    """`segpaint.ops._refine_numba` when numba imports and ``SEGPAINT_NUMBA`` is not ``0``
+    (read at each call), else None (the numpy code runs)."""
+    global _kernels, _kernels_tried  # noqa: PLW0603 - imported once, on first use
+    if os.environ.get("SEGPAINT_NUMBA", "1").strip().lower() in _NUMBA_OFF:
+        return None
+    if not _kernels_tried:
+        _kernels_tried = True
+        try:
+            from segpaint.ops import _refine_numba
+        except ImportError:  # no numba (the `fast` extra), or one that does not load
+            _refine_numba = None  # type: ignore[assignment]
+        _kernels = _refine_numba
+    return _kernels
+
+
+def _dense_ids32(owner: Labels) -> tuple[Labels, int]:
+    """`_dense_ids` as uint32 (the owners themselves when small enough: no copy)."""
+    top = int(owner.max())
+    if top <= 4 * owner.size + 4096:
+        return owner, top + 1
+    dense, n = _dense_ids(owner)
+    return dense.astype(np.uint32), n
+
+
+def _refine_window_numba(
+    kernels: ModuleType,
+    channels: list[npt.NDArray[np.generic]],
+    limits: Sequence[tuple[float, float]],
+    lab: Labels,
+    label: int | None,
+    *,
+    radius: int,
+) -> Labels | None:
+    """`_refine_window` through numba kernels (`segpaint.ops._refine_numba`): the same
+    labels bit for bit."""
+    if _dense_band(lab, radius):
+        padded, bg, rings, taken = _ring_bits(lab, radius)
+        flat, size = padded.ravel(), padded.size
+        cell_px = np.flatnonzero(
+            np.unpackbits((taken & ~bg).view(np.uint8), count=size, bitorder="little").view(bool)
+        )
+        bg_px = np.flatnonzero(
+            np.unpackbits((taken & bg).view(np.uint8), count=size, bitorder="little").view(bool)
+        )
+        idx, owner, was = kernels.band(flat, cell_px, bg_px, np.stack(rings), bg, lab.shape[1] + 2)
+    else:
+        idx, owner, padded, was = _rings_fronts(lab, radius)
+    if label is not None:
+        keep = owner == label
+        idx, owner, was = idx[keep], owner[keep], was[keep]
+    if idx.size == 0:
+        return None
+    stack = channels[0][np.newaxis] if len(channels) == 1 else np.stack(channels)
+    low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
+    scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
+    dense, n = _dense_ids32(owner)
+    value, grad2 = kernels.intensity(np.ascontiguousarray(stack), low, scale, idx)
+    ok, inside = kernels.levels(value, grad2, dense, n, MIN_EDGE_CONTRAST)
+    kernels.connect(
+        idx, owner, dense, was, inside, ok, padded.ravel(), lab.shape[1] + 2, radius,
+        _KEEP_FRACTION,
+    )  # fmt: skip
+    result: Labels = padded[1:-1, 1:-1]
+    return result
+
+
 def _refine_window(
     channels: list[npt.NDArray[np.generic]],
     limits: Sequence[tuple[float, float]],
@@ -496,6 +588,20 @@ def _refine_window(
     radius: int,
 ) -> Labels | None:
     """`refine_outlines` on one window: the new labels, or None when there is no outline."""
+    kernels = _numba_kernels()
+    if kernels is not None and lab.size and all(c.dtype.char in _NUMBA_DTYPES for c in channels):
+        return _refine_window_numba(kernels, channels, limits, lab, label, radius=radius)
+    return _refine_window_numpy(channels, limits, lab, label, radius)
+
+
+def _refine_window_numpy(
+    channels: list[npt.NDArray[np.generic]],
+    limits: Sequence[tuple[float, float]],
+    lab: Labels,
+    label: int | None,
+    radius: int,
+) -> Labels | None:
+    """`_refine_window` in numpy."""
     h, w = lab.shape
     wide = w + 2
     idx, owner, padded, was = _rings(lab, radius)

@@ -1,0 +1,339 @@
+"""Compiled kernels of `segpaint.ops.refine` (numba: the optional ``fast`` extra).
+
+`segpaint.ops.refine` imports this module only when numba imports (and ``SEGPAINT_NUMBA`` is
+not ``0``); without it the numpy code runs.  Each kernel is one loop over the pixels in the
+order the numpy code uses, so the outputs are those of the numpy path bit for bit:
+
+- `band`: the end of `segpaint.ops.refine._rings_masks` (each background pixel's cell from
+  the rings kept as bits), one loop over the band's background pixels and one along the
+  chains of neighbours that give them their cells, instead of bit planes unpacked to bytes
+  and a gather a ring.
+- `intensity`, `levels`, `connect`: the rest of `segpaint.ops.refine._refine_window`:
+  intensities and squared gradients in float32, the per-cell sums in float64 added in the
+  band's order (what `numpy.bincount` does with weights), the connecting rounds and the
+  counts.
+
+The kernels are compiled on first use (``cache=True``: numba keeps them on disk next to this
+file, or under ``NUMBA_CACHE_DIR`` / the user's cache folder when the package is read-only;
+with no writable place they are compiled in each process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numba
+import numpy as np
+
+__all__ = ["band", "connect", "intensity", "levels"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _jit(fn: _F) -> _F:
+    """``numba.njit(cache=True, nogil=True)``, without the on-disk cache where numba has no
+    writable place for it (it raises at decoration time there)."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(fn)  # type: ignore[no-any-return]
+
+
+_ONE = np.uint64(1)
+
+
+@_jit
+def _bit(word: Any, p: int) -> bool:  # pragma: no cover - compiled
+    """Pixel ``p``'s bit in ``word``, its word of a `segpaint.ops.refine._pack`-ed mask."""
+    return bool((word >> np.uint64(p & 63)) & _ONE)
+
+
+@_jit
+def band(flat: Any, cell_px: Any, bg_px: Any, rings: Any, bg: Any, wide: int) -> Any:  # noqa: PLR0917
+    """The band of `segpaint.ops.refine._rings_masks` from its rings as bits (``rings``: one
+    row of words a ring, ``bg``: the background): ``(idx, owner, was)``, its cells' pixels
+    (``cell_px``) then its background's (``bg_px``), each pixel's cell as that function
+    gives it.  ``flat``: the padded labels."""
+    n_cell, n_bg = cell_px.size, bg_px.size
+    idx = np.empty(n_cell + n_bg, np.intp)
+    owner = np.empty(n_cell + n_bg, np.uint32)
+    was = np.zeros(n_cell + n_bg, np.bool_)
+    for j in range(n_cell):
+        p = cell_px[j]
+        idx[j] = p
+        owner[j] = flat[p]
+        was[j] = True
+    # each background pixel: its ring, and the one neighbour its cell comes from (ring 1:
+    # the cell above, left, below, then right of it; further out: the background pixel of
+    # the ring before below, above, right, then left of it, found by its place in bg_px:
+    # the pixels are in increasing order, so p - 1 / p + 1 sit next to p and two pointers
+    # follow p - wide and p + wide)
+    n_rings = rings.shape[0]
+    source = np.empty(n_bg, np.intp)  # ring 1: -1 - the cell's pixel; else the index in bg_px
+    above = below = 0
+    for j in range(n_bg):
+        p = bg_px[j]
+        while above < n_bg and bg_px[above] < p - wide:
+            above += 1
+        while below < n_bg and bg_px[below] < p + wide:
+            below += 1
+        k = 0
+        at = p >> 6
+        while k < n_rings - 1 and not _bit(rings[k, at], p):
+            k += 1
+        if k == 0:
+            if flat[p - wide] != 0:
+                q = p - wide
+            elif flat[p - 1] != 0:
+                q = p - 1
+            elif flat[p + wide] != 0:
+                q = p + wide
+            else:
+                q = p + 1
+            source[j] = -1 - q
+            continue
+        # (a background pixel of the ring before: in it and in bg)
+        q = p + wide
+        if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+            source[j] = below
+        elif _bit(rings[k - 1, (p - wide) >> 6] & bg[(p - wide) >> 6], p - wide):
+            source[j] = above
+        elif _bit(rings[k - 1, (p + 1) >> 6] & bg[(p + 1) >> 6], p + 1):
+            source[j] = j + 1
+        else:
+            source[j] = j - 1
+    # cells along the chains (each step one ring nearer the border), each resolved once
+    resolved = np.zeros(n_bg, np.bool_)
+    bg_owner = owner[n_cell:]
+    path = np.empty(n_rings + 1, np.intp)
+    for j in range(n_bg):
+        i = j
+        depth = 0
+        while not resolved[i] and source[i] >= 0:
+            path[depth] = i
+            depth += 1
+            i = source[i]
+        if resolved[i]:
+            cell = bg_owner[i]
+        else:  # ring 1
+            cell = flat[-1 - source[i]]
+            bg_owner[i] = cell
+            resolved[i] = True
+        for d in range(depth):
+            bg_owner[path[d]] = cell
+            resolved[path[d]] = True
+        idx[n_cell + j] = bg_px[j]
+    return idx, owner, was
+
+
+@_jit
+def _side_means(total: Any, count: Any) -> Any:  # pragma: no cover - compiled
+    out = np.empty(total.size, np.float64)
+    for c in range(total.size):
+        out[c] = total[c] / max(count[c], 1)
+    return out
+
+
+@_jit
+def _ratio(num: Any, den: Any) -> Any:  # pragma: no cover - compiled
+    """``num / np.maximum(den, 1e-30)`` (NaN in ``den`` stays NaN, as numpy's maximum)."""
+    out = np.empty(num.size, np.float64)
+    for c in range(num.size):
+        d = den[c]
+        out[c] = num[c] / (d if (d >= 1e-30 or np.isnan(d)) else 1e-30)
+    return out
+
+
+@_jit
+def intensity(stack: Any, low: Any, scale: Any, idx: Any) -> Any:  # pragma: no cover
+    """At each band pixel (``idx``, flat in the padded frame of ``stack``'s rows and
+    columns): the channels normalised by ``low`` and ``scale`` (float32), clipped to 0..1
+    and averaged, and the squared central-difference gradient of that (the window's edge
+    repeated beyond it), as float32 like `segpaint.ops.refine._value_and_gradient`."""
+    nch, h, w = stack.shape
+    wide = w + 2
+    nb = idx.size
+    zero, one = np.float32(0.0), np.float32(1.0)
+    nf = np.float32(nch)
+    value = np.empty(nb, np.float32)
+    grad = np.empty(nb, np.float32)
+    row_start = -1
+    r = 0
+    for i in range(nb):
+        p = idx[i]
+        if p < row_start or p >= row_start + wide:  # the band is sorted in runs: rarely
+            r = p // wide - 1
+            row_start = (r + 1) * wide
+        c = p - row_start - 1
+        ru, rd = max(r - 1, 0), min(r + 1, h - 1)
+        cl, cr = max(c - 1, 0), min(c + 1, w - 1)
+        v0 = v1 = v2 = v3 = v4 = zero
+        for ch in range(nch):
+            lo, sc = low[ch], scale[ch]  # (no view of the channel: no reference counting)
+            a0 = (np.float32(stack[ch, r, c]) - lo) * sc
+            a1 = (np.float32(stack[ch, ru, c]) - lo) * sc
+            a2 = (np.float32(stack[ch, rd, c]) - lo) * sc
+            a3 = (np.float32(stack[ch, r, cl]) - lo) * sc
+            a4 = (np.float32(stack[ch, r, cr]) - lo) * sc
+            a0 = zero if a0 < zero else (one if a0 > one else a0)
+            a1 = zero if a1 < zero else (one if a1 > one else a1)
+            a2 = zero if a2 < zero else (one if a2 > one else a2)
+            a3 = zero if a3 < zero else (one if a3 > one else a3)
+            a4 = zero if a4 < zero else (one if a4 > one else a4)
+            if ch == 0:
+                v0, v1, v2, v3, v4 = a0, a1, a2, a3, a4
+            else:
+                v0 += a0
+                v1 += a1
+                v2 += a2
+                v3 += a3
+                v4 += a4
+        if nch > 1:
+            v0 /= nf
+            v1 /= nf
+            v2 /= nf
+            v3 /= nf
+            v4 /= nf
+        gy = v2 - v1
+        gx = v4 - v3
+        value[i] = v0
+        grad[i] = gx * gx + gy * gy
+    return value, grad
+
+
+@_jit
+def levels(
+    value: Any, grad: Any, dense: Any, n: int, min_contrast: float
+) -> Any:  # pragma: no cover - compiled
+    """`segpaint.ops.refine._levels`' ``ok`` and ``inside``: every sum in float64, added in
+    the band's order (what `numpy.bincount` does with weights), so the same bits."""
+    nb = value.size
+    # the edge level: gradient-weighted mean intensity, then again over the rim (the pixels
+    # up to the mean of the bright side)
+    weight = np.zeros(n, np.float64)
+    total = np.zeros(n, np.float64)
+    for i in range(nb):
+        d = dense[i]
+        g = grad[i]
+        weight[d] += np.float64(g)
+        total[d] += np.float64(g * value[i])
+    level = _ratio(total, weight)
+    n_in = np.zeros(n, np.int64)
+    bright = np.zeros(n, np.float64)
+    for i in range(nb):
+        d = dense[i]
+        v = np.float64(value[i])
+        if v >= level[d]:
+            n_in[d] += 1
+            bright[d] += v
+    top = _side_means(bright, n_in)
+    weight[:] = 0.0
+    total[:] = 0.0
+    for i in range(nb):
+        d = dense[i]
+        if np.float64(value[i]) <= top[d]:
+            g = grad[i]
+            weight[d] += np.float64(g)
+            total[d] += np.float64(g * value[i])
+    level = _ratio(total, weight)
+    # contrast: the means of the two sides of the level
+    inside = np.empty(nb, np.bool_)
+    n_up = np.zeros(n, np.int64)
+    n_down = np.zeros(n, np.int64)
+    t_up = np.zeros(n, np.float64)
+    t_down = np.zeros(n, np.float64)
+    for i in range(nb):
+        d = dense[i]
+        v = np.float64(value[i])
+        up = v >= level[d]
+        inside[i] = up
+        if up:
+            n_up[d] += 1
+            t_up[d] += v
+        else:
+            n_down[d] += 1
+            t_down[d] += v
+    hi = _side_means(t_up, n_up)
+    lo = _side_means(t_down, n_down)
+    ok = np.empty(n, np.bool_)
+    for c in range(n):
+        ok[c] = weight[c] > 0 and n_up[c] > 0 and n_down[c] > 0 and hi[c] - lo[c] >= min_contrast
+    return ok, inside
+
+
+@_jit
+def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    idx: Any,
+    owner: Any,
+    dense: Any,
+    was: Any,
+    inside: Any,
+    ok: Any,
+    oflat: Any,
+    wide: int,
+    radius: int,
+    keep_fraction: float,
+) -> None:  # pragma: no cover - compiled
+    """The end of `segpaint.ops.refine._refine_window`: the new labels written into
+    ``oflat`` (the padded frame, flat), the same pixels as the numpy steps."""
+    nb = idx.size
+    n = ok.size
+    # band pixels of a cell below its level leave it; background that joins a cell must
+    # connect to it through pixels that join too (rounds: each sees the frame as the round
+    # before left it)
+    grow = np.empty(nb, np.intp)
+    ng = 0
+    kept = np.empty(nb, np.bool_)
+    for i in range(nb):
+        kept[i] = was[i] and inside[i]
+        if was[i]:
+            if not inside[i]:
+                oflat[idx[i]] = 0
+        elif inside[i] and ok[dense[i]]:
+            grow[ng] = i
+            ng += 1
+    hit = np.empty(nb, np.bool_)
+    for _ in range(radius + 1):
+        if ng == 0:
+            break
+        found = False
+        for j in range(ng):
+            i = grow[j]
+            p = idx[i]
+            o = owner[i]
+            h = (
+                oflat[p - wide] == o
+                or oflat[p + wide] == o
+                or oflat[p - 1] == o
+                or (oflat[p + 1] == o)
+            )
+            hit[j] = h
+            found |= h
+        if not found:
+            break
+        m = 0
+        for j in range(ng):
+            i = grow[j]
+            if hit[j]:
+                oflat[idx[i]] = owner[i]
+                kept[i] = True
+            else:
+                grow[m] = i
+                m += 1
+        ng = m
+    # cells that would keep fewer than `keep_fraction` of their band pixels, or with no
+    # edge, stay as they were
+    n_kept = np.zeros(n, np.int64)
+    n_had = np.zeros(n, np.int64)
+    for i in range(nb):
+        d = dense[i]
+        if kept[i]:
+            n_kept[d] += 1
+        if was[i]:
+            n_had[d] += 1
+    for c in range(n):
+        ok[c] = ok[c] and n_kept[c] >= keep_fraction * n_had[c]
+    for i in range(nb):
+        if not ok[dense[i]]:
+            oflat[idx[i]] = owner[i] if was[i] else 0
