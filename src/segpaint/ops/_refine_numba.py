@@ -49,81 +49,120 @@ def _bit(word: Any, p: int) -> bool:  # pragma: no cover - compiled
     return bool((word >> np.uint64(p & 63)) & _ONE)
 
 
+_M64 = np.uint64(0x03F79D71B4CB0A89)  # a de Bruijn sequence: lowest set bit -> its index
+_BIT_INDEX = np.zeros(64, np.intp)
+for _i in range(64):
+    _BIT_INDEX[((1 << _i) * 0x03F79D71B4CB0A89 & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
+del _i
+
+
 @_jit
-def band(flat: Any, cell_px: Any, bg_px: Any, rings: Any, bg: Any, wide: int) -> Any:  # noqa: PLR0917
-    """The band of `segpaint.ops.refine._rings_masks` from its rings as bits (``rings``: one
-    row of words a ring, ``bg``: the background): ``(idx, owner, was)``, its cells' pixels
-    (``cell_px``) then its background's (``bg_px``), each pixel's cell as that function
-    gives it.  ``flat``: the padded labels."""
-    n_cell, n_bg = cell_px.size, bg_px.size
+def _popcount(x: Any) -> int:  # pragma: no cover - compiled
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@_jit
+def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compiled
+    """How many set bits of ``words`` come before pixel ``p`` (``counts``: before each
+    word)."""
+    at = p >> 6
+    below = (_ONE << np.uint64(p & 63)) - _ONE
+    return int(counts[at]) + _popcount(words[at] & below)
+
+
+@_jit
+def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:  # pragma: no cover
+    """The band of `segpaint.ops.refine._rings_masks` from its bits (`_ring_bits`:
+    ``taken``, the band; ``bg``, the background; ``rings``, one row of words a ring):
+    ``(idx, owner, was)``, its cells' pixels then its background's, each in increasing
+    order, each pixel's cell as that function gives it.  ``flat``: the padded labels."""
+    size = flat.size
+    n_words = taken.size
+    # the band's cell and background pixels counted before each word
+    cell_words = taken & ~bg
+    bg_words = taken & bg
+    before_cell = np.empty(n_words, np.int64)
+    before_bg = np.empty(n_words, np.int64)
+    n_cell = n_bg = 0
+    for wi in range(n_words):
+        before_cell[wi] = n_cell
+        before_bg[wi] = n_bg
+        n_cell += _popcount(cell_words[wi])
+        n_bg += _popcount(bg_words[wi])
     idx = np.empty(n_cell + n_bg, np.intp)
     owner = np.empty(n_cell + n_bg, np.uint32)
     was = np.zeros(n_cell + n_bg, np.bool_)
-    for j in range(n_cell):
-        p = cell_px[j]
-        idx[j] = p
-        owner[j] = flat[p]
-        was[j] = True
+    j = 0
+    for wi in range(n_words):
+        x = cell_words[wi]
+        while x:
+            low = x & (~x + _ONE)
+            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
+            x ^= low
+            if p >= size:
+                break
+            idx[j] = p
+            owner[j] = flat[p]
+            was[j] = True
+            j += 1
     # each background pixel: its ring, and the one neighbour its cell comes from (ring 1:
     # the cell above, left, below, then right of it; further out: the background pixel of
-    # the ring before below, above, right, then left of it, found by its place in bg_px:
-    # the pixels are in increasing order, so p - 1 / p + 1 sit next to p and two pointers
-    # follow p - wide and p + wide)
+    # the ring before below, above, right, then left of it, by its rank among them)
     n_rings = rings.shape[0]
-    source = np.empty(n_bg, np.intp)  # ring 1: -1 - the cell's pixel; else the index in bg_px
-    above = below = 0
-    for j in range(n_bg):
-        p = bg_px[j]
-        while above < n_bg and bg_px[above] < p - wide:
-            above += 1
-        while below < n_bg and bg_px[below] < p + wide:
-            below += 1
-        k = 0
-        at = p >> 6
-        while k < n_rings - 1 and not _bit(rings[k, at], p):
-            k += 1
-        if k == 0:
-            if flat[p - wide] != 0:
-                q = p - wide
-            elif flat[p - 1] != 0:
-                q = p - 1
-            elif flat[p + wide] != 0:
-                q = p + wide
+    source = np.empty(n_bg, np.intp)  # ring 1: the cell's pixel; else the index in the band
+    ring = np.empty(n_bg, np.uint8)
+    per_ring = np.zeros(n_rings + 1, np.int64)
+    j = 0
+    for wi in range(n_words):
+        x = bg_words[wi]
+        while x:
+            low = x & (~x + _ONE)
+            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
+            x ^= low
+            if p >= size:
+                break
+            idx[n_cell + j] = p
+            k = 0
+            while k < n_rings - 1 and not rings[k, wi] & low:
+                k += 1
+            ring[j] = k
+            per_ring[k + 1] += 1
+            if k == 0:
+                if flat[p - wide] != 0:
+                    q = p - wide
+                elif flat[p - 1] != 0:
+                    q = p - 1
+                elif flat[p + wide] != 0:
+                    q = p + wide
+                else:
+                    q = p + 1
+                source[j] = q
             else:
-                q = p + 1
-            source[j] = -1 - q
-            continue
-        # (a background pixel of the ring before: in it and in bg)
-        q = p + wide
-        if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-            source[j] = below
-        elif _bit(rings[k - 1, (p - wide) >> 6] & bg[(p - wide) >> 6], p - wide):
-            source[j] = above
-        elif _bit(rings[k - 1, (p + 1) >> 6] & bg[(p + 1) >> 6], p + 1):
-            source[j] = j + 1
-        else:
-            source[j] = j - 1
-    # cells along the chains (each step one ring nearer the border), each resolved once
-    resolved = np.zeros(n_bg, np.bool_)
-    bg_owner = owner[n_cell:]
-    path = np.empty(n_rings + 1, np.intp)
+                q = p + wide
+                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                    source[j] = _rank(before_bg, bg_words, q)
+                elif _bit(rings[k - 1, (p - wide) >> 6] & bg[(p - wide) >> 6], p - wide):
+                    source[j] = _rank(before_bg, bg_words, p - wide)
+                elif _bit(rings[k - 1, (p + 1) >> 6] & bg[(p + 1) >> 6], p + 1):
+                    source[j] = j + 1
+                else:
+                    source[j] = j - 1
+            j += 1
+    # the cells ring by ring (each from the ring before): the pixels sorted by ring first
+    for k in range(n_rings):
+        per_ring[k + 1] += per_ring[k]
+    order = np.empty(n_bg, np.intp)
     for j in range(n_bg):
-        i = j
-        depth = 0
-        while not resolved[i] and source[i] >= 0:
-            path[depth] = i
-            depth += 1
-            i = source[i]
-        if resolved[i]:
-            cell = bg_owner[i]
-        else:  # ring 1
-            cell = flat[-1 - source[i]]
-            bg_owner[i] = cell
-            resolved[i] = True
-        for d in range(depth):
-            bg_owner[path[d]] = cell
-            resolved[path[d]] = True
-        idx[n_cell + j] = bg_px[j]
+        k = ring[j]
+        order[per_ring[k]] = j
+        per_ring[k] += 1
+    bg_owner = owner[n_cell:]
+    for t in range(n_bg):
+        j = order[t]
+        bg_owner[j] = flat[source[j]] if ring[j] == 0 else bg_owner[source[j]]
     return idx, owner, was
 
 
@@ -146,11 +185,13 @@ def _ratio(num: Any, den: Any) -> Any:  # pragma: no cover - compiled
 
 
 @_jit
-def intensity(stack: Any, low: Any, scale: Any, idx: Any) -> Any:  # pragma: no cover
+def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) -> Any:  # noqa: PLR0917
     """At each band pixel (``idx``, flat in the padded frame of ``stack``'s rows and
     columns): the channels normalised by ``low`` and ``scale`` (float32), clipped to 0..1
     and averaged, and the squared central-difference gradient of that (the window's edge
-    repeated beyond it), as float32 like `segpaint.ops.refine._value_and_gradient`."""
+    repeated beyond it), as float32 like `segpaint.ops.refine._value_and_gradient`; and,
+    summed per cell (``dense``: each pixel's bin, < ``n``) in the band's order, the squared
+    gradients and their products with the intensity (`levels`' first sums)."""
     nch, h, w = stack.shape
     wide = w + 2
     nb = idx.size
@@ -158,6 +199,8 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any) -> Any:  # pragma: no 
     nf = np.float32(nch)
     value = np.empty(nb, np.float32)
     grad = np.empty(nb, np.float32)
+    weight = np.zeros(n, np.float64)
+    total = np.zeros(n, np.float64)
     row_start = -1
     r = 0
     for i in range(nb):
@@ -197,27 +240,26 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any) -> Any:  # pragma: no 
             v4 /= nf
         gy = v2 - v1
         gx = v4 - v3
+        g = gx * gx + gy * gy
         value[i] = v0
-        grad[i] = gx * gx + gy * gy
-    return value, grad
+        grad[i] = g
+        d = dense[i]
+        weight[d] += np.float64(g)
+        total[d] += np.float64(g * v0)
+    return value, grad, weight, total
 
 
 @_jit
-def levels(
-    value: Any, grad: Any, dense: Any, n: int, min_contrast: float
+def levels(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    value: Any, grad: Any, dense: Any, weight: Any, total: Any, min_contrast: float
 ) -> Any:  # pragma: no cover - compiled
-    """`segpaint.ops.refine._levels`' ``ok`` and ``inside``: every sum in float64, added in
-    the band's order (what `numpy.bincount` does with weights), so the same bits."""
+    """`segpaint.ops.refine._levels`' ``ok`` and ``inside`` (``weight``, ``total``: the first
+    sums, from `intensity`; overwritten): every sum in float64, added in the band's order
+    (what `numpy.bincount` does with weights), so the same bits."""
     nb = value.size
+    n = weight.size
     # the edge level: gradient-weighted mean intensity, then again over the rim (the pixels
     # up to the mean of the bright side)
-    weight = np.zeros(n, np.float64)
-    total = np.zeros(n, np.float64)
-    for i in range(nb):
-        d = dense[i]
-        g = grad[i]
-        weight[d] += np.float64(g)
-        total[d] += np.float64(g * value[i])
     level = _ratio(total, weight)
     n_in = np.zeros(n, np.int64)
     bright = np.zeros(n, np.float64)
@@ -282,15 +324,20 @@ def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
     # band pixels of a cell below its level leave it; background that joins a cell must
     # connect to it through pixels that join too (rounds: each sees the frame as the round
     # before left it)
+    # (per cell, the band pixels it had and those it keeps, counted as they are decided)
+    n_kept = np.zeros(n, np.int64)
+    n_had = np.zeros(n, np.int64)
     grow = np.empty(nb, np.intp)
     ng = 0
-    kept = np.empty(nb, np.bool_)
     for i in range(nb):
-        kept[i] = was[i] and inside[i]
+        d = dense[i]
         if was[i]:
-            if not inside[i]:
+            n_had[d] += 1
+            if inside[i]:
+                n_kept[d] += 1
+            else:
                 oflat[idx[i]] = 0
-        elif inside[i] and ok[dense[i]]:
+        elif inside[i] and ok[d]:
             grow[ng] = i
             ng += 1
     hit = np.empty(nb, np.bool_)
@@ -317,21 +364,13 @@ def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
             i = grow[j]
             if hit[j]:
                 oflat[idx[i]] = owner[i]
-                kept[i] = True
+                n_kept[dense[i]] += 1
             else:
                 grow[m] = i
                 m += 1
         ng = m
     # cells that would keep fewer than `keep_fraction` of their band pixels, or with no
     # edge, stay as they were
-    n_kept = np.zeros(n, np.int64)
-    n_had = np.zeros(n, np.int64)
-    for i in range(nb):
-        d = dense[i]
-        if kept[i]:
-            n_kept[d] += 1
-        if was[i]:
-            n_had[d] += 1
     for c in range(n):
         ok[c] = ok[c] and n_kept[c] >= keep_fraction * n_had[c]
     for i in range(nb):

@@ -551,14 +551,7 @@ def _refine_window_numba(
     labels bit for bit."""
     if _dense_band(lab, radius):
         padded, bg, rings, taken = _ring_bits(lab, radius)
-        flat, size = padded.ravel(), padded.size
-        cell_px = np.flatnonzero(
-            np.unpackbits((taken & ~bg).view(np.uint8), count=size, bitorder="little").view(bool)
-        )
-        bg_px = np.flatnonzero(
-            np.unpackbits((taken & bg).view(np.uint8), count=size, bitorder="little").view(bool)
-        )
-        idx, owner, was = kernels.band(flat, cell_px, bg_px, np.stack(rings), bg, lab.shape[1] + 2)
+        idx, owner, was = kernels.band(padded.ravel(), taken, bg, np.stack(rings), lab.shape[1] + 2)
     else:
         idx, owner, padded, was = _rings_fronts(lab, radius)
     if label is not None:
@@ -570,8 +563,10 @@ def _refine_window_numba(
     low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
     scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
     dense, n = _dense_ids32(owner)
-    value, grad2 = kernels.intensity(np.ascontiguousarray(stack), low, scale, idx)
-    ok, inside = kernels.levels(value, grad2, dense, n, MIN_EDGE_CONTRAST)
+    value, grad2, weight, total = kernels.intensity(
+        np.ascontiguousarray(stack), low, scale, idx, dense, n
+    )
+    ok, inside = kernels.levels(value, grad2, dense, weight, total, MIN_EDGE_CONTRAST)
     kernels.connect(
         idx, owner, dense, was, inside, ok, padded.ravel(), lab.shape[1] + 2, radius,
         _KEEP_FRACTION,
