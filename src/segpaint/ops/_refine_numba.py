@@ -108,61 +108,46 @@ def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:  # pragm
             owner[j] = flat[p]
             was[j] = True
             j += 1
-    # each background pixel: its ring, and the one neighbour its cell comes from (ring 1:
-    # the cell above, left, below, then right of it; further out: the background pixel of
-    # the ring before below, above, right, then left of it, by its rank among them)
-    n_rings = rings.shape[0]
-    source = np.empty(n_bg, np.intp)  # ring 1: the cell's pixel; else the index in the band
-    ring = np.empty(n_bg, np.uint8)
-    per_ring = np.zeros(n_rings + 1, np.int64)
-    j = 0
-    for wi in range(n_words):
-        x = bg_words[wi]
-        while x:
-            low = x & (~x + _ONE)
-            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
-            x ^= low
-            if p >= size:
-                break
-            idx[n_cell + j] = p
-            k = 0
-            while k < n_rings - 1 and not rings[k, wi] & low:
-                k += 1
-            ring[j] = k
-            per_ring[k + 1] += 1
-            if k == 0:
-                if flat[p - wide] != 0:
-                    q = p - wide
-                elif flat[p - 1] != 0:
-                    q = p - 1
-                elif flat[p + wide] != 0:
-                    q = p + wide
-                else:
-                    q = p + 1
-                source[j] = q
-            else:
+    # the background pixels ring by ring, each at its rank in increasing order, its cell
+    # from one neighbour (ring 1: the cell above, left, below, then right of it; further
+    # out: the background pixel of the ring before below, above, right, then left of it,
+    # whose cell the pass before found)
+    bg_owner = owner[n_cell:]
+    bg_idx = idx[n_cell:]
+    for k in range(rings.shape[0]):
+        for wi in range(n_words):
+            x = rings[k, wi] & bg_words[wi]
+            while x:
+                low = x & (~x + _ONE)
+                p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
+                x ^= low
+                if p >= size:
+                    break
+                j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
+                bg_idx[j] = p
+                if k == 0:
+                    if flat[p - wide] != 0:
+                        bg_owner[j] = flat[p - wide]
+                    elif flat[p - 1] != 0:
+                        bg_owner[j] = flat[p - 1]
+                    elif flat[p + wide] != 0:
+                        bg_owner[j] = flat[p + wide]
+                    else:
+                        bg_owner[j] = flat[p + 1]
+                    continue
                 q = p + wide
                 if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    source[j] = _rank(before_bg, bg_words, q)
-                elif _bit(rings[k - 1, (p - wide) >> 6] & bg[(p - wide) >> 6], p - wide):
-                    source[j] = _rank(before_bg, bg_words, p - wide)
-                elif _bit(rings[k - 1, (p + 1) >> 6] & bg[(p + 1) >> 6], p + 1):
-                    source[j] = j + 1
+                    bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+                    continue
+                q = p - wide
+                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                    bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+                    continue
+                q = p + 1
+                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                    bg_owner[j] = bg_owner[j + 1]
                 else:
-                    source[j] = j - 1
-            j += 1
-    # the cells ring by ring (each from the ring before): the pixels sorted by ring first
-    for k in range(n_rings):
-        per_ring[k + 1] += per_ring[k]
-    order = np.empty(n_bg, np.intp)
-    for j in range(n_bg):
-        k = ring[j]
-        order[per_ring[k]] = j
-        per_ring[k] += 1
-    bg_owner = owner[n_cell:]
-    for t in range(n_bg):
-        j = order[t]
-        bg_owner[j] = flat[source[j]] if ring[j] == 0 else bg_owner[source[j]]
+                    bg_owner[j] = bg_owner[j - 1]
     return idx, owner, was
 
 
