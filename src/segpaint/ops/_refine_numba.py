@@ -170,6 +170,17 @@ def _ratio(num: Any, den: Any) -> Any:  # pragma: no cover - compiled
 
 
 @_jit
+def _norm(x: Any, lo: Any, sc: Any) -> Any:  # pragma: no cover - compiled
+    """``(x - lo) * sc`` in float32, clipped to 0..1 (NaN stays NaN, as `numpy.clip`)."""
+    a = (np.float32(x) - lo) * sc
+    if a < 0:
+        return np.float32(0.0)
+    if a > 1:
+        return np.float32(1.0)
+    return a
+
+
+@_jit
 def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) -> Any:  # noqa: PLR0917
     """At each band pixel (``idx``, flat in the padded frame of ``stack``'s rows and
     columns): the channels normalised by ``low`` and ``scale`` (float32), clipped to 0..1
@@ -178,46 +189,37 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) ->
     summed per cell (``dense``: each pixel's bin, < ``n``) in the band's order, the squared
     gradients and their products with the intensity (`levels`' first sums)."""
     nch, h, w = stack.shape
+    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
     wide = w + 2
     nb = idx.size
-    zero, one = np.float32(0.0), np.float32(1.0)
     nf = np.float32(nch)
     value = np.empty(nb, np.float32)
     grad = np.empty(nb, np.float32)
     weight = np.zeros(n, np.float64)
     total = np.zeros(n, np.float64)
-    row_start = -1
-    r = 0
     for i in range(nb):
         p = idx[i]
-        if p < row_start or p >= row_start + wide:  # the band is sorted in runs: rarely
-            r = p // wide - 1
-            row_start = (r + 1) * wide
-        c = p - row_start - 1
-        ru, rd = max(r - 1, 0), min(r + 1, h - 1)
-        cl, cr = max(c - 1, 0), min(c + 1, w - 1)
-        v0 = v1 = v2 = v3 = v4 = zero
-        for ch in range(nch):
-            lo, sc = low[ch], scale[ch]  # (no view of the channel: no reference counting)
-            a0 = (np.float32(stack[ch, r, c]) - lo) * sc
-            a1 = (np.float32(stack[ch, ru, c]) - lo) * sc
-            a2 = (np.float32(stack[ch, rd, c]) - lo) * sc
-            a3 = (np.float32(stack[ch, r, cl]) - lo) * sc
-            a4 = (np.float32(stack[ch, r, cr]) - lo) * sc
-            a0 = zero if a0 < zero else (one if a0 > one else a0)
-            a1 = zero if a1 < zero else (one if a1 > one else a1)
-            a2 = zero if a2 < zero else (one if a2 > one else a2)
-            a3 = zero if a3 < zero else (one if a3 > one else a3)
-            a4 = zero if a4 < zero else (one if a4 > one else a4)
-            if ch == 0:
-                v0, v1, v2, v3, v4 = a0, a1, a2, a3, a4
-            else:
-                v0 += a0
-                v1 += a1
-                v2 += a2
-                v3 += a3
-                v4 += a4
+        r = p // wide - 1
+        c = p - (r + 1) * wide - 1
+        at = r * w + c
+        up = at - w if r > 0 else at
+        dn = at + w if r < h - 1 else at
+        lf = at - 1 if c > 0 else at
+        rt = at + 1 if c < w - 1 else at
+        lo, sc = low[0], scale[0]
+        v0 = _norm(planes[0, at], lo, sc)
+        v1 = _norm(planes[0, up], lo, sc)
+        v2 = _norm(planes[0, dn], lo, sc)
+        v3 = _norm(planes[0, lf], lo, sc)
+        v4 = _norm(planes[0, rt], lo, sc)
         if nch > 1:
+            for ch in range(1, nch):
+                lo, sc = low[ch], scale[ch]
+                v0 += _norm(planes[ch, at], lo, sc)
+                v1 += _norm(planes[ch, up], lo, sc)
+                v2 += _norm(planes[ch, dn], lo, sc)
+                v3 += _norm(planes[ch, lf], lo, sc)
+                v4 += _norm(planes[ch, rt], lo, sc)
             v0 /= nf
             v1 /= nf
             v2 /= nf
