@@ -172,3 +172,23 @@ def test_switch_reads_the_environment_at_each_call(monkeypatch):
     kernels = refine._numba_kernels()
     assert kernels is not None
     assert kernels.__name__ == "segpaint.ops._refine_numba"
+
+
+def test_cells_left_as_they_were_same_as_numpy(monkeypatch):
+    """A cell on a flat image (no edge) and one whose bright spot is far smaller than it
+    (it would lose most of its band) stay as they were; a cell beside them moves."""
+    yy, xx = np.mgrid[:120, :200]
+    lab = np.zeros((120, 200), np.uint32)
+    image = np.zeros((120, 200))
+    lab[(yy - 60) ** 2 + (xx - 35) ** 2 <= 15**2] = 1  # flat image under it: no edge
+    lab[(yy - 60) ** 2 + (xx - 100) ** 2 <= 20**2] = 2  # a spot of radius 3 in it
+    image[(yy - 60) ** 2 + (xx - 100) ** 2 <= 3**2] = 1.0
+    lab[(yy - 60) ** 2 + (xx - 165) ** 2 <= 12**2] = 3  # drawn 3 px too small
+    image[(yy - 60) ** 2 + (xx - 165) ** 2 <= 15**2] = 1.0
+    image = ndi.gaussian_filter(image, 1.0)
+    for radius in (2, 4, 8):
+        fast, slow = both(monkeypatch, image, lab, limits=[(0, 1)], radius=radius)
+        assert_same(fast, slow)
+        np.testing.assert_array_equal(fast[1] == 1, lab == 1)
+        np.testing.assert_array_equal(fast[1] == 2, lab == 2)
+        assert int((fast[1] == 3).sum()) > int((lab == 3).sum())

@@ -238,11 +238,14 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) ->
 
 @_jit
 def levels(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    value: Any, grad: Any, dense: Any, weight: Any, total: Any, min_contrast: float
+    value: Any, grad: Any, dense: Any, was: Any, weight: Any, total: Any, min_contrast: float
 ) -> Any:  # pragma: no cover - compiled
-    """`segpaint.ops.refine._levels`' ``ok`` and ``inside`` (``weight``, ``total``: the first
-    sums, from `intensity`; overwritten): every sum in float64, added in the band's order
-    (what `numpy.bincount` does with weights), so the same bits."""
+    """`segpaint.ops.refine._levels`' ``ok`` (``weight``, ``total``: the first sums, from
+    `intensity`; overwritten), every sum in float64, added in the band's order (what
+    `numpy.bincount` does with weights), so the same bits; and, from its last pass over the
+    band, what `connect` needs: the cell pixels below their level (``leave``), the
+    background pixels at least as bright as their cell's level (``join``), and per cell the
+    band pixels it had and keeps."""
     nb = value.size
     n = weight.size
     # the edge level: gradient-weighted mean intensity, then again over the rim (the pixels
@@ -267,28 +270,41 @@ def levels(  # noqa: PLR0917 - numba takes no keyword-only arguments
             total[d] += np.float64(g * value[i])
     level = _ratio(total, weight)
     # contrast: the means of the two sides of the level
-    inside = np.empty(nb, np.bool_)
     n_up = np.zeros(n, np.int64)
     n_down = np.zeros(n, np.int64)
     t_up = np.zeros(n, np.float64)
     t_down = np.zeros(n, np.float64)
+    n_had = np.zeros(n, np.int64)
+    n_kept = np.zeros(n, np.int64)
+    leave = np.empty(nb, np.intp)
+    join = np.empty(nb, np.intp)
+    n_leave = n_join = 0
     for i in range(nb):
         d = dense[i]
         v = np.float64(value[i])
         up = v >= level[d]
-        inside[i] = up
         if up:
             n_up[d] += 1
             t_up[d] += v
         else:
             n_down[d] += 1
             t_down[d] += v
+        if was[i]:
+            n_had[d] += 1
+            if up:
+                n_kept[d] += 1
+            else:
+                leave[n_leave] = i
+                n_leave += 1
+        elif up:
+            join[n_join] = i
+            n_join += 1
     hi = _side_means(t_up, n_up)
     lo = _side_means(t_down, n_down)
     ok = np.empty(n, np.bool_)
     for c in range(n):
         ok[c] = weight[c] > 0 and n_up[c] > 0 and n_down[c] > 0 and hi[c] - lo[c] >= min_contrast
-    return ok, inside
+    return ok, leave[:n_leave], join[:n_join], n_had, n_kept
 
 
 @_jit
@@ -296,42 +312,36 @@ def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
     idx: Any,
     owner: Any,
     dense: Any,
-    was: Any,
-    inside: Any,
-    ok: Any,
+    found: Any,
     oflat: Any,
     wide: int,
     radius: int,
     keep_fraction: float,
 ) -> None:  # pragma: no cover - compiled
-    """The end of `segpaint.ops.refine._refine_window`: the new labels written into
-    ``oflat`` (the padded frame, flat), the same pixels as the numpy steps."""
-    nb = idx.size
-    n = ok.size
-    # band pixels of a cell below its level leave it; background that joins a cell must
-    # connect to it through pixels that join too (rounds: each sees the frame as the round
-    # before left it)
-    # (per cell, the band pixels it had and those it keeps, counted as they are decided)
-    n_kept = np.zeros(n, np.int64)
-    n_had = np.zeros(n, np.int64)
-    grow = np.empty(nb, np.intp)
+    """The end of `segpaint.ops.refine._refine_window` (``found``: what `levels` returns):
+    the new labels written into ``oflat`` (the padded frame, flat), the same pixels as the
+    numpy steps.  Only the pixels that change are visited: a cell left as it was gets back
+    the pixels it lost and loses those it took, which is all the numpy code's restoring
+    changes."""
+    ok, leave, join, n_had, n_kept = found
+    # band pixels of a cell below its level leave it
+    for i in leave:
+        oflat[idx[i]] = 0
+    # background that joins a cell must connect to it through pixels that join too (rounds:
+    # each sees the frame as the round before left it)
+    grow = np.empty(join.size, np.intp)
     ng = 0
-    for i in range(nb):
-        d = dense[i]
-        if was[i]:
-            n_had[d] += 1
-            if inside[i]:
-                n_kept[d] += 1
-            else:
-                oflat[idx[i]] = 0
-        elif inside[i] and ok[d]:
+    for i in join:
+        if ok[dense[i]]:
             grow[ng] = i
             ng += 1
-    hit = np.empty(nb, np.bool_)
+    grown = np.empty(ng, np.intp)
+    n_grown = 0
+    hit = np.empty(ng, np.bool_)
     for _ in range(radius + 1):
         if ng == 0:
             break
-        found = False
+        any_hit = False
         for j in range(ng):
             i = grow[j]
             p = idx[i]
@@ -343,8 +353,8 @@ def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 or (oflat[p + 1] == o)
             )
             hit[j] = h
-            found |= h
-        if not found:
+            any_hit |= h
+        if not any_hit:
             break
         m = 0
         for j in range(ng):
@@ -352,14 +362,20 @@ def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
             if hit[j]:
                 oflat[idx[i]] = owner[i]
                 n_kept[dense[i]] += 1
+                grown[n_grown] = i
+                n_grown += 1
             else:
                 grow[m] = i
                 m += 1
         ng = m
     # cells that would keep fewer than `keep_fraction` of their band pixels, or with no
     # edge, stay as they were
-    for c in range(n):
+    for c in range(ok.size):
         ok[c] = ok[c] and n_kept[c] >= keep_fraction * n_had[c]
-    for i in range(nb):
+    for i in leave:
         if not ok[dense[i]]:
-            oflat[idx[i]] = owner[i] if was[i] else 0
+            oflat[idx[i]] = owner[i]
+    for t in range(n_grown):
+        i = grown[t]
+        if not ok[dense[i]]:
+            oflat[idx[i]] = 0

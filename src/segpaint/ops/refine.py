@@ -566,11 +566,10 @@ def _refine_window_numba(
     value, grad2, weight, total = kernels.intensity(
         np.ascontiguousarray(stack), low, scale, idx, dense, n
     )
-    ok, inside = kernels.levels(value, grad2, dense, weight, total, MIN_EDGE_CONTRAST)
+    found = kernels.levels(value, grad2, dense, was, weight, total, MIN_EDGE_CONTRAST)
     kernels.connect(
-        idx, owner, dense, was, inside, ok, padded.ravel(), lab.shape[1] + 2, radius,
-        _KEEP_FRACTION,
-    )  # fmt: skip
+        idx, owner, dense, found, padded.ravel(), lab.shape[1] + 2, radius, _KEEP_FRACTION
+    )
     result: Labels = padded[1:-1, 1:-1]
     return result
 
