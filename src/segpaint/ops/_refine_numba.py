@@ -1,7 +1,8 @@
 """Compiled kernels of `segpaint.ops.refine` (numba: the optional ``fast`` extra).
 
-`segpaint.ops.refine` imports this module only when numba imports (and ``SEGPAINT_NUMBA`` is
-not ``0``); without it the numpy code runs.  Each kernel is one loop over the pixels in the
+`segpaint.ops.refine` uses this module only when numba imports (and ``SEGPAINT_NUMBA`` is
+not ``0``); without it the numpy code runs (this module still imports, its kernels then plain
+Python: never called).  Each kernel is one loop over the pixels in the
 order the numpy code uses, so the outputs are those of the numpy path bit for bit:
 
 - `band`: the end of `segpaint.ops.refine._rings_masks` (each background pixel's cell from
@@ -23,17 +24,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import numba
 import numpy as np
 
-__all__ = ["band", "connect", "intensity", "levels"]
+try:
+    import numba
+except ImportError:  # importable without numba (doctest collection); refine does not use it then
+    numba = None
+
+AVAILABLE = numba is not None
+"""Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
+
+__all__ = ["AVAILABLE", "band", "connect", "intensity", "levels"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _jit(fn: _F) -> _F:
     """``numba.njit(cache=True, nogil=True)``, without the on-disk cache where numba has no
-    writable place for it (it raises at decoration time there)."""
+    writable place for it (it raises at decoration time there); ``fn`` itself without numba."""
+    if numba is None:
+        return fn
     try:
         return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
     except RuntimeError:  # "cannot cache function ...: no locator available"

@@ -523,9 +523,11 @@ def _numba_kernels() -> ModuleType | None:
         _kernels_tried = True
         try:
             from segpaint.ops import _refine_numba
-        except ImportError:  # no numba (the `fast` extra), or one that does not load
+        except ImportError:  # a numba that does not load
             _refine_numba = None  # type: ignore[assignment]
-        _kernels = _refine_numba
+        # no numba (the `fast` extra): the module imports, its kernels are plain Python
+        if _refine_numba is not None and _refine_numba.AVAILABLE:
+            _kernels = _refine_numba
     return _kernels
 
 
