@@ -34,7 +34,7 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "band", "connect", "intensity", "levels"]
+__all__ = ["AVAILABLE", "band", "connect", "intensity", "levels", "rings_fronts"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -159,6 +159,112 @@ def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:  # pragm
                 else:
                     bg_owner[j] = bg_owner[j - 1]
     return idx, owner, was
+
+
+@_jit
+def _step(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, front: Any, background: bool, fence: Any, wide: int, out: Any, own: Any, end: int
+) -> int:  # pragma: no cover - compiled
+    """One step of a front (``front``: places in ``out``/``own``) up, down, left then right:
+    the pixels not taken yet with the wanted value (0 for background, else the front pixel's
+    cell) are appended to ``out``/``own`` and fenced; returns the new end."""
+    for d in (-wide, wide, -1, 1):
+        for t in front:
+            q = out[t] + d
+            o = own[t]
+            value = flat[q]
+            if (value == 0) if background else (value == o):
+                flat[q] = fence
+                out[end] = q
+                own[end] = o
+                end += 1
+    return end
+
+
+@_jit
+def rings_fronts(
+    padded: Any, first: Any, second: Any, fence: Any, radius: int
+) -> Any:  # pragma: no cover - compiled
+    """`segpaint.ops.refine._rings_fronts` (a thin band) in the same order: ``(idx, owner,
+    was)``.  ``padded``: the labels with one pixel of 0 around (fenced while stepping, then
+    given back its values); ``first``, ``second``: the border pairs' pixels as that function
+    lists them; ``fence``: a value no pixel has (`segpaint.ops.refine._fence`)."""
+    high, wide = padded.shape
+    flat = padded.ravel()
+    size = flat.size
+    # the first pixels of all pairs, then the second ones, each pair's cell the non-zero one;
+    # a pixel met twice keeps its last place (found walking back, fencing what is met)
+    n_pairs = first.size
+    pair_owner = np.empty(n_pairs, np.uint32)
+    for k in range(n_pairs):
+        pair_owner[k] = max(flat[first[k]], flat[second[k]])
+    keep = np.zeros(2 * n_pairs, np.bool_)
+    value = np.empty(2 * n_pairs, np.uint32)
+    n_kept = 0
+    for t in range(2 * n_pairs - 1, -1, -1):
+        p = first[t] if t < n_pairs else second[t - n_pairs]
+        if flat[p] != fence:
+            value[t] = flat[p]
+            flat[p] = fence
+            keep[t] = True
+            n_kept += 1
+    cap = size  # the band has at most every pixel (pages are touched only as used)
+    out = np.empty(cap, np.intp)
+    own = np.empty(cap, np.uint32)
+    end = 0
+    n_inner = 0
+    was = np.empty(cap, np.bool_)
+    for t in range(2 * n_pairs):
+        if keep[t]:
+            out[end] = first[t] if t < n_pairs else second[t - n_pairs]
+            own[end] = pair_owner[t if t < n_pairs else t - n_pairs]
+            was[end] = value[t] != 0
+            n_inner += was[end]
+            end += 1
+    inner = np.empty(n_inner, np.intp)
+    outer = np.empty(end - n_inner, np.intp)
+    i = j = 0
+    for t in range(end):
+        if was[t]:
+            inner[i] = t
+            i += 1
+        else:
+            outer[j] = t
+            j += 1
+    # the frame: fenced too (no step leaves the window)
+    for p in range(wide):
+        flat[p] = fence
+        flat[size - wide + p] = fence
+    for r in range(1, high - 1):
+        flat[r * wide] = fence
+        flat[r * wide + wide - 1] = fence
+    # `radius` steps, the cells' front before the background's
+    for _ in range(radius):
+        start = end
+        new_inner = np.empty(0, np.intp)
+        new_outer = np.empty(0, np.intp)
+        if inner.size:
+            end = _step(flat, inner, False, fence, wide, out, own, end)
+            new_inner = np.arange(start, end)
+            was[start:end] = True
+        mid = end
+        if outer.size:
+            end = _step(flat, outer, True, fence, wide, out, own, end)
+            new_outer = np.arange(mid, end)
+            was[mid:end] = False
+        inner, outer = new_inner, new_outer
+        if inner.size == 0 and outer.size == 0:
+            break
+    # the labels back where they were fenced
+    for t in range(end):
+        flat[out[t]] = own[t] if was[t] else 0
+    for p in range(wide):
+        flat[p] = 0
+        flat[size - wide + p] = 0
+    for r in range(1, high - 1):
+        flat[r * wide] = 0
+        flat[r * wide + wide - 1] = 0
+    return out[:end].copy(), own[:end].copy(), was[:end].copy()
 
 
 @_jit

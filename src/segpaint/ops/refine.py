@@ -202,6 +202,20 @@ def _fence(lab: Labels) -> int:
     return int(values[gaps[0]]) + 1 if gaps.size else 1
 
 
+def _border_pairs(lab: Labels) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The cell/background pairs of 4-neighbours in the padded frame (`_padded`): pairs
+    ``(p, p + 1)`` then ``(p, p + wide)``, each in row-major order, as their first pixels
+    and their second ones."""
+    w = lab.shape[1]
+    wide = w + 2
+    bg = lab == 0
+    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
+    across += across // (w - 1) * 3 + wide + 1  # to the padded grid
+    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w) on the (h, w) grid
+    down += down // w * 2 + wide + 1
+    return np.concatenate([across, down]), np.concatenate([across + 1, down + wide])
+
+
 def _rings_fronts(lab: Labels, radius: int) -> Band:
     """`_rings` for a thin band: fronts of pixels step out from the borders, one gather per
     step and direction, on a copy framed by a value no step can want (a pixel taken becomes
@@ -213,13 +227,7 @@ def _rings_fronts(lab: Labels, radius: int) -> Band:
     work = padded.copy()
     work[0], work[-1], work[:, 0], work[:, -1] = fence, fence, fence, fence
     flat = work.ravel()
-    bg = lab == 0
-    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
-    across += across // (w - 1) * 3 + wide + 1  # to the padded grid
-    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w) on the (h, w) grid
-    down += down // w * 2 + wide + 1
-    first = np.concatenate([across, down])
-    second = np.concatenate([across + 1, down + wide])
+    first, second = _border_pairs(lab)
     owner = np.maximum(flat[first], flat[second])  # one of the two is background
     px = np.concatenate([first, second])
     own = np.concatenate([owner, owner])
@@ -555,7 +563,11 @@ def _refine_window_numba(
         padded, bg, rings, taken = _ring_bits(lab, radius)
         idx, owner, was = kernels.band(padded.ravel(), taken, bg, np.stack(rings), lab.shape[1] + 2)
     else:
-        idx, owner, padded, was = _rings_fronts(lab, radius)
+        padded = _padded(lab, edge=False)
+        first, second = _border_pairs(lab)
+        idx, owner, was = kernels.rings_fronts(
+            padded, first, second, np.uint32(_fence(lab)), radius
+        )
     if label is not None:
         keep = owner == label
         idx, owner, was = idx[keep], owner[keep], was[keep]
