@@ -192,3 +192,20 @@ def test_cells_left_as_they_were_same_as_numpy(monkeypatch):
         np.testing.assert_array_equal(fast[1] == 1, lab == 1)
         np.testing.assert_array_equal(fast[1] == 2, lab == 2)
         assert int((fast[1] == 3).sum()) > int((lab == 3).sum())
+
+
+def test_labels_at_the_top_of_uint32_same_as_numpy(monkeypatch):
+    """Labels 2**32 - 1 and 2**32 - 2 (the fronts' fence is then a free value below them)."""
+    yy, xx = np.mgrid[:200, :260]
+    lab = np.zeros((200, 260), np.uint32)
+    lab[(yy - 100) ** 2 + (xx - 70) ** 2 <= 30**2] = 0xFFFFFFFF
+    lab[(yy - 100) ** 2 + (xx - 190) ** 2 <= 30**2] = 0xFFFFFFFE
+    near = ((yy - 100) ** 2 + (xx - 70) ** 2 <= 33**2) | (
+        (yy - 100) ** 2 + (xx - 190) ** 2 <= 33**2
+    )
+    image = ndi.gaussian_filter(near * 1.0, 1.0)
+    assert not refine._dense_band(lab, 2)  # fronts of pixels
+    for radius in (2, 5):
+        fast, slow = both(monkeypatch, image, lab, limits=[(0, 1)], radius=radius)
+        assert_same(fast, slow)
+        assert int((fast[1] == 0xFFFFFFFF).sum()) > int((lab == 0xFFFFFFFF).sum())
