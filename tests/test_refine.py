@@ -216,3 +216,10 @@ def test_without_numba_or_switched_off_the_numpy_code_runs(monkeypatch):
     monkeypatch.setattr(refine_module, "_kernels_tried", False)
     monkeypatch.setenv("SEGPAINT_NUMBA", "0")
     assert refine_module._numba_kernels() is None
+
+
+def test_warm_up_without_numba_compiles_nothing(monkeypatch):
+    from segpaint.ops import refine as refine_module
+
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine_module.warm_up() is False

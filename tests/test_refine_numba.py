@@ -209,3 +209,14 @@ def test_labels_at_the_top_of_uint32_same_as_numpy(monkeypatch):
         fast, slow = both(monkeypatch, image, lab, limits=[(0, 1)], radius=radius)
         assert_same(fast, slow)
         assert int((fast[1] == 0xFFFFFFFF).sum()) > int((lab == 0xFFFFFFFF).sum())
+
+
+def test_warm_up_compiles_every_kernel(monkeypatch):
+    monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
+    assert refine.warm_up(np.int16) is True
+    kernels = refine._numba_kernels()
+    for name in ("band", "rings_fronts", "intensity", "levels", "connect"):
+        assert getattr(kernels, name).signatures, name
+    assert any("int16" in str(sig) for sig in kernels.intensity.signatures)
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine.warm_up() is False

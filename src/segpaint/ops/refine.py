@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from segpaint.ops.labels import BBox, _intersect, tight_bbox
 
-__all__ = ["MIN_EDGE_CONTRAST", "RADIUS_MAX", "REFINE_RADIUS", "refine_outlines"]
+__all__ = ["MIN_EDGE_CONTRAST", "RADIUS_MAX", "REFINE_RADIUS", "refine_outlines", "warm_up"]
 
 Labels = npt.NDArray[np.uint32]
 
@@ -142,6 +142,40 @@ def refine_outlines(
         [np.ascontiguousarray(c[rows, cols]) for c in stack], pairs, lab, label, radius
     )
     return (window, new) if new is not None else None
+
+
+def warm_up(dtype: npt.DTypeLike = np.uint16) -> bool:
+    """Compile `refine_outlines`' numba kernels now, for images of ``dtype``.
+
+    The first call of a process compiles them (seconds with an empty cache, a fraction of a
+    second from numba's on-disk cache); calling this beforehand, in a background thread for
+    instance, spares that wait at the first refine.  Nothing is compiled without numba or
+    with ``SEGPAINT_NUMBA=0``.
+
+    Parameters
+    ----------
+    dtype : dtype, optional
+        The image's dtype (each compiles its own intensity kernel).
+
+    Returns
+    -------
+    bool
+        Whether `refine_outlines` uses numba here.
+
+    Examples
+    --------
+    >>> import threading
+    >>> threading.Thread(target=warm_up, args=(np.float32,), daemon=True).start()  # doctest: +SKIP
+    """
+    if _numba_kernels() is None:
+        return False
+    yy, xx = np.mgrid[:48, :48]
+    image = np.asarray((yy - 24) ** 2 + (xx - 24) ** 2 <= 100).astype(dtype)
+    disk = ((yy - 24) ** 2 + (xx - 24) ** 2 <= 64).astype(np.uint32)  # band over the frame
+    specks = (yy // 4 % 2 * (xx // 4 % 2) * (yy * 48 + xx)).astype(np.uint32)  # estimated thin
+    for lab in (disk, specks):  # the bit-mask band and fronts of pixels (`_dense_band`)
+        refine_outlines(image, lab, limits=[(0, 1)])
+    return True
 
 
 def _padded(image: npt.NDArray[Any], *, edge: bool) -> npt.NDArray[Any]:
