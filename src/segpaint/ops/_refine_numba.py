@@ -313,10 +313,14 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) ->
     grad = np.empty(nb, np.float32)
     weight = np.zeros(n, np.float64)
     total = np.zeros(n, np.float64)
+    row_start = -wide - 1  # the padded row of the pixel before: a division only on a new row
+    r = -1
     for i in range(nb):
         p = idx[i]
-        r = p // wide - 1
-        c = p - (r + 1) * wide - 1
+        if p < row_start or p >= row_start + wide:
+            r = p // wide - 1
+            row_start = (r + 1) * wide
+        c = p - row_start - 1
         at = r * w + c
         up = at - w if r > 0 else at
         dn = at + w if r < h - 1 else at
