@@ -26,6 +26,13 @@ whole-frame tools (``refine`` of every cell included), the session's own cost an
 refine, fill_holes and grow r3 alone in child processes, alternating the revision's
 code and this tree's round after round (so both see the same load), then pools each side's
 samples: wall and CPU (process_time) p50/p95 and the ratios.  Writes results/tools_ab.json.
+
+numba (the ``fast`` extra) against the numpy code, in an environment that has numba:
+      python benchmarks/bench_tools.py --numba [--rounds 3] [--reps 10]
+times ``refine`` (kernel alone and Session round trips, crowded and movie frames) with
+``SEGPAINT_NUMBA`` on and off, alternating round after round in one process, then the first
+call of a fresh process (numpy; numba with an empty on-disk cache, then warm).  Writes
+results/refine_numba.json.
 """
 
 from __future__ import annotations
@@ -590,6 +597,116 @@ def against(rev: str, rounds: int, reps: int, this: str | None = None) -> None:
     print(f"wrote {RESULTS / 'tools_ab.json'}")
 
 
+# ------------------------------------------------------- refine with and without numba
+def numba_rows(rounds: int, reps: int) -> None:
+    """``refine`` with its numba kernels and with the numpy code, interleaved in one process
+    (``SEGPAINT_NUMBA`` is read at each call): the kernel alone and the Session round trip
+    (journal on) on the crowded frame and the movie frame, every cell and one cell; then the
+    first call's cost in fresh child processes (numba's on-disk cache empty, then warm)."""
+    from segpaint.ops import refine as refine_module
+    from segpaint.ops.refine import refine_outlines
+
+    if refine_module._numba_kernels() is None:
+        raise SystemExit("--numba: numba does not import here (pip install 'segpaint[fast]')")
+    folder = Path(tempfile.mkdtemp(prefix="bench_tools_numba-"))
+    image, truth, names = movie_frames()
+    lab = crowded()
+    picture, start = crowded_picture(lab), off_by(lab, 2)
+    limits = ops.default_limits(picture[None])
+    r = open_session(picture[None, None], None, folder)
+    r.set_labels("cells", 0, start)
+    m = open_session(image, names, folder)
+    m.set_labels("cells", 0, off_by(truth[0], 2))
+    one = int(ops.label_values(lab)[1500])
+    calls: list[tuple[str, Any, Callable[[], Any]]] = [
+        ("crowded: refine every cell (round trip)", r, lambda: r.refine("cells", 0, channels=[0])),
+        ("crowded: kernel refine_outlines", None,
+         lambda: _nothing(refine_outlines(picture, start, limits=limits))),
+        ("crowded: refine, 512² ROI (round trip)", r,
+         lambda: r.refine("cells", 0, channels=[0], roi=(768, 1280, 768, 1280))),
+        ("crowded: refine one cell (round trip)", r,
+         lambda: r.refine("cells", 0, label=one, channels=[0])),
+        ("movie: refine every cell (round trip)", m, lambda: m.refine("cells", 0, channels=[0])),
+    ]  # fmt: skip
+    modes = ("on", "off")
+    pooled: dict[str, dict[str, dict[str, list[float]]]] = {
+        name: {mode: {"wall_ms": [], "cpu_ms": []} for mode in modes} for name, _, _ in calls
+    }
+    load = os.getloadavg()[0]
+    for rnd in range(rounds):
+        for mode in modes if rnd % 2 == 0 else modes[::-1]:
+            os.environ["SEGPAINT_NUMBA"] = "1" if mode == "on" else "0"
+            for name, owner, call in calls:
+                res = timeit(call, owner.undo if owner else lambda: None, reps=reps, warmup=1)
+                pooled[name][mode]["wall_ms"] += res["wall_ms"]
+                pooled[name][mode]["cpu_ms"] += res["cpu_ms"]
+        print(f"round {rnd + 1}/{rounds} done", file=sys.stderr, flush=True)
+    os.environ.pop("SEGPAINT_NUMBA", None)
+    r.close()
+    m.close()
+    print(f"refine with numba (on) and numpy (off), interleaved: {rounds} rounds x {reps} reps a "
+          f"side; load {load:.1f} -> {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"{'2048x2048, journal on':40s} {'numpy wall p50/p95':>18s} {'cpu p50/p95':>13s}  "
+          f"{'numba wall p50/p95':>18s} {'cpu p50/p95':>13s} {'x cpu50':>7s} {'x wall95':>8s} "
+          f"{'wall95<50':>9s}")  # fmt: skip
+    table: dict[str, Any] = {}
+    for name, _, _ in calls:
+        row = {mode: {f"{k}_{q}": _p(pooled[name][mode][f"{k}_ms"], v)
+                      for k in ("wall", "cpu") for q, v in (("p50", 0.5), ("p95", 0.95))}
+               for mode in modes}  # fmt: skip
+        table[name] = row
+        x, y = row["off"], row["on"]
+        print(f"{name:40s} {x['wall_p50']:8.1f}/{x['wall_p95']:<9.1f} "
+              f"{x['cpu_p50']:6.1f}/{x['cpu_p95']:<6.1f}  {y['wall_p50']:8.1f}/{y['wall_p95']:<9.1f} "
+              f"{y['cpu_p50']:6.1f}/{y['cpu_p95']:<6.1f} {x['cpu_p50'] / y['cpu_p50']:7.2f} "
+              f"{x['wall_p95'] / y['wall_p95']:8.2f} {'yes' if y['wall_p95'] < TARGET_MS else 'no':>9s}")  # fmt: skip
+    first = first_calls()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "refine_numba.json").write_text(json.dumps(
+        {"rounds": rounds, "reps": reps, "table": table, "first_call": first, "samples": pooled},
+        indent=1))  # fmt: skip
+    print(f"wrote {RESULTS / 'refine_numba.json'}")
+
+
+_FIRST_CALL = """
+import json, time
+import numpy as np
+t0 = time.perf_counter()
+from segpaint.ops.refine import refine_outlines, _numba_kernels
+lab = np.zeros((64, 64), np.uint32); lab[20:40, 20:40] = 1
+img = np.zeros((64, 64), np.float32); img[18:42, 18:42] = 1
+kernels = _numba_kernels()
+t1 = time.perf_counter()
+refine_outlines(img, lab, limits=[(0, 1)])
+t2 = time.perf_counter()
+refine_outlines(img, lab, limits=[(0, 1)])
+t3 = time.perf_counter()
+print(json.dumps({"import_ms": (t1 - t0) * 1e3, "first_ms": (t2 - t1) * 1e3,
+                  "second_ms": (t3 - t2) * 1e3, "numba": kernels is not None}))
+"""
+
+
+def first_calls() -> dict[str, Any]:
+    """The first ``refine_outlines`` of a fresh process (a 64x64 crowded-path frame, uint16
+    image): numpy; numba with an empty on-disk cache (it compiles); numba with that cache warm."""
+    cache = tempfile.mkdtemp(prefix="bench_tools_numba_cache-")
+    out: dict[str, Any] = {}
+    print(f"\n{'first call in a fresh process':40s} {'import':>8s} {'1st call':>9s} {'2nd':>7s}")
+    for name, extra in (("numpy (SEGPAINT_NUMBA=0)", {"SEGPAINT_NUMBA": "0"}),
+                        ("numba, cache empty (compiles)", {"NUMBA_CACHE_DIR": cache}),
+                        ("numba, cache warm", {"NUMBA_CACHE_DIR": cache}),
+                        ("numba, cache warm (again)", {"NUMBA_CACHE_DIR": cache})):  # fmt: skip
+        env = {**os.environ, **extra}
+        res = subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        row = json.loads(res.stdout.strip().splitlines()[-1])
+        out[name] = row
+        print(
+            f"{name:40s} {row['import_ms']:7.0f}  {row['first_ms']:8.0f}  {row['second_ms']:6.1f}"
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=10)
@@ -599,8 +716,15 @@ def main() -> None:
     parser.add_argument("--against", metavar="REV", help="A/B against a git revision's src")
     parser.add_argument("--rounds", type=int, default=3, help="with --against: rounds a side")
     parser.add_argument("--this", metavar="REV", help="with --against: a revision, not the tree")
+    parser.add_argument(
+        "--numba", action="store_true",
+        help="refine with numba and with numpy, interleaved, and the first call's cost",
+    )  # fmt: skip
     parser.add_argument("--side-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.numba:
+        numba_rows(args.rounds, args.reps)
+        return
     if args.side_run:
         print(json.dumps(side_run(args.reps)))
         return

@@ -15,6 +15,11 @@ fill_holes, grow r1/2/3/5, shrink r1/3, smooth r2, remove_specks 30 (whole frame
 Session ROI); refine of every cell / a ROI / a ROI on the frame's edge / one cell, radius 1, 2,
 3, 5, 16, outlines 1-3 px off, two channels, labels above 65,535 and near 2**32, a few big
 cells.  ~1.8 GB of .npy files; exits 1 when any output differs.
+
+``refine`` runs its numba kernels where numba imports (the ``fast`` extra; the ML environment
+has it) and its numpy code elsewhere or with ``SEGPAINT_NUMBA=0``: check both ways, e.g.
+``PYTHONPATH=src .venv-ci/ml/bin/python benchmarks/crowd_outputs.py check /tmp/outputs refine``
+and the same with ``SEGPAINT_NUMBA=0`` (or with the dev environment's python).
 """
 
 from __future__ import annotations

@@ -195,3 +195,31 @@ def test_on_random_frames_no_cell_takes_another_and_label_limits_the_change():
         if label is not None:
             others = (old != label) & (new != label)
             np.testing.assert_array_equal(new[others], old[others])
+
+
+def test_without_numba_or_switched_off_the_numpy_code_runs(monkeypatch):
+    """No numba (the `fast` extra) or SEGPAINT_NUMBA=0: `refine_outlines` runs its numpy code
+    and gives the documented result."""
+    from segpaint.ops import _refine_numba
+    from segpaint.ops import refine as refine_module
+
+    monkeypatch.setattr(_refine_numba, "AVAILABLE", False)
+    monkeypatch.setattr(refine_module, "_kernels", None)
+    monkeypatch.setattr(refine_module, "_kernels_tried", False)
+    monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
+    assert refine_module._numba_kernels() is None
+    yy, xx = np.mgrid[:21, :21]
+    d2 = (yy - 10) ** 2 + (xx - 10) ** 2
+    img, lab = (d2 <= 36) * 1.0, (d2 <= 16).astype(np.uint32) * 7
+    _, new = refine_module.refine_outlines(img, lab, limits=[(0, 1)])
+    np.testing.assert_array_equal(new == 7, img > 0)
+    monkeypatch.setattr(refine_module, "_kernels_tried", False)
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine_module._numba_kernels() is None
+
+
+def test_warm_up_without_numba_compiles_nothing(monkeypatch):
+    from segpaint.ops import refine as refine_module
+
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine_module.warm_up() is False

@@ -35,7 +35,9 @@ The rule, for each cell ``A`` (all at once):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -43,7 +45,7 @@ import numpy.typing as npt
 
 from segpaint.ops.labels import BBox, _intersect, tight_bbox
 
-__all__ = ["MIN_EDGE_CONTRAST", "RADIUS_MAX", "REFINE_RADIUS", "refine_outlines"]
+__all__ = ["MIN_EDGE_CONTRAST", "RADIUS_MAX", "REFINE_RADIUS", "refine_outlines", "warm_up"]
 
 Labels = npt.NDArray[np.uint32]
 
@@ -142,6 +144,40 @@ def refine_outlines(
     return (window, new) if new is not None else None
 
 
+def warm_up(dtype: npt.DTypeLike = np.uint16) -> bool:
+    """Compile `refine_outlines`' numba kernels now, for images of ``dtype``.
+
+    The first call of a process compiles them (seconds with an empty cache, a fraction of a
+    second from numba's on-disk cache); calling this beforehand, in a background thread for
+    instance, spares that wait at the first refine.  Nothing is compiled without numba or
+    with ``SEGPAINT_NUMBA=0``.
+
+    Parameters
+    ----------
+    dtype : dtype, optional
+        The image's dtype (each compiles its own intensity kernel).
+
+    Returns
+    -------
+    bool
+        Whether `refine_outlines` uses numba here.
+
+    Examples
+    --------
+    >>> import threading
+    >>> threading.Thread(target=warm_up, args=(np.float32,), daemon=True).start()  # doctest: +SKIP
+    """
+    if _numba_kernels() is None:
+        return False
+    yy, xx = np.mgrid[:48, :48]
+    image = np.asarray((yy - 24) ** 2 + (xx - 24) ** 2 <= 100).astype(dtype)
+    disk = ((yy - 24) ** 2 + (xx - 24) ** 2 <= 64).astype(np.uint32)  # band over the frame
+    specks = (yy // 4 % 2 * (xx // 4 % 2) * (yy * 48 + xx)).astype(np.uint32)  # estimated thin
+    for lab in (disk, specks):  # the bit-mask band and fronts of pixels (`_dense_band`)
+        refine_outlines(image, lab, limits=[(0, 1)])
+    return True
+
+
 def _padded(image: npt.NDArray[Any], *, edge: bool) -> npt.NDArray[Any]:
     """``image`` with one more pixel on each side: a copy of its edge (``edge``) or 0."""
     h, w = image.shape
@@ -164,6 +200,16 @@ an outline), else by stepping fronts of pixels (`_rings_fronts`, cost of the ban
 Band = tuple[npt.NDArray[np.intp], Labels, Labels, npt.NDArray[np.bool_]]
 
 
+def _dense_band(lab: Labels, radius: int) -> bool:
+    """Whether `_rings` takes `_rings_masks` (a band likely to cover much of the frame)."""
+    # the borders met along every 16th row and column: the band's likely size
+    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
+    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
+        cols[1:] != cols[:-1]
+    )
+    return bool(16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size)
+
+
 def _rings(lab: Labels, radius: int) -> Band:
     """The band: 4-connected rings from the borders, ``radius`` steps each way, each staying on
     its side (background through background, a cell through its own pixels).
@@ -175,12 +221,7 @@ def _rings(lab: Labels, radius: int) -> Band:
     with 0; and which band pixels are a cell's (not background).  Both ways give the same
     band and cells (the order of the pixels may differ).
     """
-    # the borders met along every 16th row and column: the band's likely size
-    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
-    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
-        cols[1:] != cols[:-1]
-    )
-    if 16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size:
+    if _dense_band(lab, radius):
         return _rings_masks(lab, radius)
     return _rings_fronts(lab, radius)
 
@@ -195,6 +236,20 @@ def _fence(lab: Labels) -> int:
     return int(values[gaps[0]]) + 1 if gaps.size else 1
 
 
+def _border_pairs(lab: Labels) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The cell/background pairs of 4-neighbours in the padded frame (`_padded`): pairs
+    ``(p, p + 1)`` then ``(p, p + wide)``, each in row-major order, as their first pixels
+    and their second ones."""
+    w = lab.shape[1]
+    wide = w + 2
+    bg = lab == 0
+    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
+    across += across // (w - 1) * 3 + wide + 1  # to the padded grid
+    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w) on the (h, w) grid
+    down += down // w * 2 + wide + 1
+    return np.concatenate([across, down]), np.concatenate([across + 1, down + wide])
+
+
 def _rings_fronts(lab: Labels, radius: int) -> Band:
     """`_rings` for a thin band: fronts of pixels step out from the borders, one gather per
     step and direction, on a copy framed by a value no step can want (a pixel taken becomes
@@ -206,13 +261,7 @@ def _rings_fronts(lab: Labels, radius: int) -> Band:
     work = padded.copy()
     work[0], work[-1], work[:, 0], work[:, -1] = fence, fence, fence, fence
     flat = work.ravel()
-    bg = lab == 0
-    across = np.flatnonzero(bg[:, 1:] != bg[:, :-1])  # pairs (p, p + 1) on an (h, w - 1) grid
-    across += across // (w - 1) * 3 + wide + 1  # to the padded grid
-    down = np.flatnonzero(bg[1:] != bg[:-1])  # pairs (p, p + w) on the (h, w) grid
-    down += down // w * 2 + wide + 1
-    first = np.concatenate([across, down])
-    second = np.concatenate([across + 1, down + wide])
+    first, second = _border_pairs(lab)
     owner = np.maximum(flat[first], flat[second])  # one of the two is background
     px = np.concatenate([first, second])
     own = np.concatenate([owner, owner])
@@ -285,21 +334,11 @@ def _down(bits: npt.NDArray[np.uint64], shift: int) -> npt.NDArray[np.uint64]:
     return out
 
 
-def _rings_masks(lab: Labels, radius: int) -> Band:
-    """`_rings` for a band that covers much of the frame.
-
-    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
-    side), its cells' pixels then its background's, each increasing; the cell each belongs
-    to (its own; a background pixel: the nearest across the border, see below); ``lab``
-    padded with 0; and which are a cell's (the first ones).
-
-    The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
-    same value), kept as bits (64 pixels a word: a step is a few word operations on 1/64 of
-    the frame), so their cost is two comparisons of the frame and one unpacking of the band.
-    A background pixel's cell comes from its neighbour one step nearer the border: below,
-    above, right, then left first; on the border itself from the cell next to it: above,
-    left, below, then right first.
-    """
+def _ring_bits(
+    lab: Labels, radius: int
+) -> tuple[Labels, npt.NDArray[np.uint64], list[npt.NDArray[np.uint64]], npt.NDArray[np.uint64]]:
+    """The rings of `_rings_masks` as bits (`_pack`): ``lab`` padded with 0, its background,
+    the rings (ring ``k``: the pixels first reached after ``k - 1`` steps) and the band."""
     wide = lab.shape[1] + 2
     padded = _padded(lab, edge=False)
     flat = padded.ravel()
@@ -333,6 +372,28 @@ def _rings_masks(lab: Labels, radius: int) -> Band:
         taken |= nxt
         rings.append(nxt)
         front = nxt
+    return padded, bg, rings, taken
+
+
+def _rings_masks(lab: Labels, radius: int) -> Band:
+    """`_rings` for a band that covers much of the frame.
+
+    Returns the band's flat indices in the padded frame (`_padded`: one more pixel each
+    side), its cells' pixels then its background's, each increasing; the cell each belongs
+    to (its own; a background pixel: the nearest across the border, see below); ``lab``
+    padded with 0; and which are a cell's (the first ones).
+
+    The rings are label-blind masks of the frame (a step goes between 4-neighbours with the
+    same value), kept as bits (64 pixels a word: a step is a few word operations on 1/64 of
+    the frame), so their cost is two comparisons of the frame and one unpacking of the band.
+    A background pixel's cell comes from its neighbour one step nearer the border: below,
+    above, right, then left first; on the border itself from the cell next to it: above,
+    left, below, then right first.
+    """
+    padded, bg, rings, taken = _ring_bits(lab, radius)
+    wide = lab.shape[1] + 2
+    flat = padded.ravel()
+    size = flat.size
     # the band's cell pixels (their own cell), then its background pixels
     cells = np.unpackbits((taken & ~bg).view(np.uint8), count=size, bitorder="little")
     cell_px = np.flatnonzero(cells.view(bool))
@@ -488,6 +549,79 @@ def _levels(
     return level, ok, inside
 
 
+_NUMBA_OFF = ("0", "false", "no", "off")
+_NUMBA_DTYPES = frozenset("?bBhHiIlLqQefd")  # channel dtypes the compiled kernels take
+_kernels: ModuleType | None = None
+_kernels_tried = False
+
+
+def _numba_kernels() -> ModuleType | None:
+    """`segpaint.ops._refine_numba` when numba imports and ``SEGPAINT_NUMBA`` is not ``0``
+    (read at each call), else None (the numpy code runs)."""
+    global _kernels, _kernels_tried  # noqa: PLW0603 - imported once, on first use
+    if os.environ.get("SEGPAINT_NUMBA", "1").strip().lower() in _NUMBA_OFF:
+        return None
+    if not _kernels_tried:
+        _kernels_tried = True
+        try:
+            from segpaint.ops import _refine_numba
+        except ImportError:  # a numba that does not load
+            _refine_numba = None  # type: ignore[assignment]
+        # no numba (the `fast` extra): the module imports, its kernels are plain Python
+        if _refine_numba is not None and _refine_numba.AVAILABLE:
+            _kernels = _refine_numba
+    return _kernels
+
+
+def _dense_ids32(owner: Labels) -> tuple[Labels, int]:
+    """`_dense_ids` as uint32 (the owners themselves when small enough: no copy)."""
+    top = int(owner.max())
+    if top <= 4 * owner.size + 4096:
+        return owner, top + 1
+    dense, n = _dense_ids(owner)
+    return dense.astype(np.uint32), n
+
+
+def _refine_window_numba(
+    kernels: ModuleType,
+    channels: list[npt.NDArray[np.generic]],
+    limits: Sequence[tuple[float, float]],
+    lab: Labels,
+    label: int | None,
+    *,
+    radius: int,
+) -> Labels | None:
+    """`_refine_window` through numba kernels (`segpaint.ops._refine_numba`): the same
+    labels bit for bit."""
+    if _dense_band(lab, radius):
+        padded, bg, rings, taken = _ring_bits(lab, radius)
+        idx, owner, was = kernels.band(padded.ravel(), taken, bg, np.stack(rings), lab.shape[1] + 2)
+    else:
+        padded = _padded(lab, edge=False)
+        first, second = _border_pairs(lab)
+        idx, owner, was = kernels.rings_fronts(
+            padded, first, second, np.uint32(_fence(lab)), radius
+        )
+    if label is not None:
+        keep = owner == label
+        idx, owner, was = idx[keep], owner[keep], was[keep]
+    if idx.size == 0:
+        return None
+    stack = channels[0][np.newaxis] if len(channels) == 1 else np.stack(channels)
+    low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
+    scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
+    dense, n = _dense_ids32(owner)
+    value, grad2, weight, total = kernels.intensity(
+        np.ascontiguousarray(stack), low, scale, idx, dense, n
+    )
+    found = kernels.levels(value, grad2, dense, was, weight, total, MIN_EDGE_CONTRAST)
+    kernels.connect(
+        idx, owner, dense, found, padded.ravel(), lab.shape[1] + 2, radius, _KEEP_FRACTION
+    )
+    result: Labels = padded[1:-1, 1:-1]
+    return result
+
+
 def _refine_window(
     channels: list[npt.NDArray[np.generic]],
     limits: Sequence[tuple[float, float]],
@@ -496,6 +630,20 @@ def _refine_window(
     radius: int,
 ) -> Labels | None:
     """`refine_outlines` on one window: the new labels, or None when there is no outline."""
+    kernels = _numba_kernels()
+    if kernels is not None and lab.size and all(c.dtype.char in _NUMBA_DTYPES for c in channels):
+        return _refine_window_numba(kernels, channels, limits, lab, label, radius=radius)
+    return _refine_window_numpy(channels, limits, lab, label, radius)
+
+
+def _refine_window_numpy(
+    channels: list[npt.NDArray[np.generic]],
+    limits: Sequence[tuple[float, float]],
+    lab: Labels,
+    label: int | None,
+    radius: int,
+) -> Labels | None:
+    """`_refine_window` in numpy."""
     h, w = lab.shape
     wide = w + 2
     idx, owner, padded, was = _rings(lab, radius)

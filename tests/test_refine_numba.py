@@ -1,0 +1,222 @@
+"""`refine_outlines` through its numba kernels (the ``fast`` extra) gives the labels of the numpy
+code bit for bit: crowded frames (the bit-mask band) and sparse ones (fronts of pixels), ROIs,
+radii 1..16, one cell, labels above 65,535 and near 2**32, several channels, float images,
+empty frames.  ``SEGPAINT_NUMBA=0`` forces the numpy code in the same process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from segpaint.ops import refine
+
+pytest.importorskip("numba")
+
+pytestmark = pytest.mark.ml  # numba comes with the cellpose/stardist extras: the ML run
+
+
+def crowded(shape, n, seed):
+    """Touching cells (Voronoi pieces cut to disks), holes and specks, cells at the edges;
+    ``n < 10``: that many big disks (a thin band)."""
+    rng = np.random.default_rng(seed)
+    if n < 10:
+        yy, xx = np.mgrid[: shape[0], : shape[1]]
+        lab = np.zeros(shape, np.uint32)
+        for k in range(n):
+            r0, c0 = rng.integers(0, shape)
+            lab[(yy - r0) ** 2 + (xx - c0) ** 2 <= rng.integers(20, 60) ** 2] = k + 1
+        return lab
+    pts = rng.integers(0, shape, size=(n, 2))
+    seeds = np.zeros(shape, np.uint32)
+    seeds[pts[:, 0], pts[:, 1]] = np.arange(1, n + 1)
+    dist, (ir, ic) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+    lab = seeds[ir, ic]
+    lab[dist > rng.integers(4, 13, n + 1)[lab]] = 0
+    lab[rng.random(shape) < 0.01] = 0
+    return lab.astype(np.uint32)
+
+
+def picture(truth, seed, *, dtype=np.uint16):
+    """Cells of their own brightness on a dark, noisy background, edges blurred."""
+    rng = np.random.default_rng(seed)
+    bright = rng.uniform(400, 1500, int(truth.max()) + 1)
+    bright[0] = 0
+    img = ndi.gaussian_filter(bright[truth], 1.2) + 100 + rng.normal(0, 25, truth.shape)
+    return np.clip(img, 0, 4000).astype(dtype)
+
+
+def off_by(lab, px):
+    """Every other cell grown by ``px`` (into background), the others shrunk by ``px``."""
+    grown = ndi.grey_dilation(lab * (lab % 2 == 1), size=2 * px + 1)
+    out = np.where((lab == 0) & (grown > 0), grown, lab)
+    even = (lab % 2 == 0) & (lab > 0)
+    shrunk = ndi.binary_erosion(even, iterations=px) | ~even
+    return np.where(shrunk, out, 0).astype(lab.dtype)
+
+
+def both(monkeypatch, image, labels, **kw):
+    """``refine_outlines`` with numba and without: (numba's result, numpy's result)."""
+    monkeypatch.setenv("SEGPAINT_NUMBA", "1")
+    assert refine._numba_kernels() is not None
+    fast = refine.refine_outlines(image, labels, **kw)
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine._numba_kernels() is None
+    slow = refine.refine_outlines(image, labels, **kw)
+    return fast, slow
+
+
+def assert_same(fast, slow):
+    assert (fast is None) == (slow is None)
+    if fast is None:
+        return
+    assert fast[0] == slow[0]
+    assert fast[1].dtype == slow[1].dtype == np.uint32
+    np.testing.assert_array_equal(fast[1], slow[1])
+
+
+CASES = [  # (shape, cells, seed, px off): crowded (masks) and sparse (fronts) bands
+    ((300, 340), 260, 0, 2),
+    ((257, 199), 150, 1, 1),
+    ((400, 400), 90, 2, 3),  # fewer, bigger cells
+    ((300, 512), 6, 3, 2),  # a few big disks: the band by fronts of pixels
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("radius", [1, 2, 3, 5, 8, 16])
+def test_every_cell_same_labels_as_numpy(monkeypatch, case, radius):
+    shape, n, seed, px = case
+    truth = crowded(shape, n, seed)
+    start = off_by(truth, px)
+    # crowded: the bit-mask band (numba lists it); a few disks and a thin band: fronts
+    if n > 10 or radius <= 2:
+        assert refine._dense_band(start, radius) == (n > 10)
+    image = picture(truth, seed)
+    fast, slow = both(monkeypatch, image, start, limits=[(100, 1600)], radius=radius)
+    assert_same(fast, slow)
+    # the refinement did something a user sees: outlines moved toward the truth
+    assert int((fast[1] != start).sum()) > 0
+    assert (fast[1] == truth).mean() > (start == truth).mean()
+
+
+@pytest.mark.parametrize("clip", [(40, 200, 30, 250), (0, 90, 250, 340), (299, 300, 0, 340)])
+def test_roi_and_one_cell_same_as_numpy(monkeypatch, clip):
+    truth = crowded((300, 340), 260, 4)
+    start = off_by(truth, 2)
+    image = picture(truth, 4)
+    assert_same(*both(monkeypatch, image, start, limits=[(100, 1600)], clip=clip))
+    one = int(np.unique(start[start > 0])[100])
+    fast, slow = both(monkeypatch, image, start, limits=[(100, 1600)], label=one, clip=clip)
+    assert_same(fast, slow)
+    fast, slow = both(monkeypatch, image, start, limits=[(100, 1600)], label=one, radius=7)
+    assert_same(fast, slow)
+    changed = fast[1] != start[fast[0][0] : fast[0][1], fast[0][2] : fast[0][3]]
+    assert set(np.unique(fast[1][changed])) <= {0, one}
+
+
+@pytest.mark.parametrize("offset", [70_000, 2**32 - 5_000])
+def test_big_labels_two_float_channels_same_as_numpy(monkeypatch, offset):
+    truth = crowded((220, 260), 160, 5)
+    start = off_by(truth, 2)
+    start = np.where(start > 0, start.astype(np.uint64) + offset, 0).astype(np.uint32)
+    first = picture(truth, 5, dtype=np.float32)
+    two = np.stack([first, first[::-1].copy() * 0.7])
+    for radius in (1, 3, 6):
+        fast, slow = both(
+            monkeypatch, two, start, limits=[(100, 1500), (50.5, 1200.25)], radius=radius
+        )
+        assert_same(fast, slow)
+        assert int(fast[1].max()) > offset
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float64])
+def test_other_image_types_same_as_numpy(monkeypatch, dtype):
+    truth = crowded((150, 170), 90, 6)
+    image = picture(truth, 6, dtype=np.float64)
+    image = (image / 16).astype(dtype) if dtype == np.uint8 else image.astype(dtype)
+    limits = [(5.0, 100.0)] if dtype == np.uint8 else [(100.0, 1600.0)]
+    assert_same(*both(monkeypatch, image, off_by(truth, 2), limits=limits))
+    # the default limits (percentiles of the image) too
+    assert_same(*both(monkeypatch, image, off_by(truth, 1)))
+
+
+def test_one_cell_empty_and_full_frames(monkeypatch):
+    yy, xx = np.mgrid[:41, :41]
+    disk = ((yy - 20) ** 2 + (xx - 20) ** 2 <= 100).astype(np.uint32) * 9
+    image = ((yy - 20) ** 2 + (xx - 20) ** 2 <= 169) * 1000.0
+    fast, slow = both(monkeypatch, image, disk, limits=[(0, 1000)], radius=4)
+    assert_same(fast, slow)
+    assert int((fast[1] == 9).sum()) == int((image > 0).sum())
+    empty = np.zeros((64, 80), np.uint32)
+    assert both(monkeypatch, image[:1, :1] + np.zeros((64, 80)), empty) == (None, None)
+    full = np.full((64, 80), 3, np.uint32)  # one cell, no background: no outline
+    assert both(monkeypatch, np.zeros((64, 80)), full, limits=[(0, 1)]) == (None, None)
+    # a one-pixel cell, and a cell on every edge of the window
+    speck = np.zeros((9, 9), np.uint32)
+    speck[4, 4] = 1
+    speck[0, :] = 2
+    speck[:, -1] = 3
+    bright = np.zeros((9, 9))
+    bright[3:6, 3:6] = 1.0
+    bright[0, :] = bright[:, -1] = 1.0
+    for radius in (1, 2, 16):
+        assert_same(*both(monkeypatch, bright, speck, limits=[(0, 1)], radius=radius))
+
+
+def test_switch_reads_the_environment_at_each_call(monkeypatch):
+    for off in ("0", "off", "false", "No"):
+        monkeypatch.setenv("SEGPAINT_NUMBA", off)
+        assert refine._numba_kernels() is None
+    monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
+    kernels = refine._numba_kernels()
+    assert kernels is not None
+    assert kernels.__name__ == "segpaint.ops._refine_numba"
+
+
+def test_cells_left_as_they_were_same_as_numpy(monkeypatch):
+    """A cell on a flat image (no edge) and one whose bright spot is far smaller than it
+    (it would lose most of its band) stay as they were; a cell beside them moves."""
+    yy, xx = np.mgrid[:120, :200]
+    lab = np.zeros((120, 200), np.uint32)
+    image = np.zeros((120, 200))
+    lab[(yy - 60) ** 2 + (xx - 35) ** 2 <= 15**2] = 1  # flat image under it: no edge
+    lab[(yy - 60) ** 2 + (xx - 100) ** 2 <= 20**2] = 2  # a spot of radius 3 in it
+    image[(yy - 60) ** 2 + (xx - 100) ** 2 <= 3**2] = 1.0
+    lab[(yy - 60) ** 2 + (xx - 165) ** 2 <= 12**2] = 3  # drawn 3 px too small
+    image[(yy - 60) ** 2 + (xx - 165) ** 2 <= 15**2] = 1.0
+    image = ndi.gaussian_filter(image, 1.0)
+    for radius in (2, 4, 8):
+        fast, slow = both(monkeypatch, image, lab, limits=[(0, 1)], radius=radius)
+        assert_same(fast, slow)
+        np.testing.assert_array_equal(fast[1] == 1, lab == 1)
+        np.testing.assert_array_equal(fast[1] == 2, lab == 2)
+        assert int((fast[1] == 3).sum()) > int((lab == 3).sum())
+
+
+def test_labels_at_the_top_of_uint32_same_as_numpy(monkeypatch):
+    """Labels 2**32 - 1 and 2**32 - 2 (the fronts' fence is then a free value below them)."""
+    yy, xx = np.mgrid[:200, :260]
+    lab = np.zeros((200, 260), np.uint32)
+    lab[(yy - 100) ** 2 + (xx - 70) ** 2 <= 30**2] = 0xFFFFFFFF
+    lab[(yy - 100) ** 2 + (xx - 190) ** 2 <= 30**2] = 0xFFFFFFFE
+    near = ((yy - 100) ** 2 + (xx - 70) ** 2 <= 33**2) | (
+        (yy - 100) ** 2 + (xx - 190) ** 2 <= 33**2
+    )
+    image = ndi.gaussian_filter(near * 1.0, 1.0)
+    assert not refine._dense_band(lab, 2)  # fronts of pixels
+    for radius in (2, 5):
+        fast, slow = both(monkeypatch, image, lab, limits=[(0, 1)], radius=radius)
+        assert_same(fast, slow)
+        assert int((fast[1] == 0xFFFFFFFF).sum()) > int((lab == 0xFFFFFFFF).sum())
+
+
+def test_warm_up_compiles_every_kernel(monkeypatch):
+    monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
+    assert refine.warm_up(np.int16) is True
+    kernels = refine._numba_kernels()
+    for name in ("band", "rings_fronts", "intensity", "levels", "connect"):
+        assert getattr(kernels, name).signatures, name
+    assert any("int16" in str(sig) for sig in kernels.intensity.signatures)
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine.warm_up() is False
