@@ -220,3 +220,18 @@ def test_warm_up_compiles_every_kernel(monkeypatch):
     assert any("int16" in str(sig) for sig in kernels.intensity.signatures)
     monkeypatch.setenv("SEGPAINT_NUMBA", "0")
     assert refine.warm_up() is False
+
+
+def test_kernels_ready_says_whether_the_next_refine_compiles(monkeypatch):
+    monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
+    kernels = refine._numba_kernels()
+    names = ("band", "rings_fronts", "intensity", "levels", "connect")
+    # a process that has not compiled them yet: a fresh dispatcher per kernel, no signatures
+    for name in names:
+        monkeypatch.setattr(kernels, name, type("D", (), {"signatures": []})())
+    assert refine.kernels_ready() is False
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    assert refine.kernels_ready() is True  # the numpy code compiles nothing
+    monkeypatch.undo()
+    refine.warm_up()
+    assert refine.kernels_ready() is True

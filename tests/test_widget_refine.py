@@ -95,3 +95,23 @@ def test_a_bad_refine_message_changes_nothing(
     widget._handle_message({**msg, **change}, [])
     assert re.search(message, widget.status), widget.status
     np.testing.assert_array_equal(_lab(session), wide)
+
+
+def test_the_first_snap_says_the_numba_kernels_compile(
+    annotated: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first refine that compiles (seconds) is announced before the call blocks."""
+    from segpaint.widgets import _annotator
+
+    session, widget, wide = annotated
+    statuses: list[str] = []
+    widget.observe(lambda change: statuses.append(change["new"]), names="status")
+    monkeypatch.setattr(_annotator, "kernels_ready", lambda: False)
+    _refine(widget, 0)
+    assert "compiling the numba kernels" in statuses[0], statuses
+    assert widget.status.startswith("refine: outlines snapped"), widget.status
+    assert (_lab(session) != wide).sum() > 100
+    statuses.clear()
+    monkeypatch.setattr(_annotator, "kernels_ready", lambda: True)
+    _refine(widget, 0)
+    assert not any("compiling" in text for text in statuses), statuses

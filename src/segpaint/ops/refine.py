@@ -45,7 +45,14 @@ import numpy.typing as npt
 
 from segpaint.ops.labels import BBox, _intersect, tight_bbox
 
-__all__ = ["MIN_EDGE_CONTRAST", "RADIUS_MAX", "REFINE_RADIUS", "refine_outlines", "warm_up"]
+__all__ = [
+    "MIN_EDGE_CONTRAST",
+    "RADIUS_MAX",
+    "REFINE_RADIUS",
+    "kernels_ready",
+    "refine_outlines",
+    "warm_up",
+]
 
 Labels = npt.NDArray[np.uint32]
 
@@ -142,6 +149,31 @@ def refine_outlines(
         [np.ascontiguousarray(c[rows, cols]) for c in stack], pairs, lab, label, radius
     )
     return (window, new) if new is not None else None
+
+
+def kernels_ready() -> bool:
+    """Whether `refine_outlines` can run without compiling first.
+
+    False only when it runs with numba and this process has not compiled (or loaded from
+    numba's on-disk cache) its kernels yet: the next call then takes seconds the first time
+    after an install, a fraction of a second from the cache.  The widget says so in its
+    status line before the call.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SEGPAINT_NUMBA"] = "0"
+    >>> kernels_ready()  # the numpy code: nothing to compile
+    True
+    >>> del os.environ["SEGPAINT_NUMBA"]
+    """
+    kernels = _numba_kernels()
+    if kernels is None:
+        return True
+    return all(
+        getattr(kernels, name).signatures
+        for name in ("band", "rings_fronts", "intensity", "levels", "connect")
+    )
 
 
 def warm_up(dtype: npt.DTypeLike = np.uint16) -> bool:

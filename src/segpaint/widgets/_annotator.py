@@ -16,6 +16,7 @@ import numpy.typing as npt
 import traitlets
 
 from segpaint.ops import percentile_limits, split_seeds
+from segpaint.ops.refine import kernels_ready
 from segpaint.session import RoiExport
 from segpaint.widgets._traits import (
     FloatIn,
@@ -1769,6 +1770,11 @@ class Annotator(anywidget.AnyWidget):
         elif req.tool == "refine":
             channels, limits = self._assist_channels()
             label = int(req.label or 0)
+            if not kernels_ready():  # the page hears it before the call blocks
+                self.status = (
+                    "refine: compiling the numba kernels first (seconds after an "
+                    "install, then cached on disk)…"
+                )
             change = s.refine(
                 pop, t, label=label or None, channels=channels, limits=limits, roi=clip
             )
