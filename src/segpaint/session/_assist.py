@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,8 @@ from segpaint.ops import (
 from segpaint.session._edits import _EditsMixin
 from segpaint.session._types import ROI, Change
 
+_T = TypeVar("_T")
+
 
 class _AssistMixin(_EditsMixin):
     """Assisted tools (issue 11): click-to-segment, wand, split, merge, polygon, morphology, copy."""
@@ -28,6 +30,22 @@ class _AssistMixin(_EditsMixin):
     # Kernels live in segpaint.ops.assist (imported here, not at the top, so that this block
     # stays one contiguous piece of the file).
     _ASSIST_PARAMS = ("sigma", "h", "level", "max_half", "refine")
+
+    def _channels_key(self, channels: Sequence[int | str] | None) -> tuple[int, ...]:
+        """The indices of ``channels`` (default: all), a cache key for what they show."""
+        picked = range(self.n_channels) if channels is None else channels
+        return tuple(self._channel_index(c) for c in picked)
+
+    def _memo(self, name: str, key: Any, make: Callable[[], _T], *, most: int) -> _T:
+        """``make()`` once per ``key`` in the session's small cache ``name`` (frames never
+        change); past ``most`` entries the oldest is dropped."""
+        cache: dict[Any, Any] = self.__dict__.setdefault(name, {})
+        if key not in cache:
+            while len(cache) >= most:
+                cache.pop(next(iter(cache)))
+            cache[key] = make()
+        value: _T = cache[key]
+        return value
 
     def _assist_channels(
         self, t: int, channels: Sequence[int | str] | None, limits: Sequence[Sequence[float]] | None
@@ -43,15 +61,8 @@ class _AssistMixin(_EditsMixin):
         image = self.image(t, channels)
         if limits is None:
             # frames never change, so their percentiles are computed once per channel set
-            cache: dict[tuple[int, tuple[int, ...]], list[tuple[float, float]]]
-            cache = self.__dict__.setdefault("_assist_limits", {})
-            picked = range(self.n_channels) if channels is None else channels
-            key = (t, tuple(self._channel_index(c) for c in picked))
-            if key not in cache:
-                if len(cache) >= 32:
-                    cache.clear()
-                cache[key] = default_limits(image)
-            return image, cache[key]
+            key = (t, self._channels_key(channels))
+            return image, self._memo("_assist_limits", key, lambda: default_limits(image), most=32)
         # the kernels' own check: one rule and one message for limits, whoever is called
         pairs = _check_limits(limits, image.shape[0])
         assert pairs is not None
@@ -189,8 +200,7 @@ class _AssistMixin(_EditsMixin):
                 **params,
             )
         else:
-            picked = range(self.n_channels) if channels is None else channels
-            key = tuple(self._channel_index(c) for c in picked)
+            key = self._channels_key(channels)
             hit = self._segment_crop(t, point, image, method, clip=clip, channels_key=key, **params)
             others = current if preserve_labels else None
             if hit is None:
@@ -281,24 +291,21 @@ class _AssistMixin(_EditsMixin):
             stamp = None  # a method name, not a path
         key = (t, channels_key, box, method, stamp, self.pixel_size_um,
                repr(sorted(params.items())))  # fmt: skip
-        cache: dict[Any, npt.NDArray[Any]] = self.__dict__.setdefault("_model_crops", {})
-        found = cache.get(key)
-        if found is None:
-            if "normalization_percentile" not in params and "normalization_values" not in params:
+
+        def run() -> npt.NDArray[Any]:
+            given = params
+            if "normalization_percentile" not in given and "normalization_values" not in given:
                 # the crop scaled as the whole frame is (the model saw whole samples)
-                norms: dict[Any, Any] = self.__dict__.setdefault("_model_norms", {})
-                nkey = (t, channels_key, method, stamp)
-                if nkey not in norms:
-                    if len(norms) >= 8:
-                        norms.pop(next(iter(norms)))
-                    norms[nkey] = frame_normalization(image, method)
-                if norms[nkey] is not None:
-                    params = {**params, "normalization_values": norms[nkey]}
+                norm = self._memo("_model_norms", (t, channels_key, method, stamp),
+                                  lambda: frame_normalization(image, method), most=8)  # fmt: skip
+                if norm is not None:
+                    given = {**given, "normalization_values": norm}
             crop = image[:, box[0] : box[1], box[2] : box[3]]
-            found = segment(crop, method, pixel_size_um=self.pixel_size_um, **params)
-            if len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            cache[key] = found
+            found: npt.NDArray[Any] = segment(crop, method, pixel_size_um=self.pixel_size_um,
+                                              **given)  # fmt: skip
+            return found
+
+        found = self._memo("_model_crops", key, run, most=8)
         hit = int(found[r - box[0], c - box[2]])
         if hit == 0:
             return None
