@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -422,6 +422,61 @@ def _object_edge(
     return background + level * (plateau - background)
 
 
+class _Clicks(NamedTuple):
+    """The inputs `region_at` and `refine_region` share, checked: the image as a stack, its
+    contrast limits, the clip box, the positive clicks (the seed first), the negative ones,
+    and ``taken(box)``: the pixels of ``box`` the object may not have (``exclude`` and
+    other labels' pixels)."""
+
+    stack: npt.NDArray[Any]
+    pairs: list[tuple[float, float]]
+    lim: BBox
+    pos: list[tuple[int, int]]
+    neg: list[tuple[int, int]]
+    taken: Callable[[BBox], npt.NDArray[np.bool_] | None]
+
+    @classmethod
+    def check(
+        cls,
+        image: npt.ArrayLike,
+        seed_point: Sequence[float],
+        positive: Sequence[Sequence[float]],
+        negative: Sequence[Sequence[float]],
+        *,
+        limits: Limits | None,
+        exclude: npt.NDArray[np.bool_] | None,
+        labels: npt.NDArray[np.integer[Any]] | None,
+        label: int,
+        clip: BBox | None,
+        sigma: float,
+    ) -> _Clicks:
+        stack = _as_stack(image)
+        shape = (int(stack.shape[1]), int(stack.shape[2]))
+        pairs = _check_limits(limits, stack.shape[0])
+        if pairs is None:
+            pairs = default_limits(stack)
+        if exclude is not None and exclude.shape != shape:
+            raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
+        if labels is not None and labels.shape != shape:
+            raise ValueError(f"labels: shape {labels.shape} differs from the image's {shape}")
+        if not (math.isfinite(float(sigma)) and sigma >= 0):
+            raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
+        lim = _limits_box(shape, clip)
+        seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
+        pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
+        neg = _points(negative, shape, name="negative", clip=clip)
+
+        def taken(box: BBox) -> npt.NDArray[np.bool_] | None:
+            out = None if exclude is None else exclude[bbox_slices(box)]
+            if labels is not None:
+                sub = labels[bbox_slices(box)]
+                others = (sub != 0) & (sub != label)
+                out = others if out is None else out | others
+            return out
+
+        return cls(stack, pairs, lim, pos, neg, taken)
+
+
 def region_at(
     image: npt.ArrayLike,
     seed_point: Sequence[float],
@@ -523,31 +578,12 @@ def region_at(
      >>> box, int(m.sum())
      ((5, 15, 5, 15), 100)
     """
-    stack = _as_stack(image)
-    shape = (int(stack.shape[1]), int(stack.shape[2]))
-    pairs = _check_limits(limits, stack.shape[0])
-    if pairs is None:
-        pairs = default_limits(stack)
-    if exclude is not None and exclude.shape != shape:
-        raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
-    if not (math.isfinite(float(sigma)) and sigma >= 0):
-        raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
     if refine not in ("level", "watershed"):
         raise ValueError(f"refine: expected 'level' or 'watershed', got {refine!r}")
-    lim = _limits_box(shape, clip)
-    seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
-    pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
-    neg = _points(negative, shape, name="negative", clip=clip)
-    if labels is not None and labels.shape != shape:
-        raise ValueError(f"labels: shape {labels.shape} differs from the image's {shape}")
-
-    def taken(box: BBox) -> npt.NDArray[np.bool_] | None:
-        out = None if exclude is None else exclude[bbox_slices(box)]
-        if labels is not None:
-            sub = labels[bbox_slices(box)]
-            others = (sub != 0) & (sub != label)
-            out = others if out is None else out | others
-        return out
+    stack, pairs, lim, pos, neg, taken = _Clicks.check(
+        image, seed_point, positive, negative, limits=limits, exclude=exclude, labels=labels,
+        label=label, clip=clip, sigma=sigma)  # fmt: skip
+    seed = pos[0]
 
     if refine == "watershed":
         # the object under the first click, uncut, then cut from its neighbours by _split_basin
@@ -691,17 +727,10 @@ def refine_region(
     >>> bool(m[9 - box[0], 13 - box[2]])
     True
     """
-    stack = _as_stack(image)
+    stack, pairs, lim, pos, neg, taken = _Clicks.check(
+        image, seed_point, positive, negative, limits=limits, exclude=exclude, labels=labels,
+        label=label, clip=clip, sigma=sigma)  # fmt: skip
     shape = (int(stack.shape[1]), int(stack.shape[2]))
-    pairs = _check_limits(limits, stack.shape[0])
-    if pairs is None:
-        pairs = default_limits(stack)
-    if exclude is not None and exclude.shape != shape:
-        raise ValueError(f"exclude: shape {exclude.shape} differs from the image's {shape}")
-    if labels is not None and labels.shape != shape:
-        raise ValueError(f"labels: shape {labels.shape} differs from the image's {shape}")
-    if not (math.isfinite(float(sigma)) and sigma >= 0):
-        raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
     if start is not None:
         box, mask = start
         if not (0 <= box[0] < box[1] <= shape[0] and 0 <= box[2] < box[3] <= shape[1]):
@@ -711,10 +740,6 @@ def refine_region(
                 f"start: mask shape {np.shape(mask)} differs from its box's "
                 f"{(box[1] - box[0], box[3] - box[2])}"
             )
-    lim = _limits_box(shape, clip)
-    seed = _check_point(seed_point, shape, name="seed_point", clip=clip)
-    pos = [seed, *_points(positive, shape, name="positive", clip=clip)]
-    neg = _points(negative, shape, name="negative", clip=clip)
     if len(pos) == 1 and not neg:
         return start
     if start is not None:
@@ -727,15 +752,6 @@ def refine_region(
             sub = mask[inner[0] - start[0][0] : inner[1] - start[0][0],
                        inner[2] - start[0][2] : inner[3] - start[0][2]]  # fmt: skip
             start = tight_bbox(sub, offset=(inner[0], inner[2])) if sub.any() else None
-
-    def taken(box: BBox) -> npt.NDArray[np.bool_] | None:
-        out = None if exclude is None else exclude[bbox_slices(box)]
-        if labels is not None:
-            sub = labels[bbox_slices(box)]
-            others = (sub != 0) & (sub != label)
-            out = others if out is None else out | others
-        return out
-
     return _refine(stack, pairs, start, pos, neg, lim=lim, taken=taken, sigma=sigma)
 
 
