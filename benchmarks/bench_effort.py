@@ -935,6 +935,18 @@ def correct_movie(
     }
 
 
+def nuclei_image(what: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """StarDist's bundled nuclei image and its truth (labels 1..N), or None (and a line
+    saying ``what`` is skipped) when stardist does not import."""
+    try:
+        from stardist.data import test_image_nuclei_2d
+    except ImportError:
+        print(f"stardist not importable: {what} skipped", file=sys.stderr)
+        return None
+    image, mask = test_image_nuclei_2d(return_mask=True)
+    return np.asarray(image), ops.relabel_sequential(np.asarray(mask))
+
+
 def click_walk(
     truth: np.ndarray,
     t: int,
@@ -1073,15 +1085,9 @@ def noc_rows(n_frames: int, *, nuclei: bool) -> dict[str, Any]:
             rows[f"synthetic {population}, {n_frames} frames, refine={mode}"] = noc_figures(*pooled)
         print(f"done: NoC synthetic {population}", file=sys.stderr)
     sets = []
-    if nuclei:
-        try:
-            from stardist.data import test_image_nuclei_2d
-        except ImportError:
-            print("stardist not importable: nuclei part skipped", file=sys.stderr)
-        else:
-            image, mask = test_image_nuclei_2d(return_mask=True)
-            truth = ops.relabel_sequential(np.asarray(mask))
-            sets.append(("StarDist nuclei", np.asarray(image)[None], truth))
+    found = nuclei_image("nuclei part") if nuclei else None
+    if found is not None:
+        sets.append(("StarDist nuclei", found[0][None], found[1]))
     for name, image, truth in sets:
         limits = ops.default_limits(image)
         for mode in NOC_MODES:
@@ -1526,16 +1532,10 @@ def main() -> int:
     n_frames = args.frames or (2 if args.quick else 4)
     if args.only in ("noc", "noc-model"):
         nocs = noc_rows(n_frames, nuclei=not args.no_nuclei) if args.only == "noc" else {}
-        if not args.no_nuclei:
-            try:
-                from stardist.data import test_image_nuclei_2d
-            except ImportError:
-                print("stardist not importable: right-half model rows skipped", file=sys.stderr)
-            else:
-                image, mask = test_image_nuclei_2d(return_mask=True)
-                truth = ops.relabel_sequential(np.asarray(mask))
-                backends = [b for b in args.backends.split(",") if b]
-                nocs.update(model_rows(np.asarray(image), truth, backends))
+        found = None if args.no_nuclei else nuclei_image("right-half model rows")
+        if found is not None:
+            backends = [b for b in args.backends.split(",") if b]
+            nocs.update(model_rows(*found, backends))
         print_noc(nocs)
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / ("effort_noc.json" if args.only == "noc" else "effort_noc_model.json")
@@ -1592,43 +1592,38 @@ def main() -> int:
         )
         print(f"done: {name}", file=sys.stderr)
 
-    if not args.no_nuclei:
-        try:
-            from stardist.data import test_image_nuclei_2d
-        except ImportError:
-            print("stardist not importable: nuclei part skipped", file=sys.stderr)
-        else:
-            image, mask = test_image_nuclei_2d(return_mask=True)
-            image = np.asarray(image)
-            truth = ops.relabel_sequential(np.asarray(mask))[None]
-            preseg = degrade(truth[0])[None]
-            pre_f1, pre_iou = score(preseg[0], truth[0])
-            runs = {
-                mode: correct_movie(
-                    lambda: segpaint.open(image, axes="YX", populations=["nuclei"]),
-                    "nuclei",
-                    truth,
-                    preseg,
-                    mode=mode,
-                    channels=None,
-                )
-                for mode in ("brush", "all")
-            }
-            if args.picture:
-                picture(image, runs["all"]["labels"][0], truth[0], RESULTS / "effort_nuclei.png")
-            name = "StarDist nuclei (degraded)"
-            effort[name] = {"preseg_f1": pre_f1, "preseg_iou": pre_iou, **runs}
-            lines += effort_rows(name, runs)
-            limits = ops.default_limits(image[None])
-            nocs["StarDist nuclei"] = noc(image[None], truth[0], limits=limits)
-            # sensitivity: the edge level is a parameter (not tuned per dataset by default)
-            for level in (0.55,):
-                nocs[f"StarDist nuclei, level={level}"] = noc(
-                    image[None], truth[0], limits=limits, level=level
-                )
-            nocs["StarDist nuclei, refine=watershed"] = noc(
-                image[None], truth[0], limits=limits, refine="watershed"
+    found = None if args.no_nuclei else nuclei_image("nuclei part")
+    if found is not None:
+        image, cells = found
+        truth = cells[None]
+        preseg = degrade(truth[0])[None]
+        pre_f1, pre_iou = score(preseg[0], truth[0])
+        runs = {
+            mode: correct_movie(
+                lambda: segpaint.open(image, axes="YX", populations=["nuclei"]),
+                "nuclei",
+                truth,
+                preseg,
+                mode=mode,
+                channels=None,
             )
+            for mode in ("brush", "all")
+        }
+        if args.picture:
+            picture(image, runs["all"]["labels"][0], truth[0], RESULTS / "effort_nuclei.png")
+        name = "StarDist nuclei (degraded)"
+        effort[name] = {"preseg_f1": pre_f1, "preseg_iou": pre_iou, **runs}
+        lines += effort_rows(name, runs)
+        limits = ops.default_limits(image[None])
+        nocs["StarDist nuclei"] = noc(image[None], truth[0], limits=limits)
+        # sensitivity: the edge level is a parameter (not tuned per dataset by default)
+        for level in (0.55,):
+            nocs[f"StarDist nuclei, level={level}"] = noc(
+                image[None], truth[0], limits=limits, level=level
+            )
+        nocs["StarDist nuclei, refine=watershed"] = noc(
+            image[None], truth[0], limits=limits, refine="watershed"
+        )
     report["effort"] = effort
     report["noc"] = nocs
     print("\n## Effort (actions: click, stroke or key)\n")
