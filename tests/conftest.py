@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tifffile
 
+from optional import import_or_skip
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -69,16 +71,6 @@ def experiment(tmp_path: Path, stack: np.ndarray) -> Path:
 def write_experiment():
     """The experiment writer, for tests that need an unusual config.ini."""
     return _write_experiment
-
-
-def import_or_skip(module: str, *, env: str, install: str):
-    """Import an optional module; skip when absent unless ``env``=1 makes that a failure (CI)."""
-    try:
-        return __import__(module, fromlist=["_"])
-    except ImportError as err:
-        if os.environ.get(env) == "1":
-            pytest.fail(f"{env}=1 but {module} cannot be imported ({err}); {install}")
-        pytest.skip(f"{module} is not installed ({install})")
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ accuracy: that is `benchmarks/bench_effort.py --only noc-model`.
 
 from __future__ import annotations
 
-import importlib
-import os
-
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
 import segpaint
+from optional import import_or_skip
 from segpaint.data import synthetic_timelapse
 
 pytestmark = [
@@ -30,13 +28,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def stardist_model(tmp_path_factory):
-    try:
-        importlib.import_module("stardist")
-    except ImportError as error:
-        message = f"stardist is not installed ({error}); pip install 'segpaint[stardist]'"
-        if os.environ.get("SEGPAINT_REQUIRE_ML") == "1":
-            pytest.fail(f"SEGPAINT_REQUIRE_ML=1 but {message}")
-        pytest.skip(message)
+    import_or_skip(
+        "stardist", env="SEGPAINT_REQUIRE_ML", install="pip install 'segpaint[stardist]'"
+    )
     movie = synthetic_timelapse(n_frames=4, shape=(128, 128), seed=2)
     root = tmp_path_factory.mktemp("exp")
     s = movie.open(labels={"targets": movie.labels["targets"]}, journal=False)

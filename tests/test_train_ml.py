@@ -7,14 +7,13 @@ that `session.presegment` runs the trained model, not its accuracy (one epoch le
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 
 import numpy as np
 import pytest
 
 import segpaint
+from optional import import_or_skip
 from segpaint.data import synthetic_timelapse
 from segpaint.segment import clear_model_cache
 
@@ -30,13 +29,7 @@ pytestmark = [
 
 
 def need(module: str, extra: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ImportError as error:
-        message = f"{module} is not installed ({error}); pip install 'segpaint[{extra}]'"
-        if os.environ.get("SEGPAINT_REQUIRE_ML") == "1":
-            pytest.fail(f"SEGPAINT_REQUIRE_ML=1 but {message}")
-        pytest.skip(message)
+    import_or_skip(module, env="SEGPAINT_REQUIRE_ML", install=f"pip install 'segpaint[{extra}]'")
 
 
 @pytest.fixture(scope="module")
