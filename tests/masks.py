@@ -1,8 +1,10 @@
-"""Masks the assisted-tool tests compare: a disk, a found (bbox, mask) on the whole frame, IoU."""
+"""Masks the assisted-tool tests compare: a disk, a found (bbox, mask) on the whole frame, IoU;
+and crowded label images to run the whole-frame tools on."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from segpaint.ops import bbox_slices
 
@@ -24,3 +26,30 @@ def full(shape: tuple[int, int], found: tuple | None) -> np.ndarray:
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two non-empty boolean masks."""
     return float((a & b).sum() / (a | b).sum())
+
+
+def voronoi_cells(
+    shape: tuple[int, int],
+    n: int,
+    seed: int,
+    *,
+    radii: tuple[int, int],
+    holes: float = 0.01,
+    specks: int = 0,
+) -> np.ndarray:
+    """Touching cells 1..n (Voronoi pieces cut to a disk of a radius drawn in ``radii``),
+    a fraction ``holes`` of pixels cleared, ``specks`` one-pixel specks of a cell's label
+    (cells at the edges too); uint32."""
+    rng = np.random.default_rng(seed)
+    pts = rng.integers(0, shape, size=(n, 2))
+    seeds = np.zeros(shape, np.uint32)
+    seeds[pts[:, 0], pts[:, 1]] = np.arange(1, n + 1)
+    dist, (ir, ic) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+    lab = seeds[ir, ic]
+    lab[dist > rng.integers(radii[0], radii[1], n + 1)[lab]] = 0
+    lab[rng.random(shape) < holes] = 0
+    if specks:
+        lab[rng.integers(0, shape[0], specks), rng.integers(0, shape[1], specks)] = rng.integers(
+            1, n, specks
+        )
+    return lab.astype(np.uint32)

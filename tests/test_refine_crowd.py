@@ -8,6 +8,7 @@ import pytest
 from scipy import ndimage as ndi
 
 import segpaint
+from masks import voronoi_cells
 from segpaint import ops
 from segpaint.ops import refine
 from segpaint.ops._morph_all import grow_all, shrink_all
@@ -15,16 +16,7 @@ from segpaint.ops._morph_all import grow_all, shrink_all
 
 def crowded(shape=(90, 110), n=45, seed=0):
     """Touching cells (Voronoi pieces cut to a disk), holes and specks, cells at the edges."""
-    rng = np.random.default_rng(seed)
-    pts = rng.integers(0, shape, size=(n, 2))
-    seeds = np.zeros(shape, np.uint32)
-    seeds[pts[:, 0], pts[:, 1]] = np.arange(1, n + 1)
-    dist, (ir, ic) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
-    lab = seeds[ir, ic]
-    lab[dist > rng.integers(4, 11, n + 1)[lab]] = 0
-    lab[rng.random(shape) < 0.01] = 0
-    lab[rng.integers(0, shape[0], 20), rng.integers(0, shape[1], 20)] = rng.integers(1, n, 20)
-    return lab.astype(np.uint32)
+    return voronoi_cells(shape, n, seed, radii=(4, 11), specks=20)
 
 
 def reference_rings(lab: np.ndarray, radius: int) -> dict[tuple[int, int], int]:

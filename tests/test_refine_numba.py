@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from masks import voronoi_cells
 from segpaint.ops import refine
 
 pytest.importorskip("numba")
@@ -17,24 +18,17 @@ pytestmark = pytest.mark.ml  # numba comes with the cellpose/stardist extras: th
 
 
 def crowded(shape, n, seed):
-    """Touching cells (Voronoi pieces cut to disks), holes and specks, cells at the edges;
-    ``n < 10``: that many big disks (a thin band)."""
-    rng = np.random.default_rng(seed)
+    """Touching cells (Voronoi pieces cut to disks), holes, cells at the edges; ``n < 10``:
+    that many big disks (a thin band)."""
     if n < 10:
+        rng = np.random.default_rng(seed)
         yy, xx = np.mgrid[: shape[0], : shape[1]]
         lab = np.zeros(shape, np.uint32)
         for k in range(n):
             r0, c0 = rng.integers(0, shape)
             lab[(yy - r0) ** 2 + (xx - c0) ** 2 <= rng.integers(20, 60) ** 2] = k + 1
         return lab
-    pts = rng.integers(0, shape, size=(n, 2))
-    seeds = np.zeros(shape, np.uint32)
-    seeds[pts[:, 0], pts[:, 1]] = np.arange(1, n + 1)
-    dist, (ir, ic) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
-    lab = seeds[ir, ic]
-    lab[dist > rng.integers(4, 13, n + 1)[lab]] = 0
-    lab[rng.random(shape) < 0.01] = 0
-    return lab.astype(np.uint32)
+    return voronoi_cells(shape, n, seed, radii=(4, 13))
 
 
 def picture(truth, seed, *, dtype=np.uint16):
