@@ -9,6 +9,9 @@ import { FrameAssembler } from "./frame_assembler.js";
 import { computeRange } from "./colors.js";
 import { ReadAhead } from "./prefetch.js";
 import { now } from "./render.js";
+import { KernelWatch } from "./liveness.js";
+
+export { ACK_WAIT_MS, PING_WAIT_MS } from "./liveness.js";
 
 /** @typedef {import("./codec.js").Frame} Frame */
 /** @typedef {import("./codec.js").ChannelBand} ChannelData a channel held (quantized in a preview) */
@@ -23,10 +26,6 @@ import { now } from "./render.js";
  * @property {(reason: string | null) => void} [lost] the kernel is gone (why), or back (null)
  */
 
-/** A stroke unanswered this long (ms) makes the widget ping the kernel. */
-export const ACK_WAIT_MS = 4000;
-/** A ping unanswered this long (ms) means the kernel is gone. */
-export const PING_WAIT_MS = 3000;
 /**
  * The part of an anywidget model this module uses.
  * @typedef {object} WidgetModel
@@ -86,22 +85,17 @@ export class ModelState {
     /** @param {any} msg @param {DataView[]} [buffers] */
     this.onMessage = (msg, buffers) => this.receive(msg, buffers || []);
     model.on("msg:custom", this.onMessage);
-    // issue 10: the kernel gone. Why it is gone (null while it answers), the last ping sent and
-    // the last answered, and the timers watching them.
-    /** @type {string | null} */
-    this.lost = null;
-    this.pingSeq = 0;
-    this.pongSeq = 0;
-    /** @type {Set<ReturnType<typeof setTimeout>>} */
-    this.watchTimers = new Set();
-    this.commClosed = false;
-    this.onCommClose = () => {
-      this.commClosed = true; // for good: a restarted kernel has a new widget (re-run the cell)
-      this.markLost("the connection to the kernel closed (kernel restarted or shut down)");
-    };
+    /** whether the kernel is still there (liveness.js) */
+    this.watch = new KernelWatch(
+      (content) => this.send(content),
+      (reason) => {
+        for (const v of this.views.keys()) v.lost?.(reason);
+      },
+    );
+    this.onCommClose = () => this.watch.closed();
     model.on("comm:close", this.onCommClose);
     // ipywidgets says so when a kernel restarts or dies (it carries no value: ask the kernel).
-    this.onLiveChange = () => this.ping();
+    this.onLiveChange = () => this.watch.ping();
     model.on("comm_live_update", this.onLiveChange);
     /** the neighbours' pictures read ahead (issue 9; prefetch.js) */
     this.readAhead = new ReadAhead(this);
@@ -114,49 +108,13 @@ export class ModelState {
     if (this.fullTimer) clearTimeout(this.fullTimer);
     this.assembler.dispose();
     this.readAhead.dispose();
-    for (const t of this.watchTimers) clearTimeout(t);
-    this.watchTimers.clear();
+    this.watch.dispose();
     this.views.clear();
   }
 
-  /** @param {() => void} fn @param {number} ms */
-  later(fn, ms) {
-    const t = setTimeout(() => {
-      this.watchTimers.delete(t);
-      fn();
-    }, ms);
-    this.watchTimers.add(t);
-  }
-
-  /**
-   * A stroke still unanswered after ACK_WAIT_MS: ping the kernel; no pong in PING_WAIT_MS means
-   * it is gone (a kernel busy with a long computation answers once it is done: the banner goes).
-   * @param {number} id stroke
-   */
-  watchAck(id) {
-    this.later(() => {
-      if (this.pendingAcks.has(id) && !this.lost) this.ping(() => this.pendingAcks.has(id));
-    }, ACK_WAIT_MS);
-  }
-
-  /**
-   * Ask the kernel whether it is there; no pong within PING_WAIT_MS (and `still()` true then)
-   * means it is gone.
-   * @param {() => boolean} [still] whether the reason to ask still holds when the wait ends
-   */
-  ping(still = () => true) {
-    const id = ++this.pingSeq;
-    this.send({ type: "ping", id });
-    this.later(() => {
-      if (this.pongSeq < id && still()) this.markLost(`no answer from the kernel for ${Math.round(PING_WAIT_MS / 1000)} s after a ping`);
-    }, PING_WAIT_MS);
-  }
-
-  /** @param {string | null} reason null: the kernel answered again */
-  markLost(reason) {
-    if (this.lost === reason) return;
-    this.lost = reason;
-    for (const v of this.views.keys()) v.lost?.(reason);
+  /** @returns {string | null} why the kernel is gone (null while it answers) */
+  get lost() {
+    return this.watch.lost;
   }
 
   /** @param {ViewHooks} hooks @returns {() => void} detach */
@@ -175,7 +133,7 @@ export class ModelState {
       this.model.send(content, null, buffers);
     } catch (err) {
       // ipywidgets throws once the comm is closed (e.g. "Comm is closed")
-      this.markLost(`a message could not be sent (${err instanceof Error ? err.message : err})`);
+      this.watch.markLost(`a message could not be sent (${err instanceof Error ? err.message : err})`);
     }
   }
 
@@ -232,7 +190,7 @@ export class ModelState {
     // Tagged with the position of the frame it was painted on: Python refuses it if it moved on.
     const position = this.position;
     for (const [content, buffers] of encodeStroke(edit, chunkBytes)) this.send(position === null ? content : { ...content, position }, buffers);
-    this.watchAck(id);
+    this.watch.watchAck(() => this.pendingAcks.has(id));
     return id;
   }
 
@@ -247,7 +205,7 @@ export class ModelState {
 
   /** @param {any} msg @param {DataView[]} buffers */
   receive(msg, buffers) {
-    if (this.lost && !this.commClosed) this.markLost(null); // a slow kernel answers again
+    this.watch.heard();
     this.counters.messagesReceived++;
     if (this.readAhead.receive(msg, buffers)) return; // a neighbour's picture, or its drop
     const a = this.assembler;
@@ -300,7 +258,7 @@ export class ModelState {
         this.applyPatch(msg, buffers);
         break;
       case "pong":
-        this.pongSeq = Math.max(this.pongSeq, Number(msg.id) || 0);
+        this.watch.pong(msg.id);
         break;
       case "ack": {
         const t0 = this.pendingAcks.get(msg.stroke);
