@@ -650,6 +650,7 @@ class _AssistMixin(_EditsMixin):
         >>> np.unique(s.labels("cells", 0)).tolist()
         [0, 2]
         """
+        from segpaint.ops import _morph_all
         from segpaint.ops.assist import MORPH_OPS, morph_labels
 
         t = self.stack.check_frame(frame)
@@ -688,6 +689,16 @@ class _AssistMixin(_EditsMixin):
         else:
             window = clip if clip is not None else (0, h, 0, w)
         region = current[bbox_slices(window)]
+        if value is None and max_size is None:
+            # every cell: the kernel lists the pixels it changes, and only those are committed
+            # (the same undo step and journal record as a commit of the whole new window)
+            _morph_all.check_morph_args(radius, min_size)
+            idx, values = _morph_all.changes(
+                np.ascontiguousarray(region), op, radius=int(radius), min_size=int(min_size)
+            )
+            if idx.size == 0:
+                return None
+            return self._commit_changes(population, t, window, idx, values)
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
         if max_size is not None and new.size:
             top = int(new.max())
