@@ -223,3 +223,37 @@ def test_session_morph_of_every_cell_rejects_bad_arguments_as_the_kernel_does(tm
             ops.morph_labels(crowded(), "grow", **kw)
     assert s.history.peek() is step
     s.close()
+
+
+@pytest.mark.parametrize("mode", ["replace", "fill-empty"])
+@pytest.mark.parametrize("roi", [None, (13, 140, 21, 181)])
+@pytest.mark.parametrize("partial", [False, True])
+def test_copy_labels_step_and_record_are_those_of_its_new_labels(tmp_path, mode, roi, partial):
+    # copy_labels commits the runs that change; the reference commits the box it ends with
+    lab = crowded()
+    target = np.where(lab % 3 == 0, lab, 0).astype(np.uint32) if partial else lab
+    source = np.roll(lab, (3, -4), axis=(0, 1))
+    source[source == 5] = 0  # a target cell with no source: kept by fill-empty, gone by replace
+    a, b = _session(tmp_path / "a", target), _session(tmp_path / "b", target)
+    for s in (a, b):
+        s.set_labels("c", 1, source)
+    box = (0, 160, 0, 190) if roi is None else roi
+    change = b.copy_labels("c", 1, 0, mode=mode, roi=roi)
+    after = b.labels("c", 0).copy()
+    sub = (slice(box[0], box[1]), slice(box[2], box[3]))
+    outside = np.ones(lab.shape, bool)
+    outside[sub] = False
+    np.testing.assert_array_equal(after[outside], target[outside])
+    if mode == "fill-empty":  # only background changed, and nothing was erased
+        moved = after != target
+        assert (target[moved] == 0).all() and (after[moved] != 0).all()
+    else:
+        assert 5 not in after[sub]
+    reference = a._commit("c", 0, box, after[sub].copy(), None)
+    assert change == reference
+    _same_steps(a, b)
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
+    b.undo()
+    np.testing.assert_array_equal(b.labels("c", 0), target)
+    a.close()
+    b.close()

@@ -307,10 +307,15 @@ def _shrink_marked(lab: Labels, radius: int, *, reach2: int | None = None) -> np
     """The pixels `shrink_all` clears (labelled or not): a different value within the disk."""
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
-    across = _any_change_within(lab[:, 1:] != lab[:, :-1], w, radius)
+    # the pairs along the rows from one comparison of the flat frame (contiguous: ~3x faster
+    # than comparing 2-D column slices); the pair across each row's end is left out
+    pairs = np.empty(h * w, bool)
+    flat = lab.ravel()
+    np.not_equal(flat[1:], flat[:-1], out=pairs[:-1])
+    across = _any_change_within(pairs.reshape(h, w)[:, : w - 1], w, radius)
     # the middle column: a change between rows j and j + 1 for some j in [i - radius, i + radius)
     down = np.zeros((h + 2 * radius, w), bool)
-    down[radius : radius + h - 1] = lab[1:] != lab[:-1]
+    np.not_equal(lab[1:], lab[:-1], out=down[radius : radius + h - 1])
     marked = np.zeros((h, w), bool)
     for j in range(-radius, radius):
         marked |= down[radius + j : radius + j + h]
@@ -608,14 +613,19 @@ def _label_runs(
         return none, none, values, none, 0
     # the same label in the row below, at the first column of each stretch shared by two
     # runs (a stretch goes on while both rows' runs go on)
-    same = lab[:-1] == lab[1:]
-    same &= lab[:-1] != 0
+    # (flat and contiguous: pixel p and p + w; 2-D column slices are ~3x slower)
+    size = (h - 1) * w
+    same = np.equal(flat[:size], flat[w:])
+    same &= flat[:size] != 0
     # a stretch starts where the column before is not shared, or either run ends there
-    # (the run above ends there exactly when the one below does: both rows have one label)
-    link = np.logical_not(same[:, :-1])
-    link |= ends.reshape(h, w)[:-1, :-1]
-    link &= same[:, 1:]
-    link = np.concatenate([same[:, :1], link], axis=1)
+    # (the run above ends there exactly when the one below does: both rows have one label);
+    # a row's first column always starts one: the pixel before it ends a run (`ends`)
+    link = np.empty(size, bool)
+    if size:
+        link[0] = same[0]
+        np.logical_not(same[:-1], out=link[1:])
+        link[1:] |= ends[: size - 1]
+        link &= same
     top = np.flatnonzero(link)
     run_top = np.searchsorted(starts, top, side="right") - 1
     run_below = np.searchsorted(starts, top + w, side="right") - 1

@@ -866,11 +866,23 @@ class _AssistMixin(_EditsMixin):
                     at = at[ss]
                 else:  # same dtype on both sides: numpy's fast search
                     at = np.searchsorted(keys, ss.astype(keys.dtype))
-                mapped = np.repeat(vals[at], lengths).reshape(src.shape)
-                mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
+                # the runs whose pixels change, spread into their positions: the commit
+                # records those only (the same step as comparing the whole mapped box)
+                run_new = vals[at]
                 if mode == "fill-empty":
-                    mask = np.repeat(loose[at] & (tt == 0), lengths).reshape(src.shape)
-            elif keys[-1] <= 4 * src.size + 4096:
+                    change = loose[at] & (tt == 0) & (run_new != 0)
+                else:
+                    change = run_new != tt
+                pick = np.flatnonzero(change)
+                length = lengths[pick]
+                first = np.cumsum(lengths) - lengths
+                inner = np.cumsum(length) - length
+                flat = np.repeat(first[pick] - inner, length) + np.arange(int(length.sum()))
+                values = np.repeat(run_new[pick], length)
+                before = np.repeat(tt[pick], length)  # read under this lock hold: no gather
+                return self._commit_changes(population, t, box, flat, values, old=before)
+            mask: npt.NDArray[np.bool_] | None
+            if keys[-1] <= 4 * src.size + 4096:
                 # tables indexed by the label: one gather each, no index array
                 table = np.zeros(int(keys[-1]) + 1, LABEL_DTYPE)
                 table[keys] = vals

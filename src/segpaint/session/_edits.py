@@ -257,6 +257,7 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         flat: npt.NDArray[np.integer[Any]],
         values: npt.NDArray[np.integer[Any]],
         *,
+        old: npt.NDArray[np.uint32] | None = None,
         origin: Any = None,
     ) -> Change | None:
         """`_commit` of a change a kernel listed: the pixels at ``flat`` (increasing flat
@@ -264,13 +265,17 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
 
         The undo step, journal record and event are those `_commit` makes for the same new
         values of the box (listed pixels that already hold their value are dropped), without
-        a comparison of the box: the cost follows the change, not the frame.
+        a comparison of the box: the cost follows the change, not the frame.  ``old``: those
+        pixels' values now, when the caller read them holding the session lock it still holds
+        (else they are read here).
         """
         t = self.stack.check_frame(t)
         pop = self._pop(population)
         with self._lock:
             arr = pop.writable(t)
-            box = self._apply_changes(population, t, bbox, flat, values, pop=pop, arr=arr)
+            box = self._apply_changes(
+                population, t, bbox, flat, values, pop=pop, arr=arr, old=old
+            )  # fmt: skip
         return self._emit(population, t, box, origin=origin) if box is not None else None
 
     def _apply_changes(
@@ -283,6 +288,7 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         *,
         pop: _Population,
         arr: npt.NDArray[np.uint32],
+        old: npt.NDArray[np.uint32] | None = None,
     ) -> BBox | None:
         """The body of `_commit_changes`, with the lock held."""
         h, width = bbox[1] - bbox[0], bbox[3] - bbox[2]
@@ -294,8 +300,10 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
             new = region.copy()
             new.reshape(-1)[pos] = new_vals
             return self._apply(population, t, bbox, new, None)
-        index = _frame_index(pos, bbox, arr.shape[1], None)
-        old_vals = arr.reshape(-1)[index]
+        if old is None:
+            old_vals = arr.reshape(-1)[_frame_index(pos, bbox, arr.shape[1], None)]
+        else:
+            old_vals = np.ascontiguousarray(old, dtype=np.uint32)
         same = old_vals == new_vals
         if same.any():  # a listed pixel already holds its value (the frame moved meanwhile)
             differ = ~same
