@@ -786,6 +786,7 @@ def _close_sparse(
         filled.append(_close_near_edge(lab, opened, idx[edge], radius))
         idx = idx[~edge]
     value = _grown_inside(opened, idx, radius, reach2)
+    known, known_value = idx, value  # grown values of every candidate, for the disks below
     before = lab.ravel()[idx]
     alive = (before == 0) | (before == value)
     idx, value = idx[alive], value[alive]
@@ -797,8 +798,16 @@ def _close_sparse(
     for step in steps:  # background pixels of the disk: grown to the same value
         at = idx + step
         empty = np.flatnonzero(np.take(flat, at) == 0)
+        # most of them are candidates too (the gaps are runs of candidates): their grown
+        # value is known; the others are grown here
+        where = at[empty]
+        slot = np.minimum(np.searchsorted(known, where), known.size - 1)
+        grown = known_value[slot]
+        other = np.flatnonzero(known[slot] != where)
+        if other.size:
+            grown[other] = _grown_inside(opened, where[other], radius, reach2)
         keep = np.ones(idx.size, bool)
-        keep[empty] = _grown_inside(opened, at[empty], radius, reach2) == value[empty]
+        keep[empty] = grown == value[empty]
         idx, value = idx[keep], value[keep]
     flat[idx] = value
     filled.append(idx)
