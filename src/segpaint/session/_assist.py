@@ -688,17 +688,23 @@ class _AssistMixin(_EditsMixin):
             )
         else:
             window = clip if clip is not None else (0, h, 0, w)
-        region = current[bbox_slices(window)]
         if value is None and max_size is None:
             # every cell: the kernel lists the pixels it changes, and only those are committed
-            # (the same undo step and journal record as a commit of the whole new window)
+            # (the same undo step and journal record as a commit of the whole new window).
+            # The lock is held from the read to the commit (as copy_labels does), so a stroke
+            # meanwhile waits instead of being overwritten, and the old values are known
             _morph_all.check_morph_args(radius, min_size)
-            idx, values = _morph_all.changes(
-                np.ascontiguousarray(region), op, radius=int(radius), min_size=int(min_size)
-            )
-            if idx.size == 0:
-                return None
-            return self._commit_changes(population, t, window, idx, values)
+            with self._lock:
+                region = self._pop(population).view(t)[bbox_slices(window)]
+                idx, values = _morph_all.changes(
+                    np.ascontiguousarray(region), op, radius=int(radius), min_size=int(min_size)
+                )
+                if idx.size == 0:
+                    return None
+                # grow and fill_holes give labels to background only: no gather of old values
+                old = np.zeros(idx.size, np.uint32) if op in ("grow", "fill_holes") else None
+                return self._commit_changes(population, t, window, idx, values, old=old)
+        region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
         if max_size is not None and new.size:
             top = int(new.max())
