@@ -257,3 +257,17 @@ def test_copy_labels_step_and_record_are_those_of_its_new_labels(tmp_path, mode,
     np.testing.assert_array_equal(b.labels("c", 0), target)
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("shape", [(50, 37), (1, 40), (40, 1), (64, 64), (2, 2)])
+@pytest.mark.parametrize("density", [0.0, 0.3, 0.6, 0.9, 1.0])
+def test_runs_of_a_mask_are_those_of_the_mask_as_labels(shape, density):
+    # fill_holes' background pieces: the mask path against the labels path and ndi.label
+    rng = np.random.default_rng(int(density * 10) + shape[0])
+    mask = rng.random(shape) < density
+    starts, lengths, piece, n = _morph_all._mask_runs(mask)
+    ref = _morph_all._label_runs(mask.view(np.uint8))
+    np.testing.assert_array_equal(starts, ref[0])
+    np.testing.assert_array_equal(lengths, ref[1])
+    np.testing.assert_array_equal(piece, ref[3])
+    assert n == ref[4] == ndi.label(mask)[1]

@@ -354,7 +354,7 @@ def fill_holes_changes(lab: Labels) -> Changes:
     bg = lab == 0
     # the background's 4-connected pieces from its row runs (`_label_runs`: a graph of runs,
     # not a labelling of every pixel); pieces are numbered from 1
-    starts, lengths, _, piece, n = _label_runs(bg.view(np.uint8))
+    starts, lengths, piece, n = _mask_runs(bg)
     if n == 0:
         return _nothing()
     piece += 1
@@ -418,7 +418,13 @@ def _fill_mixed_rims(
     background proves that no other rim label closes it, so the flood (`_closed_behind`) only
     runs for the walls no walk rules out.
     """
-    rims = np.unique(rims[np.isin(rims[:, 0], mixed)], axis=0)
+    wanted = np.zeros(first.size, bool)
+    wanted[mixed] = True
+    rims = rims[wanted[rims[:, 0]]]
+    # the distinct (piece, label) pairs, sorted: one integer each (a 1-D sort, not rows')
+    span = int(rims[:, 1].max()) + 1
+    code = np.unique(rims[:, 0] * span + rims[:, 1])
+    rims = np.stack([code // span, code % span], axis=1)
     starts = np.searchsorted(rims[:, 0], mixed)
     stops = np.searchsorted(rims[:, 0], mixed, side="right")
     escapes = _escapes(lab, pieces, open_bg, first[mixed], mixed)
@@ -635,6 +641,51 @@ def _label_runs(
     )
     n, piece = connected_components(graph, directed=False)
     return starts, lengths, values, piece.astype(np.intp), int(n)
+
+
+def _mask_runs(
+    mask: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """`_label_runs` of a mask (its set pixels as one label): the runs' first flat index and
+    length, the 4-connected piece of each, and their count; fewer passes than for labels."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    h, w = mask.shape
+    flat = mask.ravel()
+    none = np.zeros(0, np.intp)
+    if flat.size == 0:
+        return none, none, none, 0
+    # a run starts at a set pixel after an unset one or at a row's start; ends likewise
+    first = np.empty(flat.size, bool)
+    first[0] = flat[0]
+    np.greater(flat[1:], flat[:-1], out=first[1:])
+    first[::w] = flat[::w]
+    last = np.empty(flat.size, bool)
+    last[-1] = flat[-1]
+    np.greater(flat[:-1], flat[1:], out=last[:-1])
+    last[w - 1 :: w] = flat[w - 1 :: w]
+    starts = np.flatnonzero(first)
+    if starts.size == 0:
+        return none, none, none, 0
+    lengths = np.flatnonzero(last) - starts + 1
+    # set in both rows; a stretch of such columns starts where the column before is not one,
+    # or at a row's first column (`_label_runs`' rule: a run of a mask ends where it is unset)
+    size = (h - 1) * w
+    same = np.logical_and(flat[:size], flat[w:])
+    link = np.empty(size, bool)
+    if size:
+        link[0] = same[0]
+        np.greater(same[1:], same[:-1], out=link[1:])
+        link[::w] = same[::w]
+    top = np.flatnonzero(link)
+    run_top = np.searchsorted(starts, top, side="right") - 1
+    run_below = np.searchsorted(starts, top + w, side="right") - 1
+    graph = coo_matrix(
+        (np.ones(top.size, np.int8), (run_top, run_below)), shape=(starts.size, starts.size)
+    )
+    n, piece = connected_components(graph, directed=False)
+    return starts, lengths, piece.astype(np.intp), int(n)
 
 
 def _round(radius: int) -> int:
