@@ -14,6 +14,7 @@ journaling only those pixels), without a copy of the frame or a comparison with 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -101,13 +102,25 @@ def grow_changes(lab: Labels, radius: int, *, reach2: int | None = None) -> Chan
     return _grow_separable(lab, radius, reach2=reach2)
 
 
-def _offsets(radius: int, far2: int) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def _offsets(radius: int, far2: int) -> tuple[tuple[int, int], ...]:
     """The ``(dy, dx)`` of the disk ``dy**2 + dx**2 <= far2`` (centre excluded), in the order a
     background pixel prefers them: nearest first, then the smallest column, then the smallest
     row."""
     span = range(-radius, radius + 1)
     offs = [(dy, dx) for dy in span for dx in span if 0 < dy * dy + dx * dx <= far2]
-    return sorted(offs, key=lambda o: (o[0] * o[0] + o[1] * o[1], o[1], o[0]))
+    return tuple(sorted(offs, key=lambda o: (o[0] * o[0] + o[1] * o[1], o[1], o[0])))
+
+
+@functools.lru_cache(maxsize=64)
+def _rings(radius: int, far2: int, width: int) -> tuple[tuple[int, ...], ...]:
+    """`_offsets` by rings of equal distance, nearest first, as flat steps in rows ``width``
+    wide (`_grown_inside` runs many times per call of `smooth_all`: worked out once)."""
+    offsets = _offsets(radius, far2)
+    return tuple(
+        tuple(dy * width + dx for dy, dx in offsets if dy * dy + dx * dx == d2)
+        for d2 in sorted({dy * dy + dx * dx for dy, dx in offsets})
+    )
 
 
 def _grow_band(lab: Labels, radius: int, *, reach2: int | None = None) -> Changes:
@@ -168,12 +181,11 @@ def _grown_inside(lab: Labels, idx: npt.NDArray[np.intp], radius: int, far2: int
     flat = lab.ravel()
     found: Labels = np.zeros(idx.size, np.uint32)
     todo = np.arange(idx.size)
-    offsets = _offsets(radius, far2)
-    for d2 in sorted({dy * dy + dx * dx for dy, dx in offsets}):
-        step = np.array([dy * w + dx for dy, dx in offsets if dy * dy + dx * dx == d2], np.intp)
+    for ring in _rings(radius, far2, w):
+        step = np.array(ring, np.intp)
         if todo.size == idx.size:  # the first ring, every pixel: one gather per offset, the
             # last preferred first, each labelled one taking over (no 2-D gather, no argmax)
-            for k in step[::-1].tolist():
+            for k in ring[::-1]:
                 v = np.take(flat, idx + k)
                 np.copyto(found, v, where=v != 0)
             todo = np.flatnonzero(found == 0)
@@ -838,7 +850,6 @@ def _close_sparse(
         filled.append(_close_near_edge(lab, opened, idx[edge], radius))
         idx = idx[~edge]
     value = _grown_inside(opened, idx, radius, reach2)
-    known, known_value = idx, value  # grown values of every candidate, for the disks below
     before = lab.ravel()[idx]
     alive = (before == 0) | (before == value)
     idx, value = idx[alive], value[alive]
@@ -850,16 +861,8 @@ def _close_sparse(
     for step in steps:  # background pixels of the disk: grown to the same value
         at = idx + step
         empty = np.flatnonzero(np.take(flat, at) == 0)
-        # most of them are candidates too (the gaps are runs of candidates): their grown
-        # value is known; the others are grown here
-        where = at[empty]
-        slot = np.minimum(np.searchsorted(known, where), known.size - 1)
-        grown = known_value[slot]
-        other = np.flatnonzero(known[slot] != where)
-        if other.size:
-            grown[other] = _grown_inside(opened, where[other], radius, reach2)
         keep = np.ones(idx.size, bool)
-        keep[empty] = grown == value[empty]
+        keep[empty] = _grown_inside(opened, at[empty], radius, reach2) == value[empty]
         idx, value = idx[keep], value[keep]
     flat[idx] = value
     filled.append(idx)
