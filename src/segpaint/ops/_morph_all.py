@@ -717,17 +717,23 @@ def _dilate(mask: npt.NDArray[np.bool_], radius: int, reach2: int) -> npt.NDArra
     spans = [mask]
     flat = mask.ravel()
     for k in range(1, radius + 1):
-        grown = spans[-1].copy()
         if k < w:
-            out = grown.ravel()
-            out[k:] |= flat[:-k]
-            out[:-k] |= flat[k:]
+            # the span before, OR-ed with the mask shifted k either way (written in place of
+            # a copy: two passes, not three)
+            before = spans[-1].ravel()
+            out = np.empty_like(flat)
+            np.logical_or(before[k:], flat[:-k], out=out[k:])
+            out[:k] = before[:k]
+            np.logical_or(out[:-k], flat[k:], out=out[:-k])
+            grown = out.reshape(h, w)
             for c in (*range(k), *range(max(w - k, k), w)):
                 np.any(mask[:, max(c - k, 0) : c + k + 1], axis=1, out=grown[:, c])
+        else:
+            grown = spans[-1].copy()
         spans.append(grown)
-    dilated = np.zeros((h, w), bool)
+    dilated: npt.NDArray[np.bool_] = spans[math.isqrt(reach2)].copy()  # the middle row (dy = 0)
     for dy in range(-radius, radius + 1):
-        if abs(dy) >= h:
+        if dy == 0 or abs(dy) >= h:
             continue
         row = spans[math.isqrt(reach2 - dy * dy)]
         if dy >= 0:
