@@ -290,7 +290,8 @@ def _any_change_within(
         a = np.logical_or(
             flat[reach - k : reach - k + size], flat[reach + k - 1 : reach + k - 1 + size]
         )
-        a |= out[-1].ravel()
+        if k > 1:  # a_0 is empty
+            a |= out[-1].ravel()
         out.append(a.reshape(rows, wide))
     return [a[:, :n] for a in out]
 
@@ -329,12 +330,13 @@ def _shrink_marked(lab: Labels, radius: int, *, reach2: int | None = None) -> np
     # the middle column: a change between rows j and j + 1 for some j in [i - radius, i + radius)
     down = np.zeros((h + 2 * radius, w), bool)
     np.not_equal(lab[1:], lab[:-1], out=down[radius : radius + h - 1])
-    marked = np.zeros((h, w), bool)
-    for j in range(-radius, radius):
+    # the first two windows OR-ed into a new array (not zeros, then OR-ed one by one)
+    marked = np.logical_or(down[:h], down[1 : 1 + h])
+    for j in range(2 - radius, radius):
         marked |= down[radius + j : radius + j + h]
     for dy in range(-radius, radius + 1):
-        if abs(dy) >= h:
-            continue
+        if abs(dy) >= h or math.isqrt(far2 - dy * dy) == 0:
+            continue  # no pair within 0 columns: nothing to add
         row = across[math.isqrt(far2 - dy * dy)]
         if dy >= 0:
             marked[: h - dy] |= row[dy:]
