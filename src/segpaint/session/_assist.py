@@ -848,35 +848,43 @@ class _AssistMixin(_EditsMixin):
             tgt = target_all[bbox_slices(box)]
             pairs, src_ids_arr, tgt_ids, runs = _match_and_count(src, tgt, min_iou=min_iou)
             whole = box == (0, h, 0, w)
-            used = set((tgt_ids if whole else label_values(target_all)).tolist())
-            src_ids = src_ids_arr.tolist()
-            lut = {0: 0}
-            fresh = [v for v in src_ids if v not in pairs and v in used]
-            new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
-            for v in src_ids:
-                if v in pairs:
-                    lut[v] = pairs[v]
-                elif v in used:
-                    lut[v] = next(new_ids)
-                else:
-                    lut[v] = v
-            keys = np.array(sorted(lut), dtype=np.int64)
-            vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
-            loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
+            used = tgt_ids if whole else label_values(target_all)  # sorted
+            # each source label's new value (sorted arrays, no loop over the labels): its
+            # match; a new label (in order) when taken in the target; else itself
+            ids = np.asarray(src_ids_arr, np.int64)
+            matched = np.fromiter(pairs, np.int64, len(pairs))
+            order = np.argsort(matched)
+            paired = np.isin(ids, matched, assume_unique=True)
+            taken = np.isin(ids, used, assume_unique=True) & ~paired
+            mapped_ids = ids.copy()
+            targets = np.fromiter(pairs.values(), np.int64, len(pairs))[order]
+            mapped_ids[paired] = targets[np.searchsorted(matched[order], ids[paired])]
+            n_fresh = int(np.count_nonzero(taken))
+            if n_fresh:
+                mapped_ids[taken] = self._new_labels(population, n_fresh)[:n_fresh]
+            keys = np.concatenate([np.zeros(1, np.int64), ids])
+            vals = np.concatenate([np.zeros(1, np.int64), mapped_ids]).astype(LABEL_DTYPE)
+            loose = np.concatenate([np.zeros(1, bool), ~paired])
             if runs is not None:
                 # the runs of one (source, target) pair: map each run, then spread the runs
                 (ss, tt), lengths = runs
-                if keys[-1] <= 4 * ss.size + 4096:  # a table indexed by the label
-                    at = np.zeros(int(keys[-1]) + 1, np.intp)
-                    at[keys] = np.arange(keys.size)
-                    at = at[ss]
+                if keys[-1] <= 4 * ss.size + 4096:  # tables indexed by the label
+                    top = int(keys[-1]) + 1
+                    table = np.zeros(top, LABEL_DTYPE)
+                    table[keys] = vals
+                    run_new = table[ss]
+                    if mode == "fill-empty":
+                        free = np.zeros(top, bool)
+                        free[keys] = loose
+                        run_loose = free[ss]
                 else:  # same dtype on both sides: numpy's fast search
                     at = np.searchsorted(keys, ss.astype(keys.dtype))
+                    run_new = vals[at]
+                    run_loose = loose[at]
                 # the runs whose pixels change, spread into their positions: the commit
                 # records those only (the same step as comparing the whole mapped box)
-                run_new = vals[at]
                 if mode == "fill-empty":
-                    change = loose[at] & (tt == 0) & (run_new != 0)
+                    change = run_loose & (tt == 0) & (run_new != 0)
                 else:
                     change = run_new != tt
                 pick = np.flatnonzero(change)
