@@ -842,7 +842,7 @@ def _close_sparse(
     disk is within reach of a label), changing ``opened`` in place.
 
     A candidate takes its grown value (`_grown_at`) when every pixel of its disk has it too.
-    The disk's pixels go nearest first, each one gather for the candidates still standing:
+    The disk's pixels go farthest first, each one gather for the candidates still standing:
     first its labelled pixels (a different cell rules a candidate out: most are gaps between
     two cells), then the grown value of its background pixels.  Returns the positions it
     filled (increasing lists).
@@ -861,7 +861,9 @@ def _close_sparse(
     before = lab.ravel()[idx]
     alive = (before == 0) | (before == value)
     idx, value = idx[alive], value[alive]
-    steps = [dy * w + dx for dy, dx in _offsets(radius, reach2)]
+    # the disk's farthest pixels first: they rule out the most candidates (another cell across
+    # the gap), so the checks that follow run on fewer (the order does not change the result)
+    steps = [dy * w + dx for dy, dx in reversed(_offsets(radius, reach2))]
     for step in steps:  # labelled pixels of the disk: the candidate's grown value or none
         there = np.take(flat, idx + step)
         keep = (there == 0) | (there == value)
