@@ -468,14 +468,15 @@ def _escapes(
     background or the frame edge, within ``2 * steps`` pixels.
 
     The pixels of every walk are read at once (`_walk`), first its 16 nearest (most walks
-    end there), then all ``2 * steps`` for the walks still going.
+    end there), then 40 for the walks still going (on a crowded frame all end there), then all
+    ``2 * steps``.
     """
     n = seeds.size
     found: list[set[int]] = [set() for _ in range(n)]
     walk = np.tile(np.arange(n), 4)
     start = np.tile(seeds, 4)
     way = np.repeat(np.arange(4), n)
-    for length in (min(16, 2 * steps), 2 * steps):
+    for length in sorted({min(16, 2 * steps), min(40, 2 * steps), 2 * steps}):
         going, label = _walk(
             lab, pieces, open_bg, start=start, way=way, hole=which[walk], length=length
         )
