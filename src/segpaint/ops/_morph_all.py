@@ -858,17 +858,20 @@ def _close_sparse(
     if edge.any():  # near the frame's edge the disks are cut: the checks with bounds, few pixels
         filled.append(_close_near_edge(lab, opened, idx[edge], radius))
         idx = idx[~edge]
-    value = _grown_inside(opened, idx, radius, reach2)
+    # the disk's farthest pixels first: they rule out the most candidates (another cell across
+    # the gap), so the checks that follow run on fewer (the order does not change the result).
+    # A candidate's labelled disk pixels must all hold one label: that label is then its grown
+    # value (the nearest labelled pixel is in the disk; 0 when none is), kept as they are read
+    steps = [dy * w + dx for dy, dx in reversed(_offsets(radius, reach2))]
+    value = np.take(flat, idx + steps[0])
+    for step in steps[1:]:  # labelled pixels of the disk: one label or none
+        there = np.take(flat, idx + step)
+        keep = (there == 0) | (there == value) | (value == 0)
+        idx, value, there = idx[keep], value[keep], there[keep]
+        np.maximum(value, there, out=value)  # 0 takes the label; one label stays
     before = lab.ravel()[idx]
     alive = (before == 0) | (before == value)
     idx, value = idx[alive], value[alive]
-    # the disk's farthest pixels first: they rule out the most candidates (another cell across
-    # the gap), so the checks that follow run on fewer (the order does not change the result)
-    steps = [dy * w + dx for dy, dx in reversed(_offsets(radius, reach2))]
-    for step in steps:  # labelled pixels of the disk: the candidate's grown value or none
-        there = np.take(flat, idx + step)
-        keep = (there == 0) | (there == value)
-        idx, value = idx[keep], value[keep]
     for step in steps:  # background pixels of the disk: grown to the same value
         at = idx + step
         empty = np.flatnonzero(np.take(flat, at) == 0)
