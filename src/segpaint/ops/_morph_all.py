@@ -180,6 +180,8 @@ def _grown_inside(lab: Labels, idx: npt.NDArray[np.intp], radius: int, far2: int
     w = lab.shape[1]
     flat = lab.ravel()
     found: Labels = np.zeros(idx.size, np.uint32)
+    if idx.size == 0:
+        return found
     todo = np.arange(idx.size)
     for ring in _rings(radius, far2, w):
         step = np.array(ring, np.intp)
