@@ -12,7 +12,9 @@ compares this tree's outputs with them:
 Frames: crowded 2048x2048 frames of three seeds and of 6,000 cells, 600x700 with labels above
 70,000, 301x257, the movie frame, 40 ring-shaped cells with cells in their holes.  Outputs:
 fill_holes, grow r1/2/3/5, shrink r1/3, smooth r2, remove_specks 30 (whole frame, and in a
-Session ROI); refine of every cell / a ROI / a ROI on the frame's edge / one cell, radius 1, 2,
+Session ROI); `Session.copy_labels` (replace and fill-empty, three shifts, whole frame and a ROI,
+onto a full and a partly empty frame) and whole-frame `Session.morph` with its journal, undone
+and redone; refine of every cell / a ROI / a ROI on the frame's edge / one cell, radius 1, 2,
 3, 5, 16, outlines 1-3 px off, two channels, labels above 65,535 and near 2**32, a few big
 cells.  ~1.8 GB of .npy files; exits 1 when any output differs.
 
@@ -25,6 +27,7 @@ and the same with ``SEGPAINT_NUMBA=0`` (or with the dev environment's python).
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,7 +96,45 @@ def outputs(want: Callable[[str], bool]) -> Any:
             s.morph("cells", 0, None, op, roi=(100, 900, 333, 1500), **kw)
             yield name, s.labels("cells", 0).copy()
             s.close()
+    yield from copy_outputs(want, every)
     yield from refine_outputs(want, every["movie"])
+
+
+def copy_outputs(want: Callable[[str], bool], every: dict[str, np.ndarray]) -> Any:
+    """``Session.copy_labels`` (replace / fill-empty, whole frame and ROIs, three shifts of the
+    source, a target with a few cells already there) and whole-frame ``Session.morph`` on a
+    journaled session: the labels after, and after an undo and a redo."""
+    blank = np.zeros((2, 1, 2048, 2048), np.uint16)
+    lab = every["crowd1"]
+    partial = np.where(np.isin(lab % 7, (0, 3)), lab, 0).astype(np.uint32)
+    for shift in ((2, 3), (0, 0), (-9, 14)):
+        for target_name, target in (("crowd0", every["crowd0"]), ("partial", partial)):
+            for mode in ("replace", "fill-empty"):
+                for roi_name, roi in (("all", None), ("roi", (100, 900, 333, 1500))):
+                    name = f"copy_{mode}_{target_name}_s{shift[0]}_{shift[1]}_{roi_name}"
+                    if not want(name):
+                        continue
+                    s = segpaint.open(blank, axes="TCYX", populations=["cells"], journal=False)
+                    s.set_labels("cells", 1, np.roll(lab, shift, axis=(0, 1)))
+                    s.set_labels("cells", 0, target)
+                    s.copy_labels("cells", 1, 0, mode=mode, roi=roi)
+                    yield name, s.labels("cells", 0).copy()
+                    s.close()
+    with tempfile.TemporaryDirectory() as folder:
+        for op, kw in (("fill_holes", {}), ("grow", {"radius": 3}), ("smooth", {"radius": 2})):
+            name = f"session_morph_journal_{op}"
+            if not want(name):
+                continue
+            s = segpaint.open(blank, axes="TCYX", populations=["cells"],
+                              journal=Path(folder) / f"{op}.bin")  # fmt: skip
+            s.set_labels("cells", 0, lab)
+            s.morph("cells", 0, None, op, **kw)
+            yield name, s.labels("cells", 0).copy()
+            s.undo()
+            yield f"{name}_undone", s.labels("cells", 0).copy()
+            s.redo()
+            yield f"{name}_redone", s.labels("cells", 0).copy()
+            s.close()
 
 
 def refine_outputs(want: Callable[[str], bool], movie: np.ndarray) -> Any:

@@ -6,10 +6,15 @@ the few pixels that may change are then checked one by one, so the cost follows 
 size, not the number of cells: a 2048x2048 frame with thousands of cells takes tens of ms
 where a loop over the cells took seconds.  They give the same pixels as the per-label
 definitions (tests keep the loops as the reference), except where a docstring says otherwise.
+
+Each one also comes as ``*_changes`` (and `changes` for any of them): the pixels it changes as
+increasing flat positions and their new values, which is what a Session commits (recording and
+journaling only those pixels), without a copy of the frame or a comparison with it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -17,6 +22,57 @@ import numpy.typing as npt
 from scipy import ndimage as ndi
 
 Labels = npt.NDArray[np.uint32]
+Changes = tuple[npt.NDArray[np.intp], Labels]
+"""A whole-frame operation's change: the flat (C-order) positions of the pixels it changes,
+increasing, and their new values (each differs from the pixel's value before)."""
+
+
+def applied(lab: Labels, change: Changes) -> Labels:
+    """A copy of ``lab`` with ``change`` written into it."""
+    out: Labels = lab.copy()
+    out.ravel()[change[0]] = change[1]
+    return out
+
+
+def check_morph_args(radius: object, min_size: object) -> None:
+    """``morph_labels``' checks of ``radius`` and ``min_size``, with its messages."""
+    if (
+        isinstance(radius, bool)
+        or not isinstance(radius, int | np.integer)
+        or not 1 <= radius <= 64
+    ):
+        raise ValueError(f"radius: expected an integer from 1 to 64 pixels, got {radius!r}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer) or min_size < 0:
+        raise ValueError(f"min_size: expected an integer >= 0, got {min_size!r}")
+
+
+def changes(lab: Labels, op: str, *, radius: int = 1, min_size: int = 0) -> Changes:
+    """The change ``morph_labels(lab, op, label=None, ...)`` makes (`Changes`), ``lab`` a
+    C-contiguous uint32 label image; ``op`` one of fill_holes, grow, shrink, smooth,
+    remove_specks.
+
+    Examples
+    --------
+    >>> lab = np.zeros((3, 4), np.uint32); lab[1, 1] = 5
+    >>> idx, values = changes(lab, "grow", radius=1)
+    >>> idx.tolist(), values.tolist()
+    ([1, 4, 6, 9], [5, 5, 5, 5])
+    """
+    if op == "grow":
+        return grow_changes(lab, radius)
+    if op == "shrink":
+        return shrink_changes(lab, radius)
+    if op == "fill_holes":
+        return fill_holes_changes(lab)
+    if op == "smooth":
+        return smooth_changes(lab, radius)
+    if op == "remove_specks":
+        return remove_specks_changes(lab, min_size)
+    raise ValueError(f"op: unknown operation {op!r}")
+
+
+def _nothing() -> Changes:
+    return np.zeros(0, np.intp), np.zeros(0, np.uint32)
 
 
 BAND_MAX_RADIUS = 1
@@ -36,49 +92,53 @@ def grow_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
     that grows.  Small radii look only at the background band that grows (`_grow_band`),
     larger ones make two passes over the frame (`_grow_separable`); both give the same pixels.
     """
+    return applied(lab, grow_changes(lab, radius, reach2=reach2))
+
+
+def grow_changes(lab: Labels, radius: int, *, reach2: int | None = None) -> Changes:
+    """`grow_all`'s change (`Changes`): the background pixels that take a label."""
     if radius <= BAND_MAX_RADIUS:
         return _grow_band(lab, radius, reach2=reach2)
     return _grow_separable(lab, radius, reach2=reach2)
 
 
-def _offsets(radius: int, far2: int) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def _offsets(radius: int, far2: int) -> tuple[tuple[int, int], ...]:
     """The ``(dy, dx)`` of the disk ``dy**2 + dx**2 <= far2`` (centre excluded), in the order a
     background pixel prefers them: nearest first, then the smallest column, then the smallest
     row."""
     span = range(-radius, radius + 1)
     offs = [(dy, dx) for dy in span for dx in span if 0 < dy * dy + dx * dx <= far2]
-    return sorted(offs, key=lambda o: (o[0] * o[0] + o[1] * o[1], o[1], o[0]))
+    return tuple(sorted(offs, key=lambda o: (o[0] * o[0] + o[1] * o[1], o[1], o[0])))
 
 
-def _grow_band(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
-    """`grow_all` on the band only: the background pixels with a label within reach (found by
-    one label-blind dilation) try the disk's offsets in preference order; each takes the first
-    labelled one.  Its cost follows the band, not the frame."""
+@functools.lru_cache(maxsize=64)
+def _rings(radius: int, far2: int, width: int) -> tuple[tuple[int, ...], ...]:
+    """`_offsets` by rings of equal distance, nearest first, as flat steps in rows ``width``
+    wide (`_grown_inside` runs many times per call of `smooth_all`: worked out once)."""
+    offsets = _offsets(radius, far2)
+    return tuple(
+        tuple(dy * width + dx for dy, dx in offsets if dy * dy + dx * dx == d2)
+        for d2 in sorted({dy * dy + dx * dx for dy, dx in offsets})
+    )
+
+
+def _grow_band(lab: Labels, radius: int, *, reach2: int | None = None) -> Changes:
+    """`grow_changes` on the band only: the background pixels with a label within reach (found
+    by one label-blind dilation) take the first labelled pixel of the disk in preference order
+    (`_grown_at`).  Its cost follows the band, not the frame."""
     far2 = radius * radius if reach2 is None else reach2
-    h, w = lab.shape
     fg = lab != 0
     band = _dilate(fg, radius, far2)
     band &= ~fg
     idx = np.flatnonzero(band)
-    out: Labels = lab.copy()
     if idx.size == 0:
-        return out
-    rows, cols = np.divmod(idx, w)
-    flat, dest = lab.ravel(), out.ravel()
-    for dy, dx in _offsets(radius, far2):
-        inside = (rows >= -dy) & (rows < h - dy) & (cols >= -dx) & (cols < w - dx)
-        if inside.all():
-            v = flat[idx + (dy * w + dx)]
-        else:
-            v = np.zeros(idx.size, np.uint32)
-            v[inside] = flat[idx[inside] + (dy * w + dx)]
-        hit = v != 0
-        dest[idx[hit]] = v[hit]
-        left = ~hit
-        idx, rows, cols = idx[left], rows[left], cols[left]
-        if idx.size == 0:
-            break
-    return out
+        return _nothing()
+    found = _grown_at(lab, idx, radius, far2)
+    hit = found != 0
+    if not hit.all():
+        idx, found = idx[hit], found[hit]
+    return idx, found
 
 
 _CHUNK = 1 << 16  # pixels per block of `_grown_at`'s (pixels x offsets) gathers
@@ -120,10 +180,20 @@ def _grown_inside(lab: Labels, idx: npt.NDArray[np.intp], radius: int, far2: int
     w = lab.shape[1]
     flat = lab.ravel()
     found: Labels = np.zeros(idx.size, np.uint32)
+    if idx.size == 0:
+        return found
     todo = np.arange(idx.size)
-    offsets = _offsets(radius, far2)
-    for d2 in sorted({dy * dy + dx * dx for dy, dx in offsets}):
-        step = np.array([dy * w + dx for dy, dx in offsets if dy * dy + dx * dx == d2], np.intp)
+    for ring in _rings(radius, far2, w):
+        step = np.array(ring, np.intp)
+        if todo.size == idx.size:  # the first ring, every pixel: one gather per offset, the
+            # last preferred first, each labelled one taking over (no 2-D gather, no argmax)
+            for k in ring[::-1]:
+                v = np.take(flat, idx + k)
+                np.copyto(found, v, where=v != 0)
+            todo = np.flatnonzero(found == 0)
+            if todo.size == 0:
+                break
+            continue
         for lo in range(0, todo.size, _CHUNK):
             part = todo[lo : lo + _CHUNK]
             v = np.take(flat, idx[part, None] + step)
@@ -135,8 +205,8 @@ def _grown_inside(lab: Labels, idx: npt.NDArray[np.intp], radius: int, far2: int
     return found
 
 
-def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels:
-    """`grow_all` in two separable passes over the frame, bounded by ``radius``.
+def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> Changes:
+    """`grow_changes` in two separable passes over the frame, bounded by ``radius``.
 
     Each pass keeps one small integer per pixel, a *key* ``d2 * S + offset + radius`` (``S`` a
     power of two above ``2 * radius``): its minimum is the nearest labelled pixel, ties going
@@ -168,7 +238,8 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
     # pass 2: key2 = (dy**2 + dx**2) * S + dx + radius, with dy**2 capped at far2 + 1
     # dy**2 * S (the key without its offset bits), capped at (far2 + 1) * S: masks, not shifts
     dv2 = np.bitwise_and(key1, kind(~mask & np.iinfo(kind).max))
-    np.minimum(dv2, kind(far2 + 1 << bits), out=dv2)
+    buf.fill(far2 + 1 << bits)  # numpy's minimum with a scalar is ~10x slower than two arrays
+    np.minimum(dv2, buf, out=dv2)
     key2 = dv2 + kind(radius)
     shifts = [s for s in (*range(-radius, 0), *range(1, radius + 1)) if abs(s) < w]
     # shifts of the flat frame (one contiguous pass each; a shift of columns in 2-D is ~3x
@@ -191,13 +262,12 @@ def _grow_separable(lab: Labels, radius: int, *, reach2: int | None = None) -> L
         key2[:, col] = key
     # d2 <= far2, i.e. key2 < (far2 + 1) * S (the offset bits are below S)
     grow = np.flatnonzero(~fg & (key2 < kind(far2 + 1 << bits)))
-    out: Labels = lab.copy()
-    if grow.size:
-        # follow the offsets: along the row to the column, then along it to the pixel
-        at = grow + ((key2.ravel()[grow] & kind(mask)).astype(np.intp) - radius)
-        at += ((key1.ravel()[at] & kind(mask)).astype(np.intp) - radius) * w
-        out.ravel()[grow] = lab.ravel()[at]
-    return out
+    if grow.size == 0:
+        return _nothing()
+    # follow the offsets: along the row to the column, then along it to the pixel
+    at = grow + ((key2.ravel()[grow] & kind(mask)).astype(np.intp) - radius)
+    at += ((key1.ravel()[at] & kind(mask)).astype(np.intp) - radius) * w
+    return grow, lab.ravel()[at]
 
 
 def _any_change_within(
@@ -222,7 +292,8 @@ def _any_change_within(
         a = np.logical_or(
             flat[reach - k : reach - k + size], flat[reach + k - 1 : reach + k - 1 + size]
         )
-        a |= out[-1].ravel()
+        if k > 1:  # a_0 is empty
+            a |= out[-1].ravel()
         out.append(a.reshape(rows, wide))
     return [a[:, :n] for a in out]
 
@@ -240,20 +311,34 @@ def shrink_all(lab: Labels, radius: int, *, reach2: int | None = None) -> Labels
     return out
 
 
+def shrink_changes(lab: Labels, radius: int, *, reach2: int | None = None) -> Changes:
+    """`shrink_all`'s change (`Changes`): the labelled pixels it clears."""
+    marked = _shrink_marked(lab, radius, reach2=reach2)
+    marked &= lab != 0
+    idx = np.flatnonzero(marked)
+    return idx, np.zeros(idx.size, np.uint32)
+
+
 def _shrink_marked(lab: Labels, radius: int, *, reach2: int | None = None) -> npt.NDArray[np.bool_]:
     """The pixels `shrink_all` clears (labelled or not): a different value within the disk."""
     far2 = radius * radius if reach2 is None else reach2
     h, w = lab.shape
-    across = _any_change_within(lab[:, 1:] != lab[:, :-1], w, radius)
+    # the pairs along the rows from one comparison of the flat frame (contiguous: ~3x faster
+    # than comparing 2-D column slices); the pair across each row's end is left out
+    pairs = np.empty(h * w, bool)
+    flat = lab.ravel()
+    np.not_equal(flat[1:], flat[:-1], out=pairs[:-1])
+    across = _any_change_within(pairs.reshape(h, w)[:, : w - 1], w, radius)
     # the middle column: a change between rows j and j + 1 for some j in [i - radius, i + radius)
     down = np.zeros((h + 2 * radius, w), bool)
-    down[radius : radius + h - 1] = lab[1:] != lab[:-1]
-    marked = np.zeros((h, w), bool)
-    for j in range(-radius, radius):
+    np.not_equal(lab[1:], lab[:-1], out=down[radius : radius + h - 1])
+    # the first two windows OR-ed into a new array (not zeros, then OR-ed one by one)
+    marked = np.logical_or(down[:h], down[1 : 1 + h])
+    for j in range(2 - radius, radius):
         marked |= down[radius + j : radius + j + h]
     for dy in range(-radius, radius + 1):
-        if abs(dy) >= h:
-            continue
+        if abs(dy) >= h or math.isqrt(far2 - dy * dy) == 0:
+            continue  # no pair within 0 columns: nothing to add
         row = across[math.isqrt(far2 - dy * dy)]
         if dy >= 0:
             marked[: h - dy] |= row[dy:]
@@ -274,23 +359,27 @@ def fill_holes_all(lab: Labels) -> Labels:
     ring-shaped cell: the loop gave that hole to the ring (a piece of the ring inside the inner
     cell), here it keeps the inner cell's label.
     """
+    return applied(lab, fill_holes_changes(lab))
+
+
+def fill_holes_changes(lab: Labels) -> Changes:
+    """`fill_holes_all`'s change (`Changes`): the hole pixels that take a label."""
     h, w = lab.shape
-    out: Labels = lab.copy()
     if h < 3 or w < 3:
-        return out
+        return _nothing()
     bg = lab == 0
     # the background's 4-connected pieces from its row runs (`_label_runs`: a graph of runs,
     # not a labelling of every pixel); pieces are numbered from 1
-    starts, lengths, _, piece, n = _label_runs(bg.view(np.uint8))
+    starts, lengths, piece, n = _mask_runs(bg)
     if n == 0:
-        return out
+        return _nothing()
     piece += 1
     row, col = np.divmod(starts, w)
     edge = np.zeros(n + 1, bool)
     edge[piece[(row == 0) | (row == h - 1) | (col == 0) | (col + lengths == w)]] = True
     edge[0] = True
     if edge.all():
-        return out
+        return _nothing()
     # the pixels of inner pieces, from their runs (few holes in a big frame)
     sel = ~edge[piece]
     first_px, length = starts[sel], lengths[sel]
@@ -325,8 +414,7 @@ def fill_holes_all(lab: Labels) -> Labels:
             fill=fill,
         )
     take = fill[which] != 0
-    out.ravel()[inner[take]] = fill[which[take]]
-    return out
+    return inner[take], fill[which[take]]
 
 
 def _fill_mixed_rims(
@@ -346,7 +434,13 @@ def _fill_mixed_rims(
     background proves that no other rim label closes it, so the flood (`_closed_behind`) only
     runs for the walls no walk rules out.
     """
-    rims = np.unique(rims[np.isin(rims[:, 0], mixed)], axis=0)
+    wanted = np.zeros(first.size, bool)
+    wanted[mixed] = True
+    rims = rims[wanted[rims[:, 0]]]
+    # the distinct (piece, label) pairs, sorted: one integer each (a 1-D sort, not rows')
+    span = int(rims[:, 1].max()) + 1
+    code = np.unique(rims[:, 0] * span + rims[:, 1])
+    rims = np.stack([code // span, code % span], axis=1)
     starts = np.searchsorted(rims[:, 0], mixed)
     stops = np.searchsorted(rims[:, 0], mixed, side="right")
     escapes = _escapes(lab, pieces, open_bg, first[mixed], mixed)
@@ -376,14 +470,15 @@ def _escapes(
     background or the frame edge, within ``2 * steps`` pixels.
 
     The pixels of every walk are read at once (`_walk`), first its 16 nearest (most walks
-    end there), then all ``2 * steps`` for the walks still going.
+    end there), then 40 for the walks still going (on a crowded frame all end there), then all
+    ``2 * steps``.
     """
     n = seeds.size
     found: list[set[int]] = [set() for _ in range(n)]
     walk = np.tile(np.arange(n), 4)
     start = np.tile(seeds, 4)
     way = np.repeat(np.arange(4), n)
-    for length in (min(16, 2 * steps), 2 * steps):
+    for length in sorted({min(16, 2 * steps), min(40, 2 * steps), 2 * steps}):
         going, label = _walk(
             lab, pieces, open_bg, start=start, way=way, hole=which[walk], length=length
         )
@@ -479,10 +574,14 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
     two runs of the same label in neighbouring rows share a column: a graph of runs (one
     ``connected_components``), not a labelling of every pixel.
     """
-    out: Labels = lab.copy()
+    return applied(lab, remove_specks_changes(lab, min_size))
+
+
+def remove_specks_changes(lab: Labels, min_size: int) -> Changes:
+    """`remove_specks_all`'s change (`Changes`): the pixels it clears."""
     starts, lengths, values, piece, n = _label_runs(lab)
     if n == 0:
-        return out
+        return _nothing()
     size = np.bincount(piece, weights=lengths, minlength=n).astype(np.int64)
     owner = np.zeros(n, np.int64)
     owner[piece] = values
@@ -501,13 +600,11 @@ def remove_specks_all(lab: Labels, min_size: int) -> Labels:
         small = np.repeat(area < min_size, np.diff(np.append(heads, n)))
         keep[order[small]] = False
     gone = ~keep[piece]
-    if gone.any():
-        first_px, length = starts[gone], lengths[gone]
-        pixels = np.repeat(first_px - (np.cumsum(length) - length), length) + np.arange(
-            length.sum()
-        )
-        out.ravel()[pixels] = 0
-    return out
+    if not gone.any():
+        return _nothing()
+    first_px, length = starts[gone], lengths[gone]
+    pixels = np.repeat(first_px - (np.cumsum(length) - length), length) + np.arange(length.sum())
+    return pixels, np.zeros(pixels.size, np.uint32)
 
 
 def _label_runs(
@@ -540,14 +637,19 @@ def _label_runs(
         return none, none, values, none, 0
     # the same label in the row below, at the first column of each stretch shared by two
     # runs (a stretch goes on while both rows' runs go on)
-    same = lab[:-1] == lab[1:]
-    same &= lab[:-1] != 0
+    # (flat and contiguous: pixel p and p + w; 2-D column slices are ~3x slower)
+    size = (h - 1) * w
+    same = np.equal(flat[:size], flat[w:])
+    same &= flat[:size] != 0
     # a stretch starts where the column before is not shared, or either run ends there
-    # (the run above ends there exactly when the one below does: both rows have one label)
-    link = np.logical_not(same[:, :-1])
-    link |= ends.reshape(h, w)[:-1, :-1]
-    link &= same[:, 1:]
-    link = np.concatenate([same[:, :1], link], axis=1)
+    # (the run above ends there exactly when the one below does: both rows have one label);
+    # a row's first column always starts one: the pixel before it ends a run (`ends`)
+    link = np.empty(size, bool)
+    if size:
+        link[0] = same[0]
+        np.logical_not(same[:-1], out=link[1:])
+        link[1:] |= ends[: size - 1]
+        link &= same
     top = np.flatnonzero(link)
     run_top = np.searchsorted(starts, top, side="right") - 1
     run_below = np.searchsorted(starts, top + w, side="right") - 1
@@ -556,6 +658,51 @@ def _label_runs(
     )
     n, piece = connected_components(graph, directed=False)
     return starts, lengths, values, piece.astype(np.intp), int(n)
+
+
+def _mask_runs(
+    mask: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """`_label_runs` of a mask (its set pixels as one label): the runs' first flat index and
+    length, the 4-connected piece of each, and their count; fewer passes than for labels."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    h, w = mask.shape
+    flat = mask.ravel()
+    none = np.zeros(0, np.intp)
+    if flat.size == 0:
+        return none, none, none, 0
+    # a run starts at a set pixel after an unset one or at a row's start; ends likewise
+    first = np.empty(flat.size, bool)
+    first[0] = flat[0]
+    np.greater(flat[1:], flat[:-1], out=first[1:])
+    first[::w] = flat[::w]
+    last = np.empty(flat.size, bool)
+    last[-1] = flat[-1]
+    np.greater(flat[:-1], flat[1:], out=last[:-1])
+    last[w - 1 :: w] = flat[w - 1 :: w]
+    starts = np.flatnonzero(first)
+    if starts.size == 0:
+        return none, none, none, 0
+    lengths = np.flatnonzero(last) - starts + 1
+    # set in both rows; a stretch of such columns starts where the column before is not one,
+    # or at a row's first column (`_label_runs`' rule: a run of a mask ends where it is unset)
+    size = (h - 1) * w
+    same = np.logical_and(flat[:size], flat[w:])
+    link = np.empty(size, bool)
+    if size:
+        link[0] = same[0]
+        np.greater(same[1:], same[:-1], out=link[1:])
+        link[::w] = same[::w]
+    top = np.flatnonzero(link)
+    run_top = np.searchsorted(starts, top, side="right") - 1
+    run_below = np.searchsorted(starts, top + w, side="right") - 1
+    graph = coo_matrix(
+        (np.ones(top.size, np.int8), (run_top, run_below)), shape=(starts.size, starts.size)
+    )
+    n, piece = connected_components(graph, directed=False)
+    return starts, lengths, piece.astype(np.intp), int(n)
 
 
 def _round(radius: int) -> int:
@@ -575,17 +722,23 @@ def _dilate(mask: npt.NDArray[np.bool_], radius: int, reach2: int) -> npt.NDArra
     spans = [mask]
     flat = mask.ravel()
     for k in range(1, radius + 1):
-        grown = spans[-1].copy()
         if k < w:
-            out = grown.ravel()
-            out[k:] |= flat[:-k]
-            out[:-k] |= flat[k:]
+            # the span before, OR-ed with the mask shifted k either way (written in place of
+            # a copy: two passes, not three)
+            before = spans[-1].ravel()
+            out = np.empty_like(flat)
+            np.logical_or(before[k:], flat[:-k], out=out[k:])
+            out[:k] = before[:k]
+            np.logical_or(out[:-k], flat[k:], out=out[:-k])
+            grown = out.reshape(h, w)
             for c in (*range(k), *range(max(w - k, k), w)):
                 np.any(mask[:, max(c - k, 0) : c + k + 1], axis=1, out=grown[:, c])
+        else:
+            grown = spans[-1].copy()
         spans.append(grown)
-    dilated = np.zeros((h, w), bool)
+    dilated: npt.NDArray[np.bool_] = spans[math.isqrt(reach2)].copy()  # the middle row (dy = 0)
     for dy in range(-radius, radius + 1):
-        if abs(dy) >= h:
+        if dy == 0 or abs(dy) >= h:
             continue
         row = spans[math.isqrt(reach2 - dy * dy)]
         if dy >= 0:
@@ -632,23 +785,44 @@ def smooth_all(lab: Labels, radius: int) -> Labels:
     it is within reach of a label (one label-blind erosion of the grown mask): those few
     candidates are checked pixel by pixel (`_close_sparse`), not the frame.
     """
+    return applied(lab, smooth_changes(lab, radius))
+
+
+def smooth_changes(lab: Labels, radius: int) -> Changes:
+    """`smooth_all`'s change (`Changes`): the pixels the opening clears and the closing does
+    not give back, and the background the closing fills."""
     reach2 = _round(radius)
     fg = lab != 0
     core = fg & ~_shrink_marked(lab, radius, reach2=reach2)
     kept = _dilate(core, radius, reach2)
     out: Labels = lab.copy()
     gone = fg & ~kept  # the opening's pixels: usually few
-    out.ravel()[np.flatnonzero(gone)] = 0
+    cleared = np.flatnonzero(gone)
+    out.ravel()[cleared] = 0
     kept &= fg  # the opened image's labelled pixels
     # grown != 0 is the dilation of the labelled pixels; the closing needs its whole disk
     cand = _dilate(~_dilate(kept, radius, reach2), radius, reach2)
     np.logical_or(cand, kept, out=cand)
     idx = np.flatnonzero(~cand)
     if idx.size * SPARSE_CLOSE_MAX > lab.size:
-        return _close_dense(lab, out, radius)
-    if idx.size:
-        _close_sparse(lab, out, idx, radius)
-    return out
+        closed = _close_dense(lab, out, radius)
+        return _differences(lab, closed)
+    filled = _close_sparse(lab, out, idx, radius) if idx.size else []
+    if not filled:
+        return cleared, np.zeros(cleared.size, np.uint32)
+    # each list is increasing: a stable sort merges them; a cleared pixel the closing gave
+    # back its label (the closing gives a pixel only background or its own label) is no change
+    every = np.sort(np.concatenate([cleared, *filled]), kind="stable")
+    new = out.ravel()[every]
+    differ = new != lab.ravel()[every]
+    differ[1:] &= every[1:] != every[:-1]
+    return every[differ], new[differ]
+
+
+def _differences(before: Labels, after: Labels) -> Changes:
+    """``after``'s change from ``before`` (`Changes`), by a comparison of every pixel."""
+    idx = np.flatnonzero(after != before)
+    return idx, after.ravel()[idx]
 
 
 def _close_dense(lab: Labels, opened: Labels, radius: int) -> Labels:
@@ -664,14 +838,17 @@ def _close_dense(lab: Labels, opened: Labels, radius: int) -> Labels:
     return opened
 
 
-def _close_sparse(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int) -> None:
+def _close_sparse(
+    lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int
+) -> list[npt.NDArray[np.intp]]:
     """`_close_dense` on the candidate pixels ``idx`` (flat; background of ``opened``, whose
     disk is within reach of a label), changing ``opened`` in place.
 
     A candidate takes its grown value (`_grown_at`) when every pixel of its disk has it too.
-    The disk's pixels go nearest first, each one gather for the candidates still standing:
+    The disk's pixels go farthest first, each one gather for the candidates still standing:
     first its labelled pixels (a different cell rules a candidate out: most are gaps between
-    two cells), then the grown value of its background pixels.
+    two cells), then the grown value of its background pixels.  Returns the positions it
+    filled (increasing lists).
     """
     reach2 = _round(radius)
     h, w = lab.shape
@@ -679,18 +856,24 @@ def _close_sparse(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius
     rows, cols = np.divmod(idx, w)
     far = 2 * radius  # a disk pixel's own disk stays in the frame
     edge = (rows < far) | (rows >= h - far) | (cols < far) | (cols >= w - far)
+    filled = []
     if edge.any():  # near the frame's edge the disks are cut: the checks with bounds, few pixels
-        _close_near_edge(lab, opened, idx[edge], radius)
+        filled.append(_close_near_edge(lab, opened, idx[edge], radius))
         idx = idx[~edge]
-    value = _grown_inside(opened, idx, radius, reach2)
+    # the disk's farthest pixels first: they rule out the most candidates (another cell across
+    # the gap), so the checks that follow run on fewer (the order does not change the result).
+    # A candidate's labelled disk pixels must all hold one label: that label is then its grown
+    # value (the nearest labelled pixel is in the disk; 0 when none is), kept as they are read
+    steps = [dy * w + dx for dy, dx in reversed(_offsets(radius, reach2))]
+    value = np.take(flat, idx + steps[0])
+    for step in steps[1:]:  # labelled pixels of the disk: one label or none
+        there = np.take(flat, idx + step)
+        keep = (there == 0) | (there == value) | (value == 0)
+        idx, value, there = idx[keep], value[keep], there[keep]
+        np.maximum(value, there, out=value)  # 0 takes the label; one label stays
     before = lab.ravel()[idx]
     alive = (before == 0) | (before == value)
     idx, value = idx[alive], value[alive]
-    steps = [dy * w + dx for dy, dx in _offsets(radius, reach2)]
-    for step in steps:  # labelled pixels of the disk: the candidate's grown value or none
-        there = np.take(flat, idx + step)
-        keep = (there == 0) | (there == value)
-        idx, value = idx[keep], value[keep]
     for step in steps:  # background pixels of the disk: grown to the same value
         at = idx + step
         empty = np.flatnonzero(np.take(flat, at) == 0)
@@ -698,9 +881,13 @@ def _close_sparse(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius
         keep[empty] = _grown_inside(opened, at[empty], radius, reach2) == value[empty]
         idx, value = idx[keep], value[keep]
     flat[idx] = value
+    filled.append(idx)
+    return filled
 
 
-def _close_near_edge(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int) -> None:
+def _close_near_edge(
+    lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], radius: int
+) -> npt.NDArray[np.intp]:
     """`_close_sparse` for candidates within ``2 * radius`` of the frame's edge (disk pixels
     beyond it do not count): every disk pixel of every candidate at once (they are few)."""
     reach2 = _round(radius)
@@ -721,4 +908,6 @@ def _close_near_edge(lab: Labels, opened: Labels, idx: npt.NDArray[np.intp], rad
     empty = there == 0
     there[empty] = _grown_at(opened, at[empty], radius, reach2)
     same = (there == value[:, None]).all(axis=1)
-    flat[idx[same]] = value[same]
+    done: npt.NDArray[np.intp] = idx[same]
+    flat[done] = value[same]
+    return done

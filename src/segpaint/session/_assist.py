@@ -650,6 +650,7 @@ class _AssistMixin(_EditsMixin):
         >>> np.unique(s.labels("cells", 0)).tolist()
         [0, 2]
         """
+        from segpaint.ops import _morph_all
         from segpaint.ops.assist import MORPH_OPS, morph_labels
 
         t = self.stack.check_frame(frame)
@@ -687,6 +688,22 @@ class _AssistMixin(_EditsMixin):
             )
         else:
             window = clip if clip is not None else (0, h, 0, w)
+        if value is None and max_size is None:
+            # every cell: the kernel lists the pixels it changes, and only those are committed
+            # (the same undo step and journal record as a commit of the whole new window).
+            # The lock is held from the read to the commit (as copy_labels does), so a stroke
+            # meanwhile waits instead of being overwritten, and the old values are known
+            _morph_all.check_morph_args(radius, min_size)
+            with self._lock:
+                region = self._pop(population).view(t)[bbox_slices(window)]
+                idx, values = _morph_all.changes(
+                    np.ascontiguousarray(region), op, radius=int(radius), min_size=int(min_size)
+                )
+                if idx.size == 0:
+                    return None
+                # grow and fill_holes give labels to background only: no gather of old values
+                old = np.zeros(idx.size, np.uint32) if op in ("grow", "fill_holes") else None
+                return self._commit_changes(population, t, window, idx, values, old=old)
         region = current[bbox_slices(window)]
         new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
         if max_size is not None and new.size:
@@ -831,35 +848,55 @@ class _AssistMixin(_EditsMixin):
             tgt = target_all[bbox_slices(box)]
             pairs, src_ids_arr, tgt_ids, runs = _match_and_count(src, tgt, min_iou=min_iou)
             whole = box == (0, h, 0, w)
-            used = set((tgt_ids if whole else label_values(target_all)).tolist())
-            src_ids = src_ids_arr.tolist()
-            lut = {0: 0}
-            fresh = [v for v in src_ids if v not in pairs and v in used]
-            new_ids = iter(self._new_labels(population, len(fresh)) if fresh else [])
-            for v in src_ids:
-                if v in pairs:
-                    lut[v] = pairs[v]
-                elif v in used:
-                    lut[v] = next(new_ids)
-                else:
-                    lut[v] = v
-            keys = np.array(sorted(lut), dtype=np.int64)
-            vals = np.array([lut[k] for k in sorted(lut)], dtype=LABEL_DTYPE)
-            loose = np.array([k != 0 and k not in pairs for k in keys.tolist()])
+            used = tgt_ids if whole else label_values(target_all)  # sorted
+            # each source label's new value (sorted arrays, no loop over the labels): its
+            # match; a new label (in order) when taken in the target; else itself
+            ids = np.asarray(src_ids_arr, np.int64)
+            matched = np.fromiter(pairs, np.int64, len(pairs))
+            order = np.argsort(matched)
+            paired = np.isin(ids, matched, assume_unique=True)
+            taken = np.isin(ids, used, assume_unique=True) & ~paired
+            mapped_ids = ids.copy()
+            targets = np.fromiter(pairs.values(), np.int64, len(pairs))[order]
+            mapped_ids[paired] = targets[np.searchsorted(matched[order], ids[paired])]
+            n_fresh = int(np.count_nonzero(taken))
+            if n_fresh:
+                mapped_ids[taken] = self._new_labels(population, n_fresh)[:n_fresh]
+            keys = np.concatenate([np.zeros(1, np.int64), ids])
+            vals = np.concatenate([np.zeros(1, np.int64), mapped_ids]).astype(LABEL_DTYPE)
+            loose = np.concatenate([np.zeros(1, bool), ~paired])
             if runs is not None:
                 # the runs of one (source, target) pair: map each run, then spread the runs
                 (ss, tt), lengths = runs
-                if keys[-1] <= 4 * ss.size + 4096:  # a table indexed by the label
-                    at = np.zeros(int(keys[-1]) + 1, np.intp)
-                    at[keys] = np.arange(keys.size)
-                    at = at[ss]
+                if keys[-1] <= 4 * ss.size + 4096:  # tables indexed by the label
+                    top = int(keys[-1]) + 1
+                    table = np.zeros(top, LABEL_DTYPE)
+                    table[keys] = vals
+                    run_new = table[ss]
+                    if mode == "fill-empty":
+                        free = np.zeros(top, bool)
+                        free[keys] = loose
+                        run_loose = free[ss]
                 else:  # same dtype on both sides: numpy's fast search
                     at = np.searchsorted(keys, ss.astype(keys.dtype))
-                mapped = np.repeat(vals[at], lengths).reshape(src.shape)
-                mask: npt.NDArray[np.bool_] | None = None  # replace: the whole box
+                    run_new = vals[at]
+                    run_loose = loose[at]
+                # the runs whose pixels change, spread into their positions: the commit
+                # records those only (the same step as comparing the whole mapped box)
                 if mode == "fill-empty":
-                    mask = np.repeat(loose[at] & (tt == 0), lengths).reshape(src.shape)
-            elif keys[-1] <= 4 * src.size + 4096:
+                    change = run_loose & (tt == 0) & (run_new != 0)
+                else:
+                    change = run_new != tt
+                pick = np.flatnonzero(change)
+                length = lengths[pick]
+                first = np.cumsum(lengths) - lengths
+                inner = np.cumsum(length) - length
+                flat = np.repeat(first[pick] - inner, length) + np.arange(int(length.sum()))
+                values = np.repeat(run_new[pick], length)
+                before = np.repeat(tt[pick], length)  # read under this lock hold: no gather
+                return self._commit_changes(population, t, box, flat, values, old=before)
+            mask: npt.NDArray[np.bool_] | None
+            if keys[-1] <= 4 * src.size + 4096:
                 # tables indexed by the label: one gather each, no index array
                 table = np.zeros(int(keys[-1]) + 1, LABEL_DTYPE)
                 table[keys] = vals

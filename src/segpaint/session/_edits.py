@@ -29,6 +29,24 @@ from segpaint.session._types import ROI, Change, ChangeCallback, RoiCallback, Ro
 logger = logging.getLogger("segpaint")
 
 
+def _frame_index(
+    flat: npt.NDArray[np.intp],
+    bbox: BBox,
+    frame_width: int,
+    rows_cols: Callable[[], tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]] | None,
+) -> npt.NDArray[np.intp]:
+    """Flat positions in ``bbox`` (C order) as flat positions in the frame."""
+    width = bbox[3] - bbox[2]
+    if width == frame_width:  # whole rows: the box's flat positions are the frame's, shifted
+        return flat + bbox[0] * width if bbox[0] else flat
+    if rows_cols is None:
+        rows = flat // width
+        cols = flat - rows * width
+    else:
+        rows, cols = rows_cols()
+    return (rows + bbox[0]) * frame_width + (cols + bbox[2])
+
+
 class _EditsMixin(_JournalMixin, _ScribblesMixin):
     """The editing core: paint, erase, fill, patches, clipping to ROIs, undo/redo and events."""
 
@@ -160,11 +178,44 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
         # the changed columns from one pass over the mask's bits (no division of every
         # position: rows and columns are worked out below only where they are needed)
         used = np.flatnonzero(changed.any(axis=0))
+        label = None if isinstance(values, np.ndarray) else int(values)
+        if isinstance(values, np.ndarray):
+            if values.flags.c_contiguous:
+                picked = values.reshape(-1)[flat]
+            else:
+                rows = flat // width
+                picked = values[rows, flat - rows * width]
+            new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
+        else:  # one label: kept as a constant view, no memory per pixel
+            new_vals = constant(values, flat.shape)
+        cols = (int(used[0]), int(used[-1]) + 1)
+        return self._record_sparse(
+            population, t, bbox, flat, new_vals, cols=cols, label=label, pop=pop, arr=arr
+        )
+
+    def _record_sparse(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        flat: npt.NDArray[np.intp],
+        new_vals: npt.NDArray[np.uint32],
+        *,
+        cols: tuple[int, int],
+        label: int | None,
+        pop: _Population,
+        arr: npt.NDArray[np.uint32],
+        old_vals: npt.NDArray[np.uint32] | None = None,
+    ) -> BBox:
+        """`_apply_sparse`'s step once the change is known: ``flat`` (increasing positions in
+        ``bbox``, C order) get ``new_vals``; ``cols`` is the half-open range of the changed
+        columns in ``bbox``; ``old_vals`` the frame's values there when already read."""
+        width = bbox[3] - bbox[2]
         abs_box = (
             bbox[0] + int(flat[0]) // width,
             bbox[0] + int(flat[-1]) // width + 1,
-            bbox[2] + int(used[0]),
-            bbox[2] + int(used[-1]) + 1,
+            bbox[2] + cols[0],
+            bbox[2] + cols[1],
         )
         found: list[npt.NDArray[np.intp]] = []
 
@@ -175,20 +226,10 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
                 found.extend((rows, flat - rows * width))
             return found[0], found[1]
 
-        label = None if isinstance(values, np.ndarray) else int(values)
-        if isinstance(values, np.ndarray):
-            contiguous = values.flags.c_contiguous
-            picked = values.reshape(-1)[flat] if contiguous else values[rows_cols()]
-            new_vals = np.ascontiguousarray(picked, dtype=np.uint32)
-        else:  # one label: kept as a constant view, no memory per pixel
-            new_vals = constant(values, flat.shape)
-        if width == arr.shape[1]:  # whole rows: the box's flat positions are the frame's, shifted
-            index = flat + bbox[0] * width if bbox[0] else flat
-        else:
-            rows, cols = rows_cols()
-            index = (rows + bbox[0]) * arr.shape[1] + (cols + bbox[2])
-        flat_frame = arr.reshape(-1)  # a view: _apply checked the frame is C-contiguous
-        old_vals = flat_frame[index]
+        index = _frame_index(flat, bbox, arr.shape[1], rows_cols)
+        flat_frame = arr.reshape(-1)  # a view: the callers checked the frame is C-contiguous
+        if old_vals is None:
+            old_vals = flat_frame[index]
         if label is not None and not old_vals.any():  # only background was under the stroke
             old_vals = constant(0, old_vals.shape)
         flat_frame[index] = new_vals
@@ -201,12 +242,82 @@ class _EditsMixin(_JournalMixin, _ScribblesMixin):
                 top = (abs_box[0] - bbox[0]) * width
                 inner = flat - top if top else flat
             else:
-                rows, cols = rows_cols()
+                rows, cols_ = rows_cols()
                 inner = (rows - (abs_box[0] - bbox[0])) * (abs_box[3] - abs_box[2]) + (
-                    cols - (abs_box[2] - bbox[2])
+                    cols_ - (abs_box[2] - bbox[2])
                 )
             self._log(population, t, abs_box, new_vals, index=inner)
         return abs_box
+
+    def _commit_changes(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        flat: npt.NDArray[np.integer[Any]],
+        values: npt.NDArray[np.integer[Any]],
+        *,
+        old: npt.NDArray[np.uint32] | None = None,
+        origin: Any = None,
+    ) -> Change | None:
+        """`_commit` of a change a kernel listed: the pixels at ``flat`` (increasing flat
+        positions in ``bbox``, C order) become ``values``.
+
+        The undo step, journal record and event are those `_commit` makes for the same new
+        values of the box (listed pixels that already hold their value are dropped), without
+        a comparison of the box: the cost follows the change, not the frame.  ``old``: those
+        pixels' values now, when the caller read them holding the session lock it still holds
+        (else they are read here).
+        """
+        t = self.stack.check_frame(t)
+        pop = self._pop(population)
+        with self._lock:
+            arr = pop.writable(t)
+            box = self._apply_changes(
+                population, t, bbox, flat, values, pop=pop, arr=arr, old=old
+            )  # fmt: skip
+        return self._emit(population, t, box, origin=origin) if box is not None else None
+
+    def _apply_changes(
+        self,
+        population: str,
+        t: int,
+        bbox: BBox,
+        flat: npt.NDArray[np.integer[Any]],
+        values: npt.NDArray[np.integer[Any]],
+        *,
+        pop: _Population,
+        arr: npt.NDArray[np.uint32],
+        old: npt.NDArray[np.uint32] | None = None,
+    ) -> BBox | None:
+        """The body of `_commit_changes`, with the lock held."""
+        h, width = bbox[1] - bbox[0], bbox[3] - bbox[2]
+        pos: npt.NDArray[np.intp] = np.asarray(flat, dtype=np.intp)
+        new_vals = np.ascontiguousarray(values, dtype=np.uint32)
+        if not arr.flags.c_contiguous or pos.size * 3 > h * width:
+            # a large change (or another store): the box's new values, compared as `_commit` does
+            region = arr[bbox[0] : bbox[1], bbox[2] : bbox[3]]
+            new = region.copy()
+            new.reshape(-1)[pos] = new_vals
+            return self._apply(population, t, bbox, new, None)
+        if old is None:
+            old_vals = arr.reshape(-1)[_frame_index(pos, bbox, arr.shape[1], None)]
+        else:
+            old_vals = np.ascontiguousarray(old, dtype=np.uint32)
+        same = old_vals == new_vals
+        if same.any():  # a listed pixel already holds its value (the frame moved meanwhile)
+            differ = ~same
+            pos, new_vals, old_vals = pos[differ], new_vals[differ], old_vals[differ]
+        if pos.size == 0:
+            return None
+        # a power-of-two width takes a mask, no division
+        pow2 = width & (width - 1) == 0
+        cols = np.bitwise_and(pos, width - 1) if pow2 else pos % width
+        used = (int(cols.min()), int(cols.max()) + 1)
+        return self._record_sparse(
+            population, t, bbox, pos, new_vals, cols=used, label=None, pop=pop, arr=arr,
+            old_vals=old_vals,
+        )  # fmt: skip
 
     def _log_sparse(
         self,
