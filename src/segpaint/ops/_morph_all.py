@@ -613,9 +613,6 @@ def _label_runs(
     """The runs of one non-zero label along the rows (first flat index, length, label) and
     the 4-connected piece each belongs to (0 .. count - 1); and their count.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     h, w = lab.shape
     flat = lab.ravel()
     if flat.size == 0:
@@ -650,14 +647,8 @@ def _label_runs(
         np.logical_not(same[:-1], out=link[1:])
         link[1:] |= ends[: size - 1]
         link &= same
-    top = np.flatnonzero(link)
-    run_top = np.searchsorted(starts, top, side="right") - 1
-    run_below = np.searchsorted(starts, top + w, side="right") - 1
-    graph = coo_matrix(
-        (np.ones(top.size, np.int8), (run_top, run_below)), shape=(starts.size, starts.size)
-    )
-    n, piece = connected_components(graph, directed=False)
-    return starts, lengths, values, piece.astype(np.intp), int(n)
+    piece, n = _connect_runs(starts, np.flatnonzero(link), w)
+    return starts, lengths, values, piece, n
 
 
 def _mask_runs(
@@ -665,9 +656,6 @@ def _mask_runs(
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
     """`_label_runs` of a mask (its set pixels as one label): the runs' first flat index and
     length, the 4-connected piece of each, and their count; fewer passes than for labels."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     h, w = mask.shape
     flat = mask.ravel()
     none = np.zeros(0, np.intp)
@@ -695,14 +683,26 @@ def _mask_runs(
         link[0] = same[0]
         np.greater(same[1:], same[:-1], out=link[1:])
         link[::w] = same[::w]
-    top = np.flatnonzero(link)
+    piece, n = _connect_runs(starts, np.flatnonzero(link), w)
+    return starts, lengths, piece, n
+
+
+def _connect_runs(
+    starts: npt.NDArray[np.intp], top: npt.NDArray[np.intp], w: int
+) -> tuple[npt.NDArray[np.intp], int]:
+    """The connected piece of each run (and their count), the runs starting at flat ``starts``
+    (increasing), linked where pixel ``top`` and the one below it (``top + w``) are in runs that
+    touch: each such pixel pair is one edge between the two runs holding them."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     run_top = np.searchsorted(starts, top, side="right") - 1
     run_below = np.searchsorted(starts, top + w, side="right") - 1
     graph = coo_matrix(
         (np.ones(top.size, np.int8), (run_top, run_below)), shape=(starts.size, starts.size)
     )
     n, piece = connected_components(graph, directed=False)
-    return starts, lengths, piece.astype(np.intp), int(n)
+    return piece.astype(np.intp), int(n)
 
 
 def _round(radius: int) -> int:
