@@ -54,6 +54,7 @@ _SPLIT_H = 0.5
 _CORE = 2.0
 _DEEP = 3.0
 _MARK = 0.8
+_KEEP = 0.2
 _PAST = 1.0
 _SHIFT_REACH = 0.5
 _SHIFT_PAD = 30
@@ -798,7 +799,8 @@ def _refine(
     """Correct the first click's object with refinement clicks (``refine="watershed"``).
 
     1. A click more than ``_DEEP`` (3) px on the wrong side of the object (a neighbour taken,
-       a part missed) is a marker of `_cut_with_markers`.
+       a part missed) is a marker of `_cut_with_markers`; a cut that keeps less than
+       ``_KEEP`` (a fifth) of the object is dropped (it went through the clicked cell).
     2. A click nearer the outline (the edge is off) moves the edge near itself: with ``phi``
        the signed distance to the outline (< 0 inside), the object becomes ``phi < s`` where
        ``s`` is the clicks' targets (``phi(click) + _PAST`` for a positive click,
@@ -837,8 +839,13 @@ def _refine(
     if deep_neg:
         # a neighbour taken: cut by a marker watershed of the edges; a missed part is added
         # by its disc (step 3), which measured better than the watershed on the nuclei
-        found = _cut_with_markers(stack, limits, found, positive[0], deep_neg,
-                                  lim=lim, taken=taken, sigma=sigma)  # fmt: skip
+        cut = _cut_with_markers(stack, limits, found, positive[0], deep_neg,
+                                lim=lim, taken=taken, sigma=sigma)  # fmt: skip
+        # a cut that leaves less than _KEEP of the object went through the clicked cell itself
+        # (the edges' watershed leaked past it): the object stays, the clicks' discs (step 3)
+        # take their parts away
+        if found is None or (cut is not None and cut[1].sum() >= _KEEP * found[1].sum()):
+            found = cut
         obj, phi = _signed_distance(found, win)
     rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
     region = obj
