@@ -54,7 +54,7 @@ _SPLIT_H = 0.5
 _CORE = 2.0
 _DEEP = 3.0
 _MARK = 0.8
-_KEEP = 0.2
+_HEART_SHARE = 0.8
 _PAST = 1.0
 _SHIFT_REACH = 0.5
 _SHIFT_PAD = 30
@@ -799,8 +799,9 @@ def _refine(
     """Correct the first click's object with refinement clicks (``refine="watershed"``).
 
     1. A click more than ``_DEEP`` (3) px on the wrong side of the object (a neighbour taken,
-       a part missed) is a marker of `_cut_with_markers`; a cut that keeps less than
-       ``_KEEP`` (a fifth) of the object is dropped (it went through the clicked cell).
+       a part missed) is a marker of `_cut_with_markers`; a cut that takes away more than a
+       fifth of the first click's heart (the disc around it up to the outline) went through
+       the clicked cell and is dropped (`_keeps_heart`).
     2. A click nearer the outline (the edge is off) moves the edge near itself: with ``phi``
        the signed distance to the outline (< 0 inside), the object becomes ``phi < s`` where
        ``s`` is the clicks' targets (``phi(click) + _PAST`` for a positive click,
@@ -841,10 +842,9 @@ def _refine(
         # by its disc (step 3), which measured better than the watershed on the nuclei
         cut = _cut_with_markers(stack, limits, found, positive[0], deep_neg,
                                 lim=lim, taken=taken, sigma=sigma)  # fmt: skip
-        # a cut that leaves less than _KEEP of the object went through the clicked cell itself
-        # (the edges' watershed leaked past it): the object stays, the clicks' discs (step 3)
-        # take their parts away
-        if found is None or (cut is not None and cut[1].sum() >= _KEEP * found[1].sum()):
+        # a cut through the clicked cell itself (the edges' watershed leaked past it) is
+        # dropped: the object stays, and the clicks' discs (step 3) take their parts away
+        if found is None or _keeps_heart(obj, cut, win, at(positive[0])):
             found = cut
         obj, phi = _signed_distance(found, win)
     rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
@@ -881,6 +881,29 @@ def _refine(
     if not region.any():
         return None
     return tight_bbox(region, offset=(win[0], win[2]))
+
+
+def _keeps_heart(
+    obj: npt.NDArray[np.bool_],
+    cut: tuple[BBox, npt.NDArray[np.bool_]] | None,
+    win: BBox,
+    head: tuple[int, int],
+) -> bool:
+    """Whether ``cut`` (image coordinates) keeps at least ``_HEART_SHARE`` (0.8) of the heart
+    of ``obj`` (the window ``win``'s object): the disc around the first click ``head``
+    (window coordinates) reaching the object's outline, within the object.  A cut that takes
+    the heart went through the clicked cell, not between it and a neighbour (a small cell
+    cut off a big neighbour keeps its heart, however little of the object is left)."""
+    if cut is None:
+        return False
+    inside = ndi.distance_transform_edt(obj)
+    radius = float(inside[head])
+    rr, cc = np.ogrid[: obj.shape[0], : obj.shape[1]]
+    heart = obj & ((rr - head[0]) ** 2 + (cc - head[1]) ** 2 <= radius * radius)
+    kept = np.zeros(obj.shape, bool)
+    b = cut[0]
+    kept[b[0] - win[0] : b[1] - win[0], b[2] - win[2] : b[3] - win[2]] = cut[1]
+    return bool((kept & heart).sum() >= _HEART_SHARE * heart.sum())
 
 
 def _fix_discs(
