@@ -54,7 +54,7 @@ _SPLIT_H = 0.5
 _CORE = 2.0
 _DEEP = 3.0
 _MARK = 0.8
-_HEART_SHARE = 0.8
+_HEART_SHARE = 0.7
 _PAST = 1.0
 _SHIFT_REACH = 0.5
 _SHIFT_PAD = 30
@@ -562,7 +562,7 @@ def region_at(
          the wrong side fixes the disc of its depth around itself (`_refine`): each click
          changes the object where it was made.  ``"level"``: as in steps 2-4 above (a click
          along the edge moves the whole edge's level).  ``"watershed"`` needs fewer clicks to
-         IoU 0.85 on StarDist's nuclei (3.98 against 7.19) and on the synthetic targets and
+         IoU 0.85 on StarDist's nuclei (3.94 against 7.19) and on the synthetic targets and
          effectors over 4 frames; more on the first frame's 14 effectors
          (docs/performance.md).
 
@@ -799,8 +799,8 @@ def _refine(
     """Correct the first click's object with refinement clicks (``refine="watershed"``).
 
     1. A click more than ``_DEEP`` (3) px on the wrong side of the object (a neighbour taken,
-       a part missed) is a marker of `_cut_with_markers`; a cut that takes away more than a
-       fifth of the first click's heart (the disc around it up to the outline) went through
+       a part missed) is a marker of `_cut_with_markers`; a cut that takes away more than 30%
+       of the first click's heart (the disc around it up to the outline) went through
        the clicked cell and is dropped (`_keeps_heart`).
     2. A click nearer the outline (the edge is off) moves the edge near itself: with ``phi``
        the signed distance to the outline (< 0 inside), the object becomes ``phi < s`` where
@@ -889,7 +889,7 @@ def _keeps_heart(
     win: BBox,
     head: tuple[int, int],
 ) -> bool:
-    """Whether ``cut`` (image coordinates) keeps at least ``_HEART_SHARE`` (0.8) of the heart
+    """Whether ``cut`` (image coordinates) keeps at least ``_HEART_SHARE`` (0.7) of the heart
     of ``obj`` (the window ``win``'s object): the disc around the first click ``head``
     (window coordinates) reaching the object's outline, within the object.  A cut that takes
     the heart went through the clicked cell, not between it and a neighbour (a small cell
