@@ -1007,9 +1007,10 @@ def noc(
     box holding the cell and the result (the same figures as on the whole frame, faster).
     ``halves``: also the same figures for the cells whose first click is in the left half of
     the image (where region_at's constants were tuned) and in the right half (held out), and
-    how many cells still miss 0.85 after ``max_clicks``.
+    how many cells still miss 0.85 after ``max_clicks``.  ``stuck``: those cells (label in
+    ``truth``, first click, area, first click's IoU).
     """
-    clicks85, clicks90, first, sides = [], [], [], []
+    clicks85, clicks90, first, sides, stuck = [], [], [], [], []
     boxes = ndi.find_objects(truth)
     shape = truth.shape
     for t in np.unique(truth)[1:]:
@@ -1031,9 +1032,13 @@ def noc(
         clicks85.append(hit85)
         clicks90.append(hit90)
         first.append(first_iou)
+        if hit85 >= max_clicks:
+            stuck.append({"label": int(t), "seed": [int(seed[0]), int(seed[1])],
+                          "area": int(np.sum(truth[sl] == t)), "first_click_iou": first_iou})  # fmt: skip
 
     out: dict[str, Any] = noc_figures(clicks85, clicks90, first, max_clicks=max_clicks)
     out["per_cell"] = {"noc85": clicks85, "noc90": clicks90, "first_click_iou": first}
+    out["stuck"] = stuck
     if halves:
         side = np.array(sides)
         out["halves"] = {}
@@ -1272,6 +1277,14 @@ def print_noc(nocs: dict[str, Any]) -> None:
                 f"{r['first_click_iou_mean']:.3f} | {r['first_click_iou_ge_085']:.0%} | "
                 f"{r['at_max_clicks_85']} |"
             )
+    for name, row in nocs.items():
+        if row.get("halves") and row.get("stuck"):
+            # which cells cost the most: those still under 0.85 after the last click
+            cells = ", ".join(
+                f"{c['label']} at {tuple(c['seed'])} ({c['area']} px, first {c['first_click_iou']:.2f})"
+                for c in row["stuck"]
+            )
+            print(f"\n{name}: under 0.85 after 20 clicks: {cells}")
     timed = {name: r for name, r in nocs.items() if "first_click_ms" in r}
     if timed:
         print("\n| data | first click ms p50 / p95 | refinement click ms p50 / p95 |")
