@@ -35,7 +35,8 @@ def applied(lab: Labels, change: Changes) -> Labels:
 
 
 def check_morph_args(radius: object, min_size: object) -> None:
-    """``morph_labels``' checks of ``radius`` and ``min_size``, with its messages."""
+    """Check ``radius`` (an integer 1..64) and ``min_size`` (an integer >= 0) of
+    `segpaint.ops.assist.morph_labels` and of the session's whole-frame morph."""
     if (
         isinstance(radius, bool)
         or not isinstance(radius, int | np.integer)

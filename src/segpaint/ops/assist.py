@@ -1442,14 +1442,7 @@ def morph_labels(
     lab = np.asarray(lab, dtype=np.uint32)
     if op not in MORPH_OPS:
         raise ValueError(f"op: unknown operation {op!r}; choose one of {list(MORPH_OPS)}")
-    if (
-        isinstance(radius, bool)
-        or not isinstance(radius, int | np.integer)
-        or not 1 <= radius <= 64
-    ):
-        raise ValueError(f"radius: expected an integer from 1 to 64 pixels, got {radius!r}")
-    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer) or min_size < 0:
-        raise ValueError(f"min_size: expected an integer >= 0, got {min_size!r}")
+    _morph_all.check_morph_args(radius, min_size)
     if label is None:
         return _morph_every_label(lab, op, radius=int(radius), min_size=int(min_size))
     out: Labels = np.array(lab, dtype=np.uint32)
