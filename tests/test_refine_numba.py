@@ -209,9 +209,9 @@ def test_warm_up_compiles_every_kernel(monkeypatch):
     monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
     assert refine.warm_up(np.int16) is True
     kernels = refine._numba_kernels()
-    for name in ("band", "rings_fronts", "intensity", "levels", "connect"):
+    for name in kernels.KERNELS:
         assert getattr(kernels, name).signatures, name
-    assert any("int16" in str(sig) for sig in kernels.intensity.signatures)
+    assert any("int16" in str(sig) for sig in kernels.cells.signatures)
     monkeypatch.setenv("SEGPAINT_NUMBA", "0")
     assert refine.warm_up() is False
 
@@ -219,7 +219,8 @@ def test_warm_up_compiles_every_kernel(monkeypatch):
 def test_kernels_ready_says_whether_the_next_refine_compiles(monkeypatch):
     monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
     kernels = refine._numba_kernels()
-    names = ("band", "rings_fronts", "intensity", "levels", "connect")
+    names = kernels.KERNELS
+    assert set(names) == {"band", "rings_fronts", "group", "cells"}
     # a process that has not compiled them yet: a fresh dispatcher per kernel, no signatures
     for name in names:
         monkeypatch.setattr(kernels, name, type("D", (), {"signatures": []})())

@@ -21,6 +21,7 @@ with no writable place they are compiled in each process).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,10 +32,15 @@ try:
 except ImportError:  # importable without numba (doctest collection); refine does not use it then
     numba = None
 
+prange = range if numba is None else numba.prange
+
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "band", "connect", "intensity", "levels", "rings_fronts"]
+__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "rings_fronts"]
+
+KERNELS = ("band", "rings_fronts", "group", "cells")
+"""The kernels `segpaint.ops.refine` calls (each compiled on first use)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -48,6 +54,16 @@ def _jit(fn: _F) -> _F:
         return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(nogil=True)(fn)  # type: ignore[no-any-return]
+
+
+def _pjit(fn: _F) -> _F:
+    """`_jit` with ``parallel=True`` (its ``prange`` loops over numba's threads)."""
+    if numba is None:
+        return fn
+    try:
+        return numba.njit(cache=True, nogil=True, parallel=True)(fn)  # type: ignore[no-any-return]
+    except RuntimeError:  # as `_jit`
+        return numba.njit(nogil=True, parallel=True)(fn)  # type: ignore[no-any-return]
 
 
 _ONE = np.uint64(1)
@@ -268,24 +284,6 @@ def rings_fronts(
 
 
 @_jit
-def _side_means(total: Any, count: Any) -> Any:  # pragma: no cover - compiled
-    out = np.empty(total.size, np.float64)
-    for c in range(total.size):
-        out[c] = total[c] / max(count[c], 1)
-    return out
-
-
-@_jit
-def _ratio(num: Any, den: Any) -> Any:  # pragma: no cover - compiled
-    """``num / np.maximum(den, 1e-30)`` (NaN in ``den`` stays NaN, as numpy's maximum)."""
-    out = np.empty(num.size, np.float64)
-    for c in range(num.size):
-        d = den[c]
-        out[c] = num[c] / (d if (d >= 1e-30 or np.isnan(d)) else 1e-30)
-    return out
-
-
-@_jit
 def _norm(x: Any, lo: Any, sc: Any) -> Any:  # pragma: no cover - compiled
     """``(x - lo) * sc`` in float32, clipped to 0..1 (NaN stays NaN, as `numpy.clip`)."""
     a = (np.float32(x) - lo) * sc
@@ -297,29 +295,110 @@ def _norm(x: Any, lo: Any, sc: Any) -> Any:  # pragma: no cover - compiled
 
 
 @_jit
-def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) -> Any:  # noqa: PLR0917
-    """At each band pixel (``idx``, flat in the padded frame of ``stack``'s rows and
-    columns): the channels normalised by ``low`` and ``scale`` (float32), clipped to 0..1
-    and averaged, and the squared central-difference gradient of that (the window's edge
-    repeated beyond it), as float32 like `segpaint.ops.refine._value_and_gradient`; and,
-    summed per cell (``dense``: each pixel's bin, < ``n``) in the band's order, the squared
-    gradients and their products with the intensity (`levels`' first sums)."""
-    nch, h, w = stack.shape
-    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
-    wide = w + 2
+def _over(num: float, den: float) -> float:  # pragma: no cover - compiled
+    """``num / np.maximum(den, 1e-30)`` (a NaN ``den`` stays NaN, as numpy's maximum)."""
+    return num / (den if (den >= 1e-30 or np.isnan(den)) else 1e-30)
+
+
+_PARTS = 8  # the band is grouped in this many parts over the threads (in a fixed order)
+
+
+@_pjit
+def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:  # pragma: no cover
+    """The band (``idx``, ``owner``, ``was``, as `band` or `rings_fronts` list it) grouped
+    by cell, each cell's pixels in the band's order (a stable counting sort on ``dense``:
+    each pixel's bin, < ``n``): ``(starts, labels, packed)``: group ``g``'s pixels at
+    ``packed[starts[g]:starts[g + 1]]`` (``2 * idx + was``), its label ``labels[g]``; the
+    groups in the order the band first meets them (their top row, left first: cells next to
+    each other on the frame come one after the other, their rows still in cache).
+
+    The band is cut in `_PARTS` parts whose pixels go, per group, after those of the parts
+    before: the same places whichever thread fills which part."""
     nb = idx.size
-    nf = np.float32(nch)
-    value = np.empty(nb, np.float32)
-    grad = np.empty(nb, np.float32)
-    weight = np.zeros(n, np.float64)
-    total = np.zeros(n, np.float64)
-    row_start = -wide - 1  # the padded row of the pixel before: a division only on a new row
-    r = -1
+    rank = np.full(n, -1, np.int64)
+    labels = np.empty(min(n, nb), np.uint32)
+    n_groups = 0
     for i in range(nb):
-        p = idx[i]
-        if p < row_start or p >= row_start + wide:
+        d = dense[i]
+        if rank[d] < 0:
+            rank[d] = n_groups
+            labels[n_groups] = owner[i]
+            n_groups += 1
+    fill = np.zeros((_PARTS, n_groups + 1), np.int64)
+    for part in prange(_PARTS):
+        for i in range(part * nb // _PARTS, (part + 1) * nb // _PARTS):
+            fill[part, rank[dense[i]] + 1] += 1
+    # each group's places: its pixels in part 0, then in part 1, ...
+    starts = np.zeros(n_groups + 1, np.int64)
+    for g in range(n_groups):
+        at = starts[g]
+        for part in range(_PARTS):
+            k = fill[part, g + 1]
+            fill[part, g] = at
+            at += k
+        starts[g + 1] = at
+    packed = np.empty(nb, np.int64)
+    for part in prange(_PARTS):
+        for i in range(part * nb // _PARTS, (part + 1) * nb // _PARTS):
+            g = rank[dense[i]]
+            at = fill[part, g]
+            fill[part, g] = at + 1
+            packed[at] = (idx[i] << 1) | np.int64(was[i])
+    return starts, labels[:n_groups], packed
+
+
+@_jit
+def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    planes: Any,
+    h: int,
+    w: int,
+    low: Any,
+    scale: Any,
+    cell: Any,
+    label: Any,
+    oflat: Any,
+    radius: int,
+    min_contrast: float,
+    keep_fraction: float,
+    value: Any,
+    grad: Any,
+    slot: Any,
+    hit: Any,
+) -> None:  # pragma: no cover - compiled
+    """`segpaint.ops.refine._refine_window`'s rule for one cell, from its band pixels
+    (``cell``: ``2 * idx + was``, in the band's order) to its new labels in ``oflat``.
+
+    Every sum is this cell's alone, in float64 added in the band's order (what
+    `numpy.bincount` does with weights), so the same bits as the numpy code; and what the
+    cell writes (its own band pixels) is read by no other cell's rule (a neighbour counts for
+    a cell only when it has that cell's label, which only the cell itself writes), so cells
+    may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
+    ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
+    arrays at least as long as ``cell``."""
+    m = cell.size
+    wide = w + 2
+    nch = planes.shape[0]
+    nf = np.float32(nch)
+    # the image at each pixel (`_pixel`) and the first level's sums
+    weight = 0.0
+    total = 0.0
+    row_start = -2 * wide  # the padded row's first pixel: a division only off the next row
+    r = -2
+    for k in range(m):
+        p = cell[k] >> 1
+        if p >= row_start + wide:
+            if p < row_start + 2 * wide:
+                r += 1
+                row_start += wide
+            else:
+                r = p // wide - 1
+                row_start = (r + 1) * wide
+        elif p < row_start:
             r = p // wide - 1
             row_start = (r + 1) * wide
+        # the pixel and its four neighbours, each channel normalised and clipped, averaged
+        # (`segpaint.ops.refine._value_and_gradient`; written out here: a call a pixel
+        # costs twice the loop)
         c = p - row_start - 1
         at = r * w + c
         up = at - w if r > 0 else at
@@ -348,154 +427,175 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) ->
         gy = v2 - v1
         gx = v4 - v3
         g = gx * gx + gy * gy
-        value[i] = v0
-        grad[i] = g
-        d = dense[i]
-        weight[d] += np.float64(g)
-        total[d] += np.float64(g * v0)
-    return value, grad, weight, total
-
-
-@_jit
-def levels(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    value: Any, grad: Any, dense: Any, was: Any, weight: Any, total: Any, min_contrast: float
-) -> Any:  # pragma: no cover - compiled
-    """`segpaint.ops.refine._levels`' ``ok`` (``weight``, ``total``: the first sums, from
-    `intensity`; overwritten), every sum in float64, added in the band's order (what
-    `numpy.bincount` does with weights), so the same bits; and, from its last pass over the
-    band, what `connect` needs: the cell pixels below their level (``leave``), the
-    background pixels at least as bright as their cell's level (``join``), and per cell the
-    band pixels it had and keeps."""
-    nb = value.size
-    n = weight.size
+        value[k] = v0
+        grad[k] = g
+        weight += np.float64(g)
+        total += np.float64(g * v0)
     # the edge level: gradient-weighted mean intensity, then again over the rim (the pixels
-    # up to the mean of the bright side)
-    level = _ratio(total, weight)
-    n_in = np.zeros(n, np.int64)
-    bright = np.zeros(n, np.float64)
-    for i in range(nb):
-        d = dense[i]
-        v = np.float64(value[i])
-        if v >= level[d]:
-            n_in[d] += 1
-            bright[d] += v
-    top = _side_means(bright, n_in)
-    weight[:] = 0.0
-    total[:] = 0.0
-    for i in range(nb):
-        d = dense[i]
-        if np.float64(value[i]) <= top[d]:
-            g = grad[i]
-            weight[d] += np.float64(g)
-            total[d] += np.float64(g * value[i])
-    level = _ratio(total, weight)
-    # contrast: the means of the two sides of the level
-    n_up = np.zeros(n, np.int64)
-    n_down = np.zeros(n, np.int64)
-    t_up = np.zeros(n, np.float64)
-    t_down = np.zeros(n, np.float64)
-    n_had = np.zeros(n, np.int64)
-    n_kept = np.zeros(n, np.int64)
-    leave = np.empty(nb, np.intp)
-    join = np.empty(nb, np.intp)
-    n_leave = n_join = 0
-    for i in range(nb):
-        d = dense[i]
-        v = np.float64(value[i])
-        up = v >= level[d]
-        if up:
-            n_up[d] += 1
-            t_up[d] += v
+    # up to the mean of the bright side: texture inside a cell has gradients too)
+    level = _over(total, weight)
+    n_in = 0
+    bright = 0.0
+    for k in range(m):
+        v = np.float64(value[k])
+        if v >= level:
+            n_in += 1
+            bright += v
+    top = bright / max(n_in, 1)
+    weight = 0.0
+    total = 0.0
+    for k in range(m):
+        if np.float64(value[k]) <= top:
+            g = grad[k]
+            weight += np.float64(g)
+            total += np.float64(g * value[k])
+    level = _over(total, weight)
+    # the two sides of the level: contrast, the cell pixels that leave (slot's front) and the
+    # background that may join (slot's back)
+    n_up = n_down = n_had = n_kept = n_leave = n_join = 0
+    t_up = 0.0
+    t_down = 0.0
+    for k in range(m):
+        v = np.float64(value[k])
+        above = v >= level
+        if above:
+            n_up += 1
+            t_up += v
         else:
-            n_down[d] += 1
-            t_down[d] += v
-        if was[i]:
-            n_had[d] += 1
-            if up:
-                n_kept[d] += 1
+            n_down += 1
+            t_down += v
+        if cell[k] & 1:
+            n_had += 1
+            if above:
+                n_kept += 1
             else:
-                leave[n_leave] = i
+                slot[n_leave] = k
                 n_leave += 1
-        elif up:
-            join[n_join] = i
+        elif above:
             n_join += 1
-    hi = _side_means(t_up, n_up)
-    lo = _side_means(t_down, n_down)
-    ok = np.empty(n, np.bool_)
-    for c in range(n):
-        ok[c] = weight[c] > 0 and n_up[c] > 0 and n_down[c] > 0 and hi[c] - lo[c] >= min_contrast
-    return ok, leave[:n_leave], join[:n_join], n_had, n_kept
-
-
-@_jit
-def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    idx: Any,
-    owner: Any,
-    dense: Any,
-    found: Any,
-    oflat: Any,
-    wide: int,
-    radius: int,
-    keep_fraction: float,
-) -> None:  # pragma: no cover - compiled
-    """The end of `segpaint.ops.refine._refine_window` (``found``: what `levels` returns):
-    the new labels written into ``oflat`` (the padded frame, flat), the same pixels as the
-    numpy steps.  Only the pixels that change are visited: a cell left as it was gets back
-    the pixels it lost and loses those it took, which is all the numpy code's restoring
-    changes."""
-    ok, leave, join, n_had, n_kept = found
-    # band pixels of a cell below its level leave it
-    for i in leave:
-        oflat[idx[i]] = 0
-    # background that joins a cell must connect to it through pixels that join too (rounds:
-    # each sees the frame as the round before left it)
-    grow = np.empty(join.size, np.intp)
-    ng = 0
-    for i in join:
-        if ok[dense[i]]:
-            grow[ng] = i
-            ng += 1
-    grown = np.empty(ng, np.intp)
-    n_grown = 0
-    hit = np.empty(ng, np.bool_)
+            slot[m - n_join] = k
+    hi = t_up / max(n_up, 1)
+    lo = t_down / max(n_down, 1)
+    if not (weight > 0 and n_up > 0 and n_down > 0 and hi - lo >= min_contrast):
+        return  # no edge to snap to: the cell stays as it is (nothing written)
+    for j in range(n_leave):
+        oflat[cell[slot[j]] >> 1] = 0
+    # background that joins must connect to the cell through pixels that join too (rounds:
+    # each sees the frame as the round before left it); slot[first:grown] fills with the
+    # pixels taken, slot[grown:m] keeps those still waiting
+    first = m - n_join
+    grown = first
     for _ in range(radius + 1):
-        if ng == 0:
+        if grown == m:
             break
         any_hit = False
-        for j in range(ng):
-            i = grow[j]
-            p = idx[i]
-            o = owner[i]
-            h = (
-                oflat[p - wide] == o
-                or oflat[p + wide] == o
-                or oflat[p - 1] == o
-                or (oflat[p + 1] == o)
+        for j in range(grown, m):
+            p = cell[slot[j]] >> 1
+            x = (
+                oflat[p - wide] == label
+                or oflat[p + wide] == label
+                or oflat[p - 1] == label
+                or oflat[p + 1] == label
             )
-            hit[j] = h
-            any_hit |= h
+            hit[j] = x
+            any_hit |= x
         if not any_hit:
             break
-        m = 0
-        for j in range(ng):
-            i = grow[j]
+        for j in range(grown, m):
             if hit[j]:
-                oflat[idx[i]] = owner[i]
-                n_kept[dense[i]] += 1
-                grown[n_grown] = i
-                n_grown += 1
-            else:
-                grow[m] = i
-                m += 1
-        ng = m
-    # cells that would keep fewer than `keep_fraction` of their band pixels, or with no
-    # edge, stay as they were
-    for c in range(ok.size):
-        ok[c] = ok[c] and n_kept[c] >= keep_fraction * n_had[c]
-    for i in leave:
-        if not ok[dense[i]]:
-            oflat[idx[i]] = owner[i]
-    for t in range(n_grown):
-        i = grown[t]
-        if not ok[dense[i]]:
-            oflat[idx[i]] = 0
+                k = slot[j]
+                oflat[cell[k] >> 1] = label
+                n_kept += 1
+                slot[j] = slot[grown]
+                slot[grown] = k
+                grown += 1
+    if n_kept >= keep_fraction * n_had:
+        return
+    # it would lose most of its band: as it was
+    for j in range(n_leave):
+        oflat[cell[slot[j]] >> 1] = label
+    for j in range(first, grown):
+        oflat[cell[slot[j]] >> 1] = 0
+
+
+_CHUNKS = 64  # the groups are cut in this many runs over the threads (each its work arrays)
+
+
+@_pjit
+def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    stack: Any,
+    low: Any,
+    scale: Any,
+    grouped: Any,
+    oflat: Any,
+    radius: int,
+    min_contrast: float,
+    keep_fraction: float,
+) -> None:  # pragma: no cover - compiled
+    """The rule of `segpaint.ops.refine._refine_window` after the band, every cell at once
+    (`_cell`), over numba's threads: ``stack``, the channels (C, rows, cols); ``low``,
+    ``scale``, their normalisation (float32); ``grouped``, what `group` returns; ``oflat``,
+    the padded labels, flat, changed in place.  The labels do not depend on which thread
+    runs which cell (see `_cell`)."""
+    starts, labels, packed = grouped
+    nch, h, w = stack.shape
+    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
+    n_groups = labels.size
+    n_chunks = min(n_groups, _CHUNKS)
+    for chunk in prange(n_chunks):
+        g0 = chunk * n_groups // n_chunks
+        g1 = (chunk + 1) * n_groups // n_chunks
+        m = 0
+        for g in range(g0, g1):
+            m = max(m, starts[g + 1] - starts[g])
+        value = np.empty(m, np.float32)
+        grad = np.empty(m, np.float32)
+        slot = np.empty(m, np.intp)
+        hit = np.empty(m, np.bool_)
+        for g in range(g0, g1):
+            _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
+                  radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
+
+
+def threads() -> int:
+    """How many of numba's threads `group` and `cells` take now: those the machine has idle
+    (its processors less the other jobs running, from the 1-minute load average, this
+    process's own thread counted out), at least 1, at most ``numba.get_num_threads()`` (the
+    user's own limit, ``NUMBA_NUM_THREADS``).  On a busy machine more threads than idle
+    processors make the call slower: a thread the system pauses holds the others up."""
+    if numba is None:
+        return 1
+    top = int(numba.get_num_threads())
+    try:
+        busy = os.getloadavg()[0]
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no load average (Windows): numba's own count
+        return top
+    return max(1, min(top, int(cpus - busy + 1.5)))
+
+
+def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
+    stack: Any,
+    low: Any,
+    scale: Any,
+    dense: Any,
+    n: int,
+    band_: tuple[Any, Any, Any],
+    oflat: Any,
+    radius: int,
+    min_contrast: float,
+    keep_fraction: float,
+) -> None:
+    """`group` then `cells` on `threads` threads (numba's count given back after): the new
+    labels written into ``oflat``.  ``band_``: ``(idx, owner, was)``.  The runs of cells are
+    handed out one at a time as threads free up (a chunk size of 1: a thread the system
+    pauses does not hold the others up at the end)."""
+    idx, owner, was = band_
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads())
+    try:
+        grouped = group(dense, n, idx, owner, was)
+        with numba.parallel_chunksize(1):
+            cells(stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
+    finally:
+        numba.set_num_threads(before)
