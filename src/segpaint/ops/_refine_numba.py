@@ -22,7 +22,9 @@ with no writable place they are compiled in each process).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
@@ -31,8 +33,6 @@ try:
     import numba
 except ImportError:  # importable without numba (doctest collection); refine does not use it then
     numba = None
-
-prange = range if numba is None else numba.prange
 
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
@@ -54,16 +54,6 @@ def _jit(fn: _F) -> _F:
         return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(nogil=True)(fn)  # type: ignore[no-any-return]
-
-
-def _pjit(fn: _F) -> _F:
-    """`_jit` with ``parallel=True`` (its ``prange`` loops over numba's threads)."""
-    if numba is None:
-        return fn
-    try:
-        return numba.njit(cache=True, nogil=True, parallel=True)(fn)  # type: ignore[no-any-return]
-    except RuntimeError:  # as `_jit`
-        return numba.njit(nogil=True, parallel=True)(fn)  # type: ignore[no-any-return]
 
 
 _ONE = np.uint64(1)
@@ -300,20 +290,14 @@ def _over(num: float, den: float) -> float:  # pragma: no cover - compiled
     return num / (den if (den >= 1e-30 or np.isnan(den)) else 1e-30)
 
 
-_PARTS = 8  # the band is grouped in this many parts over the threads (in a fixed order)
-
-
-@_pjit
+@_jit
 def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:  # pragma: no cover
     """The band (``idx``, ``owner``, ``was``, as `band` or `rings_fronts` list it) grouped
     by cell, each cell's pixels in the band's order (a stable counting sort on ``dense``:
     each pixel's bin, < ``n``): ``(starts, labels, packed)``: group ``g``'s pixels at
     ``packed[starts[g]:starts[g + 1]]`` (``2 * idx + was``), its label ``labels[g]``; the
     groups in the order the band first meets them (their top row, left first: cells next to
-    each other on the frame come one after the other, their rows still in cache).
-
-    The band is cut in `_PARTS` parts whose pixels go, per group, after those of the parts
-    before: the same places whichever thread fills which part."""
+    each other on the frame come one after the other, their rows still in cache)."""
     nb = idx.size
     rank = np.full(n, -1, np.int64)
     labels = np.empty(min(n, nb), np.uint32)
@@ -324,26 +308,17 @@ def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:  # pragma:
             rank[d] = n_groups
             labels[n_groups] = owner[i]
             n_groups += 1
-    fill = np.zeros((_PARTS, n_groups + 1), np.int64)
-    for part in prange(_PARTS):
-        for i in range(part * nb // _PARTS, (part + 1) * nb // _PARTS):
-            fill[part, rank[dense[i]] + 1] += 1
-    # each group's places: its pixels in part 0, then in part 1, ...
     starts = np.zeros(n_groups + 1, np.int64)
+    for i in range(nb):
+        starts[rank[dense[i]] + 1] += 1
     for g in range(n_groups):
-        at = starts[g]
-        for part in range(_PARTS):
-            k = fill[part, g + 1]
-            fill[part, g] = at
-            at += k
-        starts[g + 1] = at
+        starts[g + 1] += starts[g]
+    fill = starts[:-1].copy()
     packed = np.empty(nb, np.int64)
-    for part in prange(_PARTS):
-        for i in range(part * nb // _PARTS, (part + 1) * nb // _PARTS):
-            g = rank[dense[i]]
-            at = fill[part, g]
-            fill[part, g] = at + 1
-            packed[at] = (idx[i] << 1) | np.int64(was[i])
+    for i in range(nb):
+        g = rank[dense[i]]
+        packed[fill[g]] = (idx[i] << 1) | np.int64(was[i])
+        fill[g] += 1
     return starts, labels[:n_groups], packed
 
 
@@ -518,10 +493,7 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
         oflat[cell[slot[j]] >> 1] = 0
 
 
-_CHUNKS = 64  # the groups are cut in this many runs over the threads (each its work arrays)
-
-
-@_pjit
+@_jit
 def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     stack: Any,
     low: Any,
@@ -531,47 +503,54 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     radius: int,
     min_contrast: float,
     keep_fraction: float,
+    first: int,
+    end: int,
 ) -> None:  # pragma: no cover - compiled
-    """The rule of `segpaint.ops.refine._refine_window` after the band, every cell at once
-    (`_cell`), over numba's threads: ``stack``, the channels (C, rows, cols); ``low``,
-    ``scale``, their normalisation (float32); ``grouped``, what `group` returns; ``oflat``,
-    the padded labels, flat, changed in place.  The labels do not depend on which thread
-    runs which cell (see `_cell`)."""
+    """The rule of `segpaint.ops.refine._refine_window` after the band for the cells of
+    groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels (C,
+    rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
+    returns; ``oflat``, the padded labels, flat, changed in place.  Runs of cells may go on
+    several threads at once: the labels do not depend on which thread runs which cell (see
+    `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
     planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
-    n_groups = labels.size
-    n_chunks = min(n_groups, _CHUNKS)
-    for chunk in prange(n_chunks):
-        g0 = chunk * n_groups // n_chunks
-        g1 = (chunk + 1) * n_groups // n_chunks
-        m = 0
-        for g in range(g0, g1):
-            m = max(m, starts[g + 1] - starts[g])
-        value = np.empty(m, np.float32)
-        grad = np.empty(m, np.float32)
-        slot = np.empty(m, np.intp)
-        hit = np.empty(m, np.bool_)
-        for g in range(g0, g1):
-            _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
-                  radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
+    m = 0
+    for g in range(first, end):
+        m = max(m, starts[g + 1] - starts[g])
+    value = np.empty(m, np.float32)
+    grad = np.empty(m, np.float32)
+    slot = np.empty(m, np.intp)
+    hit = np.empty(m, np.bool_)
+    for g in range(first, end):
+        _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
+              radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
 
 
 def threads() -> int:
-    """How many of numba's threads `group` and `cells` take now: those the machine has idle
-    (its processors less the other jobs running, from the 1-minute load average, this
-    process's own thread counted out), at least 1, at most ``numba.get_num_threads()`` (the
-    user's own limit, ``NUMBA_NUM_THREADS``).  On a busy machine more threads than idle
-    processors make the call slower: a thread the system pauses holds the others up."""
-    if numba is None:
-        return 1
-    top = int(numba.get_num_threads())
+    """How many threads `refine_cells` takes: the processors this process may run on, at
+    most ``NUMBA_NUM_THREADS`` (numba's limit: set it to 1 for one thread)."""
+    top = int(numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
     try:
-        busy = os.getloadavg()[0]
         cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # no load average (Windows): numba's own count
-        return top
-    return max(1, min(top, int(cpus - busy + 1.5)))
+    except AttributeError:  # (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    return max(1, min(top, cpus))
+
+
+_RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The threads `refine_cells` hands runs of cells to (made on first use)."""
+    global _pool  # noqa: PLW0603 - one pool a process, made when first needed
+    with _pool_lock:
+        if _pool is None:
+            top = int(numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
+            _pool = ThreadPoolExecutor(max(1, top - 1), thread_name_prefix="segpaint-refine")
+        return _pool
 
 
 def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
@@ -586,16 +565,33 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
     min_contrast: float,
     keep_fraction: float,
 ) -> None:
-    """`group` then `cells` on `threads` threads (numba's count given back after): the new
-    labels written into ``oflat``.  ``band_``: ``(idx, owner, was)``.  The runs of cells are
-    handed out one at a time as threads free up (a chunk size of 1: a thread the system
-    pauses does not hold the others up at the end)."""
+    """`group`, then `cells` on `threads` threads (this one and pool threads; the kernels
+    release the GIL): the new labels written into ``oflat``.  ``band_``: ``(idx, owner,
+    was)``.  The cells go in runs handed out one at a time as threads free up (a thread the
+    system pauses, on a busy machine, does not hold the others up at the end); the labels
+    are the same whichever thread takes which run."""
     idx, owner, was = band_
-    before = numba.get_num_threads()
-    numba.set_num_threads(threads())
-    try:
-        grouped = group(dense, n, idx, owner, was)
-        with numba.parallel_chunksize(1):
-            cells(stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
-    finally:
-        numba.set_num_threads(before)
+    grouped = group(dense, n, idx, owner, was)
+    n_groups = grouped[1].size
+    k = threads()
+    args = (stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
+    if k < 2 or n_groups < 2 * _RUN:
+        cells(*args, 0, n_groups)
+        return
+    n_runs = min(n_groups // _RUN, 4 * k)
+    cuts = [r * n_groups // n_runs for r in range(n_runs + 1)]
+    runs = iter(range(n_runs))
+    lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with lock:
+                r = next(runs, None)
+            if r is None:
+                return
+            cells(*args, cuts[r], cuts[r + 1])
+
+    helpers = [_workers().submit(lane) for _ in range(k - 1)]
+    lane()
+    for helper in helpers:
+        helper.result()
