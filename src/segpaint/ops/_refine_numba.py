@@ -39,7 +39,7 @@ AVAILABLE = numba is not None
 
 __all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "rings_fronts"]
 
-KERNELS = ("band", "rings_fronts", "group", "cells")
+KERNELS = ("band_counts", "band_words", "rings_fronts", "group", "cells")
 """The kernels `segpaint.ops.refine` calls (each compiled on first use)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -90,81 +90,97 @@ def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compile
 
 
 @_jit
-def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:  # pragma: no cover
-    """The band of `segpaint.ops.refine._rings_masks` from its bits (`_ring_bits`:
-    ``taken``, the band; ``bg``, the background; ``rings``, one row of words a ring):
-    ``(idx, owner, was)``, its cells' pixels then its background's, each in increasing
-    order, each pixel's cell as that function gives it.  ``flat``: the padded labels."""
-    size = flat.size
+def band_counts(taken: Any, bg: Any) -> Any:  # pragma: no cover - compiled
+    """The band's bits (`segpaint.ops.refine._ring_bits`: ``taken``, the band; ``bg``, the
+    background) split into its cells' and its background's, and how many pixels of each
+    come before each word (and in all, last): ``(cell_words, bg_words, before_cell,
+    before_bg)``, what `band_words` takes."""
     n_words = taken.size
-    # the band's cell and background pixels counted before each word
     cell_words = taken & ~bg
     bg_words = taken & bg
-    before_cell = np.empty(n_words, np.int64)
-    before_bg = np.empty(n_words, np.int64)
+    before_cell = np.empty(n_words + 1, np.int64)
+    before_bg = np.empty(n_words + 1, np.int64)
     n_cell = n_bg = 0
     for wi in range(n_words):
         before_cell[wi] = n_cell
         before_bg[wi] = n_bg
         n_cell += _popcount(cell_words[wi])
         n_bg += _popcount(bg_words[wi])
-    idx = np.empty(n_cell + n_bg, np.intp)
-    owner = np.empty(n_cell + n_bg, np.uint32)
-    was = np.zeros(n_cell + n_bg, np.bool_)
-    j = 0
-    for wi in range(n_words):
-        x = cell_words[wi]
-        while x:
-            low = x & (~x + _ONE)
-            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
-            x ^= low
-            if p >= size:
-                break
-            idx[j] = p
-            owner[j] = flat[p]
-            was[j] = True
-            j += 1
-    # the background pixels ring by ring, each at its rank in increasing order, its cell
-    # from one neighbour (ring 1: the cell above, left, below, then right of it; further
-    # out: the background pixel of the ring before below, above, right, then left of it,
-    # whose cell the pass before found)
-    bg_owner = owner[n_cell:]
-    bg_idx = idx[n_cell:]
-    for k in range(rings.shape[0]):
-        for wi in range(n_words):
-            x = rings[k, wi] & bg_words[wi]
+    before_cell[n_words] = n_cell
+    before_bg[n_words] = n_bg
+    return cell_words, bg_words, before_cell, before_bg
+
+
+@_jit
+def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, bg: Any, rings: Any, wide: int, counts: Any, out: Any, k: int, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Part of the band of `segpaint.ops.refine._rings_masks`, from its bits: the band's
+    pixels in words ``first`` to ``end`` that are its cells' (``k < 0``) or its background's
+    of ring ``k`` (one row of ``rings`` a ring), each written at its place in ``out``
+    (``(idx, owner, was)``: its cells' pixels then its background's, each in increasing
+    order) with the cell it belongs to.  ``flat``: the padded labels; ``counts``: what
+    `band_counts` returns.
+
+    A background pixel's cell: on ring 0, the cell above, left, below, then right of it;
+    further out, that of the background pixel of the ring before below, above, right, then
+    left of it, written by the call for that ring (so the rings go one after the other;
+    within a ring, parts of the words in any order)."""
+    cell_words, bg_words, before_cell, before_bg = counts
+    idx, owner, was = out
+    size = flat.size
+    if k < 0:
+        for wi in range(first, end):
+            j = before_cell[wi]
+            x = cell_words[wi]
             while x:
                 low = x & (~x + _ONE)
                 p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
                 x ^= low
                 if p >= size:
                     break
-                j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
-                bg_idx[j] = p
-                if k == 0:
-                    if flat[p - wide] != 0:
-                        bg_owner[j] = flat[p - wide]
-                    elif flat[p - 1] != 0:
-                        bg_owner[j] = flat[p - 1]
-                    elif flat[p + wide] != 0:
-                        bg_owner[j] = flat[p + wide]
-                    else:
-                        bg_owner[j] = flat[p + 1]
-                    continue
-                q = p + wide
-                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
-                    continue
-                q = p - wide
-                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
-                    continue
-                q = p + 1
-                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    bg_owner[j] = bg_owner[j + 1]
+                idx[j] = p
+                owner[j] = flat[p]
+                was[j] = True
+                j += 1
+        return
+    n_cell = before_cell[before_cell.size - 1]
+    bg_owner = owner[n_cell:]
+    bg_idx = idx[n_cell:]
+    for wi in range(first, end):
+        x = rings[k, wi] & bg_words[wi]
+        while x:
+            low = x & (~x + _ONE)
+            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
+            x ^= low
+            if p >= size:
+                break
+            j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
+            bg_idx[j] = p
+            was[n_cell + j] = False
+            if k == 0:
+                if flat[p - wide] != 0:
+                    bg_owner[j] = flat[p - wide]
+                elif flat[p - 1] != 0:
+                    bg_owner[j] = flat[p - 1]
+                elif flat[p + wide] != 0:
+                    bg_owner[j] = flat[p + wide]
                 else:
-                    bg_owner[j] = bg_owner[j - 1]
-    return idx, owner, was
+                    bg_owner[j] = flat[p + 1]
+                continue
+            q = p + wide
+            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+                continue
+            q = p - wide
+            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+                continue
+            q = p + 1
+            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                bg_owner[j] = bg_owner[j + 1]
+            else:
+                bg_owner[j] = bg_owner[j - 1]
 
 
 @_jit
@@ -553,6 +569,63 @@ def _workers() -> ThreadPoolExecutor:
         return _pool
 
 
+def _spread(work: Callable[[int, int], None], n_items: int, n_threads: int) -> None:
+    """``work(first, end)`` over ``range(n_items)`` in runs of at least `_RUN` items handed
+    out one at a time to ``n_threads`` threads (this one and pool threads) as they free up
+    (a thread the system pauses, on a busy machine, does not hold the others up at the
+    end); returns when every run is done."""
+    if n_threads < 2 or n_items < 2 * _RUN:
+        work(0, n_items)
+        return
+    n_runs = min(n_items // _RUN, 4 * n_threads)
+    cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
+    runs = iter(range(n_runs))
+    lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with lock:
+                r = next(runs, None)
+            if r is None:
+                return
+            work(cuts[r], cuts[r + 1])
+
+    helpers = [_workers().submit(lane) for _ in range(n_threads - 1)]
+    lane()
+    for helper in helpers:
+        helper.result()
+
+
+def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
+    """The band of `segpaint.ops.refine._rings_masks` from its bits (`_ring_bits`:
+    ``taken``, the band; ``bg``, the background; ``rings``, one row of words a ring):
+    ``(idx, owner, was)``, its cells' pixels then its background's, each in increasing
+    order, each pixel's cell as that function gives it (`band_words`: its cells and ring 0,
+    then ring after ring, each over `threads` threads).  ``flat``: the padded labels."""
+    counts = band_counts(taken, bg)
+    total = int(counts[2][-1] + counts[3][-1])
+    out = (np.empty(total, np.intp), np.empty(total, np.uint32), np.empty(total, np.bool_))
+    n_words = taken.size
+    n_threads = threads()
+
+    def first(a: int, b: int) -> None:
+        """Items ``a`` to ``b`` of the cells' words then ring 0's: the two at once (ring 0
+        takes its cells from the labels)."""
+        if a < n_words:
+            band_words(flat, bg, rings, wide, counts, out, -1, a, min(b, n_words))
+        if b > n_words:
+            band_words(flat, bg, rings, wide, counts, out, 0, max(a - n_words, 0), b - n_words)
+
+    _spread(first, 2 * n_words, n_threads)
+    for k in range(1, rings.shape[0]):  # each ring from the one before: one after the other
+
+        def ring(a: int, b: int, k: int = k) -> None:
+            band_words(flat, bg, rings, wide, counts, out, k, a, b)
+
+        _spread(ring, n_words, n_threads)
+    return out
+
+
 def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
     stack: Any,
     low: Any,
@@ -567,31 +640,10 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
 ) -> None:
     """`group`, then `cells` on `threads` threads (this one and pool threads; the kernels
     release the GIL): the new labels written into ``oflat``.  ``band_``: ``(idx, owner,
-    was)``.  The cells go in runs handed out one at a time as threads free up (a thread the
-    system pauses, on a busy machine, does not hold the others up at the end); the labels
-    are the same whichever thread takes which run."""
+    was)``.  The cells go in runs (`_spread`); the labels are the same whichever thread takes
+    which run."""
     idx, owner, was = band_
     grouped = group(dense, n, idx, owner, was)
     n_groups = grouped[1].size
-    k = threads()
     args = (stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
-    if k < 2 or n_groups < 2 * _RUN:
-        cells(*args, 0, n_groups)
-        return
-    n_runs = min(n_groups // _RUN, 4 * k)
-    cuts = [r * n_groups // n_runs for r in range(n_runs + 1)]
-    runs = iter(range(n_runs))
-    lock = threading.Lock()
-
-    def lane() -> None:
-        while True:
-            with lock:
-                r = next(runs, None)
-            if r is None:
-                return
-            cells(*args, cuts[r], cuts[r + 1])
-
-    helpers = [_workers().submit(lane) for _ in range(k - 1)]
-    lane()
-    for helper in helpers:
-        helper.result()
+    _spread(lambda a, b: cells(*args, a, b), n_groups, threads())
