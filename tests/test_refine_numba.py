@@ -220,7 +220,7 @@ def test_kernels_ready_says_whether_the_next_refine_compiles(monkeypatch):
     monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
     kernels = refine._numba_kernels()
     names = kernels.KERNELS
-    assert set(names) == {"band_counts", "band_words", "rings_fronts", "group", "cells"}
+    assert "cells" in names and "band_words" in names and "group" not in names  # (Python)
     # a process that has not compiled them yet: a fresh dispatcher per kernel, no signatures
     for name in names:
         monkeypatch.setattr(kernels, name, type("D", (), {"signatures": []})())

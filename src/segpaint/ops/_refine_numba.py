@@ -39,7 +39,15 @@ AVAILABLE = numba is not None
 
 __all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "rings_fronts"]
 
-KERNELS = ("band_counts", "band_words", "rings_fronts", "group", "cells")
+KERNELS = (
+    "band_counts",
+    "band_words",
+    "rings_fronts",
+    "group_rank",
+    "group_part",
+    "group_starts",
+    "cells",
+)
 """The kernels `segpaint.ops.refine` calls (each compiled on first use)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -307,14 +315,10 @@ def _over(num: float, den: float) -> float:  # pragma: no cover - compiled
 
 
 @_jit
-def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:  # pragma: no cover
-    """The band (``idx``, ``owner``, ``was``, as `band` or `rings_fronts` list it) grouped
-    by cell, each cell's pixels in the band's order (a stable counting sort on ``dense``:
-    each pixel's bin, < ``n``): ``(starts, labels, packed)``: group ``g``'s pixels at
-    ``packed[starts[g]:starts[g + 1]]`` (``2 * idx + was``), its label ``labels[g]``; the
-    groups in the order the band first meets them (their top row, left first: cells next to
-    each other on the frame come one after the other, their rows still in cache)."""
-    nb = idx.size
+def group_rank(dense: Any, n: int, owner: Any) -> Any:  # pragma: no cover - compiled
+    """Each bin's group (``dense``: each band pixel's bin, < ``n``): its rank in the order
+    the band first meets it (-1: no pixel), and each group's label (``owner``)."""
+    nb = dense.size
     rank = np.full(n, -1, np.int64)
     labels = np.empty(min(n, nb), np.uint32)
     n_groups = 0
@@ -324,18 +328,45 @@ def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:  # pragma:
             rank[d] = n_groups
             labels[n_groups] = owner[i]
             n_groups += 1
-    starts = np.zeros(n_groups + 1, np.int64)
-    for i in range(nb):
-        starts[rank[dense[i]] + 1] += 1
-    for g in range(n_groups):
-        starts[g + 1] += starts[g]
-    fill = starts[:-1].copy()
-    packed = np.empty(nb, np.int64)
-    for i in range(nb):
+    return rank, labels[:n_groups]
+
+
+@_jit
+def group_part(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    dense: Any, rank: Any, idx: Any, was: Any, fill: Any, packed: Any, part: int, count: bool
+) -> None:  # pragma: no cover - compiled
+    """Part ``part`` of the band (of ``fill.shape[0]`` equal parts, in order): its pixels
+    counted per group into ``fill[part, g + 1]`` (``count``), or each written at its place
+    ``fill[part, g]`` (then the next) into ``packed`` as ``2 * idx + was``."""
+    parts = fill.shape[0]
+    nb = idx.size
+    row = fill[part]
+    if count:
+        for i in range(part * nb // parts, (part + 1) * nb // parts):
+            row[rank[dense[i]] + 1] += 1
+        return
+    for i in range(part * nb // parts, (part + 1) * nb // parts):
         g = rank[dense[i]]
-        packed[fill[g]] = (idx[i] << 1) | np.int64(was[i])
-        fill[g] += 1
-    return starts, labels[:n_groups], packed
+        at = row[g]
+        row[g] = at + 1
+        packed[at] = (idx[i] << 1) | np.int64(was[i])
+
+
+@_jit
+def group_starts(fill: Any) -> Any:  # pragma: no cover - compiled
+    """Each group's first place (and the band's size, last) from the counts per part
+    (``fill[part, g + 1]``), which become each part's first place in each group
+    (``fill[part, g]``): a group's pixels of part 0, then of part 1, ..."""
+    parts, width = fill.shape
+    starts = np.zeros(width, np.int64)
+    for g in range(width - 1):
+        at = starts[g]
+        for part in range(parts):
+            k = fill[part, g + 1]
+            fill[part, g] = at
+            at += k
+        starts[g + 1] = at
+    return starts
 
 
 @_jit
@@ -569,15 +600,19 @@ def _workers() -> ThreadPoolExecutor:
         return _pool
 
 
-def _spread(work: Callable[[int, int], None], n_items: int, n_threads: int) -> None:
-    """``work(first, end)`` over ``range(n_items)`` in runs of at least `_RUN` items handed
+def _spread(
+    work: Callable[[int, int], None], n_items: int, n_threads: int, *, run: int = 0
+) -> None:
+    """``work(first, end)`` over ``range(n_items)`` in runs of at least ``run`` items
+    (default `_RUN`) handed
     out one at a time to ``n_threads`` threads (this one and pool threads) as they free up
     (a thread the system pauses, on a busy machine, does not hold the others up at the
     end); returns when every run is done."""
-    if n_threads < 2 or n_items < 2 * _RUN:
+    run = run or _RUN
+    if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
         return
-    n_runs = min(n_items // _RUN, 4 * n_threads)
+    n_runs = min(n_items // run, 4 * n_threads)
     cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
     runs = iter(range(n_runs))
     lock = threading.Lock()
@@ -624,6 +659,34 @@ def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
 
         _spread(ring, n_words, n_threads)
     return out
+
+
+_PARTS = 8  # `group` cuts the band in this many parts (its places do not depend on it)
+
+
+def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:
+    """The band (``idx``, ``owner``, ``was``, as `band` or `rings_fronts` list it) grouped
+    by cell, each cell's pixels in the band's order (a stable counting sort on ``dense``:
+    each pixel's bin, < ``n``): ``(starts, labels, packed)``: group ``g``'s pixels at
+    ``packed[starts[g]:starts[g + 1]]`` (``2 * idx + was``), its label ``labels[g]``; the
+    groups in the order the band first meets them (their top row, left first: cells next to
+    each other on the frame come one after the other, their rows still in cache).  The
+    band's `_PARTS` parts are counted, then written, over `threads` threads: each part's
+    pixels go after those of the parts before, whichever thread writes them."""
+    rank, labels = group_rank(dense, n, owner)
+    fill = np.zeros((_PARTS, labels.size + 1), np.int64)
+    packed = np.empty(idx.size, np.int64)
+    n_threads = threads()
+    for count in (True, False):
+        if not count:
+            starts = group_starts(fill)
+
+        def parts(a: int, b: int, count: bool = count) -> None:
+            for part in range(a, b):
+                group_part(dense, rank, idx, was, fill, packed, part, count)
+
+        _spread(parts, _PARTS, n_threads, run=1)
+    return starts, labels, packed
 
 
 def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
