@@ -273,3 +273,28 @@ def test_group_lists_each_cells_band_in_the_bands_order():
         mine = np.flatnonzero(owner == label)  # in the band's order
         np.testing.assert_array_equal(packed[starts[g] : starts[g + 1]], 2 * idx[mine] + was[mine])
     assert starts[0] == 0 and starts[-1] == 500
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_child_refines_on_threads_of_its_own(monkeypatch, tmp_path):
+    """A child forked after a threaded refine gets a pool of its own (the parent's threads
+    are not in it): its refine finishes, with numpy's labels."""
+    import multiprocessing
+
+    kernels = refine._numba_kernels()
+    monkeypatch.setattr(kernels, "threads", lambda: 2)
+    monkeypatch.setattr(kernels, "_RUN", 4)
+    truth = crowded((300, 340), 260, 0)
+    image, start = picture(truth, 0), off_by(truth, 2)
+    want = refine.refine_outlines(image, start, limits=[(0, 2000)])
+    assert kernels._pool is not None  # the parent's pool is made
+
+    def child(out):
+        got = refine.refine_outlines(image, start, limits=[(0, 2000)])
+        np.save(out, got[1])
+
+    proc = multiprocessing.get_context("fork").Process(target=child, args=(tmp_path / "c.npy",))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), want[1])

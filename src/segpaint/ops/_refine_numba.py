@@ -586,18 +586,20 @@ def threads() -> int:
 
 
 _RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 _pool_lock = threading.Lock()
 
 
 def _workers() -> ThreadPoolExecutor:
-    """The threads `refine_cells` hands runs of cells to (made on first use)."""
+    """The threads `_spread` hands runs to (made on first use, and again in a forked child:
+    a fork keeps the pool's bookkeeping but not its threads, which would never run a run)."""
     global _pool  # noqa: PLW0603 - one pool a process, made when first needed
     with _pool_lock:
-        if _pool is None:
+        if _pool is None or _pool[0] != os.getpid():
             top = int(numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
-            _pool = ThreadPoolExecutor(max(1, top - 1), thread_name_prefix="segpaint-refine")
-        return _pool
+            pool = ThreadPoolExecutor(max(1, top - 1), thread_name_prefix="segpaint-refine")
+            _pool = (os.getpid(), pool)
+        return _pool[1]
 
 
 def _spread(
