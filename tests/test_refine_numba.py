@@ -209,9 +209,9 @@ def test_warm_up_compiles_every_kernel(monkeypatch):
     monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
     assert refine.warm_up(np.int16) is True
     kernels = refine._numba_kernels()
-    for name in ("band", "rings_fronts", "intensity", "levels", "connect"):
+    for name in kernels.KERNELS:
         assert getattr(kernels, name).signatures, name
-    assert any("int16" in str(sig) for sig in kernels.intensity.signatures)
+    assert any("int16" in str(sig) for sig in kernels.cells.signatures)
     monkeypatch.setenv("SEGPAINT_NUMBA", "0")
     assert refine.warm_up() is False
 
@@ -219,7 +219,8 @@ def test_warm_up_compiles_every_kernel(monkeypatch):
 def test_kernels_ready_says_whether_the_next_refine_compiles(monkeypatch):
     monkeypatch.delenv("SEGPAINT_NUMBA", raising=False)
     kernels = refine._numba_kernels()
-    names = ("band", "rings_fronts", "intensity", "levels", "connect")
+    names = kernels.KERNELS
+    assert "cells" in names and "band_words" in names and "group" not in names  # (Python)
     # a process that has not compiled them yet: a fresh dispatcher per kernel, no signatures
     for name in names:
         monkeypatch.setattr(kernels, name, type("D", (), {"signatures": []})())
@@ -229,3 +230,71 @@ def test_kernels_ready_says_whether_the_next_refine_compiles(monkeypatch):
     monkeypatch.undo()
     refine.warm_up()
     assert refine.kernels_ready() is True
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 7])
+def test_any_number_of_threads_gives_numpys_labels(monkeypatch, n_threads):
+    """The cells run in runs over several threads (`_refine_numba.refine_cells`): whichever
+    thread takes which run, and however many, the labels are numpy's."""
+    kernels = refine._numba_kernels()
+    monkeypatch.setattr(kernels, "threads", lambda: n_threads)
+    monkeypatch.setattr(kernels, "_RUN", 4)  # many runs even on a small frame
+    truth = crowded((360, 420), 400, 7)
+    image = picture(truth, 7)
+    for px, radius in ((2, 3), (1, 1), (3, 6)):
+        fast, slow = both(monkeypatch, image, off_by(truth, px), limits=[(0, 2000)], radius=radius)
+        assert_same(fast, slow)
+        assert int((fast[1] != off_by(truth, px)).sum()) > 500  # outlines moved
+
+
+def test_threads_follow_numbas_limit(monkeypatch):
+    kernels = refine._numba_kernels()
+    import numba
+
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    assert kernels.threads() == 1
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 512)
+    assert 1 <= kernels.threads() <= 512
+
+
+def test_group_lists_each_cells_band_in_the_bands_order():
+    """`group`: a stable sort of the band by cell, the cells in the order the band first
+    meets them, each with its label; ``2 * idx + was`` packed."""
+    kernels = refine._numba_kernels()
+    rng = np.random.default_rng(3)
+    owner = rng.choice(np.array([5, 9, 70000, 12], np.uint32), 500)
+    idx = rng.permutation(10_000)[:500].astype(np.intp)
+    was = rng.random(500) < 0.5
+    dense, n = refine._dense_ids32(owner)
+    starts, labels, packed = kernels.group(dense, n, idx, owner, was)
+    first_seen = list(dict.fromkeys(owner.tolist()))
+    assert labels.tolist() == first_seen
+    for g, label in enumerate(first_seen):
+        mine = np.flatnonzero(owner == label)  # in the band's order
+        np.testing.assert_array_equal(packed[starts[g] : starts[g + 1]], 2 * idx[mine] + was[mine])
+    assert starts[0] == 0 and starts[-1] == 500
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_child_refines_on_threads_of_its_own(monkeypatch, tmp_path):
+    """A child forked after a threaded refine gets a pool of its own (the parent's threads
+    are not in it): its refine finishes, with numpy's labels."""
+    import multiprocessing
+
+    kernels = refine._numba_kernels()
+    monkeypatch.setattr(kernels, "threads", lambda: 2)
+    monkeypatch.setattr(kernels, "_RUN", 4)
+    truth = crowded((300, 340), 260, 0)
+    image, start = picture(truth, 0), off_by(truth, 2)
+    want = refine.refine_outlines(image, start, limits=[(0, 2000)])
+    assert kernels._pool is not None  # the parent's pool is made
+
+    def child(out):
+        got = refine.refine_outlines(image, start, limits=[(0, 2000)])
+        np.save(out, got[1])
+
+    proc = multiprocessing.get_context("fork").Process(target=child, args=(tmp_path / "c.npy",))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), want[1])

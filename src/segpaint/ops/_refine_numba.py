@@ -21,7 +21,10 @@ with no writable place they are compiled in each process).
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
@@ -34,7 +37,18 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "band", "connect", "intensity", "levels", "rings_fronts"]
+__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "rings_fronts"]
+
+KERNELS = (
+    "band_counts",
+    "band_words",
+    "rings_fronts",
+    "group_rank",
+    "group_part",
+    "group_starts",
+    "cells",
+)
+"""The kernels `segpaint.ops.refine` calls (each compiled on first use)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -84,81 +98,97 @@ def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compile
 
 
 @_jit
-def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:  # pragma: no cover
-    """The band of `segpaint.ops.refine._rings_masks` from its bits (`_ring_bits`:
-    ``taken``, the band; ``bg``, the background; ``rings``, one row of words a ring):
-    ``(idx, owner, was)``, its cells' pixels then its background's, each in increasing
-    order, each pixel's cell as that function gives it.  ``flat``: the padded labels."""
-    size = flat.size
+def band_counts(taken: Any, bg: Any) -> Any:  # pragma: no cover - compiled
+    """The band's bits (`segpaint.ops.refine._ring_bits`: ``taken``, the band; ``bg``, the
+    background) split into its cells' and its background's, and how many pixels of each
+    come before each word (and in all, last): ``(cell_words, bg_words, before_cell,
+    before_bg)``, what `band_words` takes."""
     n_words = taken.size
-    # the band's cell and background pixels counted before each word
     cell_words = taken & ~bg
     bg_words = taken & bg
-    before_cell = np.empty(n_words, np.int64)
-    before_bg = np.empty(n_words, np.int64)
+    before_cell = np.empty(n_words + 1, np.int64)
+    before_bg = np.empty(n_words + 1, np.int64)
     n_cell = n_bg = 0
     for wi in range(n_words):
         before_cell[wi] = n_cell
         before_bg[wi] = n_bg
         n_cell += _popcount(cell_words[wi])
         n_bg += _popcount(bg_words[wi])
-    idx = np.empty(n_cell + n_bg, np.intp)
-    owner = np.empty(n_cell + n_bg, np.uint32)
-    was = np.zeros(n_cell + n_bg, np.bool_)
-    j = 0
-    for wi in range(n_words):
-        x = cell_words[wi]
-        while x:
-            low = x & (~x + _ONE)
-            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
-            x ^= low
-            if p >= size:
-                break
-            idx[j] = p
-            owner[j] = flat[p]
-            was[j] = True
-            j += 1
-    # the background pixels ring by ring, each at its rank in increasing order, its cell
-    # from one neighbour (ring 1: the cell above, left, below, then right of it; further
-    # out: the background pixel of the ring before below, above, right, then left of it,
-    # whose cell the pass before found)
-    bg_owner = owner[n_cell:]
-    bg_idx = idx[n_cell:]
-    for k in range(rings.shape[0]):
-        for wi in range(n_words):
-            x = rings[k, wi] & bg_words[wi]
+    before_cell[n_words] = n_cell
+    before_bg[n_words] = n_bg
+    return cell_words, bg_words, before_cell, before_bg
+
+
+@_jit
+def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, bg: Any, rings: Any, wide: int, counts: Any, out: Any, k: int, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Part of the band of `segpaint.ops.refine._rings_masks`, from its bits: the band's
+    pixels in words ``first`` to ``end`` that are its cells' (``k < 0``) or its background's
+    of ring ``k`` (one row of ``rings`` a ring), each written at its place in ``out``
+    (``(idx, owner, was)``: its cells' pixels then its background's, each in increasing
+    order) with the cell it belongs to.  ``flat``: the padded labels; ``counts``: what
+    `band_counts` returns.
+
+    A background pixel's cell: on ring 0, the cell above, left, below, then right of it;
+    further out, that of the background pixel of the ring before below, above, right, then
+    left of it, written by the call for that ring (so the rings go one after the other;
+    within a ring, parts of the words in any order)."""
+    cell_words, bg_words, before_cell, before_bg = counts
+    idx, owner, was = out
+    size = flat.size
+    if k < 0:
+        for wi in range(first, end):
+            j = before_cell[wi]
+            x = cell_words[wi]
             while x:
                 low = x & (~x + _ONE)
                 p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
                 x ^= low
                 if p >= size:
                     break
-                j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
-                bg_idx[j] = p
-                if k == 0:
-                    if flat[p - wide] != 0:
-                        bg_owner[j] = flat[p - wide]
-                    elif flat[p - 1] != 0:
-                        bg_owner[j] = flat[p - 1]
-                    elif flat[p + wide] != 0:
-                        bg_owner[j] = flat[p + wide]
-                    else:
-                        bg_owner[j] = flat[p + 1]
-                    continue
-                q = p + wide
-                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
-                    continue
-                q = p - wide
-                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
-                    continue
-                q = p + 1
-                if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                    bg_owner[j] = bg_owner[j + 1]
+                idx[j] = p
+                owner[j] = flat[p]
+                was[j] = True
+                j += 1
+        return
+    n_cell = before_cell[before_cell.size - 1]
+    bg_owner = owner[n_cell:]
+    bg_idx = idx[n_cell:]
+    for wi in range(first, end):
+        x = rings[k, wi] & bg_words[wi]
+        while x:
+            low = x & (~x + _ONE)
+            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
+            x ^= low
+            if p >= size:
+                break
+            j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
+            bg_idx[j] = p
+            was[n_cell + j] = False
+            if k == 0:
+                if flat[p - wide] != 0:
+                    bg_owner[j] = flat[p - wide]
+                elif flat[p - 1] != 0:
+                    bg_owner[j] = flat[p - 1]
+                elif flat[p + wide] != 0:
+                    bg_owner[j] = flat[p + wide]
                 else:
-                    bg_owner[j] = bg_owner[j - 1]
-    return idx, owner, was
+                    bg_owner[j] = flat[p + 1]
+                continue
+            q = p + wide
+            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+                continue
+            q = p - wide
+            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+                continue
+            q = p + 1
+            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
+                bg_owner[j] = bg_owner[j + 1]
+            else:
+                bg_owner[j] = bg_owner[j - 1]
 
 
 @_jit
@@ -268,24 +298,6 @@ def rings_fronts(
 
 
 @_jit
-def _side_means(total: Any, count: Any) -> Any:  # pragma: no cover - compiled
-    out = np.empty(total.size, np.float64)
-    for c in range(total.size):
-        out[c] = total[c] / max(count[c], 1)
-    return out
-
-
-@_jit
-def _ratio(num: Any, den: Any) -> Any:  # pragma: no cover - compiled
-    """``num / np.maximum(den, 1e-30)`` (NaN in ``den`` stays NaN, as numpy's maximum)."""
-    out = np.empty(num.size, np.float64)
-    for c in range(num.size):
-        d = den[c]
-        out[c] = num[c] / (d if (d >= 1e-30 or np.isnan(d)) else 1e-30)
-    return out
-
-
-@_jit
 def _norm(x: Any, lo: Any, sc: Any) -> Any:  # pragma: no cover - compiled
     """``(x - lo) * sc`` in float32, clipped to 0..1 (NaN stays NaN, as `numpy.clip`)."""
     a = (np.float32(x) - lo) * sc
@@ -297,29 +309,118 @@ def _norm(x: Any, lo: Any, sc: Any) -> Any:  # pragma: no cover - compiled
 
 
 @_jit
-def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) -> Any:  # noqa: PLR0917
-    """At each band pixel (``idx``, flat in the padded frame of ``stack``'s rows and
-    columns): the channels normalised by ``low`` and ``scale`` (float32), clipped to 0..1
-    and averaged, and the squared central-difference gradient of that (the window's edge
-    repeated beyond it), as float32 like `segpaint.ops.refine._value_and_gradient`; and,
-    summed per cell (``dense``: each pixel's bin, < ``n``) in the band's order, the squared
-    gradients and their products with the intensity (`levels`' first sums)."""
-    nch, h, w = stack.shape
-    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
-    wide = w + 2
-    nb = idx.size
-    nf = np.float32(nch)
-    value = np.empty(nb, np.float32)
-    grad = np.empty(nb, np.float32)
-    weight = np.zeros(n, np.float64)
-    total = np.zeros(n, np.float64)
-    row_start = -wide - 1  # the padded row of the pixel before: a division only on a new row
-    r = -1
+def _over(num: float, den: float) -> float:  # pragma: no cover - compiled
+    """``num / np.maximum(den, 1e-30)`` (a NaN ``den`` stays NaN, as numpy's maximum)."""
+    return num / (den if (den >= 1e-30 or np.isnan(den)) else 1e-30)
+
+
+@_jit
+def group_rank(dense: Any, n: int, owner: Any) -> Any:  # pragma: no cover - compiled
+    """Each bin's group (``dense``: each band pixel's bin, < ``n``): its rank in the order
+    the band first meets it (-1: no pixel), and each group's label (``owner``)."""
+    nb = dense.size
+    rank = np.full(n, -1, np.int64)
+    labels = np.empty(min(n, nb), np.uint32)
+    n_groups = 0
     for i in range(nb):
-        p = idx[i]
-        if p < row_start or p >= row_start + wide:
+        d = dense[i]
+        if rank[d] < 0:
+            rank[d] = n_groups
+            labels[n_groups] = owner[i]
+            n_groups += 1
+    return rank, labels[:n_groups]
+
+
+@_jit
+def group_part(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    dense: Any, rank: Any, idx: Any, was: Any, fill: Any, packed: Any, part: int, count: bool
+) -> None:  # pragma: no cover - compiled
+    """Part ``part`` of the band (of ``fill.shape[0]`` equal parts, in order): its pixels
+    counted per group into ``fill[part, g + 1]`` (``count``), or each written at its place
+    ``fill[part, g]`` (then the next) into ``packed`` as ``2 * idx + was``."""
+    parts = fill.shape[0]
+    nb = idx.size
+    row = fill[part]
+    if count:
+        for i in range(part * nb // parts, (part + 1) * nb // parts):
+            row[rank[dense[i]] + 1] += 1
+        return
+    for i in range(part * nb // parts, (part + 1) * nb // parts):
+        g = rank[dense[i]]
+        at = row[g]
+        row[g] = at + 1
+        packed[at] = (idx[i] << 1) | np.int64(was[i])
+
+
+@_jit
+def group_starts(fill: Any) -> Any:  # pragma: no cover - compiled
+    """Each group's first place (and the band's size, last) from the counts per part
+    (``fill[part, g + 1]``), which become each part's first place in each group
+    (``fill[part, g]``): a group's pixels of part 0, then of part 1, ..."""
+    parts, width = fill.shape
+    starts = np.zeros(width, np.int64)
+    for g in range(width - 1):
+        at = starts[g]
+        for part in range(parts):
+            k = fill[part, g + 1]
+            fill[part, g] = at
+            at += k
+        starts[g + 1] = at
+    return starts
+
+
+@_jit
+def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    planes: Any,
+    h: int,
+    w: int,
+    low: Any,
+    scale: Any,
+    cell: Any,
+    label: Any,
+    oflat: Any,
+    radius: int,
+    min_contrast: float,
+    keep_fraction: float,
+    value: Any,
+    grad: Any,
+    slot: Any,
+    hit: Any,
+) -> None:  # pragma: no cover - compiled
+    """`segpaint.ops.refine._refine_window`'s rule for one cell, from its band pixels
+    (``cell``: ``2 * idx + was``, in the band's order) to its new labels in ``oflat``.
+
+    Every sum is this cell's alone, in float64 added in the band's order (what
+    `numpy.bincount` does with weights), so the same bits as the numpy code; and what the
+    cell writes (its own band pixels) is read by no other cell's rule (a neighbour counts for
+    a cell only when it has that cell's label, which only the cell itself writes), so cells
+    may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
+    ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
+    arrays at least as long as ``cell``."""
+    m = cell.size
+    wide = w + 2
+    nch = planes.shape[0]
+    nf = np.float32(nch)
+    # the image at each pixel (`_pixel`) and the first level's sums
+    weight = 0.0
+    total = 0.0
+    row_start = -2 * wide  # the padded row's first pixel: a division only off the next row
+    r = -2
+    for k in range(m):
+        p = cell[k] >> 1
+        if p >= row_start + wide:
+            if p < row_start + 2 * wide:
+                r += 1
+                row_start += wide
+            else:
+                r = p // wide - 1
+                row_start = (r + 1) * wide
+        elif p < row_start:
             r = p // wide - 1
             row_start = (r + 1) * wide
+        # the pixel and its four neighbours, each channel normalised and clipped, averaged
+        # (`segpaint.ops.refine._value_and_gradient`; written out here: a call a pixel
+        # costs twice the loop)
         c = p - row_start - 1
         at = r * w + c
         up = at - w if r > 0 else at
@@ -348,154 +449,266 @@ def intensity(stack: Any, low: Any, scale: Any, idx: Any, dense: Any, n: int) ->
         gy = v2 - v1
         gx = v4 - v3
         g = gx * gx + gy * gy
-        value[i] = v0
-        grad[i] = g
-        d = dense[i]
-        weight[d] += np.float64(g)
-        total[d] += np.float64(g * v0)
-    return value, grad, weight, total
-
-
-@_jit
-def levels(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    value: Any, grad: Any, dense: Any, was: Any, weight: Any, total: Any, min_contrast: float
-) -> Any:  # pragma: no cover - compiled
-    """`segpaint.ops.refine._levels`' ``ok`` (``weight``, ``total``: the first sums, from
-    `intensity`; overwritten), every sum in float64, added in the band's order (what
-    `numpy.bincount` does with weights), so the same bits; and, from its last pass over the
-    band, what `connect` needs: the cell pixels below their level (``leave``), the
-    background pixels at least as bright as their cell's level (``join``), and per cell the
-    band pixels it had and keeps."""
-    nb = value.size
-    n = weight.size
+        value[k] = v0
+        grad[k] = g
+        weight += np.float64(g)
+        total += np.float64(g * v0)
     # the edge level: gradient-weighted mean intensity, then again over the rim (the pixels
-    # up to the mean of the bright side)
-    level = _ratio(total, weight)
-    n_in = np.zeros(n, np.int64)
-    bright = np.zeros(n, np.float64)
-    for i in range(nb):
-        d = dense[i]
-        v = np.float64(value[i])
-        if v >= level[d]:
-            n_in[d] += 1
-            bright[d] += v
-    top = _side_means(bright, n_in)
-    weight[:] = 0.0
-    total[:] = 0.0
-    for i in range(nb):
-        d = dense[i]
-        if np.float64(value[i]) <= top[d]:
-            g = grad[i]
-            weight[d] += np.float64(g)
-            total[d] += np.float64(g * value[i])
-    level = _ratio(total, weight)
-    # contrast: the means of the two sides of the level
-    n_up = np.zeros(n, np.int64)
-    n_down = np.zeros(n, np.int64)
-    t_up = np.zeros(n, np.float64)
-    t_down = np.zeros(n, np.float64)
-    n_had = np.zeros(n, np.int64)
-    n_kept = np.zeros(n, np.int64)
-    leave = np.empty(nb, np.intp)
-    join = np.empty(nb, np.intp)
-    n_leave = n_join = 0
-    for i in range(nb):
-        d = dense[i]
-        v = np.float64(value[i])
-        up = v >= level[d]
-        if up:
-            n_up[d] += 1
-            t_up[d] += v
+    # up to the mean of the bright side: texture inside a cell has gradients too)
+    level = _over(total, weight)
+    n_in = 0
+    bright = 0.0
+    for k in range(m):
+        v = np.float64(value[k])
+        if v >= level:
+            n_in += 1
+            bright += v
+    top = bright / max(n_in, 1)
+    weight = 0.0
+    total = 0.0
+    for k in range(m):
+        if np.float64(value[k]) <= top:
+            g = grad[k]
+            weight += np.float64(g)
+            total += np.float64(g * value[k])
+    level = _over(total, weight)
+    # the two sides of the level: contrast, the cell pixels that leave (slot's front) and the
+    # background that may join (slot's back)
+    n_up = n_down = n_had = n_kept = n_leave = n_join = 0
+    t_up = 0.0
+    t_down = 0.0
+    for k in range(m):
+        v = np.float64(value[k])
+        above = v >= level
+        if above:
+            n_up += 1
+            t_up += v
         else:
-            n_down[d] += 1
-            t_down[d] += v
-        if was[i]:
-            n_had[d] += 1
-            if up:
-                n_kept[d] += 1
+            n_down += 1
+            t_down += v
+        if cell[k] & 1:
+            n_had += 1
+            if above:
+                n_kept += 1
             else:
-                leave[n_leave] = i
+                slot[n_leave] = k
                 n_leave += 1
-        elif up:
-            join[n_join] = i
+        elif above:
             n_join += 1
-    hi = _side_means(t_up, n_up)
-    lo = _side_means(t_down, n_down)
-    ok = np.empty(n, np.bool_)
-    for c in range(n):
-        ok[c] = weight[c] > 0 and n_up[c] > 0 and n_down[c] > 0 and hi[c] - lo[c] >= min_contrast
-    return ok, leave[:n_leave], join[:n_join], n_had, n_kept
-
-
-@_jit
-def connect(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    idx: Any,
-    owner: Any,
-    dense: Any,
-    found: Any,
-    oflat: Any,
-    wide: int,
-    radius: int,
-    keep_fraction: float,
-) -> None:  # pragma: no cover - compiled
-    """The end of `segpaint.ops.refine._refine_window` (``found``: what `levels` returns):
-    the new labels written into ``oflat`` (the padded frame, flat), the same pixels as the
-    numpy steps.  Only the pixels that change are visited: a cell left as it was gets back
-    the pixels it lost and loses those it took, which is all the numpy code's restoring
-    changes."""
-    ok, leave, join, n_had, n_kept = found
-    # band pixels of a cell below its level leave it
-    for i in leave:
-        oflat[idx[i]] = 0
-    # background that joins a cell must connect to it through pixels that join too (rounds:
-    # each sees the frame as the round before left it)
-    grow = np.empty(join.size, np.intp)
-    ng = 0
-    for i in join:
-        if ok[dense[i]]:
-            grow[ng] = i
-            ng += 1
-    grown = np.empty(ng, np.intp)
-    n_grown = 0
-    hit = np.empty(ng, np.bool_)
+            slot[m - n_join] = k
+    hi = t_up / max(n_up, 1)
+    lo = t_down / max(n_down, 1)
+    if not (weight > 0 and n_up > 0 and n_down > 0 and hi - lo >= min_contrast):
+        return  # no edge to snap to: the cell stays as it is (nothing written)
+    for j in range(n_leave):
+        oflat[cell[slot[j]] >> 1] = 0
+    # background that joins must connect to the cell through pixels that join too (rounds:
+    # each sees the frame as the round before left it); slot[first:grown] fills with the
+    # pixels taken, slot[grown:m] keeps those still waiting
+    first = m - n_join
+    grown = first
     for _ in range(radius + 1):
-        if ng == 0:
+        if grown == m:
             break
         any_hit = False
-        for j in range(ng):
-            i = grow[j]
-            p = idx[i]
-            o = owner[i]
-            h = (
-                oflat[p - wide] == o
-                or oflat[p + wide] == o
-                or oflat[p - 1] == o
-                or (oflat[p + 1] == o)
+        for j in range(grown, m):
+            p = cell[slot[j]] >> 1
+            x = (
+                oflat[p - wide] == label
+                or oflat[p + wide] == label
+                or oflat[p - 1] == label
+                or oflat[p + 1] == label
             )
-            hit[j] = h
-            any_hit |= h
+            hit[j] = x
+            any_hit |= x
         if not any_hit:
             break
-        m = 0
-        for j in range(ng):
-            i = grow[j]
+        for j in range(grown, m):
             if hit[j]:
-                oflat[idx[i]] = owner[i]
-                n_kept[dense[i]] += 1
-                grown[n_grown] = i
-                n_grown += 1
-            else:
-                grow[m] = i
-                m += 1
-        ng = m
-    # cells that would keep fewer than `keep_fraction` of their band pixels, or with no
-    # edge, stay as they were
-    for c in range(ok.size):
-        ok[c] = ok[c] and n_kept[c] >= keep_fraction * n_had[c]
-    for i in leave:
-        if not ok[dense[i]]:
-            oflat[idx[i]] = owner[i]
-    for t in range(n_grown):
-        i = grown[t]
-        if not ok[dense[i]]:
-            oflat[idx[i]] = 0
+                k = slot[j]
+                oflat[cell[k] >> 1] = label
+                n_kept += 1
+                slot[j] = slot[grown]
+                slot[grown] = k
+                grown += 1
+    if n_kept >= keep_fraction * n_had:
+        return
+    # it would lose most of its band: as it was
+    for j in range(n_leave):
+        oflat[cell[slot[j]] >> 1] = label
+    for j in range(first, grown):
+        oflat[cell[slot[j]] >> 1] = 0
+
+
+@_jit
+def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    stack: Any,
+    low: Any,
+    scale: Any,
+    grouped: Any,
+    oflat: Any,
+    radius: int,
+    min_contrast: float,
+    keep_fraction: float,
+    first: int,
+    end: int,
+) -> None:  # pragma: no cover - compiled
+    """The rule of `segpaint.ops.refine._refine_window` after the band for the cells of
+    groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels (C,
+    rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
+    returns; ``oflat``, the padded labels, flat, changed in place.  Runs of cells may go on
+    several threads at once: the labels do not depend on which thread runs which cell (see
+    `_cell`)."""
+    starts, labels, packed = grouped
+    nch, h, w = stack.shape
+    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
+    m = 0
+    for g in range(first, end):
+        m = max(m, starts[g + 1] - starts[g])
+    value = np.empty(m, np.float32)
+    grad = np.empty(m, np.float32)
+    slot = np.empty(m, np.intp)
+    hit = np.empty(m, np.bool_)
+    for g in range(first, end):
+        _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
+              radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
+
+
+def threads() -> int:
+    """How many threads `refine_cells` takes: the processors this process may run on, at
+    most ``NUMBA_NUM_THREADS`` (numba's limit: set it to 1 for one thread)."""
+    top = int(numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    return max(1, min(top, cpus))
+
+
+_RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
+_pool_lock = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The threads `_spread` hands runs to (made on first use, and again in a forked child:
+    a fork keeps the pool's bookkeeping but not its threads, which would never run a run)."""
+    global _pool  # noqa: PLW0603 - one pool a process, made when first needed
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            top = int(numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
+            pool = ThreadPoolExecutor(max(1, top - 1), thread_name_prefix="segpaint-refine")
+            _pool = (os.getpid(), pool)
+        return _pool[1]
+
+
+def _spread(
+    work: Callable[[int, int], None], n_items: int, n_threads: int, *, run: int = 0
+) -> None:
+    """``work(first, end)`` over ``range(n_items)`` in runs of at least ``run`` items
+    (default `_RUN`) handed
+    out one at a time to ``n_threads`` threads (this one and pool threads) as they free up
+    (a thread the system pauses, on a busy machine, does not hold the others up at the
+    end); returns when every run is done."""
+    run = run or _RUN
+    if n_threads < 2 or n_items < 2 * run:
+        work(0, n_items)
+        return
+    n_runs = min(n_items // run, 4 * n_threads)
+    cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
+    runs = iter(range(n_runs))
+    lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with lock:
+                r = next(runs, None)
+            if r is None:
+                return
+            work(cuts[r], cuts[r + 1])
+
+    helpers = [_workers().submit(lane) for _ in range(n_threads - 1)]
+    lane()
+    for helper in helpers:
+        helper.result()
+
+
+def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
+    """The band of `segpaint.ops.refine._rings_masks` from its bits (`_ring_bits`:
+    ``taken``, the band; ``bg``, the background; ``rings``, one row of words a ring):
+    ``(idx, owner, was)``, its cells' pixels then its background's, each in increasing
+    order, each pixel's cell as that function gives it (`band_words`: its cells and ring 0,
+    then ring after ring, each over `threads` threads).  ``flat``: the padded labels."""
+    counts = band_counts(taken, bg)
+    total = int(counts[2][-1] + counts[3][-1])
+    out = (np.empty(total, np.intp), np.empty(total, np.uint32), np.empty(total, np.bool_))
+    n_words = taken.size
+    n_threads = threads()
+
+    def first(a: int, b: int) -> None:
+        """Items ``a`` to ``b`` of the cells' words then ring 0's: the two at once (ring 0
+        takes its cells from the labels)."""
+        if a < n_words:
+            band_words(flat, bg, rings, wide, counts, out, -1, a, min(b, n_words))
+        if b > n_words:
+            band_words(flat, bg, rings, wide, counts, out, 0, max(a - n_words, 0), b - n_words)
+
+    _spread(first, 2 * n_words, n_threads)
+    for k in range(1, rings.shape[0]):  # each ring from the one before: one after the other
+
+        def ring(a: int, b: int, k: int = k) -> None:
+            band_words(flat, bg, rings, wide, counts, out, k, a, b)
+
+        _spread(ring, n_words, n_threads)
+    return out
+
+
+_PARTS = 8  # `group` cuts the band in this many parts (its places do not depend on it)
+
+
+def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:
+    """The band (``idx``, ``owner``, ``was``, as `band` or `rings_fronts` list it) grouped
+    by cell, each cell's pixels in the band's order (a stable counting sort on ``dense``:
+    each pixel's bin, < ``n``): ``(starts, labels, packed)``: group ``g``'s pixels at
+    ``packed[starts[g]:starts[g + 1]]`` (``2 * idx + was``), its label ``labels[g]``; the
+    groups in the order the band first meets them (their top row, left first: cells next to
+    each other on the frame come one after the other, their rows still in cache).  The
+    band's `_PARTS` parts are counted, then written, over `threads` threads: each part's
+    pixels go after those of the parts before, whichever thread writes them."""
+    rank, labels = group_rank(dense, n, owner)
+    fill = np.zeros((_PARTS, labels.size + 1), np.int64)
+    packed = np.empty(idx.size, np.int64)
+    n_threads = threads()
+    for count in (True, False):
+        if not count:
+            starts = group_starts(fill)
+
+        def parts(a: int, b: int, count: bool = count) -> None:
+            for part in range(a, b):
+                group_part(dense, rank, idx, was, fill, packed, part, count)
+
+        _spread(parts, _PARTS, n_threads, run=1)
+    return starts, labels, packed
+
+
+def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
+    stack: Any,
+    low: Any,
+    scale: Any,
+    dense: Any,
+    n: int,
+    band_: tuple[Any, Any, Any],
+    oflat: Any,
+    radius: int,
+    min_contrast: float,
+    keep_fraction: float,
+) -> None:
+    """`group`, then `cells` on `threads` threads (this one and pool threads; the kernels
+    release the GIL): the new labels written into ``oflat``.  ``band_``: ``(idx, owner,
+    was)``.  The cells go in runs (`_spread`); the labels are the same whichever thread takes
+    which run."""
+    idx, owner, was = band_
+    grouped = group(dense, n, idx, owner, was)
+    n_groups = grouped[1].size
+    args = (stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
+    _spread(lambda a, b: cells(*args, a, b), n_groups, threads())

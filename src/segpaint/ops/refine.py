@@ -170,10 +170,7 @@ def kernels_ready() -> bool:
     kernels = _numba_kernels()
     if kernels is None:
         return True
-    return all(
-        getattr(kernels, name).signatures
-        for name in ("band", "rings_fronts", "intensity", "levels", "connect")
-    )
+    return all(getattr(kernels, name).signatures for name in kernels.KERNELS)
 
 
 def warm_up(dtype: npt.DTypeLike = np.uint16) -> bool:
@@ -643,13 +640,10 @@ def _refine_window_numba(
     low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
     scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
     dense, n = _dense_ids32(owner)
-    value, grad2, weight, total = kernels.intensity(
-        np.ascontiguousarray(stack), low, scale, idx, dense, n
-    )
-    found = kernels.levels(value, grad2, dense, was, weight, total, MIN_EDGE_CONTRAST)
-    kernels.connect(
-        idx, owner, dense, found, padded.ravel(), lab.shape[1] + 2, radius, _KEEP_FRACTION
-    )
+    kernels.refine_cells(
+        np.ascontiguousarray(stack), low, scale, dense, n, (idx, owner, was), padded.ravel(),
+        radius, MIN_EDGE_CONTRAST, _KEEP_FRACTION,
+    )  # fmt: skip
     result: Labels = padded[1:-1, 1:-1]
     return result
 
