@@ -80,6 +80,38 @@ def test_one_undo_restores_the_frame_and_nothing_else_changes(session, frame):
     assert not np.array_equal(session.labels("cells", 1), wrong)
 
 
+def test_a_stroke_from_another_thread_during_a_refine_is_not_undone(session, frame, monkeypatch):
+    # The canvas (or a notebook thread) paints while every outline is being snapped: the stroke
+    # waits for the refine's commit, then lands on top of it, as its own undo step.
+    import threading
+
+    from segpaint.ops import refine as refine_module
+
+    real = refine_module.refine_outlines
+    painter: list[threading.Thread] = []
+
+    def refine_while_painting(*args, **kwargs):
+        worker = threading.Thread(
+            target=session.paint, args=("cells", 1, [(5, 5), (5, 40)], 2, 77), daemon=True
+        )
+        worker.start()
+        worker.join(timeout=0.3)
+        painter.append(worker)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(refine_module, "refine_outlines", refine_while_painting)
+    before = np.asarray(session.labels("cells", 1)).copy()
+    session.refine("cells", 1)
+    painter[0].join(timeout=10)
+    assert not painter[0].is_alive()
+    after = np.asarray(session.labels("cells", 1))
+    assert (after[5, 5:41] == 77).all()  # the stroke is there, not reverted by the refine
+    session.undo()  # the stroke, made after the refine
+    assert not (np.asarray(session.labels("cells", 1)) == 77).any()
+    session.undo()  # the refine
+    assert np.array_equal(session.labels("cells", 1), before)
+
+
 def test_roi_lock_keeps_every_pixel_outside_the_roi(session, frame):
     _, truth, wrong = frame
     roi = session.add_roi(1, rows=(0, 105), cols=(0, 105))

@@ -782,25 +782,30 @@ class _AssistMixin(_EditsMixin):
         value = None if label is None else check_label(label)
         if value == 0:
             raise ValueError("label: 0 is the background; pass label=None for every cell")
-        current = self._pop(population).view(t)
-        if value is not None and not (current == value).any():
-            raise ValueError(
-                f"label: {value} is not in frame {t} of {population!r}; pick a label that exists"
-            )
         image, pairs = self._assist_channels(t, channels, limits)
-        found = refine_outlines(
-            image,
-            current,
-            limits=pairs,
-            label=value,
-            clip=clip,
-            radius=REFINE_RADIUS if radius is None else radius,
-        )
-        if found is None:
-            return None
-        window, new = found
-        # no mask: the commit writes (and records) only the pixels where `new` differs
-        return self._assist_commit(population, t, window, new, None, clip=clip)
+        # The lock is held from the read to the commit: the commit writes every pixel of the
+        # window where `new` differs from the frame, so a stroke made in between (another
+        # thread) would be undone by the refine's older values; it waits instead.
+        with self._lock:
+            current = self._pop(population).view(t)
+            if value is not None and not (current == value).any():
+                raise ValueError(
+                    f"label: {value} is not in frame {t} of {population!r}; "
+                    "pick a label that exists"
+                )
+            found = refine_outlines(
+                image,
+                current,
+                limits=pairs,
+                label=value,
+                clip=clip,
+                radius=REFINE_RADIUS if radius is None else radius,
+            )
+            if found is None:
+                return None
+            window, new = found
+            # no mask: the commit writes (and records) only the pixels where `new` differs
+            return self._assist_commit(population, t, window, new, None, clip=clip)
 
     def copy_labels(
         self,
