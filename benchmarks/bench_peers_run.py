@@ -466,12 +466,18 @@ def table(rows: list[dict[str, Any]], floor_peer: str = FLOOR) -> str:
     )
 
 
-POOLED = (("task", "move_TaskDuration"), ("cpu", "move_ThreadTime"), ("proc", "move_ProcessTime"))
+POOLED = (
+    ("stroke->py", "kernel_ms"),
+    ("task", "move_TaskDuration"),
+    ("cpu", "move_ThreadTime"),
+    ("proc", "move_ProcessTime"),
+)
 
 
 def pooled_table(files: list[Path], floor: str) -> str:
-    """Per-move figures of the measured strokes of several runs' JSON files, pooled per peer and
-    size: p50 / p95 ms and their ratios to ``floor``'s pooled p50 / p95 at the same size."""
+    """Per-stroke figures of the measured strokes of several runs' JSON files (pointer-up to
+    the stroke in Python; page time per move), pooled per peer and size: p50 / p95 ms and their
+    ratios to ``floor``'s pooled p50 / p95 at the same size."""
     strokes: dict[tuple[str, int], dict[str, list[float]]] = {}
     for f in files:
         for res in json.loads(f.read_text())["results"]:
