@@ -37,9 +37,12 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "rings_fronts"]
+__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "ring_bits", "rings_fronts"]
 
 KERNELS = (
+    "pack_words",
+    "front_words",
+    "step_words",
     "band_counts",
     "band_words",
     "rings_fronts",
@@ -95,6 +98,150 @@ def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compile
     at = p >> 6
     below = (_ONE << np.uint64(p & 63)) - _ONE
     return int(counts[at]) + _popcount(words[at] & below)
+
+
+@_jit
+def _span(a: int, b: int) -> Any:  # pragma: no cover - compiled
+    """The bits ``a`` to ``b`` (clipped to 0..64) of a word set."""
+    a = max(a, 0)
+    b = min(b, 64)
+    if b <= a:
+        return np.uint64(0)
+    top = ~np.uint64(0) if b == 64 else (_ONE << np.uint64(b)) - _ONE
+    return top & ~((_ONE << np.uint64(a)) - _ONE)
+
+
+@_jit
+def _valid_word(p0: int, high: int, wide: int) -> Any:  # pragma: no cover - compiled
+    """The bits of the word at pixel ``p0`` whose pairs ``(p, p + 1)``, resp. ``(p, p +
+    wide)``, have both pixels off the padding of a ``high`` x ``wide`` frame."""
+    across = np.uint64(0)
+    down = np.uint64(0)
+    r, c = p0 // wide, p0 % wide
+    j = 0
+    while j < 64 and r < high:
+        end = j + wide - c  # this row's last bit, + 1
+        if 1 <= r <= high - 2:
+            start = max(j, j + 1 - c)  # column 1 on
+            across |= _span(start, min(end, j + wide - 2 - c))  # up to column wide - 3
+            if r <= high - 3:
+                down |= _span(start, min(end, j + wide - 1 - c))  # up to column wide - 2
+        j = end
+        r += 1
+        c = 0
+    return across, down
+
+
+@_jit
+def pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, high: int, wide: int, out: Any, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Words ``first`` to ``end`` of `segpaint.ops.refine._ring_bits`' masks of the padded
+    labels ``flat`` (``high`` rows of ``wide``) into ``out``'s rows: 0, the background; 1
+    and 2, the pairs of 4-neighbours ``(p, p + 1)`` and ``(p, p + wide)`` off the padding
+    with the same label; 3 and 4, those with a cell and background (their first pixels)."""
+    size = flat.size
+    for wi in range(first, end):
+        p0 = wi * 64
+        zero = eq_a = eq_d = zero_d = np.uint64(0)
+        if p0 + 64 + wide <= size:
+            # slices, indexed from 0: LLVM vectorises the loop (no negative index to wrap)
+            here = flat[p0 : p0 + 64]
+            right = flat[p0 + 1 : p0 + 65]
+            below = flat[p0 + wide : p0 + wide + 64]
+            for j in range(64):
+                v = here[j]
+                bit = np.uint64(j)
+                zero |= np.uint64(v == 0) << bit
+                eq_a |= np.uint64(right[j] == v) << bit
+                eq_d |= np.uint64(below[j] == v) << bit
+                zero_d |= np.uint64(below[j] == 0) << bit
+            next_zero = flat[p0 + 64] == 0
+        else:
+            for j in range(min(64, size - p0)):
+                p = p0 + j
+                v = flat[p]
+                bit = np.uint64(j)
+                zero |= np.uint64(v == 0) << bit
+                if p + 1 < size:
+                    eq_a |= np.uint64(flat[p + 1] == v) << bit
+                if p + wide < size:
+                    eq_d |= np.uint64(flat[p + wide] == v) << bit
+                    zero_d |= np.uint64(flat[p + wide] == 0) << bit
+            next_zero = p0 + 64 < size and flat[p0 + 64] == 0
+        across, down = _valid_word(p0, high, wide)
+        out[0, wi] = zero
+        out[1, wi] = eq_a & across
+        out[2, wi] = eq_d & down
+        out[3, wi] = (zero ^ ((zero >> _ONE) | (np.uint64(next_zero) << np.uint64(63)))) & across
+        out[4, wi] = (zero ^ zero_d) & down
+
+
+@_jit
+def _up_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - compiled
+    """Word ``wi`` of ``x`` moved ``64 * q + r`` pixels up (`segpaint.ops.refine._up`)."""
+    n = x.size
+    src = wi - q
+    out = np.uint64(0)
+    if 0 <= src < n:
+        out = x[src] << np.uint64(r)
+    if r and 0 <= src - 1 < n:
+        out |= x[src - 1] >> np.uint64(64 - r)
+    return out
+
+
+@_jit
+def _down_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - compiled
+    """Word ``wi`` of ``x`` moved ``64 * q + r`` pixels down (`segpaint.ops.refine._down`)."""
+    n = x.size
+    src = wi + q
+    out = np.uint64(0)
+    if 0 <= src < n:
+        out = x[src] >> np.uint64(r)
+    if r and 0 <= src + 1 < n:
+        out |= x[src + 1] << np.uint64(64 - r)
+    return out
+
+
+@_jit
+def front_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    words: Any, wide: int, rings: Any, taken: Any, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Words ``first`` to ``end`` of ring 0 (both pixels of every cell/background pair) into
+    ``rings[0]`` and ``taken``, from the pairs' first pixels (`pack_words`' rows 3 and 4)."""
+    pa = words[3]
+    pd = words[4]
+    q, r = wide >> 6, wide & 63
+    for wi in range(first, end):
+        rings[0, wi] = taken[wi] = pa[wi] | _up_word(pa, wi, 0, 1) | pd[wi] | _up_word(pd, wi, q, r)
+
+
+@_jit
+def step_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    words: Any, wide: int, rings: Any, taken: Any, k: int, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Words ``first`` to ``end`` of ring ``k + 1``: the pixels not taken yet one step (between
+    4-neighbours with the same label: ``words`` rows 1 and 2, `pack_words`) from ring ``k``;
+    `segpaint.ops.refine._ring_bits`' loop, a word at a time."""
+    same_a = words[1]
+    same_d = words[2]
+    front = rings[k]
+    q, r = wide >> 6, wide & 63
+    n = front.size
+    for wi in range(first, end):
+        nxt = (front[wi] & same_a[wi]) << _ONE
+        if wi >= 1:
+            nxt |= (front[wi - 1] & same_a[wi - 1]) >> np.uint64(63)
+        nxt |= _down_word(front, wi, 0, 1) & same_a[wi]
+        src = wi - q
+        if 0 <= src < n:
+            nxt |= (front[src] & same_d[src]) << np.uint64(r)
+        if r and 0 <= src - 1 < n:
+            nxt |= (front[src - 1] & same_d[src - 1]) >> np.uint64(64 - r)
+        nxt |= _down_word(front, wi, q, r) & same_d[wi]
+        nxt &= ~taken[wi]
+        taken[wi] |= nxt
+        rings[k + 1, wi] = nxt
 
 
 @_jit
@@ -631,6 +778,34 @@ def _spread(
     lane()
     for helper in helpers:
         helper.result()
+
+
+_WORD_RUN = 2048  # words a run of the word kernels takes at least
+
+
+def ring_bits(padded: Any, radius: int) -> Any:
+    """`segpaint.ops.refine._ring_bits` compiled, over `threads` threads: ``(bg, rings,
+    taken)`` for the padded labels ``padded``, the same words (``rings``: one row a ring).
+    The frame is packed, then ring 0 found, then each ring from the one before (each pass
+    over its words on all threads: a word depends only on the words around it)."""
+    high, wide = padded.shape
+    flat = padded.ravel()
+    n_words = -(-flat.size // 64)
+    words = np.empty((5, n_words), np.uint64)
+    rings = np.empty((radius + 1, n_words), np.uint64)
+    taken = np.empty(n_words, np.uint64)
+    n_threads = threads()
+    _spread(lambda a, b: pack_words(flat, high, wide, words, a, b), n_words, n_threads,
+            run=_WORD_RUN)  # fmt: skip
+    _spread(lambda a, b: front_words(words, wide, rings, taken, a, b), n_words,
+            n_threads, run=_WORD_RUN)  # fmt: skip
+    for k in range(radius):
+
+        def step(a: int, b: int, k: int = k) -> None:
+            step_words(words, wide, rings, taken, k, a, b)
+
+        _spread(step, n_words, n_threads, run=_WORD_RUN)
+    return words[0], rings, taken
 
 
 def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
