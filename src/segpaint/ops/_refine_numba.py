@@ -488,15 +488,33 @@ def group_part(  # noqa: PLR0917 - numba takes no keyword-only arguments
     parts = fill.shape[0]
     nb = idx.size
     row = fill[part]
-    if count:
-        for i in range(part * nb // parts, (part + 1) * nb // parts):
-            row[rank[dense[i]] + 1] += 1
+    first, end = part * nb // parts, (part + 1) * nb // parts
+    if first == end:
         return
-    for i in range(part * nb // parts, (part + 1) * nb // parts):
-        g = rank[dense[i]]
-        at = row[g]
-        row[g] = at + 1
+    # a cell's pixels come in runs (along a row): the run's count or place stays in a
+    # register, stored when the run ends (not a store and a load a pixel)
+    d = dense[first]
+    if count:
+        n = 0
+        for i in range(first, end):
+            if dense[i] != d:
+                row[rank[d] + 1] += n
+                d = dense[i]
+                n = 0
+            n += 1
+        row[rank[d] + 1] += n
+        return
+    g = rank[d]
+    at = row[g]
+    for i in range(first, end):
+        if dense[i] != d:
+            row[g] = at
+            d = dense[i]
+            g = rank[d]
+            at = row[g]
         packed[at] = (idx[i] << 1) | np.int64(was[i])
+        at += 1
+    row[g] = at
 
 
 @_jit
