@@ -37,9 +37,10 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "ring_bits", "rings_fronts"]
+__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "padded", "ring_bits", "rings_fronts"]
 
 KERNELS = (
+    "pad_rows",
     "pack_words",
     "front_words",
     "step_words",
@@ -98,6 +99,22 @@ def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compile
     at = p >> 6
     below = (_ONE << np.uint64(p & 63)) - _ONE
     return int(counts[at]) + _popcount(words[at] & below)
+
+
+@_jit
+def pad_rows(lab: Any, out: Any, first: int, end: int) -> None:  # pragma: no cover - compiled
+    """Rows ``first`` to ``end`` of ``out``, ``lab`` with a pixel of 0 around
+    (`segpaint.ops.refine._padded` with ``edge=False``)."""
+    high, wide = out.shape
+    w = wide - 2
+    for r in range(first, end):
+        row = out[r]
+        if r == 0 or r == high - 1:
+            row[:] = 0
+            continue
+        row[0] = 0
+        row[wide - 1] = 0
+        row[1 : w + 1] = lab[r - 1]
 
 
 @_jit
@@ -751,6 +768,7 @@ def threads() -> int:
 
 
 _RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
+_RUNS_A_THREAD = 4  # runs `_spread` cuts its items in, at most, per thread
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 _pool_lock = threading.Lock()
 
@@ -779,7 +797,7 @@ def _spread(
     if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
         return
-    n_runs = min(n_items // run, 4 * n_threads)
+    n_runs = min(n_items // run, _RUNS_A_THREAD * n_threads)
     cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
     runs = iter(range(n_runs))
     lock = threading.Lock()
@@ -799,6 +817,18 @@ def _spread(
 
 
 _WORD_RUN = 2048  # words a run of the word kernels takes at least
+
+
+def padded(lab: Any) -> Any:
+    """`segpaint.ops.refine._padded` (``edge=False``) of the labels ``lab``, its rows copied
+    on `threads` threads."""
+    high, wide = lab.shape[0] + 2, lab.shape[1] + 2
+    out = np.empty((high, wide), lab.dtype)
+    _spread(lambda a, b: pad_rows(lab, out, a, b), high, threads(), run=_ROW_RUN)
+    return out
+
+
+_ROW_RUN = 128  # rows a run of `pad_rows` takes at least
 
 
 def ring_bits(padded: Any, radius: int) -> Any:
