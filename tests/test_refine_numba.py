@@ -272,18 +272,6 @@ def test_ring_bits_compiled_gives_numpys_words(monkeypatch, shape, n_threads):
         assert taken.any()  # a band was found
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (300, 2), (257, 199)])
-def test_padded_compiled_gives_numpys_frame(monkeypatch, shape):
-    """`_refine_numba.padded` (rows over three threads) is `refine._padded` with 0 around."""
-    kernels = refine._numba_kernels()
-    monkeypatch.setattr(kernels, "threads", lambda: 3)
-    monkeypatch.setattr(kernels, "_ROW_RUN", 2)  # many runs even on a small frame
-    lab = np.random.default_rng(1).integers(1, 2**32 - 1, shape, dtype=np.uint32)
-    out = kernels.padded(lab)
-    np.testing.assert_array_equal(out, refine._padded(lab, edge=False))
-    assert out.shape == (shape[0] + 2, shape[1] + 2) and not out[0].any() and not out[:, -1].any()
-
-
 def test_threads_follow_numbas_limit(monkeypatch):
     kernels = refine._numba_kernels()
     import numba

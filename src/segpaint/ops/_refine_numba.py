@@ -5,6 +5,9 @@ not ``0``); without it the numpy code runs (this module still imports, its kerne
 Python: never called).  Each kernel is one loop over the pixels in the
 order the numpy code uses, so the outputs are those of the numpy path bit for bit:
 
+- `ring_bits`: `segpaint.ops.refine._ring_bits` (the background, the rings and the band as
+  bit words), a word at a time (`ring_words`: the frame packed, 64 pixels compared at once
+  into bits; ring 0; then each ring from the one before), each pass over `threads` threads.
 - `band`: the end of `segpaint.ops.refine._rings_masks` (each background pixel's cell from
   the rings kept as bits), one loop over the band's background pixels and one along the
   chains of neighbours that give them their cells, instead of bit planes unpacked to bytes
@@ -37,13 +40,10 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "padded", "ring_bits", "rings_fronts"]
+__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "ring_bits", "rings_fronts"]
 
 KERNELS = (
-    "pad_rows",
-    "pack_words",
-    "front_words",
-    "step_words",
+    "ring_words",
     "band_counts",
     "band_words",
     "rings_fronts",
@@ -66,6 +66,14 @@ def _jit(fn: _F) -> _F:
         return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(nogil=True)(fn)  # type: ignore[no-any-return]
+
+
+def _inline(fn: _F) -> _F:
+    """``numba.njit(inline="always")``: a helper typed into its caller (no kernel of its own
+    to compile and cache: each costs a fraction of a second at the first call)."""
+    if numba is None:
+        return fn
+    return numba.njit(inline="always")(fn)  # type: ignore[no-any-return]
 
 
 _ONE = np.uint64(1)
@@ -101,23 +109,7 @@ def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compile
     return int(counts[at]) + _popcount(words[at] & below)
 
 
-@_jit
-def pad_rows(lab: Any, out: Any, first: int, end: int) -> None:  # pragma: no cover - compiled
-    """Rows ``first`` to ``end`` of ``out``, ``lab`` with a pixel of 0 around
-    (`segpaint.ops.refine._padded` with ``edge=False``)."""
-    high, wide = out.shape
-    w = wide - 2
-    for r in range(first, end):
-        row = out[r]
-        if r == 0 or r == high - 1:
-            row[:] = 0
-            continue
-        row[0] = 0
-        row[wide - 1] = 0
-        row[1 : w + 1] = lab[r - 1]
-
-
-@_jit
+@_inline
 def _span(a: int, b: int) -> Any:  # pragma: no cover - compiled
     """The bits ``a`` to ``b`` (clipped to 0..64) of a word set."""
     a = max(a, 0)
@@ -128,7 +120,7 @@ def _span(a: int, b: int) -> Any:  # pragma: no cover - compiled
     return top & ~((_ONE << np.uint64(a)) - _ONE)
 
 
-@_jit
+@_inline
 def _valid_word(p0: int, high: int, wide: int) -> Any:  # pragma: no cover - compiled
     """The bits of the word at pixel ``p0`` whose pairs ``(p, p + 1)``, resp. ``(p, p +
     wide)``, have both pixels off the padding of a ``high`` x ``wide`` frame."""
@@ -149,8 +141,8 @@ def _valid_word(p0: int, high: int, wide: int) -> Any:  # pragma: no cover - com
     return across, down
 
 
-@_jit
-def pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+@_inline
+def _pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     flat: Any, high: int, wide: int, out: Any, first: int, end: int
 ) -> None:  # pragma: no cover - compiled
     """Words ``first`` to ``end`` of `segpaint.ops.refine._ring_bits`' masks of the padded
@@ -194,7 +186,7 @@ def pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
         out[4, wi] = (zero ^ zero_d) & down
 
 
-@_jit
+@_inline
 def _up_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - compiled
     """Word ``wi`` of ``x`` moved ``64 * q + r`` pixels up (`segpaint.ops.refine._up`)."""
     n = x.size
@@ -207,7 +199,7 @@ def _up_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - comp
     return out
 
 
-@_jit
+@_inline
 def _down_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - compiled
     """Word ``wi`` of ``x`` moved ``64 * q + r`` pixels down (`segpaint.ops.refine._down`)."""
     n = x.size
@@ -221,29 +213,31 @@ def _down_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - co
 
 
 @_jit
-def front_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    words: Any, wide: int, rings: Any, taken: Any, first: int, end: int
+def ring_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, high: int, words: Any, rings: Any, taken: Any, k: int, first: int, end: int
 ) -> None:  # pragma: no cover - compiled
-    """Words ``first`` to ``end`` of ring 0 (both pixels of every cell/background pair) into
-    ``rings[0]`` and ``taken``, from the pairs' first pixels (`pack_words`' rows 3 and 4)."""
-    pa = words[3]
-    pd = words[4]
+    """Words ``first`` to ``end`` of ring ``k + 1`` (`segpaint.ops.refine._ring_bits`' loop, a
+    word at a time) into ``rings[k + 1]`` and ``taken``: for ``k = -1``, ring 0, both pixels
+    of every cell/background pair (`_pack_words`' rows 3 and 4: their first pixels); else the
+    pixels not taken yet one step from ring ``k`` between 4-neighbours with the same label
+    (``words`` rows 1 and 2); for ``k = -2``, `_pack_words` (``words`` from the padded labels
+    ``flat``, ``high`` rows).  (One kernel for the three: a kernel more compiles ~0.3 s more.)"""
+    wide = flat.size // high
+    if k == -2:
+        _pack_words(flat, high, wide, words, first, end)
+        return
     q, r = wide >> 6, wide & 63
-    for wi in range(first, end):
-        rings[0, wi] = taken[wi] = pa[wi] | _up_word(pa, wi, 0, 1) | pd[wi] | _up_word(pd, wi, q, r)
-
-
-@_jit
-def step_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    words: Any, wide: int, rings: Any, taken: Any, k: int, first: int, end: int
-) -> None:  # pragma: no cover - compiled
-    """Words ``first`` to ``end`` of ring ``k + 1``: the pixels not taken yet one step (between
-    4-neighbours with the same label: ``words`` rows 1 and 2, `pack_words`) from ring ``k``;
-    `segpaint.ops.refine._ring_bits`' loop, a word at a time."""
+    if k < 0:
+        pa = words[3]
+        pd = words[4]
+        for wi in range(first, end):
+            f = pa[wi] | _up_word(pa, wi, 0, 1) | pd[wi] | _up_word(pd, wi, q, r)
+            rings[0, wi] = f
+            taken[wi] = f
+        return
     same_a = words[1]
     same_d = words[2]
     front = rings[k]
-    q, r = wide >> 6, wide & 63
     n = front.size
     for wi in range(first, end):
         nxt = (front[wi] & same_a[wi]) << _ONE
@@ -819,38 +813,22 @@ def _spread(
 _WORD_RUN = 2048  # words a run of the word kernels takes at least
 
 
-def padded(lab: Any) -> Any:
-    """`segpaint.ops.refine._padded` (``edge=False``) of the labels ``lab``, its rows copied
-    on `threads` threads."""
-    high, wide = lab.shape[0] + 2, lab.shape[1] + 2
-    out = np.empty((high, wide), lab.dtype)
-    _spread(lambda a, b: pad_rows(lab, out, a, b), high, threads(), run=_ROW_RUN)
-    return out
-
-
-_ROW_RUN = 128  # rows a run of `pad_rows` takes at least
-
-
 def ring_bits(padded: Any, radius: int) -> Any:
     """`segpaint.ops.refine._ring_bits` compiled, over `threads` threads: ``(bg, rings,
     taken)`` for the padded labels ``padded``, the same words (``rings``: one row a ring).
     The frame is packed, then ring 0 found, then each ring from the one before (each pass
     over its words on all threads: a word depends only on the words around it)."""
-    high, wide = padded.shape
+    high = padded.shape[0]
     flat = padded.ravel()
     n_words = -(-flat.size // 64)
     words = np.empty((5, n_words), np.uint64)
     rings = np.empty((radius + 1, n_words), np.uint64)
     taken = np.empty(n_words, np.uint64)
     n_threads = threads()
-    _spread(lambda a, b: pack_words(flat, high, wide, words, a, b), n_words, n_threads,
-            run=_WORD_RUN)  # fmt: skip
-    _spread(lambda a, b: front_words(words, wide, rings, taken, a, b), n_words,
-            n_threads, run=_WORD_RUN)  # fmt: skip
-    for k in range(radius):
+    for k in range(-2, radius):  # the frame packed, ring 0, then each from the one before
 
         def step(a: int, b: int, k: int = k) -> None:
-            step_words(words, wide, rings, taken, k, a, b)
+            ring_words(flat, high, words, rings, taken, k, a, b)
 
         _spread(step, n_words, n_threads, run=_WORD_RUN)
     return words[0], rings, taken

@@ -622,7 +622,7 @@ def _refine_window_numba(
 ) -> Labels | None:
     """`_refine_window` through numba kernels (`segpaint.ops._refine_numba`): the same
     labels bit for bit."""
-    padded = kernels.padded(lab)  # `_padded(lab, edge=False)`, on the threads
+    padded = _padded(lab, edge=False)
     if _dense_band(lab, radius):
         bg, rings, taken = kernels.ring_bits(padded, radius)  # `_ring_bits`, compiled
         idx, owner, was = kernels.band(padded.ravel(), taken, bg, rings, lab.shape[1] + 2)
