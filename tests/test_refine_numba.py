@@ -247,6 +247,31 @@ def test_any_number_of_threads_gives_numpys_labels(monkeypatch, n_threads):
         assert int((fast[1] != off_by(truth, px)).sum()) > 500  # outlines moved
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "shape", [(360, 420), (40, 62), (30, 128), (9, 200), (130, 7), (3, 3), (1, 5)]
+)
+def test_ring_bits_compiled_gives_numpys_words(monkeypatch, shape, n_threads):
+    """`_refine_numba.ring_bits` (frame packed, ring 0, then ring after ring, words on
+    several threads) gives `refine._ring_bits`' words: frames narrower than a word, rows a
+    multiple of 64 px wide (padded: 64 and 130), a row or a column of cells, every radius
+    up to 16."""
+    kernels = refine._numba_kernels()
+    monkeypatch.setattr(kernels, "threads", lambda: n_threads)
+    monkeypatch.setattr(kernels, "_WORD_RUN", 3)  # many runs even on a small frame
+    rng = np.random.default_rng(sum(shape))
+    lab = crowded((max(shape), max(shape)), 40, 5)[: shape[0], : shape[1]].copy()
+    lab[rng.random(shape) < 0.02] = 7  # specks: borders everywhere
+    lab[0, 0], lab[-1, -1] = 0, 9  # at least one border, even on the smallest frames
+    for radius in (1, 3, 16):
+        padded, bg, rings, taken = refine._ring_bits(lab, radius)
+        bg2, rings2, taken2 = kernels.ring_bits(padded, radius)
+        np.testing.assert_array_equal(bg2, bg)
+        np.testing.assert_array_equal(rings2, np.stack(rings))
+        np.testing.assert_array_equal(taken2, taken)
+        assert taken.any()  # a band was found
+
+
 def test_threads_follow_numbas_limit(monkeypatch):
     kernels = refine._numba_kernels()
     import numba

@@ -5,6 +5,9 @@ not ``0``); without it the numpy code runs (this module still imports, its kerne
 Python: never called).  Each kernel is one loop over the pixels in the
 order the numpy code uses, so the outputs are those of the numpy path bit for bit:
 
+- `ring_bits`: `segpaint.ops.refine._ring_bits` (the background, the rings and the band as
+  bit words), a word at a time (`ring_words`: the frame packed, 64 pixels compared at once
+  into bits; ring 0; then each ring from the one before), each pass over `threads` threads.
 - `band`: the end of `segpaint.ops.refine._rings_masks` (each background pixel's cell from
   the rings kept as bits), one loop over the band's background pixels and one along the
   chains of neighbours that give them their cells, instead of bit planes unpacked to bytes
@@ -37,9 +40,10 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "rings_fronts"]
+__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "ring_bits", "rings_fronts"]
 
 KERNELS = (
+    "ring_words",
     "band_counts",
     "band_words",
     "rings_fronts",
@@ -62,6 +66,14 @@ def _jit(fn: _F) -> _F:
         return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(nogil=True)(fn)  # type: ignore[no-any-return]
+
+
+def _inline(fn: _F) -> _F:
+    """``numba.njit(inline="always")``: a helper typed into its caller (no kernel of its own
+    to compile and cache: each costs a fraction of a second at the first call)."""
+    if numba is None:
+        return fn
+    return numba.njit(inline="always")(fn)  # type: ignore[no-any-return]
 
 
 _ONE = np.uint64(1)
@@ -95,6 +107,152 @@ def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compile
     at = p >> 6
     below = (_ONE << np.uint64(p & 63)) - _ONE
     return int(counts[at]) + _popcount(words[at] & below)
+
+
+@_inline
+def _span(a: int, b: int) -> Any:  # pragma: no cover - compiled
+    """The bits ``a`` to ``b`` (clipped to 0..64) of a word set."""
+    a = max(a, 0)
+    b = min(b, 64)
+    if b <= a:
+        return np.uint64(0)
+    top = ~np.uint64(0) if b == 64 else (_ONE << np.uint64(b)) - _ONE
+    return top & ~((_ONE << np.uint64(a)) - _ONE)
+
+
+@_inline
+def _valid_word(p0: int, high: int, wide: int) -> Any:  # pragma: no cover - compiled
+    """The bits of the word at pixel ``p0`` whose pairs ``(p, p + 1)``, resp. ``(p, p +
+    wide)``, have both pixels off the padding of a ``high`` x ``wide`` frame."""
+    across = np.uint64(0)
+    down = np.uint64(0)
+    r, c = p0 // wide, p0 % wide
+    j = 0
+    while j < 64 and r < high:
+        end = j + wide - c  # this row's last bit, + 1
+        if 1 <= r <= high - 2:
+            start = max(j, j + 1 - c)  # column 1 on
+            across |= _span(start, min(end, j + wide - 2 - c))  # up to column wide - 3
+            if r <= high - 3:
+                down |= _span(start, min(end, j + wide - 1 - c))  # up to column wide - 2
+        j = end
+        r += 1
+        c = 0
+    return across, down
+
+
+@_inline
+def _pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, high: int, wide: int, out: Any, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Words ``first`` to ``end`` of `segpaint.ops.refine._ring_bits`' masks of the padded
+    labels ``flat`` (``high`` rows of ``wide``) into ``out``'s rows: 0, the background; 1
+    and 2, the pairs of 4-neighbours ``(p, p + 1)`` and ``(p, p + wide)`` off the padding
+    with the same label; 3 and 4, those with a cell and background (their first pixels)."""
+    size = flat.size
+    for wi in range(first, end):
+        p0 = wi * 64
+        zero = eq_a = eq_d = zero_d = np.uint64(0)
+        if p0 + 64 + wide <= size:
+            # slices, indexed from 0: LLVM vectorises the loop (no negative index to wrap)
+            here = flat[p0 : p0 + 64]
+            right = flat[p0 + 1 : p0 + 65]
+            below = flat[p0 + wide : p0 + wide + 64]
+            for j in range(64):
+                v = here[j]
+                bit = np.uint64(j)
+                zero |= np.uint64(v == 0) << bit
+                eq_a |= np.uint64(right[j] == v) << bit
+                eq_d |= np.uint64(below[j] == v) << bit
+                zero_d |= np.uint64(below[j] == 0) << bit
+            next_zero = flat[p0 + 64] == 0
+        else:
+            for j in range(min(64, size - p0)):
+                p = p0 + j
+                v = flat[p]
+                bit = np.uint64(j)
+                zero |= np.uint64(v == 0) << bit
+                if p + 1 < size:
+                    eq_a |= np.uint64(flat[p + 1] == v) << bit
+                if p + wide < size:
+                    eq_d |= np.uint64(flat[p + wide] == v) << bit
+                    zero_d |= np.uint64(flat[p + wide] == 0) << bit
+            next_zero = p0 + 64 < size and flat[p0 + 64] == 0
+        across, down = _valid_word(p0, high, wide)
+        out[0, wi] = zero
+        out[1, wi] = eq_a & across
+        out[2, wi] = eq_d & down
+        out[3, wi] = (zero ^ ((zero >> _ONE) | (np.uint64(next_zero) << np.uint64(63)))) & across
+        out[4, wi] = (zero ^ zero_d) & down
+
+
+@_inline
+def _up_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - compiled
+    """Word ``wi`` of ``x`` moved ``64 * q + r`` pixels up (`segpaint.ops.refine._up`)."""
+    n = x.size
+    src = wi - q
+    out = np.uint64(0)
+    if 0 <= src < n:
+        out = x[src] << np.uint64(r)
+    if r and 0 <= src - 1 < n:
+        out |= x[src - 1] >> np.uint64(64 - r)
+    return out
+
+
+@_inline
+def _down_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - compiled
+    """Word ``wi`` of ``x`` moved ``64 * q + r`` pixels down (`segpaint.ops.refine._down`)."""
+    n = x.size
+    src = wi + q
+    out = np.uint64(0)
+    if 0 <= src < n:
+        out = x[src] >> np.uint64(r)
+    if r and 0 <= src + 1 < n:
+        out |= x[src + 1] << np.uint64(64 - r)
+    return out
+
+
+@_jit
+def ring_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, high: int, words: Any, rings: Any, taken: Any, k: int, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """Words ``first`` to ``end`` of ring ``k + 1`` (`segpaint.ops.refine._ring_bits`' loop, a
+    word at a time) into ``rings[k + 1]`` and ``taken``: for ``k = -1``, ring 0, both pixels
+    of every cell/background pair (`_pack_words`' rows 3 and 4: their first pixels); else the
+    pixels not taken yet one step from ring ``k`` between 4-neighbours with the same label
+    (``words`` rows 1 and 2); for ``k = -2``, `_pack_words` (``words`` from the padded labels
+    ``flat``, ``high`` rows).  (One kernel for the three: a kernel more compiles ~0.3 s more.)"""
+    wide = flat.size // high
+    if k == -2:
+        _pack_words(flat, high, wide, words, first, end)
+        return
+    q, r = wide >> 6, wide & 63
+    if k < 0:
+        pa = words[3]
+        pd = words[4]
+        for wi in range(first, end):
+            f = pa[wi] | _up_word(pa, wi, 0, 1) | pd[wi] | _up_word(pd, wi, q, r)
+            rings[0, wi] = f
+            taken[wi] = f
+        return
+    same_a = words[1]
+    same_d = words[2]
+    front = rings[k]
+    n = front.size
+    for wi in range(first, end):
+        nxt = (front[wi] & same_a[wi]) << _ONE
+        if wi >= 1:
+            nxt |= (front[wi - 1] & same_a[wi - 1]) >> np.uint64(63)
+        nxt |= _down_word(front, wi, 0, 1) & same_a[wi]
+        src = wi - q
+        if 0 <= src < n:
+            nxt |= (front[src] & same_d[src]) << np.uint64(r)
+        if r and 0 <= src - 1 < n:
+            nxt |= (front[src - 1] & same_d[src - 1]) >> np.uint64(64 - r)
+        nxt |= _down_word(front, wi, q, r) & same_d[wi]
+        nxt &= ~taken[wi]
+        taken[wi] |= nxt
+        rings[k + 1, wi] = nxt
 
 
 @_jit
@@ -341,15 +499,33 @@ def group_part(  # noqa: PLR0917 - numba takes no keyword-only arguments
     parts = fill.shape[0]
     nb = idx.size
     row = fill[part]
-    if count:
-        for i in range(part * nb // parts, (part + 1) * nb // parts):
-            row[rank[dense[i]] + 1] += 1
+    first, end = part * nb // parts, (part + 1) * nb // parts
+    if first == end:
         return
-    for i in range(part * nb // parts, (part + 1) * nb // parts):
-        g = rank[dense[i]]
-        at = row[g]
-        row[g] = at + 1
+    # a cell's pixels come in runs (along a row): the run's count or place stays in a
+    # register, stored when the run ends (not a store and a load a pixel)
+    d = dense[first]
+    if count:
+        n = 0
+        for i in range(first, end):
+            if dense[i] != d:
+                row[rank[d] + 1] += n
+                d = dense[i]
+                n = 0
+            n += 1
+        row[rank[d] + 1] += n
+        return
+    g = rank[d]
+    at = row[g]
+    for i in range(first, end):
+        if dense[i] != d:
+            row[g] = at
+            d = dense[i]
+            g = rank[d]
+            at = row[g]
         packed[at] = (idx[i] << 1) | np.int64(was[i])
+        at += 1
+    row[g] = at
 
 
 @_jit
@@ -586,6 +762,7 @@ def threads() -> int:
 
 
 _RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
+_RUNS_A_THREAD = 4  # runs `_spread` cuts its items in, at most, per thread
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 _pool_lock = threading.Lock()
 
@@ -614,7 +791,7 @@ def _spread(
     if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
         return
-    n_runs = min(n_items // run, 4 * n_threads)
+    n_runs = min(n_items // run, _RUNS_A_THREAD * n_threads)
     cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
     runs = iter(range(n_runs))
     lock = threading.Lock()
@@ -631,6 +808,30 @@ def _spread(
     lane()
     for helper in helpers:
         helper.result()
+
+
+_WORD_RUN = 2048  # words a run of the word kernels takes at least
+
+
+def ring_bits(padded: Any, radius: int) -> Any:
+    """`segpaint.ops.refine._ring_bits` compiled, over `threads` threads: ``(bg, rings,
+    taken)`` for the padded labels ``padded``, the same words (``rings``: one row a ring).
+    The frame is packed, then ring 0 found, then each ring from the one before (each pass
+    over its words on all threads: a word depends only on the words around it)."""
+    high = padded.shape[0]
+    flat = padded.ravel()
+    n_words = -(-flat.size // 64)
+    words = np.empty((5, n_words), np.uint64)
+    rings = np.empty((radius + 1, n_words), np.uint64)
+    taken = np.empty(n_words, np.uint64)
+    n_threads = threads()
+    for k in range(-2, radius):  # the frame packed, ring 0, then each from the one before
+
+        def step(a: int, b: int, k: int = k) -> None:
+            ring_words(flat, high, words, rings, taken, k, a, b)
+
+        _spread(step, n_words, n_threads, run=_WORD_RUN)
+    return words[0], rings, taken
 
 
 def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:

@@ -622,11 +622,11 @@ def _refine_window_numba(
 ) -> Labels | None:
     """`_refine_window` through numba kernels (`segpaint.ops._refine_numba`): the same
     labels bit for bit."""
+    padded = _padded(lab, edge=False)
     if _dense_band(lab, radius):
-        padded, bg, rings, taken = _ring_bits(lab, radius)
-        idx, owner, was = kernels.band(padded.ravel(), taken, bg, np.stack(rings), lab.shape[1] + 2)
+        bg, rings, taken = kernels.ring_bits(padded, radius)  # `_ring_bits`, compiled
+        idx, owner, was = kernels.band(padded.ravel(), taken, bg, rings, lab.shape[1] + 2)
     else:
-        padded = _padded(lab, edge=False)
         first, second = _border_pairs(lab)
         idx, owner, was = kernels.rings_fronts(
             padded, first, second, np.uint32(_fence(lab)), radius
