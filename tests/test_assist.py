@@ -407,6 +407,39 @@ def test_session_morph_every_label_in_the_roi_only(small):
         small.morph("targets", 1, 1, "dilate")
 
 
+def test_a_stroke_from_another_thread_during_a_morph_is_not_undone(small, monkeypatch):
+    # One cell grown while another thread paints beside it, inside the window the morph
+    # commits: the stroke waits for the morph's commit, then lands on top, its own undo step.
+    import threading
+
+    from segpaint.ops import assist as assist_module
+
+    real = assist_module.morph_labels
+    painter: list[threading.Thread] = []
+
+    def morph_while_painting(*args, **kwargs):
+        worker = threading.Thread(
+            target=small.paint, args=("targets", 1, [(18, 4), (18, 16)], 1, 7), daemon=True
+        )
+        worker.start()
+        worker.join(timeout=0.3)
+        painter.append(worker)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assist_module, "morph_labels", morph_while_painting)
+    before = np.asarray(small.labels("targets", 1)).copy()
+    small.morph("targets", 1, 1, "grow", radius=2)
+    painter[0].join(timeout=10)
+    assert not painter[0].is_alive()
+    lab = np.asarray(small.labels("targets", 1))
+    assert (lab[18, 4:17] == 7).all()  # the stroke is there, not reverted by the morph
+    assert (lab == 1).sum() > (before == 1).sum()
+    small.undo()  # the stroke, made after the morph
+    assert not (np.asarray(small.labels("targets", 1)) == 7).any()
+    small.undo()  # the morph
+    np.testing.assert_array_equal(small.labels("targets", 1), before)
+
+
 # ------------------------------------------------------------------ copy, delete in box
 def test_copy_into_an_empty_frame_keeps_identities(movie, session):
     session.set_labels("targets", 0, movie.labels["targets"][0])

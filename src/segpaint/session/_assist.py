@@ -670,32 +670,35 @@ class _AssistMixin(_EditsMixin):
                     f"(label=None), got op={op!r}, label={label!r}; pass max_size=None"
                 )
         value = None if label is None else check_label(label)
-        current = self._pop(population).view(t)
-        h, w = self.frame_shape
-        if value is not None:
-            cell = current == value
-            if not cell.any():
-                raise ValueError(
-                    f"label: {value} is not in frame {t} of {population!r}; pick a label that exists"
+        # The lock is held from the read to the commit (as refine and copy_labels do): the commit
+        # writes every pixel of the window where the result differs from the frame, so a stroke
+        # made in between (another thread) would be undone by older values; it waits instead.
+        with self._lock:
+            current = self._pop(population).view(t)
+            h, w = self.frame_shape
+            if value is not None:
+                cell = current == value
+                if not cell.any():
+                    raise ValueError(
+                        f"label: {value} is not in frame {t} of {population!r}; "
+                        "pick a label that exists"
+                    )
+                box, _ = tight_bbox(cell)
+                reach = (radius if isinstance(radius, int) else 1) + 2
+                window = (
+                    max(box[0] - reach, 0),
+                    min(box[1] + reach, h),
+                    max(box[2] - reach, 0),
+                    min(box[3] + reach, w),
                 )
-            box, _ = tight_bbox(cell)
-            reach = (radius if isinstance(radius, int) else 1) + 2
-            window = (
-                max(box[0] - reach, 0),
-                min(box[1] + reach, h),
-                max(box[2] - reach, 0),
-                min(box[3] + reach, w),
-            )
-        else:
-            window = clip if clip is not None else (0, h, 0, w)
-        if value is None and max_size is None:
-            # every cell: the kernel lists the pixels it changes, and only those are committed
-            # (the same undo step and journal record as a commit of the whole new window).
-            # The lock is held from the read to the commit (as copy_labels does), so a stroke
-            # meanwhile waits instead of being overwritten, and the old values are known
-            _morph_all.check_morph_args(radius, min_size)
-            with self._lock:
-                region = self._pop(population).view(t)[bbox_slices(window)]
+            else:
+                window = clip if clip is not None else (0, h, 0, w)
+            region = current[bbox_slices(window)]
+            if value is None and max_size is None:
+                # every cell: the kernel lists the pixels it changes, and only those are committed
+                # (the same undo step and journal record as a commit of the whole new window);
+                # under the lock the old values are known
+                _morph_all.check_morph_args(radius, min_size)
                 idx, values = _morph_all.changes(
                     np.ascontiguousarray(region), op, radius=int(radius), min_size=int(min_size)
                 )
@@ -704,24 +707,23 @@ class _AssistMixin(_EditsMixin):
                 # grow and fill_holes give labels to background only: no gather of old values
                 old = np.zeros(idx.size, np.uint32) if op in ("grow", "fill_holes") else None
                 return self._commit_changes(population, t, window, idx, values, old=old)
-        region = current[bbox_slices(window)]
-        new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
-        if max_size is not None and new.size:
-            top = int(new.max())
-            if top <= 4 * new.size + 4096:  # tables indexed by the label: one pass each
-                counts = np.bincount(new.ravel(), minlength=top + 1)
-                counts[0] = 0
-                if (counts > max_size).any():
-                    keep = np.arange(top + 1, dtype=new.dtype)
-                    keep[counts > max_size] = 0
-                    new = keep[new]
-            else:
-                ids, sizes = np.unique(new, return_counts=True)
-                big = ids[(sizes > max_size) & (ids != 0)]
-                if big.size:
-                    new = np.where(np.isin(new, big), 0, new).astype(new.dtype)
-        # no mask: the commit writes (and records) only the pixels where `new` differs
-        return self._assist_commit(population, t, window, new, None, clip=clip)
+            new = morph_labels(region, op, label=value, radius=radius, min_size=min_size)
+            if max_size is not None and new.size:
+                top = int(new.max())
+                if top <= 4 * new.size + 4096:  # tables indexed by the label: one pass each
+                    counts = np.bincount(new.ravel(), minlength=top + 1)
+                    counts[0] = 0
+                    if (counts > max_size).any():
+                        keep = np.arange(top + 1, dtype=new.dtype)
+                        keep[counts > max_size] = 0
+                        new = keep[new]
+                else:
+                    ids, sizes = np.unique(new, return_counts=True)
+                    big = ids[(sizes > max_size) & (ids != 0)]
+                    if big.size:
+                        new = np.where(np.isin(new, big), 0, new).astype(new.dtype)
+            # no mask: the commit writes (and records) only the pixels where `new` differs
+            return self._assist_commit(population, t, window, new, None, clip=clip)
 
     def refine(
         self,
