@@ -41,6 +41,8 @@ def _counting(content, buffers):
     seen.append(content.get("type") if isinstance(content, dict) else None)
     return _handle(content, buffers)
 annotator._handle_message = _counting
+steps = []  # (frame, preview step the kernel holds as sent) right after each frame change
+annotator.observe(lambda ch: steps.append((ch["new"], annotator._sent_preview_step)), "frame")
 """,
     "annotator",
 ]
@@ -116,10 +118,12 @@ def test_a_neighbour_read_ahead_draws_from_the_page_and_never_shows_stale_labels
         first = page.evaluate(CHANGE_JS, [1, POINTS])
         assert first["hit"], first
         assert first["step"] > 1, first  # a preview (zoomed out), drawn from the page
-        # The kernel was told before the frame trait moved, and sent no preview.
-        seen = nb.kernel.eval("seen")
-        assert "prefetch-hit" in seen, seen
-        assert nb.kernel.eval("annotator._sent_preview_step") == first["step"]
+        # The kernel was told before the frame trait moved, and sent no preview. The page's
+        # message travels on its own websocket, the test's eval on another connection: wait for it.
+        nb.wait_kernel("'prefetch-hit' in seen", timeout_s=30.0)
+        nb.wait_kernel("any(f == 1 for f, _ in steps)", timeout_s=30.0)
+        # (read at the change: the lossless pull that follows resets it to 1)
+        assert nb.kernel.eval("[s for f, s in steps if f == 1]") == [first["step"]]
         # Its labels are frame 1's, every pixel.
         assert first["labels"] == [0, 0, 5, 0, 0]
         labels1 = nb.kernel.array("np.asarray(session.labels('cells', 1))")
