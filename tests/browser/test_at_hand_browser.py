@@ -180,17 +180,12 @@ def test_fits_1024x700_enter_applies_label_help_overlay_and_resize(
         hi = page.locator(f'{ROOT} input[data-control="contrast-hi-value"][data-channel="0"]').first
         hi.fill("900")
         hi.press("Enter")
-        page.wait_for_timeout(300)
-        assert nb.kernel.eval("annotator.contrast[0][1]") == 900
+        nb.wait_kernel("annotator.contrast[0][1] == 900", 10)
         # n and v (no clash with JupyterLab's command-mode keys) toggle the fill and preserve modes.
         js(page, "root.focus(); return true;")
         page.keyboard.press("n")
         page.keyboard.press("v")
-        page.wait_for_timeout(300)
-        assert nb.kernel.eval("[annotator.fill_contiguous, annotator.preserve_labels]") == [
-            False,
-            False,
-        ]
+        nb.wait_kernel("not annotator.fill_contiguous and not annotator.preserve_labels", 10)
         assert page.locator(".jp-Notebook .jp-MarkdownCell").count() == 0  # no cell turned markdown
         # ? lists the shortcuts over the canvas; Escape closes it.
         js(page, "root.focus(); return true;")
@@ -214,10 +209,7 @@ def test_fits_1024x700_enter_applies_label_help_overlay_and_resize(
         page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2 - 60, steps=5)
         page.mouse.up()
         expected = max(160, round(h0 - 60))  # 160 px is the smallest canvas
-        deadline_ms = 5000
-        page.wait_for_timeout(200)
-        got = nb.kernel.eval("annotator.height")
-        assert abs(got - expected) <= 1, (got, expected, deadline_ms)
+        nb.wait_kernel(f"abs(annotator.height - {expected}) <= 1", 10)
         nb.kernel.run("annotator.height = 0")
         page.wait_for_function(
             f"() => document.querySelector('{ROOT} .segpaint-viewport').style.height === ''"

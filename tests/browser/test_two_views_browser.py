@@ -56,6 +56,13 @@ def test_two_views_share_one_label_buffer_and_one_transport(
             timeout=90_000,
             polling=50,
         )
+        # Frame 1 is read ahead before the stroke, so the kernel's message order below is fixed.
+        page.wait_for_function(
+            "() => document.querySelector('.segpaint-annotator').__segpaint.prefetch.held"
+            ".includes(1)",
+            timeout=60_000,
+            polling=50,
+        )
         view = page.locator("canvas.segpaint-view").first
         view.scroll_into_view_if_needed()
         a = js(page, 0, "const p = s.imageToClient(arg[0], arg[1]); return [p.x, p.y];", [40, 20])
