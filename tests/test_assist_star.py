@@ -109,3 +109,15 @@ def test_star_at_a_corner_stays_in_the_image_and_holds_the_click():
 
 def test_star_on_a_flat_image_is_none():
     assert _star.star_radii(np.full((30, 30), 0.5), (15, 15)) is None
+
+
+def test_one_click_on_a_cell_wider_than_the_rays_reach_takes_it_whole(monkeypatch):
+    # rays shorter than the cell (15 px here, 40 by default) say nothing of its size: a round
+    # cell is no merge, however small its star
+    shape = (100, 100)
+    cell = disk_mask(shape, (50, 50), 30)
+    img = ndi.gaussian_filter(np.where(cell, 100.0, 20.0), 1.0)
+    img += np.random.default_rng(3).normal(0, 3.0, shape)
+    monkeypatch.setattr(_star, "_STAR_REACH", 15.0)
+    got = full(shape, region_at(img, (50, 50), limits=LIMITS))
+    assert iou(got, cell) >= 0.95

@@ -694,19 +694,21 @@ def _star_check(
     when it is more than `_STAR_MERGE` times the star's area: it took a touching neighbour
     (the star stops at the valley into it, or its angular median pulls the few rays that
     leaked back).  Otherwise ``found`` as it is: where the object is about the star's size,
-    its own outline follows the cell better than the polygon does."""
+    its own outline follows the cell better than the polygon does; and when most rays ran
+    their whole reach (40 px), the star says nothing about the object's size."""
     if found is None or not math.isfinite(_STAR_MERGE):
         return found
-    half = math.ceil(_star._STAR_REACH) + 2
+    half = math.ceil(max(_star._STAR_REACH, _star._STAR_BACKGROUND)) + 2
     pad = math.ceil(3 * _star._STAR_SIGMA)
     win = _window(seed, half, lim)
     outer = _window(seed, half + pad, lim)
     v = ndi.gaussian_filter(channel_intensity(_crop(stack, outer), limits=pairs), _star._STAR_SIGMA)
     v = v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
-    star = _star.star_at(v, (seed[0] - win[0], seed[1] - win[2]))
-    if star is None:
-        return found
-    sbox, smask = star
+    centre = (seed[0] - win[0], seed[1] - win[2])
+    radii = _star.star_radii(v, centre, reach=_star._STAR_REACH)
+    if radii is None or float(np.median(radii)) >= _star._STAR_REACH - 2 * _star._STAR_STEP:
+        return found  # nothing to follow, or an object wider than the rays' reach
+    sbox, smask = _star.star_mask(v.shape, centre, radii)
     sbox = (sbox[0] + win[0], sbox[1] + win[0], sbox[2] + win[2], sbox[3] + win[2])
     box, mask = found
     if int(mask.sum()) <= _STAR_MERGE * int(smask.sum()):
