@@ -121,3 +121,17 @@ def test_one_click_on_a_cell_wider_than_the_rays_reach_takes_it_whole(monkeypatc
     monkeypatch.setattr(_star, "_STAR_REACH", 15.0)
     got = full(shape, region_at(img, (50, 50), limits=LIMITS))
     assert iou(got, cell) >= 0.95
+
+
+def test_the_star_cut_keeps_the_clip_and_other_labels_out():
+    img, small, _ = pressed_pair(seed=1)
+    clip = (25, 60, 20, 50)  # rows, cols: part of the big nucleus is outside
+    got = full(SHAPE, region_at(img, CLICK, limits=LIMITS, clip=clip))
+    assert iou(got, small) >= 0.85
+    rows, cols = np.nonzero(got)
+    assert rows.min() >= 25 and rows.max() < 60 and cols.min() >= 20 and cols.max() < 50
+    labels = np.zeros(SHAPE, np.uint16)
+    labels[small & (np.arange(SHAPE[1]) >= 38)[None]] = 7  # a strip of the cell already labelled 7
+    got = full(SHAPE, region_at(img, CLICK, limits=LIMITS, labels=labels, label=0))
+    assert not (got & (labels == 7)).any()
+    assert iou(got, small & (labels != 7)) >= 0.8
