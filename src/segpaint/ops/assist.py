@@ -369,6 +369,13 @@ def _pieces_at(
     return region
 
 
+def _flat(v: npt.NDArray[np.float64]) -> bool:
+    """True when the window holds no edge: its 5th and 95th percentiles are less than
+    `MIN_CONTRAST` apart (the whole window inside one object, or on empty background)."""
+    low, high = np.percentile(v, [_BACKGROUND_PERCENTILE, 100 - _BACKGROUND_PERCENTILE])
+    return float(high) - float(low) < MIN_CONTRAST
+
+
 def _local_band(
     v: npt.NDArray[np.float64], seeds: Sequence[tuple[int, int]], *, level: float
 ) -> tuple[float, float]:
@@ -505,8 +512,9 @@ def region_at(
         7x7 box around each positive click (the object).  ``level=0.5`` is the half-maximum of
         a blurred edge; the upper end keeps a much brighter neighbour out.
      3. The connected pieces of the band that hold the clicks, holes filled.  If they reach the
-        window's edge, the window doubles (up to ``max_half``) and steps 1-3 run again: the
-        window is sized by the local structure, never the whole frame.
+        window's edge, or the window holds no edge at all (inside a big cell), the window
+        doubles (up to ``max_half``) and steps 1-3 run again: the window is sized by the
+        local structure, never the whole frame.
     3b. With ``level=None``: the edge level is measured again on the object just found
         (`_object_edge`): ``b' + l * (o' - b')`` (``l`` 0.45, 0.5 for small objects) with
        ``o'`` the median of its interior
@@ -626,8 +634,13 @@ def region_at(
             v = ndi.gaussian_filter(v, sigma)
         v = v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
         local = [(p[0] - win[0], p[1] - win[2]) for p in pos]
-        if float(v.max()) <= float(v.min()):
-            return None
+        if _flat(v):
+            # no edge in the window: on empty background (at the contrast's low end) there
+            # is nothing to find; inside a big bright object, look wider
+            if half >= max_half or float(np.median(v)) < MIN_CONTRAST:
+                return None
+            half = min(2 * half, max_half)
+            continue
         keep_out = taken(win)
         lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
         lneg = [p for p in lneg if 0 <= p[0] < v.shape[0] and 0 <= p[1] < v.shape[1]]
