@@ -40,7 +40,9 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "ring_bits", "rings_fronts"]
+__all__ = [
+    "AVAILABLE", "KERNELS", "band", "cells", "changes", "group", "ring_bits", "rings_fronts",
+]  # fmt: skip
 
 KERNELS = (
     "ring_words",
@@ -51,6 +53,7 @@ KERNELS = (
     "group_part",
     "group_starts",
     "cells",
+    "changes",
 )
 """The kernels `segpaint.ops.refine` calls (each compiled on first use)."""
 
@@ -748,6 +751,48 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     for g in range(first, end):
         _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
               radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
+
+
+@_jit
+def changes(oflat: Any, idx: Any, owner: Any, was: Any, lab: Any) -> Any:  # pragma: no cover
+    """The pixels `cells` changed, listed for a commit: ``(flat, values, old)``, their flat
+    positions in the window (increasing), new values (``oflat``: the padded new labels) and
+    values in ``lab`` (the window's labels, C-contiguous).  ``idx``, ``owner``, ``was``: the
+    band (any order: a bit a changed pixel, the bits then read word by word, in order).
+
+    A band pixel changes only between 0 and its cell (a cell's pixel leaves it, background
+    joins its cell), so a changed pixel is one whose new value is not its band value."""
+    w = lab.shape[1]
+    wide = w + 2
+    bits = np.zeros(-(-oflat.size // 64), np.uint64)
+    n = 0
+    for k in range(idx.size):
+        p = idx[k]
+        if oflat[p] != (owner[k] if was[k] else 0):
+            bits[p >> 6] |= _ONE << np.uint64(p & 63)
+            n += 1
+    flat = np.empty(n, np.intp)
+    values = np.empty(n, np.uint32)
+    old = np.empty(n, np.uint32)
+    lflat = lab.ravel()
+    j = 0
+    row_start = 0  # the padded row of the pixels met now starts here (they come in order)
+    at = -w - 1  # a padded position to its window's: + at (-w - 1 on the padding's row 0)
+    for wi in range(bits.size):
+        x = bits[wi]
+        while x:
+            low = x & (~x + _ONE)
+            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
+            x ^= low
+            while p >= row_start + wide:
+                row_start += wide
+                at -= 2
+            q = p + at
+            flat[j] = q
+            values[j] = oflat[p]
+            old[j] = lflat[q]
+            j += 1
+    return flat, values, old
 
 
 def threads() -> int:
