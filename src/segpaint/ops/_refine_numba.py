@@ -565,7 +565,8 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     grad: Any,
     slot: Any,
     hit: Any,
-) -> None:  # pragma: no cover - compiled
+    marks: Any,
+) -> int:  # pragma: no cover - compiled
     """`segpaint.ops.refine._refine_window`'s rule for one cell, from its band pixels
     (``cell``: ``2 * idx + was``, in the band's order) to its new labels in ``oflat``.
 
@@ -575,7 +576,13 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     a cell only when it has that cell's label, which only the cell itself writes), so cells
     may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
     ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
-    arrays at least as long as ``cell``."""
+    arrays at least as long as ``cell``.
+
+    With ``marks`` (bit words of the padded frame; empty: not wanted), the pixels the cell
+    changes are also listed: their bits set in ``marks``, and ``2 * p + joined`` at the
+    start of ``cell`` (read no more once the rule is done: a cell's own part of the band),
+    where ``joined`` is 1 for background that joins the cell, 0 for a pixel that leaves it;
+    returns how many (0 when it is left as it was)."""
     m = cell.size
     wide = w + 2
     nch = planes.shape[0]
@@ -678,7 +685,7 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     hi = t_up / max(n_up, 1)
     lo = t_down / max(n_down, 1)
     if not (weight > 0 and n_up > 0 and n_down > 0 and hi - lo >= min_contrast):
-        return  # no edge to snap to: the cell stays as it is (nothing written)
+        return 0  # no edge to snap to: the cell stays as it is (nothing written)
     for j in range(n_leave):
         oflat[cell[slot[j]] >> 1] = 0
     # background that joins must connect to the cell through pixels that join too (rounds:
@@ -711,12 +718,29 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 slot[grown] = k
                 grown += 1
     if n_kept >= keep_fraction * n_had:
-        return
+        if marks.size == 0:
+            return 0
+        # the changes listed (`changes` puts them in order): read from `cell` through
+        # `slot` first, then written over `cell`'s start
+        for j in range(n_leave):
+            slot[j] = cell[slot[j]] & ~np.int64(1)  # 2 * p: leaves
+        n_join = grown - first
+        for j in range(first, grown):
+            slot[j] = cell[slot[j]] | np.int64(1)  # 2 * p + 1: joins
+        for j in range(n_leave):
+            cell[j] = slot[j]
+        for j in range(n_join):
+            cell[n_leave + j] = slot[first + j]
+        for j in range(n_leave + n_join):
+            p = cell[j] >> 1
+            marks[p >> 6] |= _ONE << np.uint64(p & 63)
+        return int(n_leave + n_join)
     # it would lose most of its band: as it was
     for j in range(n_leave):
         oflat[cell[slot[j]] >> 1] = label
     for j in range(first, grown):
         oflat[cell[slot[j]] >> 1] = 0
+    return 0
 
 
 @_jit
@@ -729,15 +753,18 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     radius: int,
     min_contrast: float,
     keep_fraction: float,
+    marks: Any,
+    listed: Any,
     first: int,
     end: int,
 ) -> None:  # pragma: no cover - compiled
     """The rule of `segpaint.ops.refine._refine_window` after the band for the cells of
     groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels (C,
     rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
-    returns; ``oflat``, the padded labels, flat, changed in place.  Runs of cells may go on
-    several threads at once: the labels do not depend on which thread runs which cell (see
-    `_cell`)."""
+    returns; ``oflat``, the padded labels, flat, changed in place; ``marks``, this thread's
+    bits of the changed pixels (empty: not wanted), ``listed``, how many each group lists
+    (see `_cell`).  Runs of cells may go on several threads at
+    once: the labels do not depend on which thread runs which cell (see `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
     planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
@@ -749,50 +776,61 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     slot = np.empty(m, np.intp)
     hit = np.empty(m, np.bool_)
     for g in range(first, end):
-        _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
-              radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
+        n = _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
+                  radius, min_contrast, keep_fraction, value, grad, slot, hit, marks)  # fmt: skip
+        if marks.size:
+            listed[g] = n
 
 
 @_jit
-def changes(oflat: Any, idx: Any, owner: Any, was: Any, lab: Any) -> Any:  # pragma: no cover
+def changes(grouped: Any, listed: Any, marks: Any, w: int) -> Any:  # pragma: no cover
     """The pixels `cells` changed, listed for a commit: ``(flat, values, old)``, their flat
-    positions in the window (increasing), new values (``oflat``: the padded new labels) and
-    values in ``lab`` (the window's labels, C-contiguous).  ``idx``, ``owner``, ``was``: the
-    band (any order: a bit a changed pixel, the bits then read word by word, in order).
-
-    A band pixel changes only between 0 and its cell (a cell's pixel leaves it, background
-    joins its cell), so a changed pixel is one whose new value is not its band value."""
-    w = lab.shape[1]
-    wide = w + 2
-    bits = np.zeros(-(-oflat.size // 64), np.uint64)
+    positions in the window (``w`` columns; increasing), new and old values.  ``grouped``:
+    what `group` returns, each group's changes listed at its start by `cells` (``listed``:
+    how many); ``marks``: each thread's bits of them.  A pixel's place in the list is its
+    rank among the bits (of all threads); a pixel that leaves its cell was the cell's label
+    and is 0, one that joins was 0 and is the label."""
+    starts, labels, packed = grouped
+    n_sets, n_words = marks.shape
+    before = np.empty(n_words, np.int64)
+    bits = np.empty(n_words, np.uint64)
     n = 0
-    for k in range(idx.size):
-        p = idx[k]
-        if oflat[p] != (owner[k] if was[k] else 0):
-            bits[p >> 6] |= _ONE << np.uint64(p & 63)
-            n += 1
-    flat = np.empty(n, np.intp)
+    for wi in range(n_words):
+        x = marks[0, wi]
+        for t in range(1, n_sets):
+            x |= marks[t, wi]
+        bits[wi] = x
+        before[wi] = n
+        n += _popcount(x)
+    at = np.empty(n, np.intp)  # padded positions, in order
     values = np.empty(n, np.uint32)
     old = np.empty(n, np.uint32)
-    lflat = lab.ravel()
-    j = 0
-    row_start = 0  # the padded row of the pixels met now starts here (they come in order)
-    at = -w - 1  # a padded position to its window's: + at (-w - 1 on the padding's row 0)
-    for wi in range(bits.size):
-        x = bits[wi]
-        while x:
-            low = x & (~x + _ONE)
-            p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
-            x ^= low
-            while p >= row_start + wide:
-                row_start += wide
-                at -= 2
-            q = p + at
-            flat[j] = q
-            values[j] = oflat[p]
-            old[j] = lflat[q]
-            j += 1
-    return flat, values, old
+    for g in range(labels.size):
+        label = labels[g]
+        s0 = starts[g]
+        for k in range(listed[g]):
+            e = packed[s0 + k]
+            p = e >> 1
+            wi = p >> 6
+            j = before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE))
+            at[j] = p
+            if e & 1:
+                values[j] = label
+                old[j] = 0
+            else:
+                values[j] = 0
+                old[j] = label
+    # padded positions to the window's: row r of the padding starts at r * wide
+    wide = w + 2
+    row_end = wide
+    shift = w + 1  # padded position - window position on the padding's row 0 (+2 a row)
+    for j in range(n):
+        p = at[j]
+        while p >= row_end:
+            row_end += wide
+            shift += 2
+        at[j] = p - shift
+    return at, values, old
 
 
 def threads() -> int:
@@ -948,13 +986,35 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
     radius: int,
     min_contrast: float,
     keep_fraction: float,
-) -> None:
+    *,
+    mark: bool = False,
+) -> Any:
     """`group`, then `cells` on `threads` threads (this one and pool threads; the kernels
     release the GIL): the new labels written into ``oflat``.  ``band_``: ``(idx, owner,
     was)``.  The cells go in runs (`_spread`); the labels are the same whichever thread takes
-    which run."""
+    which run.  With ``mark``, returns what `changes` takes to list the changed pixels: the
+    groups, how many each lists, and their bits (a set a thread: a word is shared by the
+    cells near it, which may run on different threads); else None."""
     idx, owner, was = band_
     grouped = group(dense, n, idx, owner, was)
     n_groups = grouped[1].size
     args = (stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
-    _spread(lambda a, b: cells(*args, a, b), n_groups, threads())
+    n_threads = threads()
+    if not mark:
+        none = np.zeros(0, np.uint64)
+        listed = np.zeros(0, np.int64)
+        _spread(lambda a, b: cells(*args, none, listed, a, b), n_groups, n_threads)
+        return None
+    marks = np.zeros((n_threads, -(-oflat.size // 64)), np.uint64)
+    listed = np.zeros(n_groups, np.int64)
+    sets: dict[int, int] = {}  # a thread's set: the next free one, taken on its first run
+    lock = threading.Lock()
+
+    def run(a: int, b: int) -> None:
+        me = threading.get_ident()
+        with lock:
+            at = sets.setdefault(me, len(sets))
+        cells(*args, marks[at], listed, a, b)
+
+    _spread(run, n_groups, n_threads)
+    return grouped, listed, marks[: max(len(sets), 1)]

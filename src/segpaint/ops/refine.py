@@ -717,12 +717,12 @@ def _refine_window_numba(
     low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
     scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
     dense, n = _dense_ids32(owner)
-    kernels.refine_cells(
+    marks = kernels.refine_cells(
         np.ascontiguousarray(stack), low, scale, dense, n, (idx, owner, was), padded.ravel(),
-        radius, MIN_EDGE_CONTRAST, _KEEP_FRACTION,
+        radius, MIN_EDGE_CONTRAST, _KEEP_FRACTION, mark=changes,
     )  # fmt: skip
     if changes:
-        return kernels.changes(padded.ravel(), idx, owner, was, lab)
+        return kernels.changes(*marks, lab.shape[1])
     result: Labels = padded[1:-1, 1:-1]
     return result
 
