@@ -41,7 +41,8 @@ AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
 __all__ = [
-    "AVAILABLE", "KERNELS", "band", "cells", "changes", "group", "ring_bits", "rings_fronts",
+    "AVAILABLE", "KERNELS", "band", "cells", "changes", "group", "list_changes", "ring_bits",
+    "rings_fronts",
 ]  # fmt: skip
 
 KERNELS = (
@@ -783,29 +784,21 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
 
 
 @_jit
-def changes(grouped: Any, listed: Any, marks: Any, w: int) -> Any:  # pragma: no cover
-    """The pixels `cells` changed, listed for a commit: ``(flat, values, old)``, their flat
-    positions in the window (``w`` columns; increasing), new and old values.  ``grouped``:
-    what `group` returns, each group's changes listed at its start by `cells` (``listed``:
-    how many); ``marks``: each thread's bits of them.  A pixel's place in the list is its
-    rank among the bits (of all threads); a pixel that leaves its cell was the cell's label
-    and is 0, one that joins was 0 and is the label."""
+def changes(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    grouped: Any, listed: Any, counts: Any, out: Any, w: int, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """The pixels `cells` changed in groups ``first`` to ``end``, each written at its place
+    in the list for a commit (``out``: ``(flat, values, old)``, their flat positions in the
+    window of ``w`` columns, increasing, new and old values).  ``grouped``: what `group`
+    returns, each group's changes listed at its start by `cells` (``listed``: how many);
+    ``counts``: `band_counts` of the bits of all changes (every thread's): a pixel's place is
+    its rank among them, so groups may be written in any order, on any thread.  A pixel that
+    leaves its cell was the cell's label and is 0, one that joins was 0 and is the label."""
     starts, labels, packed = grouped
-    n_sets, n_words = marks.shape
-    before = np.empty(n_words, np.int64)
-    bits = np.empty(n_words, np.uint64)
-    n = 0
-    for wi in range(n_words):
-        x = marks[0, wi]
-        for t in range(1, n_sets):
-            x |= marks[t, wi]
-        bits[wi] = x
-        before[wi] = n
-        n += _popcount(x)
-    at = np.empty(n, np.intp)  # padded positions, in order
-    values = np.empty(n, np.uint32)
-    old = np.empty(n, np.uint32)
-    for g in range(labels.size):
+    bits, _, before, _ = counts
+    flat, values, old = out
+    wide = w + 2
+    for g in range(first, end):
         label = labels[g]
         s0 = starts[g]
         for k in range(listed[g]):
@@ -813,24 +806,13 @@ def changes(grouped: Any, listed: Any, marks: Any, w: int) -> Any:  # pragma: no
             p = e >> 1
             wi = p >> 6
             j = before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE))
-            at[j] = p
+            flat[j] = p - (p // wide * 2 + w + 1)  # row r + 1 of the padding: r * w + c
             if e & 1:
                 values[j] = label
                 old[j] = 0
             else:
                 values[j] = 0
                 old[j] = label
-    # padded positions to the window's: row r of the padding starts at r * wide
-    wide = w + 2
-    row_end = wide
-    shift = w + 1  # padded position - window position on the padding's row 0 (+2 a row)
-    for j in range(n):
-        p = at[j]
-        while p >= row_end:
-            row_end += wide
-            shift += 2
-        at[j] = p - shift
-    return at, values, old
 
 
 def threads() -> int:
@@ -1018,3 +1000,21 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
 
     _spread(run, n_groups, n_threads)
     return grouped, listed, marks[: max(len(sets), 1)]
+
+
+def list_changes(marked: tuple[Any, Any, Any], w: int) -> tuple[Any, Any, Any]:
+    """The pixels `refine_cells` changed (``marked``: what it returns with ``mark``), in
+    order: ``(flat, values, old)`` (`changes`, the groups over `threads` threads).  ``w``:
+    the window's columns."""
+    grouped, listed, marks = marked
+    bits = np.bitwise_or.reduce(marks, axis=0) if marks.shape[0] > 1 else marks[0]
+    counts = band_counts(bits, np.zeros_like(bits))  # their ranks: set bits before each word
+    n = int(counts[2][-1])
+    out = (np.empty(n, np.intp), np.empty(n, np.uint32), np.empty(n, np.uint32))
+    n_groups = listed.size
+
+    def part(a: int, b: int) -> None:
+        changes(grouped, listed, counts, out, w, a, b)
+
+    _spread(part, n_groups, threads())
+    return out

@@ -722,7 +722,7 @@ def _refine_window_numba(
         radius, MIN_EDGE_CONTRAST, _KEEP_FRACTION, mark=changes,
     )  # fmt: skip
     if changes:
-        return kernels.changes(*marks, lab.shape[1])
+        return kernels.list_changes(marks, lab.shape[1])
     result: Labels = padded[1:-1, 1:-1]
     return result
 
