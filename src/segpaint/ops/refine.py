@@ -306,10 +306,12 @@ Band = tuple[npt.NDArray[np.intp], Labels, Labels, npt.NDArray[np.bool_]]
 
 def _dense_band(lab: Labels, radius: int) -> bool:
     """Whether `_rings` takes `_rings_masks` (a band likely to cover much of the frame)."""
-    # the borders met along every 16th row and column: the band's likely size
-    rows, cols = lab[::16] == 0, lab[:, ::16] == 0
+    # the borders met along every 16th row, and between it and the next row: the band's
+    # likely size (rows only: every 16th column would read every cache line of the frame)
+    rows = lab[::16] == 0
+    below = lab[1::16] == 0
     borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
-        cols[1:] != cols[:-1]
+        rows[: below.shape[0]] != below
     )
     return bool(16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size)
 
