@@ -391,3 +391,38 @@ def test_changes_empty_when_nothing_moves_and_none_without_outline(monkeypatch):
         assert box == (0, 120, 0, 130)
         assert flat.size == values.size == old.size == 0
         assert refine.refine_changes(image, np.zeros_like(truth), limits=[(0, 2000)]) is None
+
+
+class _Stalled:
+    """A pool whose threads never start (a machine so busy the system does not run them)."""
+
+    def __init__(self):
+        self.lanes = []
+
+    def submit(self, fn):
+        self.lanes.append(fn)
+
+
+def test_spread_does_not_wait_for_a_pool_thread_that_never_starts(monkeypatch):
+    kernels = refine._numba_kernels()
+    stalled = _Stalled()
+    monkeypatch.setattr(kernels, "_workers", lambda: stalled)
+    seen = []
+    kernels._spread(lambda a, b: seen.append((a, b)), 1000, 3, run=10)
+    # every item done once, by this thread alone, without the helpers
+    assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 1000
+    assert sum(b - a for a, b in seen) == 1000 and len(seen) == 12
+    assert len(stalled.lanes) == 2
+    stalled.lanes[0]()  # a helper that starts late finds nothing left to do
+    assert len(seen) == 12
+
+
+def test_spread_raises_an_error_of_any_thread(monkeypatch):
+    kernels = refine._numba_kernels()
+
+    def work(a, b):
+        if a >= 500:
+            raise ValueError(f"run {a}")
+
+    with pytest.raises(ValueError, match="run"):
+        kernels._spread(work, 1000, 3, run=10)

@@ -851,7 +851,7 @@ def _spread(
     (default `_RUN`) handed
     out one at a time to ``n_threads`` threads (this one and pool threads) as they free up
     (a thread the system pauses, on a busy machine, does not hold the others up at the
-    end); returns when every run is done."""
+    end); returns when every run is done (not waiting for a pool thread that took none)."""
     run = run or _RUN
     if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
@@ -859,20 +859,34 @@ def _spread(
     n_runs = min(n_items // run, _RUNS_A_THREAD * n_threads)
     cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
     runs = iter(range(n_runs))
-    lock = threading.Lock()
+    done = threading.Condition()
+    finished = [0]  # runs done
+    failed: list[BaseException] = []
 
     def lane() -> None:
         while True:
-            with lock:
+            with done:
                 r = next(runs, None)
             if r is None:
                 return
-            work(cuts[r], cuts[r + 1])
+            try:
+                work(cuts[r], cuts[r + 1])
+            except BaseException as error:  # raised again in the calling thread
+                failed.append(error)
+            finally:
+                with done:
+                    finished[0] += 1
+                    done.notify_all()
 
-    helpers = [_workers().submit(lane) for _ in range(n_threads - 1)]
+    for _ in range(n_threads - 1):
+        _workers().submit(lane)
     lane()
-    for helper in helpers:
-        helper.result()
+    # wait for the runs, not for the helpers: one the system has not started yet (a busy
+    # machine) finds no run left when it starts, and returns
+    with done:
+        done.wait_for(lambda: finished[0] == n_runs)
+    if failed:
+        raise failed[0]
 
 
 _WORD_RUN = 2048  # words a run of the word kernels takes at least
