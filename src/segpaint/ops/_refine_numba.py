@@ -286,8 +286,10 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     flat: Any, bg: Any, rings: Any, wide: int, counts: Any, out: Any, k: int, first: int, end: int
 ) -> None:  # pragma: no cover - compiled
     """Part of the band of `segpaint.ops.refine._rings_masks`, from its bits: the band's
-    pixels in words ``first`` to ``end`` that are its cells' (``k < 0``) or its background's
-    of ring ``k`` (one row of ``rings`` a ring), each written at its place in ``out``
+    pixels in words ``first`` to ``end`` that are its background's of ring ``k`` (one row of
+    ``rings`` a ring), or (``k < 0``) its cells' and its background's of ring 0 (one pass
+    over the labels for both, not two: each reads the words' rows of the frame), each
+    written at its place in ``out``
     (``(idx, owner, was)``: its cells' pixels then its background's, each in increasing
     order) with the cell it belongs to.  ``flat``: the padded labels; ``counts``: what
     `band_counts` returns.
@@ -299,8 +301,12 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     cell_words, bg_words, before_cell, before_bg = counts
     idx, owner, was = out
     size = flat.size
-    if k < 0:
-        for wi in range(first, end):
+    n_cell = before_cell[before_cell.size - 1]
+    bg_owner = owner[n_cell:]
+    bg_idx = idx[n_cell:]
+    ring = max(k, 0)
+    for wi in range(first, end):
+        if k < 0:
             j = before_cell[wi]
             x = cell_words[wi]
             while x:
@@ -313,12 +319,7 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 owner[j] = flat[p]
                 was[j] = True
                 j += 1
-        return
-    n_cell = before_cell[before_cell.size - 1]
-    bg_owner = owner[n_cell:]
-    bg_idx = idx[n_cell:]
-    for wi in range(first, end):
-        x = rings[k, wi] & bg_words[wi]
+        x = rings[ring, wi] & bg_words[wi]
         while x:
             low = x & (~x + _ONE)
             p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
@@ -328,15 +329,14 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
             j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
             bg_idx[j] = p
             was[n_cell + j] = False
-            if k == 0:
-                if flat[p - wide] != 0:
-                    bg_owner[j] = flat[p - wide]
-                elif flat[p - 1] != 0:
-                    bg_owner[j] = flat[p - 1]
-                elif flat[p + wide] != 0:
-                    bg_owner[j] = flat[p + wide]
-                else:
-                    bg_owner[j] = flat[p + 1]
+            if ring == 0:  # the first cell above, left, below, right (selects, no branches)
+                o = flat[p + 1]
+                v = flat[p + wide]
+                o = v if v != 0 else o
+                v = flat[p - 1]
+                o = v if v != 0 else o
+                v = flat[p - wide]
+                bg_owner[j] = v if v != 0 else o
                 continue
             q = p + wide
             if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
@@ -926,14 +926,11 @@ def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
     n_threads = threads()
 
     def first(a: int, b: int) -> None:
-        """Items ``a`` to ``b`` of the cells' words then ring 0's: the two at once (ring 0
-        takes its cells from the labels)."""
-        if a < n_words:
-            band_words(flat, bg, rings, wide, counts, out, -1, a, min(b, n_words))
-        if b > n_words:
-            band_words(flat, bg, rings, wide, counts, out, 0, max(a - n_words, 0), b - n_words)
+        """Words ``a`` to ``b`` of the cells and of ring 0 (which takes its cells from the
+        labels, not from a ring before)."""
+        band_words(flat, bg, rings, wide, counts, out, -1, a, b)
 
-    _spread(first, 2 * n_words, n_threads)
+    _spread(first, n_words, n_threads)
     for k in range(1, rings.shape[0]):  # each ring from the one before: one after the other
 
         def ring(a: int, b: int, k: int = k) -> None:
