@@ -87,7 +87,7 @@ def test_a_stroke_from_another_thread_during_a_refine_is_not_undone(session, fra
 
     from segpaint.ops import refine as refine_module
 
-    real = refine_module.refine_outlines
+    real = refine_module.refine_changes  # what `Session.refine` calls
     painter: list[threading.Thread] = []
 
     def refine_while_painting(*args, **kwargs):
@@ -99,7 +99,7 @@ def test_a_stroke_from_another_thread_during_a_refine_is_not_undone(session, fra
         painter.append(worker)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(refine_module, "refine_outlines", refine_while_painting)
+    monkeypatch.setattr(refine_module, "refine_changes", refine_while_painting)
     before = np.asarray(session.labels("cells", 1)).copy()
     session.refine("cells", 1)
     painter[0].join(timeout=10)

@@ -323,3 +323,106 @@ def test_a_forked_child_refines_on_threads_of_its_own(monkeypatch, tmp_path):
     proc.join(60)
     assert proc.exitcode == 0
     np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), want[1])
+
+
+def changes_both(monkeypatch, image, labels, **kw):
+    """``refine_changes`` with numba and without: (numba's list, numpy's list)."""
+    monkeypatch.setenv("SEGPAINT_NUMBA", "1")
+    fast = refine.refine_changes(image, labels, **kw)
+    monkeypatch.setenv("SEGPAINT_NUMBA", "0")
+    slow = refine.refine_changes(image, labels, **kw)
+    return fast, slow
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("kw", [{}, {"radius": 1}, {"radius": 6}, {"clip": (30, 220, 41, 299)}])
+def test_changes_listed_by_the_kernel_are_numpys(monkeypatch, case, kw):
+    """The numba kernel lists the changed pixels itself (a bit a pixel, read in order): the
+    same positions (increasing), new values and old values as numpy's comparison of the new
+    window with the old, and they turn the old labels into `refine_outlines`' result."""
+    shape, n, seed, px = case
+    truth = crowded(shape, n, seed)
+    start = off_by(truth, px)
+    image = picture(truth, seed)
+    fast, slow = changes_both(monkeypatch, image, start, limits=[(100, 1600)], **kw)
+    assert fast is not None and slow is not None
+    assert fast[0] == slow[0]
+    for got, want in zip(fast[1:], slow[1:], strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    box, flat, values, old = fast
+    assert flat.size > 100 and (np.diff(flat) > 0).all()
+    window = start[box[0] : box[1], box[2] : box[3]]
+    np.testing.assert_array_equal(old, window.ravel()[flat])
+    assert ((old == 0) != (values == 0)).all()  # between background and a cell, never two cells
+    new = window.copy()
+    new.ravel()[flat] = values
+    monkeypatch.setenv("SEGPAINT_NUMBA", "1")
+    np.testing.assert_array_equal(
+        new, refine.refine_outlines(image, start, limits=[(100, 1600)], **kw)[1]
+    )
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_changes_on_threads_and_for_one_cell(monkeypatch, n_threads):
+    kernels = refine._numba_kernels()
+    monkeypatch.setattr(kernels, "threads", lambda: n_threads)
+    monkeypatch.setattr(kernels, "_RUN", 4)
+    truth = crowded((360, 420), 400, 7)
+    image = picture(truth, 7)
+    start = off_by(truth, 2)
+    one = int(np.unique(start)[150])
+    for kw in ({}, {"label": one}):
+        fast, slow = changes_both(monkeypatch, image, start, limits=[(0, 2000)], **kw)
+        assert fast[0] == slow[0]
+        for got, want in zip(fast[1:], slow[1:], strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert set(fast[2].tolist()) | set(fast[3].tolist()) <= {0, one}  # only that cell moved
+    assert fast[1].size > 0
+
+
+def test_changes_empty_when_nothing_moves_and_none_without_outline(monkeypatch):
+    truth = crowded((120, 130), 40, 3)
+    image = picture(truth, 3)
+    flat_image = np.full(truth.shape, 700, np.uint16)  # no edge anywhere: every cell stays
+    for env in ("1", "0"):
+        monkeypatch.setenv("SEGPAINT_NUMBA", env)
+        box, flat, values, old = refine.refine_changes(flat_image, truth, limits=[(0, 2000)])
+        assert box == (0, 120, 0, 130)
+        assert flat.size == values.size == old.size == 0
+        assert refine.refine_changes(image, np.zeros_like(truth), limits=[(0, 2000)]) is None
+
+
+class _Stalled:
+    """A pool whose threads never start (a machine so busy the system does not run them)."""
+
+    def __init__(self):
+        self.lanes = []
+
+    def submit(self, fn):
+        self.lanes.append(fn)
+
+
+def test_spread_does_not_wait_for_a_pool_thread_that_never_starts(monkeypatch):
+    kernels = refine._numba_kernels()
+    stalled = _Stalled()
+    monkeypatch.setattr(kernels, "_workers", lambda: stalled)
+    seen = []
+    kernels._spread(lambda a, b: seen.append((a, b)), 1000, 3, run=10)
+    # every item done once, by this thread alone, without the helpers
+    assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 1000
+    assert sum(b - a for a, b in seen) == 1000 and len(seen) == 12
+    assert len(stalled.lanes) == 2
+    stalled.lanes[0]()  # a helper that starts late finds nothing left to do
+    assert len(seen) == 12
+
+
+def test_spread_raises_an_error_of_any_thread(monkeypatch):
+    kernels = refine._numba_kernels()
+
+    def work(a, b):
+        if a >= 500:
+            raise ValueError(f"run {a}")
+
+    with pytest.raises(ValueError, match="run"):
+        kernels._spread(work, 1000, 3, run=10)

@@ -40,7 +40,10 @@ except ImportError:  # importable without numba (doctest collection); refine doe
 AVAILABLE = numba is not None
 """Whether numba imported: the kernels below are compiled (else plain Python, never used)."""
 
-__all__ = ["AVAILABLE", "KERNELS", "band", "cells", "group", "ring_bits", "rings_fronts"]
+__all__ = [
+    "AVAILABLE", "KERNELS", "band", "cells", "changes", "group", "list_changes", "ring_bits",
+    "rings_fronts",
+]  # fmt: skip
 
 KERNELS = (
     "ring_words",
@@ -51,6 +54,7 @@ KERNELS = (
     "group_part",
     "group_starts",
     "cells",
+    "changes",
 )
 """The kernels `segpaint.ops.refine` calls (each compiled on first use)."""
 
@@ -282,8 +286,10 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     flat: Any, bg: Any, rings: Any, wide: int, counts: Any, out: Any, k: int, first: int, end: int
 ) -> None:  # pragma: no cover - compiled
     """Part of the band of `segpaint.ops.refine._rings_masks`, from its bits: the band's
-    pixels in words ``first`` to ``end`` that are its cells' (``k < 0``) or its background's
-    of ring ``k`` (one row of ``rings`` a ring), each written at its place in ``out``
+    pixels in words ``first`` to ``end`` that are its background's of ring ``k`` (one row of
+    ``rings`` a ring), or (``k < 0``) its cells' and its background's of ring 0 (one pass
+    over the labels for both, not two: each reads the words' rows of the frame), each
+    written at its place in ``out``
     (``(idx, owner, was)``: its cells' pixels then its background's, each in increasing
     order) with the cell it belongs to.  ``flat``: the padded labels; ``counts``: what
     `band_counts` returns.
@@ -295,8 +301,12 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     cell_words, bg_words, before_cell, before_bg = counts
     idx, owner, was = out
     size = flat.size
-    if k < 0:
-        for wi in range(first, end):
+    n_cell = before_cell[before_cell.size - 1]
+    bg_owner = owner[n_cell:]
+    bg_idx = idx[n_cell:]
+    ring = max(k, 0)
+    for wi in range(first, end):
+        if k < 0:
             j = before_cell[wi]
             x = cell_words[wi]
             while x:
@@ -309,12 +319,7 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 owner[j] = flat[p]
                 was[j] = True
                 j += 1
-        return
-    n_cell = before_cell[before_cell.size - 1]
-    bg_owner = owner[n_cell:]
-    bg_idx = idx[n_cell:]
-    for wi in range(first, end):
-        x = rings[k, wi] & bg_words[wi]
+        x = rings[ring, wi] & bg_words[wi]
         while x:
             low = x & (~x + _ONE)
             p = wi * 64 + _BIT_INDEX[(low * _M64) >> np.uint64(58)]
@@ -324,15 +329,14 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
             j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
             bg_idx[j] = p
             was[n_cell + j] = False
-            if k == 0:
-                if flat[p - wide] != 0:
-                    bg_owner[j] = flat[p - wide]
-                elif flat[p - 1] != 0:
-                    bg_owner[j] = flat[p - 1]
-                elif flat[p + wide] != 0:
-                    bg_owner[j] = flat[p + wide]
-                else:
-                    bg_owner[j] = flat[p + 1]
+            if ring == 0:  # the first cell above, left, below, right (selects, no branches)
+                o = flat[p + 1]
+                v = flat[p + wide]
+                o = v if v != 0 else o
+                v = flat[p - 1]
+                o = v if v != 0 else o
+                v = flat[p - wide]
+                bg_owner[j] = v if v != 0 else o
                 continue
             q = p + wide
             if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
@@ -562,7 +566,8 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     grad: Any,
     slot: Any,
     hit: Any,
-) -> None:  # pragma: no cover - compiled
+    marks: Any,
+) -> int:  # pragma: no cover - compiled
     """`segpaint.ops.refine._refine_window`'s rule for one cell, from its band pixels
     (``cell``: ``2 * idx + was``, in the band's order) to its new labels in ``oflat``.
 
@@ -572,7 +577,13 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     a cell only when it has that cell's label, which only the cell itself writes), so cells
     may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
     ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
-    arrays at least as long as ``cell``."""
+    arrays at least as long as ``cell``.
+
+    With ``marks`` (bit words of the padded frame; empty: not wanted), the pixels the cell
+    changes are also listed: their bits set in ``marks``, and ``2 * p + joined`` at the
+    start of ``cell`` (read no more once the rule is done: a cell's own part of the band),
+    where ``joined`` is 1 for background that joins the cell, 0 for a pixel that leaves it;
+    returns how many (0 when it is left as it was)."""
     m = cell.size
     wide = w + 2
     nch = planes.shape[0]
@@ -675,7 +686,7 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     hi = t_up / max(n_up, 1)
     lo = t_down / max(n_down, 1)
     if not (weight > 0 and n_up > 0 and n_down > 0 and hi - lo >= min_contrast):
-        return  # no edge to snap to: the cell stays as it is (nothing written)
+        return 0  # no edge to snap to: the cell stays as it is (nothing written)
     for j in range(n_leave):
         oflat[cell[slot[j]] >> 1] = 0
     # background that joins must connect to the cell through pixels that join too (rounds:
@@ -708,12 +719,29 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 slot[grown] = k
                 grown += 1
     if n_kept >= keep_fraction * n_had:
-        return
+        if marks.size == 0:
+            return 0
+        # the changes listed (`changes` puts them in order): read from `cell` through
+        # `slot` first, then written over `cell`'s start
+        for j in range(n_leave):
+            slot[j] = cell[slot[j]] & ~np.int64(1)  # 2 * p: leaves
+        n_join = grown - first
+        for j in range(first, grown):
+            slot[j] = cell[slot[j]] | np.int64(1)  # 2 * p + 1: joins
+        for j in range(n_leave):
+            cell[j] = slot[j]
+        for j in range(n_join):
+            cell[n_leave + j] = slot[first + j]
+        for j in range(n_leave + n_join):
+            p = cell[j] >> 1
+            marks[p >> 6] |= _ONE << np.uint64(p & 63)
+        return int(n_leave + n_join)
     # it would lose most of its band: as it was
     for j in range(n_leave):
         oflat[cell[slot[j]] >> 1] = label
     for j in range(first, grown):
         oflat[cell[slot[j]] >> 1] = 0
+    return 0
 
 
 @_jit
@@ -726,15 +754,18 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     radius: int,
     min_contrast: float,
     keep_fraction: float,
+    marks: Any,
+    listed: Any,
     first: int,
     end: int,
 ) -> None:  # pragma: no cover - compiled
     """The rule of `segpaint.ops.refine._refine_window` after the band for the cells of
     groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels (C,
     rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
-    returns; ``oflat``, the padded labels, flat, changed in place.  Runs of cells may go on
-    several threads at once: the labels do not depend on which thread runs which cell (see
-    `_cell`)."""
+    returns; ``oflat``, the padded labels, flat, changed in place; ``marks``, this thread's
+    bits of the changed pixels (empty: not wanted), ``listed``, how many each group lists
+    (see `_cell`).  Runs of cells may go on several threads at
+    once: the labels do not depend on which thread runs which cell (see `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
     planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
@@ -746,8 +777,42 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     slot = np.empty(m, np.intp)
     hit = np.empty(m, np.bool_)
     for g in range(first, end):
-        _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
-              radius, min_contrast, keep_fraction, value, grad, slot, hit)  # fmt: skip
+        n = _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
+                  radius, min_contrast, keep_fraction, value, grad, slot, hit, marks)  # fmt: skip
+        if marks.size:
+            listed[g] = n
+
+
+@_jit
+def changes(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    grouped: Any, listed: Any, counts: Any, out: Any, w: int, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """The pixels `cells` changed in groups ``first`` to ``end``, each written at its place
+    in the list for a commit (``out``: ``(flat, values, old)``, their flat positions in the
+    window of ``w`` columns, increasing, new and old values).  ``grouped``: what `group`
+    returns, each group's changes listed at its start by `cells` (``listed``: how many);
+    ``counts``: `band_counts` of the bits of all changes (every thread's): a pixel's place is
+    its rank among them, so groups may be written in any order, on any thread.  A pixel that
+    leaves its cell was the cell's label and is 0, one that joins was 0 and is the label."""
+    starts, labels, packed = grouped
+    bits, _, before, _ = counts
+    flat, values, old = out
+    wide = w + 2
+    for g in range(first, end):
+        label = labels[g]
+        s0 = starts[g]
+        for k in range(listed[g]):
+            e = packed[s0 + k]
+            p = e >> 1
+            wi = p >> 6
+            j = before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE))
+            flat[j] = p - (p // wide * 2 + w + 1)  # row r + 1 of the padding: r * w + c
+            if e & 1:
+                values[j] = label
+                old[j] = 0
+            else:
+                values[j] = 0
+                old[j] = label
 
 
 def threads() -> int:
@@ -786,7 +851,7 @@ def _spread(
     (default `_RUN`) handed
     out one at a time to ``n_threads`` threads (this one and pool threads) as they free up
     (a thread the system pauses, on a busy machine, does not hold the others up at the
-    end); returns when every run is done."""
+    end); returns when every run is done (not waiting for a pool thread that took none)."""
     run = run or _RUN
     if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
@@ -794,20 +859,34 @@ def _spread(
     n_runs = min(n_items // run, _RUNS_A_THREAD * n_threads)
     cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
     runs = iter(range(n_runs))
-    lock = threading.Lock()
+    done = threading.Condition()
+    finished = [0]  # runs done
+    failed: list[BaseException] = []
 
     def lane() -> None:
         while True:
-            with lock:
+            with done:
                 r = next(runs, None)
             if r is None:
                 return
-            work(cuts[r], cuts[r + 1])
+            try:
+                work(cuts[r], cuts[r + 1])
+            except BaseException as error:  # raised again in the calling thread
+                failed.append(error)
+            finally:
+                with done:
+                    finished[0] += 1
+                    done.notify_all()
 
-    helpers = [_workers().submit(lane) for _ in range(n_threads - 1)]
+    for _ in range(n_threads - 1):
+        _workers().submit(lane)
     lane()
-    for helper in helpers:
-        helper.result()
+    # wait for the runs, not for the helpers: one the system has not started yet (a busy
+    # machine) finds no run left when it starts, and returns
+    with done:
+        done.wait_for(lambda: finished[0] == n_runs)
+    if failed:
+        raise failed[0]
 
 
 _WORD_RUN = 2048  # words a run of the word kernels takes at least
@@ -847,14 +926,11 @@ def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
     n_threads = threads()
 
     def first(a: int, b: int) -> None:
-        """Items ``a`` to ``b`` of the cells' words then ring 0's: the two at once (ring 0
-        takes its cells from the labels)."""
-        if a < n_words:
-            band_words(flat, bg, rings, wide, counts, out, -1, a, min(b, n_words))
-        if b > n_words:
-            band_words(flat, bg, rings, wide, counts, out, 0, max(a - n_words, 0), b - n_words)
+        """Words ``a`` to ``b`` of the cells and of ring 0 (which takes its cells from the
+        labels, not from a ring before)."""
+        band_words(flat, bg, rings, wide, counts, out, -1, a, b)
 
-    _spread(first, 2 * n_words, n_threads)
+    _spread(first, n_words, n_threads)
     for k in range(1, rings.shape[0]):  # each ring from the one before: one after the other
 
         def ring(a: int, b: int, k: int = k) -> None:
@@ -903,13 +979,53 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
     radius: int,
     min_contrast: float,
     keep_fraction: float,
-) -> None:
+    *,
+    mark: bool = False,
+) -> Any:
     """`group`, then `cells` on `threads` threads (this one and pool threads; the kernels
     release the GIL): the new labels written into ``oflat``.  ``band_``: ``(idx, owner,
     was)``.  The cells go in runs (`_spread`); the labels are the same whichever thread takes
-    which run."""
+    which run.  With ``mark``, returns what `changes` takes to list the changed pixels: the
+    groups, how many each lists, and their bits (a set a thread: a word is shared by the
+    cells near it, which may run on different threads); else None."""
     idx, owner, was = band_
     grouped = group(dense, n, idx, owner, was)
     n_groups = grouped[1].size
     args = (stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
-    _spread(lambda a, b: cells(*args, a, b), n_groups, threads())
+    n_threads = threads()
+    if not mark:
+        none = np.zeros(0, np.uint64)
+        listed = np.zeros(0, np.int64)
+        _spread(lambda a, b: cells(*args, none, listed, a, b), n_groups, n_threads)
+        return None
+    marks = np.zeros((n_threads, -(-oflat.size // 64)), np.uint64)
+    listed = np.zeros(n_groups, np.int64)
+    sets: dict[int, int] = {}  # a thread's set: the next free one, taken on its first run
+    lock = threading.Lock()
+
+    def run(a: int, b: int) -> None:
+        me = threading.get_ident()
+        with lock:
+            at = sets.setdefault(me, len(sets))
+        cells(*args, marks[at], listed, a, b)
+
+    _spread(run, n_groups, n_threads)
+    return grouped, listed, marks[: max(len(sets), 1)]
+
+
+def list_changes(marked: tuple[Any, Any, Any], w: int) -> tuple[Any, Any, Any]:
+    """The pixels `refine_cells` changed (``marked``: what it returns with ``mark``), in
+    order: ``(flat, values, old)`` (`changes`, the groups over `threads` threads).  ``w``:
+    the window's columns."""
+    grouped, listed, marks = marked
+    bits = np.bitwise_or.reduce(marks, axis=0) if marks.shape[0] > 1 else marks[0]
+    counts = band_counts(bits, np.zeros_like(bits))  # their ranks: set bits before each word
+    n = int(counts[2][-1])
+    out = (np.empty(n, np.intp), np.empty(n, np.uint32), np.empty(n, np.uint32))
+    n_groups = listed.size
+
+    def part(a: int, b: int) -> None:
+        changes(grouped, listed, counts, out, w, a, b)
+
+    _spread(part, n_groups, threads())
+    return out

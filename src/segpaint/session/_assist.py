@@ -777,7 +777,7 @@ class _AssistMixin(_EditsMixin):
         >>> int((s.labels("cells", 0) == 1).sum()), int((d2 <= 100).sum())
         (317, 317)
         """
-        from segpaint.ops.refine import REFINE_RADIUS, refine_outlines
+        from segpaint.ops.refine import REFINE_RADIUS, refine_changes
 
         t = self.stack.check_frame(frame)
         clip = self._roi_box(roi, t)
@@ -785,8 +785,8 @@ class _AssistMixin(_EditsMixin):
         if value == 0:
             raise ValueError("label: 0 is the background; pass label=None for every cell")
         image, pairs = self._assist_channels(t, channels, limits)
-        # The lock is held from the read to the commit: the commit writes every pixel of the
-        # window where `new` differs from the frame, so a stroke made in between (another
+        # The lock is held from the read to the commit: the commit writes the pixels the
+        # kernel changed with the values it read, so a stroke made in between (another
         # thread) would be undone by the refine's older values; it waits instead.
         with self._lock:
             current = self._pop(population).view(t)
@@ -795,7 +795,7 @@ class _AssistMixin(_EditsMixin):
                     f"label: {value} is not in frame {t} of {population!r}; "
                     "pick a label that exists"
                 )
-            found = refine_outlines(
+            found = refine_changes(
                 image,
                 current,
                 limits=pairs,
@@ -803,11 +803,13 @@ class _AssistMixin(_EditsMixin):
                 clip=clip,
                 radius=REFINE_RADIUS if radius is None else radius,
             )
-            if found is None:
+            if found is None or found[1].size == 0:
                 return None
-            window, new = found
-            # no mask: the commit writes (and records) only the pixels where `new` differs
-            return self._assist_commit(population, t, window, new, None, clip=clip)
+            # the kernel lists the pixels it changes (inside `clip`, the window it looked
+            # at) and their values read under this lock: the same undo step, journal record
+            # and event as a commit of the whole new window, at the cost of the change
+            window, flat, values, old = found
+            return self._commit_changes(population, t, window, flat, values, old=old)
 
     def copy_labels(
         self,
