@@ -108,7 +108,7 @@ def _popcount(x: Any) -> int:  # pragma: no cover - compiled
 def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compiled
     """How many set bits of ``words`` come before pixel ``p`` (``counts``: before each
     word)."""
-    at = p >> 6
+    at = np.uint64(p >> 6)
     below = (_ONE << np.uint64(p & 63)) - _ONE
     return int(counts[at]) + _popcount(words[at] & below)
 
@@ -305,6 +305,7 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     bg_owner = owner[n_cell:]
     bg_idx = idx[n_cell:]
     ring = max(k, 0)
+    before = rings[max(k - 1, 0)]  # the ring before's words (k > 0)
     for wi in range(first, end):
         if k < 0:
             j = before_cell[wi]
@@ -315,9 +316,10 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 x ^= low
                 if p >= size:
                     break
-                idx[j] = p
-                owner[j] = flat[p]
-                was[j] = True
+                u = np.uint64(j)  # (unsigned places: no check for negative indices)
+                idx[u] = p
+                owner[u] = flat[np.uint64(p)]
+                was[u] = True
                 j += 1
         x = rings[ring, wi] & bg_words[wi]
         while x:
@@ -327,30 +329,31 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
             if p >= size:
                 break
             j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
-            bg_idx[j] = p
-            was[n_cell + j] = False
+            u = np.uint64(j)
+            bg_idx[u] = p
+            was[np.uint64(n_cell + j)] = False
             if ring == 0:  # the first cell above, left, below, right (selects, no branches)
-                o = flat[p + 1]
-                v = flat[p + wide]
+                o = flat[np.uint64(p + 1)]
+                v = flat[np.uint64(p + wide)]
                 o = v if v != 0 else o
-                v = flat[p - 1]
+                v = flat[np.uint64(p - 1)]
                 o = v if v != 0 else o
-                v = flat[p - wide]
-                bg_owner[j] = v if v != 0 else o
+                v = flat[np.uint64(p - wide)]
+                bg_owner[u] = v if v != 0 else o
                 continue
             q = p + wide
-            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+            if _bit(before[np.uint64(q >> 6)] & bg[np.uint64(q >> 6)], q):
+                bg_owner[u] = bg_owner[np.uint64(_rank(before_bg, bg_words, q))]
                 continue
             q = p - wide
-            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+            if _bit(before[np.uint64(q >> 6)] & bg[np.uint64(q >> 6)], q):
+                bg_owner[u] = bg_owner[np.uint64(_rank(before_bg, bg_words, q))]
                 continue
             q = p + 1
-            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                bg_owner[j] = bg_owner[j + 1]
+            if _bit(before[np.uint64(q >> 6)] & bg[np.uint64(q >> 6)], q):
+                bg_owner[u] = bg_owner[u + _ONE]
             else:
-                bg_owner[j] = bg_owner[j - 1]
+                bg_owner[u] = bg_owner[u - _ONE]
 
 
 @_jit
@@ -527,7 +530,7 @@ def group_part(  # noqa: PLR0917 - numba takes no keyword-only arguments
             d = dense[i]
             g = rank[d]
             at = row[g]
-        packed[at] = (idx[i] << 1) | np.int64(was[i])
+        packed[np.uint64(at)] = (idx[i] << 1) | np.int64(was[i])  # (unsigned: no wrap check)
         at += 1
     row[g] = at
 
@@ -588,6 +591,9 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     wide = w + 2
     nch = planes.shape[0]
     nf = np.float32(nch)
+    # the first channel as one row, read at unsigned places: numba wraps a negative signed
+    # index (a compare and a select a load; these places are never negative)
+    plane0 = planes[0]
     # the image at each pixel (`_pixel`) and the first level's sums
     weight = 0.0
     total = 0.0
@@ -615,11 +621,11 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
         lf = at - 1 if c > 0 else at
         rt = at + 1 if c < w - 1 else at
         lo, sc = low[0], scale[0]
-        v0 = _norm(planes[0, at], lo, sc)
-        v1 = _norm(planes[0, up], lo, sc)
-        v2 = _norm(planes[0, dn], lo, sc)
-        v3 = _norm(planes[0, lf], lo, sc)
-        v4 = _norm(planes[0, rt], lo, sc)
+        v0 = _norm(plane0[np.uint64(at)], lo, sc)
+        v1 = _norm(plane0[np.uint64(up)], lo, sc)
+        v2 = _norm(plane0[np.uint64(dn)], lo, sc)
+        v3 = _norm(plane0[np.uint64(lf)], lo, sc)
+        v4 = _norm(plane0[np.uint64(rt)], lo, sc)
         if nch > 1:
             for ch in range(1, nch):
                 lo, sc = low[ch], scale[ch]
@@ -700,11 +706,12 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
         any_hit = False
         for j in range(grown, m):
             p = cell[slot[j]] >> 1
+            u = np.uint64(p)
             x = (
-                oflat[p - wide] == label
-                or oflat[p + wide] == label
-                or oflat[p - 1] == label
-                or oflat[p + 1] == label
+                oflat[u - np.uint64(wide)] == label
+                or oflat[u + np.uint64(wide)] == label
+                or oflat[u - _ONE] == label
+                or oflat[u + _ONE] == label
             )
             hit[j] = x
             any_hit |= x
