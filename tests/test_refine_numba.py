@@ -411,10 +411,27 @@ def test_spread_does_not_wait_for_a_pool_thread_that_never_starts(monkeypatch):
     kernels._spread(lambda a, b: seen.append((a, b)), 1000, 3, run=10)
     # every item done once, by this thread alone, without the helpers
     assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 1000
-    assert sum(b - a for a, b in seen) == 1000 and len(seen) == 12
+    n_runs = len(kernels._cuts(1000, 3, 10)) - 1
+    assert sum(b - a for a, b in seen) == 1000 and len(seen) == n_runs == 21
     assert len(stalled.lanes) == 2
     stalled.lanes[0]()  # a helper that starts late finds nothing left to do
-    assert len(seen) == 12
+    assert len(seen) == n_runs
+
+
+@pytest.mark.parametrize(
+    ("n_items", "n_threads", "run"),
+    [(1000, 3, 10), (3000, 2, 32), (65_600, 2, 2048), (8, 2, 1), (20, 2, 10), (21, 4, 10)],
+)
+def test_spread_cuts_shorter_and_shorter_runs(n_items, n_threads, run):
+    kernels = refine._numba_kernels()
+    cuts = kernels._cuts(n_items, n_threads, run)
+    sizes = np.diff(cuts)
+    # every item once, in order; no run under ``run``; the first 1 / (2 * threads) of all,
+    # then each at most the one before (the last may take the few left over)
+    assert cuts[0] == 0 and cuts[-1] == n_items and (sizes >= run).all()
+    assert sizes[0] == max(run, n_items // (2 * n_threads)) or sizes.size == 1
+    assert (np.diff(sizes[:-1]) <= 0).all()
+    assert sizes[-1] < 2 * max(run, sizes[0])
 
 
 def test_spread_raises_an_error_of_any_thread(monkeypatch):

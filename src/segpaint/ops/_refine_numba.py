@@ -811,8 +811,8 @@ def changes(  # noqa: PLR0917 - numba takes no keyword-only arguments
         for k in range(listed[g]):
             e = packed[s0 + k]
             p = e >> 1
-            wi = p >> 6
-            j = before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE))
+            wi = np.uint64(p >> 6)  # (unsigned places: no wrap of negative indices)
+            j = np.uint64(before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE)))
             flat[j] = p - (p // wide * 2 + w + 1)  # row r + 1 of the padding: r * w + c
             if e & 1:
                 values[j] = label
@@ -834,7 +834,7 @@ def threads() -> int:
 
 
 _RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
-_RUNS_A_THREAD = 4  # runs `_spread` cuts its items in, at most, per thread
+_SHARE = 2  # a run of `_spread` takes 1 / (this * threads) of the items left, at least its `run`
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 _pool_lock = threading.Lock()
 
@@ -851,6 +851,20 @@ def _workers() -> ThreadPoolExecutor:
         return _pool[1]
 
 
+def _cuts(n_items: int, n_threads: int, run: int) -> list[int]:
+    """Where `_spread` cuts ``range(n_items)``: runs shorter and shorter (each 1 /
+    (`_SHARE` * ``n_threads``) of the items left, at least ``run``, the last what is left),
+    so the threads' last runs are short and they end close together."""
+    cuts = [0]
+    left = n_items
+    while left > 0:
+        size = max(run, left // (_SHARE * n_threads))
+        size = left if left - size < run else size  # no run shorter than ``run`` at the end
+        cuts.append(cuts[-1] + size)
+        left -= size
+    return cuts
+
+
 def _spread(
     work: Callable[[int, int], None], n_items: int, n_threads: int, *, run: int = 0
 ) -> None:
@@ -863,8 +877,8 @@ def _spread(
     if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
         return
-    n_runs = min(n_items // run, _RUNS_A_THREAD * n_threads)
-    cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
+    cuts = _cuts(n_items, n_threads, run)
+    n_runs = len(cuts) - 1
     runs = iter(range(n_runs))
     done = threading.Condition()
     finished = [0]  # runs done
