@@ -454,25 +454,24 @@ def test_norm_table_holds_norm_of_every_value(dtype, lo, hi):
     stack = np.zeros((2, 4, 4), dtype)
     low = np.array([lo, 0.0], np.float32)
     scale = np.array([1 / (hi - lo), 1 / 255], np.float32)
-    table = kernels.norm_table(stack, low, scale, 1 << 16)
+    table = kernels.norm_table(stack, low, scale, 1 << 16)  # the first channel's
     size = np.iinfo(dtype).max + 1
-    assert table.shape == (2, size) and table.dtype == np.float32
+    assert table.shape == (size,) and table.dtype == np.float32
     values = np.r_[0:size:37, size - 1]
-    for ch in range(2):
-        want = [kernels._norm(dtype(v), low[ch], scale[ch]) for v in values]
-        np.testing.assert_array_equal(table[ch, values], np.array(want, np.float32))
-    assert table[0].min() >= 0 and table[0].max() <= 1  # clipped
-    assert (table[0] == 0).any() == (lo > 0) and (table[0] == 1).any() == (hi < size)
+    want = [kernels._norm(dtype(v), low[0], scale[0]) for v in values]
+    np.testing.assert_array_equal(table[values], np.array(want, np.float32))
+    assert table.min() >= 0 and table.max() <= 1  # clipped
+    assert (table == 0).any() == (lo > 0) and (table == 1).any() == (hi < size)
 
 
 def test_norm_table_only_for_small_integers_and_a_band_big_enough():
     kernels = refine._numba_kernels()
     low, scale = np.zeros(1, np.float32), np.ones(1, np.float32)
     for dtype in (np.float32, np.int16, np.uint32, np.bool_):  # _norm a pixel there
-        assert kernels.norm_table(np.zeros((1, 3, 3), dtype), low, scale, 10**6).shape[1] == 0
+        assert kernels.norm_table(np.zeros((1, 3, 3), dtype), low, scale, 10**6).size == 0
     sixteen = np.zeros((1, 3, 3), np.uint16)
-    assert kernels.norm_table(sixteen, low, scale, 8191).shape[1] == 0  # one cell's band
-    assert kernels.norm_table(sixteen, low, scale, 8192).shape[1] == 65_536
+    assert kernels.norm_table(sixteen, low, scale, 8191).size == 0  # one cell's band
+    assert kernels.norm_table(sixteen, low, scale, 8192).size == 65_536
 
 
 def test_two_16_bit_channels_looked_up_same_as_numpy(monkeypatch):
@@ -483,7 +482,7 @@ def test_two_16_bit_channels_looked_up_same_as_numpy(monkeypatch):
     kernels = refine._numba_kernels()
     n_band = int(np.count_nonzero(start)) // 4  # well under the band's size
     low = np.zeros(2, np.float32)
-    assert kernels.norm_table(two, low, low + 1, n_band).shape == (2, 65_536)  # looked up
+    assert kernels.norm_table(two, low, low + 1, n_band).size == 65_536  # looked up
     # limits that clip both ends of both channels, and the default limits
     for limits in ([(300.0, 1200.0), (150.5, 420.25)], None):
         fast, slow = both(monkeypatch, two, start, limits=limits)

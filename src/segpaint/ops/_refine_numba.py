@@ -581,8 +581,8 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     a cell only when it has that cell's label, which only the cell itself writes), so cells
     may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
     ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
-    arrays at least as long as ``cell``; ``table`` (C, values), each channel's normalised
-    value of each integer the image can hold (`norm_table`; no columns: `_norm` a pixel).
+    arrays at least as long as ``cell``; ``table``, the first channel's normalised value of
+    each integer the image can hold (`norm_table`; empty: `_norm` a pixel).
 
     With ``marks`` (bit words of the padded frame; empty: not wanted), the pixels the cell
     changes are also listed: their bits set in ``marks``, and ``2 * p + joined`` at the
@@ -596,8 +596,7 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     # the first channel as one row, read at unsigned places: numba wraps a negative signed
     # index (a compare and a select a load; these places are never negative)
     plane0 = planes[0]
-    tabled = table.shape[1] > 0
-    table0 = table[0]
+    tabled = table.size > 0
     # the image at each pixel (`_pixel`) and the first level's sums
     weight = 0.0
     total = 0.0
@@ -625,11 +624,11 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
         lf = at - 1 if c > 0 else at
         rt = at + 1 if c < w - 1 else at
         if tabled:  # (the same float32 values, looked up: 5 loads, not 5 `_norm`)
-            v0 = table0[np.uint64(plane0[np.uint64(at)])]
-            v1 = table0[np.uint64(plane0[np.uint64(up)])]
-            v2 = table0[np.uint64(plane0[np.uint64(dn)])]
-            v3 = table0[np.uint64(plane0[np.uint64(lf)])]
-            v4 = table0[np.uint64(plane0[np.uint64(rt)])]
+            v0 = table[np.uint64(plane0[np.uint64(at)])]
+            v1 = table[np.uint64(plane0[np.uint64(up)])]
+            v2 = table[np.uint64(plane0[np.uint64(dn)])]
+            v3 = table[np.uint64(plane0[np.uint64(lf)])]
+            v4 = table[np.uint64(plane0[np.uint64(rt)])]
         else:
             lo, sc = low[0], scale[0]
             v0 = _norm(plane0[np.uint64(at)], lo, sc)
@@ -638,14 +637,7 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
             v3 = _norm(plane0[np.uint64(lf)], lo, sc)
             v4 = _norm(plane0[np.uint64(rt)], lo, sc)
         if nch > 1:
-            for ch in range(1, nch):
-                if tabled:
-                    v0 += table[ch, np.uint64(planes[ch, at])]
-                    v1 += table[ch, np.uint64(planes[ch, up])]
-                    v2 += table[ch, np.uint64(planes[ch, dn])]
-                    v3 += table[ch, np.uint64(planes[ch, lf])]
-                    v4 += table[ch, np.uint64(planes[ch, rt])]
-                    continue
+            for ch in range(1, nch):  # (the first channel only is looked up)
                 lo, sc = low[ch], scale[ch]
                 v0 += _norm(planes[ch, at], lo, sc)
                 v1 += _norm(planes[ch, up], lo, sc)
@@ -790,7 +782,7 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
     returns; ``oflat``, the padded labels, flat, changed in place; ``marks``, this thread's
     bits of the changed pixels (empty: not wanted), ``listed``, how many each group lists
-    (see `_cell`); ``table``, `norm_table`'s (or no columns).  Runs of cells may go on
+    (see `_cell`); ``table``, `norm_table`'s (or empty).  Runs of cells may go on
     several threads at once: the labels do not depend on which thread runs which cell (see `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
@@ -1012,18 +1004,16 @@ def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:
 def norm_table(stack: Any, low: Any, scale: Any, n_pixels: int) -> Any:
     """What `cells` looks each pixel's normalised value up in: for an image of 8 or 16-bit
     unsigned integers (``stack``, (C, rows, cols)) whose band has enough pixels
-    (``n_pixels``: 5 reads each) for the table to pay, each channel's `_norm` of every value
-    the dtype holds, (C, 256 or 65,536) float32, the same float32 operations as `_norm` (so
-    the same bits); else an array with no columns (`_cell` then normalises each pixel)."""
+    (``n_pixels``: 5 reads each) for the table to pay, the first channel's `_norm` of every
+    value the dtype holds (256 or 65,536 float32), the same float32 operations as `_norm`
+    (so the same bits); else an empty array (`_cell` then normalises each pixel).  Further
+    channels are normalised a pixel at a time (a table each would compile more code)."""
     if stack.dtype.char not in "BH" or 8 * n_pixels < (size := 1 << (8 * stack.itemsize)):
-        return np.zeros((1, 0), np.float32)
-    table = np.empty((stack.shape[0], size), np.float32)
-    values = np.arange(size, dtype=np.float32)
-    for ch in range(stack.shape[0]):
-        a = table[ch]
-        np.multiply(np.subtract(values, low[ch], out=a), scale[ch], out=a)
-        a[a < 0] = 0  # (NaN stays NaN, as in `_norm`)
-        a[a > 1] = 1
+        return np.zeros(0, np.float32)
+    table = np.arange(size, dtype=np.float32)
+    np.multiply(np.subtract(table, low[0], out=table), scale[0], out=table)
+    table[table < 0] = 0  # (NaN stays NaN, as in `_norm`)
+    table[table > 1] = 1
     return table
 
 
