@@ -411,10 +411,27 @@ def test_spread_does_not_wait_for_a_pool_thread_that_never_starts(monkeypatch):
     kernels._spread(lambda a, b: seen.append((a, b)), 1000, 3, run=10)
     # every item done once, by this thread alone, without the helpers
     assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 1000
-    assert sum(b - a for a, b in seen) == 1000 and len(seen) == 12
+    n_runs = len(kernels._cuts(1000, 3, 10)) - 1
+    assert sum(b - a for a, b in seen) == 1000 and len(seen) == n_runs == 21
     assert len(stalled.lanes) == 2
     stalled.lanes[0]()  # a helper that starts late finds nothing left to do
-    assert len(seen) == 12
+    assert len(seen) == n_runs
+
+
+@pytest.mark.parametrize(
+    ("n_items", "n_threads", "run"),
+    [(1000, 3, 10), (3000, 2, 32), (65_600, 2, 2048), (8, 2, 1), (20, 2, 10), (21, 4, 10)],
+)
+def test_spread_cuts_shorter_and_shorter_runs(n_items, n_threads, run):
+    kernels = refine._numba_kernels()
+    cuts = kernels._cuts(n_items, n_threads, run)
+    sizes = np.diff(cuts)
+    # every item once, in order; no run under ``run``; the first 1 / (2 * threads) of all,
+    # then each at most the one before (the last may take the few left over)
+    assert cuts[0] == 0 and cuts[-1] == n_items and (sizes >= run).all()
+    assert sizes[0] == max(run, n_items // (2 * n_threads)) or sizes.size == 1
+    assert (np.diff(sizes[:-1]) <= 0).all()
+    assert sizes[-1] < 2 * max(run, sizes[0])
 
 
 def test_spread_raises_an_error_of_any_thread(monkeypatch):
@@ -426,3 +443,48 @@ def test_spread_raises_an_error_of_any_thread(monkeypatch):
 
     with pytest.raises(ValueError, match="run"):
         kernels._spread(work, 1000, 3, run=10)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "lo", "hi"),
+    [(np.uint8, 5.0, 100.0), (np.uint16, 100.0, 1600.0), (np.uint16, -3.5, 9e4)],
+)
+def test_norm_table_holds_norm_of_every_value(dtype, lo, hi):
+    kernels = refine._numba_kernels()
+    stack = np.zeros((2, 4, 4), dtype)
+    low = np.array([lo, 0.0], np.float32)
+    scale = np.array([1 / (hi - lo), 1 / 255], np.float32)
+    table = kernels.norm_table(stack, low, scale, 1 << 16)  # the first channel's
+    size = np.iinfo(dtype).max + 1
+    assert table.shape == (size,) and table.dtype == np.float32
+    values = np.r_[0:size:37, size - 1]
+    want = [kernels._norm(dtype(v), low[0], scale[0]) for v in values]
+    np.testing.assert_array_equal(table[values], np.array(want, np.float32))
+    assert table.min() >= 0 and table.max() <= 1  # clipped
+    assert (table == 0).any() == (lo > 0) and (table == 1).any() == (hi < size)
+
+
+def test_norm_table_only_for_small_integers_and_a_band_big_enough():
+    kernels = refine._numba_kernels()
+    low, scale = np.zeros(1, np.float32), np.ones(1, np.float32)
+    for dtype in (np.float32, np.int16, np.uint32, np.bool_):  # _norm a pixel there
+        assert kernels.norm_table(np.zeros((1, 3, 3), dtype), low, scale, 10**6).size == 0
+    sixteen = np.zeros((1, 3, 3), np.uint16)
+    assert kernels.norm_table(sixteen, low, scale, 8191).size == 0  # one cell's band
+    assert kernels.norm_table(sixteen, low, scale, 8192).size == 65_536
+
+
+def test_two_16_bit_channels_looked_up_same_as_numpy(monkeypatch):
+    truth = crowded((300, 340), 260, 8)
+    first = picture(truth, 8)
+    two = np.stack([first, (first[::-1] // 3 + 7).astype(np.uint16)])
+    start = off_by(truth, 2)
+    kernels = refine._numba_kernels()
+    n_band = int(np.count_nonzero(start)) // 4  # well under the band's size
+    low = np.zeros(2, np.float32)
+    assert kernels.norm_table(two, low, low + 1, n_band).size == 65_536  # looked up
+    # limits that clip both ends of both channels, and the default limits
+    for limits in ([(300.0, 1200.0), (150.5, 420.25)], None):
+        fast, slow = both(monkeypatch, two, start, limits=limits)
+        assert_same(fast, slow)
+        assert np.count_nonzero(fast[1] != start) > 1000  # the outlines moved

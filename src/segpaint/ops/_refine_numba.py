@@ -108,7 +108,7 @@ def _popcount(x: Any) -> int:  # pragma: no cover - compiled
 def _rank(counts: Any, words: Any, p: int) -> int:  # pragma: no cover - compiled
     """How many set bits of ``words`` come before pixel ``p`` (``counts``: before each
     word)."""
-    at = p >> 6
+    at = np.uint64(p >> 6)
     below = (_ONE << np.uint64(p & 63)) - _ONE
     return int(counts[at]) + _popcount(words[at] & below)
 
@@ -305,6 +305,7 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     bg_owner = owner[n_cell:]
     bg_idx = idx[n_cell:]
     ring = max(k, 0)
+    before = rings[max(k - 1, 0)]  # the ring before's words (k > 0)
     for wi in range(first, end):
         if k < 0:
             j = before_cell[wi]
@@ -315,9 +316,10 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
                 x ^= low
                 if p >= size:
                     break
-                idx[j] = p
-                owner[j] = flat[p]
-                was[j] = True
+                u = np.uint64(j)  # (unsigned places: no check for negative indices)
+                idx[u] = p
+                owner[u] = flat[np.uint64(p)]
+                was[u] = True
                 j += 1
         x = rings[ring, wi] & bg_words[wi]
         while x:
@@ -327,30 +329,31 @@ def band_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
             if p >= size:
                 break
             j = before_bg[wi] + _popcount(bg_words[wi] & (low - _ONE))
-            bg_idx[j] = p
-            was[n_cell + j] = False
+            u = np.uint64(j)
+            bg_idx[u] = p
+            was[np.uint64(n_cell + j)] = False
             if ring == 0:  # the first cell above, left, below, right (selects, no branches)
-                o = flat[p + 1]
-                v = flat[p + wide]
+                o = flat[np.uint64(p + 1)]
+                v = flat[np.uint64(p + wide)]
                 o = v if v != 0 else o
-                v = flat[p - 1]
+                v = flat[np.uint64(p - 1)]
                 o = v if v != 0 else o
-                v = flat[p - wide]
-                bg_owner[j] = v if v != 0 else o
+                v = flat[np.uint64(p - wide)]
+                bg_owner[u] = v if v != 0 else o
                 continue
             q = p + wide
-            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+            if _bit(before[np.uint64(q >> 6)] & bg[np.uint64(q >> 6)], q):
+                bg_owner[u] = bg_owner[np.uint64(_rank(before_bg, bg_words, q))]
                 continue
             q = p - wide
-            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                bg_owner[j] = bg_owner[_rank(before_bg, bg_words, q)]
+            if _bit(before[np.uint64(q >> 6)] & bg[np.uint64(q >> 6)], q):
+                bg_owner[u] = bg_owner[np.uint64(_rank(before_bg, bg_words, q))]
                 continue
             q = p + 1
-            if _bit(rings[k - 1, q >> 6] & bg[q >> 6], q):
-                bg_owner[j] = bg_owner[j + 1]
+            if _bit(before[np.uint64(q >> 6)] & bg[np.uint64(q >> 6)], q):
+                bg_owner[u] = bg_owner[u + _ONE]
             else:
-                bg_owner[j] = bg_owner[j - 1]
+                bg_owner[u] = bg_owner[u - _ONE]
 
 
 @_jit
@@ -527,7 +530,7 @@ def group_part(  # noqa: PLR0917 - numba takes no keyword-only arguments
             d = dense[i]
             g = rank[d]
             at = row[g]
-        packed[at] = (idx[i] << 1) | np.int64(was[i])
+        packed[np.uint64(at)] = (idx[i] << 1) | np.int64(was[i])  # (unsigned: no wrap check)
         at += 1
     row[g] = at
 
@@ -567,6 +570,7 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     slot: Any,
     hit: Any,
     marks: Any,
+    table: Any,
 ) -> int:  # pragma: no cover - compiled
     """`segpaint.ops.refine._refine_window`'s rule for one cell, from its band pixels
     (``cell``: ``2 * idx + was``, in the band's order) to its new labels in ``oflat``.
@@ -577,7 +581,8 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     a cell only when it has that cell's label, which only the cell itself writes), so cells
     may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
     ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
-    arrays at least as long as ``cell``.
+    arrays at least as long as ``cell``; ``table``, the first channel's normalised value of
+    each integer the image can hold (`norm_table`; empty: `_norm` a pixel).
 
     With ``marks`` (bit words of the padded frame; empty: not wanted), the pixels the cell
     changes are also listed: their bits set in ``marks``, and ``2 * p + joined`` at the
@@ -588,6 +593,10 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     wide = w + 2
     nch = planes.shape[0]
     nf = np.float32(nch)
+    # the first channel as one row, read at unsigned places: numba wraps a negative signed
+    # index (a compare and a select a load; these places are never negative)
+    plane0 = planes[0]
+    tabled = table.size > 0
     # the image at each pixel (`_pixel`) and the first level's sums
     weight = 0.0
     total = 0.0
@@ -614,14 +623,21 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
         dn = at + w if r < h - 1 else at
         lf = at - 1 if c > 0 else at
         rt = at + 1 if c < w - 1 else at
-        lo, sc = low[0], scale[0]
-        v0 = _norm(planes[0, at], lo, sc)
-        v1 = _norm(planes[0, up], lo, sc)
-        v2 = _norm(planes[0, dn], lo, sc)
-        v3 = _norm(planes[0, lf], lo, sc)
-        v4 = _norm(planes[0, rt], lo, sc)
+        if tabled:  # (the same float32 values, looked up: 5 loads, not 5 `_norm`)
+            v0 = table[np.uint64(plane0[np.uint64(at)])]
+            v1 = table[np.uint64(plane0[np.uint64(up)])]
+            v2 = table[np.uint64(plane0[np.uint64(dn)])]
+            v3 = table[np.uint64(plane0[np.uint64(lf)])]
+            v4 = table[np.uint64(plane0[np.uint64(rt)])]
+        else:
+            lo, sc = low[0], scale[0]
+            v0 = _norm(plane0[np.uint64(at)], lo, sc)
+            v1 = _norm(plane0[np.uint64(up)], lo, sc)
+            v2 = _norm(plane0[np.uint64(dn)], lo, sc)
+            v3 = _norm(plane0[np.uint64(lf)], lo, sc)
+            v4 = _norm(plane0[np.uint64(rt)], lo, sc)
         if nch > 1:
-            for ch in range(1, nch):
+            for ch in range(1, nch):  # (the first channel only is looked up)
                 lo, sc = low[ch], scale[ch]
                 v0 += _norm(planes[ch, at], lo, sc)
                 v1 += _norm(planes[ch, up], lo, sc)
@@ -700,11 +716,12 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
         any_hit = False
         for j in range(grown, m):
             p = cell[slot[j]] >> 1
+            u = np.uint64(p)
             x = (
-                oflat[p - wide] == label
-                or oflat[p + wide] == label
-                or oflat[p - 1] == label
-                or oflat[p + 1] == label
+                oflat[u - np.uint64(wide)] == label
+                or oflat[u + np.uint64(wide)] == label
+                or oflat[u - _ONE] == label
+                or oflat[u + _ONE] == label
             )
             hit[j] = x
             any_hit |= x
@@ -756,6 +773,7 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     keep_fraction: float,
     marks: Any,
     listed: Any,
+    table: Any,
     first: int,
     end: int,
 ) -> None:  # pragma: no cover - compiled
@@ -764,8 +782,8 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
     returns; ``oflat``, the padded labels, flat, changed in place; ``marks``, this thread's
     bits of the changed pixels (empty: not wanted), ``listed``, how many each group lists
-    (see `_cell`).  Runs of cells may go on several threads at
-    once: the labels do not depend on which thread runs which cell (see `_cell`)."""
+    (see `_cell`); ``table``, `norm_table`'s (or empty).  Runs of cells may go on
+    several threads at once: the labels do not depend on which thread runs which cell (see `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
     planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
@@ -778,7 +796,8 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     hit = np.empty(m, np.bool_)
     for g in range(first, end):
         n = _cell(planes, h, w, low, scale, packed[starts[g] : starts[g + 1]], labels[g], oflat,
-                  radius, min_contrast, keep_fraction, value, grad, slot, hit, marks)  # fmt: skip
+                  radius, min_contrast, keep_fraction, value, grad, slot, hit, marks,
+                  table)  # fmt: skip
         if marks.size:
             listed[g] = n
 
@@ -804,8 +823,8 @@ def changes(  # noqa: PLR0917 - numba takes no keyword-only arguments
         for k in range(listed[g]):
             e = packed[s0 + k]
             p = e >> 1
-            wi = p >> 6
-            j = before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE))
+            wi = np.uint64(p >> 6)  # (unsigned places: no wrap of negative indices)
+            j = np.uint64(before[wi] + _popcount(bits[wi] & ((_ONE << np.uint64(p & 63)) - _ONE)))
             flat[j] = p - (p // wide * 2 + w + 1)  # row r + 1 of the padding: r * w + c
             if e & 1:
                 values[j] = label
@@ -827,7 +846,7 @@ def threads() -> int:
 
 
 _RUN = 32  # cells a run of `cells` takes at least (a call costs microseconds)
-_RUNS_A_THREAD = 4  # runs `_spread` cuts its items in, at most, per thread
+_SHARE = 2  # a run of `_spread` takes 1 / (this * threads) of the items left, at least its `run`
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 _pool_lock = threading.Lock()
 
@@ -844,6 +863,20 @@ def _workers() -> ThreadPoolExecutor:
         return _pool[1]
 
 
+def _cuts(n_items: int, n_threads: int, run: int) -> list[int]:
+    """Where `_spread` cuts ``range(n_items)``: runs shorter and shorter (each 1 /
+    (`_SHARE` * ``n_threads``) of the items left, at least ``run``, the last what is left),
+    so the threads' last runs are short and they end close together."""
+    cuts = [0]
+    left = n_items
+    while left > 0:
+        size = max(run, left // (_SHARE * n_threads))
+        size = left if left - size < run else size  # no run shorter than ``run`` at the end
+        cuts.append(cuts[-1] + size)
+        left -= size
+    return cuts
+
+
 def _spread(
     work: Callable[[int, int], None], n_items: int, n_threads: int, *, run: int = 0
 ) -> None:
@@ -856,8 +889,8 @@ def _spread(
     if n_threads < 2 or n_items < 2 * run:
         work(0, n_items)
         return
-    n_runs = min(n_items // run, _RUNS_A_THREAD * n_threads)
-    cuts = [r * n_items // n_runs for r in range(n_runs + 1)]
+    cuts = _cuts(n_items, n_threads, run)
+    n_runs = len(cuts) - 1
     runs = iter(range(n_runs))
     done = threading.Condition()
     finished = [0]  # runs done
@@ -968,6 +1001,22 @@ def group(dense: Any, n: int, idx: Any, owner: Any, was: Any) -> Any:
     return starts, labels, packed
 
 
+def norm_table(stack: Any, low: Any, scale: Any, n_pixels: int) -> Any:
+    """What `cells` looks each pixel's normalised value up in: for an image of 8 or 16-bit
+    unsigned integers (``stack``, (C, rows, cols)) whose band has enough pixels
+    (``n_pixels``: 5 reads each) for the table to pay, the first channel's `_norm` of every
+    value the dtype holds (256 or 65,536 float32), the same float32 operations as `_norm`
+    (so the same bits); else an empty array (`_cell` then normalises each pixel).  Further
+    channels are normalised a pixel at a time (a table each would compile more code)."""
+    if stack.dtype.char not in "BH" or 8 * n_pixels < (size := 1 << (8 * stack.itemsize)):
+        return np.zeros(0, np.float32)
+    table = np.arange(size, dtype=np.float32)
+    np.multiply(np.subtract(table, low[0], out=table), scale[0], out=table)
+    table[table < 0] = 0  # (NaN stays NaN, as in `_norm`)
+    table[table > 1] = 1
+    return table
+
+
 def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
     stack: Any,
     low: Any,
@@ -992,11 +1041,12 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
     grouped = group(dense, n, idx, owner, was)
     n_groups = grouped[1].size
     args = (stack, low, scale, grouped, oflat, radius, min_contrast, keep_fraction)
+    table = norm_table(stack, low, scale, idx.size)
     n_threads = threads()
     if not mark:
         none = np.zeros(0, np.uint64)
         listed = np.zeros(0, np.int64)
-        _spread(lambda a, b: cells(*args, none, listed, a, b), n_groups, n_threads)
+        _spread(lambda a, b: cells(*args, none, listed, table, a, b), n_groups, n_threads)
         return None
     marks = np.zeros((n_threads, -(-oflat.size // 64)), np.uint64)
     listed = np.zeros(n_groups, np.int64)
@@ -1007,7 +1057,7 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
         me = threading.get_ident()
         with lock:
             at = sets.setdefault(me, len(sets))
-        cells(*args, marks[at], listed, a, b)
+        cells(*args, marks[at], listed, table, a, b)
 
     _spread(run, n_groups, n_threads)
     return grouped, listed, marks[: max(len(sets), 1)]
