@@ -11,8 +11,8 @@ from scipy import ndimage as ndi
 
 import segpaint
 from segpaint import ops
-from segpaint._history import Edit
 from segpaint.ops import _morph_all
+from steps import same_steps
 
 MORPHS = [
     ("fill_holes", {}),
@@ -123,19 +123,6 @@ def _session(path, lab, shape=None):
     return s
 
 
-def _same_steps(a, b):
-    x, y = a.history.peek(), b.history.peek()
-    assert type(x) is type(y) is Edit
-    assert x.bbox == y.bbox and x.label == y.label
-    for name in ("old", "new", "index"):
-        u, v = getattr(x, name), getattr(y, name)
-        assert (u is None) == (v is None)
-        if u is not None:
-            assert u.dtype == v.dtype and u.shape == v.shape
-            np.testing.assert_array_equal(u, v)
-    assert x.nbytes == y.nbytes
-
-
 BOXES = [None, (10, 150, 0, 190), (7, 120, 31, 160), (0, 160, 64, 128)]
 
 
@@ -159,7 +146,7 @@ def test_commit_of_listed_changes_makes_the_step_and_record_of_the_frame_commit(
     ca = a._commit("c", 0, box, new, None)
     cb = b._commit_changes("c", 0, box, flat, new.ravel()[flat])
     assert ca == cb
-    _same_steps(a, b)
+    same_steps(a, b)
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
     np.testing.assert_array_equal(a.labels("c", 0), b.labels("c", 0))
     assert a.new_label("c") == b.new_label("c")
@@ -201,7 +188,7 @@ def test_session_morph_of_every_cell_matches_the_frame_commit(tmp_path, op, kw, 
     np.testing.assert_array_equal(after[outside], lab[outside])  # the ROI lock
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
     if cb is not None:
-        _same_steps(a, b)
+        same_steps(a, b)
         b.undo()
         np.testing.assert_array_equal(b.labels("c", 0), lab)
     a.close()
@@ -251,7 +238,7 @@ def test_copy_labels_step_and_record_are_those_of_its_new_labels(tmp_path, mode,
         assert 5 not in after[sub]
     reference = a._commit("c", 0, box, after[sub].copy(), None)
     assert change == reference
-    _same_steps(a, b)
+    same_steps(a, b)
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
     b.undo()
     np.testing.assert_array_equal(b.labels("c", 0), target)

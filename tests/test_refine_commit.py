@@ -11,8 +11,8 @@ from scipy import ndimage as ndi
 
 import segpaint
 from masks import voronoi_cells
-from segpaint._history import Edit
 from segpaint.ops import refine
+from steps import same_steps
 
 SHAPE = (180, 210)
 
@@ -40,18 +40,6 @@ def _session(path, image, lab):
     s = segpaint.open(np.stack([image, image]), axes="TYX", populations=["c"], journal=path)
     s.set_labels("c", 0, lab)
     return s
-
-
-def _same_steps(a, b):
-    x, y = a.history.peek(), b.history.peek()
-    assert type(x) is type(y) is Edit
-    assert x.bbox == y.bbox and x.label == y.label
-    for name in ("old", "new", "index"):
-        u, v = getattr(x, name), getattr(y, name)
-        assert (u is None) == (v is None)
-        if u is not None:
-            assert u.dtype == v.dtype and u.shape == v.shape
-            np.testing.assert_array_equal(u, v)
 
 
 @pytest.mark.parametrize("numba", ["1", "0"])
@@ -92,7 +80,7 @@ def test_refine_commits_the_step_and_record_of_the_window_commit(
     np.testing.assert_array_equal(b.labels("c", 0), a.labels("c", 0))
     assert (b.labels("c", 0) != start).sum() > 20  # outlines moved
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
-    _same_steps(a, b)
+    same_steps(a, b)
     assert len(seen) == 1
     b.undo()
     np.testing.assert_array_equal(b.labels("c", 0), start)

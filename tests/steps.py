@@ -1,0 +1,24 @@
+"""Shared check of two sessions' last undo steps (tests that compare two commit paths)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from segpaint._history import Edit
+
+
+def same_steps(a: Any, b: Any) -> None:
+    """The last undo steps of sessions ``a`` and ``b`` are the same `Edit`: box, label, the
+    old / new / index arrays (dtype, shape, values) and the bytes they hold."""
+    x, y = a.history.peek(), b.history.peek()
+    assert type(x) is type(y) is Edit
+    assert x.bbox == y.bbox and x.label == y.label
+    for name in ("old", "new", "index"):
+        u, v = getattr(x, name), getattr(y, name)
+        assert (u is None) == (v is None)
+        if u is not None:
+            assert u.dtype == v.dtype and u.shape == v.shape
+            np.testing.assert_array_equal(u, v)
+    assert x.nbytes == y.nbytes
