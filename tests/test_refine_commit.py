@@ -10,20 +10,11 @@ import pytest
 from scipy import ndimage as ndi
 
 import segpaint
-from masks import voronoi_cells
+from masks import off_by, voronoi_cells
 from segpaint.ops import refine
 from steps import same_steps
 
 SHAPE = (180, 210)
-
-
-def off_by(lab, px):
-    """Every other cell grown by ``px`` (into background), the others shrunk by ``px``."""
-    grown = ndi.grey_dilation(lab * (lab % 2 == 1), size=2 * px + 1)
-    out = np.where((lab == 0) & (grown > 0), grown, lab)
-    even = (lab % 2 == 0) & (lab > 0)
-    shrunk = ndi.binary_erosion(even, iterations=px) | ~even
-    return np.where(shrunk, out, 0).astype(lab.dtype)
 
 
 @pytest.fixture(scope="module")

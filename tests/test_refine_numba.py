@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from masks import voronoi_cells
+from masks import off_by, voronoi_cells
 from segpaint.ops import refine
 
 pytest.importorskip("numba")
@@ -38,15 +38,6 @@ def picture(truth, seed, *, dtype=np.uint16):
     bright[0] = 0
     img = ndi.gaussian_filter(bright[truth], 1.2) + 100 + rng.normal(0, 25, truth.shape)
     return np.clip(img, 0, 4000).astype(dtype)
-
-
-def off_by(lab, px):
-    """Every other cell grown by ``px`` (into background), the others shrunk by ``px``."""
-    grown = ndi.grey_dilation(lab * (lab % 2 == 1), size=2 * px + 1)
-    out = np.where((lab == 0) & (grown > 0), grown, lab)
-    even = (lab % 2 == 0) & (lab > 0)
-    shrunk = ndi.binary_erosion(even, iterations=px) | ~even
-    return np.where(shrunk, out, 0).astype(lab.dtype)
 
 
 def both(monkeypatch, image, labels, **kw):
