@@ -91,10 +91,11 @@ def test_click_on_background_changes_nothing(session):
     assert not session.can_undo
 
 
-@pytest.mark.parametrize("radius", [30, 45, 80])
+@pytest.mark.parametrize("radius", [4, 30, 45, 80])
 def test_a_click_inside_a_big_cell_gives_that_cell(radius):
     # the first window (24 px around the click) lies inside the cell and has no edge: the
-    # click looked wider instead of answering "nothing here" (cells of radius >= ~30 px)
+    # click looked wider instead of answering "nothing here" (cells of radius >= ~30 px);
+    # a small cell (2% of that window) is found in it as before
     rng = np.random.default_rng(radius)
     rr, cc = np.mgrid[:300, :300]
     cell = (rr - 150) ** 2 + (cc - 140) ** 2 <= radius**2
@@ -102,8 +103,9 @@ def test_a_click_inside_a_big_cell_gives_that_cell(radius):
     s = segpaint.open(image[None], axes="TYX", populations=["cells"])
     assert s.segment_at("cells", 0, (150, 140)) is not None
     got = np.asarray(s.labels("cells", 0))
-    assert iou(got == got[150, 140], cell) >= 0.95
-    assert s.segment_at("cells", 0, (10, 290)) is None  # empty background: still nothing
+    assert iou(got == got[150, 140], cell) >= (0.8 if radius < 10 else 0.95)
+    if radius >= 30:  # (a 4 px cell is under the default limits' top percentile: noise shows)
+        assert s.segment_at("cells", 0, (10, 290)) is None  # empty background: still nothing
 
 
 def test_click_respects_roi_and_other_cells(movie, session):

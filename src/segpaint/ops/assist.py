@@ -44,6 +44,7 @@ MORPH_OPS = ("fill_holes", "grow", "shrink", "smooth", "remove_specks")
 
 _BACKGROUND_PERCENTILE = 5.0
 _EDGE_BAND = 3.0
+_PLATEAU = 0.5  # a click this bright (0..1) with no darker pixel around it is inside a big cell
 _AUTO_RADIUS = (4.0, 6.5)
 _AUTO_LEVEL = (0.6, 0.45)
 _EDGE_RING = (2.0, 6.0)
@@ -369,11 +370,14 @@ def _pieces_at(
     return region
 
 
-def _flat(v: npt.NDArray[np.float64]) -> bool:
-    """True when the window holds no edge: its 5th and 95th percentiles are less than
-    `MIN_CONTRAST` apart (the whole window inside one object, or on empty background)."""
-    low, high = np.percentile(v, [_BACKGROUND_PERCENTILE, 100 - _BACKGROUND_PERCENTILE])
-    return float(high) - float(low) < MIN_CONTRAST
+def _inside_plateau(v: npt.NDArray[np.float64], seed: tuple[int, int]) -> bool:
+    """True when the click is bright (at least `_PLATEAU` of the contrast range) but the window
+    holds nothing darker than it by `MIN_CONTRAST` (`_local_band`'s background, its 5th
+    percentile): the window lies inside one big object, and a wider one will find its edge."""
+    r, c = seed
+    obj = float(np.median(v[max(r - 3, 0) : r + 4, max(c - 3, 0) : c + 4]))
+    background = float(np.percentile(v, _BACKGROUND_PERCENTILE))
+    return obj >= _PLATEAU and obj - background < MIN_CONTRAST
 
 
 def _local_band(
@@ -512,7 +516,8 @@ def region_at(
         7x7 box around each positive click (the object).  ``level=0.5`` is the half-maximum of
         a blurred edge; the upper end keeps a much brighter neighbour out.
      3. The connected pieces of the band that hold the clicks, holes filled.  If they reach the
-        window's edge, or the window holds no edge at all (inside a big cell), the window
+        window's edge, or the click is bright (``_PLATEAU``, half the contrast range) with
+        nothing darker around it (inside a big cell), the window
         doubles (up to ``max_half``) and steps 1-3 run again: the window is sized by the
         local structure, never the whole frame.
     3b. With ``level=None``: the edge level is measured again on the object just found
@@ -634,13 +639,11 @@ def region_at(
             v = ndi.gaussian_filter(v, sigma)
         v = v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
         local = [(p[0] - win[0], p[1] - win[2]) for p in pos]
-        if _flat(v):
-            # no edge in the window: on empty background (at the contrast's low end) there
-            # is nothing to find; inside a big bright object, look wider
-            if half >= max_half or float(np.median(v)) < MIN_CONTRAST:
-                return None
-            half = min(2 * half, max_half)
+        if half < max_half and _inside_plateau(v, local[0]):
+            half = min(2 * half, max_half)  # no edge yet, inside a big bright cell: look wider
             continue
+        if float(v.max()) <= float(v.min()):
+            return None
         keep_out = taken(win)
         lneg = [(p[0] - win[0], p[1] - win[2]) for p in neg]
         lneg = [p for p in lneg if 0 <= p[0] < v.shape[0] and 0 <= p[1] < v.shape[1]]
