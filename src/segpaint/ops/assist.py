@@ -196,6 +196,26 @@ def _window(point: tuple[int, int], half: int, lim: BBox) -> BBox:
             min(lim[3], c + half + 1))  # fmt: skip
 
 
+def _smoothed_window(
+    stack: npt.NDArray[Any],
+    pairs: Limits,
+    seed: tuple[int, int],
+    half: int,
+    *,
+    lim: BBox,
+    sigma: float,
+) -> tuple[BBox, npt.NDArray[np.float64]]:
+    """The window of ``half`` px around ``seed`` and its `channel_intensity`, smoothed by a
+    Gaussian of ``sigma`` (0: none) computed on a box ``3 sigma`` larger, so that the window's
+    border pixels are not edge effects."""
+    win = _window(seed, half, lim)
+    outer = _window(seed, half + math.ceil(3 * sigma), lim)
+    v = channel_intensity(_crop(stack, outer), limits=pairs)
+    if sigma > 0:
+        v = ndi.gaussian_filter(v, sigma)
+    return win, v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
+
+
 def _touches(mask: npt.NDArray[np.bool_], win: BBox, lim: BBox) -> bool:
     """Whether ``mask`` reaches an edge of ``win`` that is not an edge of ``lim``."""
     return bool(
@@ -629,15 +649,8 @@ def region_at(
         return None
     reach = max(max(abs(p[0] - seed[0]), abs(p[1] - seed[1])) for p in pos)
     half = max(24, reach + 8)
-    pad = math.ceil(3 * sigma)
     while True:
-        win = _window(seed, half, lim)
-        # smooth a slightly larger box so that the window's border pixels are not edge effects
-        outer = _window(seed, half + pad, lim)
-        v = channel_intensity(_crop(stack, outer), limits=pairs)
-        if sigma > 0:
-            v = ndi.gaussian_filter(v, sigma)
-        v = v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
+        win, v = _smoothed_window(stack, pairs, seed, half, lim=lim, sigma=sigma)
         local = [(p[0] - win[0], p[1] - win[2]) for p in pos]
         if half < max_half and _inside_plateau(v, local[0]):
             half = min(2 * half, max_half)  # no edge yet, inside a big bright cell: look wider
@@ -715,11 +728,7 @@ def _star_check(
     if found is None or not math.isfinite(_STAR_MERGE):
         return found
     half = math.ceil(max(_star._STAR_REACH, _star._STAR_BACKGROUND)) + 2
-    pad = math.ceil(3 * _star._STAR_SIGMA)
-    win = _window(seed, half, lim)
-    outer = _window(seed, half + pad, lim)
-    v = ndi.gaussian_filter(channel_intensity(_crop(stack, outer), limits=pairs), _star._STAR_SIGMA)
-    v = v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
+    win, v = _smoothed_window(stack, pairs, seed, half, lim=lim, sigma=_star._STAR_SIGMA)
     centre = (seed[0] - win[0], seed[1] - win[2])
     radii = _star.star_radii(v, centre, reach=_star._STAR_REACH)
     if radii is None or float(np.median(radii)) >= _star._STAR_REACH - 2 * _star._STAR_STEP:
