@@ -176,8 +176,7 @@ def refine_changes(
     if new is None:
         return None
     changed = np.flatnonzero(new != lab)
-    rows, cols = np.divmod(changed, lab.shape[1])
-    return window, changed, new[rows, cols], lab.ravel()[changed]
+    return window, changed, new.ravel()[changed], lab.ravel()[changed]
 
 
 def _window_inputs(  # noqa: PLR0917 - `refine_outlines`' arguments, passed on
