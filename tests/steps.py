@@ -22,3 +22,23 @@ def same_steps(a: Any, b: Any) -> None:
             assert u.dtype == v.dtype and u.shape == v.shape
             np.testing.assert_array_equal(u, v)
     assert x.nbytes == y.nbytes
+
+
+def paint_during(monkeypatch: Any, module: Any, name: str, session: Any, *stroke: Any) -> list[Any]:
+    """Patch ``module.name`` so that, when called, it first starts ``session.paint(*stroke)``
+    in another thread and gives it 0.3 s (a stroke made while the tool computes), then runs.
+    Returns the list that receives that thread (join it, then check the labels)."""
+    import threading
+
+    real = getattr(module, name)
+    painter: list[threading.Thread] = []
+
+    def while_painting(*args: Any, **kwargs: Any) -> Any:
+        worker = threading.Thread(target=session.paint, args=stroke, daemon=True)
+        worker.start()
+        worker.join(timeout=0.3)
+        painter.append(worker)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, while_painting)
+    return painter

@@ -14,6 +14,7 @@ import segpaint
 from masks import iou
 from segpaint import ops
 from segpaint.data import synthetic_timelapse
+from steps import paint_during
 
 
 def centre(mask: np.ndarray) -> tuple[int, int]:
@@ -427,23 +428,11 @@ def test_session_morph_every_label_in_the_roi_only(small):
 def test_a_stroke_from_another_thread_during_a_morph_is_not_undone(small, monkeypatch):
     # One cell grown while another thread paints beside it, inside the window the morph
     # commits: the stroke waits for the morph's commit, then lands on top, its own undo step.
-    import threading
-
     from segpaint.ops import assist as assist_module
 
-    real = assist_module.morph_labels
-    painter: list[threading.Thread] = []
-
-    def morph_while_painting(*args, **kwargs):
-        worker = threading.Thread(
-            target=small.paint, args=("targets", 1, [(18, 4), (18, 16)], 1, 7), daemon=True
-        )
-        worker.start()
-        worker.join(timeout=0.3)
-        painter.append(worker)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(assist_module, "morph_labels", morph_while_painting)
+    painter = paint_during(
+        monkeypatch, assist_module, "morph_labels", small, "targets", 1, [(18, 4), (18, 16)], 1, 7
+    )
     before = np.asarray(small.labels("targets", 1)).copy()
     small.morph("targets", 1, 1, "grow", radius=2)
     painter[0].join(timeout=10)

@@ -9,6 +9,7 @@ from scipy import ndimage as ndi
 
 import segpaint
 from segpaint.ops.refine import RADIUS_MAX, refine_outlines
+from steps import paint_during
 
 # (row, col, radius, error): error > 0 = the label is that many px too wide, < 0 too narrow
 CELLS = [
@@ -83,23 +84,11 @@ def test_one_undo_restores_the_frame_and_nothing_else_changes(session, frame):
 def test_a_stroke_from_another_thread_during_a_refine_is_not_undone(session, frame, monkeypatch):
     # The canvas (or a notebook thread) paints while every outline is being snapped: the stroke
     # waits for the refine's commit, then lands on top of it, as its own undo step.
-    import threading
-
     from segpaint.ops import refine as refine_module
 
-    real = refine_module.refine_changes  # what `Session.refine` calls
-    painter: list[threading.Thread] = []
-
-    def refine_while_painting(*args, **kwargs):
-        worker = threading.Thread(
-            target=session.paint, args=("cells", 1, [(5, 5), (5, 40)], 2, 77), daemon=True
-        )
-        worker.start()
-        worker.join(timeout=0.3)
-        painter.append(worker)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(refine_module, "refine_changes", refine_while_painting)
+    painter = paint_during(  # `refine_changes` is what `Session.refine` calls
+        monkeypatch, refine_module, "refine_changes", session, "cells", 1, [(5, 5), (5, 40)], 2, 77
+    )
     before = np.asarray(session.labels("cells", 1)).copy()
     session.refine("cells", 1)
     painter[0].join(timeout=10)
