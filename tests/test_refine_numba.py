@@ -243,10 +243,11 @@ def test_any_number_of_threads_gives_numpys_labels(monkeypatch, n_threads):
     "shape", [(360, 420), (40, 62), (30, 128), (9, 200), (130, 7), (3, 3), (1, 5)]
 )
 def test_ring_bits_compiled_gives_numpys_words(monkeypatch, shape, n_threads):
-    """`_refine_numba.ring_bits` (frame packed, ring 0, then ring after ring, words on
-    several threads) gives `refine._ring_bits`' words: frames narrower than a word, rows a
-    multiple of 64 px wide (padded: 64 and 130), a row or a column of cells, every radius
-    up to 16."""
+    """`_refine_numba.ring_bits` (runs of words on several threads, each packed and ringed
+    with the words around it) gives `refine._ring_bits`' words, and `band_counts`' split
+    and counts: frames narrower than a word, rows a multiple of 64 px wide (padded: 64 and
+    130), a row or a column of cells, every radius up to 16 (the larger frames in many
+    runs: each run's first and last rings found from the words around it)."""
     kernels = refine._numba_kernels()
     monkeypatch.setattr(kernels, "threads", lambda: n_threads)
     monkeypatch.setattr(kernels, "_WORD_RUN", 3)  # many runs even on a small frame
@@ -261,6 +262,10 @@ def test_ring_bits_compiled_gives_numpys_words(monkeypatch, shape, n_threads):
         np.testing.assert_array_equal(rings2, np.stack(rings))
         np.testing.assert_array_equal(taken2, taken)
         assert taken.any()  # a band was found
+        # the band's split and counts, found with the rings (`band` takes them)
+        *_, counts = kernels.ring_bits(padded, radius, counts=True)
+        for got, want in zip(counts, kernels.band_counts(taken, bg), strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 def test_threads_follow_numbas_limit(monkeypatch):

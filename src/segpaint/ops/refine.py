@@ -711,8 +711,9 @@ def _refine_window_numba(
 
     kernels._spread(rows, h, kernels.threads(), run=128)
     if _dense_band(lab, radius):
-        bg, rings, taken = kernels.ring_bits(padded, radius)  # `_ring_bits`, compiled
-        idx, owner, was = kernels.band(padded.ravel(), taken, bg, rings, lab.shape[1] + 2)
+        # `_ring_bits` compiled, with the band's counts (one pass over the threads)
+        bg, rings, taken, counts = kernels.ring_bits(padded, radius, counts=True)
+        idx, owner, was = kernels.band(padded.ravel(), taken, bg, rings, w + 2, counts)
     else:
         first, second = _border_pairs(lab)
         idx, owner, was = kernels.rings_fronts(
