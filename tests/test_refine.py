@@ -163,6 +163,37 @@ def test_channels_are_the_ones_chosen(frame):
     assert iou(np.asarray(s.labels("p", 0)) == 1, truth == 1) >= 0.9
 
 
+@pytest.mark.parametrize("channels", [["cells"], [1, 2], [-2], [2, 0], ["cells", "flat"]])
+def test_chosen_channels_are_read_from_the_frame_without_a_copy_when_in_a_run(
+    frame, monkeypatch, channels
+):
+    """The labels are `refine_outlines`' on the chosen channels; channels in a run (one, or
+    neighbours in order) reach the kernel as a read-only view of the frame, not a copy."""
+    import segpaint.ops.refine as refine_module
+
+    image, _, wrong = frame
+    stack = np.stack([np.full(SHAPE, 300, np.uint16), image, image // 2 + 50])[None]
+    s = segpaint.open(stack, axes="TCYX", channel_names=["flat", "cells", "dim"], populations=["p"])
+    s.set_labels("p", 0, wrong)
+    given = []
+    kernel = refine_module.refine_changes
+    monkeypatch.setattr(
+        refine_module,
+        "refine_changes",
+        lambda img, *a, **k: given.append(img) or kernel(img, *a, **k),
+    )
+    s.refine("p", 0, channels=channels)
+    index = [s._channel_index(c) for c in channels]
+    want = refine_outlines(stack[0, index], wrong, limits=s._assist_channels(0, channels, None)[1])
+    assert want is not None
+    np.testing.assert_array_equal(s.labels("p", 0), want[1])
+    (img,) = given
+    np.testing.assert_array_equal(img, stack[0, index])
+    run = index == list(range(index[0], index[0] + len(index)))
+    assert np.shares_memory(img, s.image(0)) is run
+    assert not img.flags.writeable or not run
+
+
 def test_errors_name_the_parameter(session, frame):
     image, _, wrong = frame
     with pytest.raises(ValueError, match="label: 99 is not in frame 1 of 'cells'"):
