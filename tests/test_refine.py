@@ -3,6 +3,8 @@ moves every cell's outline to the image's edge near it."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -275,3 +277,20 @@ def test_warm_up_without_numba_compiles_nothing(monkeypatch):
 
     monkeypatch.setenv("SEGPAINT_NUMBA", "0")
     assert refine_module.warm_up() is False
+
+
+@pytest.mark.parametrize("shape", [(2048, 300), (301, 257), (33, 40), (17, 3), (16, 9), (1, 5)])
+def test_dense_band_borders_add_up_over_runs_of_rows(shape):
+    """`_dense_band`'s border count is the same counted whole or run by run (the numba path
+    counts it in the runs of its padded copy, on several threads): same choice of band."""
+    from segpaint.ops.refine import _borders, _dense_band
+
+    rng = np.random.default_rng(shape[0])
+    lab = (rng.random(shape) < 0.3).astype(np.uint32) * rng.integers(1, 9, shape, dtype=np.uint32)
+    whole = _borders(lab, 0, shape[0])
+    assert whole > 0 or shape[1] < 3
+    for _ in range(5):
+        cuts = sorted({0, shape[0], *rng.integers(0, shape[0], 4).tolist()})
+        assert sum(_borders(lab, a, b) for a, b in itertools.pairwise(cuts)) == whole
+    for radius in (1, 3, 16):
+        assert _dense_band(lab, radius, whole) == _dense_band(lab, radius)
