@@ -126,6 +126,27 @@ def test_other_image_types_same_as_numpy(monkeypatch, dtype):
     assert_same(*both(monkeypatch, image, off_by(truth, 1)))
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_cells_cut_by_every_edge_of_a_noisy_image_same_as_numpy(monkeypatch, dtype):
+    """Band pixels on the image's edge: their neighbour beyond it is the pixel itself
+    (numba reads a copy of the image with its edge around it, numpy clamps): one and two
+    channels of noise, whose edge rows and columns differ from the rows next to them."""
+    truth = crowded((160, 190), 120, 8)
+    start = off_by(truth, 2)
+    assert start[0].any() and start[-1].any() and start[:, 0].any() and start[:, -1].any()
+    rng = np.random.default_rng(8)
+    one = picture(truth, 8, dtype=np.float64) + rng.normal(0, 150, truth.shape)
+    one = np.clip(one, 0, 4000).astype(dtype)
+    two = np.stack([one, one[::-1, ::-1].copy()])
+    for image, limits in ((one, [(100, 1500)]), (two, [(100, 1500), (0, 2500)])):
+        for radius in (1, 3):
+            fast, slow = both(monkeypatch, image, start, limits=limits, radius=radius)
+            assert_same(fast, slow)
+            edge = np.zeros(truth.shape, bool)
+            edge[[0, -1]], edge[:, [0, -1]] = True, True
+            assert (fast[1] != start)[edge].any()  # outlines on the edge moved
+
+
 def test_one_cell_empty_and_full_frames(monkeypatch):
     yy, xx = np.mgrid[:41, :41]
     disk = ((yy - 20) ** 2 + (xx - 20) ** 2 <= 100).astype(np.uint32) * 9

@@ -614,7 +614,8 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     `numpy.bincount` does with weights), so the same bits as the numpy code; and what the
     cell writes (its own band pixels) is read by no other cell's rule (a neighbour counts for
     a cell only when it has that cell's label, which only the cell itself writes), so cells
-    may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
+    may run in any order, on any thread.  ``planes``: the channels with a copy of their
+    edge around them (`padded_image`), flat (C, ``(h + 2) * (w + 2)``, the labels' places);
     ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
     arrays at least as long as ``cell``; ``table``, the first channel's normalised value of
     each integer the image can hold (`norm_table`; empty: `_norm` a pixel).
@@ -632,45 +633,33 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     # index (a compare and a select a load; these places are never negative)
     plane0 = planes[0]
     tabled = table.size > 0
+    uw = np.uint64(wide)
     # the image at each pixel (`_pixel`) and the first level's sums
     weight = 0.0
     total = 0.0
-    row_start = -2 * wide  # the padded row's first pixel: a division only off the next row
-    r = -2
     for k in range(m):
-        p = cell[k] >> 1
-        if p >= row_start + wide:
-            if p < row_start + 2 * wide:
-                r += 1
-                row_start += wide
-            else:
-                r = p // wide - 1
-                row_start = (r + 1) * wide
-        elif p < row_start:
-            r = p // wide - 1
-            row_start = (r + 1) * wide
         # the pixel and its four neighbours, each channel normalised and clipped, averaged
         # (`segpaint.ops.refine._value_and_gradient`; written out here: a call a pixel
-        # costs twice the loop)
-        c = p - row_start - 1
-        at = r * w + c
-        up = at - w if r > 0 else at
-        dn = at + w if r < h - 1 else at
-        lf = at - 1 if c > 0 else at
-        rt = at + 1 if c < w - 1 else at
+        # costs twice the loop); the image has a copy of its edge around it (`planes`), so
+        # a band pixel's neighbours are one row or one place away, as in the labels
+        at = np.uint64(cell[k] >> 1)
+        up = at - uw
+        dn = at + uw
+        lf = at - _ONE
+        rt = at + _ONE
         if tabled:  # (the same float32 values, looked up: 5 loads, not 5 `_norm`)
-            v0 = table[np.uint64(plane0[np.uint64(at)])]
-            v1 = table[np.uint64(plane0[np.uint64(up)])]
-            v2 = table[np.uint64(plane0[np.uint64(dn)])]
-            v3 = table[np.uint64(plane0[np.uint64(lf)])]
-            v4 = table[np.uint64(plane0[np.uint64(rt)])]
+            v0 = table[np.uint64(plane0[at])]
+            v1 = table[np.uint64(plane0[up])]
+            v2 = table[np.uint64(plane0[dn])]
+            v3 = table[np.uint64(plane0[lf])]
+            v4 = table[np.uint64(plane0[rt])]
         else:
             lo, sc = low[0], scale[0]
-            v0 = _norm(plane0[np.uint64(at)], lo, sc)
-            v1 = _norm(plane0[np.uint64(up)], lo, sc)
-            v2 = _norm(plane0[np.uint64(dn)], lo, sc)
-            v3 = _norm(plane0[np.uint64(lf)], lo, sc)
-            v4 = _norm(plane0[np.uint64(rt)], lo, sc)
+            v0 = _norm(plane0[at], lo, sc)
+            v1 = _norm(plane0[up], lo, sc)
+            v2 = _norm(plane0[dn], lo, sc)
+            v3 = _norm(plane0[lf], lo, sc)
+            v4 = _norm(plane0[rt], lo, sc)
         if nch > 1:
             for ch in range(1, nch):  # (the first channel only is looked up)
                 lo, sc = low[ch], scale[ch]
@@ -813,15 +802,17 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     end: int,
 ) -> None:  # pragma: no cover - compiled
     """The rule of `segpaint.ops.refine._refine_window` after the band for the cells of
-    groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels (C,
-    rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
+    groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels with
+    a copy of their edge around them (C, rows + 2, cols + 2: the padded labels' places);
+    ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
     returns; ``oflat``, the padded labels, flat, changed in place; ``marks``, this thread's
     bits of the changed pixels (empty: not wanted), ``listed``, how many each group lists
     (see `_cell`); ``table``, `norm_table`'s (or empty).  Runs of cells may go on
     several threads at once: the labels do not depend on which thread runs which cell (see `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
-    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
+    h, w = h - 2, w - 2  # (the image's own rows and columns)
+    planes = stack.reshape(nch, stack.shape[1] * stack.shape[2])  # (one offset a pixel)
     m = 0
     for g in range(first, end):
         m = max(m, starts[g + 1] - starts[g])

@@ -709,18 +709,25 @@ def _refine_window_numba(
     """`_refine_window` through numba kernels (`segpaint.ops._refine_numba`): the same
     labels bit for bit; with ``changes``, the changed pixels instead (``(flat, values,
     old)``, as `refine_changes` lists them)."""
-    # `_padded(lab, edge=False)`, its rows copied over the kernels' threads (numpy's copy
-    # releases the GIL): the frame's largest copy, ~2 ms at 2048x2048 on one thread
+    # `_padded(lab, edge=False)` and the channels' `_padded(edge=True)` (a band pixel's
+    # neighbours then one row or one place away in both, no edge to check), their rows
+    # copied over the kernels' threads (numpy's copy releases the GIL)
     h, w = lab.shape
     padded = np.empty((h + 2, w + 2), np.uint32)
     padded[0], padded[-1], padded[:, 0], padded[:, -1] = 0, 0, 0, 0
+    image = np.empty((len(channels), h + 2, w + 2), np.result_type(*channels))
     counted: list[int] = []  # `_dense_band`'s borders, run by run (on the threads too)
 
     def rows(a: int, b: int) -> None:
         np.copyto(padded[1 + a : 1 + b, 1:-1], lab[a:b])
+        for plane, channel in zip(image, channels, strict=True):
+            inner = plane[1 + a : 1 + b]
+            np.copyto(inner[:, 1:-1], channel[a:b])
+            inner[:, 0], inner[:, -1] = channel[a:b, 0], channel[a:b, -1]
         counted.append(_borders(lab, a, b))
 
     kernels._spread(rows, h, kernels.threads(), run=128)
+    image[:, 0], image[:, -1] = image[:, 1], image[:, -2]
     if _dense_band(lab, radius, sum(counted)):
         # `_ring_bits` compiled, with the band's counts (one pass over the threads)
         bg, rings, taken, counts = kernels.ring_bits(padded, radius, counts=True)
@@ -735,12 +742,11 @@ def _refine_window_numba(
         idx, owner, was = idx[keep], owner[keep], was[keep]
     if idx.size == 0:
         return None
-    stack = channels[0][np.newaxis] if len(channels) == 1 else np.stack(channels)
     low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
     scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
     dense, n = _dense_ids32(owner)
     marks = kernels.refine_cells(
-        np.ascontiguousarray(stack), low, scale, dense, n, (idx, owner, was), padded.ravel(),
+        image, low, scale, dense, n, (idx, owner, was), padded.ravel(),
         radius, MIN_EDGE_CONTRAST, _KEEP_FRACTION, mark=changes,
     )  # fmt: skip
     if changes:
