@@ -3,6 +3,8 @@ moves every cell's outline to the image's edge near it."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -163,6 +165,37 @@ def test_channels_are_the_ones_chosen(frame):
     assert iou(np.asarray(s.labels("p", 0)) == 1, truth == 1) >= 0.9
 
 
+@pytest.mark.parametrize("channels", [["cells"], [1, 2], [-2], [2, 0], ["cells", "flat"]])
+def test_chosen_channels_are_read_from_the_frame_without_a_copy_when_in_a_run(
+    frame, monkeypatch, channels
+):
+    """The labels are `refine_outlines`' on the chosen channels; channels in a run (one, or
+    neighbours in order) reach the kernel as a read-only view of the frame, not a copy."""
+    import segpaint.ops.refine as refine_module
+
+    image, _, wrong = frame
+    stack = np.stack([np.full(SHAPE, 300, np.uint16), image, image // 2 + 50])[None]
+    s = segpaint.open(stack, axes="TCYX", channel_names=["flat", "cells", "dim"], populations=["p"])
+    s.set_labels("p", 0, wrong)
+    given = []
+    kernel = refine_module.refine_changes
+    monkeypatch.setattr(
+        refine_module,
+        "refine_changes",
+        lambda img, *a, **k: given.append(img) or kernel(img, *a, **k),
+    )
+    s.refine("p", 0, channels=channels)
+    index = [s._channel_index(c) for c in channels]
+    want = refine_outlines(stack[0, index], wrong, limits=s._assist_channels(0, channels, None)[1])
+    assert want is not None
+    np.testing.assert_array_equal(s.labels("p", 0), want[1])
+    (img,) = given
+    np.testing.assert_array_equal(img, stack[0, index])
+    run = index == list(range(index[0], index[0] + len(index)))
+    assert np.shares_memory(img, s.image(0)) is run
+    assert not img.flags.writeable or not run
+
+
 def test_errors_name_the_parameter(session, frame):
     image, _, wrong = frame
     with pytest.raises(ValueError, match="label: 99 is not in frame 1 of 'cells'"):
@@ -244,3 +277,20 @@ def test_warm_up_without_numba_compiles_nothing(monkeypatch):
 
     monkeypatch.setenv("SEGPAINT_NUMBA", "0")
     assert refine_module.warm_up() is False
+
+
+@pytest.mark.parametrize("shape", [(2048, 300), (301, 257), (33, 40), (17, 3), (16, 9), (1, 5)])
+def test_dense_band_borders_add_up_over_runs_of_rows(shape):
+    """`_dense_band`'s border count is the same counted whole or run by run (the numba path
+    counts it in the runs of its padded copy, on several threads): same choice of band."""
+    from segpaint.ops.refine import _borders, _dense_band
+
+    rng = np.random.default_rng(shape[0])
+    lab = (rng.random(shape) < 0.3).astype(np.uint32) * rng.integers(1, 9, shape, dtype=np.uint32)
+    whole = _borders(lab, 0, shape[0])
+    assert whole > 0 or shape[1] < 3
+    for _ in range(5):
+        cuts = sorted({0, shape[0], *rng.integers(0, shape[0], 4).tolist()})
+        assert sum(_borders(lab, a, b) for a, b in itertools.pairwise(cuts)) == whole
+    for radius in (1, 3, 16):
+        assert _dense_band(lab, radius, whole) == _dense_band(lab, radius)

@@ -126,6 +126,27 @@ def test_other_image_types_same_as_numpy(monkeypatch, dtype):
     assert_same(*both(monkeypatch, image, off_by(truth, 1)))
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_cells_cut_by_every_edge_of_a_noisy_image_same_as_numpy(monkeypatch, dtype):
+    """Band pixels on the image's edge: their neighbour beyond it is the pixel itself
+    (numba reads a copy of the image with its edge around it, numpy clamps): one and two
+    channels of noise, whose edge rows and columns differ from the rows next to them."""
+    truth = crowded((160, 190), 120, 8)
+    start = off_by(truth, 2)
+    assert start[0].any() and start[-1].any() and start[:, 0].any() and start[:, -1].any()
+    rng = np.random.default_rng(8)
+    one = picture(truth, 8, dtype=np.float64) + rng.normal(0, 150, truth.shape)
+    one = np.clip(one, 0, 4000).astype(dtype)
+    two = np.stack([one, one[::-1, ::-1].copy()])
+    for image, limits in ((one, [(100, 1500)]), (two, [(100, 1500), (0, 2500)])):
+        for radius in (1, 3):
+            fast, slow = both(monkeypatch, image, start, limits=limits, radius=radius)
+            assert_same(fast, slow)
+            edge = np.zeros(truth.shape, bool)
+            edge[[0, -1]], edge[:, [0, -1]] = True, True
+            assert (fast[1] != start)[edge].any()  # outlines on the edge moved
+
+
 def test_one_cell_empty_and_full_frames(monkeypatch):
     yy, xx = np.mgrid[:41, :41]
     disk = ((yy - 20) ** 2 + (xx - 20) ** 2 <= 100).astype(np.uint32) * 9
@@ -243,10 +264,11 @@ def test_any_number_of_threads_gives_numpys_labels(monkeypatch, n_threads):
     "shape", [(360, 420), (40, 62), (30, 128), (9, 200), (130, 7), (3, 3), (1, 5)]
 )
 def test_ring_bits_compiled_gives_numpys_words(monkeypatch, shape, n_threads):
-    """`_refine_numba.ring_bits` (frame packed, ring 0, then ring after ring, words on
-    several threads) gives `refine._ring_bits`' words: frames narrower than a word, rows a
-    multiple of 64 px wide (padded: 64 and 130), a row or a column of cells, every radius
-    up to 16."""
+    """`_refine_numba.ring_bits` (runs of words on several threads, each packed and ringed
+    with the words around it) gives `refine._ring_bits`' words, and `band_counts`' split
+    and counts: frames narrower than a word, rows a multiple of 64 px wide (padded: 64 and
+    130), a row or a column of cells, every radius up to 16 (the larger frames in many
+    runs: each run's first and last rings found from the words around it)."""
     kernels = refine._numba_kernels()
     monkeypatch.setattr(kernels, "threads", lambda: n_threads)
     monkeypatch.setattr(kernels, "_WORD_RUN", 3)  # many runs even on a small frame
@@ -261,6 +283,10 @@ def test_ring_bits_compiled_gives_numpys_words(monkeypatch, shape, n_threads):
         np.testing.assert_array_equal(rings2, np.stack(rings))
         np.testing.assert_array_equal(taken2, taken)
         assert taken.any()  # a band was found
+        # the band's split and counts, found with the rings (`band` takes them)
+        *_, counts = kernels.ring_bits(padded, radius, counts=True)
+        for got, want in zip(counts, kernels.band_counts(taken, bg), strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 def test_threads_follow_numbas_limit(monkeypatch):

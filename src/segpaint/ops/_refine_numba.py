@@ -6,8 +6,9 @@ Python: never called).  Each kernel is one loop over the pixels in the
 order the numpy code uses, so the outputs are those of the numpy path bit for bit:
 
 - `ring_bits`: `segpaint.ops.refine._ring_bits` (the background, the rings and the band as
-  bit words), a word at a time (`ring_words`: the frame packed, 64 pixels compared at once
-  into bits; ring 0; then each ring from the one before), each pass over `threads` threads.
+  bit words), a word at a time (`ring_block`: the frame packed, 64 pixels compared at once
+  into bits; ring 0; then each ring from the one before), runs of words over `threads`
+  threads, each run with the words around it it needs (one pass, not one a ring).
 - `band`: the end of `segpaint.ops.refine._rings_masks` (each background pixel's cell from
   the rings kept as bits), one loop over the band's background pixels and one along the
   chains of neighbours that give them their cells, instead of bit planes unpacked to bytes
@@ -24,6 +25,7 @@ with no writable place they are compiled in each process).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -46,7 +48,7 @@ __all__ = [
 ]  # fmt: skip
 
 KERNELS = (
-    "ring_words",
+    "ring_block",
     "band_counts",
     "band_words",
     "rings_fronts",
@@ -150,11 +152,13 @@ def _pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
     flat: Any, high: int, wide: int, out: Any, first: int, end: int
 ) -> None:  # pragma: no cover - compiled
     """Words ``first`` to ``end`` of `segpaint.ops.refine._ring_bits`' masks of the padded
-    labels ``flat`` (``high`` rows of ``wide``) into ``out``'s rows: 0, the background; 1
+    labels ``flat`` (``high`` rows of ``wide``) into ``out``'s rows (word ``first`` in
+    column 0): 0, the background; 1
     and 2, the pairs of 4-neighbours ``(p, p + 1)`` and ``(p, p + wide)`` off the padding
     with the same label; 3 and 4, those with a cell and background (their first pixels)."""
     size = flat.size
     for wi in range(first, end):
+        i = wi - first
         p0 = wi * 64
         zero = eq_a = eq_d = zero_d = np.uint64(0)
         if p0 + 64 + wide <= size:
@@ -183,11 +187,11 @@ def _pack_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
                     zero_d |= np.uint64(flat[p + wide] == 0) << bit
             next_zero = p0 + 64 < size and flat[p0 + 64] == 0
         across, down = _valid_word(p0, high, wide)
-        out[0, wi] = zero
-        out[1, wi] = eq_a & across
-        out[2, wi] = eq_d & down
-        out[3, wi] = (zero ^ ((zero >> _ONE) | (np.uint64(next_zero) << np.uint64(63)))) & across
-        out[4, wi] = (zero ^ zero_d) & down
+        out[0, i] = zero
+        out[1, i] = eq_a & across
+        out[2, i] = eq_d & down
+        out[3, i] = (zero ^ ((zero >> _ONE) | (np.uint64(next_zero) << np.uint64(63)))) & across
+        out[4, i] = (zero ^ zero_d) & down
 
 
 @_inline
@@ -217,46 +221,77 @@ def _down_word(x: Any, wi: int, q: int, r: int) -> Any:  # pragma: no cover - co
 
 
 @_jit
-def ring_words(  # noqa: PLR0917 - numba takes no keyword-only arguments
-    flat: Any, high: int, words: Any, rings: Any, taken: Any, k: int, first: int, end: int
+def ring_block(  # noqa: PLR0917 - numba takes no keyword-only arguments
+    flat: Any, high: int, out: Any, scratch: Any, first: int, end: int
 ) -> None:  # pragma: no cover - compiled
-    """Words ``first`` to ``end`` of ring ``k + 1`` (`segpaint.ops.refine._ring_bits`' loop, a
-    word at a time) into ``rings[k + 1]`` and ``taken``: for ``k = -1``, ring 0, both pixels
-    of every cell/background pair (`_pack_words`' rows 3 and 4: their first pixels); else the
-    pixels not taken yet one step from ring ``k`` between 4-neighbours with the same label
-    (``words`` rows 1 and 2); for ``k = -2``, `_pack_words` (``words`` from the padded labels
-    ``flat``, ``high`` rows).  (One kernel for the three: a kernel more compiles ~0.3 s more.)"""
+    """Words ``first`` to ``end`` of `segpaint.ops.refine._ring_bits` (``rings.shape[0] - 1``
+    steps) in one go: the frame packed (`_pack_words`), ring 0 (both pixels of every
+    cell/background pair), then each ring from the one before (the pixels not taken yet one
+    step from it between 4-neighbours with the same label), and the band split as
+    `band_counts` splits it (each word's counts at ``n_cell[wi + 1]``, ``n_bg[wi + 1]``:
+    their sums before each word are left to the caller).  ``out``: ``(bg, rings, taken,
+    cell_words, bg_words, n_cell, n_bg)``; ``flat``: the padded labels, ``high`` rows;
+    ``scratch``: this thread's work words, (8, at least the run's words and the words
+    around it).
+
+    A word of ring ``k`` depends on the words up to a row and a word around it in ring
+    ``k - 1``, so the words ``(radius + 1) * (row + 2)`` either side of the run are worked
+    out too (in this call's own arrays; only the run's own words are written to ``out``):
+    runs need no pass a ring one after the other, and give the words of the whole frame's
+    passes (a word's errors at the edge of its run's arrays, where the words beyond read as
+    0, travel at most a row and a word a step)."""
+    bg, rings, taken, cell_words, bg_words, n_cell, n_bg = out
     wide = flat.size // high
-    if k == -2:
-        _pack_words(flat, high, wide, words, first, end)
-        return
+    n_words = bg.size
+    radius = rings.shape[0] - 1
     q, r = wide >> 6, wide & 63
-    if k < 0:
-        pa = words[3]
-        pd = words[4]
-        for wi in range(first, end):
-            f = pa[wi] | _up_word(pa, wi, 0, 1) | pd[wi] | _up_word(pd, wi, q, r)
-            rings[0, wi] = f
-            taken[wi] = f
-        return
+    halo = (radius + 1) * (q + 2)
+    lo = max(first - halo, 0)
+    hi = min(end + halo, n_words)
+    m = hi - lo
+    words = scratch[:5, :m]
+    _pack_words(flat, high, wide, words, lo, hi)
+    front = scratch[5, :m]
+    seen = scratch[6, :m]
+    nxt = scratch[7, :m]
+    pa = words[3]
+    pd = words[4]
+    for i in range(m):
+        f = pa[i] | _up_word(pa, i, 0, 1) | pd[i] | _up_word(pd, i, q, r)
+        front[i] = f
+        seen[i] = f
+    for wi in range(first, end):
+        rings[0, wi] = front[wi - lo]
     same_a = words[1]
     same_d = words[2]
-    front = rings[k]
-    n = front.size
+    for k in range(radius):
+        for i in range(m):
+            x = (front[i] & same_a[i]) << _ONE
+            if i >= 1:
+                x |= (front[i - 1] & same_a[i - 1]) >> np.uint64(63)
+            x |= _down_word(front, i, 0, 1) & same_a[i]
+            src = i - q
+            if 0 <= src < m:
+                x |= (front[src] & same_d[src]) << np.uint64(r)
+            if r and 0 <= src - 1 < m:
+                x |= (front[src - 1] & same_d[src - 1]) >> np.uint64(64 - r)
+            x |= _down_word(front, i, q, r) & same_d[i]
+            x &= ~seen[i]
+            seen[i] |= x  # (only this word's: no word reads another's `seen`)
+            nxt[i] = x
+        front, nxt = nxt, front
+        for wi in range(first, end):
+            rings[k + 1, wi] = front[wi - lo]
     for wi in range(first, end):
-        nxt = (front[wi] & same_a[wi]) << _ONE
-        if wi >= 1:
-            nxt |= (front[wi - 1] & same_a[wi - 1]) >> np.uint64(63)
-        nxt |= _down_word(front, wi, 0, 1) & same_a[wi]
-        src = wi - q
-        if 0 <= src < n:
-            nxt |= (front[src] & same_d[src]) << np.uint64(r)
-        if r and 0 <= src - 1 < n:
-            nxt |= (front[src - 1] & same_d[src - 1]) >> np.uint64(64 - r)
-        nxt |= _down_word(front, wi, q, r) & same_d[wi]
-        nxt &= ~taken[wi]
-        taken[wi] |= nxt
-        rings[k + 1, wi] = nxt
+        i = wi - lo
+        b = words[0, i]
+        t = seen[i]
+        bg[wi] = b
+        taken[wi] = t
+        cell_words[wi] = t & ~b
+        bg_words[wi] = t & b
+        n_cell[wi + 1] = _popcount(t & ~b)
+        n_bg[wi + 1] = _popcount(t & b)
 
 
 @_jit
@@ -579,7 +614,8 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     `numpy.bincount` does with weights), so the same bits as the numpy code; and what the
     cell writes (its own band pixels) is read by no other cell's rule (a neighbour counts for
     a cell only when it has that cell's label, which only the cell itself writes), so cells
-    may run in any order, on any thread.  ``planes``: the channels, flat (C, ``h * w``);
+    may run in any order, on any thread.  ``planes``: the channels with a copy of their
+    edge around them (`padded_image`), flat (C, ``(h + 2) * (w + 2)``, the labels' places);
     ``low``, ``scale``: their normalisation; ``value``, ``grad``, ``slot``, ``hit``: work
     arrays at least as long as ``cell``; ``table``, the first channel's normalised value of
     each integer the image can hold (`norm_table`; empty: `_norm` a pixel).
@@ -597,45 +633,33 @@ def _cell(  # noqa: PLR0917 - numba takes no keyword-only arguments
     # index (a compare and a select a load; these places are never negative)
     plane0 = planes[0]
     tabled = table.size > 0
+    uw = np.uint64(wide)
     # the image at each pixel (`_pixel`) and the first level's sums
     weight = 0.0
     total = 0.0
-    row_start = -2 * wide  # the padded row's first pixel: a division only off the next row
-    r = -2
     for k in range(m):
-        p = cell[k] >> 1
-        if p >= row_start + wide:
-            if p < row_start + 2 * wide:
-                r += 1
-                row_start += wide
-            else:
-                r = p // wide - 1
-                row_start = (r + 1) * wide
-        elif p < row_start:
-            r = p // wide - 1
-            row_start = (r + 1) * wide
         # the pixel and its four neighbours, each channel normalised and clipped, averaged
         # (`segpaint.ops.refine._value_and_gradient`; written out here: a call a pixel
-        # costs twice the loop)
-        c = p - row_start - 1
-        at = r * w + c
-        up = at - w if r > 0 else at
-        dn = at + w if r < h - 1 else at
-        lf = at - 1 if c > 0 else at
-        rt = at + 1 if c < w - 1 else at
+        # costs twice the loop); the image has a copy of its edge around it (`planes`), so
+        # a band pixel's neighbours are one row or one place away, as in the labels
+        at = np.uint64(cell[k] >> 1)
+        up = at - uw
+        dn = at + uw
+        lf = at - _ONE
+        rt = at + _ONE
         if tabled:  # (the same float32 values, looked up: 5 loads, not 5 `_norm`)
-            v0 = table[np.uint64(plane0[np.uint64(at)])]
-            v1 = table[np.uint64(plane0[np.uint64(up)])]
-            v2 = table[np.uint64(plane0[np.uint64(dn)])]
-            v3 = table[np.uint64(plane0[np.uint64(lf)])]
-            v4 = table[np.uint64(plane0[np.uint64(rt)])]
+            v0 = table[np.uint64(plane0[at])]
+            v1 = table[np.uint64(plane0[up])]
+            v2 = table[np.uint64(plane0[dn])]
+            v3 = table[np.uint64(plane0[lf])]
+            v4 = table[np.uint64(plane0[rt])]
         else:
             lo, sc = low[0], scale[0]
-            v0 = _norm(plane0[np.uint64(at)], lo, sc)
-            v1 = _norm(plane0[np.uint64(up)], lo, sc)
-            v2 = _norm(plane0[np.uint64(dn)], lo, sc)
-            v3 = _norm(plane0[np.uint64(lf)], lo, sc)
-            v4 = _norm(plane0[np.uint64(rt)], lo, sc)
+            v0 = _norm(plane0[at], lo, sc)
+            v1 = _norm(plane0[up], lo, sc)
+            v2 = _norm(plane0[dn], lo, sc)
+            v3 = _norm(plane0[lf], lo, sc)
+            v4 = _norm(plane0[rt], lo, sc)
         if nch > 1:
             for ch in range(1, nch):  # (the first channel only is looked up)
                 lo, sc = low[ch], scale[ch]
@@ -778,15 +802,17 @@ def cells(  # noqa: PLR0917 - numba takes no keyword-only arguments
     end: int,
 ) -> None:  # pragma: no cover - compiled
     """The rule of `segpaint.ops.refine._refine_window` after the band for the cells of
-    groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels (C,
-    rows, cols); ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
+    groups ``first`` to ``end`` (`_cell`, one after the other): ``stack``, the channels with
+    a copy of their edge around them (C, rows + 2, cols + 2: the padded labels' places);
+    ``low``, ``scale``, their normalisation (float32); ``grouped``, what `group`
     returns; ``oflat``, the padded labels, flat, changed in place; ``marks``, this thread's
     bits of the changed pixels (empty: not wanted), ``listed``, how many each group lists
     (see `_cell`); ``table``, `norm_table`'s (or empty).  Runs of cells may go on
     several threads at once: the labels do not depend on which thread runs which cell (see `_cell`)."""
     starts, labels, packed = grouped
     nch, h, w = stack.shape
-    planes = stack.reshape(nch, h * w)  # (C-contiguous: one offset a pixel for all channels)
+    h, w = h - 2, w - 2  # (the image's own rows and columns)
+    planes = stack.reshape(nch, stack.shape[1] * stack.shape[2])  # (one offset a pixel)
     m = 0
     for g in range(first, end):
         m = max(m, starts[g + 1] - starts[g])
@@ -922,37 +948,62 @@ def _spread(
         raise failed[0]
 
 
-_WORD_RUN = 2048  # words a run of the word kernels takes at least
+_WORD_RUN = 2048  # words a run of `ring_block` takes at least
 
 
-def ring_bits(padded: Any, radius: int) -> Any:
+def ring_bits(padded: Any, radius: int, *, counts: bool = False) -> Any:
     """`segpaint.ops.refine._ring_bits` compiled, over `threads` threads: ``(bg, rings,
-    taken)`` for the padded labels ``padded``, the same words (``rings``: one row a ring).
-    The frame is packed, then ring 0 found, then each ring from the one before (each pass
-    over its words on all threads: a word depends only on the words around it)."""
+    taken)`` for the padded labels ``padded``, the same words (``rings``: one row a ring),
+    and with ``counts``, what `band_counts` returns for them, fourth.  Each run of words is
+    packed and ringed on its own (`ring_block`): one pass over the threads, not one a ring."""
     high = padded.shape[0]
     flat = padded.ravel()
     n_words = -(-flat.size // 64)
-    words = np.empty((5, n_words), np.uint64)
+    bg = np.empty(n_words, np.uint64)
     rings = np.empty((radius + 1, n_words), np.uint64)
     taken = np.empty(n_words, np.uint64)
+    cell_words = np.empty(n_words, np.uint64)
+    bg_words = np.empty(n_words, np.uint64)
+    before_cell = np.empty(n_words + 1, np.int64)
+    before_bg = np.empty(n_words + 1, np.int64)
+    out = (bg, rings, taken, cell_words, bg_words, before_cell, before_bg)
+    halo = (radius + 1) * ((flat.size // high >> 6) + 2)  # as `ring_block` reaches
     n_threads = threads()
-    for k in range(-2, radius):  # the frame packed, ring 0, then each from the one before
+    run = max(_WORD_RUN, 2 * halo)
+    cuts = [0, n_words] if n_threads < 2 or n_words < 2 * run else _cuts(n_words, n_threads, run)
+    longest = max(b - a for a, b in itertools.pairwise(cuts))
+    # a thread's work words (given, not made in each run: a run makes no arrays)
+    scratch = np.empty((n_threads, 8, min(longest + 2 * halo, n_words)), np.uint64)
+    sets: dict[int, int] = {}  # a thread's set: the next free one, taken on its first run
+    lock = threading.Lock()
 
-        def step(a: int, b: int, k: int = k) -> None:
-            ring_words(flat, high, words, rings, taken, k, a, b)
+    def step(a: int, b: int) -> None:
+        me = threading.get_ident()
+        with lock:
+            at = sets.setdefault(me, len(sets))
+        ring_block(flat, high, out, scratch[at], a, b)
 
-        _spread(step, n_words, n_threads, run=_WORD_RUN)
-    return words[0], rings, taken
+    _spread(step, n_words, n_threads, run=run)
+    if not counts:
+        return bg, rings, taken
+    before_cell[0] = before_bg[0] = 0
+    np.cumsum(before_cell, out=before_cell)
+    np.cumsum(before_bg, out=before_bg)
+    return bg, rings, taken, (cell_words, bg_words, before_cell, before_bg)
 
 
-def band(flat: Any, taken: Any, bg: Any, rings: Any, wide: int) -> Any:
+def band(  # noqa: PLR0917 - the bits, passed on
+    flat: Any, taken: Any, bg: Any, rings: Any, wide: int, counts: Any = None
+) -> Any:
     """The band of `segpaint.ops.refine._rings_masks` from its bits (`_ring_bits`:
     ``taken``, the band; ``bg``, the background; ``rings``, one row of words a ring):
     ``(idx, owner, was)``, its cells' pixels then its background's, each in increasing
     order, each pixel's cell as that function gives it (`band_words`: its cells and ring 0,
-    then ring after ring, each over `threads` threads).  ``flat``: the padded labels."""
-    counts = band_counts(taken, bg)
+    then ring after ring, each over `threads` threads).  ``flat``: the padded labels;
+    ``counts``: what `band_counts` returns for ``taken`` and ``bg`` (`ring_bits` gives them
+    with ``counts``), found here when not given."""
+    if counts is None:
+        counts = band_counts(taken, bg)
     total = int(counts[2][-1] + counts[3][-1])
     out = (np.empty(total, np.intp), np.empty(total, np.uint32), np.empty(total, np.bool_))
     n_words = taken.size

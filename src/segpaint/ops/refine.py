@@ -303,16 +303,25 @@ an outline), else by stepping fronts of pixels (`_rings_fronts`, cost of the ban
 Band = tuple[npt.NDArray[np.intp], Labels, Labels, npt.NDArray[np.bool_]]
 
 
-def _dense_band(lab: Labels, radius: int) -> bool:
-    """Whether `_rings` takes `_rings_masks` (a band likely to cover much of the frame)."""
-    # the borders met along every 16th row, and between it and the next row: the band's
-    # likely size (rows only: every 16th column would read every cache line of the frame)
-    rows = lab[::16] == 0
-    below = lab[1::16] == 0
-    borders = np.count_nonzero(rows[:, 1:] != rows[:, :-1]) + np.count_nonzero(
-        rows[: below.shape[0]] != below
-    )
+def _dense_band(lab: Labels, radius: int, borders: int | None = None) -> bool:
+    """Whether `_rings` takes `_rings_masks` (a band likely to cover much of the frame);
+    ``borders``: `_borders` of all of ``lab``'s rows, when already counted."""
+    if borders is None:
+        borders = _borders(lab, 0, lab.shape[0])
     return bool(16 * borders * 2 * (2 * radius + 1) > DENSE_BAND * lab.size)
+
+
+def _borders(lab: Labels, first: int, end: int) -> int:
+    """The borders `_dense_band` counts on rows ``first`` to ``end`` of ``lab``: along every
+    16th row, and between it and the next row (the band's likely size; rows only: every
+    16th column would read every cache line of the frame).  Runs of rows add up."""
+    top = -(-first // 16) * 16  # the first 16th row from ``first``
+    rows = lab[top:end:16] == 0
+    below = lab[top + 1 : end + 1 : 16] == 0  # (the last row has none under it)
+    return int(
+        np.count_nonzero(rows[:, 1:] != rows[:, :-1])
+        + np.count_nonzero(rows[: below.shape[0]] != below)
+    )
 
 
 def _rings(lab: Labels, radius: int) -> Band:
@@ -700,19 +709,29 @@ def _refine_window_numba(
     """`_refine_window` through numba kernels (`segpaint.ops._refine_numba`): the same
     labels bit for bit; with ``changes``, the changed pixels instead (``(flat, values,
     old)``, as `refine_changes` lists them)."""
-    # `_padded(lab, edge=False)`, its rows copied over the kernels' threads (numpy's copy
-    # releases the GIL): the frame's largest copy, ~2 ms at 2048x2048 on one thread
+    # `_padded(lab, edge=False)` and the channels' `_padded(edge=True)` (a band pixel's
+    # neighbours then one row or one place away in both, no edge to check), their rows
+    # copied over the kernels' threads (numpy's copy releases the GIL)
     h, w = lab.shape
     padded = np.empty((h + 2, w + 2), np.uint32)
     padded[0], padded[-1], padded[:, 0], padded[:, -1] = 0, 0, 0, 0
+    image = np.empty((len(channels), h + 2, w + 2), np.result_type(*channels))
+    counted: list[int] = []  # `_dense_band`'s borders, run by run (on the threads too)
 
     def rows(a: int, b: int) -> None:
         np.copyto(padded[1 + a : 1 + b, 1:-1], lab[a:b])
+        for plane, channel in zip(image, channels, strict=True):
+            inner = plane[1 + a : 1 + b]
+            np.copyto(inner[:, 1:-1], channel[a:b])
+            inner[:, 0], inner[:, -1] = channel[a:b, 0], channel[a:b, -1]
+        counted.append(_borders(lab, a, b))
 
     kernels._spread(rows, h, kernels.threads(), run=128)
-    if _dense_band(lab, radius):
-        bg, rings, taken = kernels.ring_bits(padded, radius)  # `_ring_bits`, compiled
-        idx, owner, was = kernels.band(padded.ravel(), taken, bg, rings, lab.shape[1] + 2)
+    image[:, 0], image[:, -1] = image[:, 1], image[:, -2]
+    if _dense_band(lab, radius, sum(counted)):
+        # `_ring_bits` compiled, with the band's counts (one pass over the threads)
+        bg, rings, taken, counts = kernels.ring_bits(padded, radius, counts=True)
+        idx, owner, was = kernels.band(padded.ravel(), taken, bg, rings, w + 2, counts)
     else:
         first, second = _border_pairs(lab)
         idx, owner, was = kernels.rings_fronts(
@@ -723,12 +742,11 @@ def _refine_window_numba(
         idx, owner, was = idx[keep], owner[keep], was[keep]
     if idx.size == 0:
         return None
-    stack = channels[0][np.newaxis] if len(channels) == 1 else np.stack(channels)
     low = np.array([np.float32(lo) for lo, _ in limits], np.float32)
     scale = np.array([np.float32(1.0 / (hi - lo)) for lo, hi in limits], np.float32)
     dense, n = _dense_ids32(owner)
     marks = kernels.refine_cells(
-        np.ascontiguousarray(stack), low, scale, dense, n, (idx, owner, was), padded.ravel(),
+        image, low, scale, dense, n, (idx, owner, was), padded.ravel(),
         radius, MIN_EDGE_CONTRAST, _KEEP_FRACTION, mark=changes,
     )  # fmt: skip
     if changes:
