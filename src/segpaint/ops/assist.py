@@ -62,7 +62,6 @@ _SHIFT_PAD = 30
 _REFINE_PAD = 12
 _DISC = 1.5
 _GATE = 0.1
-_KEEP = 1.0
 _STAR_MERGE = 2.0
 MIN_CONTRAST = 0.05
 """`region_at` finds nothing where the click is less than this above the background (0..1)."""
@@ -884,9 +883,7 @@ def _refine(
        the shift adds only pixels at least as bright as the positive clicks near them (their
        intensities averaged with the same weights) less ``_GATE`` (0.1 of the contrast
        range): the click tells the edge's local level, so a click in a thin missed rim adds
-       the rim, not an arc of background beside it.  Each negative near click keeps the disc
-       of ``_KEEP`` (1 px) around itself out (`_keep_clicks`), so a positive click's shift
-       beside it does not put it back.
+       the rim, not an arc of background beside it.
     3. Progress: a click still on the wrong side after 1-2 fixes the disc of ``_DISC`` (1.5)
        times its depth there around itself (never closer than 1 px to a click of the other
        kind), whatever the intensity says; so every click changes the object where it was
@@ -950,7 +947,6 @@ def _refine(
         if _bright_object(obj, phi, v):
             level = np.divide(bright, weight, out=np.full(obj.shape, np.inf), where=weight > 0)
             region &= obj | (v >= level - _GATE)
-        region = _keep_clicks(region, clicks)
     if deep_pos and v is None:  # the intensity bounds a deep positive click's disc
         v = _window_intensity(stack, limits, win, sigma)
     region = _fix_discs(region, [at(p) for p in positive], [at(p) for p in negative],
@@ -990,28 +986,6 @@ def _bright_object(
     if not obj.any() or not ring.any():
         return False
     return float(np.median(v[obj])) - float(np.median(v[ring])) >= MIN_CONTRAST
-
-
-def _keep_clicks(
-    region: npt.NDArray[np.bool_], clicks: Sequence[tuple[tuple[int, int], float]]
-) -> npt.NDArray[np.bool_]:
-    """``region`` without the disc of radius ``_KEEP`` (1 px) around each negative near click
-    (``side`` -1.0), shrunk to stay 1 px from every positive one (``side`` 1.0): a later
-    positive click's shift beside it does not put back what it took out (the + / - walk at
-    the same place).  Positive clicks keep only their own pixel (`_fix_discs`): a disc of
-    theirs measured worse (it adds the background beside a click on the rim)."""
-    rr, cc = np.ogrid[: region.shape[0], : region.shape[1]]
-    out: npt.NDArray[np.bool_] = region.copy()
-    for q, side in clicks:
-        if side > 0:
-            continue
-        gap = min(
-            (math.hypot(q[0] - o[0], q[1] - o[1]) for o, s in clicks if s > 0), default=math.inf
-        )
-        radius = min(_KEEP, gap - 1.0)
-        if radius > 0:
-            out &= (rr - q[0]) ** 2 + (cc - q[1]) ** 2 > radius * radius
-    return out
 
 
 def _keeps_heart(
