@@ -602,13 +602,13 @@ def region_at(
          neighbour is a marker of a watershed of the intensity's edges, a click near the
          outline moves the edge near itself past the click (1 px for a positive one, which
          adds only pixels about as bright as itself; 0.75 px for a negative one, whose
-         8 neighbours no brighter than itself then stay out), and every click still on
-         the wrong side fixes the disc of its depth around itself (`_refine`): each click
-         changes the object where it was made.  ``"level"``: as in steps 2-4 above (a click
-         along the edge moves the whole edge's level).  ``"watershed"`` needs fewer clicks to
-         IoU 0.85 on StarDist's nuclei (3.36 against 7.19) and on the synthetic targets and
-         effectors over 4 frames; more on the first frame's 14 effectors
-         (docs/performance.md).
+         8 neighbours no brighter than itself and at most 1 px deeper then stay out), and
+         every click still on the wrong side fixes the disc of its depth around itself
+         (`_refine`): each click changes the object where it was made.  ``"level"``: as in
+         steps 2-4 above (a click along the edge moves the whole edge's level).
+         ``"watershed"`` needs fewer clicks to IoU 0.85 on StarDist's nuclei (3.32 against
+         7.19) and on the synthetic targets and effectors over 4 frames; more on the first
+         frame's 14 effectors (docs/performance.md).
 
      Returns
      -------
