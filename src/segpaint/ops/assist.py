@@ -215,9 +215,7 @@ def _smoothed_window(
     border pixels are not edge effects."""
     win = _window(seed, half, lim)
     outer = _window(seed, half + math.ceil(3 * sigma), lim)
-    v = channel_intensity(_crop(stack, outer), limits=pairs)
-    if sigma > 0:
-        v = ndi.gaussian_filter(v, sigma)
+    v = _window_intensity(stack, pairs, outer, sigma)
     return win, v[win[0] - outer[0] : win[1] - outer[0], win[2] - outer[2] : win[3] - outer[2]]
 
 
@@ -1134,9 +1132,7 @@ def _cut_with_markers(
     if found is not None:
         b = found[0]
         obj[b[0] - win[0] : b[1] - win[0], b[2] - win[2] : b[3] - win[2]] = found[1]
-    v = channel_intensity(_crop(stack, win), limits=limits)
-    if sigma > 0:
-        v = ndi.gaussian_filter(v, sigma)
+    v = _window_intensity(stack, limits, win, sigma)
     edges = np.hypot(ndi.sobel(v, 0), ndi.sobel(v, 1))
     inside = ndi.distance_transform_edt(obj)
     outside = ndi.distance_transform_edt(~obj)
@@ -1350,7 +1346,7 @@ def split_label(
     dist = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     elevation = -dist / max(float(dist.max()), 1.0)
     if image is not None:
-        v = ndi.gaussian_filter(channel_intensity(_crop(stack, box), limits=pairs), 1.0)
+        v = _window_intensity(stack, pairs, box, 1.0)
         inside = v[mask]
         span = float(inside.max() - inside.min())
         if span > 0:
