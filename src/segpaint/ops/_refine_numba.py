@@ -948,6 +948,23 @@ def _spread(
         raise failed[0]
 
 
+class _Slots:
+    """Each thread's slot in per-thread buffers (0, 1, ...): the next free one, taken on the
+    thread's first call; ``len``: the slots taken."""
+
+    def __init__(self) -> None:
+        self._taken: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        me = threading.get_ident()
+        with self._lock:
+            return self._taken.setdefault(me, len(self._taken))
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+
 _WORD_RUN = 2048  # words a run of `ring_block` takes at least
 
 
@@ -974,14 +991,10 @@ def ring_bits(padded: Any, radius: int, *, counts: bool = False) -> Any:
     longest = max(b - a for a, b in itertools.pairwise(cuts))
     # a thread's work words (given, not made in each run: a run makes no arrays)
     scratch = np.empty((n_threads, 8, min(longest + 2 * halo, n_words)), np.uint64)
-    sets: dict[int, int] = {}  # a thread's set: the next free one, taken on its first run
-    lock = threading.Lock()
+    slot = _Slots()  # a thread's set of work words
 
     def step(a: int, b: int) -> None:
-        me = threading.get_ident()
-        with lock:
-            at = sets.setdefault(me, len(sets))
-        ring_block(flat, high, out, scratch[at], a, b)
+        ring_block(flat, high, out, scratch[slot()], a, b)
 
     _spread(step, n_words, n_threads, run=run)
     if not counts:
@@ -1101,17 +1114,13 @@ def refine_cells(  # noqa: PLR0917 - the kernels' arguments, passed on
         return None
     marks = np.zeros((n_threads, -(-oflat.size // 64)), np.uint64)
     listed = np.zeros(n_groups, np.int64)
-    sets: dict[int, int] = {}  # a thread's set: the next free one, taken on its first run
-    lock = threading.Lock()
+    slot = _Slots()  # a thread's marks
 
     def run(a: int, b: int) -> None:
-        me = threading.get_ident()
-        with lock:
-            at = sets.setdefault(me, len(sets))
-        cells(*args, marks[at], listed, table, a, b)
+        cells(*args, marks[slot()], listed, table, a, b)
 
     _spread(run, n_groups, n_threads)
-    return grouped, listed, marks[: max(len(sets), 1)]
+    return grouped, listed, marks[: max(len(slot), 1)]
 
 
 def list_changes(marked: tuple[Any, Any, Any], w: int) -> tuple[Any, Any, Any]:
