@@ -1,5 +1,5 @@
-"""Masks the assisted-tool tests compare: a disk, a found (bbox, mask) on the whole frame, IoU;
-and crowded label images to run the whole-frame tools on."""
+"""Masks the assisted-tool tests compare: a disk, a found (bbox, mask) on the whole frame, IoU,
+the NoC protocol's next click; and crowded label images to run the whole-frame tools on."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ def full(shape: tuple[int, int], found: tuple | None) -> np.ndarray:
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two non-empty boolean masks."""
     return float((a & b).sum() / (a | b).sum())
+
+
+def next_click(got: np.ndarray, cell: np.ndarray) -> tuple[tuple[int, int], bool] | None:
+    """The NoC protocol's next click: the deepest pixel of the largest error, (point, positive?)
+    (positive: a pixel of ``cell`` that ``got`` missed); None when ``got`` is ``cell``."""
+    best = None
+    for positive, err in ((True, cell & ~got), (False, got & ~cell)):
+        if err.any():
+            depth = ndi.distance_transform_edt(np.pad(err, 1))[1:-1, 1:-1]
+            k = int(np.argmax(depth))
+            if best is None or depth.flat[k] > best[0]:
+                best = (float(depth.flat[k]), np.unravel_index(k, err.shape), positive)
+    if best is None:
+        return None
+    return (int(best[1][0]), int(best[1][1])), best[2]
 
 
 def voronoi_cells(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from masks import disk_mask, full, iou
+from masks import disk_mask, full, iou, next_click
 from segpaint.ops import tight_bbox
 from segpaint.ops.assist import refine_region
 
@@ -24,20 +24,6 @@ def noisy_disc(seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     img = ndi.gaussian_filter(np.where(cell, 100.0, 20.0), 1.0) + rng.normal(0, 3.0, SHAPE)
     return cell, img
-
-
-def next_click(got: np.ndarray, cell: np.ndarray) -> tuple[tuple[int, int], bool] | None:
-    """The NoC protocol's next click: the deepest pixel of the largest error, (point, positive?)."""
-    best = None
-    for positive, err in ((True, cell & ~got), (False, got & ~cell)):
-        if err.any():
-            depth = ndi.distance_transform_edt(np.pad(err, 1))[1:-1, 1:-1]
-            k = int(np.argmax(depth))
-            if best is None or depth.flat[k] > best[0]:
-                best = (float(depth.flat[k]), np.unravel_index(k, err.shape), positive)
-    if best is None:
-        return None
-    return (int(best[1][0]), int(best[1][1])), best[2]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
